@@ -1,0 +1,114 @@
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as OpenApi from "@effect/platform/OpenApi"
+import * as Schema from "effect/Schema"
+import { CollectorAuth, UserAuth } from "./Auth"
+import {
+  ClaimRequest,
+  ClaimResponse,
+  CommandAck,
+  CommandAckResponse,
+  Heartbeat,
+  HeartbeatResponse,
+  KeyRotation
+} from "./Collector"
+import { BatchResult, DetectionBatch, ImageKind } from "./Detection"
+import {
+  BadRequest,
+  ClaimCodeExpired,
+  ClaimCodeUnknown,
+  ClaimCodeUsed,
+  ImageIntegrityError,
+  NotFound,
+  Overloaded,
+  PayloadTooLarge,
+  ServiceUnavailable
+} from "./Errors"
+
+export class SystemApi extends HttpApiGroup.make("system")
+  .add(
+    HttpApiEndpoint.get("health", "/health")
+      .addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
+  )
+  .add(
+    HttpApiEndpoint.get("ready", "/ready")
+      .addSuccess(Schema.Struct({ status: Schema.Literal("ready"), checks: Schema.Record({ key: Schema.String, value: Schema.String }) }))
+      .addError(ServiceUnavailable)
+  )
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics")
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+  )
+  .annotate(OpenApi.Description, "Liveness, readiness and Prometheus metrics")
+{}
+
+/** Multipart form of a batch: the JSON in a `batch` part, images in `plate:<id>` / `scene:<id>` parts. */
+const MultipartBatch = HttpApiSchema.Multipart(Schema.Struct({ batch: Schema.String }))
+
+export class IngestApi extends HttpApiGroup.make("ingest")
+  .add(
+    HttpApiEndpoint.post("batch", "/api/v1/detections/batch")
+      .setPayload(Schema.Union(DetectionBatch, MultipartBatch))
+      .addSuccess(BatchResult)
+      .addError(BadRequest)
+      .addError(PayloadTooLarge)
+      .addError(Overloaded)
+      .middleware(CollectorAuth)
+      .annotate(
+        OpenApi.Description,
+        "Upload at most 100 detections (5 MiB in all). Valid events are stored even when others are rejected; " +
+          "a re-sent detection_id counts as a duplicate. Every answer carries X-Backpressure (0..1)."
+      )
+  )
+{}
+
+export class CollectorsApi extends HttpApiGroup.make("collectors")
+  .add(
+    HttpApiEndpoint.post("claim", "/api/v1/collectors/claim")
+      .setPayload(ClaimRequest)
+      .addSuccess(ClaimResponse, { status: 201 })
+      .addError(ClaimCodeUnknown)
+      .addError(ClaimCodeUsed)
+      .addError(ClaimCodeExpired)
+  )
+  .add(
+    HttpApiEndpoint.post("heartbeat", "/api/v1/collectors/heartbeat")
+      .setPayload(Heartbeat)
+      .addSuccess(HeartbeatResponse)
+      .middleware(CollectorAuth)
+  )
+  .add(
+    HttpApiEndpoint.post("ack", "/api/v1/collectors/commands/:id/ack")
+      .setPath(Schema.Struct({ id: Schema.UUID }))
+      .setPayload(CommandAck)
+      .addSuccess(CommandAckResponse)
+      .addError(NotFound)
+      .middleware(CollectorAuth)
+  )
+  .add(
+    HttpApiEndpoint.post("rotateKey", "/api/v1/collectors/keys/rotate")
+      .addSuccess(KeyRotation)
+      .middleware(CollectorAuth)
+  )
+{}
+
+export class ImagesApi extends HttpApiGroup.make("images")
+  .add(
+    HttpApiEndpoint.get("image", "/api/v1/detections/:id/images/:kind")
+      .setPath(Schema.Struct({ id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive()), kind: ImageKind }))
+      .addSuccess(HttpApiSchema.Uint8Array({ contentType: "image/jpeg" }))
+      .addError(NotFound)
+      .addError(ImageIntegrityError)
+      .middleware(UserAuth)
+  )
+{}
+
+export class AlprApi extends HttpApi.make("alpr")
+  .add(SystemApi)
+  .add(IngestApi)
+  .add(CollectorsApi)
+  .add(ImagesApi)
+  .annotate(OpenApi.Title, "Chaverim ALPR")
+{}

@@ -1,0 +1,85 @@
+import * as Schema from "effect/Schema"
+import { isPlateRead } from "./Plate"
+
+const Text = (max: number) => Schema.String.pipe(Schema.trimmed(), Schema.minLength(1), Schema.maxLength(max))
+const OptionalText = (max: number) => Schema.optional(Schema.String.pipe(Schema.maxLength(max)))
+
+/** ISO 8601 with an explicit offset (`Z` or `+hh:mm`); a time without one is ambiguous evidence. */
+export const IsoTimestamp = Schema.String.pipe(
+  Schema.pattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i, {
+    message: () => "expected an ISO 8601 time with an offset, such as 2026-05-01T12:00:00Z"
+  }),
+  Schema.filter((s) => !Number.isNaN(Date.parse(s)) || "not a real calendar time")
+)
+
+export const CameraRef = Schema.Struct({
+  id: Text(200),
+  mac: Text(64),
+  name: OptionalText(200)
+})
+
+export const PlateRead = Schema.Struct({
+  text: Text(32).pipe(
+    Schema.filter((t) => isPlateRead(t) || "plate text has no letters or digits")
+  ),
+  normalized: OptionalText(32),
+  confidence: Schema.Number.pipe(
+    Schema.between(0, 1, { message: () => "confidence must be between 0 and 1" })
+  )
+})
+
+export const Vehicle = Schema.Struct({
+  direction: OptionalText(32),
+  type: OptionalText(64),
+  color: OptionalText(64),
+  make: OptionalText(64)
+})
+
+export const Location = Schema.Struct({
+  lat: Schema.Number.pipe(Schema.between(-90, 90)),
+  lon: Schema.Number.pipe(Schema.between(-180, 180))
+})
+
+/** One plate read by one camera, as collectors send it (ARCHITECTURE.md, "Detection"). */
+export const Detection = Schema.Struct({
+  detection_id: Text(200),
+  timestamp: IsoTimestamp,
+  camera: CameraRef,
+  plate: PlateRead,
+  vehicle: Schema.optional(Vehicle),
+  location: Schema.optional(Location)
+})
+export type Detection = typeof Detection.Type
+
+export const MAX_BATCH_EVENTS = 100
+export const MAX_BATCH_BYTES = 5 * 1024 * 1024
+
+/**
+ * The batch as it travels. Events are validated one by one by the server so that one bad event
+ * never costs the others their place; the declared element type documents what a valid one is.
+ */
+export const DetectionBatch = Schema.Struct({
+  events: Schema.Array(Detection)
+})
+export type DetectionBatch = typeof DetectionBatch.Type
+
+export const BatchError = Schema.Struct({
+  index: Schema.Int,
+  detection_id: Schema.optional(Schema.String),
+  message: Schema.String
+})
+export type BatchError = typeof BatchError.Type
+
+export const BatchResult = Schema.Struct({
+  accepted: Schema.Int,
+  duplicates: Schema.Int,
+  rejected: Schema.Int,
+  errors: Schema.Array(BatchError)
+})
+export type BatchResult = typeof BatchResult.Type
+
+export const ImageKind = Schema.Literal("plate", "scene")
+export type ImageKind = typeof ImageKind.Type
+
+/** Multipart part name carrying an image for one detection: `plate:<detection_id>`. */
+export const imagePartName = (kind: ImageKind, detectionId: string): string => `${kind}:${detectionId}`

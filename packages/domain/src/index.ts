@@ -1,0 +1,6 @@
+export * as Api from "./Api"
+export * as Auth from "./Auth"
+export * as Collector from "./Collector"
+export * as Detection from "./Detection"
+export * as Errors from "./Errors"
+export * as Plate from "./Plate"
