@@ -111,4 +111,5 @@ export class AlprApi extends HttpApi.make("alpr")
   .add(CollectorsApi)
   .add(ImagesApi)
   .annotate(OpenApi.Title, "Chaverim ALPR")
+  .annotate(OpenApi.Version, "0.1.0")
 {}

@@ -55,3 +55,6 @@ export const KeyRotation = Schema.Struct({
   /** The new key, shown once. The old key stops working as soon as this one is first used. */
   api_key: Schema.String
 })
+
+export type ClaimRequest = typeof ClaimRequest.Type
+export type CommandAck = typeof CommandAck.Type

@@ -1,7 +1,9 @@
 import * as Schema from "effect/Schema"
 import { isPlateRead } from "./Plate"
 
-const Text = (max: number) => Schema.String.pipe(Schema.trimmed(), Schema.minLength(1), Schema.maxLength(max))
+/** Text as cameras send it: surrounding white space is dropped, what is left must be there. */
+const Text = (max: number) =>
+  Schema.Trim.pipe(Schema.minLength(1, { message: () => "must not be empty" }), Schema.maxLength(max))
 const OptionalText = (max: number) => Schema.optional(Schema.String.pipe(Schema.maxLength(max)))
 
 /** ISO 8601 with an explicit offset (`Z` or `+hh:mm`); a time without one is ambiguous evidence. */

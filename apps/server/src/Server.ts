@@ -1,0 +1,43 @@
+import {
+  ApiLive,
+  AppConfig,
+  backpressureMiddleware,
+  MigratedDatabaseLive,
+  ObjectStoreLive,
+  ServicesLive
+} from "@chaverim/server"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServer from "@effect/platform/HttpServer"
+import { NodeHttpServer } from "@effect/platform-node"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import { flow } from "effect/Function"
+import * as Layer from "effect/Layer"
+import { createServer } from "node:http"
+
+/** Database (migrated), object store and the central services, from AppConfig. */
+export const CoreLive = ServicesLive.pipe(
+  Layer.provideMerge(ObjectStoreLive),
+  Layer.provideMerge(MigratedDatabaseLive)
+)
+
+const NodeServerLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) => NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
+)
+
+const announce = Layer.effectDiscard(
+  HttpServer.addressFormattedWith((address) =>
+    Console.log(`listening on ${address.replace("//0.0.0.0:", "//localhost:")}`))
+)
+
+/** The whole central server: HTTP API, OpenAPI docs, services and resources. Needs AppConfig. */
+export const ServerLive = HttpApiBuilder.serve(flow(backpressureMiddleware, HttpMiddleware.logger)).pipe(
+  Layer.provide(HttpApiSwagger.layer({ path: "/api/docs" })),
+  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/openapi.json" })),
+  Layer.provide(ApiLive),
+  Layer.merge(announce),
+  Layer.provideMerge(NodeServerLive),
+  Layer.provideMerge(CoreLive)
+)

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+import { AppConfig, Collectors, DatabaseLive, Images, migrate } from "@chaverim/server"
+import { CommandName } from "@chaverim/domain/Collector"
+import { Command, Options, ValidationError } from "@effect/cli"
+import * as Cause from "effect/Cause"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { LoggingLive } from "./Logging"
+import { CoreLive, ServerLive } from "./Server"
+
+const printJson = (value: unknown) => Console.log(JSON.stringify(value))
+
+/** Commands that work on the data run against the migrated database and the services. */
+const withCore = Effect.provide(CoreLive)
+
+const serve = Command.make("serve", {}, () => Layer.launch(ServerLive)).pipe(
+  Command.withDescription("Run the central server (migrations are applied first)")
+)
+
+const migrateCommand = Command.make("migrate", {}, () =>
+  migrate.pipe(
+    Effect.flatMap((applied) => printJson({ applied })),
+    Effect.provide(DatabaseLive)
+  )).pipe(Command.withDescription("Apply pending database migrations"))
+
+const collectorId = Options.text("id").pipe(Options.withDescription("collector id (uuid)"))
+
+const collectorCreate = Command.make(
+  "create",
+  { name: Options.text("name").pipe(Options.withDescription("a name people recognise, e.g. the site")) },
+  ({ name }) => Effect.flatMap(Collectors, (c) => c.create(name)).pipe(Effect.flatMap(printJson), withCore)
+).pipe(Command.withDescription("Create a collector and a single-use claim code (valid 24 h)"))
+
+const collectorCode = Command.make("code", { id: collectorId }, ({ id }) =>
+  Effect.flatMap(Collectors, (c) => c.newCode(id)).pipe(Effect.flatMap(printJson), withCore)).pipe(
+    Command.withDescription("Issue a new claim code for an existing collector (re-provisioning)")
+  )
+
+const collectorList = Command.make("list", {}, () =>
+  Effect.flatMap(Collectors, (c) => c.list()).pipe(
+    Effect.flatMap(Effect.forEach(printJson, { discard: true })),
+    withCore
+  )).pipe(Command.withDescription("List collectors with their health, one JSON line each"))
+
+const collectorRevoke = Command.make("revoke", { id: collectorId }, ({ id }) =>
+  Effect.flatMap(Collectors, (c) => c.revokeKeys(id)).pipe(
+    Effect.flatMap((revoked) => printJson({ collector_id: id, revoked })),
+    withCore
+  )).pipe(Command.withDescription("Revoke every API key of a collector at once"))
+
+const collectorCommand = Command.make(
+  "command",
+  {
+    id: collectorId,
+    cmd: Options.choice("cmd", CommandName.literals),
+    payload: Options.text("payload").pipe(Options.optional, Options.withDescription("JSON payload"))
+  },
+  ({ cmd, id, payload }) =>
+    Effect.gen(function*() {
+      const body = Option.isSome(payload)
+        ? yield* Schema.decodeUnknown(Schema.parseJson())(payload.value).pipe(
+          Effect.mapError(() => new Error("--payload must be JSON"))
+        )
+        : {}
+      const commandId = yield* Effect.flatMap(Collectors, (c) => c.enqueueCommand(id, cmd, body, "cli"))
+      yield* printJson({ command_id: commandId, collector_id: id, cmd })
+    }).pipe(withCore)
+).pipe(Command.withDescription("Queue a command for a collector; it is delivered with its next heartbeat"))
+
+const collector = Command.make("collector").pipe(
+  Command.withSubcommands([collectorCreate, collectorCode, collectorList, collectorRevoke, collectorCommand]),
+  Command.withDescription("Provision and steer edge collectors")
+)
+
+const imagesOrphans = Command.make("orphans", {}, () =>
+  Effect.gen(function*() {
+    const images = yield* Images
+    let count = 0
+    yield* images.orphans().pipe(Stream.runForEach((key) => {
+      count++
+      return printJson({ orphan: key })
+    }))
+    yield* printJson({ orphans: count })
+  }).pipe(withCore)).pipe(Command.withDescription("Report stored objects that no detection points at"))
+
+const images = Command.make("images").pipe(
+  Command.withSubcommands([imagesOrphans]),
+  Command.withDescription("Evidence image maintenance")
+)
+
+const alpr = Command.make("alpr").pipe(
+  Command.withSubcommands([serve, migrateCommand, collector, images]),
+  Command.withDescription("Chaverim ALPR central server")
+)
+
+const cli = Command.run(alpr, { name: "alpr", version: "0.1.0" })
+
+/**
+ * Expected failures (a bad claim code, an unreachable database, bad configuration) are told in one
+ * line; anything else is a bug and is logged with its cause.
+ */
+const report = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.tapErrorCause(effect, (cause) => {
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure)) {
+      const error = failure.value as { readonly _tag?: string; readonly message?: string }
+      if (ValidationError.isValidationError(error)) return Effect.void // @effect/cli already printed it
+      if (typeof error?.message === "string" && error.message !== "") {
+        return Console.error(`error: ${error.message}${error._tag ? ` (${error._tag})` : ""}`)
+      }
+    }
+    return Effect.logError("command failed", cause)
+  })
+
+cli(process.argv).pipe(
+  report,
+  Effect.provide(Layer.mergeAll(NodeContext.layer, AppConfig.layer, LoggingLive)),
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+)

@@ -1,0 +1,71 @@
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { detection, fakeJpeg, postBatch, startServer, type TestServer } from "./harness"
+
+const servers: Array<TestServer> = []
+afterAll(async () => {
+  for (const s of servers) await s.close()
+})
+
+const storedCount = async (server: TestServer, ids: ReadonlyArray<string>) =>
+  Number((await server.db.query("SELECT count(*) FROM detections WHERE detection_id = ANY($1)", [ids])).rows[0].count)
+
+const imageBatch = (server: TestServer, apiKey: string, events: ReadonlyArray<{ detection_id: string }>, imageBytes: number) => {
+  const form = new FormData()
+  form.append("batch", JSON.stringify({ events }))
+  events.forEach((e, i) => form.append(`plate:${e.detection_id}`, new Blob([fakeJpeg(imageBytes, i)], { type: "image/jpeg" }), "p.jpg"))
+  return fetch(`${server.url}/api/v1/detections/batch`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body: form })
+}
+
+describe("backpressure", () => {
+  it("refuses with 503 and Retry-After only batches of which it stored nothing", async () => {
+    const server = await startServer({ ingestConcurrency: 1, ingestMaxQueue: 2 })
+    servers.push(server)
+    const { apiKey } = await server.collector()
+    const batches = Array.from({ length: 24 }, () => Array.from({ length: 50 }, () => detection()))
+    const answers = await Promise.all(batches.map((events) => imageBatch(server, apiKey, events, 30_000)))
+
+    const refused = answers.map((r, i) => ({ r, i })).filter(({ r }) => r.status === 503)
+    const stored = answers.map((r, i) => ({ r, i })).filter(({ r }) => r.status === 200)
+    expect(refused.length + stored.length).toBe(batches.length)
+    expect(refused.length).toBeGreaterThan(0)
+    expect(stored.length).toBeGreaterThan(0)
+    for (const { r, i } of refused) {
+      expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+      expect(await r.json()).toMatchObject({ _tag: "Overloaded" })
+      expect(await storedCount(server, batches[i]!.map((e) => e.detection_id))).toBe(0)
+    }
+    for (const { r, i } of stored) {
+      expect(await r.json()).toMatchObject({ accepted: 50 })
+      expect(await storedCount(server, batches[i]!.map((e) => e.detection_id))).toBe(50)
+    }
+    // Every answer reports pressure; under this load some report it high.
+    const pressures = answers.map((r) => Number(r.headers.get("x-backpressure")))
+    expect(pressures.every((p) => p >= 0 && p <= 1)).toBe(true)
+    expect(Math.max(...pressures)).toBeGreaterThan(0.5)
+  })
+
+  it("finishes batches in flight when the server shuts down", async () => {
+    const server = await startServer()
+    servers.push(server)
+    const { apiKey } = await server.collector()
+    const events = Array.from({ length: 100 }, () => detection())
+    const pending = imageBatch(server, apiKey, events, 40_000)
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    const stopping = server.stop()
+    const answer = await pending
+    await stopping
+    expect(answer.status).toBe(200)
+    expect(await answer.json()).toMatchObject({ accepted: 100 })
+    expect(await storedCount(server, events.map((e) => e.detection_id))).toBe(100)
+  })
+
+  it("keeps a small batch quick and unpressured when idle", async () => {
+    const server = await startServer()
+    servers.push(server)
+    const { apiKey } = await server.collector()
+    await postBatch(server, apiKey, [detection()])
+    const answer = await postBatch(server, apiKey, [detection()])
+    expect(answer.status).toBe(200)
+    expect(Number(answer.headers.get("x-backpressure"))).toBeLessThan(0.5)
+  })
+})

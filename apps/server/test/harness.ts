@@ -1,0 +1,130 @@
+import { AppConfig, Collectors } from "@chaverim/server"
+import type { AppSettings } from "@chaverim/server/Config"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { createHash, randomBytes } from "node:crypto"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import type pg from "pg"
+import { connect, freshDatabase } from "../../../test-support/Database"
+import { ServerLive } from "../src/Server"
+
+export interface TestServer {
+  readonly url: string
+  readonly dataDir: string
+  readonly databaseUrl: string
+  /** Direct database access for assertions and for what only an admin could do. */
+  readonly db: pg.Client
+  readonly run: <A, E>(effect: Effect.Effect<A, E, Collectors | HttpServer.HttpServer>) => Promise<A>
+  /** A claimed collector and its API key, through the real claim endpoint. */
+  readonly collector: (name?: string) => Promise<{ readonly collectorId: string; readonly apiKey: string }>
+  /** A signed-in user's cookie header. */
+  readonly session: (role?: "admin" | "operator" | "viewer") => Promise<string>
+  /** Shuts the server down as SIGTERM would (in-flight requests are finished first). */
+  readonly stop: () => Promise<void>
+  readonly close: () => Promise<void>
+}
+
+/** The real server (HTTP, services, PostgreSQL) on a free port, with a database of its own. */
+export const startServer = async (overrides: Partial<AppSettings> = {}): Promise<TestServer> => {
+  const database = await freshDatabase()
+  const dataDir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-test-data-"))
+  const config = AppConfig.make({
+    port: 0,
+    host: "127.0.0.1",
+    dataDir,
+    databaseUrl: Option.some(Redacted.make(database.url)),
+    s3: Option.none(),
+    ...overrides
+  })
+  const runtime = ManagedRuntime.make(
+    ServerLive.pipe(
+      Layer.provide(config),
+      Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
+    )
+  )
+  const address = await runtime.runPromise(HttpServer.HttpServer).then((server) => server.address)
+  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
+  const url = `http://127.0.0.1:${address.port}`
+  const db = await connect(database.url)
+
+  const collector = async (name = "test collector") => {
+    const created = await runtime.runPromise(Effect.flatMap(Collectors, (c) => c.create(name)))
+    const response = await fetch(`${url}/api/v1/collectors/claim`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ claim_code: created.claim_code, hardware_id: `hw-${randomBytes(4).toString("hex")}` })
+    })
+    if (response.status !== 201) throw new Error(`claim failed: ${response.status} ${await response.text()}`)
+    const body = (await response.json()) as { collector_id: string; api_key: string }
+    return { collectorId: body.collector_id, apiKey: body.api_key }
+  }
+
+  const session = async (role: "admin" | "operator" | "viewer" = "operator") => {
+    const token = randomBytes(32).toString("base64url")
+    const { rows } = await db.query<{ id: string }>(
+      "INSERT INTO users (username, role) VALUES ($1, $2) RETURNING id",
+      [`user-${randomBytes(4).toString("hex")}`, role]
+    )
+    await db.query(
+      "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')",
+      [createHash("sha256").update(token).digest("hex"), rows[0]!.id]
+    )
+    return `alpr_session=${token}`
+  }
+
+  return {
+    url,
+    dataDir,
+    databaseUrl: database.url,
+    db,
+    run: (effect) => runtime.runPromise(effect),
+    collector,
+    session,
+    stop: () => runtime.dispose(),
+    close: async () => {
+      await runtime.dispose()
+      await db.end()
+      await database.drop()
+      await Fs.rm(dataDir, { recursive: true, force: true })
+    }
+  }
+}
+
+let sequence = 0
+
+/** A valid detection; fields may be overridden. */
+export const detection = (overrides: Record<string, unknown> = {}) => ({
+  detection_id: `det-${Date.now()}-${++sequence}-${randomBytes(3).toString("hex")}`,
+  timestamp: new Date().toISOString(),
+  camera: { id: "cam-1", mac: "AA:BB:CC:DD:EE:01", name: "Main St northbound" },
+  plate: { text: "ABC-1234", confidence: 0.93 },
+  vehicle: { direction: "in", type: "car", color: "blue", make: "Toyota" },
+  location: { lat: 41.1, lon: -74.05 },
+  ...overrides
+})
+
+export const postBatch = (server: TestServer, apiKey: string, events: ReadonlyArray<unknown>) =>
+  fetch(`${server.url}/api/v1/detections/batch`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify({ events })
+  })
+
+/** A small but real JPEG-shaped payload of the given size. */
+export const fakeJpeg = (size: number, seed = 1): Uint8Array => {
+  const bytes = new Uint8Array(size)
+  bytes[0] = 0xff
+  bytes[1] = 0xd8
+  for (let i = 2; i < size - 2; i++) bytes[i] = (i * 31 + seed * 17) & 0xff
+  bytes[size - 2] = 0xff
+  bytes[size - 1] = 0xd9
+  return bytes
+}

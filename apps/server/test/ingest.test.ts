@@ -1,0 +1,314 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { createHash } from "node:crypto"
+import * as Fs from "node:fs/promises"
+import * as Path from "node:path"
+import { detection, fakeJpeg, postBatch, startServer, type TestServer } from "./harness"
+
+let server: TestServer
+let apiKey: string
+let collectorId: string
+
+beforeAll(async () => {
+  server = await startServer()
+  ;({ apiKey, collectorId } = await server.collector("ingest tests"))
+})
+afterAll(() => server?.close())
+
+const countRows = async (ids: ReadonlyArray<string>) =>
+  Number((await server.db.query(
+    "SELECT count(*) FROM detections WHERE collector_id = $1 AND detection_id = ANY($2)",
+    [collectorId, ids]
+  )).rows[0].count)
+
+const multipart = (events: ReadonlyArray<Record<string, unknown>>, images: Record<string, Uint8Array>) => {
+  const form = new FormData()
+  form.append("batch", JSON.stringify({ events }))
+  for (const [name, bytes] of Object.entries(images)) {
+    form.append(name, new Blob([bytes], { type: "image/jpeg" }), "image.jpg")
+  }
+  return fetch(`${server.url}/api/v1/detections/batch`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}` },
+    body: form
+  })
+}
+
+describe("batch ingest", () => {
+  it("stores a JSON batch as evidence with normalised plate and OCR key", async () => {
+    const event = detection({ plate: { text: "bos 5-ox", confidence: 0.88 } })
+    const response = await postBatch(server, apiKey, [event])
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ accepted: 1, duplicates: 0, rejected: 0, errors: [] })
+    const { rows } = await server.db.query(
+      `SELECT d.plate_text, d.plate, d.plate_ocr, d.confidence, d.direction, d.vehicle_color, d.lat, d.detected_at,
+              d.raw, c.external_id, c.mac, c.name
+         FROM detections d JOIN cameras c ON c.id = d.camera_id WHERE d.detection_id = $1`,
+      [event.detection_id]
+    )
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({
+      plate_text: "bos 5-ox",
+      plate: "BOS5OX",
+      plate_ocr: "80550X",
+      direction: "in",
+      vehicle_color: "blue",
+      external_id: "cam-1",
+      mac: "AA:BB:CC:DD:EE:01",
+      name: "Main St northbound"
+    })
+    expect(rows[0].confidence).toBeCloseTo(0.88, 5)
+    expect(new Date(rows[0].detected_at).toISOString()).toBe(new Date(event.timestamp).toISOString())
+    expect(rows[0].raw).toEqual(event)
+  })
+
+  it("stores images sent as multipart, with their SHA-256, and serves them to signed-in users", async () => {
+    const event = detection()
+    const plate = fakeJpeg(20_000, 3)
+    const scene = fakeJpeg(60_000, 4)
+    const response = await multipart([event], { [`plate:${event.detection_id}`]: plate, [`scene:${event.detection_id}`]: scene })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ accepted: 1, rejected: 0 })
+
+    const { rows } = await server.db.query(
+      `SELECT d.id, i.kind, i.sha256, i.size_bytes, i.object_key, i.content_type
+         FROM detections d JOIN detection_images i ON i.detection_id = d.id
+        WHERE d.detection_id = $1 ORDER BY i.kind`,
+      [event.detection_id]
+    )
+    expect(rows.map((r) => r.kind)).toEqual(["plate", "scene"])
+    expect(rows[0].sha256).toBe(createHash("sha256").update(plate).digest("hex"))
+    expect(rows[1].size_bytes).toBe(60_000)
+    expect(rows[0].object_key).toMatch(new RegExp(`^detections/\\d{4}/\\d{2}/\\d{2}/${collectorId}/`))
+
+    const imageUrl = `${server.url}/api/v1/detections/${rows[0].id}/images/plate`
+    expect((await fetch(imageUrl)).status).toBe(401)
+    const cookie = await server.session("viewer")
+    const image = await fetch(imageUrl, { headers: { cookie } })
+    expect(image.status).toBe(200)
+    expect(image.headers.get("content-type")).toBe("image/jpeg")
+    expect(new Uint8Array(await image.arrayBuffer())).toEqual(plate)
+    expect((await fetch(`${server.url}/api/v1/detections/${rows[0].id}/images/scene`, { headers: { cookie } })).status).toBe(200)
+  })
+
+  it("refuses to serve an image whose stored bytes no longer match their hash", async () => {
+    const event = detection()
+    await multipart([event], { [`plate:${event.detection_id}`]: fakeJpeg(5_000, 9) })
+    const { rows } = await server.db.query(
+      `SELECT d.id, i.object_key FROM detections d JOIN detection_images i ON i.detection_id = d.id WHERE d.detection_id = $1`,
+      [event.detection_id]
+    )
+    await Fs.writeFile(Path.join(server.dataDir, "objects", rows[0].object_key), fakeJpeg(5_000, 10))
+    const cookie = await server.session("admin")
+    const response = await fetch(`${server.url}/api/v1/detections/${rows[0].id}/images/plate`, { headers: { cookie } })
+    expect(response.status).toBe(500)
+    expect(await response.json()).toMatchObject({ _tag: "ImageIntegrityError" })
+    const missing = await fetch(`${server.url}/api/v1/detections/${rows[0].id}/images/scene`, { headers: { cookie } })
+    expect(missing.status).toBe(404)
+  })
+
+  it("stores the valid events of a mixed batch and says which others were rejected and why", async () => {
+    const good1 = detection()
+    const good2 = detection({ camera: { id: "cam-2", mac: "AA:BB:CC:DD:EE:02" } })
+    const events = [
+      good1,
+      detection({ plate: { text: "ABC123", confidence: 1.7 } }),
+      { detection_id: "no-plate", timestamp: new Date().toISOString(), camera: { id: "cam-1", mac: "x" } },
+      detection({ timestamp: "2026-05-01 12:00:00" }),
+      good2,
+      detection({ plate: { text: " - . ", confidence: 0.5 } }),
+      "not an object",
+      detection({ timestamp: new Date(Date.now() + 3 * 86_400_000).toISOString() })
+    ]
+    const response = await postBatch(server, apiKey, events)
+    expect(response.status).toBe(200)
+    const body = await response.json() as { accepted: number; rejected: number; errors: Array<{ index: number; detection_id?: string; message: string }> }
+    expect(body.accepted).toBe(2)
+    expect(body.rejected).toBe(6)
+    expect(body.errors.map((e) => e.index)).toEqual([1, 2, 3, 5, 6, 7])
+    const byIndex = new Map(body.errors.map((e) => [e.index, e]))
+    expect(byIndex.get(1)!.message).toMatch(/plate\.confidence.*between 0 and 1/)
+    expect(byIndex.get(2)).toMatchObject({ detection_id: "no-plate" })
+    expect(byIndex.get(2)!.message).toMatch(/plate/)
+    expect(byIndex.get(3)!.message).toMatch(/timestamp.*offset/)
+    expect(byIndex.get(5)!.message).toMatch(/no letters or digits/)
+    expect(byIndex.get(6)!.detection_id).toBeUndefined()
+    expect(byIndex.get(7)!.message).toMatch(/future/)
+    expect(await countRows([good1.detection_id, good2.detection_id])).toBe(2)
+    expect(await countRows(["no-plate"])).toBe(0)
+  })
+
+  it("counts a replayed batch as duplicates and stores nothing twice", async () => {
+    const events = Array.from({ length: 20 }, () => detection())
+    const first = await (await postBatch(server, apiKey, events)).json()
+    expect(first).toMatchObject({ accepted: 20, duplicates: 0 })
+    const again = await (await postBatch(server, apiKey, events)).json()
+    expect(again).toMatchObject({ accepted: 0, duplicates: 20, rejected: 0 })
+    // Half old, half new, and a detection repeated inside one batch.
+    const mixed = [...events.slice(0, 10), ...Array.from({ length: 10 }, () => detection())]
+    const third = await (await postBatch(server, apiKey, [...mixed, mixed[15]])).json()
+    expect(third).toMatchObject({ accepted: 10, duplicates: 11 })
+    expect(await countRows([...events, ...mixed].map((e) => e.detection_id as string))).toBe(30)
+  })
+
+  it("does not write images again for a re-sent detection", async () => {
+    const event = detection()
+    const image = { [`plate:${event.detection_id}`]: fakeJpeg(4_000, 5) }
+    expect(await (await multipart([event], image)).json()).toMatchObject({ accepted: 1 })
+    expect(await (await multipart([event], { [`plate:${event.detection_id}`]: fakeJpeg(4_000, 6) })).json())
+      .toMatchObject({ accepted: 0, duplicates: 1 })
+    const { rows } = await server.db.query(
+      `SELECT i.sha256 FROM detections d JOIN detection_images i ON i.detection_id = d.id WHERE d.detection_id = $1`,
+      [event.detection_id]
+    )
+    expect(rows).toHaveLength(1)
+    expect(rows[0].sha256).toBe(createHash("sha256").update(image[`plate:${event.detection_id}`]!).digest("hex"))
+  })
+
+  it("links a second read of a plate at a camera within 30 s to the first, and stores both", async () => {
+    const t0 = Date.now() - 600_000
+    const at = (s: number) => new Date(t0 + s * 1000).toISOString()
+    const camera = { id: "gate-cam", mac: "AA:BB:CC:00:00:09" }
+    const first = detection({ camera, timestamp: at(0), plate: { text: "DUP 100", confidence: 0.9 } })
+    const second = detection({ camera, timestamp: at(12), plate: { text: "dup-100", confidence: 0.8 } })
+    const third = detection({ camera, timestamp: at(35), plate: { text: "DUP100", confidence: 0.85 } }) // 23 s after the second
+    const later = detection({ camera, timestamp: at(200), plate: { text: "DUP100", confidence: 0.85 } })
+    const elsewhere = detection({ camera: { id: "other-cam", mac: "AA:BB:CC:00:00:10" }, timestamp: at(5), plate: { text: "DUP100", confidence: 0.9 } })
+    // Sent out of order, across two batches.
+    expect(await (await postBatch(server, apiKey, [second, first])).json()).toMatchObject({ accepted: 2 })
+    expect(await (await postBatch(server, apiKey, [later, third, elsewhere])).json()).toMatchObject({ accepted: 3 })
+    const { rows } = await server.db.query(
+      `SELECT detection_id, id, duplicate_of FROM detections WHERE detection_id = ANY($1)`,
+      [[first, second, third, later, elsewhere].map((e) => e.detection_id)]
+    )
+    const byId = new Map(rows.map((r) => [r.detection_id, r]))
+    const firstRow = byId.get(first.detection_id)!
+    expect(firstRow.duplicate_of).toBeNull()
+    expect(byId.get(second.detection_id)!.duplicate_of).toBe(firstRow.id)
+    expect(byId.get(third.detection_id)!.duplicate_of).toBe(firstRow.id)
+    expect(byId.get(later.detection_id)!.duplicate_of).toBeNull()
+    expect(byId.get(elsewhere.detection_id)!.duplicate_of).toBeNull()
+  })
+})
+
+describe("batch limits and malformed requests", () => {
+  it("refuses more than 100 events with 413 and stores none of them", async () => {
+    const events = Array.from({ length: 101 }, () => detection())
+    const response = await postBatch(server, apiKey, events)
+    expect(response.status).toBe(413)
+    expect(((await response.json()) as { message: string }).message).toMatch(/101 events.*at most 100/)
+    expect(await countRows(events.map((e) => e.detection_id))).toBe(0)
+  })
+
+  it("refuses a body over 5 MiB with 413, JSON or multipart, declared or chunked", async () => {
+    const event = detection()
+    const big = await multipart([event], { [`plate:${event.detection_id}`]: fakeJpeg(5 * 1024 * 1024 + 10) })
+    expect(big.status).toBe(413)
+    expect(await countRows([event.detection_id])).toBe(0)
+
+    const padded = JSON.stringify({ events: [detection({ padding: "x".repeat(5 * 1024 * 1024) })] })
+    const chunked = await fetch(`${server.url}/api/v1/detections/batch`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+      body: new ReadableStream({
+        start(controller) {
+          const bytes = new TextEncoder().encode(padded)
+          for (let i = 0; i < bytes.length; i += 65536) controller.enqueue(bytes.subarray(i, i + 65536))
+          controller.close()
+        }
+      }),
+      duplex: "half"
+    } as RequestInit)
+    expect(chunked.status).toBe(413)
+  })
+
+  it("answers malformed JSON with 400 and a message that says so", async () => {
+    const send = (body: string, contentType = "application/json") =>
+      fetch(`${server.url}/api/v1/detections/batch`, {
+        method: "POST",
+        headers: { "content-type": contentType, authorization: `Bearer ${apiKey}` },
+        body
+      })
+    const broken = await send(`{"events": [ {"detection_id": "x",`)
+    expect(broken.status).toBe(400)
+    expect(((await broken.json()) as { message: string }).message).toMatch(/not valid JSON/)
+    const wrongShape = await send(`[1, 2, 3]`)
+    expect(wrongShape.status).toBe(400)
+    expect(((await wrongShape.json()) as { message: string }).message).toMatch(/\{"events": \[\.\.\.\]\}/)
+    const wrongType = await send("plate=ABC", "text/plain")
+    expect(wrongType.status).toBe(400)
+    expect(((await wrongType.json()) as { message: string }).message).toMatch(/content type/)
+  })
+
+  it("answers malformed multipart with 400 and a message that says what is wrong", async () => {
+    const raw = (body: string, boundary = "XyZ") =>
+      fetch(`${server.url}/api/v1/detections/batch`, {
+        method: "POST",
+        headers: { "content-type": `multipart/form-data; boundary=${boundary}`, authorization: `Bearer ${apiKey}` },
+        body
+      })
+    const truncated = await raw(`--XyZ\r\nContent-Disposition: form-data; name="batch"\r\n\r\n{"events": []}`)
+    expect(truncated.status).toBe(400)
+    expect(((await truncated.json()) as { message: string }).message).toMatch(/multipart/)
+
+    const noBatch = new FormData()
+    noBatch.append("other", "x")
+    const r1 = await fetch(`${server.url}/api/v1/detections/batch`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body: noBatch })
+    expect(r1.status).toBe(400)
+    expect(((await r1.json()) as { message: string }).message).toMatch(/unexpected part "other"/)
+
+    const event = detection()
+    const orphanImage = await multipart([event], { "plate:someone-else": fakeJpeg(100) })
+    expect(orphanImage.status).toBe(400)
+    expect(((await orphanImage.json()) as { message: string }).message).toMatch(/someone-else.*no event/)
+    expect(await countRows([event.detection_id])).toBe(0)
+
+    const badJson = new FormData()
+    badJson.append("batch", "{nope")
+    const r2 = await fetch(`${server.url}/api/v1/detections/batch`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body: badJson })
+    expect(r2.status).toBe(400)
+    expect(((await r2.json()) as { message: string }).message).toMatch(/"batch" part is not valid JSON/)
+  })
+
+  it("refuses unknown and revoked keys with 401, and stores nothing", async () => {
+    const event = detection()
+    expect((await postBatch(server, "alpr_0000000000_nope", [event])).status).toBe(401)
+    const noAuth = await fetch(`${server.url}/api/v1/detections/batch`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ events: [event] })
+    })
+    expect(noAuth.status).toBe(401)
+
+    const other = await server.collector("to be revoked")
+    expect((await postBatch(server, other.apiKey, [detection()])).status).toBe(200)
+    await server.db.query("UPDATE api_keys SET revoked_at = now() WHERE collector_id = $1", [other.collectorId])
+    const revoked = await postBatch(server, other.apiKey, [event])
+    expect(revoked.status).toBe(401)
+    expect(revoked.headers.get("x-backpressure")).toMatch(/^[01]\.\d+$/)
+    expect(await countRows([event.detection_id])).toBe(0)
+  })
+})
+
+describe("operations", () => {
+  it("reports health, readiness and ingest metrics", async () => {
+    expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: "ok" })
+    const ready = await fetch(`${server.url}/ready`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toEqual({ status: "ready", checks: { database: "ok", object_store: "ok" } })
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    expect(metrics).toMatch(/^# TYPE alpr_ingest_detections_total counter$/m)
+    expect(metrics).toMatch(/^alpr_ingest_detections_total\{outcome="accepted"\} [1-9]\d*$/m)
+    expect(metrics).toMatch(/^alpr_ingest_batch_duration_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m)
+    expect(metrics).toMatch(/^alpr_ingest_backpressure /m)
+  })
+
+  it("serves the OpenAPI document and its UI", async () => {
+    const spec = await (await fetch(`${server.url}/api/openapi.json`)).json() as { paths: Record<string, unknown> }
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining([
+      "/api/v1/detections/batch", "/api/v1/collectors/claim", "/api/v1/collectors/heartbeat"
+    ]))
+    const docs = await fetch(`${server.url}/api/docs`)
+    expect(docs.status).toBe(200)
+    expect(await docs.text()).toMatch(/swagger/i)
+  })
+})

@@ -1,0 +1,67 @@
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as Path from "node:path"
+
+export interface S3Settings {
+  readonly endpoint: string
+  readonly accessKey: Redacted.Redacted
+  readonly secretKey: Redacted.Redacted
+  readonly bucket: string
+  readonly region: string
+}
+
+export interface AppSettings {
+  readonly port: number
+  readonly host: string
+  readonly dataDir: string
+  readonly databaseUrl: Option.Option<Redacted.Redacted>
+  readonly dbPoolSize: number
+  readonly s3: Option.Option<S3Settings>
+  readonly publicUrl: Option.Option<string>
+  /** Batches stored at once; more wait in the ingest queue. */
+  readonly ingestConcurrency: number
+  /** Batches allowed to wait; past this a batch is refused with 503 before anything is stored. */
+  readonly ingestMaxQueue: number
+  /** How long a command stays with a collector before it is offered again when unacknowledged. */
+  readonly commandRedeliverySeconds: number
+  readonly claimCodeHours: number
+}
+
+/** S3 settings only when S3_ENDPOINT is set; then the keys are required, not silently ignored. */
+const s3Config: Effect.Effect<Option.Option<S3Settings>, ConfigError.ConfigError> = Effect.gen(function*() {
+  const endpoint = yield* Config.option(Config.string("S3_ENDPOINT"))
+  if (Option.isNone(endpoint)) return Option.none()
+  const rest = yield* Config.all({
+    accessKey: Config.redacted("S3_ACCESS_KEY"),
+    secretKey: Config.redacted("S3_SECRET_KEY"),
+    bucket: Config.string("S3_BUCKET").pipe(Config.withDefault("alpr")),
+    region: Config.string("S3_REGION").pipe(Config.withDefault("us-east-1"))
+  })
+  return Option.some({ endpoint: endpoint.value, ...rest })
+})
+
+export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Effect.all({
+  port: Config.port("PORT").pipe(Config.withDefault(8080)),
+  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data"), Config.map((d) => Path.resolve(d))),
+  databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
+  dbPoolSize: Config.integer("DB_POOL_SIZE").pipe(Config.withDefault(12)),
+  s3: s3Config,
+  publicUrl: Config.option(Config.string("PUBLIC_URL")),
+  ingestConcurrency: Config.integer("INGEST_CONCURRENCY").pipe(Config.withDefault(6)),
+  ingestMaxQueue: Config.integer("INGEST_MAX_QUEUE").pipe(Config.withDefault(200)),
+  commandRedeliverySeconds: Config.integer("COMMAND_REDELIVERY_SECONDS").pipe(Config.withDefault(600)),
+  claimCodeHours: Config.integer("CLAIM_CODE_HOURS").pipe(Config.withDefault(24))
+})
+
+/** The server's settings, read once from the environment (see the README's configuration table). */
+export class AppConfig extends Context.Tag("@chaverim/server/AppConfig")<AppConfig, AppSettings>() {
+  static readonly layer = Layer.effect(AppConfig, appConfig)
+  static readonly make = (overrides: Partial<AppSettings>) =>
+    Layer.effect(AppConfig, Effect.map(appConfig, (base) => ({ ...base, ...overrides })))
+}

@@ -1,0 +1,56 @@
+import { AlprApi } from "@chaverim/domain/Api"
+import { CollectorAuth, CurrentCollector } from "@chaverim/domain/Auth"
+import { Unauthorized } from "@chaverim/domain/Errors"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { Collectors } from "./Collectors"
+
+export const clientAddress = Effect.map(
+  HttpServerRequest.HttpServerRequest,
+  (request) => Option.getOrElse(request.remoteAddress, () => "unknown")
+)
+
+/** Bearer API keys: an unknown, revoked or malformed key and a disabled collector all get 401. */
+export const CollectorAuthLive = Layer.effect(
+  CollectorAuth,
+  Effect.gen(function*() {
+    const collectors = yield* Collectors
+    return {
+      bearer: (token) =>
+        collectors.authenticate(Redacted.value(token)).pipe(
+          Effect.orDie,
+          Effect.flatMap(Option.match({
+            onNone: () => Effect.fail(new Unauthorized({ message: "unknown, revoked or missing API key" })),
+            onSome: Effect.succeed
+          }))
+        )
+    }
+  })
+)
+
+export const CollectorsHttpLive = HttpApiBuilder.group(AlprApi, "collectors", (handlers) =>
+  Effect.gen(function*() {
+    const collectors = yield* Collectors
+    return handlers
+      .handle("claim", ({ payload }) =>
+        Effect.flatMap(clientAddress, (address) => collectors.claim(payload, address)).pipe(
+          Effect.catchTag("SqlError", Effect.die)
+        ))
+      .handle("heartbeat", ({ payload }) =>
+        Effect.gen(function*() {
+          const { collectorId } = yield* CurrentCollector
+          return yield* collectors.heartbeat(collectorId, payload, yield* clientAddress)
+        }).pipe(Effect.orDie))
+      .handle("ack", ({ path, payload }) =>
+        Effect.flatMap(CurrentCollector, ({ collectorId }) => collectors.ack(collectorId, path.id, payload)).pipe(
+          Effect.catchTag("SqlError", Effect.die)
+        ))
+      .handle("rotateKey", () =>
+        Effect.flatMap(CurrentCollector, ({ collectorId, keyId }) => collectors.rotateKey(collectorId, keyId)).pipe(
+          Effect.orDie
+        ))
+  }))

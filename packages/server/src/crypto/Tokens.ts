@@ -1,0 +1,34 @@
+import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto"
+
+export const sha256Hex = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex")
+
+/** Crockford's base32: no I, L, O or U, so a code read aloud or typed from a phone survives. */
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+/** A human-typable code such as `7KQ2-M9XD-4TPA` (60 bits). */
+export const newClaimCode = (): string => {
+  let out = ""
+  for (let i = 0; i < 12; i++) {
+    if (i > 0 && i % 4 === 0) out += "-"
+    out += CROCKFORD[randomInt(CROCKFORD.length)]
+  }
+  return out
+}
+
+/** The canonical form of a typed claim code: case, separators and look-alike letters forgiven. */
+export const canonicalClaimCode = (typed: string): string =>
+  typed.toUpperCase().replace(/[^0-9A-Z]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1")
+
+/** A collector API key: `alpr_<prefix>_<secret>`; the prefix is safe to show, the rest never is. */
+export const newApiKey = (): { readonly key: string; readonly prefix: string } => {
+  const prefix = `alpr_${randomBytes(5).toString("hex")}`
+  return { key: `${prefix}_${randomBytes(32).toString("base64url")}`, prefix }
+}
+
+export const newToken = (): string => randomBytes(32).toString("base64url")
+
+export const safeEqual = (a: string, b: string): boolean => {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}

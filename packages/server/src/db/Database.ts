@@ -1,0 +1,36 @@
+import { PgClient } from "@effect/sql-pg"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Path from "node:path"
+import { AppConfig } from "../Config"
+import { embeddedPostgres } from "./EmbeddedPostgres"
+import { migrate } from "./Migrator"
+
+/**
+ * The database: `DATABASE_URL` when set, otherwise a real PostgreSQL embedded under `DATA_DIR/pg`,
+ * which lives exactly as long as the layer. The pool retries its first connection for a while so a
+ * server started alongside its database (docker compose) does not give up at once.
+ */
+export const DatabaseLive = Layer.unwrapScoped(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const url = Option.isSome(config.databaseUrl)
+      ? config.databaseUrl.value
+      : (yield* embeddedPostgres({ dir: Path.join(config.dataDir, "pg"), database: "alpr" })).url
+    return PgClient.layer({
+      url,
+      maxConnections: config.dbPoolSize,
+      applicationName: "chaverim-alpr"
+    }).pipe(
+      Layer.retry(
+        Schedule.exponential("250 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(8)))
+      )
+    )
+  })
+)
+
+/** The database with every migration applied. */
+export const MigratedDatabaseLive = Layer.effectDiscard(migrate).pipe(Layer.provideMerge(DatabaseLive))
+

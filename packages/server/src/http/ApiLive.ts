@@ -1,0 +1,38 @@
+import { AlprApi } from "@chaverim/domain/Api"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { UserAuthLive } from "../auth/UserAuth"
+import { Collectors } from "../collectors/Collectors"
+import { CollectorAuthLive, CollectorsHttpLive } from "../collectors/Http"
+import { ImagesHttpLive } from "../images/Http"
+import { Images } from "../images/Images"
+import { IngestHttpLive } from "../ingest/Http"
+import { Ingest } from "../ingest/Ingest"
+import { IngestGate } from "../ingest/IngestGate"
+import { SystemHttpLive } from "../system/Http"
+
+/** The central services; they need a migrated database, an ObjectStore and AppConfig. */
+export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default).pipe(
+  Layer.provideMerge(Images.Default)
+)
+
+/** The HttpApi with every group implemented. */
+export const ApiLive = HttpApiBuilder.api(AlprApi).pipe(
+  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive]),
+  Layer.provide([CollectorAuthLive, UserAuthLive])
+)
+
+/** Every answer carries `X-Backpressure` so collectors can slow down before anything is refused. */
+export const backpressureMiddleware = HttpMiddleware.make((app) =>
+  Effect.gen(function*() {
+    const gate = yield* IngestGate
+    // A pre-response handler also reaches answers made from errors (401, 413, ...).
+    yield* HttpApp.appendPreResponseHandler((_request, response) =>
+      Effect.map(gate.pressure, (pressure) => HttpServerResponse.setHeader(response, "x-backpressure", pressure.toFixed(3))))
+    return yield* app
+  })
+)

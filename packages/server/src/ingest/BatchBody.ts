@@ -1,0 +1,136 @@
+import { ImageKind, MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from "@chaverim/domain/Detection"
+import { BadRequest, PayloadTooLarge } from "@chaverim/domain/Errors"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Multipart from "@effect/platform/Multipart"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { IncomingImage } from "../images/Images"
+
+/** A batch as received, before any event is validated. */
+export interface ReceivedBatch {
+  readonly events: ReadonlyArray<unknown>
+  /** Images by detection_id. */
+  readonly images: ReadonlyMap<string, ReadonlyArray<IncomingImage>>
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+const tooLarge = (what: string) =>
+  new PayloadTooLarge({ message: `${what}; a batch may hold at most ${MAX_BATCH_EVENTS} events and ${mib(MAX_BATCH_BYTES)} in all: split it` })
+
+// A body of unannounced length that runs over the limit is read to its end (and dropped) so the
+// client receives the 413 rather than a reset connection; past this much it is cut off.
+const DRAIN_LIMIT = 8 * MAX_BATCH_BYTES
+
+const readCapped = (request: HttpServerRequest.HttpServerRequest) =>
+  request.stream.pipe(
+    Stream.mapError(() => new BadRequest({ message: "the request body could not be read" })),
+    Stream.runFoldEffect({ chunks: [] as Array<Uint8Array>, size: 0 }, (acc, chunk) => {
+      acc.size += chunk.byteLength
+      if (acc.size > DRAIN_LIMIT) return Effect.fail(tooLarge("the body is larger than allowed"))
+      if (acc.size <= MAX_BATCH_BYTES) acc.chunks.push(chunk)
+      return Effect.succeed(acc)
+    }),
+    Effect.filterOrFail(({ size }) => size <= MAX_BATCH_BYTES, () => tooLarge("the body is larger than allowed")),
+    Effect.map(({ chunks }) => Buffer.concat(chunks).toString("utf8"))
+  )
+
+const parseEvents = (text: string, where: string) =>
+  Effect.gen(function*() {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch (e) {
+      return yield* new BadRequest({ message: `${where} is not valid JSON: ${(e as Error).message}` })
+    }
+    const events = (parsed as { events?: unknown } | null)?.events
+    if (typeof parsed !== "object" || parsed === null || !Array.isArray(events)) {
+      return yield* new BadRequest({ message: `${where} must be a JSON object {"events": [...]}` })
+    }
+    if (events.length > MAX_BATCH_EVENTS) return yield* tooLarge(`the batch has ${events.length} events`)
+    return events as ReadonlyArray<unknown>
+  })
+
+const PART_NAME = /^(plate|scene):(.+)$/s
+
+const multipartReason = (error: Multipart.MultipartError) => {
+  switch (error.reason) {
+    case "BodyTooLarge":
+    case "FileTooLarge":
+    case "FieldTooLarge":
+      return tooLarge("the body is larger than allowed")
+    case "TooManyParts":
+      return tooLarge("the body has too many parts")
+    default:
+      return new BadRequest({ message: `the multipart body is malformed (${error.reason})` })
+  }
+}
+
+const readMultipart = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function*() {
+    let batchText: string | undefined
+    const images = new Map<string, Array<IncomingImage>>()
+    const parts = Multipart.withLimitsStream(request.multipartStream, {
+      maxTotalSize: Option.some(MAX_BATCH_BYTES),
+      maxParts: Option.some(2 * MAX_BATCH_EVENTS + 1)
+    })
+    yield* parts.pipe(
+      Stream.mapError(multipartReason),
+      Stream.runForEach((part) =>
+        Effect.gen(function*() {
+          const content = Multipart.isFile(part)
+            ? yield* Effect.mapError(part.contentEffect, multipartReason)
+            : new TextEncoder().encode(part.value)
+          if (part.key === "batch") {
+            batchText = new TextDecoder().decode(content)
+            return
+          }
+          const match = PART_NAME.exec(part.key)
+          if (!match) {
+            return yield* new BadRequest({
+              message: `unexpected part "${part.key}": expected "batch", "plate:<detection_id>" or "scene:<detection_id>"`
+            })
+          }
+          const kind = match[1] as ImageKind
+          const detectionId = match[2]!
+          const list = images.get(detectionId) ?? []
+          if (list.some((i) => i.kind === kind)) {
+            return yield* new BadRequest({ message: `part "${part.key}" appears more than once` })
+          }
+          const contentType = Multipart.isFile(part) ? part.contentType.split(";")[0]!.trim().toLowerCase() : ""
+          if (!contentType.startsWith("image/")) {
+            return yield* new BadRequest({ message: `part "${part.key}" must be an image (image/jpeg, image/png, ...)` })
+          }
+          list.push({ kind, contentType, bytes: content })
+          images.set(detectionId, list)
+        })
+      )
+    )
+    if (batchText === undefined) {
+      return yield* new BadRequest({ message: `the multipart body has no "batch" part with the events JSON` })
+    }
+    const events = yield* parseEvents(batchText, `the "batch" part`)
+    const ids = new Set(events.map((e) => (e as { detection_id?: unknown } | null)?.detection_id))
+    for (const id of images.keys()) {
+      if (!ids.has(id)) {
+        return yield* new BadRequest({ message: `image parts for "${id}" name no event in this batch` })
+      }
+    }
+    return { events, images } satisfies ReceivedBatch
+  })
+
+/**
+ * Reads a batch request, JSON or multipart, refusing anything over the limits before it is
+ * buffered in full.
+ */
+export const readBatch = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<ReceivedBatch, BadRequest | PayloadTooLarge> => {
+  const length = Number(request.headers["content-length"] ?? NaN)
+  if (length > MAX_BATCH_BYTES) return Effect.fail(tooLarge(`the body is ${mib(length)}`))
+  const contentType = (request.headers["content-type"] ?? "application/json").toLowerCase()
+  if (contentType.startsWith("multipart/form-data")) return readMultipart(request)
+  if (contentType.startsWith("application/json")) {
+    return Effect.flatMap(readCapped(request), (text) =>
+      Effect.map(parseEvents(text, "the body"), (events) => ({ events, images: new Map() })))
+  }
+  return Effect.fail(new BadRequest({ message: `unsupported content type ${contentType}: send application/json or multipart/form-data` }))
+}
