@@ -118,7 +118,7 @@ const report = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   })
 
 cli(process.argv).pipe(
-  report,
   Effect.provide(Layer.mergeAll(NodeContext.layer, AppConfig.layer, LoggingLive)),
+  report,
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

@@ -121,6 +121,15 @@ const stopLeftover = (dir: string) =>
     if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return
     const cmdline = yield* Effect.promise(() => Fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""))
     if (!cmdline.includes(dir)) return
+    // Orphaned servers are adopted by init; one whose parent still runs belongs to a live process.
+    const stat = yield* Effect.promise(() => Fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => ""))
+    const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+    if (parent > 1 && isAlive(parent)) {
+      return yield* new EmbeddedPostgresError({
+        message: `the embedded database in ${dir} is in use by a running process (pid ${parent}); ` +
+          `stop it first, or point DATABASE_URL at a shared PostgreSQL`
+      })
+    }
     yield* Effect.logWarning("stopping an embedded PostgreSQL left running by an earlier process").pipe(
       Effect.annotateLogs({ pid })
     )

@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+
+/** The repository root, where `npm start` runs. */
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url))
+
+const START_MS = 90_000
+const STOP_MS = 30_000
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = Net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as Net.AddressInfo).port
+      server.close(() => resolve(port))
+    })
+  })
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface App {
+  readonly child: ChildProcess
+  readonly pgid: number
+  readonly url: string
+  readonly output: { stdout: string; stderr: string }
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
+}
+
+const running = new Set<App>()
+
+const logs = (app: App) => `stdout:\n${app.output.stdout}\nstderr:\n${app.output.stderr}`
+
+/** `npm start` with the embedded PostgreSQL under dataDir, in a process group of its own. */
+const start = async (dataDir: string): Promise<App> => {
+  const port = await freePort()
+  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "Info" }
+  delete env.DATABASE_URL
+  const child = spawn("npm", ["start"], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] })
+  const output = { stdout: "", stderr: "" }
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output.stdout += chunk))
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output.stderr += chunk))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("close", (code, signal) => resolve({ code, signal }))
+  )
+  const app: App = { child, pgid: child.pid!, url: `http://127.0.0.1:${port}`, output, exited }
+  running.add(app)
+
+  let gone = false
+  void exited.then(() => (gone = true))
+  const deadline = Date.now() + START_MS
+  while (!output.stdout.split("\n").some((line) => line.startsWith("listening on http://"))) {
+    if (gone) throw new Error(`npm start exited before listening\n${logs(app)}`)
+    if (Date.now() > deadline) throw new Error(`npm start did not listen within ${START_MS} ms\n${logs(app)}`)
+    await sleep(200)
+  }
+  return app
+}
+
+/** Live (not zombie) processes in a process group, from /proc. */
+const groupMembers = async (pgid: number): Promise<Array<string>> => {
+  const members: Array<string> = []
+  for (const entry of await Fs.readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = await Fs.readFile(`/proc/${entry}/stat`, "utf8").catch(() => "")
+    // pid (comm) state ppid pgrp ...; comm may hold spaces, so split after the last ')'
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    if (fields[0] !== "Z" && Number(fields[2]) === pgid) members.push(`${entry} ${stat.slice(0, stat.lastIndexOf(")") + 1)}`)
+  }
+  return members
+}
+
+/** Command lines of live processes that run a PostgreSQL server on the cluster under dataDir. */
+const postgresOf = async (dataDir: string): Promise<Array<string>> => {
+  const found: Array<string> = []
+  for (const entry of await Fs.readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    const cmdline = (await Fs.readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0").join(" ")
+    if (cmdline.includes("postgres") && cmdline.includes(`-D ${dataDir}`)) found.push(`${entry}: ${cmdline}`)
+  }
+  return found
+}
+
+/** SIGTERM to the whole process group, as a terminal, systemd or docker stop would. */
+const stop = async (app: App) => {
+  process.kill(-app.pgid, "SIGTERM")
+  const timeout = sleep(STOP_MS).then(() => "timeout" as const)
+  const result = await Promise.race([app.exited, timeout])
+  if (result === "timeout") {
+    throw new Error(`npm start did not exit within ${STOP_MS} ms of SIGTERM\n${logs(app)}`)
+  }
+  // The rest of the group (tsx, node, postgres) must be gone too.
+  const deadline = Date.now() + STOP_MS
+  let left = await groupMembers(app.pgid)
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(200)
+    left = await groupMembers(app.pgid)
+  }
+  running.delete(app)
+  return { ...result, left }
+}
+
+const getJson = async (url: string) => {
+  const response = await fetch(url)
+  const body: any = await response.json()
+  return { status: response.status, type: response.headers.get("content-type") ?? "", body }
+}
+
+let dataDir: string
+
+beforeAll(async () => {
+  dataDir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-start-"))
+  await Fs.chmod(dataDir, 0o755) // the embedded PostgreSQL runs as the postgres user and must reach it
+})
+
+afterAll(async () => {
+  for (const app of running) {
+    try {
+      process.kill(-app.pgid, "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+  for (const line of dataDir ? await postgresOf(dataDir) : []) {
+    try {
+      process.kill(Number(line.split(":")[0]), "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+  if (dataDir) await Fs.rm(dataDir, { recursive: true, force: true })
+})
+
+describe("npm start with the embedded PostgreSQL", () => {
+  it("serves, and stops cleanly on SIGTERM", async () => {
+    const app = await start(dataDir)
+    expect(app.output.stdout).toMatch(/^listening on http:\/\/\S+:\d+/m)
+    expect(app.output.stderr).toContain("initialising the embedded PostgreSQL cluster")
+    await expect(Fs.access(Path.join(dataDir, "pg", "PG_VERSION"))).resolves.toBeUndefined()
+    expect(await postgresOf(dataDir), "a postgres server runs on the cluster").toHaveLength(1)
+
+    const health = await getJson(`${app.url}/health`)
+    expect(health.status).toBe(200)
+    expect(health.body).toEqual({ status: "ok" })
+
+    const ready = await getJson(`${app.url}/ready`)
+    expect(ready.status, JSON.stringify(ready.body)).toBe(200)
+    expect(ready.body).toMatchObject({ status: "ready" })
+
+    const docs = await fetch(`${app.url}/api/docs`)
+    expect(docs.status).toBe(200)
+    expect(docs.headers.get("content-type")).toContain("text/html")
+    expect(await docs.text()).toMatch(/<html/i)
+
+    const openapi = await getJson(`${app.url}/api/openapi.json`)
+    expect(openapi.status).toBe(200)
+    expect(Object.keys(openapi.body.paths)).toContain("/api/v1/detections/batch")
+    expect(Object.keys(openapi.body.paths)).toContain("/api/v1/collectors/claim")
+
+    const stopped = await stop(app)
+    expect(stopped.code === 0 || stopped.signal !== null, `exit ${JSON.stringify(stopped)}\n${logs(app)}`).toBe(true)
+    expect(stopped.left, `processes left in the group\n${logs(app)}`).toEqual([])
+    expect(app.output.stderr, logs(app)).toContain("embedded PostgreSQL stopped")
+    expect(await postgresOf(dataDir)).toEqual([])
+    await expect(fetch(`${app.url}/health`)).rejects.toThrow()
+  }, 240_000)
+
+  it("starts again on the same DATA_DIR, reusing the cluster", async () => {
+    const app = await start(dataDir)
+    expect(app.output.stderr, logs(app)).not.toContain("initialising the embedded PostgreSQL cluster")
+    expect(app.output.stderr, logs(app)).toContain("embedded PostgreSQL ready")
+
+    const health = await getJson(`${app.url}/health`)
+    expect(health.status).toBe(200)
+    expect(health.body).toEqual({ status: "ok" })
+    expect((await getJson(`${app.url}/ready`)).status).toBe(200)
+
+    const stopped = await stop(app)
+    expect(stopped.code === 0 || stopped.signal !== null, `exit ${JSON.stringify(stopped)}\n${logs(app)}`).toBe(true)
+    expect(stopped.left, `processes left in the group\n${logs(app)}`).toEqual([])
+    expect(app.output.stderr, logs(app)).toContain("embedded PostgreSQL stopped")
+    expect(await postgresOf(dataDir)).toEqual([])
+  }, 240_000)
+
+  it("keeps its database when the alpr CLI is run beside it on the same DATA_DIR", async () => {
+    const app = await start(dataDir)
+    try {
+      expect((await getJson(`${app.url}/ready`)).status).toBe(200)
+      // An admin provisioning a collector on the same machine, as the README's commands suggest.
+      const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "Info" }
+      delete env.DATABASE_URL
+      const cli = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn("npx", ["tsx", "apps/server/src/main.ts", "collector", "create", "--name", "Beside"], {
+          cwd: ROOT,
+          env,
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let stdout = ""
+        let stderr = ""
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+        const timer = setTimeout(() => child.kill("SIGKILL"), 45_000)
+        child.once("error", reject)
+        child.once("close", (code) => {
+          clearTimeout(timer)
+          resolve({ code, stdout, stderr })
+        })
+      })
+      // Whether the CLI may share the running cluster or must refuse, the server must keep working.
+      const ready = await getJson(`${app.url}/ready`)
+      expect(
+        ready.status,
+        `/ready after \`alpr collector create\` on the same DATA_DIR: ${JSON.stringify(ready.body)}\n` +
+          `cli exit ${cli.code}\ncli stdout:\n${cli.stdout}\ncli stderr:\n${cli.stderr}`
+      ).toBe(200)
+      // It refuses, saying why, rather than taking the database from under the server.
+      expect(cli.code).not.toBe(0)
+      expect(cli.stderr).toMatch(/in use by a running process/)
+    } finally {
+      const stopped = await stop(app)
+      expect(stopped.left, `processes left in the group\n${logs(app)}`).toEqual([])
+      expect(await postgresOf(dataDir)).toEqual([])
+    }
+  }, 240_000)
+})

@@ -1,0 +1,667 @@
+/**
+ * Ingest benchmark: simulated collectors upload detection batches through the real HTTP batch API
+ * (POST /api/v1/detections/batch) of a real server (bench/server.ts, a child process) backed by a
+ * fresh PostgreSQL database.
+ *
+ * Scenarios:
+ *   metadata  closed loop, JSON batches, as fast as the server answers
+ *   images    closed loop, multipart batches with one plate image per detection
+ *   fixed     open loop at a fixed rate (default 1,000 detections/s), latency under a steady load
+ *
+ * Each scenario warms up first (unrecorded), then measures; at the end rows in `detections` are
+ * counted to check that every accepted detection was stored exactly once.
+ */
+import { randomBytes, randomInt } from "node:crypto"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import type pg from "pg"
+import { Interrupted, numberOption, type OptionSpecs, parseArgs, UsageError } from "./lib/args"
+import { coresBetween, cpuSnapshot, type CpuSnapshot } from "./lib/cpu"
+import { monotonicMicros, summariseProfile, type Window } from "./lib/cpuprofile"
+import { adminUrl, connect, freshDatabase } from "./lib/database"
+import { emit, progress, quantile } from "./lib/report"
+import { type ServerProcess, type ServerSnapshot, startServer } from "./lib/server"
+
+export const description = "detections through the HTTP batch API (scenarios: metadata, images, fixed)"
+
+const SCENARIOS = ["metadata", "images", "fixed"] as const
+type Scenario = (typeof SCENARIOS)[number]
+
+export const options: OptionSpecs = {
+  scenario: { description: "metadata | images | fixed | all", default: "all" },
+  seconds: { description: "measured duration of each scenario, in seconds", default: "20" },
+  warmup: { description: "unrecorded warm-up before each scenario, in seconds", default: "3" },
+  collectors: { description: "simulated collectors, each with its own API key", default: "4" },
+  concurrency: { description: "requests in flight per collector (closed-loop scenarios)", default: "2" },
+  batch: { description: "detections per batch", default: "50" },
+  rate: { description: "detections per second in the fixed scenario", default: "1000" },
+  "image-bytes": { description: "size of each plate image in the images scenario", default: "20480" },
+  cameras: { description: "cameras per collector", default: "20" },
+  profile: { description: "write a V8 CPU profile of the server process into this directory, and summarise it" },
+  trace: { description: "time the server's spans (HTTP, auth, store, each SQL statement) and print them", flag: true },
+  "keep-db": { description: "keep the database (and image directory) afterwards, for inspection", flag: true }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Realistic detections
+
+const LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ" // no I, O, Q: like most issuing authorities
+const DIGITS = "0123456789"
+const pick = <A>(items: ReadonlyArray<A>): A => items[randomInt(items.length)]!
+const chars = (alphabet: string, n: number) => Array.from({ length: n }, () => alphabet[randomInt(alphabet.length)]).join("")
+
+/** Plate formats as cameras report them: New York, California, UK, New Jersey with a dash, spaced. */
+const PLATE_FORMATS: ReadonlyArray<() => string> = [
+  () => chars(LETTERS, 3) + chars(DIGITS, 4), // ABC1234
+  () => chars("123456789", 1) + chars(LETTERS, 3) + chars(DIGITS, 3), // 7ABC123
+  () => chars(LETTERS, 2) + chars(DIGITS, 2) + chars(LETTERS, 3), // AB12CDE
+  () => `${chars(LETTERS, 3)}-${chars(DIGITS, 4)}`, // ABC-1234
+  () => `${chars(LETTERS, 1)}${chars(DIGITS, 2)} ${chars(LETTERS, 3)}` // A12 BCD
+]
+const randomPlate = () => pick(PLATE_FORMATS)()
+
+/** Vehicles seen again and again (residents, commuters) next to ones seen once. */
+const REGULARS: ReadonlyArray<string> = Array.from({ length: 5_000 }, randomPlate)
+
+const COLORS = ["white", "black", "silver", "grey", "blue", "red", "green", "brown"]
+const TYPES = ["car", "suv", "truck", "van", "motorcycle"]
+const MAKES = ["Toyota", "Honda", "Ford", "Chevrolet", "Nissan", "Hyundai", "Subaru", "Tesla", "BMW", "Kia"]
+const STREETS = ["Main St", "Route 59", "College Rd", "Maple Ave", "Grandview Ave", "Spook Rock Rd", "Route 45"]
+
+interface Camera {
+  readonly id: string
+  readonly mac: string
+  readonly name: string
+  readonly lat: number
+  readonly lon: number
+}
+
+interface SimCollector {
+  readonly index: number
+  readonly collectorId: string
+  readonly apiKey: string
+  readonly cameras: ReadonlyArray<Camera>
+  seq: number
+}
+
+const makeCameras = (collector: number, count: number): Array<Camera> => {
+  const siteLat = 41.05 + Math.random() * 0.2
+  const siteLon = -74.15 + Math.random() * 0.2
+  return Array.from({ length: count }, (_, i) => ({
+    id: `cam-${collector}-${i + 1}`,
+    mac: Array.from({ length: 6 }, (_, b) => (b === 0 ? 0x02 : randomInt(256)).toString(16).padStart(2, "0"))
+      .join(":").toUpperCase(),
+    name: `${pick(STREETS)} ${pick(["northbound", "southbound", "eastbound", "westbound"])}`,
+    lat: siteLat + (Math.random() - 0.5) * 0.01,
+    lon: siteLon + (Math.random() - 0.5) * 0.01
+  }))
+}
+
+/** Unique across the run: `<run>-<scenario>-<phase>-c<collector>-<seq>`. */
+const detectionIdPrefix = (run: string, scenario: Scenario, phase: "w" | "m") => `${run}-${scenario}-${phase}-`
+
+const makeBatch = (collector: SimCollector, size: number, idPrefix: string) => {
+  const now = Date.now()
+  return Array.from({ length: size }, () => {
+    const camera = pick(collector.cameras)
+    return {
+      detection_id: `${idPrefix}c${collector.index}-${++collector.seq}`,
+      // A read is uploaded a little after it happened.
+      timestamp: new Date(now - randomInt(3_000)).toISOString(),
+      camera: { id: camera.id, mac: camera.mac, name: camera.name },
+      plate: { text: Math.random() < 0.7 ? pick(REGULARS) : randomPlate(), confidence: 0.6 + Math.random() * 0.39 },
+      vehicle: {
+        direction: pick(["in", "out"]),
+        type: pick(TYPES),
+        color: pick(COLORS),
+        make: pick(MAKES)
+      },
+      location: { lat: camera.lat, lon: camera.lon }
+    }
+  })
+}
+
+/** A JPEG-shaped payload (SOI ... EOI) of the given size, with noise in between. */
+const fakeJpeg = (size: number): Uint8Array => {
+  const bytes = new Uint8Array(randomBytes(size))
+  bytes.set([0xff, 0xd8, 0xff, 0xe0], 0)
+  bytes.set([0xff, 0xd9], size - 2)
+  return bytes
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending batches
+
+interface Sample {
+  readonly start: number
+  readonly end: number
+  readonly latencyMs: number
+  readonly status: number
+  readonly sent: number
+  readonly accepted: number
+  readonly duplicates: number
+  readonly rejected: number
+  readonly backpressure: number
+  readonly error?: string
+}
+
+interface Target {
+  readonly url: string
+  readonly images: ReadonlyArray<Blob> | undefined
+  /** Aborted when the benchmark is interrupted: no new requests, in-flight ones cancelled. */
+  readonly stop: AbortSignal
+}
+
+const send = async (
+  target: Target,
+  collector: SimCollector,
+  events: ReadonlyArray<{ readonly detection_id: string }>,
+  /** When the request was meant to start (open loop); latency counts from here. */
+  scheduled?: number
+): Promise<Sample> => {
+  let body: string | FormData
+  const headers: Record<string, string> = { authorization: `Bearer ${collector.apiKey}` }
+  const batchJson = JSON.stringify({ events })
+  if (target.images) {
+    const form = new FormData()
+    form.append("batch", batchJson)
+    for (const event of events) form.append(`plate:${event.detection_id}`, pick(target.images), "plate.jpg")
+    body = form
+  } else {
+    body = batchJson
+    headers["content-type"] = "application/json"
+  }
+  const start = scheduled ?? performance.now()
+  const base = { start, sent: events.length }
+  try {
+    const response = await fetch(`${target.url}/api/v1/detections/batch`, {
+      method: "POST",
+      headers,
+      body,
+      signal: AbortSignal.any([AbortSignal.timeout(60_000), target.stop])
+    })
+    const text = await response.text()
+    const end = performance.now()
+    const backpressure = Number(response.headers.get("x-backpressure") ?? Number.NaN)
+    let accepted = 0
+    let duplicates = 0
+    let rejected = 0
+    let error: string | undefined
+    if (response.status === 200) {
+      const result = JSON.parse(text) as { accepted: number; duplicates: number; rejected: number }
+      accepted = result.accepted
+      duplicates = result.duplicates
+      rejected = result.rejected
+      if (rejected > 0) error = `rejected events: ${text.slice(0, 300)}`
+    } else {
+      error = `${response.status}: ${text.slice(0, 300)}`
+    }
+    return {
+      ...base,
+      end,
+      latencyMs: end - start,
+      status: response.status,
+      accepted,
+      duplicates,
+      rejected,
+      backpressure,
+      ...(error === undefined ? {} : { error })
+    }
+  } catch (e) {
+    const end = performance.now()
+    return {
+      ...base,
+      end,
+      latencyMs: end - start,
+      status: 0,
+      accepted: 0,
+      duplicates: 0,
+      rejected: 0,
+      backpressure: Number.NaN,
+      error: e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
+
+/** Closed loop: every collector keeps `concurrency` requests in flight, each sent when the last returns. */
+const closedLoop = async (
+  target: Target,
+  collectors: ReadonlyArray<SimCollector>,
+  settings: { concurrency: number; batch: number; warmupMs: number; measureMs: number; run: string; scenario: Scenario },
+  onMeasureStart: () => void
+) => {
+  const t0 = performance.now()
+  const measureStart = t0 + settings.warmupMs
+  const end = measureStart + settings.measureMs
+  const samples: Array<Sample> = []
+  let announced = false
+  const worker = async (collector: SimCollector) => {
+    for (;;) {
+      const now = performance.now()
+      if (now >= end || target.stop.aborted) return
+      const measured = now >= measureStart
+      if (measured && !announced) {
+        announced = true
+        onMeasureStart()
+      }
+      const events = makeBatch(
+        collector,
+        settings.batch,
+        detectionIdPrefix(settings.run, settings.scenario, measured ? "m" : "w")
+      )
+      const sample = await send(target, collector, events)
+      if (measured) samples.push(sample)
+      if (sample.status !== 200) {
+        if (sample.error) progress(`  batch answer ${sample.error}`)
+        // Behave like a collector: back off a little rather than hammer a refusing server.
+        await sleep(sample.status === 503 ? 200 : 50)
+      }
+    }
+  }
+  const ticker = setInterval(() => {
+    const t = performance.now()
+    const phase = t < measureStart ? "warm-up" : "measuring"
+    const accepted = samples.reduce((n, s) => n + s.accepted, 0)
+    progress(`  ${settings.scenario}: ${phase}, ${samples.length} batches measured, ${accepted} accepted`)
+  }, 5_000)
+  try {
+    await Promise.all(collectors.flatMap((c) => Array.from({ length: settings.concurrency }, () => worker(c))))
+  } finally {
+    clearInterval(ticker)
+  }
+  return { samples, measureStart }
+}
+
+/** Open loop: batches are sent on a fixed schedule, round-robin over collectors, whatever the answers. */
+const openLoop = async (
+  target: Target,
+  collectors: ReadonlyArray<SimCollector>,
+  settings: { rate: number; batch: number; warmupMs: number; measureMs: number; run: string; scenario: Scenario },
+  onMeasureStart: () => void
+) => {
+  const intervalMs = (1000 * settings.batch) / settings.rate
+  const t0 = performance.now() + 10
+  const measureStart = t0 + settings.warmupMs
+  const total = Math.round((settings.warmupMs + settings.measureMs) / intervalMs)
+  const samples: Array<Sample> = []
+  const inFlight: Array<Promise<void>> = []
+  let maxLagMs = 0
+  let announced = false
+  let concurrent = 0
+  let maxConcurrent = 0
+  for (let k = 0; k < total && !target.stop.aborted; k++) {
+    const due = t0 + k * intervalMs
+    const wait = due - performance.now()
+    if (wait > 0) await sleep(wait)
+    const measured = due >= measureStart
+    if (measured && !announced) {
+      announced = true
+      onMeasureStart()
+    }
+    if (measured) maxLagMs = Math.max(maxLagMs, performance.now() - due)
+    const collector = collectors[k % collectors.length]!
+    const events = makeBatch(
+      collector,
+      settings.batch,
+      detectionIdPrefix(settings.run, settings.scenario, measured ? "m" : "w")
+    )
+    concurrent++
+    maxConcurrent = Math.max(maxConcurrent, concurrent)
+    inFlight.push(send(target, collector, events, due).then((sample) => {
+      concurrent--
+      if (measured) samples.push(sample)
+      if (sample.status !== 200 && sample.error) progress(`  batch answer ${sample.error}`)
+    }))
+    if (k > 0 && k % Math.round(5_000 / intervalMs) === 0) {
+      progress(`  ${settings.scenario}: ${measured ? "measuring" : "warm-up"}, ${k}/${total} batches sent, ${concurrent} in flight`)
+    }
+  }
+  await Promise.all(inFlight)
+  progress(`  ${settings.scenario}: schedule lag max ${maxLagMs.toFixed(1)} ms, at most ${maxConcurrent} requests in flight`)
+  return { samples, measureStart }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server-side figures
+
+/** Sum and count of the server's own batch-store histogram (admission to commit). */
+const storeHistogram = async (url: string): Promise<{ sum: number; count: number } | undefined> => {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text()
+    const value = (suffix: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`alpr_ingest_batch_duration_seconds_${suffix}`))
+      return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(" ") + 1))
+    }
+    return { sum: value("sum"), count: value("count") }
+  } catch {
+    return undefined
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+interface Context {
+  readonly url: string
+  readonly stop: AbortSignal
+  readonly server: ServerProcess
+  readonly db: pg.Client
+  readonly collectors: ReadonlyArray<SimCollector>
+  readonly run: string
+  readonly settings: {
+    readonly warmupMs: number
+    readonly measureMs: number
+    readonly concurrency: number
+    readonly batch: number
+    readonly rate: number
+    readonly imageBytes: number
+  }
+}
+
+const METRIC_PREFIX: Record<Scenario, string> = {
+  metadata: "ingest.metadata",
+  images: "ingest.images",
+  fixed: "ingest.fixed_rate"
+}
+
+const runScenario = async (ctx: Context, scenario: Scenario) => {
+  const { settings } = ctx
+  const prefix = METRIC_PREFIX[scenario]
+  const target: Target = {
+    url: ctx.url,
+    stop: ctx.stop,
+    images: scenario === "images"
+      ? Array.from({ length: 16 }, () => new Blob([fakeJpeg(settings.imageBytes)], { type: "image/jpeg" }))
+      : undefined
+  }
+  progress(
+    scenario === "fixed"
+      ? `scenario fixed: ${settings.rate} detections/s open loop over ${ctx.collectors.length} collectors, ` +
+        `${settings.warmupMs / 1000} s warm-up + ${settings.measureMs / 1000} s`
+      : `scenario ${scenario}: ${ctx.collectors.length} collectors x ${settings.concurrency} in flight, ` +
+        `batches of ${settings.batch}${scenario === "images" ? ` with ${settings.imageBytes} B images` : ""}, ` +
+        `${settings.warmupMs / 1000} s warm-up + ${settings.measureMs / 1000} s`
+  )
+
+  // PostgreSQL processes working for us: this database's backends and the cluster's own processes
+  // (taken when measuring starts, once the server's pool has grown).
+  const postgresPidsNow = async () =>
+    (await ctx.db.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR datname IS NULL"
+    )).rows.map((r) => r.pid)
+  let postgresPids: Array<number> = []
+  const load = () => Os.loadavg().map((l) => l.toFixed(2)).join(" ")
+  progress(`  load average before: ${load()}`)
+  let cpuStart: CpuSnapshot | undefined
+  let histogramStart: Promise<{ sum: number; count: number } | undefined> = Promise.resolve(undefined)
+  let windowStart = 0
+  let serverReset: Promise<unknown> = Promise.resolve()
+  let cpuStarted: Promise<void> = Promise.resolve()
+  const onMeasureStart = () => {
+    cpuStarted = postgresPidsNow().then((pids) => {
+      postgresPids = pids
+      cpuStart = cpuSnapshot(ctx.server.pid, postgresPids)
+    })
+    windowStart = monotonicMicros()
+    histogramStart = storeHistogram(ctx.url)
+    serverReset = ctx.server.snapshot().catch(() => undefined)
+  }
+  const { samples, measureStart } = scenario === "fixed"
+    ? await openLoop(target, ctx.collectors, { ...settings, run: ctx.run, scenario }, onMeasureStart)
+    : await closedLoop(target, ctx.collectors, { ...settings, run: ctx.run, scenario }, onMeasureStart)
+  if (ctx.stop.aborted) throw new Interrupted("interrupted")
+  await cpuStarted
+  const cpuEnd = cpuSnapshot(ctx.server.pid, postgresPids)
+  const window: Window = { from: windowStart, to: monotonicMicros() }
+  await serverReset
+  const serverFigures = await ctx.server.snapshot().catch((e) => {
+    progress(`  no snapshot from the server: ${String(e)}`)
+    return undefined
+  })
+  const [h0, h1] = [await histogramStart, await storeHistogram(ctx.url)]
+
+  const lastEnd = samples.reduce((t, s) => Math.max(t, s.end), measureStart)
+  const windowSeconds = (lastEnd - measureStart) / 1000
+  const ok = samples.filter((s) => s.status === 200)
+  const accepted = samples.reduce((n, s) => n + s.accepted, 0)
+  const duplicates = samples.reduce((n, s) => n + s.duplicates, 0)
+  const rejected = samples.reduce((n, s) => n + s.rejected, 0)
+  const sentOk = ok.reduce((n, s) => n + s.sent, 0)
+  const latencies = samples.map((s) => s.latencyMs).sort((a, b) => a - b)
+  const maxBackpressure = samples.reduce((m, s) => (Number.isNaN(s.backpressure) ? m : Math.max(m, s.backpressure)), 0)
+  const non200 = samples.length - ok.length
+  const throughput = windowSeconds > 0 ? accepted / windowSeconds : 0
+
+  // Every accepted detection stored exactly once: rows of the measured phase == sum of accepted.
+  const idPattern = `${detectionIdPrefix(ctx.run, scenario, "m")}%`
+  const { rows } = await ctx.db.query<{ rows: string; distinct_ids: string; images: string }>(
+    `SELECT count(*) AS rows,
+            count(DISTINCT (collector_id, detection_id)) AS distinct_ids,
+            (SELECT count(*) FROM detection_images i JOIN detections d ON d.id = i.detection_id
+              WHERE d.detection_id LIKE $1) AS images
+       FROM detections WHERE detection_id LIKE $1`,
+    [idPattern]
+  )
+  const stored = Number(rows[0]!.rows)
+  const distinct = Number(rows[0]!.distinct_ids)
+  const images = Number(rows[0]!.images)
+  const checks = [
+    [stored === accepted, `rows stored ${stored} != accepted ${accepted}`],
+    [distinct === stored, `rows ${stored} but only ${distinct} distinct detection ids`],
+    [duplicates === 0 && rejected === 0 && accepted === sentOk,
+      `of ${sentOk} detections in 200 answers, ${accepted} accepted, ${duplicates} duplicates, ${rejected} rejected`],
+    [scenario !== "images" || images === stored, `${stored} detections but ${images} images`]
+  ] as const
+  const failures = checks.filter(([good]) => !good).map(([, why]) => why)
+  for (const why of failures) progress(`  VERIFY FAILED (${scenario}): ${why}`)
+  progress(
+    `  ${scenario}: ${samples.length} batches in ${windowSeconds.toFixed(1)} s, ${accepted} accepted, ` +
+      `${stored} rows${scenario === "images" ? `, ${images} images` : ""}, ${non200} non-200`
+  )
+
+  if (scenario === "fixed") {
+    emit(`${prefix}.p50_ms`, quantile(latencies, 0.5), "ms")
+    emit(`${prefix}.p99_ms`, quantile(latencies, 0.99), "ms")
+    emit(`${prefix}.max_ms`, latencies.at(-1) ?? Number.NaN, "ms")
+    emit(`${prefix}.achieved_rate`, throughput, "detections/s")
+  } else {
+    emit(`${prefix}.throughput`, throughput, "detections/s")
+    emit(`${prefix}.p50_ms`, quantile(latencies, 0.5), "ms")
+    emit(`${prefix}.p99_ms`, quantile(latencies, 0.99), "ms")
+    if (scenario === "images") {
+      emit(`${prefix}.image_throughput`, (images * settings.imageBytes) / 1024 / 1024 / windowSeconds, "MiB/s")
+    }
+  }
+  emit(`${prefix}.batches`, samples.length, "count")
+  emit(`${prefix}.max_backpressure`, maxBackpressure, "ratio")
+  emit(`${prefix}.non_200`, non200, "count")
+  emit(`${prefix}.verified`, failures.length === 0 ? 1 : 0, "bool")
+  if (h0 && h1 && h1.count > h0.count) {
+    // Server side, from admission to commit; the rest of a batch's latency is HTTP, parsing, auth, queueing.
+    emit(`${prefix}.server_store_mean_ms`, ((h1.sum - h0.sum) / (h1.count - h0.count)) * 1000, "ms")
+  }
+  if (cpuStart) {
+    const cores = coresBetween(cpuStart, cpuEnd)
+    emit(`${prefix}.cpu.server`, cores.server, "cores")
+    emit(`${prefix}.cpu.postgres`, cores.postgres, "cores")
+    emit(`${prefix}.cpu.bench`, cores.bench, "cores")
+    emit(`${prefix}.cpu.other`, cores.other, "cores")
+    progress(`  load average after: ${load()}; machine busy ${cores.machine.toFixed(2)} of ${Os.cpus().length} cores`)
+  }
+  if (serverFigures) {
+    emit(`${prefix}.server_event_loop_utilization`, serverFigures.event_loop_utilization, "ratio")
+    emit(`${prefix}.server_event_loop_delay_p99_ms`, serverFigures.event_loop_delay_p99_ms, "ms")
+    emit(`${prefix}.server_gc_share`, serverFigures.gc_ms / serverFigures.wall_ms, "ratio")
+    printSpans(scenario, serverFigures, samples.length)
+  }
+  return { scenario, window }
+}
+
+/** The server's span timings for one scenario, on stderr: where a batch's time goes. */
+const printSpans = (scenario: Scenario, figures: ServerSnapshot, batches: number) => {
+  const entries = Object.entries(figures.spans)
+  if (entries.length === 0) return
+  const perBatch = (total: number) => (batches > 0 ? total / batches : Number.NaN)
+  const lines = entries
+    .sort((a, b) => b[1].total_ms - a[1].total_ms)
+    .slice(0, 25)
+    .map(([name, f]) =>
+      `    ${f.count.toString().padStart(7)} ${f.mean_ms.toFixed(2).padStart(9)} ${f.p50_ms.toFixed(2).padStart(9)} ` +
+      `${f.p99_ms.toFixed(2).padStart(9)} ${f.self_mean_ms.toFixed(2).padStart(9)} ${perBatch(f.total_ms).toFixed(2).padStart(10)}  ${name}`
+    )
+  progress(
+    `  ${scenario}: server spans (ms; per batch = total / measured batches; ` +
+      `self = without child spans, negative when children run concurrently)\n` +
+      `      count      mean       p50       p99 self mean  per batch  span\n${lines.join("\n")}`
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Where the server's CPU went in each measured window, from its --cpu-prof profile. */
+const printProfile = async (
+  dir: string,
+  pid: number,
+  windows: ReadonlyArray<{ scenario: Scenario; window: Window }>
+) => {
+  // The main thread's profile is CPU.<date>.<time>.<pid>.0.<seq>.cpuprofile (others are workers).
+  const files = (await Fs.readdir(dir)).filter((f) => f.includes(`.${pid}.0.`) && f.endsWith(".cpuprofile"))
+  if (files.length === 0) return progress(`no CPU profile of pid ${pid} in ${dir}`)
+  const file = Path.join(dir, files.sort().at(-1)!)
+  progress(`CPU profile ${file}`)
+  for (const { scenario, window } of windows) {
+    const { totalMs, byKind } = await summariseProfile(file, [window])
+    const lines = byKind
+      .filter(([, ms]) => ms >= totalMs * 0.002)
+      .map(([kind, ms]) => `    ${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / totalMs).toFixed(1).padStart(5)}%  ${kind}`)
+    progress(`  ${scenario}: server CPU profile over the measured ${(totalMs / 1000).toFixed(1)} s\n${lines.join("\n")}`)
+  }
+}
+
+const claim = async (url: string, code: string, index: number, cameras: number): Promise<SimCollector> => {
+  const response = await fetch(`${url}/api/v1/collectors/claim`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      claim_code: code,
+      hardware_id: `bench-hw-${randomBytes(4).toString("hex")}`,
+      hostname: `bench-collector-${index}`,
+      edge_version: "bench"
+    })
+  })
+  if (response.status !== 201) throw new Error(`claim failed: ${response.status} ${await response.text()}`)
+  const body = (await response.json()) as { collector_id: string; api_key: string }
+  return { index, collectorId: body.collector_id, apiKey: body.api_key, cameras: makeCameras(index, cameras), seq: 0 }
+}
+
+export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
+  const values = parseArgs(argv, options)
+  const scenarioArg = values.get("scenario")!
+  const scenarios: ReadonlyArray<Scenario> = scenarioArg === "all"
+    ? SCENARIOS
+    : scenarioArg.split(",").map((s) => {
+      if (!(SCENARIOS as ReadonlyArray<string>).includes(s)) {
+        throw new UsageError(`--scenario must be one of ${SCENARIOS.join(", ")} or all (got "${s}")`)
+      }
+      return s as Scenario
+    })
+  const settings = {
+    measureMs: numberOption(values, "seconds", { min: 1 }) * 1000,
+    warmupMs: numberOption(values, "warmup", { min: 0 }) * 1000,
+    concurrency: numberOption(values, "concurrency", { min: 1, integer: true }),
+    batch: numberOption(values, "batch", { min: 1, integer: true }),
+    rate: numberOption(values, "rate", { min: 1 }),
+    imageBytes: numberOption(values, "image-bytes", { min: 4, integer: true })
+  }
+  const collectorCount = numberOption(values, "collectors", { min: 1, integer: true })
+  const cameras = numberOption(values, "cameras", { min: 1, integer: true })
+  const profileDir = values.get("profile")
+  const keep = values.has("keep-db")
+
+  const cleanups: Array<() => Promise<void>> = []
+  const cleanup = async () => {
+    while (cleanups.length > 0) {
+      const step = cleanups.pop()!
+      try {
+        await step()
+      } catch (e) {
+        progress(`cleanup step failed: ${e instanceof Error ? e.message : String(e)}`)
+      }
+    }
+  }
+  // Ctrl-C may arrive twice (from the terminal and relayed by tsx): clean up once, ignore the rest.
+  let interrupted = false
+  const stopLoad = new AbortController()
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return
+    interrupted = true
+    progress(`${signal}: stopping the load and cleaning up`)
+    stopLoad.abort()
+    // The run notices and cleans up in its own time; if it is stuck somewhere, clean up from here.
+    setTimeout(() => void cleanup().finally(() => process.exit(130)), 30_000).unref()
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+
+  try {
+    const admin = adminUrl()
+    const database = await freshDatabase(admin)
+    progress(`database ${database.name} on ${new URL(admin).host}`)
+    cleanups.push(async () => {
+      if (keep) return progress(`kept database ${database.url}`)
+      await database.drop()
+      progress(`dropped database ${database.name}`)
+    })
+    const dataDir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-bench-data-"))
+    cleanups.push(async () => {
+      if (keep) return progress(`kept image directory ${dataDir}`)
+      await Fs.rm(dataDir, { recursive: true, force: true })
+    })
+
+    const nodeArgs = profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", Path.resolve(profileDir)]
+    progress(`starting the server (bench/server.ts)${profileDir ? `, CPU profile into ${Path.resolve(profileDir)}` : ""}`)
+    const server = await startServer({
+      databaseUrl: database.url,
+      dataDir,
+      collectors: collectorCount,
+      nodeArgs,
+      trace: values.has("trace")
+    })
+    let serverStopped = false
+    const stopServer = async () => {
+      if (serverStopped) return
+      serverStopped = true
+      await server.stop()
+      progress("server stopped")
+    }
+    cleanups.push(stopServer)
+    progress(`server ${server.url} (pid ${server.pid}); claiming ${collectorCount} collectors`)
+
+    const db = await connect(database.url)
+    cleanups.push(() => db.end())
+
+    const collectors = await Promise.all(server.claimCodes.map((code, i) => claim(server.url, code, i + 1, cameras)))
+    const run = `b${randomBytes(3).toString("hex")}`
+    const ctx: Context = { url: server.url, stop: stopLoad.signal, server, db, collectors, run, settings }
+    progress(`node ${process.version}, ${Os.cpus().length} CPUs; server settings from the environment ` +
+      `(DB_POOL_SIZE=${process.env.DB_POOL_SIZE ?? "default"}, INGEST_CONCURRENCY=${process.env.INGEST_CONCURRENCY ?? "default"})`)
+
+    const windows: Array<{ scenario: Scenario; window: Window }> = []
+    for (const scenario of scenarios) {
+      if (stopLoad.signal.aborted) throw new Interrupted("interrupted")
+      windows.push(await runScenario(ctx, scenario))
+    }
+
+    if (profileDir !== undefined) {
+      await stopServer() // the profile is written when the process exits
+      await printProfile(Path.resolve(profileDir), server.pid, windows)
+    }
+  } finally {
+    await cleanup()
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
+  }
+}

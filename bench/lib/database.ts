@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto"
+import pg from "pg"
+
+/**
+ * The PostgreSQL server benchmarks run against, as an admin URL: BENCH_DATABASE_URL, else
+ * TEST_DATABASE_URL, else the machine's own server (trust auth).
+ */
+export const adminUrl = (): string =>
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+
+export interface BenchDatabase {
+  readonly name: string
+  readonly url: string
+  readonly drop: () => Promise<void>
+}
+
+const withClient = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await f(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/** A database of its own (`alpr_bench_<random>`), dropped with `drop` (forcibly: WITH (FORCE)). */
+export const freshDatabase = async (admin: string = adminUrl()): Promise<BenchDatabase> => {
+  const name = `alpr_bench_${randomBytes(6).toString("hex")}`
+  await withClient(admin, (client) => client.query(`CREATE DATABASE ${name}`))
+  const url = new URL(admin)
+  url.pathname = `/${name}`
+  let dropped = false
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      if (dropped) return
+      dropped = true
+      await withClient(admin, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+    }
+  }
+}
+
+/** A plain client for counting rows. */
+export const connect = async (url: string): Promise<pg.Client> => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  return client
+}

@@ -1,0 +1,64 @@
+/**
+ * `npm run bench -- NAME [options]`: runs benchmark NAME. Figures are printed on stdout as JSON
+ * lines `{"metric": ..., "value": ..., "unit": ...}`; progress and logs go to stderr.
+ *
+ * A benchmark is a module in bench/ exporting `description`, `options` (see lib/args.ts) and
+ * `main(argv)`; add it to BENCHMARKS below (edge, search, alerts, ...).
+ */
+import { Interrupted, optionsHelp, type OptionSpecs, UsageError } from "./lib/args"
+
+export interface Benchmark {
+  readonly description: string
+  readonly options: OptionSpecs
+  readonly main: (argv: ReadonlyArray<string>) => Promise<void>
+}
+
+/** Loaded only when chosen, so one benchmark's imports never slow down or break another. */
+const BENCHMARKS: Readonly<Record<string, { readonly summary: string; readonly load: () => Promise<Benchmark> }>> = {
+  ingest: {
+    summary: "detections through the HTTP batch API of a real server (metadata, images, fixed rate)",
+    load: () => import("./ingest")
+  }
+}
+
+const usage = () => {
+  const names = Object.entries(BENCHMARKS).map(([name, b]) => `  ${name.padEnd(10)} ${b.summary}`).join("\n")
+  return `usage: npm run bench -- NAME [options]\n       npm run bench -- NAME --help\n\nbenchmarks:\n${names}\n`
+}
+
+const main = async (): Promise<number> => {
+  const [name, ...rest] = process.argv.slice(2)
+  if (name === undefined || name === "--help" || name === "-h") {
+    process.stderr.write(usage())
+    return name === undefined ? 2 : 0
+  }
+  const entry = BENCHMARKS[name]
+  if (!entry) {
+    process.stderr.write(`unknown benchmark "${name}"\n\n${usage()}`)
+    return 2
+  }
+  const benchmark = await entry.load()
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stderr.write(`usage: npm run bench -- ${name} [options]\n${benchmark.description}\n\n${optionsHelp(benchmark.options)}\n`)
+    return 0
+  }
+  try {
+    await benchmark.main(rest)
+    return 0
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${name}: ${e.message}\n\n${optionsHelp(benchmark.options)}\n`)
+      return 2
+    }
+    if (e instanceof Interrupted) return 130
+    throw e
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`)
+    process.exit(1)
+  }
+)
