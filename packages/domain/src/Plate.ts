@@ -34,5 +34,8 @@ export const ocrKey = (text: string): string => {
 
 const HAS_ALNUM = /[\p{L}\p{N}]/u
 
-/** A read worth storing as a plate: after normalisation it still has a letter or a digit. */
-export const isPlateRead = (text: string): boolean => HAS_ALNUM.test(normalizePlate(text))
+/**
+ * A read worth storing as a plate: it has a letter or a digit, and normalisation leaves something.
+ * (Judged on the text as read: a few compatibility letters decompose to a separator and a mark.)
+ */
+export const isPlateRead = (text: string): boolean => HAS_ALNUM.test(text) && normalizePlate(text).length > 0

@@ -77,6 +77,14 @@ describe("plate rule properties", () => {
     )
   })
 
+  it("keeps reads whose letters decompose under compatibility normalisation", () => {
+    // U+FE70 (Arabic presentation form) becomes a space and a combining mark under NFKC.
+    for (const text of ["\uFE70", "A\uFE70", "\uFF9E"]) {
+      expect(isPlateRead(text), JSON.stringify(text)).toBe(true)
+      expect(normalizePlate(text).length).toBeGreaterThan(0)
+    }
+  })
+
   it("rejects reads that carry no plate", () => {
     expect(isPlateRead("")).toBe(false)
     expect(isPlateRead(" - . ")).toBe(false)
