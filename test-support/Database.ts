@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto"
 import pg from "pg"
-import { inject } from "vitest"
+import { afterAll, beforeAll, inject } from "vitest"
 
 /** A database of its own for one test file, dropped afterwards. */
 export const freshDatabase = async (): Promise<{ readonly url: string; readonly drop: () => Promise<void> }> => {
@@ -28,4 +28,22 @@ export const connect = async (url: string): Promise<pg.Client> => {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   return client
+}
+
+/**
+ * A fresh database and a client on it for the whole test file; read `.url` and `.db` inside tests.
+ */
+export const useFreshDatabase = () => {
+  const handle = {} as { url: string; db: pg.Client; drop: () => Promise<void> }
+  beforeAll(async () => {
+    const database = await freshDatabase()
+    handle.url = database.url
+    handle.drop = database.drop
+    handle.db = await connect(database.url)
+  })
+  afterAll(async () => {
+    await handle.db?.end()
+    await handle.drop?.()
+  })
+  return handle as { readonly url: string; readonly db: pg.Client }
 }

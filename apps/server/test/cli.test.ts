@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { fileURLToPath } from "node:url"
-import type pg from "pg"
-import { connect, freshDatabase } from "../../../test-support/Database"
+import { useFreshDatabase } from "../../../test-support/Database"
 
 /** The repository root, where `npm run alpr` runs. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url))
@@ -17,18 +16,9 @@ const INVOCATION_MS = 30_000
  */
 const QUIET = "Error"
 
-let database: { readonly url: string; readonly drop: () => Promise<void> }
-let db: pg.Client
+const database = useFreshDatabase()
 
-beforeAll(async () => {
-  database = await freshDatabase()
-  db = await connect(database.url)
-})
 
-afterAll(async () => {
-  await db?.end()
-  await database?.drop()
-})
 
 interface Run {
   readonly code: number | null
@@ -89,7 +79,7 @@ const createCollector = async (name: string): Promise<string> => {
 }
 
 const commandCount = async (collectorId: string) =>
-  (await db.query("SELECT count(*)::int AS n FROM collector_commands WHERE collector_id = $1", [collectorId])).rows[0]
+  (await database.db.query("SELECT count(*)::int AS n FROM collector_commands WHERE collector_id = $1", [collectorId])).rows[0]
     .n as number
 
 describe("alpr CLI", () => {
@@ -99,15 +89,15 @@ describe("alpr CLI", () => {
     const applied = lastJson(first).applied
     expect(Array.isArray(applied)).toBe(true)
     expect(applied).toContain("0001_init.sql")
-    const { rows } = await db.query("SELECT name FROM schema_migrations ORDER BY version")
+    const { rows } = await database.db.query("SELECT name FROM schema_migrations ORDER BY version")
     expect(rows.map((r) => r.name)).toEqual(applied)
-    const { rows: tables } = await db.query("SELECT to_regclass('public.collectors') IS NOT NULL AS present")
+    const { rows: tables } = await database.db.query("SELECT to_regclass('public.collectors') IS NOT NULL AS present")
     expect(tables[0].present).toBe(true)
 
     const second = await alpr(["migrate"])
     expectSuccess(second)
     expect(lastJson(second)).toEqual({ applied: [] })
-    const { rows: after } = await db.query("SELECT count(*)::int AS n FROM schema_migrations")
+    const { rows: after } = await database.db.query("SELECT count(*)::int AS n FROM schema_migrations")
     expect(after[0].n).toBe(rows.length)
   }, INVOCATION_MS * 2 + 10_000)
 
@@ -123,9 +113,9 @@ describe("alpr CLI", () => {
     expect(validFor).toBeGreaterThan(23 * 3600_000)
     expect(validFor).toBeLessThan(25 * 3600_000)
 
-    const { rows } = await db.query("SELECT name, status FROM collectors WHERE id = $1", [created.collector_id])
+    const { rows } = await database.db.query("SELECT name, status FROM collectors WHERE id = $1", [created.collector_id])
     expect(rows).toEqual([{ name: "Main St", status: "pending" }])
-    const { rows: codes } = await db.query(
+    const { rows: codes } = await database.db.query(
       "SELECT used_at, expires_at FROM claim_codes WHERE collector_id = $1",
       [created.collector_id]
     )
@@ -140,7 +130,7 @@ describe("alpr CLI", () => {
     expectSuccess(run)
     const queued = lastJson(run)
     expect(queued).toMatchObject({ collector_id: collectorId, cmd: "reboot" })
-    const { rows } = await db.query(
+    const { rows } = await database.db.query(
       "SELECT id, cmd, payload, status, delivered_at FROM collector_commands WHERE collector_id = $1",
       [collectorId]
     )
@@ -157,7 +147,7 @@ describe("alpr CLI", () => {
       JSON.stringify({ version: "cfg-7", cameras: ["cam-1"] })
     ])
     expectSuccess(withPayload)
-    const { rows: config } = await db.query("SELECT payload FROM collector_commands WHERE id = $1", [
+    const { rows: config } = await database.db.query("SELECT payload FROM collector_commands WHERE id = $1", [
       lastJson(withPayload).command_id
     ])
     expect(config).toEqual([{ payload: { version: "cfg-7", cameras: ["cam-1"] } }])
@@ -170,7 +160,7 @@ describe("alpr CLI", () => {
       hash: randomBytes(32).toString("hex")
     }))
     for (const key of keys) {
-      await db.query("INSERT INTO api_keys (collector_id, prefix, key_hash) VALUES ($1, $2, $3)", [
+      await database.db.query("INSERT INTO api_keys (collector_id, prefix, key_hash) VALUES ($1, $2, $3)", [
         collectorId,
         key.prefix,
         key.hash
@@ -179,7 +169,7 @@ describe("alpr CLI", () => {
     const run = await alpr(["collector", "revoke", "--id", collectorId])
     expectSuccess(run)
     expect(lastJson(run)).toEqual({ collector_id: collectorId, revoked: 2 })
-    const { rows } = await db.query(
+    const { rows } = await database.db.query(
       "SELECT count(*)::int AS n FROM api_keys WHERE collector_id = $1 AND revoked_at IS NULL",
       [collectorId]
     )
@@ -187,11 +177,11 @@ describe("alpr CLI", () => {
   }, INVOCATION_MS * 2 + 10_000)
 
   it("collector create without --name fails and creates nothing", async () => {
-    const { rows: before } = await db.query("SELECT count(*)::int AS n FROM collectors")
+    const { rows: before } = await database.db.query("SELECT count(*)::int AS n FROM collectors")
     const run = await alpr(["collector", "create"])
     expectFailure(run)
     expect(ownStderr(run) + run.stdout).toContain("--name")
-    const { rows: after } = await db.query("SELECT count(*)::int AS n FROM collectors")
+    const { rows: after } = await database.db.query("SELECT count(*)::int AS n FROM collectors")
     expect(after[0].n).toBe(before[0].n)
   }, INVOCATION_MS + 10_000)
 

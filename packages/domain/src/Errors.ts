@@ -10,12 +10,6 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
   HttpApiSchema.annotations({ status: 401 })
 ) {}
 
-export class Forbidden extends Schema.TaggedError<Forbidden>()(
-  "Forbidden",
-  fields,
-  HttpApiSchema.annotations({ status: 403 })
-) {}
-
 export class NotFound extends Schema.TaggedError<NotFound>()(
   "NotFound",
   fields,

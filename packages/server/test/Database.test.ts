@@ -1,32 +1,22 @@
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import type pg from "pg"
-import { connect, freshDatabase } from "../../../test-support/Database"
+import { useFreshDatabase } from "../../../test-support/Database"
 import { migrate, MIGRATIONS_DIR, migrateFrom } from "../src/db/Migrator"
 
-let database: Awaited<ReturnType<typeof freshDatabase>>
-let db: pg.Client
+const database = useFreshDatabase()
 
 const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
   Effect.runPromise(Effect.provide(effect, PgClient.layer({ url: Redacted.make(database.url) })) as Effect.Effect<A, E>)
 
-beforeAll(async () => {
-  database = await freshDatabase()
-  db = await connect(database.url)
-})
-afterAll(async () => {
-  await db?.end()
-  await database?.drop()
-})
 
 const expectRefused = async (statement: string, params: Array<unknown> = []) => {
-  await expect(db.query(statement, params)).rejects.toThrow(/immutable evidence/)
+  await expect(database.db.query(statement, params)).rejects.toThrow(/immutable evidence/)
 }
 
 describe("migrations", () => {
@@ -34,10 +24,10 @@ describe("migrations", () => {
     const first = await run(migrate)
     expect(first).toContain("0001_init.sql")
     expect(await run(migrate)).toEqual([])
-    const { rows } = await db.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
+    const { rows } = await database.db.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
     expect(rows[0]).toMatchObject({ version: 1, name: "0001_init.sql" })
     expect(rows[0].checksum).toMatch(/^[0-9a-f]{64}$/)
-    const ext = await db.query("SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'")
+    const ext = await database.db.query("SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'")
     expect(ext.rowCount).toBe(1)
   })
 
@@ -52,7 +42,7 @@ describe("migrations", () => {
   })
 
   it("create the indexes searches and ingest rely on", async () => {
-    const { rows } = await db.query("SELECT indexname FROM pg_indexes WHERE tablename = 'detections'")
+    const { rows } = await database.db.query("SELECT indexname FROM pg_indexes WHERE tablename = 'detections'")
     expect(rows.map((r) => r.indexname)).toEqual(expect.arrayContaining([
       "detections_plate", "detections_plate_ocr", "detections_camera_time", "detections_time",
       "detections_collector_id_detection_id_key"
@@ -64,18 +54,18 @@ describe("evidence is write-once", () => {
   let detectionId: string
 
   beforeAll(async () => {
-    const collector = await db.query("INSERT INTO collectors (name) VALUES ('worm') RETURNING id")
-    const camera = await db.query(
+    const collector = await database.db.query("INSERT INTO collectors (name) VALUES ('worm') RETURNING id")
+    const camera = await database.db.query(
       "INSERT INTO cameras (collector_id, external_id, mac) VALUES ($1, 'c1', 'm') RETURNING id",
       [collector.rows[0].id]
     )
-    const detection = await db.query(
+    const detection = await database.db.query(
       `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
        VALUES ($1, 'd1', $2, now(), 'ABC 123', 'ABC123', 'A8C123', 0.9, '{}') RETURNING id`,
       [collector.rows[0].id, camera.rows[0].id]
     )
     detectionId = detection.rows[0].id
-    await db.query(
+    await database.db.query(
       `INSERT INTO detection_images (detection_id, kind, object_key, content_type, size_bytes, sha256)
        VALUES ($1, 'plate', 'k/1.jpg', 'image/jpeg', 10, repeat('a', 64))`,
       [detectionId]
@@ -86,7 +76,7 @@ describe("evidence is write-once", () => {
     await expectRefused("UPDATE detections SET plate = 'XYZ999' WHERE id = $1", [detectionId])
     await expectRefused("DELETE FROM detections WHERE id = $1", [detectionId])
     await expectRefused("TRUNCATE detections CASCADE")
-    const { rows } = await db.query("SELECT plate FROM detections WHERE id = $1", [detectionId])
+    const { rows } = await database.db.query("SELECT plate FROM detections WHERE id = $1", [detectionId])
     expect(rows[0].plate).toBe("ABC123")
   })
 
@@ -94,7 +84,7 @@ describe("evidence is write-once", () => {
     await expectRefused("UPDATE detection_images SET sha256 = repeat('b', 64) WHERE detection_id = $1", [detectionId])
     await expectRefused("DELETE FROM detection_images WHERE detection_id = $1", [detectionId])
     await expectRefused("TRUNCATE detection_images")
-    const { rows } = await db.query("SELECT sha256 FROM detection_images WHERE detection_id = $1", [detectionId])
+    const { rows } = await database.db.query("SELECT sha256 FROM detection_images WHERE detection_id = $1", [detectionId])
     expect(rows[0].sha256).toBe("a".repeat(64))
   })
 })

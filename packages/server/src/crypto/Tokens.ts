@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto"
+import { createHash, randomBytes, randomInt } from "node:crypto"
 
 export const sha256Hex = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex")
 
@@ -23,12 +23,4 @@ export const canonicalClaimCode = (typed: string): string =>
 export const newApiKey = (): { readonly key: string; readonly prefix: string } => {
   const prefix = `alpr_${randomBytes(5).toString("hex")}`
   return { key: `${prefix}_${randomBytes(32).toString("base64url")}`, prefix }
-}
-
-export const newToken = (): string => randomBytes(32).toString("base64url")
-
-export const safeEqual = (a: string, b: string): boolean => {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
 }

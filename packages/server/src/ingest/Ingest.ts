@@ -128,12 +128,14 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
       const started = performance.now()
       const { valid, errors, repeats } = validate(batch.events, Date.now())
 
-      // Already stored by an earlier upload: duplicates, and their images are not written again.
-      const known = valid.length === 0 ? new Set<string>() : new Set(
+      // Images of a detection stored by an earlier upload are not written again. Without images,
+      // ON CONFLICT alone tells new from re-sent, so the lookup is only made for events with images.
+      const withImages = valid.filter((v) => batch.images.has(v.event.detection_id))
+      const known = withImages.length === 0 ? new Set<string>() : new Set(
         (yield* sql<{ detection_id: string }>`
           SELECT detection_id FROM detections
            WHERE collector_id = ${collectorId}
-             AND detection_id IN ${sql.in(valid.map((v) => v.event.detection_id))}`).map((r) => r.detection_id)
+             AND detection_id IN ${sql.in(withImages.map((v) => v.event.detection_id))}`).map((r) => r.detection_id)
       )
       // Oldest first, so reads of one run link to the first read of the run (see the trigger).
       const fresh = valid.filter((v) => !known.has(v.event.detection_id))
@@ -143,9 +145,8 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
       for (const v of fresh) rows.push(toRow(collectorId, yield* cameraId(collectorId, v.event.camera), v))
 
       const stored = new Map<string, ReadonlyArray<StoredImage>>()
-      yield* Effect.forEach(fresh, (v) => {
-        const incoming = batch.images.get(v.event.detection_id)
-        if (!incoming) return Effect.void
+      yield* Effect.forEach(withImages.filter((v) => !known.has(v.event.detection_id)), (v) => {
+        const incoming = batch.images.get(v.event.detection_id)!
         return Effect.forEach(incoming, (image) => images.put(collectorId, v.event.detection_id, v.detectedAt, image)).pipe(
           Effect.tap((written) => Effect.sync(() => stored.set(v.event.detection_id, written)))
         )
