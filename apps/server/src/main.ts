@@ -28,7 +28,10 @@ const migrateCommand = Command.make("migrate", {}, () =>
     Effect.provide(DatabaseLive)
   )).pipe(Command.withDescription("Apply pending database migrations"))
 
-const collectorId = Options.text("id").pipe(Options.withDescription("collector id (uuid)"))
+const collectorId = Options.text("id").pipe(
+  Options.withSchema(Schema.UUID),
+  Options.withDescription("collector id (uuid)")
+)
 
 const collectorCreate = Command.make(
   "create",

@@ -188,6 +188,51 @@ describe("batch ingest", () => {
     expect(byId.get(later.detection_id)!.duplicate_of).toBeNull()
     expect(byId.get(elsewhere.detection_id)!.duplicate_of).toBeNull()
   })
+
+  it("links across batches, including a re-sent read inside a run and a retry of a whole run", async () => {
+    const t0 = Date.now() - 900_000
+    const at = (s: number) => new Date(t0 + s * 1000).toISOString()
+    const camera = { id: "lane-cam", mac: "AA:BB:CC:00:00:11" }
+    const read = (s: number) => detection({ camera, timestamp: at(s), plate: { text: "RUN 42", confidence: 0.9 } })
+    const [a, b, c, d] = [read(0), read(20), read(45), read(200)]
+    expect(await (await postBatch(server, apiKey, [b])).json()).toMatchObject({ accepted: 1 })
+    // b is re-sent with the rest: it is not stored again, and c continues the run through it.
+    expect(await (await postBatch(server, apiKey, [c, b, a, d])).json()).toMatchObject({ accepted: 3, duplicates: 1 })
+    expect(await (await postBatch(server, apiKey, [a, b, c, d])).json()).toMatchObject({ accepted: 0, duplicates: 4 })
+    const { rows } = await server.db.query(
+      `SELECT detection_id, id, duplicate_of FROM detections WHERE detection_id = ANY($1)`,
+      [[a, b, c, d].map((e) => e.detection_id)]
+    )
+    const byId = new Map(rows.map((r) => [r.detection_id, r]))
+    // b was stored first, alone, so it starts its run; a came later and cannot be linked back to it.
+    expect(byId.get(b.detection_id)!.duplicate_of).toBeNull()
+    expect(byId.get(a.detection_id)!.duplicate_of).toBeNull()
+    expect(byId.get(c.detection_id)!.duplicate_of).toBe(byId.get(b.detection_id)!.id)
+    expect(byId.get(d.detection_id)!.duplicate_of).toBeNull()
+  })
+
+  it("links reads of one batch to the read that starts their run in the same batch", async () => {
+    const t0 = Date.now() - 1_200_000
+    const at = (s: number) => new Date(t0 + s * 1000).toISOString()
+    const camera = { id: "lane-cam-2", mac: "AA:BB:CC:00:00:12" }
+    const reads = [0, 10, 25, 50, 70].map((s) =>
+      detection({ camera, timestamp: at(s), plate: { text: "SAME 1", confidence: 0.9 } })
+    )
+    expect(await (await postBatch(server, apiKey, [...reads].reverse())).json()).toMatchObject({ accepted: 5 })
+    const { rows } = await server.db.query(
+      `SELECT id, duplicate_of FROM detections WHERE detection_id = ANY($1) ORDER BY detected_at`,
+      [reads.map((e) => e.detection_id)]
+    )
+    expect(rows[0].duplicate_of).toBeNull()
+    expect(rows.slice(1).map((r) => r.duplicate_of)).toEqual([rows[0].id, rows[0].id, rows[0].id, rows[0].id])
+  })
+
+  it("refuses an event with a NUL character and stores the rest", async () => {
+    const good = detection()
+    const bad = detection({ plate: { text: "AB\u0000C", confidence: 0.9 } })
+    const body = await (await postBatch(server, apiKey, [good, bad])).json() as Record<string, unknown>
+    expect(body).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, message: expect.stringMatching(/NUL/) }] })
+  })
 })
 
 describe("batch limits and malformed requests", () => {

@@ -8,6 +8,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Images, type StoredImage } from "../images/Images"
 import type { ReceivedBatch } from "./BatchBody"
+import { linkRuns, type NewRead, type RunStart, type StoredPredecessor } from "./Runs"
 import { ingestBatchSeconds, ingestDetections, ingestImageBytes } from "./Metrics"
 
 const decodeDetection = Schema.decodeUnknownEither(Detection, { errors: "all", onExcessProperty: "ignore" })
@@ -21,6 +22,15 @@ const describe = (error: ParseResult.ParseError): string =>
 const EARLIEST = Date.UTC(2000, 0, 1)
 const FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
 
+const hasNul = (value: unknown): boolean => {
+  if (typeof value === "string") return value.includes("\u0000")
+  if (Array.isArray(value)) return value.some(hasNul)
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value).some(([key, v]) => key.includes("\u0000") || hasNul(v))
+  }
+  return false
+}
+
 interface ValidEvent {
   readonly index: number
   readonly event: Detection
@@ -28,8 +38,8 @@ interface ValidEvent {
   readonly raw: unknown
 }
 
-type Row = {
-  readonly collector_id: string
+// One new row for `detections`, as a JSON record for json_to_recordset (see insertDetections).
+interface Row {
   readonly detection_id: string
   readonly camera_id: string
   readonly detected_at: string
@@ -43,18 +53,21 @@ type Row = {
   readonly vehicle_make: string | null
   readonly lat: number | null
   readonly lon: number | null
-  readonly raw: string
+  readonly raw: unknown
+  /** set when the read joins a run that starts at a stored read */
+  readonly duplicate_of: string | null
+  /** set when the read joins a run that starts at another read of this batch */
+  readonly run_start: string | null
 }
 
-const toRow = (collectorId: string, cameraId: string, v: ValidEvent): Row => {
+const toRow = (read: NewRead, v: ValidEvent, start: RunStart | undefined): Row => {
   const e = v.event
   return {
-    collector_id: collectorId,
     detection_id: e.detection_id,
-    camera_id: cameraId,
+    camera_id: read.cameraId,
     detected_at: v.detectedAt.toISOString(),
     plate_text: e.plate.text,
-    plate: normalizePlate(e.plate.text),
+    plate: read.plate,
     plate_ocr: ocrKey(e.plate.text),
     confidence: e.plate.confidence,
     direction: e.vehicle?.direction ?? null,
@@ -63,7 +76,9 @@ const toRow = (collectorId: string, cameraId: string, v: ValidEvent): Row => {
     vehicle_make: e.vehicle?.make ?? null,
     lat: e.location?.lat ?? null,
     lon: e.location?.lon ?? null,
-    raw: JSON.stringify(v.raw)
+    raw: v.raw,
+    duplicate_of: start?._tag === "Stored" ? start.id : null,
+    run_start: start?._tag === "New" ? start.detectionId : null
   }
 }
 
@@ -96,6 +111,46 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
         return row!.id
       })
 
+    // The whole batch is one parameter, read by json_to_recordset: far cheaper to bind than a
+    // parameter per field. Reads that start a run or continue a stored one go in first; reads that
+    // continue a run started in this batch go in second, pointing at the identity the first gave it.
+    // A run start that was not inserted (sent at the same moment by a retry) is looked up instead.
+    const insertDetections = (collectorId: string, rows: ReadonlyArray<Row>) =>
+      sql<{ id: string; detection_id: string }>`
+        WITH input AS (
+          SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r(
+            detection_id text, camera_id uuid, detected_at timestamptz, plate_text text, plate text,
+            plate_ocr text, confidence real, direction text, vehicle_type text, vehicle_color text,
+            vehicle_make text, lat double precision, lon double precision, raw jsonb,
+            duplicate_of bigint, run_start text)
+        ), first AS (
+          INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate,
+                                  plate_ocr, confidence, direction, vehicle_type, vehicle_color,
+                                  vehicle_make, lat, lon, duplicate_of, raw)
+          SELECT ${collectorId}::uuid, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr,
+                 confidence, direction, vehicle_type, vehicle_color, vehicle_make, lat, lon,
+                 duplicate_of, raw
+            FROM input WHERE run_start IS NULL ORDER BY detected_at
+          ON CONFLICT (collector_id, detection_id) DO NOTHING
+          RETURNING id, detection_id
+        ), second AS (
+          INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate,
+                                  plate_ocr, confidence, direction, vehicle_type, vehicle_color,
+                                  vehicle_make, lat, lon, duplicate_of, raw)
+          SELECT ${collectorId}::uuid, i.detection_id, i.camera_id, i.detected_at, i.plate_text, i.plate,
+                 i.plate_ocr, i.confidence, i.direction, i.vehicle_type, i.vehicle_color, i.vehicle_make,
+                 i.lat, i.lon,
+                 coalesce(f.id, (SELECT coalesce(d.duplicate_of, d.id) FROM detections d
+                                  WHERE d.collector_id = ${collectorId} AND d.detection_id = i.run_start
+                                    AND d.camera_id = i.camera_id AND d.plate = i.plate)),
+                 i.raw
+            FROM input i LEFT JOIN first f ON f.detection_id = i.run_start
+           WHERE i.run_start IS NOT NULL ORDER BY i.detected_at
+          ON CONFLICT (collector_id, detection_id) DO NOTHING
+          RETURNING id, detection_id
+        )
+        SELECT id, detection_id FROM first UNION ALL SELECT id, detection_id FROM second`
+
     const validate = (events: ReadonlyArray<unknown>, now: number) => {
       const valid: Array<ValidEvent> = []
       const errors: Array<BatchError> = []
@@ -114,6 +169,8 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
         if (detectedAt.getTime() > now + FUTURE_TOLERANCE_MS) {
           return reject("timestamp: more than a day in the future; check the camera clock")
         }
+        // PostgreSQL can store neither text nor JSON with a NUL character in it.
+        if (hasNul(raw)) return reject("contains a NUL character (\\u0000), which cannot be stored")
         if (seen.has(event.detection_id)) {
           repeats++
           return
@@ -128,24 +185,58 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
       const started = performance.now()
       const { valid, errors, repeats } = validate(batch.events, Date.now())
 
-      // Images of a detection stored by an earlier upload are not written again. Without images,
-      // ON CONFLICT alone tells new from re-sent, so the lookup is only made for events with images.
-      const withImages = valid.filter((v) => batch.images.has(v.event.detection_id))
-      const known = withImages.length === 0 ? new Set<string>() : new Set(
-        (yield* sql<{ detection_id: string }>`
-          SELECT detection_id FROM detections
-           WHERE collector_id = ${collectorId}
-             AND detection_id IN ${sql.in(withImages.map((v) => v.event.detection_id))}`).map((r) => r.detection_id)
-      )
-      // Oldest first, so reads of one run link to the first read of the run (see the trigger).
-      const fresh = valid.filter((v) => !known.has(v.event.detection_id))
-        .sort((a, b) => a.detectedAt.getTime() - b.detectedAt.getTime())
+      const reads: Array<{ v: ValidEvent; read: NewRead }> = []
+      for (const v of valid) {
+        const read = {
+          detectionId: v.event.detection_id,
+          cameraId: yield* cameraId(collectorId, v.event.camera),
+          plate: normalizePlate(v.event.plate.text),
+          at: v.detectedAt.getTime()
+        }
+        reads.push({ v, read })
+      }
 
-      const rows: Array<Row> = []
-      for (const v of fresh) rows.push(toRow(collectorId, yield* cameraId(collectorId, v.event.camera), v))
+      // For each read: whether an earlier upload stored it already (then neither it nor its images are
+      // stored again), and the stored read whose run it may continue (see Runs.ts).
+      const lookup = reads.length === 0 ? [] : yield* sql<{
+        detection_id: string
+        known: boolean
+        root: string | null
+        detected_at: Date | null
+      }>`
+        SELECT r.detection_id, p.root, p.detected_at,
+               EXISTS (SELECT FROM detections k
+                        WHERE k.collector_id = ${collectorId} AND k.detection_id = r.detection_id) AS known
+          FROM json_to_recordset(${
+        JSON.stringify(reads.map(({ read }) => ({
+          detection_id: read.detectionId,
+          camera_id: read.cameraId,
+          plate: read.plate,
+          at: new Date(read.at).toISOString()
+        })))
+      }::json) AS r(detection_id text, camera_id uuid, plate text, at timestamptz)
+          LEFT JOIN LATERAL (
+            SELECT coalesce(d.duplicate_of, d.id) AS root, d.detected_at
+              FROM detections d
+             WHERE d.plate = r.plate AND d.camera_id = r.camera_id
+               AND d.detected_at BETWEEN r.at - interval '30 seconds' AND r.at
+               AND NOT (d.collector_id = ${collectorId} AND d.detection_id = r.detection_id)
+             ORDER BY d.detected_at DESC, d.id DESC
+             LIMIT 1) p ON true`
+      const known = new Set<string>()
+      const predecessors = new Map<string, StoredPredecessor>()
+      for (const row of lookup) {
+        if (row.known) known.add(row.detection_id)
+        else if (row.root !== null) predecessors.set(row.detection_id, { root: row.root, at: row.detected_at!.getTime() })
+      }
+      const fresh = reads.filter(({ read }) => !known.has(read.detectionId))
+      const starts = linkRuns(fresh.map((c) => c.read), predecessors)
+      // Oldest first, so identities follow time within a batch.
+      const rows = fresh.sort((a, b) => a.read.at - b.read.at)
+        .map((c) => toRow(c.read, c.v, starts.get(c.read.detectionId)))
 
       const stored = new Map<string, ReadonlyArray<StoredImage>>()
-      yield* Effect.forEach(withImages.filter((v) => !known.has(v.event.detection_id)), (v) => {
+      yield* Effect.forEach(fresh.filter((c) => batch.images.has(c.read.detectionId)), ({ v }) => {
         const incoming = batch.images.get(v.event.detection_id)!
         return Effect.forEach(incoming, (image) => images.put(collectorId, v.event.detection_id, v.detectedAt, image)).pipe(
           Effect.tap((written) => Effect.sync(() => stored.set(v.event.detection_id, written)))
@@ -153,10 +244,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
       }, { concurrency: 8, discard: true })
 
       const inserted = rows.length === 0 ? [] : yield* sql.withTransaction(Effect.gen(function*() {
-        const ids = yield* sql<{ id: string; detection_id: string }>`
-          INSERT INTO detections ${sql.insert(rows)}
-          ON CONFLICT (collector_id, detection_id) DO NOTHING
-          RETURNING id, detection_id`
+        const ids = yield* insertDetections(collectorId, rows)
         const imageRows = ids.flatMap(({ id, detection_id }) =>
           (stored.get(detection_id) ?? []).map((image) => ({ detection_id: id, ...image })))
         if (imageRows.length > 0) yield* sql`INSERT INTO detection_images ${sql.insert(imageRows)}`
