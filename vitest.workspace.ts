@@ -3,5 +3,6 @@ import { defineWorkspace } from "vitest/config"
 export default defineWorkspace([
   "packages/domain",
   "packages/server",
-  "apps/server"
+  "apps/server",
+  "edge"
 ])

@@ -10,7 +10,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { LoggingLive } from "./Logging"
+import { LoggingLive } from "@chaverim/domain/Logging"
 import { CoreLive, ServerLive } from "./Server"
 
 const printJson = (value: unknown) => Console.log(JSON.stringify(value))

@@ -7,7 +7,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 
 /**
- * Structured logs on stderr (logfmt, or JSON with LOG_FORMAT=json), so that stdout carries only
+ * Structured logs for the server and the edge collector alike, on stderr (logfmt, or JSON with LOG_FORMAT=json), so that stdout carries only
  * what a command prints for its caller.
  */
 export const LoggingLive = Layer.unwrapEffect(

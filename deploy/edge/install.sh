@@ -1,0 +1,73 @@
+#!/bin/sh
+# Installs the Chaverim ALPR edge collector on a Raspberry Pi (Raspberry Pi OS / Debian, arm64) as a
+# systemd service running as its own user. Run as root from a checkout of the repository:
+#
+#   sudo deploy/edge/install.sh [--claim CODE --central URL] [--port 8090]
+#
+# It installs build tools for the SQLite module, copies the checkout to /opt/chaverim-alpr, installs
+# its dependencies, creates the chaverim-edge user and /var/lib/chaverim-edge, writes a base
+# configuration if there is none, claims the collector when a code is given, and starts the service.
+set -eu
+
+PREFIX=/opt/chaverim-alpr
+STATE=/var/lib/chaverim-edge
+SERVICE_USER=chaverim-edge
+CODE=""
+CENTRAL=""
+PORT=8090
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --claim) CODE="$2"; shift 2 ;;
+    --central) CENTRAL="$2"; shift 2 ;;
+    --port) PORT="$2"; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then echo "run as root (sudo)" >&2; exit 1; fi
+if [ -n "$CODE" ] && [ -z "$CENTRAL" ]; then echo "--claim needs --central URL" >&2; exit 2; fi
+
+NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$NODE_MAJOR" -lt 20 ]; then
+  echo "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "Install it from https://nodejs.org or your distribution, then run this again." >&2
+  exit 1
+fi
+
+echo "== build tools for the SQLite module"
+apt-get update -q
+apt-get install -y -q python3 make g++ rsync
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+echo "== installing $SRC to $PREFIX"
+mkdir -p "$PREFIX"
+rsync -a --delete --exclude node_modules --exclude .git --exclude data --exclude edge-data "$SRC/" "$PREFIX/"
+(cd "$PREFIX" && npm ci --no-audit --no-fund)
+
+echo "== user $SERVICE_USER and $STATE"
+id "$SERVICE_USER" >/dev/null 2>&1 || useradd --system --home-dir "$STATE" --shell /usr/sbin/nologin "$SERVICE_USER"
+install -d -m 0700 -o "$SERVICE_USER" -g "$SERVICE_USER" "$STATE"
+if [ ! -f "$STATE/config.yaml" ]; then
+  cat > "$STATE/config.yaml" <<YAML
+# Base configuration of this collector. Central pushes go to central.yaml; local changes to local.yaml.
+listen:
+  host: 0.0.0.0
+  port: $PORT
+cameras: []
+YAML
+  chown "$SERVICE_USER:$SERVICE_USER" "$STATE/config.yaml"
+fi
+
+if [ -n "$CODE" ]; then
+  echo "== claiming this collector at $CENTRAL"
+  (cd "$PREFIX" && runuser -u "$SERVICE_USER" -- env EDGE_DIR="$STATE" node --import tsx edge/src/main.ts claim "$CODE" --central "$CENTRAL")
+fi
+
+echo "== systemd service"
+install -m 0644 "$PREFIX/deploy/edge/chaverim-edge.service" /etc/systemd/system/chaverim-edge.service
+systemctl daemon-reload
+systemctl enable chaverim-edge.service
+systemctl restart chaverim-edge.service
+echo "installed. Status: sudo -u $SERVICE_USER env EDGE_DIR=$STATE sh -c 'cd $PREFIX && npm run -s edge -- status'"

@@ -1,0 +1,199 @@
+import type { PendingCommand } from "@chaverim/domain/Collector"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { NodeHttpServer } from "@effect/platform-node"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import { execFile } from "node:child_process"
+import * as Http from "node:http"
+import { ReadBuffer } from "./buffer/Buffer"
+import { type EdgeConfig, loadConfig, readLayerValue, writeLayer } from "./config/EdgeConfig"
+import { CameraActivity, listenerRoutes } from "./listener/Listener"
+import { makeSecretStore, type SecretStore } from "./provisioning/Secrets"
+import { type Central, makeCentral } from "./uploader/Central"
+import { makeUploader } from "./uploader/Uploader"
+import { EDGE_VERSION } from "./version"
+
+/**
+ * The collector at run time: the buffer, the camera listener, the uploader, the heartbeat with its
+ * commands, and pruning, all in one scope. A configuration change from the central server ends the
+ * scope and starts it again with the new layers; `reboot` ends it and exits, for systemd to restart.
+ */
+
+export interface CollectorPaths {
+  /** configuration layers, secrets, buffer.db and images/ */
+  readonly dir: string
+  /** the device identity file, when not /etc/machine-id */
+  readonly machineIdFile?: string
+}
+
+export class NotClaimed extends Schema.TaggedError<NotClaimed>()("NotClaimed", { message: Schema.String }) {}
+
+type Outcome = "reload" | "exit"
+
+const startedAt = Date.now()
+
+/**
+ * Applies one command from the central server. What follows it (a reload, an exit) is left to the
+ * caller, to do once the command is acknowledged, so a restart never loses the acknowledgement.
+ */
+const execute = (
+  command: PendingCommand,
+  dir: string,
+  secrets: SecretStore,
+  central: Central
+) =>
+  Effect.gen(function*(): Effect.fn.Return<{ readonly message: string; readonly then?: Outcome }, unknown> {
+    switch (command.cmd) {
+      case "config_update": {
+        const payload = yield* Schema.decodeUnknown(Schema.Record({ key: Schema.String, value: Schema.Unknown }))(command.payload)
+        const layer = { ...payload, config_version: String(payload["config_version"] ?? command.id) }
+        // Validated as merged with the other layers before it is written: a bad push changes nothing.
+        yield* loadConfig(dir, { "central.yaml": layer })
+        yield* writeLayer(dir, "central.yaml", layer)
+        return { message: `configuration ${layer.config_version} applied`, then: "reload" as const }
+      }
+      case "update_cameras": {
+        const { cameras } = yield* Schema.decodeUnknown(Schema.Struct({ cameras: Schema.Array(Schema.Unknown) }))(command.payload)
+        const current = yield* readLayerValue(dir, "central.yaml")
+        const layer = { ...current, cameras, config_version: command.id }
+        const config = yield* loadConfig(dir, { "central.yaml": layer })
+        yield* writeLayer(dir, "central.yaml", layer)
+        return { message: `${config.cameras.length} cameras configured`, then: "reload" as const }
+      }
+      case "rotate_key": {
+        const rotation = yield* central.rotateKey
+        yield* secrets.update((s) => ({ ...s, api_key: rotation.api_key }))
+        return { message: "key rotated" }
+      }
+      case "reboot":
+        return { message: "restarting", then: "exit" as const }
+    }
+  })
+
+const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.Deferred<Outcome>) =>
+  Effect.gen(function*() {
+    const secrets = makeSecretStore(paths.dir, paths.machineIdFile)
+    const stored = yield* secrets.read
+    const centralUrl = config.central_url
+    if (stored["api_key"] === undefined || centralUrl === undefined) {
+      return yield* new NotClaimed({ message: "this collector is not claimed yet: run `npm run edge -- claim CODE --central URL`" })
+    }
+    let apiKey = stored["api_key"]
+    const central = yield* makeCentral(centralUrl, () => apiKey)
+    const buffer = yield* ReadBuffer
+    const activity = new CameraActivity()
+    const uploader = yield* makeUploader(central, {
+      windowSeconds: config.upload.window_seconds,
+      maxEvents: config.upload.max_events,
+      maxBytes: config.upload.max_bytes,
+      concurrency: config.upload.concurrency,
+      maxBackoffSeconds: config.upload.max_backoff_seconds
+    })
+
+    const status = Effect.gen(function*() {
+      const stats = yield* buffer.stats
+      return {
+        edge_version: EDGE_VERSION,
+        config_version: config.config_version,
+        central_url: centralUrl,
+        uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+        queue_depth: stats.pending,
+        buffer: stats,
+        uploader: yield* uploader.state,
+        cameras: config.cameras.map((c) => ({ id: c.id, vendor: c.vendor, mode: c.mode })),
+        camera_activity: activity.snapshot()
+      }
+    })
+
+    const routes = yield* listenerRoutes(config.cameras, activity)
+    const app = routes.pipe(
+      HttpRouter.get("/health", HttpServerResponse.json({ status: "ok" })),
+      HttpRouter.get("/status", Effect.flatMap(status, (s) => HttpServerResponse.json(s)))
+    )
+    yield* Layer.launch(
+      HttpServer.serve(app).pipe(
+        HttpServer.withLogAddress,
+        Layer.provide(NodeHttpServer.layer(() => Http.createServer(), { port: config.listen.port, host: config.listen.host }))
+      )
+    ).pipe(Effect.forkScoped)
+
+    yield* uploader.run.pipe(Effect.forkScoped)
+
+    const heartbeat = Effect.gen(function*() {
+      const stats = yield* buffer.stats
+      const answer = yield* central.heartbeat({
+        uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+        queue_depth: stats.pending,
+        cameras_online: activity.online(),
+        config_version: config.config_version,
+        edge_version: EDGE_VERSION
+      })
+      for (const command of answer.pending_commands) {
+        const result = yield* execute(command, paths.dir, secrets, central).pipe(Effect.either)
+        const ack = result._tag === "Right"
+          ? { status: "done" as const, message: result.right.message }
+          : { status: "failed" as const, message: String((result.left as { message?: string }).message ?? result.left).slice(0, 2000) }
+        yield* central.ack(command.id, ack)
+        yield* Effect.logInfo("command carried out").pipe(Effect.annotateLogs({ cmd: command.cmd, status: ack.status }))
+        if (command.cmd === "rotate_key" && ack.status === "done") apiKey = (yield* secrets.read)["api_key"]
+        if (result._tag === "Right" && result.right.then !== undefined) {
+          yield* Deferred.succeed(outcome, result.right.then)
+          return
+        }
+      }
+    }).pipe(
+      Effect.catchAll((e) => Effect.logWarning("heartbeat failed").pipe(Effect.annotateLogs({ reason: String((e as { message?: string }).message ?? e) })))
+    )
+    yield* heartbeat.pipe(
+      Effect.zipRight(Effect.sleep(`${config.heartbeat_seconds} seconds`)),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
+    yield* buffer.prune().pipe(
+      Effect.tap((removed) => removed > 0 ? Effect.logInfo("pruned uploaded reads").pipe(Effect.annotateLogs({ removed })) : Effect.void),
+      Effect.catchAll((e) => Effect.logError(e.message)),
+      Effect.zipRight(Effect.sleep("1 hour")),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
+    // systemd's watchdog (WatchdogSec in the unit): pinged while the buffer answers.
+    const watchdogUsec = Number(process.env["WATCHDOG_USEC"] ?? 0)
+    if (watchdogUsec > 0 && process.env["NOTIFY_SOCKET"] !== undefined) {
+      yield* buffer.stats.pipe(
+        Effect.zipRight(Effect.async<void>((resume) => {
+          execFile("systemd-notify", ["WATCHDOG=1"], () => resume(Effect.void))
+        })),
+        Effect.zipRight(Effect.sleep(Math.max(1000, watchdogUsec / 2000))),
+        Effect.forever,
+        Effect.forkScoped
+      )
+    }
+
+    return yield* Deferred.await(outcome)
+  })
+
+/** Runs the collector until it is told to exit; reloads on configuration changes. */
+export const runCollector = (paths: CollectorPaths) =>
+  Effect.gen(function*() {
+    for (;;) {
+      const config = yield* loadConfig(paths.dir)
+      const outcome = yield* Deferred.make<Outcome>()
+      const next = yield* runOnce(paths, config, outcome).pipe(
+        Effect.provide(ReadBuffer.layer({
+          dir: paths.dir,
+          retentionDays: config.retention_days,
+          quotaBytes: config.quota_mb * 1024 * 1024
+        })),
+        Effect.scoped
+      )
+      if (next === "exit") return
+      yield* Effect.logInfo("configuration changed; restarting the collector's services")
+    }
+  }).pipe(Effect.provide(FetchHttpClient.layer))

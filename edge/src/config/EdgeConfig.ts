@@ -1,0 +1,122 @@
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import * as Yaml from "yaml"
+import { VENDORS } from "../adapters/CameraRead"
+
+/**
+ * The collector's configuration, in three YAML layers merged in order, later winning:
+ *   1. `config.yaml`   the base, written at installation
+ *   2. `central.yaml`  pushed by the central server (`config_update` / `update_cameras` commands)
+ *   3. `local.yaml`    local overrides made on site, which central pushes never overwrite
+ * Objects merge key by key; lists and plain values replace. Secrets never live here (see Secrets.ts).
+ */
+
+export const CameraConfig = Schema.Struct({
+  id: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
+  vendor: Schema.Literal(...VENDORS),
+  name: Schema.optional(Schema.String),
+  mac: Schema.optional(Schema.String),
+  /** push: the camera posts to the collector; pull: the collector reads the camera's event stream */
+  mode: Schema.optionalWith(Schema.Literal("push", "pull", "poll"), { default: () => "push" as const }),
+  /** base URL of the camera (or the Protect console) for pull and poll */
+  url: Schema.optional(Schema.String),
+  username: Schema.optional(Schema.String),
+  location: Schema.optional(Schema.Struct({ lat: Schema.Number, lon: Schema.Number })),
+  /** IANA time zone of the camera's clock, for payloads whose times carry no offset (else UTC) */
+  time_zone: Schema.optional(Schema.String)
+})
+export type CameraConfig = typeof CameraConfig.Type
+
+const PositiveInt = Schema.Int.pipe(Schema.positive())
+
+export const EdgeConfig = Schema.Struct({
+  central_url: Schema.optional(Schema.String),
+  listen: Schema.optionalWith(
+    Schema.Struct({
+      host: Schema.optionalWith(Schema.String, { default: () => "0.0.0.0" }),
+      port: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 65535)), { default: () => 8090 })
+    }),
+    { default: () => ({ host: "0.0.0.0", port: 8090 }) }
+  ),
+  upload: Schema.optionalWith(
+    Schema.Struct({
+      window_seconds: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 30)), { default: () => 5 }),
+      max_events: Schema.optionalWith(PositiveInt.pipe(Schema.lessThanOrEqualTo(100)), { default: () => 50 }),
+      max_bytes: Schema.optionalWith(PositiveInt.pipe(Schema.lessThanOrEqualTo(5 * 1024 * 1024)), {
+        default: () => 5 * 1024 * 1024
+      }),
+      concurrency: Schema.optionalWith(PositiveInt.pipe(Schema.lessThanOrEqualTo(8)), { default: () => 2 }),
+      max_backoff_seconds: Schema.optionalWith(PositiveInt, { default: () => 300 })
+    }),
+    { default: () => ({ window_seconds: 5, max_events: 50, max_bytes: 5 * 1024 * 1024, concurrency: 2, max_backoff_seconds: 300 }) }
+  ),
+  retention_days: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 7 }),
+  quota_mb: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 4096 }),
+  heartbeat_seconds: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 60 }),
+  cameras: Schema.optionalWith(Schema.Array(CameraConfig), { default: () => [] }),
+  /** identifies the central layer in heartbeats */
+  config_version: Schema.optionalWith(Schema.String, { default: () => "0" })
+})
+export type EdgeConfig = typeof EdgeConfig.Type
+
+export const LAYERS = ["config.yaml", "central.yaml", "local.yaml"] as const
+
+export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
+  message: Schema.String
+}) {}
+
+type Plain = Record<string, unknown>
+const isPlain = (v: unknown): v is Plain => typeof v === "object" && v !== null && !Array.isArray(v)
+
+/** Merges `over` into `base`: objects key by key, anything else replaced. */
+export const merge = (base: unknown, over: unknown): unknown => {
+  if (!isPlain(base) || !isPlain(over)) return over === undefined ? base : over
+  const out: Plain = { ...base }
+  for (const [key, value] of Object.entries(over)) out[key] = merge(base[key], value)
+  return out
+}
+
+const readLayer = (dir: string, name: string) =>
+  Effect.try({
+    try: () => {
+      const file = Path.join(dir, name)
+      if (!Fs.existsSync(file)) return {}
+      const value = Yaml.parse(Fs.readFileSync(file, "utf8")) as unknown
+      if (value === null || value === undefined) return {}
+      if (!isPlain(value)) throw new Error("expected a mapping at the top level")
+      return value
+    },
+    catch: (cause) => new ConfigError({ message: `${Path.join(dir, name)}: ${cause instanceof Error ? cause.message : String(cause)}` })
+  })
+
+/**
+ * Reads and merges the layers of `dir`, and validates the result. `replace` stands in for layers as
+ * they would be after a change, to validate a change before it is written.
+ */
+export const loadConfig = (dir: string, replace: Partial<Record<typeof LAYERS[number], Plain>> = {}) =>
+  Effect.gen(function*() {
+    let merged: unknown = {}
+    for (const name of LAYERS) merged = merge(merged, replace[name] ?? (yield* readLayer(dir, name)))
+    return yield* Schema.decodeUnknown(EdgeConfig)(merged).pipe(
+      Effect.mapError((e) =>
+        new ConfigError({ message: `configuration in ${dir}: ${ParseResult.TreeFormatter.formatErrorSync(e)}` })
+      )
+    )
+  })
+
+/** Replaces one layer (central pushes write `central.yaml`), atomically. */
+export const writeLayer = (dir: string, name: typeof LAYERS[number], value: Plain) =>
+  Effect.try({
+    try: () => {
+      Fs.mkdirSync(dir, { recursive: true })
+      const file = Path.join(dir, name)
+      Fs.writeFileSync(`${file}.tmp`, Yaml.stringify(value))
+      Fs.renameSync(`${file}.tmp`, file)
+    },
+    catch: (cause) => new ConfigError({ message: `cannot write ${name}: ${String(cause)}` })
+  })
+
+export const readLayerValue = (dir: string, name: typeof LAYERS[number]) => readLayer(dir, name)

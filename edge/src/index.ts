@@ -1,0 +1,8 @@
+export * from "./adapters/CameraRead"
+export * as Axis from "./adapters/axis"
+export * as Generic from "./adapters/generic"
+export * as Genetec from "./adapters/genetec"
+export * as Hikvision from "./adapters/hikvision"
+export { parsePayload } from "./adapters/parse"
+export * as Survision from "./adapters/survision"
+export * as Unifi from "./adapters/unifi"

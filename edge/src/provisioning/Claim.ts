@@ -1,0 +1,39 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Effect from "effect/Effect"
+import { createHash } from "node:crypto"
+import * as Os from "node:os"
+import { readLayerValue, writeLayer } from "../config/EdgeConfig"
+import { makeCentral } from "../uploader/Central"
+import { EDGE_VERSION } from "../version"
+import { machineIdentity, makeSecretStore } from "./Secrets"
+
+/**
+ * Claims this collector with a code made by an admin: the central server answers with the
+ * collector's id and API key. The key goes into the encrypted secrets; the central URL into the base
+ * configuration. The device identity is sent only as a hash.
+ */
+export const claim = (options: {
+  readonly dir: string
+  readonly code: string
+  readonly centralUrl: string
+  readonly machineIdFile?: string
+}) =>
+  Effect.gen(function*() {
+    const centralUrl = new URL(options.centralUrl).toString().replace(/\/$/, "")
+    const identity = yield* machineIdentity(options.machineIdFile)
+    const central = yield* makeCentral(centralUrl, () => undefined)
+    const answer = yield* central.claim({
+      claim_code: options.code.trim(),
+      hardware_id: createHash("sha256").update(`chaverim-edge:${identity}`).digest("hex").slice(0, 32),
+      hostname: Os.hostname(),
+      edge_version: EDGE_VERSION
+    })
+    yield* makeSecretStore(options.dir, options.machineIdFile).update((s) => ({
+      ...s,
+      api_key: answer.api_key,
+      collector_id: answer.collector_id
+    }))
+    const base = yield* readLayerValue(options.dir, "config.yaml")
+    yield* writeLayer(options.dir, "config.yaml", { ...base, central_url: centralUrl })
+    return { collector_id: answer.collector_id, central_url: centralUrl }
+  }).pipe(Effect.provide(FetchHttpClient.layer))

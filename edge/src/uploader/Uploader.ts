@@ -1,0 +1,154 @@
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import type { PendingRead } from "../buffer/Buffer"
+import { ReadBuffer } from "../buffer/Buffer"
+import type { Central } from "./Central"
+
+/**
+ * Drains the buffer to the central server. A batch closes at `maxEvents` reads, at `maxBytes`, or
+ * when its oldest read has waited `windowSeconds`. A read is marked uploaded only once the server
+ * answered accepted or duplicate for it; reads it rejected go to quarantine with its reason and are
+ * not sent again. Everything else (no network, 5xx, 503 with Retry-After, timeouts) leaves the reads
+ * where they are and backs off exponentially with full jitter, up to a cap. The server's
+ * `X-Backpressure` slows the pace before it has to refuse anything.
+ */
+
+export interface UploaderOptions {
+  readonly windowSeconds: number
+  readonly maxEvents: number
+  readonly maxBytes: number
+  readonly concurrency: number
+  readonly maxBackoffSeconds: number
+}
+
+export type UploaderState =
+  | { readonly _tag: "Idle" }
+  | { readonly _tag: "Uploading" }
+  | { readonly _tag: "BackingOff"; readonly reason: string; readonly until: number }
+  | { readonly _tag: "KeyRefused" }
+
+/** Room left for the multipart framing of each part. */
+const PART_OVERHEAD = 400
+
+/** Full jitter: a random wait between 0 and min(cap, base * 2^attempt). */
+export const backoffMs = (attempt: number, capMs: number, random = Math.random) =>
+  Math.round(random() * Math.min(capMs, 1000 * 2 ** Math.min(attempt, 20)))
+
+/** Extra pause before the next batch for a given server load: none below 0.5, up to 2 s at 1. */
+export const pauseForBackpressure = (backpressure: number) =>
+  backpressure < 0.5 ? 0 : Math.round(2000 * (backpressure - 0.5) * 2)
+
+export const makeUploader = (central: Central, options: UploaderOptions) =>
+  Effect.gen(function*() {
+    const buffer = yield* ReadBuffer
+    const inFlight = new Set<number>()
+    const state = yield* Ref.make<UploaderState>({ _tag: "Idle" })
+    let failures = 0
+    let pauseUntil = 0
+    // Shrinks when the server says a batch is too large, grows back after successes.
+    let maxEvents = options.maxEvents
+
+    /** The next batch, or how long to wait before one is due. */
+    const nextBatch = Effect.gen(function*() {
+      const candidates = (yield* buffer.pending(maxEvents + inFlight.size)).filter((r) => !inFlight.has(r.seq))
+      const batch: Array<PendingRead> = []
+      let bytes = 0
+      for (const read of candidates) {
+        const size = read.bytes + PART_OVERHEAD * (1 + read.images.length)
+        if (batch.length > 0 && (batch.length >= maxEvents || bytes + size > options.maxBytes)) break
+        batch.push(read)
+        bytes += size
+      }
+      if (batch.length === 0) return { batch, waitMs: 500 }
+      const full = batch.length >= maxEvents || batch.length < candidates.length || bytes >= options.maxBytes
+      const dueAt = batch[0]!.receivedAt + options.windowSeconds * 1000
+      const waitMs = full ? 0 : Math.max(0, dueAt - Date.now())
+      // Claimed here, with no step in between, so two workers never take the same read.
+      if (waitMs === 0) for (const read of batch) inFlight.add(read.seq)
+      return { batch, waitMs }
+    })
+
+    const send = (batch: ReadonlyArray<PendingRead>) =>
+      Effect.gen(function*() {
+        yield* Ref.set(state, { _tag: "Uploading" })
+        yield* buffer.attempted(batch.map((r) => r.seq))
+        const answer = yield* central.upload(batch)
+        const rejected = new Map<string, string>()
+        for (const error of answer.result.errors) {
+          const read = error.detection_id !== undefined
+            ? batch.find((r) => r.detection.detection_id === error.detection_id)
+            : batch[error.index]
+          if (read !== undefined) rejected.set(read.detection.detection_id, error.message)
+        }
+        yield* buffer.uploaded(batch.filter((r) => !rejected.has(r.detection.detection_id)).map((r) => r.seq))
+        if (rejected.size > 0) {
+          yield* buffer.quarantine(batch.filter((r) => rejected.has(r.detection.detection_id)).map((r) => ({
+            seq: r.seq,
+            reason: rejected.get(r.detection.detection_id)!
+          })))
+          yield* Effect.logWarning("reads rejected by the central server, quarantined").pipe(
+            Effect.annotateLogs({ rejected: rejected.size, first: [...rejected.values()][0] })
+          )
+        }
+        failures = 0
+        maxEvents = Math.min(options.maxEvents, maxEvents * 2)
+        pauseUntil = Date.now() + pauseForBackpressure(answer.backpressure)
+        yield* Ref.set(state, { _tag: "Idle" })
+      }).pipe(
+        Effect.catchTags({
+          BatchTooLarge: (e) =>
+            batch.length > 1
+              ? Effect.sync(() => {
+                maxEvents = Math.max(1, Math.floor(batch.length / 2))
+              })
+              : Effect.zipRight(
+                buffer.quarantine([{ seq: batch[0]!.seq, reason: `too large for the central server: ${e.message}` }]),
+                Effect.logWarning("a read too large to upload was quarantined")
+              ),
+          KeyRefused: (e) =>
+            Effect.gen(function*() {
+              const wait = options.maxBackoffSeconds * 1000
+              pauseUntil = Date.now() + wait
+              yield* Ref.set(state, { _tag: "KeyRefused" })
+              yield* Effect.logError(e.message)
+            }),
+          CentralUnavailable: (e) =>
+            Effect.gen(function*() {
+              failures++
+              const wait = Math.max(e.retryAfterMs ?? 0, backoffMs(failures, options.maxBackoffSeconds * 1000))
+              pauseUntil = Math.max(pauseUntil, Date.now() + wait)
+              yield* Ref.set(state, { _tag: "BackingOff", reason: e.message, until: pauseUntil })
+              yield* Effect.logWarning("upload failed; will retry").pipe(
+                Effect.annotateLogs({ reason: e.message, retry_in_ms: wait, reads: batch.length })
+              )
+            })
+        })
+      )
+
+    const worker = Effect.gen(function*() {
+      for (;;) {
+        const wait = pauseUntil - Date.now()
+        if (wait > 0) {
+          yield* Effect.sleep(Math.min(wait, 1000))
+          continue
+        }
+        const { batch, waitMs } = yield* nextBatch
+        if (waitMs > 0 || batch.length === 0) {
+          yield* Effect.sleep(Math.min(Math.max(waitMs, 50), 500))
+          continue
+        }
+        yield* send(batch).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            for (const read of batch) inFlight.delete(read.seq)
+          }))
+        )
+      }
+    })
+
+    /** Runs `concurrency` workers until interrupted; a batch in flight is finished first. */
+    const run = Effect.all(
+      Array.from({ length: options.concurrency }, () => worker),
+      { concurrency: "unbounded", discard: true }
+    )
+    return { run, state: Ref.get(state) } as const
+  })

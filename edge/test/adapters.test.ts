@@ -1,0 +1,548 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import { VENDORS } from "../src/adapters/CameraRead"
+import { parseAlertParts, parsePlates, platesPath, platesQuery } from "../src/adapters/hikvision"
+import {
+  accepted,
+  base64,
+  detections,
+  fakeJpeg,
+  fixture,
+  fixtureText,
+  formData,
+  imagesOf,
+  json,
+  onlyDetection,
+  parse,
+  refusal,
+  utf8
+} from "./cameras"
+
+const HIK_ALERT = "hikvision/parkpow_hikvision_lpr_anpr.xml"
+const HIK_PLATES_1 = "hikvision/nodered_hikvision_ultimate_plates_response_xml1.xml"
+const HIK_PLATES_2 = "hikvision/nodered_hikvision_ultimate_plates_response_xml2.xml"
+const HIK_NOTES = "hikvision/naveenrobo_vehicleDetect_plates_request_response.txt"
+const UNIFI_TRACK = "unifi/uiprotect_sample_event_smart_track_licensePlate.json"
+const AXIS = "axis/parkpow_axis_lpr_fflprapp_event.json"
+const GENETEC = "genetec/parkpow_snapshot-middleware_Genetec.json"
+const SURVISION = "survision/parkpow_snapshot-middleware_Survision.json"
+
+const alertXml = () => fixtureText(HIK_ALERT)
+const jsonFixture = (name: string): Record<string, any> => JSON.parse(fixtureText(name))
+
+/** The realistic Alarm Manager webhook of UniFi Protect (no sample published; shape as Protect 5/6 posts it). */
+const unifiWebhook = (trigger: Record<string, unknown> = {}, alarm: Record<string, unknown> = {}) => ({
+  alarm: {
+    name: "Gate LPR",
+    sources: [{ device: "937A6EA0A219", type: "include" }],
+    conditions: [
+      { condition: { type: "is", source: "license_plate_unknown" } },
+      { condition: { type: "is", source: "license_plate_known" } },
+      { condition: { type: "is", source: "license_plate_of_interest" } }
+    ],
+    triggers: [{
+      device: "937A6EA0A219",
+      value: "ABC123",
+      key: "license_plate_unknown",
+      group: { name: "ABC123" },
+      zones: { loiter: [], line: [], zone: [1] },
+      eventId: "682ce2a70121d403e4026989",
+      timestamp: 1747821287999,
+      ...trigger
+    }],
+    eventPath: "/protect/events/event/682ce2a70121d403e4026989",
+    eventLocalLink: "https://192.168.1.1/protect/events/event/682ce2a70121d403e4026989",
+    thumbnail: `data:image/jpeg;base64,${base64(fakeJpeg(2048))}`,
+    ...alarm
+  },
+  timestamp: 1747821289018
+})
+
+// ---------------------------------------------------------------------------------------------
+
+describe("Hikvision", () => {
+  const expected = {
+    detection_id: "hikvision:2024011911172144900FlERIduqg06eKsYuvLX072NugIxaHw22mHG5D5KBmWqX",
+    timestamp: "2024-01-19T11:17:19+08:00",
+    camera: { id: "hikvision:D4:E8:53:BC:4C:02:1", mac: "D4:E8:53:BC:4C:02", name: "Camera 01" },
+    plate: { text: "PECT600", confidence: 0.97 },
+    vehicle: { direction: "leaving", type: "vehicle", color: "white" },
+    location: { lat: 0.3666667, lon: 111 }
+  }
+
+  it("reads the ANPR alert XML (confidenceLevel 0-100, direction reverse, device GPS in DMS)", () => {
+    expect(onlyDetection(parse("hikvision", fixture(HIK_ALERT)))).toEqual(expected)
+  })
+
+  it("reads the multipart push with its plate and scene pictures", async () => {
+    const push = await formData([
+      { name: "anpr.xml", type: "application/xml", body: fixture(HIK_ALERT) },
+      { name: "licensePlatePicture.jpg", type: "image/jpeg", body: fakeJpeg(3_210) },
+      { name: "detectionPicture.jpg", type: "image/jpeg", body: fakeJpeg(98_765) }
+    ])
+    const parsed = accepted(parse("hikvision", push.body, {}, push.contentType))
+    expect(parsed.reads.map((r) => r.detection)).toEqual([expected])
+    expect(imagesOf(parsed.reads[0])).toEqual([
+      { kind: "plate", contentType: "image/jpeg", size: 3_210 },
+      { kind: "scene", contentType: "image/jpeg", size: 98_765 }
+    ])
+  })
+
+  it("reads a push saved to a file, without its Content-Type, from its boundary line", async () => {
+    const push = await formData([
+      { name: "anpr.xml", type: "application/xml", body: fixture(HIK_ALERT) },
+      { name: "licensePlatePicture.jpg", type: "image/jpeg", body: fakeJpeg(1_000) }
+    ])
+    const parsed = accepted(parse("hikvision", push.body))
+    expect(parsed.reads[0]?.detection.plate).toEqual({ text: "PECT600", confidence: 0.97 })
+    expect(imagesOf(parsed.reads[0])).toEqual([{ kind: "plate", contentType: "image/jpeg", size: 1_000 }])
+  })
+
+  it("reads one alertStream part set (XML and JPEG parts), and skips events of other types", () => {
+    const parts = [
+      { name: "anpr.xml", filename: "anpr.xml", contentType: "application/xml", bytes: fixture(HIK_ALERT) },
+      { name: "licensePlatePicture.jpg", filename: "licensePlatePicture.jpg", contentType: "image/jpeg", bytes: fakeJpeg(512) }
+    ]
+    const parsed = accepted(parseAlertParts(parts, { cameraId: "gate-1", cameraName: "Main gate" }))
+    expect(parsed.reads[0]?.detection.camera).toEqual({ id: "gate-1", mac: "D4:E8:53:BC:4C:02", name: "Main gate" })
+    expect(imagesOf(parsed.reads[0])).toEqual([{ kind: "plate", contentType: "image/jpeg", size: 512 }])
+
+    const heartbeat = alertXml().replace("<eventType>ANPR</eventType>", "<eventType>videoloss</eventType>")
+    const xmlPart = { name: "MoveDetection.xml", filename: undefined, contentType: "application/xml", bytes: utf8(heartbeat) }
+    expect(accepted(parseAlertParts([xmlPart], {}))).toEqual({ reads: [], noPlate: 0 })
+  })
+
+  it("reads the <Plates> answers (captureTime with and without the offset's sign; no confidence: 1)", () => {
+    const dk18hvx = {
+      detection_id: "hikvision:fc5ae664ae2e4321050410fe2a609ec9",
+      timestamp: "2020-04-24T16:16:27+00:00",
+      camera: { id: "hikvision:unknown:1", mac: "unknown" },
+      plate: { text: "DK18HVX", confidence: 1 },
+      vehicle: { direction: "approaching" }
+    }
+    expect(detections(parse("hikvision", fixture(HIK_PLATES_1)))).toEqual([dk18hvx])
+    // The same capture listed again under another picName is the same detection.
+    expect(detections(parse("hikvision", fixture(HIK_PLATES_2)))).toEqual([dk18hvx])
+
+    const page = Either.getOrThrow(parsePlates(fixtureText(HIK_PLATES_2), { mac: "c0-56-e3-aa-bb-01" }, 2))
+    expect(page.lastPicName).toBe("2020042416162789540087321")
+    expect(page.reads[0]?.detection.camera).toEqual({ id: "hikvision:C0:56:E3:AA:BB:01:2", mac: "C0:56:E3:AA:BB:01" })
+  })
+
+  it("reads the <Plates> answers inside the camera notes, and builds the backfill request they show", () => {
+    const notes = fixtureText(HIK_NOTES)
+    const [withPlate, empty] = [...notes.matchAll(/<\?xml[\s\S]*?<\/Plates>/g)].map((m) => m[0])
+    const page = Either.getOrThrow(parsePlates(withPlate!, { cameraId: "lane-1" }))
+    expect(page.reads.map((r) => r.detection)).toEqual([{
+      detection_id: "hikvision:fa1ea468e726e0d8c94a67a68934cefd",
+      timestamp: "2034-01-09T09:41:30+04:00",
+      camera: { id: "lane-1", mac: "unknown" },
+      plate: { text: "A 39837", confidence: 1 },
+      vehicle: { direction: "leaving" }
+    }])
+    expect(page.lastPicName).toBe("203401090941300600")
+    expect(Either.getOrThrow(parsePlates(empty!, {}))).toEqual({ reads: [], noPlate: 0, lastPicName: undefined })
+
+    expect(`URL: http://192.168.1.20${platesPath(1)}`).toBe(/URL: (\S+)/.exec(notes)?.[0])
+    expect(`BODY : ${platesQuery(page.lastPicName!)}`).toBe(/BODY : \S+/.exec(notes)?.[0])
+  })
+
+  it("places a dateTime without offset in the configured time zone, summer time included, else in UTC", () => {
+    const local = (dateTime: string) => alertXml().replace("2024-01-19T11:17:19+08:00", dateTime)
+    const newYork = { timeZone: "America/New_York" }
+    expect(onlyDetection(parse("hikvision", local("2024-01-19T11:17:19"), newYork)).timestamp).toBe("2024-01-19T11:17:19-05:00")
+    expect(onlyDetection(parse("hikvision", local("2024-07-19T11:17:19"), newYork)).timestamp).toBe("2024-07-19T11:17:19-04:00")
+    expect(onlyDetection(parse("hikvision", local("2024-01-19T11:17:19"))).timestamp).toBe("2024-01-19T11:17:19Z")
+    expect(refusal(parse("hikvision", local("2024-01-19T11:17:19"), { timeZone: "Mars/Olympus" })))
+      .toBe(`dateTime "2024-01-19T11:17:19" is not an ISO 8601 time`)
+  })
+
+  it("counts a vehicle with no plate read and returns no read", () => {
+    const unread = alertXml()
+      .replace("<licensePlate>PECT600</licensePlate>", "<licensePlate>unknown</licensePlate>")
+      .replace("<confidenceLevel>97</confidenceLevel>", "<confidenceLevel>0</confidenceLevel>")
+    expect(accepted(parse("hikvision", unread))).toEqual({ reads: [], noPlate: 1 })
+    const empty = alertXml().replace("<licensePlate>PECT600</licensePlate>", "<licensePlate></licensePlate>")
+    expect(accepted(parse("hikvision", empty))).toEqual({ reads: [], noPlate: 1 })
+  })
+
+  it("refuses malformed, truncated and foreign payloads, saying what is wrong", async () => {
+    const xml = alertXml()
+    expect(refusal(parse("hikvision", xml.slice(0, 1200)))).toMatch(/^not well-formed XML \(line \d+: /)
+    expect(refusal(parse("hikvision", xml.slice(0, xml.indexOf("<UUID>"))))).toMatch(/^not well-formed XML .*EventNotificationAlert/)
+    expect(refusal(parse("hikvision", xml.replace(/<dateTime>.*<\/dateTime>/, ""))))
+      .toBe("EventNotificationAlert.dateTime is missing")
+    expect(refusal(parse("hikvision", xml.replace("<confidenceLevel>97</confidenceLevel>", "<confidenceLevel>high</confidenceLevel>"))))
+      .toMatch(/^EventNotificationAlert\.ANPR\.confidenceLevel: /)
+    expect(refusal(parse("hikvision", xml.replace("<dateTime>2024-01-19T11:17:19+08:00", "<dateTime>2024-13-19T11:17:19+08:00"))))
+      .toBe(`dateTime "2024-13-19T11:17:19+08:00" is not an ISO 8601 time`)
+    expect(refusal(parse("hikvision", "<ResponseStatus><statusCode>4</statusCode></ResponseStatus>")))
+      .toBe("expected an EventNotificationAlert or a Plates document, not <ResponseStatus>")
+    expect(refusal(parse("hikvision", fixture(HIK_NOTES)))).toBe("not well-formed XML (line 15: Extra text at the end)")
+    expect(refusal(parse("hikvision", ""))).toBe("the payload is empty")
+
+    const push = await formData([
+      { name: "anpr.xml", type: "application/xml", body: fixture(HIK_ALERT) },
+      { name: "licensePlatePicture.jpg", type: "image/jpeg", body: fakeJpeg(4_000) }
+    ])
+    expect(refusal(parse("hikvision", push.body.subarray(0, 3_000), {}, push.contentType)))
+      .toBe("the multipart body ends before its closing boundary (truncated?)")
+    expect(refusal(parse("hikvision", push.body, {}, "multipart/form-data"))).toBe("the multipart body has no boundary")
+    const noXml = await formData([{ name: "licensePlatePicture.jpg", type: "image/jpeg", body: fakeJpeg(100) }])
+    expect(refusal(parse("hikvision", noXml.body, {}, noXml.contentType))).toBe("the multipart body has no XML part (anpr.xml)")
+    const notJpeg = await formData([
+      { name: "anpr.xml", type: "application/xml", body: fixture(HIK_ALERT) },
+      { name: "licensePlatePicture.jpg", type: "image/jpeg", body: utf8("<html>not found</html>") }
+    ])
+    expect(refusal(parse("hikvision", notJpeg.body, {}, notJpeg.contentType)))
+      .toBe("part licensePlatePicture.jpg is not a JPEG, PNG, GIF or WebP image")
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+
+describe("UniFi Protect", () => {
+  it("reads the smartDetectTrack: the frame with the most confident plate (97 of 85-97)", () => {
+    expect(onlyDetection(parse("unifi", fixture(UNIFI_TRACK)))).toEqual({
+      detection_id: "unifi:f1d59512b03f596d87db22c7",
+      timestamp: "2025-11-22T13:16:36.275Z",
+      camera: { id: "unifi:1c9a2db4df6efda47a3509be", mac: "unknown" },
+      plate: { text: "WWH336E", confidence: 0.97 },
+      vehicle: { type: "car", color: "white" }
+    })
+  })
+
+  it("reads the Alarm Manager webhook, with its thumbnail as the scene", () => {
+    const parsed = accepted(parse("unifi", json(unifiWebhook())))
+    expect(parsed.reads.map((r) => r.detection)).toEqual([{
+      detection_id: "unifi:682ce2a70121d403e4026989",
+      timestamp: "2025-05-21T09:54:47.999Z",
+      camera: { id: "unifi:93:7A:6E:A0:A2:19", mac: "93:7A:6E:A0:A2:19" },
+      plate: { text: "ABC123", confidence: 1 }
+    }])
+    expect(imagesOf(parsed.reads[0])).toEqual([{ kind: "scene", contentType: "image/jpeg", size: 2048 }])
+  })
+
+  it("reads every plate trigger of a webhook (known, of interest), and ignores other triggers", () => {
+    const webhook = unifiWebhook()
+    const [first] = webhook.alarm.triggers
+    webhook.alarm.triggers = [
+      first!,
+      { ...first!, key: "license_plate_of_interest", value: " XYZ 987 ", eventId: "682ce2a70121d403e4026990", timestamp: 1747821300000 },
+      { ...first!, key: "person", value: "", eventId: "682ce2a70121d403e4026991" }
+    ]
+    expect(detections(parse("unifi", json(webhook), { cameraId: "gate", location: { lat: 41.1, lon: -74.04 } }))).toEqual([
+      {
+        detection_id: "unifi:682ce2a70121d403e4026989",
+        timestamp: "2025-05-21T09:54:47.999Z",
+        camera: { id: "gate", mac: "93:7A:6E:A0:A2:19" },
+        plate: { text: "ABC123", confidence: 1 },
+        location: { lat: 41.1, lon: -74.04 }
+      },
+      {
+        detection_id: "unifi:682ce2a70121d403e4026990",
+        timestamp: "2025-05-21T09:55:00.000Z",
+        camera: { id: "gate", mac: "93:7A:6E:A0:A2:19" },
+        plate: { text: "XYZ 987", confidence: 1 },
+        location: { lat: 41.1, lon: -74.04 }
+      }
+    ])
+  })
+
+  it("makes the webhook and the track of one Protect event the same detection", () => {
+    const track = jsonFixture(UNIFI_TRACK)
+    const webhook = unifiWebhook({ eventId: track["event"], value: "WWH336E" })
+    expect(onlyDetection(parse("unifi", json(webhook))).detection_id)
+      .toBe(onlyDetection(parse("unifi", fixture(UNIFI_TRACK))).detection_id)
+  })
+
+  it("counts a vehicle with no plate read (an empty trigger value, a track without a plate)", () => {
+    expect(accepted(parse("unifi", json(unifiWebhook({ value: "" }))))).toEqual({ reads: [], noPlate: 1 })
+    const track = jsonFixture(UNIFI_TRACK)
+    track["payload"] = track["payload"].map((frame: Record<string, unknown>) => ({ ...frame, licensePlate: null }))
+    expect(accepted(parse("unifi", json(track)))).toEqual({ reads: [], noPlate: 1 })
+  })
+
+  it("refuses malformed and truncated payloads, saying what is wrong", () => {
+    const text = fixtureText(UNIFI_TRACK)
+    expect(refusal(parse("unifi", text.slice(0, text.length / 2)))).toMatch(/^not valid JSON \(/)
+    expect(refusal(parse("unifi", json({ hello: "world" }))))
+      .toBe("expected an Alarm Manager webhook (alarm.triggers) or a smartDetectTrack (payload)")
+    expect(refusal(parse("unifi", json({ alarm: { name: "Gate" } })))).toBe("alarm.triggers is missing")
+    expect(refusal(parse("unifi", json(unifiWebhook({ timestamp: "soon" })))))
+      .toMatch(/^alarm\.triggers\[0\]\.timestamp: /)
+    const track = jsonFixture(UNIFI_TRACK)
+    delete track["payload"][3]["confidence"]
+    expect(refusal(parse("unifi", json(track)))).toBe("payload[3].confidence is missing")
+    expect(refusal(parse("unifi", json(unifiWebhook({}, { thumbnail: "data:image/jpeg;base64,%%%" })))))
+      .toBe("alarm.thumbnail is not base64")
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+
+describe("AXIS License Plate Verifier", () => {
+  const expected = {
+    detection_id: "axis:32f14452f76172c3241bc815f4e6df2e",
+    timestamp: "2021-06-11T10:05:38.252Z",
+    camera: { id: "axis:ACCC8ED3290D", mac: "AC:CC:8E:D3:29:0D" },
+    plate: { text: "RLE11684", confidence: 0.719034 },
+    vehicle: { direction: "approaching" },
+    location: { lat: 50.418114, lon: 30.476213 }
+  }
+
+  it("reads the event JSON (plateConfidence already 0..1, capture_timestamp in ms, geotag)", () => {
+    expect(onlyDetection(parse("axis", fixture(AXIS)))).toEqual(expected)
+  })
+
+  it("reads the multipart push, its image being the plate crop the event names", async () => {
+    const push = await formData([
+      { name: "event", filename: "event.json", type: "application/json", body: fixture(AXIS) },
+      { name: "image", filename: "image.jpg", type: "image/jpeg", body: fakeJpeg(7_777) }
+    ])
+    const parsed = accepted(parse("axis", push.body, {}, push.contentType))
+    expect(parsed.reads.map((r) => r.detection)).toEqual([expected])
+    expect(imagesOf(parsed.reads[0])).toEqual([{ kind: "plate", contentType: "image/jpeg", size: 7_777 }])
+  })
+
+  it("counts a vehicle with no plate read", () => {
+    const event = { ...jsonFixture(AXIS), plateUTF8: "", plateText: "", plateConfidence: "0" }
+    expect(accepted(parse("axis", json(event)))).toEqual({ reads: [], noPlate: 1 })
+  })
+
+  it("refuses malformed and truncated payloads, saying what is wrong", () => {
+    const text = fixtureText(AXIS)
+    expect(refusal(parse("axis", text.slice(0, 300)))).toMatch(/^not valid JSON \(/)
+    const { plateConfidence: _, ...noConfidence } = jsonFixture(AXIS)
+    expect(refusal(parse("axis", json(noConfidence)))).toBe("plateConfidence is missing")
+    expect(refusal(parse("axis", json({ ...jsonFixture(AXIS), capture_timestamp: "yesterday" }))))
+      .toMatch(/^capture_timestamp: /)
+    expect(refusal(parse("axis", json({ ...jsonFixture(AXIS), plateConfidence: "71.9" }))))
+      .toBe("the read is not a valid detection: plate.confidence: confidence must be between 0 and 1")
+    expect(refusal(parse("axis", utf8("[]")))).toMatch(/^Expected \{/)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+
+describe("Genetec AutoVu SharpV", () => {
+  it("reads the JSON read with its GPS, attributes and inline photos", () => {
+    const parsed = accepted(parse("genetec", fixture(GENETEC)))
+    expect(parsed.reads.map((r) => r.detection)).toEqual([{
+      detection_id: "genetec:ccd6761e-b2a6-4afc-b386-412d6529c4ec",
+      timestamp: "2024-10-24T20:29:26Z",
+      camera: { id: "genetec:G637821011231200521C", mac: "unknown", name: "G637821011231200521C - Camera" },
+      plate: { text: "9HKA742", confidence: 0.99 },
+      vehicle: { direction: "leaving", type: "passenger vehicle", color: "grey" },
+      location: { lat: 37.7870816666667, lon: -122.387388333333 }
+    }])
+    expect(imagesOf(parsed.reads[0])).toEqual([
+      { kind: "plate", contentType: "image/jpeg", size: 3_519 },
+      { kind: "scene", contentType: "image/jpeg", size: 141_672 }
+    ])
+  })
+
+  it("uses the configured camera and MAC, and the configured position when the read has none", () => {
+    const read = { ...jsonFixture(GENETEC), Latitude: "", Longitude: "", VehicleID: "00000000-0000-0000-0000-000000000000" }
+    expect(onlyDetection(parse("genetec", json(read), {
+      cameraId: "patrol-2",
+      cameraName: "Patrol 2 left",
+      mac: "00:0c:29:aa:bb:cc",
+      location: { lat: 41.14, lon: -74.03 }
+    }))).toMatchObject({
+      detection_id: expect.stringMatching(/^genetec:[0-9a-f]{32}$/),
+      camera: { id: "patrol-2", mac: "00:0C:29:AA:BB:CC", name: "Patrol 2 left" },
+      location: { lat: 41.14, lon: -74.03 }
+    })
+  })
+
+  it("counts a vehicle with no plate read", () => {
+    expect(accepted(parse("genetec", json({ ...jsonFixture(GENETEC), Plate: "", ConfidenceScore: "0" }))))
+      .toEqual({ reads: [], noPlate: 1 })
+  })
+
+  it("refuses malformed and truncated payloads, saying what is wrong", () => {
+    const text = fixtureText(GENETEC)
+    expect(refusal(parse("genetec", text.slice(0, 100_000)))).toMatch(/^not valid JSON \(/)
+    expect(refusal(parse("genetec", json({ ...jsonFixture(GENETEC), PlateImage: "not*base64" })))).toBe("PlateImage is not base64")
+    expect(refusal(parse("genetec", json({ ...jsonFixture(GENETEC), ContextImage: base64(utf8("GIF? no")) }))))
+      .toBe("ContextImage is not a JPEG, PNG, GIF or WebP image")
+    expect(refusal(parse("genetec", json({ ...jsonFixture(GENETEC), DateUtc: "24/10/2024" }))))
+      .toBe(`DateUtc "24/10/2024" and TimeUtc "20:29:26" are not a time`)
+    const { TimeUtc: _, ...noTime } = jsonFixture(GENETEC)
+    expect(refusal(parse("genetec", json(noTime)))).toBe("TimeUtc is missing")
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+
+describe("Survision", () => {
+  it("reads the push (reliability 0-100, date in ms) with its inline frame as the scene", () => {
+    const parsed = accepted(parse("survision", fixture(SURVISION), { cameraId: "survision-east", mac: "00:1B:C5:0A:0B:0C" }))
+    expect(parsed.reads.map((r) => r.detection)).toEqual([{
+      detection_id: "survision:04f68cf49c2166f27bf066b87966f267",
+      timestamp: "2024-10-17T23:04:50.098Z",
+      camera: { id: "survision-east", mac: "00:1B:C5:0A:0B:0C" },
+      plate: { text: "MW818WM", confidence: 0.98 }
+    }])
+    expect(imagesOf(parsed.reads[0])).toEqual([{ kind: "scene", contentType: "image/jpeg", size: 36_661 }])
+  })
+
+  it("names an unconfigured camera it cannot identify survision:unknown", () => {
+    expect(onlyDetection(parse("survision", fixture(SURVISION))).camera).toEqual({ id: "survision:unknown", mac: "unknown" })
+  })
+
+  it("maps its direction words", () => {
+    const push = jsonFixture(SURVISION)
+    push["anpr"]["decision"]["@direction"] = "rear"
+    expect(onlyDetection(parse("survision", json(push))).vehicle).toEqual({ direction: "leaving" })
+  })
+
+  it("counts a vehicle with no plate read", () => {
+    const push = jsonFixture(SURVISION)
+    push["anpr"]["decision"]["@plate"] = "UNKNOWN"
+    push["anpr"]["decision"]["@reliability"] = "0"
+    expect(accepted(parse("survision", json(push)))).toEqual({ reads: [], noPlate: 1 })
+  })
+
+  it("refuses malformed and truncated payloads, saying what is wrong", () => {
+    const text = fixtureText(SURVISION)
+    expect(refusal(parse("survision", text.slice(0, 20_000)))).toMatch(/^not valid JSON \(/)
+    const push = jsonFixture(SURVISION)
+    push["anpr"]["decision"]["@reliability"] = "150"
+    expect(refusal(parse("survision", json(push))))
+      .toBe("the read is not a valid detection: plate.confidence: confidence must be between 0 and 1")
+    delete push["anpr"]["@date"]
+    expect(refusal(parse("survision", json(push)))).toBe("anpr.@date is missing")
+    expect(refusal(parse("survision", new Uint8Array([0xff, 0xfe, 0x7b])))).toBe("the payload is not UTF-8 text")
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+
+describe("generic webhook", () => {
+  const event = {
+    detection_id: "gate-1/20260501-120000-3",
+    timestamp: "2026-05-01T12:00:00-04:00",
+    camera: { id: "gate-1", mac: "aa:bb:cc:dd:ee:ff", name: " Main gate " },
+    plate: { text: " ABC 1234 ", confidence: 0.93 },
+    vehicle: { direction: "approaching", type: "Car", color: "White", make: "Toyota" },
+    location: { lat: 41.1, lon: -74.0 }
+  }
+
+  it("reads one Detection-shaped event, as the contract writes it", () => {
+    expect(onlyDetection(parse("generic", json(event)))).toEqual({
+      detection_id: "gate-1/20260501-120000-3",
+      timestamp: "2026-05-01T12:00:00-04:00",
+      camera: { id: "gate-1", mac: "AA:BB:CC:DD:EE:FF", name: "Main gate" },
+      plate: { text: "ABC 1234", confidence: 0.93 },
+      vehicle: { direction: "approaching", type: "car", color: "white", make: "Toyota" },
+      location: { lat: 41.1, lon: -74.0 }
+    })
+  })
+
+  it("reads {events: [...]} with photos, ms timestamps and fingerprint ids", () => {
+    const parsed = accepted(parse("generic", json({
+      events: [
+        { ...event, plate_image: base64(fakeJpeg(600)), scene_image: `data:image/jpeg;base64,${base64(fakeJpeg(6_000))}` },
+        { timestamp: 1777636800000, plate: { text: "XYZ9", confidence: 0.5 } },
+        { timestamp: "2026-05-01T12:00:05", plate: { text: "unknown", confidence: 0 } },
+        { timestamp: "2026-05-01T12:00:06Z" }
+      ]
+    }), { cameraId: "yard" }))
+    expect(parsed.noPlate).toBe(2)
+    expect(parsed.reads.map((r) => r.detection)).toEqual([
+      {
+        detection_id: "gate-1/20260501-120000-3",
+        timestamp: "2026-05-01T12:00:00-04:00",
+        camera: { id: "yard", mac: "AA:BB:CC:DD:EE:FF", name: "Main gate" },
+        plate: { text: "ABC 1234", confidence: 0.93 },
+        vehicle: { direction: "approaching", type: "car", color: "white", make: "Toyota" },
+        location: { lat: 41.1, lon: -74.0 }
+      },
+      {
+        detection_id: "generic:666d5940997dde75f2549759f6670d81",
+        timestamp: "2026-05-01T12:00:00.000Z",
+        camera: { id: "yard", mac: "unknown" },
+        plate: { text: "XYZ9", confidence: 0.5 }
+      }
+    ])
+    expect(imagesOf(parsed.reads[0])).toEqual([
+      { kind: "plate", contentType: "image/jpeg", size: 600 },
+      { kind: "scene", contentType: "image/jpeg", size: 6_000 }
+    ])
+  })
+
+  it("counts plates with no letter or digit, or with confidence 0, as no plate", () => {
+    const events = [
+      { ...event, detection_id: "a", plate: { text: "---", confidence: 0.8 } },
+      { ...event, detection_id: "b", plate: { text: "ABC123", confidence: 0 } },
+      { ...event, detection_id: "c", plate: { text: "   ", confidence: 0.8 } }
+    ]
+    expect(accepted(parse("generic", json({ events })))).toEqual({ reads: [], noPlate: 3 })
+  })
+
+  it("refuses malformed and truncated payloads, naming the event", () => {
+    const text = JSON.stringify({ events: [event, event] })
+    expect(refusal(parse("generic", text.slice(0, text.length - 5)))).toMatch(/^not valid JSON \(/)
+    expect(refusal(parse("generic", json({ events: [event, { ...event, timestamp: undefined }] }))))
+      .toBe("events[1].timestamp is missing")
+    expect(refusal(parse("generic", json({ events: [event, { ...event, detection_id: "x", plate: { text: "AB1", confidence: 87 } }] }))))
+      .toBe("read 2 of 2 is not a valid detection: plate.confidence: confidence must be between 0 and 1")
+    expect(refusal(parse("generic", json({ ...event, timestamp: "1 May 2026" }))))
+      .toBe(`timestamp "1 May 2026" is not an ISO 8601 time or ms since the epoch`)
+    expect(refusal(parse("generic", json({ ...event, scene_image: base64(utf8("plain text")) }))))
+      .toBe("scene_image is not a JPEG, PNG, GIF or WebP image")
+    expect(refusal(parse("generic", json({ ...event, location: { lat: 141.1, lon: -74 } }))))
+      .toMatch(/^the read is not a valid detection: location\.lat: /)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+
+describe("detection ids", () => {
+  const samples = [
+    ["hikvision", HIK_ALERT],
+    ["hikvision", HIK_PLATES_1],
+    ["unifi", UNIFI_TRACK],
+    ["axis", AXIS],
+    ["genetec", GENETEC],
+    ["survision", SURVISION]
+  ] as const
+
+  it("are the same when the camera sends the same read again", () => {
+    for (const [vendor, name] of samples) {
+      const first = detections(parse(vendor, fixture(name)))
+      const again = detections(parse(vendor, fixture(name)))
+      expect(again.map((d) => d.detection_id), name).toEqual(first.map((d) => d.detection_id))
+    }
+    // Re-sent JSON need not be byte for byte the same.
+    expect(onlyDetection(parse("axis", json(jsonFixture(AXIS)))).detection_id).toBe("axis:32f14452f76172c3241bc815f4e6df2e")
+  })
+
+  it("differ between two events", () => {
+    const other = <T>(value: T, change: (v: T) => void) => {
+      change(value)
+      return value
+    }
+    const pairs: ReadonlyArray<readonly [typeof VENDORS[number], Uint8Array, Uint8Array]> = [
+      ["hikvision", fixture(HIK_ALERT), utf8(alertXml().replace("<UUID>2024", "<UUID>2025"))],
+      ["hikvision", fixture(HIK_PLATES_1), utf8(fixtureText(HIK_PLATES_1).replace("T161627", "T161628"))],
+      ["unifi", fixture(UNIFI_TRACK), json(other(jsonFixture(UNIFI_TRACK), (t) => (t["event"] = "f1d59512b03f596d87db22c8")))],
+      ["unifi", json(unifiWebhook()), json(unifiWebhook({ eventId: "682ce2a70121d403e4026999" }))],
+      ["axis", fixture(AXIS), json({ ...jsonFixture(AXIS), capture_timestamp: "1623405938253" })],
+      ["axis", fixture(AXIS), json(other(jsonFixture(AXIS), (e) => (e["camera_info"]["SerialNumber"] = "ACCC8ED3290E")))],
+      ["genetec", fixture(GENETEC), json({ ...jsonFixture(GENETEC), VehicleID: "ccd6761e-b2a6-4afc-b386-412d6529c4ed" })],
+      ["survision", fixture(SURVISION), json(other(jsonFixture(SURVISION), (p) => (p["anpr"]["decision"]["@plate"] = "MW818WN")))],
+      ["generic", json({ timestamp: "2026-05-01T12:00:00Z", plate: { text: "A1", confidence: 1 } }), json({ timestamp: "2026-05-01T12:00:01Z", plate: { text: "A1", confidence: 1 } })]
+    ]
+    for (const [vendor, one, two] of pairs) {
+      expect(onlyDetection(parse(vendor, one)).detection_id, vendor).not.toBe(onlyDetection(parse(vendor, two)).detection_id)
+    }
+  })
+
+  it("keep a read listed twice in one payload once", () => {
+    const read = { timestamp: "2026-05-01T12:00:00Z", plate: { text: "A1", confidence: 1 } }
+    expect(detections(parse("generic", json({ events: [read, read] })))).toHaveLength(1)
+  })
+})

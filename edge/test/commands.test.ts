@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { useFreshDatabase } from "../../test-support/Database"
+import { type Central, type Collector, claimedCollector, killAll, read, sendCommand, startCentral, waitFor } from "./processes"
+
+/** Commands from the central server, delivered with heartbeats to a real collector process. */
+
+const database = useFreshDatabase()
+let central: Central
+let collector: Collector
+
+beforeAll(async () => {
+  central = await startCentral(database.url)
+  collector = await claimedCollector(central, database.url)
+  await collector.start()
+}, 120_000)
+afterAll(killAll)
+
+const commandRow = (id: string) =>
+  waitFor(`command ${id} to be acknowledged`, async () => {
+    const { rows } = await database.db.query("SELECT status, message FROM collector_commands WHERE id = $1", [id])
+    return rows[0]?.status === "pending" ? undefined : rows[0] as { status: string; message: string | null }
+  })
+
+const stored = async (id: string) =>
+  (await database.db.query("SELECT count(*)::int AS n FROM detections WHERE detection_id = $1", [id])).rows[0].n as number
+
+describe("commands through heartbeats", () => {
+  it("update_cameras: the new camera can push at once", async () => {
+    expect((await fetch(`http://127.0.0.1:${collector.port}/cameras/lane-1`, { method: "POST", body: "{}" })).status).toBe(404)
+    const id = await sendCommand(database.url, collector.id, "update_cameras", { cameras: [{ id: "lane-1", vendor: "generic", name: "Lane 1" }] })
+    expect(await commandRow(id)).toMatchObject({ status: "done" })
+    const event = read("cams")
+    const response = await waitFor("the camera to be served", async () => {
+      const r = await fetch(`http://127.0.0.1:${collector.port}/cameras/lane-1`, { method: "POST", body: JSON.stringify(event) })
+      return r.status === 404 ? undefined : r
+    })
+    expect(response.status).toBe(200)
+    await waitFor("the read to arrive", async () => (await stored(event.detection_id)) === 1 || undefined)
+  })
+
+  it("config_update: applied and reported; an invalid one is refused and changes nothing", async () => {
+    const good = await sendCommand(database.url, collector.id, "config_update", { config_version: "v7", upload: { window_seconds: 1 } })
+    expect(await commandRow(good)).toMatchObject({ status: "done" })
+    await waitFor("the new version", async () => (await collector.status())["config_version"] === "v7" || undefined)
+    const bad = await sendCommand(database.url, collector.id, "config_update", { upload: { max_events: 5000 } })
+    expect(await commandRow(bad)).toMatchObject({ status: "failed" })
+    expect((await collector.status())["config_version"]).toBe("v7")
+  })
+
+  it("rotate_key: the collector switches to a new key and the old one stops working", async () => {
+    const { rows: before } = await database.db.query("SELECT id FROM api_keys WHERE collector_id = $1 AND revoked_at IS NULL", [collector.id])
+    expect(before).toHaveLength(1)
+    const id = await sendCommand(database.url, collector.id, "rotate_key")
+    expect(await commandRow(id)).toMatchObject({ status: "done" })
+    const event = read("rotated")
+    expect((await collector.push("generic", JSON.stringify(event))).status).toBe(200)
+    await waitFor("the read to arrive with the new key", async () => (await stored(event.detection_id)) === 1 || undefined)
+    const { rows: after } = await database.db.query("SELECT id FROM api_keys WHERE collector_id = $1 AND revoked_at IS NULL", [collector.id])
+    expect(after).toHaveLength(1)
+    expect(after[0].id).not.toBe(before[0].id)
+  })
+
+  it("reboot: acknowledged, then the process exits for systemd to restart it", async () => {
+    const id = await sendCommand(database.url, collector.id, "reboot")
+    expect(await commandRow(id)).toMatchObject({ status: "done" })
+    expect(await collector.proc!.exited).toEqual({ code: 0, signal: null })
+  })
+})
