@@ -13,6 +13,7 @@ import * as Http from "node:http"
 import { ReadBuffer } from "./buffer/Buffer"
 import { type EdgeConfig, loadConfig, readLayerValue, writeLayer } from "./config/EdgeConfig"
 import { CameraActivity, listenerRoutes } from "./listener/Listener"
+import { statusPageRoutes } from "./listener/StatusPage"
 import { makeSecretStore, type SecretStore } from "./provisioning/Secrets"
 import { type Central, makeCentral } from "./uploader/Central"
 import { makeUploader } from "./uploader/Uploader"
@@ -111,7 +112,16 @@ const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.De
     })
 
     const routes = yield* listenerRoutes(config.cameras, activity)
+    const scope = yield* Effect.scope
+    const statusPage = statusPageRoutes({
+      dir: paths.dir,
+      secrets,
+      status,
+      // After the answer has gone out: the reload closes the listener.
+      reload: Deferred.succeed(outcome, "reload").pipe(Effect.delay("250 millis"), Effect.forkIn(scope), Effect.asVoid)
+    })
     const app = routes.pipe(
+      HttpRouter.concat(statusPage),
       HttpRouter.get("/health", HttpServerResponse.json({ status: "ok" })),
       HttpRouter.get("/status", Effect.flatMap(status, (s) => HttpServerResponse.json(s)))
     )

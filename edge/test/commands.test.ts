@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { useFreshDatabase } from "../../test-support/Database"
-import { type Central, type Collector, claimedCollector, killAll, read, sendCommand, startCentral, waitFor } from "./processes"
+import { type Central, type Collector, claimedCollector, killAll, read, sendCommand, setPin, startCentral, waitFor } from "./processes"
 
 /** Commands from the central server, delivered with heartbeats to a real collector process. */
 
@@ -58,6 +58,32 @@ describe("commands through heartbeats", () => {
     const { rows: after } = await database.db.query("SELECT id FROM api_keys WHERE collector_id = $1 AND revoked_at IS NULL", [collector.id])
     expect(after).toHaveLength(1)
     expect(after[0].id).not.toBe(before[0].id)
+  })
+
+  it("the status page shows the collector to anyone, and changes the local layer only with the PIN", async () => {
+    const base = `http://127.0.0.1:${collector.port}`
+    const html = await (await fetch(`${base}/`)).text()
+    expect(html).toContain("Collector status")
+    expect(html).not.toContain("alpr_")
+    const change = (pin: string | undefined) =>
+      fetch(`${base}/local-config`, {
+        method: "PUT",
+        headers: pin === undefined ? {} : { "x-pin": pin },
+        body: "cameras:\n  - id: site-cam\n    vendor: generic\n"
+      })
+    expect((await change("1234")).status).toBe(403) // no PIN set yet
+    await setPin(collector, "4711")
+    expect((await change(undefined)).status).toBe(401)
+    expect((await change("1234")).status).toBe(401)
+    const bad = await fetch(`${base}/local-config`, { method: "PUT", headers: { "x-pin": "4711" }, body: "upload:\n  max_events: 999\n" })
+    expect(bad.status).toBe(400)
+    expect((await change("4711")).status).toBe(200)
+    const event = read("site")
+    const response = await waitFor("the site camera", async () => {
+      const r = await fetch(`${base}/cameras/site-cam`, { method: "POST", body: JSON.stringify(event) }).catch(() => undefined)
+      return r === undefined || r.status === 404 ? undefined : r
+    })
+    expect(response.status).toBe(200)
   })
 
   it("reboot: acknowledged, then the process exits for systemd to restart it", async () => {

@@ -192,6 +192,20 @@ export const sendCommand = async (databaseUrl: string, collectorId: string, cmd:
   return (JSON.parse(stdout.trim().split("\n").at(-1)!) as { command_id: string }).command_id
 }
 
+/** `edge set-pin`, with the PIN on standard input. */
+export const setPin = (collector: Collector, pin: string) =>
+  new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "edge/src/main.ts", "set-pin"], {
+      cwd: ROOT,
+      env: { ...process.env, ...collector.env },
+      stdio: ["pipe", "ignore", "pipe"]
+    })
+    let stderr = ""
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`set-pin failed: ${stderr}`))))
+    child.stdin!.end(`${pin}\n`)
+  })
+
 /** A plate read as the generic webhook takes it. */
 export const read = (prefix: string, overrides: Record<string, unknown> = {}) => {
   counter++

@@ -6,7 +6,9 @@ import * as Path from "node:path"
 import { makeBuffer } from "../buffer/Buffer"
 import { runCollector } from "../Collector"
 import { loadConfig } from "../config/EdgeConfig"
+import { hashPin } from "../listener/StatusPage"
 import { claim } from "../provisioning/Claim"
+import { makeSecretStore } from "../provisioning/Secrets"
 
 /**
  * The collector's own commands: `claim`, `run`, `status`. The collector's directory (configuration
@@ -75,3 +77,20 @@ export const statusCommand = Command.make("status", { dir: dirOption }, ({ dir }
       cameras: config.cameras.map((c) => ({ id: c.id, vendor: c.vendor, mode: c.mode }))
     }, null, 2))
   })).pipe(Command.withDescription("Show queue depth, cameras and connectivity"))
+
+/** Reads the first line of standard input (a PIN is not given on the command line, where history keeps it). */
+const firstLineOfStdin = Effect.async<string>((resume) => {
+  let data = ""
+  process.stdin.setEncoding("utf8")
+  process.stdin.on("data", (chunk: string) => (data += chunk))
+  process.stdin.on("end", () => resume(Effect.succeed(data.split("\n")[0]!.trim())))
+})
+
+export const setPinCommand = Command.make("set-pin", { dir: dirOption }, ({ dir }) =>
+  Effect.gen(function*() {
+    const pin = yield* firstLineOfStdin
+    if (pin.length < 4) return yield* Effect.fail(new Error("the PIN (first line of standard input) must have at least 4 characters"))
+    const directory = resolveDir(dir)
+    yield* makeSecretStore(directory, machineIdFile()).update((s) => ({ ...s, status_pin_hash: hashPin(pin) }))
+    yield* Console.log(JSON.stringify({ pin: "set" }))
+  })).pipe(Command.withDescription("Set the PIN the status page asks for before a change (read from standard input)"))
