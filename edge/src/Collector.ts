@@ -141,7 +141,8 @@ const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.De
         queue_depth: stats.pending,
         cameras_online: activity.online(),
         config_version: config.config_version,
-        edge_version: EDGE_VERSION
+        edge_version: EDGE_VERSION,
+        disk: { used_bytes: Math.round(stats.usedBytes), quota_bytes: Math.round(stats.quotaBytes), full: stats.full }
       })
       for (const command of answer.pending_commands) {
         const result = yield* execute(command, paths.dir, secrets, central).pipe(Effect.either)

@@ -12,8 +12,21 @@ import { parsePayload } from "../src/adapters/parse"
 /** The repository root, where `npm run edge` runs. */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url))
 
-/** Real payloads published by others (see SOURCES.md there); read-only. */
-export const FIXTURES = Path.resolve(ROOT, "../shared/fixtures/cameras")
+/**
+ * Real payloads published by others (see SOURCES.md there); read-only, kept beside the checkout in
+ * `../shared/fixtures/cameras`. `ALPR_CAMERA_FIXTURES` names another place; a clone made elsewhere
+ * on the same machine finds them under /work/shared. Missing fixtures fail the tests loudly.
+ */
+export const FIXTURES = ((): string => {
+  const candidates = [
+    process.env["ALPR_CAMERA_FIXTURES"],
+    Path.resolve(ROOT, "../shared/fixtures/cameras"),
+    "/work/shared/fixtures/cameras"
+  ].filter((c): c is string => c !== undefined)
+  const found = candidates.find((c) => Fs.existsSync(Path.join(c, "SOURCES.md")))
+  if (found === undefined) throw new Error(`camera fixtures not found; looked in ${candidates.join(", ")}`)
+  return found
+})()
 
 export const fixturePath = (name: string): string => Path.join(FIXTURES, name)
 export const fixture = (name: string): Uint8Array => Fs.readFileSync(fixturePath(name))

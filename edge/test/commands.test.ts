@@ -36,6 +36,9 @@ describe("commands through heartbeats", () => {
     })
     expect(response.status).toBe(200)
     await waitFor("the read to arrive", async () => (await stored(event.detection_id)) === 1 || undefined)
+    const { rows } = await database.db.query("SELECT disk_used_bytes, disk_quota_bytes, disk_full FROM collectors WHERE id = $1", [collector.id])
+    expect(rows[0]).toMatchObject({ disk_full: false, disk_quota_bytes: String(4096 * 1024 * 1024) })
+    expect(Number(rows[0].disk_used_bytes)).toBeGreaterThan(0)
   })
 
   it("config_update: applied and reported; an invalid one is refused and changes nothing", async () => {

@@ -27,6 +27,23 @@ export const freePort = () =>
     })
   })
 
+/**
+ * A free port for a collector, outside the kernel's ephemeral range (32768 and up), where every
+ * `freePort` and outgoing connection lands: a collector's port must stay its own across restarts
+ * while other test files start servers.
+ */
+export const collectorPort = async (): Promise<number> => {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000)
+    const free = await new Promise<boolean>((resolve) => {
+      const server = Net.createServer()
+      server.once("error", () => resolve(false))
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
+    })
+    if (free) return port
+  }
+}
+
 export const waitFor = async <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 60_000): Promise<A> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -146,7 +163,7 @@ export const claimedCollector = async (central: Central, databaseUrl: string, co
   const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-edge-"))
   await Fs.writeFile(Path.join(dir, "machine-id"), randomBytes(16).toString("hex"))
   const env = { EDGE_DIR: dir, EDGE_MACHINE_ID_FILE: Path.join(dir, "machine-id") }
-  const port = await freePort()
+  const port = await collectorPort()
   await Fs.writeFile(Path.join(dir, "config.yaml"), JSON.stringify({
     listen: { host: "127.0.0.1", port },
     upload: { window_seconds: 0.5, max_backoff_seconds: 2 },
@@ -169,7 +186,9 @@ export const claimedCollector = async (central: Central, databaseUrl: string, co
       collector.proc = proc
       await waitFor("the collector", async () => {
         if (proc.child.exitCode !== null) throw new Error(`collector exited:\n${proc.output.text}`)
-        return (await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined
+        // The status of this very collector, not just anything answering on the port.
+        const status = await (await fetch(`http://127.0.0.1:${port}/status`)).json() as Record<string, unknown>
+        return status["central_url"] === central.url && status["edge_version"] !== undefined ? true : undefined
       })
     },
     push: (vendor, body, contentType = "application/json") =>

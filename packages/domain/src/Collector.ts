@@ -31,7 +31,13 @@ export const Heartbeat = Schema.Struct({
   queue_depth: NonNegativeInt,
   cameras_online: NonNegativeInt,
   config_version: Schema.String.pipe(Schema.maxLength(64)),
-  edge_version: Schema.String.pipe(Schema.maxLength(64))
+  edge_version: Schema.String.pipe(Schema.maxLength(64)),
+  /** the buffer's disk: at its quota the collector refuses new reads (additive; older collectors omit it) */
+  disk: Schema.optional(Schema.Struct({
+    used_bytes: NonNegativeInt,
+    quota_bytes: NonNegativeInt,
+    full: Schema.Boolean
+  }))
 })
 export type Heartbeat = typeof Heartbeat.Type
 

@@ -27,6 +27,7 @@ export interface CollectorSummary {
   readonly last_seen_at: string | null
   readonly queue_depth: number | null
   readonly cameras_online: number | null
+  readonly disk_full: boolean | null
   readonly active_keys: number
 }
 
@@ -134,7 +135,9 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
         UPDATE collectors
            SET last_seen_at = now(), last_address = ${address}, uptime_seconds = ${beat.uptime_seconds},
                queue_depth = ${beat.queue_depth}, cameras_online = ${beat.cameras_online},
-               config_version = ${beat.config_version}, edge_version = ${beat.edge_version}
+               config_version = ${beat.config_version}, edge_version = ${beat.edge_version},
+               disk_used_bytes = ${beat.disk?.used_bytes ?? null}, disk_quota_bytes = ${beat.disk?.quota_bytes ?? null},
+               disk_full = ${beat.disk?.full ?? null}
          WHERE id = ${collectorId}`
       // A command is offered until acknowledged, but not again while the collector may still be
       // carrying it out (a reboot takes longer than one heartbeat).
@@ -206,7 +209,7 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
     const list = Effect.fn("Collectors.list")(function*() {
       const rows = yield* sql<Omit<CollectorSummary, "last_seen_at"> & { last_seen_at: Date | null }>`
         SELECT c.id, c.name, c.status, c.hostname, c.edge_version, c.last_seen_at, c.queue_depth, c.cameras_online,
-               (SELECT count(*)::int FROM api_keys k WHERE k.collector_id = c.id AND k.revoked_at IS NULL) AS active_keys
+               c.disk_full, (SELECT count(*)::int FROM api_keys k WHERE k.collector_id = c.id AND k.revoked_at IS NULL) AS active_keys
           FROM collectors c ORDER BY c.name, c.id`
       return rows.map((r): CollectorSummary => ({ ...r, last_seen_at: iso(r.last_seen_at) }))
     })
