@@ -11,21 +11,13 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
+import { freePort } from "../../test-support/Net"
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url))
 const run = promisify(execFile)
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as Net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
 
 /**
  * A free port for a collector, outside the kernel's ephemeral range (32768 and up), where every

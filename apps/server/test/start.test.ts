@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { freePort } from "../../../test-support/Net"
 
 /** The repository root, where `npm start` runs. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url))
@@ -12,15 +12,6 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url))
 const START_MS = 90_000
 const STOP_MS = 30_000
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as Net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
