@@ -18,6 +18,10 @@ const BENCHMARKS: Readonly<Record<string, { readonly summary: string; readonly l
   ingest: {
     summary: "detections through the HTTP batch API of a real server (metadata, images, fixed rate)",
     load: () => import("./ingest")
+  },
+  edge: {
+    summary: "the edge collector: buffer write rate, drain after an outage, collector memory",
+    load: () => import("./edge")
   }
 }
 

@@ -199,7 +199,8 @@ export const makeBuffer = (options: BufferOptions) =>
 
     // Bytes on disk: the photos, tracked as they come and go, plus the database file itself.
     let photoBytes = imageBytes.get()?.total ?? 0
-    const usedBytes = () => photoBytes + (db.pragma("page_count", { simple: true }) as number) * (db.pragma("page_size", { simple: true }) as number)
+    const pageSize = db.pragma("page_size", { simple: true }) as number
+    const usedBytes = () => photoBytes + (db.pragma("page_count", { simple: true }) as number) * pageSize
 
     const removeReads = (seqs: ReadonlyArray<number>) => {
       const files: Array<{ file: string }> = []

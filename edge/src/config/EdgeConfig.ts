@@ -48,10 +48,10 @@ export const EdgeConfig = Schema.Struct({
       max_bytes: Schema.optionalWith(PositiveInt.pipe(Schema.lessThanOrEqualTo(5 * 1024 * 1024)), {
         default: () => 5 * 1024 * 1024
       }),
-      concurrency: Schema.optionalWith(PositiveInt.pipe(Schema.lessThanOrEqualTo(8)), { default: () => 2 }),
+      concurrency: Schema.optionalWith(PositiveInt.pipe(Schema.lessThanOrEqualTo(8)), { default: () => 4 }),
       max_backoff_seconds: Schema.optionalWith(PositiveInt, { default: () => 300 })
     }),
-    { default: () => ({ window_seconds: 5, max_events: 50, max_bytes: 5 * 1024 * 1024, concurrency: 2, max_backoff_seconds: 300 }) }
+    { default: () => ({ window_seconds: 5, max_events: 50, max_bytes: 5 * 1024 * 1024, concurrency: 4, max_backoff_seconds: 300 }) }
   ),
   retention_days: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 7 }),
   quota_mb: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 4096 }),

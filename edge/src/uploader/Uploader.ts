@@ -71,7 +71,6 @@ export const makeUploader = (central: Central, options: UploaderOptions) =>
     const send = (batch: ReadonlyArray<PendingRead>) =>
       Effect.gen(function*() {
         yield* Ref.set(state, { _tag: "Uploading" })
-        yield* buffer.attempted(batch.map((r) => r.seq))
         const answer = yield* central.upload(batch)
         const rejected = new Map<string, string>()
         for (const error of answer.result.errors) {
@@ -114,6 +113,8 @@ export const makeUploader = (central: Central, options: UploaderOptions) =>
             }),
           CentralUnavailable: (e) =>
             Effect.gen(function*() {
+              // Counted on failure only: a commit (and its fsync) per batch on the happy path is not free.
+              yield* buffer.attempted(batch.map((r) => r.seq))
               failures++
               const wait = Math.max(e.retryAfterMs ?? 0, backoffMs(failures, options.maxBackoffSeconds * 1000))
               pauseUntil = Math.max(pauseUntil, Date.now() + wait)
