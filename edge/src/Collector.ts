@@ -10,6 +10,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { execFile } from "node:child_process"
 import * as Http from "node:http"
+import { CameraStates, runCameraSources } from "./adapters/Sources"
 import { ReadBuffer } from "./buffer/Buffer"
 import { type EdgeConfig, loadConfig, readLayerValue, writeLayer } from "./config/EdgeConfig"
 import { CameraActivity, listenerRoutes } from "./listener/Listener"
@@ -88,6 +89,7 @@ const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.De
     const central = yield* makeCentral(centralUrl, () => apiKey)
     const buffer = yield* ReadBuffer
     const activity = new CameraActivity()
+    const cameraStates = new CameraStates()
     const uploader = yield* makeUploader(central, {
       windowSeconds: config.upload.window_seconds,
       maxEvents: config.upload.max_events,
@@ -107,7 +109,8 @@ const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.De
         buffer: stats,
         uploader: yield* uploader.state,
         cameras: config.cameras.map((c) => ({ id: c.id, vendor: c.vendor, mode: c.mode })),
-        camera_activity: activity.snapshot()
+        camera_activity: activity.snapshot(),
+        camera_connections: cameraStates.snapshot()
       }
     })
 
@@ -133,6 +136,8 @@ const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.De
     ).pipe(Effect.forkScoped)
 
     yield* uploader.run.pipe(Effect.forkScoped)
+    // Cameras the collector reads from (Hikvision alertStream, Protect polling); push cameras need nothing.
+    yield* runCameraSources(config.cameras, secrets, activity, cameraStates).pipe(Effect.forkScoped)
 
     const heartbeat = Effect.gen(function*() {
       const stats = yield* buffer.stats

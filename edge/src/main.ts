@@ -9,7 +9,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { type CameraRead, PayloadError, VENDORS } from "./adapters/CameraRead"
 import { parsePayload } from "./adapters/parse"
-import { claimCommand, runCommand, setPinCommand, statusCommand } from "./cli/commands"
+import { cameraPasswordCommand, claimCommand, runCommand, setPinCommand, statusCommand } from "./cli/commands"
 import { EDGE_VERSION } from "./version"
 
 /**
@@ -50,7 +50,7 @@ const parse = Command.make(
 // ---------------------------------------------------------------------------------------------
 
 const edge = Command.make("edge").pipe(
-  Command.withSubcommands([parse, claimCommand, runCommand, statusCommand, setPinCommand]),
+  Command.withSubcommands([parse, claimCommand, runCommand, statusCommand, setPinCommand, cameraPasswordCommand]),
   Command.withDescription("Chaverim ALPR edge collector")
 )
 

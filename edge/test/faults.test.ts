@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { useFreshDatabase } from "../../test-support/Database"
-import { type Central, type Collector, claimedCollector, killAll, read, sleep, startCentral, waitFor } from "./processes"
+import { startFakeHikvision } from "./fakeCameras"
+import { type Central, type Collector, claimedCollector, killAll, read, setCameraPassword, sleep, startCentral, waitFor } from "./processes"
 
 /**
  * Faults, for real: a central server process on a real PostgreSQL and a collector process, with rows
@@ -100,5 +101,32 @@ describe("the collector against a real central server", () => {
     expect((await collector.status())["buffer"]["counters"]["no_plate_reads"]).toBe(1)
     await sleep(1_500)
     expect((await stored([noPlate.detection_id])).n).toBe(0)
+  })
+
+  it("uploads a pull camera's reads, and reconnects a camera that drops its stream mid-event", async () => {
+    const camera = await startFakeHikvision("admin", "s3cret")
+    try {
+      const collector = await claimedCollector(central, database.url, {
+        cameras: [{ id: "hik-gate", vendor: "hikvision", mode: "pull", url: camera.url, username: "admin" }]
+      })
+      await setCameraPassword(collector, "hik-gate", "s3cret")
+      await collector.start()
+      await waitFor("the alert stream", async () => camera.streams() >= 1 || undefined)
+      const at = () => new Date().toISOString().replace(/\.\d+Z$/, "+00:00")
+      camera.send({ uuid: "PULL-E2E-1", plate: "PULL01", dateTime: at() }, 1)
+      await waitFor("the first read centrally", async () => (await stored(["hikvision:PULL-E2E-1"])).n === 1 || undefined)
+      camera.send({ uuid: "PULL-E2E-2", plate: "PULL02", dateTime: at() }, 3, 120) // cut inside the event
+      await waitFor("a reconnect", async () => camera.streams() >= 2 || undefined)
+      camera.send({ uuid: "PULL-E2E-3", plate: "PULL03", dateTime: at() }, 5)
+      await waitFor("the read after the reconnect", async () => (await stored(["hikvision:PULL-E2E-3"])).n === 1 || undefined)
+      const { rows } = await database.db.query(
+        "SELECT count(*)::int AS n FROM detection_images i JOIN detections d ON d.id = i.detection_id WHERE d.detection_id = $1",
+        ["hikvision:PULL-E2E-3"]
+      )
+      expect(rows[0].n).toBe(2)
+      expect((await collector.status())["camera_connections"]["hik-gate"]).toMatchObject({ state: "connected" })
+    } finally {
+      await camera.close()
+    }
   })
 })

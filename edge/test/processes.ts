@@ -203,19 +203,24 @@ export const sendCommand = async (databaseUrl: string, collectorId: string, cmd:
   return (JSON.parse(stdout.trim().split("\n").at(-1)!) as { command_id: string }).command_id
 }
 
-/** `edge set-pin`, with the PIN on standard input. */
-export const setPin = (collector: Collector, pin: string) =>
+/** An `edge` subcommand that reads its secret from standard input (a PIN, a camera password). */
+const edgeWithInput = (collector: Collector, args: ReadonlyArray<string>, input: string) =>
   new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "edge/src/main.ts", "set-pin"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "edge/src/main.ts", ...args], {
       cwd: ROOT,
       env: { ...process.env, ...collector.env },
       stdio: ["pipe", "ignore", "pipe"]
     })
     let stderr = ""
     child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`set-pin failed: ${stderr}`))))
-    child.stdin!.end(`${pin}\n`)
+    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`edge ${args[0]} failed: ${stderr}`))))
+    child.stdin!.end(`${input}\n`)
   })
+
+export const setPin = (collector: Collector, pin: string) => edgeWithInput(collector, ["set-pin"], pin)
+
+export const setCameraPassword = (collector: Collector, camera: string, password: string) =>
+  edgeWithInput(collector, ["camera-password", "--camera", camera], password)
 
 /** A plate read as the generic webhook takes it. */
 export const read = (prefix: string, overrides: Record<string, unknown> = {}) => {

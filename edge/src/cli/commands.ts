@@ -94,3 +94,18 @@ export const setPinCommand = Command.make("set-pin", { dir: dirOption }, ({ dir 
     yield* makeSecretStore(directory, machineIdFile()).update((s) => ({ ...s, status_pin_hash: hashPin(pin) }))
     yield* Console.log(JSON.stringify({ pin: "set" }))
   })).pipe(Command.withDescription("Set the PIN the status page asks for before a change (read from standard input)"))
+
+export const cameraPasswordCommand = Command.make(
+  "camera-password",
+  {
+    camera: Options.text("camera").pipe(Options.withDescription("the camera's id in the configuration")),
+    dir: dirOption
+  },
+  ({ camera, dir }) =>
+    Effect.gen(function*() {
+      const password = yield* firstLineOfStdin
+      if (password.length === 0) return yield* Effect.fail(new Error("the password (first line of standard input) is empty"))
+      yield* makeSecretStore(resolveDir(dir), machineIdFile()).update((s) => ({ ...s, [`camera_password:${camera}`]: password }))
+      yield* Console.log(JSON.stringify({ camera, password: "stored" }))
+    })
+).pipe(Command.withDescription("Store a pull camera's password or a Protect API key, encrypted (read from standard input)"))

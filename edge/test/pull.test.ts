@@ -1,0 +1,408 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import { createHash } from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { authorize, digestAuthorization, DigestSession, parseChallenge } from "../src/adapters/pull/digest"
+import { MultipartSplitter, splitMultipart, type MultipartPart } from "../src/adapters/pull/multipartStream"
+import { CameraStates, reconnectDelay, runCameraSources, type SourcesOptions } from "../src/adapters/Sources"
+import { makeBuffer, ReadBuffer } from "../src/buffer/Buffer"
+import type { CameraConfig } from "../src/config/EdgeConfig"
+import { CameraActivity } from "../src/listener/Listener"
+import { makeSecretStore } from "../src/provisioning/Secrets"
+import { eventParts, eventPictures, type FakeHikvision, type FakeProtect, startFakeHikvision, startFakeProtect } from "./fakeCameras"
+
+const md5 = (value: string) => createHash("md5").update(value).digest("hex")
+
+// ---------------------------------------------------------------------------------------------
+// Digest
+
+describe("Digest authentication", () => {
+  // RFC 7616 section 3.9.1, with the SHA-256 and the MD5 challenge as one header (as Node joins them).
+  const NONCE = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v"
+  const OPAQUE = "FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"
+  const CNONCE = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ"
+  const challengeFor = (algorithm: string) =>
+    `Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=${algorithm}, nonce="${NONCE}", opaque="${OPAQUE}"`
+  const request = { method: "GET", uri: "/dir/index.html", username: "Mufasa", password: "Circle of Life", nc: 1, cnonce: CNONCE }
+  const expected = (algorithm: string, response: string) =>
+    `Digest username="Mufasa", realm="http-auth@example.org", uri="/dir/index.html", algorithm=${algorithm}, nonce="${NONCE}", ` +
+    `nc=00000001, cnonce="${CNONCE}", qop=auth, response="${response}", opaque="${OPAQUE}"`
+
+  it("answers the RFC 7616 example with MD5", () => {
+    expect(Either.getOrThrow(authorize(challengeFor("MD5"), request))).toBe(expected("MD5", "8ca523f5e9506fed4657c9700eebdbec"))
+  })
+
+  it("answers the RFC 7616 example with SHA-256, preferring it when both are offered", () => {
+    const both = `${challengeFor("SHA-256")}, ${challengeFor("MD5")}`
+    const challenge = Either.getOrThrow(parseChallenge(both))
+    expect(challenge.algorithm).toBe("SHA-256")
+    expect(digestAuthorization(challenge, request))
+      .toBe(expected("SHA-256", "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"))
+  })
+
+  it("answers the RFC 2617 example, and an RFC 2069 challenge without qop", () => {
+    const base = `realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"`
+    const rfc2617 = Either.getOrThrow(parseChallenge(`Digest qop="auth,auth-int", ${base}`))
+    const asked = { method: "GET", uri: "/dir/index.html", username: "Mufasa", password: "Circle Of Life", nc: 1, cnonce: "0a4f113b" }
+    expect(digestAuthorization(rfc2617, asked)).toContain(`response="6629fae49393a05397450978507c4ef1"`)
+
+    const rfc2069 = Either.getOrThrow(parseChallenge(`Digest ${base}`))
+    const header = digestAuthorization(rfc2069, asked)
+    const ha1 = md5("Mufasa:testrealm@host.com:Circle Of Life")
+    const ha2 = md5("GET:/dir/index.html")
+    expect(header).toContain(`response="${md5(`${ha1}:dcd98b7102dd2f0e8b11d0f600bfb0c093:${ha2}`)}"`)
+    expect(header).not.toMatch(/nc=|cnonce=|qop=/)
+  })
+
+  it("finds the Digest challenge among others, and says when there is none it can answer", () => {
+    const hikvision = `Basic realm="IP Camera", Digest qop="auth", realm="IP Camera(C123)", nonce="abc", stale="FALSE"`
+    expect(Either.getOrThrow(parseChallenge(hikvision))).toMatchObject({ realm: "IP Camera(C123)", nonce: "abc", algorithm: "MD5", stale: false })
+    expect(Either.getOrThrow(Either.flip(parseChallenge(`Basic realm="IP Camera"`))).message)
+      .toBe("the server offers no Digest authentication (schemes: basic)")
+    expect(Either.isLeft(parseChallenge(`Digest realm="r", nonce="n", qop="auth-int"`))).toBe(true)
+    expect(Either.isLeft(parseChallenge(`Digest realm="r", nonce="n", algorithm=SHA-1`))).toBe(true)
+  })
+
+  it("counts requests under one nonce, and starts again on a new challenge", () => {
+    const session = new DigestSession("admin", "pw", () => "c")
+    expect(session.authorization("GET", "/")).toBeUndefined()
+    Either.getOrThrow(session.challenged(`Digest qop="auth", realm="r", nonce="n1"`))
+    expect(session.authorization("GET", "/a")).toContain("nc=00000001")
+    expect(session.authorization("POST", "/b")).toContain("nc=00000002")
+    Either.getOrThrow(session.challenged(`Digest qop="auth", realm="r", nonce="n2", stale="TRUE"`))
+    expect(session.authorization("GET", "/a")).toMatch(/nonce="n2", nc=00000001/)
+  })
+
+  it("answers an MD5-sess challenge with the session key", () => {
+    const challenge = Either.getOrThrow(parseChallenge(`Digest qop="auth", realm="r", nonce="n", algorithm=MD5-sess`))
+    const header = digestAuthorization(challenge, { method: "GET", uri: "/x", username: "u", password: "p", nc: 1, cnonce: "c" })
+    const ha1 = md5(`${md5("u:r:p")}:n:c`)
+    expect(header).toContain(`algorithm=MD5-sess`)
+    expect(header).toContain(`response="${md5(`${ha1}:n:00000001:c:auth:${md5("GET:/x")}`)}"`)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The multipart stream
+
+describe("the multipart stream parser", () => {
+  const B = "hik-boundary"
+  const bytes = (...pieces: ReadonlyArray<string | Uint8Array>) =>
+    new Uint8Array(Buffer.concat(pieces.map((p) => typeof p === "string" ? Buffer.from(p, "latin1") : p)))
+  const xml = `<?xml version="1.0"?>\r\n<EventNotificationAlert><eventType>ANPR</eventType></EventNotificationAlert>`
+  const jpeg = bytes("\xff\xd8\xff\xe0", "--hik-bound\r\n--hik", "\r\n--hik-boundar", "\xff\xd9")
+  const sample = bytes(
+    "a preamble to skip\r\n",
+    `--${B}\r\nContent-Type: application/xml; charset="UTF-8"\r\nContent-Length: ${xml.length}\r\n\r\n`,
+    xml,
+    "\r\n",
+    // A sized part followed by the boundary without its CRLF, as some firmware writes it.
+    `--${B}\r\nContent-Disposition: form-data; name="licensePlatePicture.jpg"; filename="licensePlatePicture.jpg"\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`,
+    jpeg,
+    // A part without a length, read up to the delimiter.
+    `--${B}\r\nContent-Type: image/jpeg\r\n\r\n`,
+    jpeg,
+    `\r\n--${B}\r\n`,
+    "Content-Type: text/plain\r\n\r\nlast",
+    `\r\n--${B}--\r\nan epilogue to ignore`
+  )
+  const expected: ReadonlyArray<MultipartPart> = [
+    { headers: { "content-type": `application/xml; charset="UTF-8"`, "content-length": String(xml.length) }, body: bytes(xml) },
+    {
+      headers: {
+        "content-disposition": `form-data; name="licensePlatePicture.jpg"; filename="licensePlatePicture.jpg"`,
+        "content-type": "image/jpeg",
+        "content-length": String(jpeg.length)
+      },
+      body: jpeg
+    },
+    { headers: { "content-type": "image/jpeg" }, body: jpeg },
+    { headers: { "content-type": "text/plain" }, body: bytes("last") }
+  ]
+
+  const feed = (chunks: ReadonlyArray<Uint8Array>, limits = {}) => {
+    const splitter = new MultipartSplitter(B, limits)
+    const parts: Array<MultipartPart> = []
+    for (const chunk of chunks) parts.push(...Either.getOrThrow(splitter.push(chunk)))
+    return parts
+  }
+
+  it("gives the same parts however the input is split (two and three chunks, at every byte, and byte by byte)", () => {
+    expect(feed([sample])).toEqual(expected)
+    for (let i = 0; i <= sample.length; i++) {
+      expect(feed([sample.subarray(0, i), sample.subarray(i)])).toEqual(expected)
+      for (const gap of [1, 2, 3, 7, 13]) {
+        const j = Math.min(sample.length, i + gap)
+        expect(feed([sample.subarray(0, i), sample.subarray(i, j), sample.subarray(j)])).toEqual(expected)
+      }
+    }
+    expect(feed(Array.from(sample, (b) => Uint8Array.of(b)))).toEqual(expected)
+  })
+
+  it.effect("ends without a part cut off by the end of the input", () =>
+    Effect.gen(function*() {
+      const cutInThirdPart = sample.indexOf(0xd9, sample.indexOf(0xd9) + 1) - 3
+      for (const cut of [cutInThirdPart, cutInThirdPart - 20]) {
+        const chunks = [sample.subarray(0, 40), sample.subarray(40, cut)]
+        const parts = yield* Stream.fromIterable(chunks).pipe(splitMultipart(B), Stream.runCollect)
+        expect(Chunk.toReadonlyArray(parts)).toEqual(expected.slice(0, 2))
+      }
+    }))
+
+  it("refuses a part over the limit, whether its length is declared or not", () => {
+    const splitter = (limit: number) => new MultipartSplitter(B, { maxPartBytes: limit })
+    const declared = bytes(`--${B}\r\nContent-Length: 1000\r\n\r\n`)
+    expect(Either.getOrThrow(Either.flip(splitter(999).push(declared))).message).toMatch(/of 1000 bytes or more is over the limit of 999/)
+    const open = splitter(100)
+    expect(Either.getOrThrow(open.push(bytes(`--${B}\r\n\r\n`, "x".repeat(60))))).toEqual([])
+    expect(Either.isLeft(open.push(bytes("y".repeat(60))))).toBe(true)
+    expect(Either.isLeft(new MultipartSplitter(B).push(new Uint8Array(70_000)))).toBe(true)
+  })
+
+  it("skips stray bytes after a part read by its length, up to the next boundary", () => {
+    const input = bytes(`--${B}\r\nContent-Length: 3\r\n\r\nabcGARBAGE\r\nmore garbage--${B} not at a line start\r\n--${B}\r\n\r\nnext\r\n--${B}`)
+    expect(feed([input]).map((p) => Buffer.from(p.body).toString())).toEqual(["abc", "next"])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Reconnecting
+
+describe("reconnect waits", () => {
+  it("double from 1 s to a 60 s cap, each jittered down by at most half", () => {
+    expect([0, 1, 2, 5, 6, 7, 30].map((a) => reconnectDelay(a, 0.999_999))).toEqual([1_000, 2_000, 4_000, 32_000, 60_000, 60_000, 60_000])
+    expect([0, 1, 6].map((a) => reconnectDelay(a, 0))).toEqual([500, 1_000, 30_000])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Against fake cameras
+
+const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "alpr-pull-"))
+
+/** The collector's side: a real buffer and a real secret store in a temporary directory, and the sources running on them. */
+const startSources = (cameras: ReadonlyArray<CameraConfig>, secrets: Record<string, string>, options: SourcesOptions) =>
+  Effect.gen(function*() {
+    const dir = tempDir()
+    Fs.writeFileSync(Path.join(dir, "machine-id"), "pull-test-machine\n")
+    const store = makeSecretStore(dir, Path.join(dir, "machine-id"))
+    yield* store.update(() => secrets)
+    const buffer = yield* makeBuffer({ dir, retentionDays: 7, quotaBytes: 1e9 })
+    const states = new CameraStates()
+    const activity = new CameraActivity()
+    yield* runCameraSources(cameras, store, activity, states, options).pipe(
+      Effect.provideService(ReadBuffer, buffer),
+      Effect.forkScoped
+    )
+    return { buffer, states, activity }
+  })
+
+/** Polls `check` until it gives a value, or fails the test after `timeoutMs`. */
+const eventually = <A, E>(what: string, check: Effect.Effect<A | undefined, E>, timeoutMs = 15_000) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const value = yield* check
+      if (value !== undefined) return value
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
+      yield* Effect.sleep("50 millis")
+    }
+  })
+
+const fakeHikvision = (username: string, password: string) =>
+  Effect.acquireRelease(Effect.promise(() => startFakeHikvision(username, password)), (f) => Effect.promise(f.close))
+
+const fakeProtect = (apiKey: string, cameras: ReadonlyArray<{ id: string; mac: string }>) =>
+  Effect.acquireRelease(Effect.promise(() => startFakeProtect(apiKey, cameras)), (f) => Effect.promise(f.close))
+
+const FAST: SourcesOptions["reconnect"] = { baseMs: 100, maxMs: 400, healthyMs: 60_000 }
+
+const hikvisionCamera = (fake: FakeHikvision): CameraConfig => ({
+  id: "gate",
+  vendor: "hikvision",
+  mode: "pull",
+  url: fake.url,
+  username: "admin",
+  name: "Main gate"
+})
+
+const pendingReads = (buffer: Effect.Effect.Success<ReturnType<typeof makeBuffer>>) =>
+  Effect.map(buffer.pending(100), (reads) =>
+    reads.map((r) => ({
+      id: r.detection.detection_id,
+      plate: r.detection.plate.text,
+      camera: r.detection.camera.id,
+      timestamp: r.detection.timestamp,
+      images: Object.fromEntries(r.images.map((i) => [i.kind, new Uint8Array(Fs.readFileSync(i.path))]))
+    })))
+
+const UTC_DIGITS = (ms: number) => new Date(ms).toISOString().replace(/[-:T]/g, "").slice(0, 14)
+
+describe("pulling a Hikvision camera", () => {
+  it.scopedLive("takes the events of its alertStream, with their pictures, into the buffer", () =>
+    Effect.gen(function*() {
+      const camera = yield* fakeHikvision("admin", "s3cret")
+      const started = Date.now()
+      const { buffer, states, activity } = yield* startSources([hikvisionCamera(camera)], { "camera_password:gate": "s3cret" }, { reconnect: FAST })
+      yield* eventually("the connection", Effect.sync(() => states.get("gate")?.state === "connected" || undefined))
+
+      camera.send({ uuid: "EVT-A", plate: "ABC123", dateTime: "2030-05-01T10:00:00+02:00" }, 1)
+      camera.send({ uuid: "EVT-B", plate: "XYZ789", dateTime: "2030-05-01T10:00:05+02:00" }, 3)
+      const reads = yield* eventually("two reads", Effect.map(pendingReads(buffer), (r) => r.length === 2 ? r : undefined))
+
+      expect(reads).toEqual([
+        { id: "hikvision:EVT-A", plate: "ABC123", camera: "gate", timestamp: "2030-05-01T10:00:00+02:00", images: eventPictures(1) },
+        { id: "hikvision:EVT-B", plate: "XYZ789", camera: "gate", timestamp: "2030-05-01T10:00:05+02:00", images: eventPictures(3) }
+      ])
+      // The camera challenged, then took the answer; the first backfill looked back ten minutes (UTC: no zone configured).
+      expect(camera.refused()).toBe(1)
+      expect(camera.streams()).toBe(1)
+      const picTime = /<AfterTime><picTime>(\d{14})<\/picTime><\/AfterTime>/.exec(camera.platesQueries[0] ?? "")?.[1]
+      expect(Number(picTime)).toBeGreaterThanOrEqual(Number(UTC_DIGITS(started - 10 * 60_000 - 2_000)))
+      expect(Number(picTime)).toBeLessThanOrEqual(Number(UTC_DIGITS(Date.now() - 10 * 60_000)))
+      expect(activity.snapshot()["gate"]).toMatchObject({ reads: 2, errors: 0 })
+    }))
+
+  it.scopedLive("shows a refused password as an error and retries it slowly, not in a tight loop", () =>
+    Effect.gen(function*() {
+      const camera = yield* fakeHikvision("admin", "right")
+      const { buffer, states } = yield* startSources([hikvisionCamera(camera)], { "camera_password:gate": "wrong" }, { reconnect: FAST })
+      const state = yield* eventually("the error state", Effect.sync(() => states.get("gate")?.state === "error" ? states.get("gate") : undefined))
+      expect(state).toMatchObject({ mode: "pull", message: `the camera refused user "admin": wrong username or password (or the account is locked)` })
+      expect(Date.parse(state.retry_at!)).toBeGreaterThan(Date.now() - 1_000)
+
+      yield* Effect.sleep("2 seconds")
+      // Each attempt is a challenge and a refused answer; at 200-400 ms apart, 2 s hold a handful of them.
+      expect(camera.refused()).toBeGreaterThanOrEqual(4)
+      expect(camera.refused()).toBeLessThanOrEqual(2 * 13)
+      expect(states.get("gate")?.state).toBe("error")
+      expect(camera.streams()).toBe(0)
+      expect(yield* buffer.pending(10)).toEqual([])
+    }))
+
+  it.scopedLive("reconnects after the camera drops mid-part, without the cut part, and backfills what it missed", () =>
+    Effect.gen(function*() {
+      const camera = yield* fakeHikvision("admin", "s3cret")
+      const A = { uuid: "EVT-A", plate: "ABC123", dateTime: "2030-05-01T10:00:00+02:00" }
+      const B = { uuid: "EVT-B", plate: "XYZ789", dateTime: "2030-05-01T10:00:30+02:00" }
+      const C = { uuid: "EVT-C", plate: "NEW001", dateTime: "2030-05-01T10:03:00+02:00" }
+      // The plate list after B: B itself (the stream gave it already) and D, read while the connection was down.
+      camera.plates = (picTime) =>
+        picTime === "20300501100030"
+          ? [
+            { plate: "XYZ 789", captureTime: "20300501T100030+0200", picName: "203005011000300100" },
+            { plate: "MISSED1", captureTime: "20300501T100200+0200", picName: "203005011002000100" }
+          ]
+          : []
+      const { buffer, states } = yield* startSources([hikvisionCamera(camera)], { "camera_password:gate": "s3cret" }, {
+        reconnect: FAST,
+        hikvision: { pictureWaitMs: 300 }
+      })
+      yield* eventually("the connection", Effect.sync(() => states.get("gate")?.state === "connected" || undefined))
+
+      camera.send(A, 1)
+      yield* eventually("A", Effect.map(pendingReads(buffer), (r) => r.length === 1 || undefined))
+      // B's XML and plate picture arrive whole, its scene picture is cut in the middle, and the socket is destroyed.
+      const [xml, plate] = eventParts(B, 3)
+      camera.send(B, 3, xml!.length + plate!.length + 700)
+
+      yield* eventually("the reconnection", Effect.sync(() => camera.streams() === 2 && states.get("gate")?.state === "connected" || undefined))
+      camera.send(C, 5)
+      const reads = yield* eventually("A, B, C and the missed read", Effect.map(pendingReads(buffer), (r) => r.length === 4 ? r : undefined))
+      yield* Effect.sleep("300 millis") // nothing more comes (B is not taken twice)
+
+      const byPlate = Object.fromEntries((yield* pendingReads(buffer)).map((r) => [r.plate, r]))
+      expect(Object.keys(byPlate).sort()).toEqual(["ABC123", "MISSED1", "NEW001", "XYZ789"])
+      expect(reads).toHaveLength(4)
+      expect(byPlate["ABC123"]).toMatchObject({ id: "hikvision:EVT-A", images: eventPictures(1) })
+      expect(byPlate["XYZ789"]).toMatchObject({ id: "hikvision:EVT-B", images: { plate: eventPictures(3).plate } })
+      expect(Object.keys(byPlate["XYZ789"]!.images)).toEqual(["plate"])
+      expect(byPlate["NEW001"]).toMatchObject({ id: "hikvision:EVT-C", images: eventPictures(5) })
+      expect(byPlate["MISSED1"]).toMatchObject({ camera: "gate", timestamp: "2030-05-01T10:02:00+02:00", images: {} })
+      expect(byPlate["MISSED1"]!.id).toMatch(/^hikvision:[0-9a-f]{32}$/)
+
+      // The backfill after the reconnect asked after B, the last read taken, then after the last picName listed.
+      expect(camera.platesQueries.slice(1)).toEqual([
+        "<AfterTime><picTime>20300501100030</picTime></AfterTime>",
+        "<AfterTime><picTime>203005011002000100</picTime></AfterTime>"
+      ])
+    }))
+})
+
+// ---------------------------------------------------------------------------------------------
+
+const protectCamera = (fake: FakeProtect, mac: string): CameraConfig => ({
+  id: "drive",
+  vendor: "unifi",
+  mode: "poll",
+  url: fake.url,
+  mac
+})
+
+describe("polling a UniFi Protect console", () => {
+  const CAMERAS = [{ id: "cam-lpr", mac: "AABBCC000001" }, { id: "cam-other", mac: "AABBCC000002" }]
+
+  it.scopedLive("takes the licence plate events of its camera, with their thumbnails, into the buffer", () =>
+    Effect.gen(function*() {
+      const console = yield* fakeProtect("key-123", CAMERAS)
+      const now = Date.now()
+      const event = (id: string, device: string, start: number, end: number | null, types: ReadonlyArray<string>, plate: string) =>
+        ({ id, device, start, end, smartDetectTypes: types, plate })
+      console.events.push(
+        event("e1", "cam-lpr", now - 60_000, now - 55_000, ["vehicle", "licensePlate"], "PLATE01"),
+        event("e2", "cam-lpr", now - 50_000, now - 45_000, ["vehicle"], "NOPLATE"),
+        event("e3", "cam-other", now - 40_000, now - 35_000, ["licensePlate"], "OTHER01"),
+        event("e4", "cam-lpr", now - 1_000, null, ["licensePlate"], "PLATE04")
+      )
+      const { buffer, states } = yield* startSources([protectCamera(console, "aa:bb:cc:00:00:01")], { "camera_password:drive": "key-123" }, {
+        reconnect: FAST,
+        unifi: { intervalMs: 200, settleMs: 60_000 }
+      })
+      yield* eventually("e1", Effect.map(pendingReads(buffer), (r) => r.length === 1 ? r : undefined))
+      expect(states.get("drive")).toMatchObject({ mode: "poll", state: "connected" })
+
+      // e4 ends, and a new event comes.
+      console.events[3] = { ...console.events[3]!, end: Date.now() }
+      console.events.push(event("e5", "cam-lpr", Date.now(), Date.now() + 2_000, ["licensePlate"], "PLATE05"))
+      yield* eventually("e4 and e5", Effect.map(pendingReads(buffer), (r) => r.length === 3 || undefined))
+      yield* Effect.sleep("500 millis") // more polls, nothing taken twice
+
+      const reads = yield* pendingReads(buffer)
+      expect(reads.map((r) => [r.id, r.plate, r.camera])).toEqual([
+        ["unifi:e1", "PLATE01", "drive"],
+        ["unifi:e4", "PLATE04", "drive"],
+        ["unifi:e5", "PLATE05", "drive"]
+      ])
+      for (const read of reads) expect(read.images).toEqual({ scene: console.thumbnailOf(read.id.slice("unifi:".length)) })
+      expect(console.requests.some((r) => /^\/proxy\/protect\/integration\/v1\/events\?start=\d+&end=\d+$/.test(r))).toBe(true)
+      expect(console.requests.filter((r) => r.includes("e2/") || r.includes("e3/"))).toEqual([])
+      expect(console.refused()).toBe(0)
+    }))
+
+  it.scopedLive("shows a refused API key as an error", () =>
+    Effect.gen(function*() {
+      const console = yield* fakeProtect("key-123", CAMERAS)
+      const { states } = yield* startSources([protectCamera(console, "AA:BB:CC:00:00:01")], { "camera_password:drive": "key-999" }, {
+        reconnect: FAST,
+        unifi: { intervalMs: 200 }
+      })
+      const state = yield* eventually("the error state", Effect.sync(() => states.get("drive")?.state === "error" ? states.get("drive") : undefined))
+      expect(state.message).toBe("the console refused the API key for the camera list (HTTP 401)")
+      expect(console.requests).toEqual([])
+    }))
+
+  it.scopedLive("says which camera is missing when no camera of the console has the configured MAC", () =>
+    Effect.gen(function*() {
+      const console = yield* fakeProtect("key-123", CAMERAS)
+      const { states } = yield* startSources([protectCamera(console, "AA:BB:CC:00:00:09")], { "camera_password:drive": "key-123" }, {
+        reconnect: FAST
+      })
+      const state = yield* eventually("the error state", Effect.sync(() => states.get("drive")?.state === "error" ? states.get("drive") : undefined))
+      expect(state.message).toBe("the Protect console has no camera with MAC AA:BB:CC:00:00:09")
+    }))
+})
