@@ -18,7 +18,7 @@ import type { Detection } from "@chaverim/domain/Detection"
 import type { CameraRead } from "@chaverim/edge/adapters/CameraRead"
 import { makeBuffer } from "@chaverim/edge/buffer/Buffer"
 import * as Effect from "effect/Effect"
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
 import { randomBytes, randomInt } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
@@ -37,6 +37,9 @@ export const description = "the edge collector: buffer write rate, drain rate af
 
 /** The collector's command line, started with node directly so that its pid is the collector's. */
 const EDGE_MAIN = "edge/src/main.ts"
+/** What deploy/edge/chaverim-edge.service runs: the bundle of `npm run edge:build`, heap capped. */
+const EDGE_BUNDLE = "edge/dist/main.mjs"
+export const PRODUCTION_NODE_FLAGS = ["--max-old-space-size=64", "--max-semi-space-size=2"]
 
 const SCENARIOS = ["write", "drain"] as const
 type Scenario = (typeof SCENARIOS)[number]
@@ -52,7 +55,8 @@ export const options: OptionSpecs = {
   reads: { description: `reads to prefill and drain (default ${DEFAULT_READS}; ${DEFAULT_READS_WITH_PHOTOS} with --photos)` },
   photos: { description: "drain: a plate photo with every read", flag: true },
   "photo-bytes": { description: "size of each plate photo", default: "20480" },
-  concurrency: { description: "drain: the collector's upload concurrency (upload.concurrency, 1..8)", default: "2" },
+  concurrency: { description: "drain: the collector's upload concurrency (upload.concurrency, 1..8)", default: "4" },
+  source: { description: "drain: run the collector from source (node --import tsx) instead of the production bundle", flag: true },
   "max-events": { description: "drain: the collector's upload batch size (upload.max_events, 1..100)", default: "50" },
   trace: { description: "drain: time the server's spans and print where a batch's time goes", flag: true },
   profile: { description: "drain: write V8 CPU profiles of the collector and the server into this directory, and summarise them" },
@@ -280,8 +284,13 @@ interface CollectorProcess {
 }
 
 /** `edge run`, its output passed through to our stderr. */
-const startCollector = (env: Readonly<Record<string, string>>, nodeArgs: ReadonlyArray<string>): CollectorProcess => {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", EDGE_MAIN, "run"], {
+const startCollector = (
+  env: Readonly<Record<string, string>>,
+  nodeArgs: ReadonlyArray<string>,
+  fromSource: boolean
+): CollectorProcess => {
+  const program = fromSource ? ["--import", "tsx", EDGE_MAIN] : [...PRODUCTION_NODE_FLAGS, EDGE_BUNDLE]
+  const child = spawn(process.execPath, [...nodeArgs, ...program, "run"], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: "Warning", ...env },
     stdio: ["ignore", "pipe", "pipe"]
@@ -348,6 +357,7 @@ interface DrainSettings {
   readonly maxEvents: number
   readonly trace: boolean
   readonly profileDir: string | undefined
+  readonly fromSource: boolean
   readonly keep: boolean
 }
 
@@ -446,8 +456,12 @@ const runDrain = async (settings: DrainSettings, stop: AbortSignal, cleanups: Ar
   if (stop.aborted) throw new Interrupted("interrupted")
 
   // 3. The collector starts and drains its buffer.
+  if (!settings.fromSource) {
+    progress("building the production bundle (npm run edge:build)")
+    execFileSync(process.execPath, ["edge/scripts/build.mjs"], { cwd: repoRoot, stdio: "inherit" })
+  }
   const spawnedAt = performance.now()
-  const collector = startCollector(env, nodeArgs)
+  const collector = startCollector(env, nodeArgs, settings.fromSource)
   cleanups.push(async () => {
     await collector.stop()
     progress("collector stopped")
@@ -672,6 +686,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     maxEvents,
     trace: values.has("trace"),
     profileDir: values.has("profile") ? Path.resolve(values.get("profile")!) : undefined,
+    fromSource: values.has("source"),
     keep
   }
 

@@ -44,7 +44,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 echo "== installing $SRC to $PREFIX"
 mkdir -p "$PREFIX"
 rsync -a --delete --exclude node_modules --exclude .git --exclude data --exclude edge-data "$SRC/" "$PREFIX/"
-(cd "$PREFIX" && npm ci --no-audit --no-fund)
+(cd "$PREFIX" && npm ci --no-audit --no-fund && npm run -s edge:build)
 
 echo "== user $SERVICE_USER and $STATE"
 id "$SERVICE_USER" >/dev/null 2>&1 || useradd --system --home-dir "$STATE" --shell /usr/sbin/nologin "$SERVICE_USER"
@@ -62,7 +62,7 @@ fi
 
 if [ -n "$CODE" ]; then
   echo "== claiming this collector at $CENTRAL"
-  (cd "$PREFIX" && runuser -u "$SERVICE_USER" -- env EDGE_DIR="$STATE" node --import tsx edge/src/main.ts claim "$CODE" --central "$CENTRAL")
+  (cd "$PREFIX" && runuser -u "$SERVICE_USER" -- env EDGE_DIR="$STATE" node edge/dist/main.mjs claim "$CODE" --central "$CENTRAL")
 fi
 
 echo "== systemd service"

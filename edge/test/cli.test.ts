@@ -11,10 +11,10 @@ interface Run {
   readonly stderr: string
 }
 
-/** `npm run -s edge -- ...args` from the repository root, as an operator runs it. */
-const edge = (args: ReadonlyArray<string>): Promise<Run> =>
+/** A command from the repository root; by default `npm run -s edge -- ...args`, as an operator runs it. */
+const edge = (args: ReadonlyArray<string>, command: ReadonlyArray<string> = ["npm", "run", "-s", "edge", "--"]): Promise<Run> =>
   new Promise((resolve, reject) => {
-    const child = spawn("npm", ["run", "-s", "edge", "--", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
@@ -68,4 +68,17 @@ describe("edge parse", () => {
       `error: ${file} is not a hikvision payload: not well-formed XML (line 15: Extra text at the end)`
     ])
   }, INVOCATION_MS * 2)
+})
+
+describe("the production bundle", () => {
+  it("builds with npm run edge:build and parses like the source", async () => {
+    const build = await edge([], ["npm", "run", "-s", "edge:build"])
+    expect(build.code, describeRun(build)).toBe(0)
+    const file = fixturePath("hikvision/parkpow_hikvision_lpr_anpr.xml")
+    const bundled = await edge(["parse", "--vendor", "hikvision", file], [process.execPath, "edge/dist/main.mjs"])
+    const source = await edge(["parse", "--vendor", "hikvision", file])
+    expect(bundled.code, describeRun(bundled)).toBe(0)
+    expect(bundled.stdout).toBe(source.stdout)
+    expect(bundled.stdout).toContain('"text":"PECT600"')
+  })
 })
