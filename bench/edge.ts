@@ -21,7 +21,6 @@ import * as Effect from "effect/Effect"
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
 import { randomBytes, randomInt } from "node:crypto"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Readline from "node:readline"
@@ -31,6 +30,8 @@ import { coresBetween, cpuSnapshot, type CpuSnapshot, processCpuSeconds } from "
 import { monotonicMicros, summariseProfile, type Window } from "./lib/cpuprofile"
 import { adminUrl, connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
+import { runScope } from "./lib/run"
+import { freePort } from "../test-support/Net"
 import { repoRoot, type ServerProcess, startServer } from "./lib/server"
 
 export const description = "the edge collector: buffer write rate, drain rate after an outage, collector memory"
@@ -246,15 +247,6 @@ const runWrite = async (
 // ---------------------------------------------------------------------------------------------
 // drain: a claimed collector process after an outage
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as Net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
 
 /** `edge claim`: the collector's id, once its API key is in its directory. */
 const claimCollector = (env: Readonly<Record<string, string>>, code: string, centralUrl: string) =>
@@ -690,37 +682,13 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     keep
   }
 
-  const cleanups: Array<() => Promise<void>> = []
-  const cleanup = async () => {
-    while (cleanups.length > 0) {
-      const step = cleanups.pop()!
-      try {
-        await step()
-      } catch (e) {
-        progress(`cleanup step failed: ${e instanceof Error ? e.message : String(e)}`)
-      }
-    }
-  }
-  // Ctrl-C may arrive twice (from the terminal and relayed by tsx): clean up once, ignore the rest.
-  let interrupted = false
-  const stop = new AbortController()
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) return
-    interrupted = true
-    progress(`${signal}: stopping and cleaning up`)
-    stop.abort()
-    setTimeout(() => void cleanup().finally(() => process.exit(130)), 30_000).unref()
-  }
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
+  const { cleanups, signal: stopSignal, close } = runScope()
 
   progress(`node ${process.version}, ${Os.cpus().length} CPUs, load average ${Os.loadavg().map((l) => l.toFixed(2)).join(" ")}`)
   try {
-    if (scenarios.includes("write")) await runWrite(write, stop.signal)
-    if (scenarios.includes("drain")) await runDrain(drain, stop.signal, cleanups)
+    if (scenarios.includes("write")) await runWrite(write, stopSignal)
+    if (scenarios.includes("drain")) await runDrain(drain, stopSignal, cleanups)
   } finally {
-    await cleanup()
-    process.off("SIGINT", onSignal)
-    process.off("SIGTERM", onSignal)
+    await close()
   }
 }

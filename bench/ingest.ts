@@ -21,6 +21,7 @@ import { coresBetween, cpuSnapshot, type CpuSnapshot } from "./lib/cpu"
 import { monotonicMicros, summariseProfile, type Window } from "./lib/cpuprofile"
 import { adminUrl, connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
+import { runScope } from "./lib/run"
 import { type ServerProcess, type ServerSnapshot, startServer } from "./lib/server"
 
 export const description = "detections through the HTTP batch API (scenarios: metadata, images, fixed)"
@@ -581,30 +582,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const profileDir = values.get("profile")
   const keep = values.has("keep-db")
 
-  const cleanups: Array<() => Promise<void>> = []
-  const cleanup = async () => {
-    while (cleanups.length > 0) {
-      const step = cleanups.pop()!
-      try {
-        await step()
-      } catch (e) {
-        progress(`cleanup step failed: ${e instanceof Error ? e.message : String(e)}`)
-      }
-    }
-  }
-  // Ctrl-C may arrive twice (from the terminal and relayed by tsx): clean up once, ignore the rest.
-  let interrupted = false
-  const stopLoad = new AbortController()
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) return
-    interrupted = true
-    progress(`${signal}: stopping the load and cleaning up`)
-    stopLoad.abort()
-    // The run notices and cleans up in its own time; if it is stuck somewhere, clean up from here.
-    setTimeout(() => void cleanup().finally(() => process.exit(130)), 30_000).unref()
-  }
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
+  const { cleanups, signal: stopLoadSignal, close } = runScope()
 
   try {
     const admin = adminUrl()
@@ -645,13 +623,13 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 
     const collectors = await Promise.all(server.claimCodes.map((code, i) => claim(server.url, code, i + 1, cameras)))
     const run = `b${randomBytes(3).toString("hex")}`
-    const ctx: Context = { url: server.url, stop: stopLoad.signal, server, db, collectors, run, settings }
+    const ctx: Context = { url: server.url, stop: stopLoadSignal, server, db, collectors, run, settings }
     progress(`node ${process.version}, ${Os.cpus().length} CPUs; server settings from the environment ` +
       `(DB_POOL_SIZE=${process.env.DB_POOL_SIZE ?? "default"}, INGEST_CONCURRENCY=${process.env.INGEST_CONCURRENCY ?? "default"})`)
 
     const windows: Array<{ scenario: Scenario; window: Window }> = []
     for (const scenario of scenarios) {
-      if (stopLoad.signal.aborted) throw new Interrupted("interrupted")
+      if (stopLoadSignal.aborted) throw new Interrupted("interrupted")
       windows.push(await runScenario(ctx, scenario))
     }
 
@@ -660,8 +638,6 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       await printProfile(Path.resolve(profileDir), server.pid, windows)
     }
   } finally {
-    await cleanup()
-    process.off("SIGINT", onSignal)
-    process.off("SIGTERM", onSignal)
+    await close()
   }
 }
