@@ -32,7 +32,7 @@ import { adminUrl, connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
 import { runScope } from "./lib/run"
 import { freePort } from "../test-support/Net"
-import { repoRoot, type ServerProcess, startServer } from "./lib/server"
+import { repoRoot, type ServerProcess, startServer, storeHistogram } from "./lib/server"
 
 export const description = "the edge collector: buffer write rate, drain rate after an outage, collector memory"
 
@@ -328,19 +328,6 @@ const memoryOf = (pid: number): { rss: number; hwm: number; anon: number } => {
   }
 }
 
-/** Sum and count of the server's batch-store histogram (admission to commit). */
-const storeHistogram = async (url: string): Promise<{ sum: number; count: number } | undefined> => {
-  try {
-    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
-    const value = (suffix: string) => {
-      const line = text.split("\n").find((l) => l.startsWith(`alpr_ingest_batch_duration_seconds_${suffix}`))
-      return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(" ") + 1))
-    }
-    return { sum: value("sum"), count: value("count") }
-  } catch {
-    return undefined
-  }
-}
 
 interface DrainSettings {
   readonly reads: number

@@ -22,7 +22,7 @@ import { monotonicMicros, summariseProfile, type Window } from "./lib/cpuprofile
 import { adminUrl, connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
 import { runScope } from "./lib/run"
-import { type ServerProcess, type ServerSnapshot, startServer } from "./lib/server"
+import { type ServerProcess, type ServerSnapshot, startServer, storeHistogram } from "./lib/server"
 
 export const description = "detections through the HTTP batch API (scenarios: metadata, images, fixed)"
 
@@ -328,19 +328,6 @@ const openLoop = async (
 // ---------------------------------------------------------------------------------------------
 // Server-side figures
 
-/** Sum and count of the server's own batch-store histogram (admission to commit). */
-const storeHistogram = async (url: string): Promise<{ sum: number; count: number } | undefined> => {
-  try {
-    const text = await (await fetch(`${url}/metrics`)).text()
-    const value = (suffix: string) => {
-      const line = text.split("\n").find((l) => l.startsWith(`alpr_ingest_batch_duration_seconds_${suffix}`))
-      return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(" ") + 1))
-    }
-    return { sum: value("sum"), count: value("count") }
-  } catch {
-    return undefined
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios

@@ -138,3 +138,17 @@ export const startServer = async (options: StartOptions): Promise<ServerProcess>
     throw e
   }
 }
+
+/** Sum and count of the server's batch-store histogram (admission to commit), from its /metrics. */
+export const storeHistogram = async (url: string): Promise<{ sum: number; count: number } | undefined> => {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
+    const value = (suffix: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`alpr_ingest_batch_duration_seconds_${suffix}`))
+      return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(" ") + 1))
+    }
+    return { sum: value("sum"), count: value("count") }
+  } catch {
+    return undefined
+  }
+}

@@ -12,7 +12,7 @@ import { execFile } from "node:child_process"
 import * as Http from "node:http"
 import { CameraStates, runCameraSources } from "./adapters/Sources"
 import { ReadBuffer } from "./buffer/Buffer"
-import { type EdgeConfig, loadConfig, readLayerValue, writeLayer } from "./config/EdgeConfig"
+import { type EdgeConfig, loadConfig, readLayer, writeLayer } from "./config/EdgeConfig"
 import { CameraActivity, listenerRoutes } from "./listener/Listener"
 import { statusPageRoutes } from "./listener/StatusPage"
 import { makeSecretStore, type SecretStore } from "./provisioning/Secrets"
@@ -61,7 +61,7 @@ const execute = (
       }
       case "update_cameras": {
         const { cameras } = yield* Schema.decodeUnknown(Schema.Struct({ cameras: Schema.Array(Schema.Unknown) }))(command.payload)
-        const current = yield* readLayerValue(dir, "central.yaml")
+        const current = yield* readLayer(dir, "central.yaml")
         const layer = { ...current, cameras, config_version: command.id }
         const config = yield* loadConfig(dir, { "central.yaml": layer })
         yield* writeLayer(dir, "central.yaml", layer)

@@ -10,6 +10,7 @@ import {
   fixture,
   fixtureText,
   formData,
+  HIKVISION_ANPR_DETECTION,
   imagesOf,
   json,
   onlyDetection,
@@ -61,14 +62,7 @@ const unifiWebhook = (trigger: Record<string, unknown> = {}, alarm: Record<strin
 // ---------------------------------------------------------------------------------------------
 
 describe("Hikvision", () => {
-  const expected = {
-    detection_id: "hikvision:2024011911172144900FlERIduqg06eKsYuvLX072NugIxaHw22mHG5D5KBmWqX",
-    timestamp: "2024-01-19T11:17:19+08:00",
-    camera: { id: "hikvision:D4:E8:53:BC:4C:02:1", mac: "D4:E8:53:BC:4C:02", name: "Camera 01" },
-    plate: { text: "PECT600", confidence: 0.97 },
-    vehicle: { direction: "leaving", type: "vehicle", color: "white" },
-    location: { lat: 0.3666667, lon: 111 }
-  }
+  const expected = HIKVISION_ANPR_DETECTION
 
   it("reads the ANPR alert XML (confidenceLevel 0-100, direction reverse, device GPS in DMS)", () => {
     expect(onlyDetection(parse("hikvision", fixture(HIK_ALERT)))).toEqual(expected)

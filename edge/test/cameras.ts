@@ -98,3 +98,13 @@ export const onlyDetection = (result: Result): Detection => {
 
 export const imagesOf = (read: CameraRead | undefined) =>
   (read?.images ?? []).map((i) => ({ kind: i.kind, contentType: i.contentType, size: i.bytes.byteLength }))
+
+/** The Detection in hikvision/parkpow_hikvision_lpr_anpr.xml, exactly as it is uploaded. */
+export const HIKVISION_ANPR_DETECTION = {
+  detection_id: "hikvision:2024011911172144900FlERIduqg06eKsYuvLX072NugIxaHw22mHG5D5KBmWqX",
+  timestamp: "2024-01-19T11:17:19+08:00",
+  camera: { id: "hikvision:D4:E8:53:BC:4C:02:1", mac: "D4:E8:53:BC:4C:02", name: "Camera 01" },
+  plate: { text: "PECT600", confidence: 0.97 },
+  vehicle: { direction: "leaving", type: "vehicle", color: "white" },
+  location: { lat: 0.3666667, lon: 111 }
+}

@@ -91,6 +91,25 @@ describe("the collector against a real central server", () => {
     await waitFor("the good read", async () => (await stored([good.detection_id])).n === 1 || undefined)
   })
 
+  it("quarantines a read the central server rejects and uploads the rest", async () => {
+    const collector = await claimedCollector(central, database.url)
+    await collector.start()
+    const good = read("quarantine")
+    // Valid to the collector, refused by the server: more than a day in the future.
+    const future = read("quarantine", { timestamp: new Date(Date.now() + 3 * 86_400_000).toISOString() })
+    await pushAll(collector, [good, future])
+    await waitFor("the good read", async () => (await stored([good.detection_id])).n === 1 || undefined)
+    const status = await waitFor("the rejected read in quarantine", async () => {
+      const s = await collector.status()
+      return s["buffer"]["quarantined"] === 1 ? s : undefined
+    })
+    expect(status["queue_depth"]).toBe(0)
+    expect((await stored([future.detection_id])).n).toBe(0)
+    // Not offered again: a camera re-sending it is a duplicate.
+    const again = await collector.push("generic", JSON.stringify(future))
+    expect(await again.json()).toMatchObject({ stored: 0, duplicates: 1 })
+  })
+
   it("counts a vehicle with no plate read and uploads nothing for it", async () => {
     const collector = await claimedCollector(central, database.url)
     await collector.start()

@@ -8,10 +8,10 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import { type BufferError, type BufferFull, ReadBuffer } from "../buffer/Buffer"
-import type { CameraConfig } from "../config/EdgeConfig"
+import { type CameraConfig, cameraContext } from "../config/EdgeConfig"
 import type { CameraActivity } from "../listener/Listener"
 import type { SecretStore } from "../provisioning/Secrets"
-import type { CameraContext, Parsed, PayloadError } from "./CameraRead"
+import type { Parsed, PayloadError } from "./CameraRead"
 import { type HikvisionPullOptions, makeHikvisionPull } from "./pull/hikvisionPull"
 import { makeProtectPoll, type ProtectPollOptions } from "./pull/unifiPoll"
 
@@ -128,14 +128,6 @@ export interface SourcesOptions {
   readonly unifi?: ProtectPollOptions
 }
 
-/** The camera as the vendor parsers know it. */
-export const cameraContext = (camera: CameraConfig): CameraContext => ({
-  cameraId: camera.id,
-  ...(camera.name === undefined ? {} : { cameraName: camera.name }),
-  ...(camera.mac === undefined ? {} : { mac: camera.mac }),
-  ...(camera.location === undefined ? {} : { location: camera.location }),
-  ...(camera.time_zone === undefined ? {} : { timeZone: camera.time_zone })
-})
 
 /** The secret holding a camera's password (Hikvision) or API key (Protect). */
 export const cameraSecretKey = (cameraId: string) => `camera_password:${cameraId}`

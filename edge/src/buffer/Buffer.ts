@@ -173,7 +173,7 @@ export const makeBuffer = (options: BufferOptions) =>
        SELECT detection_id, event, ?, received_at, ? FROM reads WHERE seq = ?
        ON CONFLICT (detection_id) DO UPDATE SET reason = excluded.reason`
     )
-    const filesOfRead = db.prepare<[number], { file: string }>("SELECT file FROM images WHERE read_seq = ?")
+    const filesOfRead = db.prepare<[number], { file: string; size: number }>("SELECT file, size FROM images WHERE read_seq = ?")
     const deleteRead = db.prepare("DELETE FROM reads WHERE seq = ?")
     const oldUploaded = db.prepare<[number, number], { seq: number }>(
       "SELECT seq FROM reads WHERE uploaded_at IS NOT NULL AND uploaded_at < ? ORDER BY uploaded_at LIMIT ?"
@@ -203,20 +203,16 @@ export const makeBuffer = (options: BufferOptions) =>
     const usedBytes = () => photoBytes + (db.pragma("page_count", { simple: true }) as number) * pageSize
 
     const removeReads = (seqs: ReadonlyArray<number>) => {
-      const files: Array<{ file: string }> = []
+      const files: Array<{ file: string; size: number }> = []
       db.transaction(() => {
         for (const seq of seqs) {
           files.push(...filesOfRead.all(seq))
           deleteRead.run(seq)
         }
       })()
-      for (const { file } of files) {
-        try {
-          photoBytes -= Fs.statSync(Path.join(imagesDir, file)).size
-          Fs.rmSync(Path.join(imagesDir, file), { force: true })
-        } catch {
-          // already gone: nothing to free
-        }
+      for (const { file, size } of files) {
+        photoBytes -= size
+        Fs.rmSync(Path.join(imagesDir, file), { force: true })
       }
       return seqs.length
     }
@@ -231,39 +227,57 @@ export const makeBuffer = (options: BufferOptions) =>
       return true
     }
 
-    const sizeOf = (read: CameraRead) =>
-      Buffer.byteLength(JSON.stringify(read.detection)) + read.images.reduce((n, i) => n + i.bytes.byteLength, 0)
+    /** A read as it is stored: serialised, sized and its photo files named once. */
+    interface Prepared {
+      readonly detectionId: string
+      readonly event: string
+      readonly bytes: number
+      readonly photos: ReadonlyArray<{ readonly image: CameraImage; readonly file: string }>
+    }
+    const prepare = (read: CameraRead): Prepared => {
+      const event = JSON.stringify(read.detection)
+      const id = read.detection.detection_id
+      return {
+        detectionId: id,
+        event,
+        bytes: Buffer.byteLength(event) + read.images.reduce((n, i) => n + i.bytes.byteLength, 0),
+        photos: read.images.map((image) => ({ image, file: imageFile(id, image.kind, image.contentType) }))
+      }
+    }
 
-    const insertAll = (reads: ReadonlyArray<CameraRead>, now: number) => {
+    /** Inserts reads; returns how many were new and the photo bytes they brought. */
+    const insertAll = (reads: ReadonlyArray<Prepared>, now: number) => {
       let added = 0
+      let bytes = 0
       for (const read of reads) {
-        const row = insertRead.get(read.detection.detection_id, JSON.stringify(read.detection), sizeOf(read), now)
+        const row = insertRead.get(read.detectionId, read.event, read.bytes, now)
         if (row === undefined) continue
         added++
-        for (const image of read.images) {
-          const file = imageFile(read.detection.detection_id, image.kind, image.contentType)
+        for (const { file, image } of read.photos) {
           insertImage.run(row.seq, image.kind, image.contentType, file, image.bytes.byteLength)
-          photoBytes += image.bytes.byteLength
+          bytes += image.bytes.byteLength
         }
       }
-      return added
+      return { added, bytes }
     }
 
     // Group commit: adds that arrive while the event loop is busy share one transaction, and so one
     // fsync of the WAL, instead of paying one each. Each caller still returns only after the commit.
-    let waiting: Array<{ reads: ReadonlyArray<CameraRead>; resume: (effect: Effect.Effect<number, BufferError>) => void }> = []
+    let waiting: Array<{ reads: ReadonlyArray<Prepared>; resume: (effect: Effect.Effect<number, BufferError>) => void }> = []
     const flush = () => {
       const jobs = waiting
       waiting = []
       try {
         const now = Date.now()
-        const counts = db.transaction(() => jobs.map((job) => insertAll(job.reads, now)))()
-        jobs.forEach((job, i) => job.resume(Effect.succeed(counts[i]!)))
+        const results = db.transaction(() => jobs.map((job) => insertAll(job.reads, now)))()
+        // Counted once committed, so a failed commit leaves the quota's figure as it was.
+        for (const result of results) photoBytes += result.bytes
+        jobs.forEach((job, i) => job.resume(Effect.succeed(results[i]!.added)))
       } catch (cause) {
         for (const job of jobs) job.resume(Effect.fail(new BufferError({ operation: "insert", cause })))
       }
     }
-    const commit = (reads: ReadonlyArray<CameraRead>) =>
+    const commit = (reads: ReadonlyArray<Prepared>) =>
       reads.length === 0 ? Effect.succeed(0) : Effect.async<number, BufferError>((resume) => {
         waiting.push({ reads, resume })
         if (waiting.length === 1) setImmediate(flush)
@@ -275,14 +289,13 @@ export const makeBuffer = (options: BufferOptions) =>
      */
     const add = (reads: ReadonlyArray<CameraRead>) =>
       Effect.gen(function*() {
-        const fresh = reads.filter((r) => isKnown.get(r.detection.detection_id, r.detection.detection_id) === undefined)
-        const needed = fresh.reduce((n, r) => n + sizeOf(r), 0)
-        if (!makeRoom(needed)) {
+        const fresh = reads
+          .filter((r) => isKnown.get(r.detection.detection_id, r.detection.detection_id) === undefined)
+          .map(prepare)
+        if (!makeRoom(fresh.reduce((n, r) => n + r.bytes, 0))) {
           return yield* new BufferFull({ usedBytes: usedBytes(), quotaBytes: options.quotaBytes })
         }
-        const files = fresh.flatMap((read) =>
-          read.images.map((image) => ({ read, image, file: imageFile(read.detection.detection_id, image.kind, image.contentType) }))
-        )
+        const files = fresh.flatMap((read) => read.photos)
         yield* Effect.tryPromise({
           try: async () => {
             const dirs = new Set(files.map((f) => Path.join(imagesDir, Path.dirname(f.file))))

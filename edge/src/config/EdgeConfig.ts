@@ -4,7 +4,7 @@ import * as Schema from "effect/Schema"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Yaml from "yaml"
-import { VENDORS } from "../adapters/CameraRead"
+import { type CameraContext, VENDORS } from "../adapters/CameraRead"
 
 /**
  * The collector's configuration, in three YAML layers merged in order, later winning:
@@ -29,6 +29,15 @@ export const CameraConfig = Schema.Struct({
   time_zone: Schema.optional(Schema.String)
 })
 export type CameraConfig = typeof CameraConfig.Type
+
+/** What the adapters know of a configured camera. */
+export const cameraContext = (camera: CameraConfig): CameraContext => ({
+  cameraId: camera.id,
+  ...(camera.name === undefined ? {} : { cameraName: camera.name }),
+  ...(camera.mac === undefined ? {} : { mac: camera.mac }),
+  ...(camera.location === undefined ? {} : { location: camera.location }),
+  ...(camera.time_zone === undefined ? {} : { timeZone: camera.time_zone })
+})
 
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 
@@ -79,7 +88,8 @@ export const merge = (base: unknown, over: unknown): unknown => {
   return out
 }
 
-const readLayer = (dir: string, name: string) =>
+/** One layer's mapping as written (empty when the file does not exist). */
+export const readLayer = (dir: string, name: typeof LAYERS[number]) =>
   Effect.try({
     try: () => {
       const file = Path.join(dir, name)
@@ -118,5 +128,3 @@ export const writeLayer = (dir: string, name: typeof LAYERS[number], value: Plai
     },
     catch: (cause) => new ConfigError({ message: `cannot write ${name}: ${String(cause)}` })
   })
-
-export const readLayerValue = (dir: string, name: typeof LAYERS[number]) => readLayer(dir, name)

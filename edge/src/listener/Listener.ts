@@ -7,7 +7,7 @@ import type { CameraContext, Parsed, Vendor } from "../adapters/CameraRead"
 import { VENDORS } from "../adapters/CameraRead"
 import { parsePayload } from "../adapters/parse"
 import { ReadBuffer } from "../buffer/Buffer"
-import type { CameraConfig } from "../config/EdgeConfig"
+import { type CameraConfig, cameraContext } from "../config/EdgeConfig"
 
 /**
  * The HTTP listener cameras push to. `POST /cameras/:id` for a configured camera (its vendor and
@@ -45,14 +45,6 @@ export class CameraActivity {
     return Object.fromEntries([...this.seen].map(([id, e]) => [id, { ...e, last_seen: new Date(e.at).toISOString() }]))
   }
 }
-
-const contextOf = (camera: CameraConfig): CameraContext => ({
-  cameraId: camera.id,
-  ...(camera.name === undefined ? {} : { cameraName: camera.name }),
-  ...(camera.mac === undefined ? {} : { mac: camera.mac }),
-  ...(camera.location === undefined ? {} : { location: camera.location }),
-  ...(camera.time_zone === undefined ? {} : { timeZone: camera.time_zone })
-})
 
 export const listenerRoutes = (cameras: ReadonlyArray<CameraConfig>, activity: CameraActivity) =>
   Effect.gen(function*() {
@@ -109,7 +101,7 @@ export const listenerRoutes = (cameras: ReadonlyArray<CameraConfig>, activity: C
           if (camera === undefined) {
             return yield* HttpServerResponse.json({ error: `no camera ${id} is configured on this collector` }, { status: 404 })
           }
-          return yield* accept(camera.id, camera.vendor, contextOf(camera))
+          return yield* accept(camera.id, camera.vendor, cameraContext(camera))
         })
       ),
       HttpRouter.post(

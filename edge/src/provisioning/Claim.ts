@@ -2,7 +2,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
 import { createHash } from "node:crypto"
 import * as Os from "node:os"
-import { readLayerValue, writeLayer } from "../config/EdgeConfig"
+import { readLayer, writeLayer } from "../config/EdgeConfig"
 import { makeCentral } from "../uploader/Central"
 import { EDGE_VERSION } from "../version"
 import { machineIdentity, makeSecretStore } from "./Secrets"
@@ -33,7 +33,7 @@ export const claim = (options: {
       api_key: answer.api_key,
       collector_id: answer.collector_id
     }))
-    const base = yield* readLayerValue(options.dir, "config.yaml")
+    const base = yield* readLayer(options.dir, "config.yaml")
     yield* writeLayer(options.dir, "config.yaml", { ...base, central_url: centralUrl })
     return { collector_id: answer.collector_id, central_url: centralUrl }
   }).pipe(Effect.provide(FetchHttpClient.layer))
