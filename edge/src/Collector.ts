@@ -3,7 +3,6 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { NodeHttpServer } from "@effect/platform-node"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -16,7 +15,7 @@ import { type EdgeConfig, loadConfig, readLayer, writeLayer } from "./config/Edg
 import { CameraActivity, listenerRoutes } from "./listener/Listener"
 import { statusPageRoutes } from "./listener/StatusPage"
 import { makeSecretStore, type SecretStore } from "./provisioning/Secrets"
-import { type Central, makeCentral } from "./uploader/Central"
+import { type Central, centralHttpClientLayer, makeCentral } from "./uploader/Central"
 import { makeUploader } from "./uploader/Uploader"
 import { EDGE_VERSION } from "./version"
 
@@ -212,4 +211,4 @@ export const runCollector = (paths: CollectorPaths) =>
       if (next === "exit") return
       yield* Effect.logInfo("configuration changed; restarting the collector's services")
     }
-  }).pipe(Effect.provide(FetchHttpClient.layer))
+  }).pipe(Effect.provide(centralHttpClientLayer))

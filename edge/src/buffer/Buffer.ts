@@ -142,6 +142,9 @@ export const makeBuffer = (options: BufferOptions) =>
           db.pragma("synchronous = FULL")
           db.pragma("foreign_keys = ON")
           db.pragma("busy_timeout = 5000")
+          // better-sqlite3 builds SQLite with a 16 MiB page cache per connection; the buffer's hot pages
+          // (the pending index and the newest rows) fit in far less, and a Pi has better use for the rest.
+          db.pragma("cache_size = -4000")
           db.exec(SCHEMA)
           return db
         },

@@ -1,9 +1,8 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
 import { createHash } from "node:crypto"
 import * as Os from "node:os"
 import { readLayer, writeLayer } from "../config/EdgeConfig"
-import { makeCentral } from "../uploader/Central"
+import { centralHttpClientLayer, makeCentral } from "../uploader/Central"
 import { EDGE_VERSION } from "../version"
 import { machineIdentity, makeSecretStore } from "./Secrets"
 
@@ -36,4 +35,4 @@ export const claim = (options: {
     const base = yield* readLayer(options.dir, "config.yaml")
     yield* writeLayer(options.dir, "config.yaml", { ...base, central_url: centralUrl })
     return { collector_id: answer.collector_id, central_url: centralUrl }
-  }).pipe(Effect.provide(FetchHttpClient.layer))
+  }).pipe(Effect.provide(centralHttpClientLayer))
