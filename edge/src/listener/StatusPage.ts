@@ -1,6 +1,7 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto"
 import * as Yaml from "yaml"
@@ -71,7 +72,8 @@ export const statusPageRoutes = (options: {
 
   const authorised = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    if (Date.now() < lockedUntil) return "locked" as const
+    const now = yield* Clock.currentTimeMillis
+    if (now < lockedUntil) return "locked" as const
     const stored = (yield* options.secrets.read)["status_pin_hash"]
     const pin = request.headers["x-pin"] ?? ""
     if (stored === undefined) return "no-pin" as const
@@ -82,7 +84,7 @@ export const statusPageRoutes = (options: {
     failures++
     if (failures >= MAX_FAILURES) {
       failures = 0
-      lockedUntil = Date.now() + LOCK_MS
+      lockedUntil = now + LOCK_MS
     }
     return "wrong" as const
   })
@@ -97,7 +99,11 @@ export const statusPageRoutes = (options: {
           return yield* HttpServerResponse.json({ error: "no PIN is set on this collector: npm run edge -- set-pin" }, { status: 403 })
         }
         if (verdict === "locked") {
-          return yield* HttpServerResponse.json({ error: "too many wrong PINs; try again in a few minutes" }, { status: 429 })
+          const seconds = Math.ceil((lockedUntil - (yield* Clock.currentTimeMillis)) / 1000)
+          return yield* HttpServerResponse.json(
+            { error: `too many wrong PINs; try again in ${seconds} s` },
+            { status: 429, headers: { "retry-after": String(seconds) } }
+          )
         }
         if (verdict === "wrong") return yield* HttpServerResponse.json({ error: "wrong PIN" }, { status: 401 })
         const request = yield* HttpServerRequest.HttpServerRequest

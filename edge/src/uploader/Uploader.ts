@@ -91,7 +91,8 @@ export const makeUploader = (central: Central, options: UploaderOptions) =>
         }
         failures = 0
         maxEvents = Math.min(options.maxEvents, maxEvents * 2)
-        pauseUntil = Date.now() + pauseForBackpressure(answer.backpressure)
+        // Never shortens a pause already set: another worker's Retry-After or back-off still holds.
+        pauseUntil = Math.max(pauseUntil, Date.now() + pauseForBackpressure(answer.backpressure))
         yield* Ref.set(state, { _tag: "Idle" })
       }).pipe(
         Effect.catchTags({
