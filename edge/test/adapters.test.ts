@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import { VENDORS } from "../src/adapters/CameraRead"
-import { parseAlertParts, parsePlates, platesPath, platesQuery } from "../src/adapters/hikvision"
+import { parseAlertParts, parsePlates, platePicturePath, platesPath, platesQuery } from "../src/adapters/hikvision"
 import {
   accepted,
   base64,
@@ -120,6 +120,7 @@ describe("Hikvision", () => {
 
     const page = Either.getOrThrow(parsePlates(fixtureText(HIK_PLATES_2), { mac: "c0-56-e3-aa-bb-01" }, 2))
     expect(page.lastPicName).toBe("2020042416162789540087321")
+    expect(page.reads.map((r) => r.picName)).toEqual(["2020042416162789540087321"])
     expect(page.reads[0]?.detection.camera).toEqual({ id: "hikvision:C0:56:E3:AA:BB:01:2", mac: "C0:56:E3:AA:BB:01" })
   })
 
@@ -135,10 +136,15 @@ describe("Hikvision", () => {
       vehicle: { direction: "leaving" }
     }])
     expect(page.lastPicName).toBe("203401090941300600")
+    expect(page.reads.map((r) => r.picName)).toEqual(["203401090941300600"])
     expect(Either.getOrThrow(parsePlates(empty!, {}))).toEqual({ reads: [], noPlate: 0, lastPicName: undefined })
 
     expect(`URL: http://192.168.1.20${platesPath(1)}`).toBe(/URL: (\S+)/.exec(notes)?.[0])
     expect(`BODY : ${platesQuery(page.lastPicName!)}`).toBe(/BODY : \S+/.exec(notes)?.[0])
+    // The picture of the listed plate, at the URL the notes show.
+    const pictureUrl = /^http:\/\/\S+\.jpg$/m.exec(notes)?.[0]
+    expect(pictureUrl).toBe("http://192.168.1.20:80/doc/ui/images/plate/203401090941300600.jpg")
+    expect(platePicturePath(page.reads[0]!.picName!)).toBe(new URL(pictureUrl!).pathname)
   })
 
   it("places a dateTime without offset in the configured time zone, summer time included, else in UTC", () => {

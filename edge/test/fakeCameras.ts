@@ -8,7 +8,8 @@ import { fixtureText as fixture } from "./cameras"
  * the vendors' protocols, as far as the collector uses them.
  *
  * - a Hikvision ANPR camera: Digest authentication (checked, not just required), the
- *   `/ISAPI/Event/notification/alertStream` multipart stream, and the plate list;
+ *   `/ISAPI/Event/notification/alertStream` multipart stream, the plate list of any channel, and the
+ *   pictures of listed plates;
  * - a UniFi Protect console: the API key, the camera list, events, smartDetectTracks, thumbnails.
  */
 
@@ -107,6 +108,13 @@ const picturePart = (name: string, bytes: Uint8Array) =>
     "Content-Length": String(bytes.length)
   }, bytes)
 
+/** The picture the fake camera serves for a listed plate's `picName`, the same for the same name. */
+export const listedPicture = (picName: string): Uint8Array =>
+  fakeJpeg([...picName].reduce((n, c) => (n * 31 + c.charCodeAt(0)) % 100_003, 7), 700)
+
+/** What the fake camera answers for a plate picture: the bytes, a 404, or nothing at all. */
+export type PictureAnswer = Uint8Array | "missing" | "hang"
+
 /** The pictures the fake camera sends with the event of `seed`. */
 export const eventPictures = (seed: number) => ({ plate: fakeJpeg(seed, 400), scene: fakeJpeg(seed + 1, 1_500) })
 
@@ -128,8 +136,14 @@ export interface FakeHikvision {
   readonly streams: () => number
   /** bodies of the plate list requests accepted */
   readonly platesQueries: ReadonlyArray<string>
+  /** the channel of the path and the `<AfterTime><picTime>` of each plate list request accepted */
+  readonly platesRequests: ReadonlyArray<{ readonly channel: number; readonly afterTime: string }>
   /** what the plate list answers to a `picTime` */
   plates: (picTime: string) => ReadonlyArray<ListedPlate>
+  /** the picNames of the plate picture requests accepted */
+  readonly pictureRequests: ReadonlyArray<string>
+  /** what a plate picture request answers (by default `listedPicture`) */
+  picture: (picName: string) => PictureAnswer
   /** Writes an event's parts to the open stream; with `cutAt`, only that many bytes of them, then the connection is dropped. */
   readonly send: (event: HikvisionEvent, seed: number, cutAt?: number) => void
   readonly close: () => Promise<void>
@@ -145,6 +159,8 @@ export const startFakeHikvision = async (username: string, password: string): Pr
   let refused = 0
   let streams = 0
   const platesQueries: Array<string> = []
+  const platesRequests: Array<{ channel: number; afterTime: string }> = []
+  const pictureRequests: Array<string> = []
   let open: Http.ServerResponse | undefined
 
   const authorized = (req: Http.IncomingMessage) => {
@@ -179,7 +195,10 @@ export const startFakeHikvision = async (username: string, password: string): Pr
     refused: () => refused,
     streams: () => streams,
     platesQueries,
+    platesRequests,
     plates: () => [],
+    pictureRequests,
+    picture: listedPicture,
     send: (event, seed, cutAt) => {
       if (open === undefined) throw new Error("no alertStream connection is open")
       const bytes = Buffer.concat(eventParts(event, seed))
@@ -203,15 +222,28 @@ export const startFakeHikvision = async (username: string, password: string): Pr
       res.write(xmlPart(heartbeatXml()))
       return
     }
-    if (req.method === "POST" && req.url === "/ISAPI/Traffic/channels/1/vehicleDetect/plates") {
+    const platesPath = /^\/ISAPI\/Traffic\/channels\/(\d+)\/vehicleDetect\/plates$/.exec(req.url ?? "")
+    if (req.method === "POST" && platesPath !== null) {
       const body = await bodyOf(req)
       platesQueries.push(body)
       const picTime = /<picTime>([^<]*)<\/picTime>/.exec(body)?.[1] ?? ""
+      platesRequests.push({ channel: Number(platesPath[1]), afterTime: picTime })
       const plates = fake.plates(picTime).map((p) =>
         `<Plate><captureTime>${p.captureTime}</captureTime><plateNumber>${p.plate}</plateNumber><picName>${p.picName}</picName><country>NON</country><laneNo>1</laneNo><direction>forward</direction></Plate>`
       )
       res.writeHead(200, { "Content-Type": "application/xml" })
       res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Plates version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">${plates.join("")}</Plates>`)
+      return
+    }
+    const picturePath = /^\/doc\/ui\/images\/plate\/([^/]+)\.jpg$/.exec(req.url ?? "")
+    if (req.method === "GET" && picturePath !== null) {
+      const picName = decodeURIComponent(picturePath[1]!)
+      pictureRequests.push(picName)
+      const answer = fake.picture(picName)
+      if (answer === "hang") return
+      if (answer === "missing") return res.writeHead(404, { "Content-Type": "text/html" }).end("<html><body>404 Not Found</body></html>")
+      res.writeHead(200, { "Content-Type": "image/jpeg", "Content-Length": String(answer.byteLength) })
+      res.end(answer)
       return
     }
     res.writeHead(404).end()

@@ -10,11 +10,23 @@ import * as Path from "node:path"
 import { authorize, digestAuthorization, DigestSession, parseChallenge } from "../src/adapters/pull/digest"
 import { MultipartSplitter, splitMultipart, type MultipartPart } from "../src/adapters/pull/multipartStream"
 import { CameraStates, reconnectDelay, runCameraSources, type SourcesOptions } from "../src/adapters/Sources"
+import * as Schema from "effect/Schema"
 import { makeBuffer, ReadBuffer } from "../src/buffer/Buffer"
-import type { CameraConfig } from "../src/config/EdgeConfig"
+import { CameraConfig } from "../src/config/EdgeConfig"
 import { CameraActivity } from "../src/listener/Listener"
 import { makeSecretStore } from "../src/provisioning/Secrets"
-import { eventParts, eventPictures, type FakeHikvision, type FakeProtect, startFakeHikvision, startFakeProtect } from "./fakeCameras"
+import { accepted, parse } from "./cameras"
+import {
+  anprXml,
+  eventParts,
+  eventPictures,
+  type FakeHikvision,
+  type FakeProtect,
+  type HikvisionEvent,
+  listedPicture,
+  startFakeHikvision,
+  startFakeProtect
+} from "./fakeCameras"
 
 const md5 = (value: string) => createHash("md5").update(value).digest("hex")
 
@@ -185,14 +197,25 @@ describe("reconnect waits", () => {
 
 const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "alpr-pull-"))
 
-/** The collector's side: a real buffer and a real secret store in a temporary directory, and the sources running on them. */
-const startSources = (cameras: ReadonlyArray<CameraConfig>, secrets: Record<string, string>, options: SourcesOptions) =>
+type TestBuffer = Effect.Effect.Success<ReturnType<typeof makeBuffer>>
+
+/**
+ * The collector's side: a real buffer and a real secret store in a temporary directory, and the
+ * sources running on them; `before` fills the buffer as an earlier run left it.
+ */
+const startSources = <E>(
+  cameras: ReadonlyArray<CameraConfig>,
+  secrets: Record<string, string>,
+  options: SourcesOptions,
+  before: (buffer: TestBuffer) => Effect.Effect<unknown, E> = () => Effect.void
+) =>
   Effect.gen(function*() {
     const dir = tempDir()
     Fs.writeFileSync(Path.join(dir, "machine-id"), "pull-test-machine\n")
     const store = makeSecretStore(dir, Path.join(dir, "machine-id"))
     yield* store.update(() => secrets)
     const buffer = yield* makeBuffer({ dir, retentionDays: 7, quotaBytes: 1e9 })
+    yield* before(buffer)
     const states = new CameraStates()
     const activity = new CameraActivity()
     yield* runCameraSources(cameras, store, activity, states, options).pipe(
@@ -231,7 +254,7 @@ const hikvisionCamera = (fake: FakeHikvision): CameraConfig => ({
   name: "Main gate"
 })
 
-const pendingReads = (buffer: Effect.Effect.Success<ReturnType<typeof makeBuffer>>) =>
+const pendingReads = (buffer: TestBuffer) =>
   Effect.map(buffer.pending(100), (reads) =>
     reads.map((r) => ({
       id: r.detection.detection_id,
@@ -323,14 +346,132 @@ describe("pulling a Hikvision camera", () => {
       expect(byPlate["XYZ789"]).toMatchObject({ id: "hikvision:EVT-B", images: { plate: eventPictures(3).plate } })
       expect(Object.keys(byPlate["XYZ789"]!.images)).toEqual(["plate"])
       expect(byPlate["NEW001"]).toMatchObject({ id: "hikvision:EVT-C", images: eventPictures(5) })
-      expect(byPlate["MISSED1"]).toMatchObject({ camera: "gate", timestamp: "2030-05-01T10:02:00+02:00", images: {} })
+      expect(byPlate["MISSED1"]).toMatchObject({
+        camera: "gate",
+        timestamp: "2030-05-01T10:02:00+02:00",
+        images: { plate: listedPicture("203005011002000100") }
+      })
       expect(byPlate["MISSED1"]!.id).toMatch(/^hikvision:[0-9a-f]{32}$/)
+      // B, listed again, was skipped: only the missed read's picture was fetched.
+      expect(camera.pictureRequests).toEqual(["203005011002000100"])
 
       // The backfill after the reconnect asked after B, the last read taken, then after the last picName listed.
       expect(camera.platesQueries.slice(1)).toEqual([
         "<AfterTime><picTime>20300501100030</picTime></AfterTime>",
         "<AfterTime><picTime>203005011002000100</picTime></AfterTime>"
       ])
+    }))
+})
+
+describe("backfilling a Hikvision camera from its plate list", () => {
+  const SECRETS = { "camera_password:gate": "s3cret" }
+  const listed = (plate: string, at: string, picName: string) => ({ plate, captureTime: at, picName })
+  /** The plate list answers `plates` to the first request, asked after a time, and nothing after a picName. */
+  const listOnce = (camera: FakeHikvision, plates: ReadonlyArray<ReturnType<typeof listed>>, afterTime = /^\d{14}$/) => {
+    camera.plates = (picTime) => afterTime.test(picTime) ? plates : []
+  }
+  const gateReads = (buffer: TestBuffer) =>
+    Effect.map(pendingReads(buffer), (reads) => reads.filter((r) => r.camera === "gate"))
+  const streamRead = (event: HikvisionEvent, cameraId = "gate") => accepted(parse("hikvision", anprXml(event), { cameraId })).reads
+
+  it.scopedLive("buffers each listed read with its plate picture, fetched with the session's Digest", () =>
+    Effect.gen(function*() {
+      const camera = yield* fakeHikvision("admin", "s3cret")
+      listOnce(camera, [
+        listed("LIST001", "20300501T100000+0200", "203005011000000100"),
+        listed("LIST002", "20300501T100100+0200", "203005011001000200")
+      ])
+      const { buffer } = yield* startSources([hikvisionCamera(camera)], SECRETS, { reconnect: FAST })
+      const reads = yield* eventually("the listed reads", Effect.map(gateReads(buffer), (r) => r.length === 2 ? r : undefined))
+
+      expect(reads.map(({ plate, timestamp, images }) => ({ plate, timestamp, images }))).toEqual([
+        { plate: "LIST001", timestamp: "2030-05-01T10:00:00+02:00", images: { plate: listedPicture("203005011000000100") } },
+        { plate: "LIST002", timestamp: "2030-05-01T10:01:00+02:00", images: { plate: listedPicture("203005011001000200") } }
+      ])
+      expect(camera.pictureRequests).toEqual(["203005011000000100", "203005011001000200"])
+      // One challenge, for the stream; the list and the pictures were answered under its nonce.
+      expect(camera.refused()).toBe(1)
+      expect(camera.platesRequests[0]?.channel).toBe(1)
+    }))
+
+  it.scopedLive("buffers a listed read whose picture is missing (404) or never comes, without a photo", () =>
+    Effect.gen(function*() {
+      const camera = yield* fakeHikvision("admin", "s3cret")
+      listOnce(camera, [
+        listed("GONE404", "20300501T100000+0200", "203005011000000100"),
+        listed("SLOWPIC", "20300501T100100+0200", "203005011001000200"),
+        listed("HASPIC1", "20300501T100200+0200", "203005011002000300")
+      ])
+      camera.picture = (picName) =>
+        picName === "203005011000000100" ? "missing" : picName === "203005011001000200" ? "hang" : listedPicture(picName)
+      const { buffer } = yield* startSources([hikvisionCamera(camera)], SECRETS, {
+        reconnect: FAST,
+        hikvision: { requestTimeoutMs: 1_000 }
+      })
+      const reads = yield* eventually("the listed reads", Effect.map(gateReads(buffer), (r) => r.length === 3 ? r : undefined))
+
+      expect(reads.map(({ plate, images }) => ({ plate, images }))).toEqual([
+        { plate: "GONE404", images: {} },
+        { plate: "SLOWPIC", images: {} },
+        { plate: "HASPIC1", images: { plate: listedPicture("203005011002000300") } }
+      ])
+      expect(camera.pictureRequests).toEqual(["203005011000000100", "203005011001000200", "203005011002000300"])
+    }))
+
+  it.scopedLive("reads the plate list of the camera's configured channel", () =>
+    Effect.gen(function*() {
+      const camera = yield* fakeHikvision("admin", "s3cret")
+      listOnce(camera, [listed("CHAN003", "20300501T100000+0200", "203005011000000100")])
+      const config = Schema.decodeUnknownSync(CameraConfig)({ ...hikvisionCamera(camera), channel: 3 })
+      const { buffer } = yield* startSources([config], SECRETS, { reconnect: FAST })
+      yield* eventually("the listed read", Effect.map(gateReads(buffer), (r) => r.length === 1 || undefined))
+
+      expect([...new Set(camera.platesRequests.map((r) => r.channel))]).toEqual([3])
+      expect(Either.isLeft(Schema.decodeUnknownEither(CameraConfig)({ ...hikvisionCamera(camera), channel: 0 }))).toBe(true)
+    }))
+
+  it.scopedLive("starts at the newest buffered read of the camera, and takes none of the buffered reads again", () =>
+    Effect.gen(function*() {
+      const camera = yield* fakeHikvision("admin", "s3cret")
+      const A = { uuid: "EVT-A", plate: "ABC123", dateTime: "2030-05-01T10:00:00+02:00" }
+      const B = { uuid: "EVT-B", plate: "XYZ789", dateTime: "2030-05-01T10:05:00+02:00" }
+      // Listed after B's time: B itself (the stream gave it to the earlier run) and a read missed while the collector was off.
+      listOnce(camera, [
+        listed("XYZ 789", "20300501T100500+0200", "203005011005000100"),
+        listed("MISSED1", "20300501T101000+0200", "203005011010000100")
+      ], /^20300501100500$/)
+      const { buffer } = yield* startSources([hikvisionCamera(camera)], SECRETS, { reconnect: FAST }, (buffer) =>
+        // B stored before A, and a later read of another camera: the newest is by capture time, of this camera.
+        buffer.add([
+          ...streamRead(B),
+          ...streamRead(A),
+          ...streamRead({ uuid: "EVT-O", plate: "OTHER01", dateTime: "2030-06-01T00:00:00+02:00" }, "lane-2")
+        ]))
+      const reads = yield* eventually("the missed read", Effect.map(gateReads(buffer), (r) => r.length === 3 ? r : undefined))
+      yield* Effect.sleep("300 millis") // nothing more comes (B is not taken twice)
+
+      expect(camera.platesRequests[0]).toEqual({ channel: 1, afterTime: "20300501100500" })
+      expect((yield* gateReads(buffer)).map(({ id, plate }) => [id, plate])).toEqual([
+        ["hikvision:EVT-B", "XYZ789"],
+        ["hikvision:EVT-A", "ABC123"],
+        [reads[2]!.id, "MISSED1"]
+      ])
+      expect(reads[2]!.images).toEqual({ plate: listedPicture("203005011010000100") })
+      expect(camera.pictureRequests).toEqual(["203005011010000100"])
+    }))
+
+  it.scopedLive("looks back no further than backfill_max_hours however old the newest buffered read", () =>
+    Effect.gen(function*() {
+      const camera = yield* fakeHikvision("admin", "s3cret")
+      const started = Date.now()
+      const old = new Date(started - 3 * 3_600_000).toISOString().slice(0, 19) + "Z"
+      const config = { ...hikvisionCamera(camera), backfill_max_hours: 1 }
+      yield* startSources([config], SECRETS, { reconnect: FAST }, (buffer) =>
+        buffer.add(streamRead({ uuid: "EVT-OLD", plate: "OLD0001", dateTime: old })))
+      const asked = yield* eventually("the plate list request", Effect.sync(() => camera.platesRequests[0]?.afterTime))
+
+      expect(Number(asked)).toBeGreaterThanOrEqual(Number(UTC_DIGITS(started - 3_600_000 - 2_000)))
+      expect(Number(asked)).toBeLessThanOrEqual(Number(UTC_DIGITS(Date.now() - 3_600_000)))
     }))
 })
 

@@ -7,7 +7,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
-import { type BufferError, type BufferFull, ReadBuffer } from "../buffer/Buffer"
+import { type BufferedRead, type BufferError, type BufferFull, ReadBuffer } from "../buffer/Buffer"
 import { type CameraConfig, cameraContext } from "../config/EdgeConfig"
 import type { CameraActivity } from "../listener/Listener"
 import type { SecretStore } from "../provisioning/Secrets"
@@ -36,6 +36,11 @@ export interface SourceHooks<E> {
   readonly store: (parsed: Parsed) => Effect.Effect<void, E>
   /** a payload the camera sent that could not be read; the session goes on */
   readonly refused: (error: PayloadError) => Effect.Effect<void>
+  /**
+   * The camera's newest read already buffered, with its reads captured up to `withinMs` before it:
+   * where a source started afresh resumes, and what it must not take again.
+   */
+  readonly buffered: (withinMs: number) => Effect.Effect<ReadonlyArray<BufferedRead>, E>
 }
 
 /** A camera whose configuration or secrets do not allow a connection. */
@@ -193,7 +198,8 @@ export const runCameraSources = (
           activity.record(camera.id, { error: error.message })
           yield* buffer.count("malformed_payloads")
           yield* Effect.logWarning("camera payload refused").pipe(Effect.annotateLogs({ reason: error.message }))
-        })
+        }),
+      buffered: (withinMs) => buffer.newestOf(camera.id, withinMs)
     })
 
     const secret = (camera: CameraConfig) =>
@@ -213,7 +219,11 @@ export const runCameraSources = (
       const url = camera.url
       if (url === undefined) return undefined
       if (camera.mode === "pull" && camera.vendor === "hikvision") {
-        const puller = makeHikvisionPull(url, ctx, options.hikvision)
+        const puller = makeHikvisionPull(url, ctx, {
+          ...options.hikvision,
+          ...(camera.channel === undefined ? {} : { channel: camera.channel }),
+          ...(camera.backfill_max_hours === undefined ? {} : { maxLookbackMs: camera.backfill_max_hours * 3_600_000 })
+        })
         const hooks = hooksFor(camera, "pull")
         return Effect.flatMap(secret(camera), (password) =>
           puller.session({ username: camera.username ?? "admin", password }, hooks))

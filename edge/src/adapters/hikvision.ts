@@ -1,7 +1,7 @@
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { CameraContext, CameraImage, Parsed } from "./CameraRead"
+import type { CameraContext, CameraImage, CameraRead, Parsed } from "./CameraRead"
 import {
   decodeMultipart,
   decodeText,
@@ -21,6 +21,7 @@ import {
   cameraRef,
   clockOf,
   collect,
+  detectionId,
   type Direction,
   direction,
   fromPercent,
@@ -178,6 +179,13 @@ export const parsePush = (body: Uint8Array, contentType: string, ctx: CameraCont
 /** The plate list path of a camera channel, for `POST` with `platesQuery`. */
 export const platesPath = (channel = 1): string => `/ISAPI/Traffic/channels/${channel}/vehicleDetect/plates`
 
+/** The path of the picture of a listed plate, for `GET` (Digest, as every ISAPI request). */
+export const platePicturePath = (picName: string): string => `/doc/ui/images/plate/${encodeURIComponent(picName)}.jpg`
+
+/** The bytes answered for a listed plate's picture, as the read's plate photo. */
+export const platePicture = (picName: string, bytes: Uint8Array): Decoded<CameraImage> =>
+  image(VENDOR, "plate", `the picture of plate ${picName}`, bytes)
+
 const xmlEscape = (value: string) =>
   value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
@@ -210,8 +218,14 @@ const captureTime = (value: string, timeZone: string | undefined): string | unde
   return placeClock(clockOf([year, month, day, hour, minute, second]), offset, timeZone)
 }
 
+/** A read of the plate list, with the `picName` its picture is fetched by (see `platePicturePath`). */
+export interface ListedRead extends CameraRead {
+  readonly picName: string | undefined
+}
+
 /** The reads of a plate list, and the picName to ask after next time. */
 export interface PlatesPage extends Parsed {
+  readonly reads: ReadonlyArray<ListedRead>
   readonly lastPicName: string | undefined
 }
 
@@ -234,13 +248,26 @@ const platesReads = (doc: unknown, ctx: CameraContext, channel: number): Decoded
       })
     }
     const parsed = yield* collect(VENDOR, sightings)
-    return { ...parsed, lastPicName: text(plates.at(-1)?.picName) }
+    // collect drops unread plates and repeated captures, so each read finds its picName again by its
+    // detection_id; a capture listed twice keeps the first picName, as collect keeps the first read.
+    const picNames = new Map<string, string | undefined>()
+    sightings.forEach((sighting, i) => {
+      if (sighting.plate === undefined) return
+      const id = detectionId(VENDOR, { ...sighting, plate: sighting.plate })
+      if (!picNames.has(id)) picNames.set(id, text(plates[i]!.picName))
+    })
+    return {
+      reads: parsed.reads.map((read) => ({ ...read, picName: picNames.get(read.detection.detection_id) })),
+      noPlate: parsed.noPlate,
+      lastPicName: text(plates.at(-1)?.picName)
+    }
   })
 
 /**
  * A `<Plates>` answer. It names no camera, so the camera comes from `ctx` and `channel`; its reads
  * have no event id, so their ids are fingerprints, and the same capture listed again (as a later
- * page may) is the same detection.
+ * page may) is the same detection. It carries no pictures: each read has the `picName` to fetch its
+ * plate picture by.
  */
 export const parsePlates = (xml: string, ctx: CameraContext, channel = 1): Decoded<PlatesPage> =>
   Either.flatMap(decodeXml(VENDOR, xml, ["Plate"]), (doc) => platesReads(doc, ctx, channel))

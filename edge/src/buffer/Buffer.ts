@@ -55,6 +55,12 @@ export interface PendingRead {
   readonly receivedAt: number
 }
 
+/** What the buffer holds of a read a camera already gave (see `newestOf`). */
+export interface BufferedRead {
+  readonly timestamp: string
+  readonly plate: string
+}
+
 export interface BufferStats {
   readonly pending: number
   readonly uploaded: number
@@ -196,6 +202,19 @@ export const makeBuffer = (options: BufferOptions) =>
               min(received_at) FILTER (WHERE uploaded_at IS NULL) AS oldest,
               max(uploaded_at) AS last_upload
          FROM reads`
+    )
+    // Every read of the camera, quarantined ones included (the camera gave them too), with times as
+    // adapters write them (`Z` or `+hh:mm`, which julianday reads). A scan, run once per camera at start-up.
+    const newestOfCamera = db.prepare<[{ camera: string; days: number }], BufferedRead>(
+      `WITH camera_reads AS (
+         SELECT json_extract(event, '$.timestamp') AS timestamp, json_extract(event, '$.plate.text') AS plate
+           FROM reads WHERE json_extract(event, '$.camera.id') = @camera
+         UNION ALL
+         SELECT json_extract(event, '$.timestamp'), json_extract(event, '$.plate.text')
+           FROM quarantine WHERE json_extract(event, '$.camera.id') = @camera
+       ),
+       timed AS (SELECT timestamp, plate, julianday(timestamp) AS day FROM camera_reads WHERE julianday(timestamp) IS NOT NULL)
+       SELECT timestamp, plate FROM timed WHERE day >= (SELECT max(day) FROM timed) - @days ORDER BY day`
     )
     const quarantinedCount = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM quarantine")
     const counterRows = db.prepare<[], { name: string; value: number }>("SELECT name, value FROM counters")
@@ -377,6 +396,16 @@ export const makeBuffer = (options: BufferOptions) =>
         catch: (cause) => new BufferError({ operation: "prune", cause })
       })
 
+    /**
+     * The newest read of a camera by capture time, with the camera's other reads captured within
+     * `withinMs` before it (oldest first); empty when the buffer holds none of the camera's reads.
+     */
+    const newestOf = (cameraId: string, withinMs: number) =>
+      Effect.try({
+        try: (): ReadonlyArray<BufferedRead> => newestOfCamera.all({ camera: cameraId, days: withinMs / DAY_MS }),
+        catch: (cause) => new BufferError({ operation: "read newest", cause })
+      })
+
     const count = (name: string, by = 1) => Effect.sync(() => void bump.run(name, by))
 
     const stats = Effect.sync((): BufferStats => {
@@ -401,7 +430,7 @@ export const makeBuffer = (options: BufferOptions) =>
       ).all()
     )
 
-    return { add, pending, uploaded, quarantine, attempted, prune, count, stats, quarantined } as const
+    return { add, pending, uploaded, quarantine, attempted, prune, newestOf, count, stats, quarantined } as const
   })
 
 export class ReadBuffer extends Context.Tag("@chaverim/edge/ReadBuffer")<

@@ -26,7 +26,11 @@ export const CameraConfig = Schema.Struct({
   username: Schema.optional(Schema.String),
   location: Schema.optional(Schema.Struct({ lat: Schema.Number, lon: Schema.Number })),
   /** IANA time zone of the camera's clock, for payloads whose times carry no offset (else UTC) */
-  time_zone: Schema.optional(Schema.String)
+  time_zone: Schema.optional(Schema.String),
+  /** pull (Hikvision): the video channel whose plate list is read for backfill (1) */
+  channel: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** pull (Hikvision): how far back, at most, a backfill fetches missed reads, in hours (24) */
+  backfill_max_hours: Schema.optional(Schema.Number.pipe(Schema.positive()))
 })
 export type CameraConfig = typeof CameraConfig.Type
 

@@ -3,6 +3,8 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { normalizePlate } from "@chaverim/domain/Plate"
+import * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -10,7 +12,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { CameraContext, CameraRead, Parsed } from "../CameraRead"
 import type { FormPart } from "../decode"
-import { parseAlertParts, parsePlates, platesPath, platesQuery } from "../hikvision"
+import { type ListedRead, parseAlertParts, parsePlates, platePicture, platePicturePath, platesPath, platesQuery } from "../hikvision"
 import type { SourceHooks } from "../Sources"
 import { DigestSession } from "./digest"
 import { asFormPart, boundaryOf, splitMultipart } from "./multipartStream"
@@ -23,19 +25,24 @@ import { asFormPart, boundaryOf, splitMultipart } from "./multipartStream"
  * inactive`) come the same way and hold no reads.
  *
  * Whenever a session starts (at start-up and after every reconnect) the reads missed meanwhile are
- * fetched from the camera's own plate list (`POST /ISAPI/Traffic/channels/1/vehicleDetect/plates`
- * with `<AfterTime><picTime>`), from the time of the newest read this process has from the camera,
- * or `startWindowMs` (10 minutes) back at start-up: the buffer has no query for the newest read of a
- * camera, so a restart looks back a fixed window.
+ * fetched from the camera's own plate list (`POST /ISAPI/Traffic/channels/<channel>/vehicleDetect/plates`
+ * with `<AfterTime><picTime>`), from the time of the newest read taken from the camera: at start-up
+ * the newest the buffer holds (a collector that was off for an hour recovers the hour), else
+ * `startWindowMs` (10 minutes) back, and never more than `maxLookbackMs` (24 hours) back. The list
+ * carries no pictures: each listed read's plate picture is fetched by its `picName` (`GET
+ * /doc/ui/images/plate/<picName>.jpg`); a picture that cannot be had costs the picture, not the read.
  *
  * Identity of backfilled reads: the plate list carries no event UUID, so its reads get fingerprint
  * ids (camera, capture time, plate), while the stream's get `hikvision:<UUID>`. The two cannot be
  * made equal honestly (nothing relates a UUID to a picName, and the alert's `dateTime` need not be the
- * list's `captureTime` to the second). So the same capture seen both ways would be two detections;
- * to avoid that, a listed plate that matches a read this process already has from the camera (same
- * normalised plate, within `matchToleranceMs`) is skipped. What is not covered: a collector restart
- * within `startWindowMs` of reads it stored (the memory is gone, so those reads come once more from
- * the list), and an event in the instant of a reconnect that both the stream and the list return.
+ * list's `captureTime` to the second), so the buffer's detection_id dedupe does not catch the same
+ * capture seen both ways. Instead a listed plate that matches a read already taken from the camera
+ * (same normalised plate, within `matchToleranceMs`) is skipped: the reads of this process, and at
+ * start-up the buffered reads around the newest one, which are the ones a list asked from that time
+ * returns again. What is not covered: an event in the instant of a reconnect that the list returns
+ * and the stream gives only after the backfill has passed it; and a backfill cut short (the camera
+ * dropped, the collector stopped, `maxBackfillPages` reached) is not resumed where it stopped: the
+ * next one starts from the newest read, which the stream may already have carried past the gap.
  */
 
 export class HikvisionPullError extends Schema.TaggedError<HikvisionPullError>()("HikvisionPullError", {
@@ -48,8 +55,10 @@ export interface HikvisionPullOptions {
   readonly idleTimeoutMs?: number
   /** how long an event's part set stays open for pictures the XML announced but that have not come */
   readonly pictureWaitMs?: number
-  /** how far back the first backfill after start-up looks */
+  /** how far back the first backfill after start-up looks when the buffer holds no read of the camera */
   readonly startWindowMs?: number
+  /** how far back a backfill looks at most, however old the newest read taken from the camera */
+  readonly maxLookbackMs?: number
   /** how long to wait for the camera to answer a request */
   readonly requestTimeoutMs?: number
   /** largest part of the event stream accepted */
@@ -73,6 +82,7 @@ const DEFAULTS = {
   idleTimeoutMs: 180_000,
   pictureWaitMs: 2_000,
   startWindowMs: 10 * 60_000,
+  maxLookbackMs: 24 * 3_600_000,
   requestTimeoutMs: 15_000,
   maxPartBytes: 16 * 1024 * 1024,
   matchToleranceMs: 5_000,
@@ -238,9 +248,16 @@ const partSets = (waitMs: number) => <E, R>(parts: Stream.Stream<FormPart, E, R>
   })
 
 // ---------------------------------------------------------------------------------------------
-// What this process has read from the camera
+// What has been read from the camera
 
-const epochMs = (read: CameraRead) => Date.parse(read.detection.timestamp)
+/** A read taken from the camera, as far as telling it again needs. */
+interface Taken {
+  /** ISO 8601, with the camera's offset */
+  readonly timestamp: string
+  readonly plate: string
+}
+
+const takenOf = (read: CameraRead): Taken => ({ timestamp: read.detection.timestamp, plate: read.detection.plate.text })
 
 /** `yyyyMMddHHmmss` of an ISO time as written, that is in the camera's own clock (reads keep its offset). */
 const wallDigits = (iso: string) => /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(iso)?.slice(1).join("")
@@ -270,35 +287,46 @@ const clockDigits = (ms: number, timeZone: string | undefined) => {
 
 const RECENT_LIMIT = 2_000
 
+const PICTURES_PER_STORE = 10
+
 /** The newest read taken from the camera, and recent plates, to skip listed plates already read. */
 class CameraMemory {
   private newest: { readonly ms: number; readonly iso: string } | undefined
   private recent: Array<{ readonly plate: string; readonly ms: number }> = []
+  /** whether the reads buffered by an earlier run have been remembered */
+  resumed = false
 
   constructor(private readonly toleranceMs: number) {}
 
-  remember(reads: ReadonlyArray<CameraRead>) {
+  remember(reads: ReadonlyArray<Taken>) {
     for (const read of reads) {
-      const ms = epochMs(read)
+      const ms = Date.parse(read.timestamp)
       if (Number.isNaN(ms)) continue
-      if (this.newest === undefined || ms > this.newest.ms) this.newest = { ms, iso: read.detection.timestamp }
-      this.recent.push({ plate: normalizePlate(read.detection.plate.text), ms })
+      if (this.newest === undefined || ms > this.newest.ms) this.newest = { ms, iso: read.timestamp }
+      this.recent.push({ plate: normalizePlate(read.plate), ms })
     }
     if (this.recent.length > RECENT_LIMIT) this.recent = this.recent.slice(-RECENT_LIMIT)
   }
 
   /** Reads not already taken: no recent read of the same plate within the tolerance. */
-  unseen(reads: ReadonlyArray<CameraRead>): ReadonlyArray<CameraRead> {
+  unseen<R extends CameraRead>(reads: ReadonlyArray<R>): ReadonlyArray<R> {
     return reads.filter((read) => {
       const plate = normalizePlate(read.detection.plate.text)
-      const ms = epochMs(read)
+      const ms = Date.parse(read.detection.timestamp)
       return !this.recent.some((r) => r.plate === plate && Math.abs(r.ms - ms) <= this.toleranceMs)
     })
   }
 
-  /** The `picTime` to backfill after: the newest read's time, else `windowMs` before `now` on the camera's clock. */
-  picTime(now: number, windowMs: number, timeZone: string | undefined): string {
-    return (this.newest === undefined ? undefined : wallDigits(this.newest.iso)) ?? clockDigits(now - windowMs, timeZone)
+  /**
+   * The `picTime` to backfill after: the newest read's time, else `windowMs` before `now` on the
+   * camera's clock; no earlier than `maxMs` before `now` (taken on this machine's clock: a camera
+   * whose clock is far behind it gets no backfill).
+   */
+  picTime(now: number, windowMs: number, maxMs: number, timeZone: string | undefined): string {
+    const earliest = now - maxMs
+    if (this.newest === undefined) return clockDigits(now - Math.min(windowMs, maxMs), timeZone)
+    if (this.newest.ms < earliest) return clockDigits(earliest, timeZone)
+    return wallDigits(this.newest.iso) ?? clockDigits(now - Math.min(windowMs, maxMs), timeZone)
   }
 }
 
@@ -321,10 +349,30 @@ export const makeHikvisionPull = (url: string, ctx: CameraContext, options: Hikv
   const o = { ...DEFAULTS, ...options }
   const base = url.replace(/\/+$/, "")
   const memory = new CameraMemory(o.matchToleranceMs)
-  const nextPicTime = Effect.map(Clock.currentTimeMillis, (now) => memory.picTime(now, o.startWindowMs, ctx.timeZone))
+  const nextPicTime = Effect.map(
+    Clock.currentTimeMillis,
+    (now) => memory.picTime(now, o.startWindowMs, o.maxLookbackMs, ctx.timeZone)
+  )
 
   const take = <E>(hooks: SourceHooks<E>, parsed: Parsed) =>
-    Effect.zipRight(hooks.store(parsed), Effect.sync(() => memory.remember(parsed.reads)))
+    Effect.zipRight(hooks.store(parsed), Effect.sync(() => memory.remember(parsed.reads.map(takenOf))))
+
+  /**
+   * Once per process: the reads an earlier run buffered, so that the first backfill starts from the
+   * newest of them and does not take again those the list returns. Without them (a failed query)
+   * the backfill looks back `startWindowMs`.
+   */
+  const resume = <E>(hooks: SourceHooks<E>) =>
+    memory.resumed ? Effect.void : hooks.buffered(o.matchToleranceMs).pipe(
+      Effect.tap((reads) =>
+        Effect.sync(() => {
+          memory.remember(reads)
+          memory.resumed = true
+        })
+      ),
+      Effect.catchAll((error) => Effect.logWarning("cannot read the newest buffered read of the camera", Cause.fail(error))),
+      Effect.asVoid
+    )
 
   const onPartSet = <E>(hooks: SourceHooks<E>) => (parts: ReadonlyArray<FormPart>) =>
     Either.match(parseAlertParts(parts, ctx), {
@@ -350,9 +398,47 @@ export const makeHikvisionPull = (url: string, ctx: CameraContext, options: Hikv
     )
 
   /**
+   * A listed read with its plate picture. A picture that cannot be had (none, an error, too slow, not
+   * an image) costs the picture, not the read: the read is kept without it, and the loss logged.
+   */
+  const withPicture = (send: ReturnType<typeof digestSender>, read: ListedRead): Effect.Effect<CameraRead> => {
+    const bare: CameraRead = { detection: read.detection, images: [] }
+    const picName = read.picName
+    if (picName === undefined) return Effect.succeed(bare)
+    const what = `the picture of plate ${picName}`
+    return send(HttpClientRequest.get(`${base}${platePicturePath(picName)}`), what).pipe(
+      Effect.flatMap((response) => expectOk(response, what)),
+      Effect.flatMap((response) => {
+        const declared = Number(response.headers["content-length"])
+        // An unread body is aborted by the client once the response is dropped.
+        return declared > o.maxPartBytes
+          ? new HikvisionPullError({ reason: "protocol", message: `${what} is ${declared} bytes, over the limit of ${o.maxPartBytes}` })
+          : response.arrayBuffer.pipe(
+            Effect.mapError((e) => fromHttpError(e, what)),
+            Effect.timeoutFail({
+              duration: o.requestTimeoutMs,
+              onTimeout: () => new HikvisionPullError({ reason: "unreachable", message: `${what} did not come within ${o.requestTimeoutMs} ms` })
+            })
+          )
+      }),
+      Effect.flatMap((bytes) => platePicture(picName, new Uint8Array(bytes))),
+      Effect.map((picture): CameraRead => ({ detection: read.detection, images: [picture] })),
+      Effect.catchAll((error) =>
+        Effect.as(
+          Effect.logWarning("plate picture not fetched: the read is kept without it").pipe(
+            Effect.annotateLogs({ plate: read.detection.plate.text, pic_name: picName, reason: error.message })
+          ),
+          bare
+        )
+      )
+    )
+  }
+
+  /**
    * The plates listed after `picTime`, page by page: each page asks after the last picName of the
-   * one before. A camera without a plate list, or any failure here, costs the backfill, not the
-   * stream.
+   * one before. Pictures are fetched one at a time (the Digest nonce count must rise in order) and
+   * stored `PICTURES_PER_STORE` reads at a time, to hold few pictures in memory. A camera without a
+   * plate list, or any failure here, costs the backfill, not the stream.
    */
   const backfill = <E>(
     send: ReturnType<typeof digestSender>,
@@ -370,7 +456,10 @@ export const makeHikvisionPull = (url: string, ctx: CameraContext, options: Hikv
         const listed = parsePlates(xml, ctx, o.channel)
         if (Either.isLeft(listed)) return yield* hooks.refused(listed.left)
         const { reads, noPlate, lastPicName } = listed.right
-        yield* take(hooks, { reads: memory.unseen(reads), noPlate })
+        if (noPlate > 0) yield* take(hooks, { reads: [], noPlate })
+        for (const chunk of Arr.chunksOf(memory.unseen(reads), PICTURES_PER_STORE)) {
+          yield* take(hooks, { reads: yield* Effect.forEach(chunk, (read) => withPicture(send, read)), noPlate: 0 })
+        }
         if (reads.length + noPlate === 0 || lastPicName === undefined || lastPicName === after) return
         after = lastPicName
       }
@@ -398,6 +487,7 @@ export const makeHikvisionPull = (url: string, ctx: CameraContext, options: Hikv
           message: `the camera answered the event stream with ${contentType ?? "no Content-Type"}, not a multipart stream`
         })
       }
+      yield* resume(hooks)
       const picTime = yield* nextPicTime
       yield* hooks.connected
       return yield* Effect.all([readStream(response, boundary, hooks), backfill(send, picTime, hooks)], {
