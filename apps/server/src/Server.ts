@@ -2,8 +2,10 @@ import {
   ApiLive,
   AppConfig,
   backpressureMiddleware,
+  securityMiddleware,
   MigratedDatabaseLive,
   ObjectStoreLive,
+  RpcLive,
   ServicesLive
 } from "@chaverim/server"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
@@ -33,10 +35,12 @@ const announce = Layer.effectDiscard(
 )
 
 /** The whole central server: HTTP API, OpenAPI docs, services and resources. Needs AppConfig. */
-export const ServerLive = HttpApiBuilder.serve(flow(backpressureMiddleware, HttpMiddleware.logger)).pipe(
+export const ServerLive = HttpApiBuilder.serve(flow(securityMiddleware, backpressureMiddleware, HttpMiddleware.logger)).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/api/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/openapi.json" })),
   Layer.provide(ApiLive),
+  // the admin RPC at /rpc, on the same router (so before serve turns the router into the app)
+  Layer.provide(RpcLive),
   Layer.merge(announce),
   Layer.provideMerge(NodeServerLive),
   Layer.provideMerge(CoreLive)

@@ -1,6 +1,19 @@
 #!/usr/bin/env node
-import { AppConfig, Collectors, DatabaseLive, Images, migrate } from "@chaverim/server"
+import { Username } from "@chaverim/domain/Accounts"
+import { Role } from "@chaverim/domain/Auth"
 import { CommandName } from "@chaverim/domain/Collector"
+import {
+  Accounts,
+  AppConfig,
+  Audit,
+  AuditChainBroken,
+  AuditLive,
+  Collectors,
+  DatabaseLive,
+  Images,
+  migrate,
+  MigratedDatabaseLive
+} from "@chaverim/server"
 import { Command, Options, ValidationError } from "@effect/cli"
 import * as Cause from "effect/Cause"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
@@ -96,8 +109,78 @@ const images = Command.make("images").pipe(
   Command.withDescription("Evidence image maintenance")
 )
 
+const username = Options.text("username").pipe(
+  Options.withSchema(Username),
+  Options.withDescription("the account's username")
+)
+
+const userCreate = Command.make(
+  "create",
+  { username, role: Options.choice("role", Role.literals).pipe(Options.withDescription("admin, operator or viewer")) },
+  ({ role, username }) =>
+    Effect.flatMap(Accounts, (a) => a.create(username, role)).pipe(
+      Effect.flatMap(({ password, username }) => printJson({ username, password })),
+      withCore
+    )
+).pipe(Command.withDescription(
+  "Create an account; prints its one-time password, to be changed at the first sign-in (with TOTP enrolment)"
+))
+
+const userList = Command.make("list", {}, () =>
+  Effect.flatMap(Accounts, (a) => a.list).pipe(
+    Effect.flatMap(Effect.forEach(printJson, { discard: true })),
+    withCore
+  )).pipe(Command.withDescription("List accounts, one JSON line each"))
+
+/** An admin action on the account named by --username, recorded in the audit log as done from the CLI. */
+const userAction = (name: string, description: string, act: (a: Accounts, id: string) => Effect.Effect<unknown, unknown>) =>
+  Command.make(name, { username }, ({ username }) =>
+    Effect.gen(function*() {
+      const accounts = yield* Accounts
+      const id = yield* accounts.idOf(username)
+      const result = yield* act(accounts, id)
+      yield* printJson(result ?? { username, done: name })
+    }).pipe(withCore)).pipe(Command.withDescription(description))
+
+const user = Command.make("user").pipe(
+  Command.withSubcommands([
+    userCreate,
+    userList,
+    userAction("reset-password", "Issue a new one-time password (prints it); every session of the user ends",
+      (a, id) => Effect.map(a.resetPassword(id, undefined, undefined), ({ password, username }) => ({ username, password }))),
+    userAction("reset-totp", "Make the user enrol TOTP again at the next sign-in; recovery codes and sessions end",
+      (a, id) => a.resetTotp(id, undefined, undefined)),
+    userAction("disable", "Disable the account and end its sessions", (a, id) => a.setDisabled(id, true, undefined, undefined)),
+    userAction("enable", "Enable a disabled account", (a, id) => a.setDisabled(id, false, undefined, undefined))
+  ]),
+  Command.withDescription("Manage the people who sign in")
+)
+
+/** Needs only the migrated database, not the object store or the other services. */
+const auditVerify = Command.make("verify", {}, () =>
+  Effect.gen(function*() {
+    const audit = yield* Audit
+    const result = yield* audit.verifyWith({ onProgress: (rows) => Console.error(`checked ${rows} rows`) })
+    if (result.ok) {
+      yield* printJson({ rows: result.rows, head_id: result.head.id, head_hash: result.head.hash })
+      return yield* Console.log("ok")
+    }
+    const { id, reason } = result.firstBroken
+    yield* printJson({ ok: false, rows: result.rows, first_broken: { id, reason } })
+    return yield* new AuditChainBroken({ id, reason, message: `the audit log is broken at row ${id}: ${reason}` })
+  }).pipe(Effect.provide(AuditLive.pipe(Layer.provide(MigratedDatabaseLive))))).pipe(
+    Command.withDescription(
+      "Check the audit log's hash chain: prints ok and exits 0 when intact, else names the first broken row and exits 1"
+    )
+  )
+
+const auditCommand = Command.make("audit").pipe(
+  Command.withSubcommands([auditVerify]),
+  Command.withDescription("The audit log")
+)
+
 const alpr = Command.make("alpr").pipe(
-  Command.withSubcommands([serve, migrateCommand, collector, images]),
+  Command.withSubcommands([serve, migrateCommand, collector, user, images, auditCommand]),
   Command.withDescription("Chaverim ALPR central server")
 )
 

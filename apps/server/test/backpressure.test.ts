@@ -50,7 +50,14 @@ describe("backpressure", () => {
     const { apiKey } = await server.collector()
     const events = Array.from({ length: 100 }, () => detection())
     const pending = imageBatch(server, apiKey, events, 40_000)
-    await new Promise((resolve) => setTimeout(resolve, 60))
+    // Stop once the server has taken the batch in (a fixed sleep raced the upload on a busy machine).
+    let settled = false
+    void pending.finally(() => (settled = true))
+    for (let i = 0; i < 1_000 && !settled; i++) {
+      const metrics = await (await fetch(`${server.url}/metrics`)).text()
+      if (Number(/^alpr_ingest_inflight_batches\S* (\S+)/m.exec(metrics)?.[1] ?? 0) >= 1) break
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
     const stopping = server.stop()
     const answer = await pending
     await stopping

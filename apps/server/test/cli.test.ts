@@ -1,14 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { fileURLToPath } from "node:url"
 import { useFreshDatabase } from "../../../test-support/Database"
-
-/** The repository root, where `npm run alpr` runs. */
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url))
-
-/** tsx start-up is slow on a 2-core machine: one invocation may take this long. */
-const INVOCATION_MS = 30_000
+import { alprAgainst, describeRun, INVOCATION_MS, lastJson, type Run } from "./alprCli"
 
 /**
  * LOG_LEVEL for the commands under test. `Error` is spelt the same as an Effect log level's tag and
@@ -17,47 +10,7 @@ const INVOCATION_MS = 30_000
 const QUIET = "Error"
 
 const database = useFreshDatabase()
-
-
-
-interface Run {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** `npx tsx apps/server/src/main.ts ...args` against this file's database. */
-const alpr = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const child = spawn("npx", ["tsx", "apps/server/src/main.ts", ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: QUIET, ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => child.kill("SIGKILL"), INVOCATION_MS * 1.5)
-    child.once("error", (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    child.once("close", (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
-
-const describeRun = (run: Run) => `exit ${run.code ?? run.signal}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`
-
-/** The last non-empty stdout line, parsed as JSON. */
-const lastJson = (run: Run): any => {
-  const lines = run.stdout.split("\n").map((l) => l.trim()).filter((l) => l !== "")
-  expect(lines.length, describeRun(run)).toBeGreaterThan(0)
-  return JSON.parse(lines[lines.length - 1]!)
-}
+const alpr = alprAgainst(() => database.url, QUIET)
 
 const expectSuccess = (run: Run) => expect(run.code, describeRun(run)).toBe(0)
 
@@ -217,6 +170,39 @@ describe("alpr CLI", () => {
       expect(lastJson(run)).toEqual({ applied: [] })
     }
   }, INVOCATION_MS * 2 + 10_000)
+
+  it("user create prints the username and a one-time password; the account must change it and enrol", async () => {
+    const run = await alpr(["user", "create", "--username", "ops-lead", "--role", "admin"])
+    expectSuccess(run)
+    const created = lastJson(run)
+    expect(Object.keys(created).sort()).toEqual(["password", "username"])
+    expect(created.username).toBe("ops-lead")
+    expect(created.password).toMatch(/^[A-Za-z2-9]{5}(-[A-Za-z2-9]{5}){3}$/)
+    expect(run.stdout + run.stderr).not.toMatch(/argon2id/)
+    const { rows } = await database.db.query(
+      "SELECT role, must_change_password, totp_secret, password_hash FROM users WHERE username = 'ops-lead'"
+    )
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({ role: "admin", must_change_password: true, totp_secret: null })
+    expect(rows[0].password_hash).toMatch(/^\$argon2id\$/)
+    expect(rows[0].password_hash).not.toContain(created.password)
+
+    // The same name in other case is the same person; an unknown role is refused.
+    expectFailure(await alpr(["user", "create", "--username", "OPS-LEAD", "--role", "viewer"]))
+    const badRole = await alpr(["user", "create", "--username", "someone", "--role", "superuser"])
+    expectFailure(badRole)
+    expect(ownStderr(badRole) + badRole.stdout).toContain("operator")
+    const { rows: count } = await database.db.query("SELECT count(*)::int AS n FROM users")
+    expect(count[0].n).toBe(1)
+
+    const reset = await alpr(["user", "reset-password", "--username", "Ops-Lead"])
+    expectSuccess(reset)
+    expect(lastJson(reset).password).not.toBe(created.password)
+    const { rows: audit } = await database.db.query(
+      "SELECT action, details->>'via' AS via FROM audit_log WHERE action LIKE 'user.%' ORDER BY id"
+    )
+    expect(audit).toEqual([{ action: "user.create", via: "cli" }, { action: "user.reset_password", via: "cli" }])
+  }, INVOCATION_MS * 4 + 10_000)
 
   it("tells a bad setting on stderr rather than exiting silently", async () => {
     const run = await alpr(["migrate"], { LOG_LEVEL: "loud" })

@@ -1,4 +1,4 @@
-import { AppConfig, Collectors } from "@chaverim/server"
+import { Accounts, AppConfig, Collectors } from "@chaverim/server"
 import type { AppSettings } from "@chaverim/server/Config"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Effect from "effect/Effect"
@@ -22,14 +22,27 @@ export interface TestServer {
   readonly databaseUrl: string
   /** Direct database access for assertions and for what only an admin could do. */
   readonly db: pg.Client
-  readonly run: <A, E>(effect: Effect.Effect<A, E, Collectors | HttpServer.HttpServer>) => Promise<A>
+  readonly run: <A, E>(effect: Effect.Effect<A, E, Accounts | Collectors | HttpServer.HttpServer>) => Promise<A>
   /** A claimed collector and its API key, through the real claim endpoint. */
   readonly collector: (name?: string) => Promise<{ readonly collectorId: string; readonly apiKey: string }>
   /** A signed-in user's cookie header. */
   readonly session: (role?: "admin" | "operator" | "viewer") => Promise<string>
+  /** A user and a session of theirs (already expired with `expired: true`), with the cookie header. */
+  readonly signIn: (
+    role?: "admin" | "operator" | "viewer",
+    options?: { readonly expired?: boolean }
+  ) => Promise<SignedIn>
   /** Shuts the server down as SIGTERM would (in-flight requests are finished first). */
   readonly stop: () => Promise<void>
   readonly close: () => Promise<void>
+}
+
+export interface SignedIn {
+  readonly cookie: string
+  readonly userId: string
+  readonly username: string
+  /** SHA-256 of the session token: the `sessions` row's key. */
+  readonly sessionHash: string
 }
 
 /** The real server (HTTP, services, PostgreSQL) on a free port, with a database of its own. */
@@ -80,6 +93,22 @@ export const startServer = async (overrides: Partial<AppSettings> = {}): Promise
     return `alpr_session=${token}`
   }
 
+  const signIn = async (role: "admin" | "operator" | "viewer" = "operator", options: { readonly expired?: boolean } = {}) => {
+    const token = randomBytes(32).toString("base64url")
+    const username = `user-${randomBytes(4).toString("hex")}`
+    const { rows } = await db.query<{ id: string }>(
+      "INSERT INTO users (username, role) VALUES ($1, $2) RETURNING id",
+      [username, role]
+    )
+    const sessionHash = createHash("sha256").update(token).digest("hex")
+    await db.query(
+      `INSERT INTO sessions (token_hash, user_id, expires_at)
+       VALUES ($1, $2, now() + ${options.expired ? "interval '-1 minute'" : "interval '1 hour'"})`,
+      [sessionHash, rows[0]!.id]
+    )
+    return { cookie: `alpr_session=${token}`, userId: rows[0]!.id, username, sessionHash }
+  }
+
   return {
     url,
     dataDir,
@@ -88,6 +117,7 @@ export const startServer = async (overrides: Partial<AppSettings> = {}): Promise
     run: (effect) => runtime.runPromise(effect),
     collector,
     session,
+    signIn,
     stop: () => runtime.dispose(),
     close: async () => {
       await runtime.dispose()

@@ -82,7 +82,9 @@ describe("batch ingest", () => {
 
     const imageUrl = `${server.url}/api/v1/detections/${rows[0].id}/images/plate`
     expect((await fetch(imageUrl)).status).toBe(401)
-    const cookie = await server.session("viewer")
+    // Images are evidence of a person's movements: operators see them, viewers do not.
+    expect((await fetch(imageUrl, { headers: { cookie: await server.session("viewer") } })).status).toBe(403)
+    const cookie = await server.session("operator")
     const image = await fetch(imageUrl, { headers: { cookie } })
     expect(image.status).toBe(200)
     expect(image.headers.get("content-type")).toBe("image/jpeg")

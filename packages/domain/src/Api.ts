@@ -4,7 +4,8 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
-import { CollectorAuth, UserAuth } from "./Auth"
+import { LoginRequest, LoginResponse, Me, PasswordChange, TotpRequest, TotpResponse } from "./Accounts"
+import { CollectorAuth, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
 import {
   ClaimRequest,
   ClaimResponse,
@@ -24,7 +25,9 @@ import {
   NotFound,
   Overloaded,
   PayloadTooLarge,
-  ServiceUnavailable
+  ServiceUnavailable,
+  TooManyAttempts,
+  Unauthorized
 } from "./Errors"
 
 export class SystemApi extends HttpApiGroup.make("system")
@@ -101,7 +104,48 @@ export class ImagesApi extends HttpApiGroup.make("images")
       .addSuccess(HttpApiSchema.Uint8Array({ contentType: "image/jpeg" }))
       .addError(NotFound)
       .addError(ImageIntegrityError)
-      .middleware(UserAuth)
+      .middleware(OperatorAuth)
+  )
+{}
+
+/**
+ * Signing in takes two steps: the password (answered with a short-lived pre-auth cookie), then a TOTP
+ * code (answered with the session cookie). Wrong usernames and wrong passwords get the same answer.
+ */
+export class AuthApi extends HttpApiGroup.make("auth")
+  .add(
+    HttpApiEndpoint.post("login", "/api/v1/auth/login")
+      .setPayload(LoginRequest)
+      .addSuccess(LoginResponse)
+      .addError(Unauthorized)
+      .addError(TooManyAttempts)
+  )
+  .add(
+    HttpApiEndpoint.post("totp", "/api/v1/auth/totp")
+      .setPayload(TotpRequest)
+      .addSuccess(TotpResponse)
+      .addError(BadRequest)
+      .addError(TooManyAttempts)
+      .middleware(PreAuth)
+  )
+  .add(
+    HttpApiEndpoint.get("me", "/api/v1/auth/me")
+      .addSuccess(Me)
+      .middleware(ViewerAuth)
+  )
+  .add(
+    HttpApiEndpoint.post("logout", "/api/v1/auth/logout")
+      .addSuccess(Schema.Void, { status: 204 })
+      .middleware(ViewerAuth)
+  )
+  .add(
+    HttpApiEndpoint.post("password", "/api/v1/auth/password")
+      .setPayload(PasswordChange)
+      .addSuccess(Schema.Void, { status: 204 })
+      .addError(BadRequest)
+      .addError(TooManyAttempts)
+      .middleware(ViewerAuth)
+      .annotate(OpenApi.Description, "Changes the password and ends every session of the user, this one included")
   )
 {}
 
@@ -110,6 +154,7 @@ export class AlprApi extends HttpApi.make("alpr")
   .add(IngestApi)
   .add(CollectorsApi)
   .add(ImagesApi)
+  .add(AuthApi)
   .annotate(OpenApi.Title, "Chaverim ALPR")
   .annotate(OpenApi.Version, "0.1.0")
 {}

@@ -2,7 +2,7 @@ import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as Context from "effect/Context"
 import * as Schema from "effect/Schema"
-import { Unauthorized } from "./Errors"
+import { Forbidden, Unauthorized } from "./Errors"
 
 /** The collector a request's Bearer API key belongs to. */
 export class CurrentCollector extends Context.Tag("@chaverim/domain/CurrentCollector")<
@@ -20,17 +20,56 @@ export class CollectorAuth extends HttpApiMiddleware.Tag<CollectorAuth>()("Colle
 export const Role = Schema.Literal("admin", "operator", "viewer")
 export type Role = typeof Role.Type
 
+/** Each role can do what the roles below it can. */
+export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 }
+export const roleAtLeast = (role: Role, required: Role) => ROLE_RANK[role] >= ROLE_RANK[required]
+
 export const SESSION_COOKIE = "alpr_session"
+/** Between the password and the TOTP code; lives ten minutes. */
+export const PREAUTH_COOKIE = "alpr_preauth"
 
 /** The signed-in person behind a request's session cookie. */
 export class CurrentUser extends Context.Tag("@chaverim/domain/CurrentUser")<
   CurrentUser,
-  { readonly userId: string; readonly username: string; readonly role: Role }
+  { readonly userId: string; readonly username: string; readonly role: Role; readonly sessionHash: string }
 >() {}
 
-/** Human endpoints: the `alpr_session` cookie. */
-export class UserAuth extends HttpApiMiddleware.Tag<UserAuth>()("UserAuth", {
-  failure: Unauthorized,
+const session = HttpApiSecurity.apiKey({ in: "cookie", key: SESSION_COOKIE })
+export const sessionSecurity = session
+
+/**
+ * Human endpoints declare the least role they need by the middleware they carry: one of these three.
+ * A state-changing request must also carry the session's CSRF token in `X-CSRF-Token`.
+ */
+export class ViewerAuth extends HttpApiMiddleware.Tag<ViewerAuth>()("ViewerAuth", {
+  failure: Schema.Union(Unauthorized, Forbidden),
   provides: CurrentUser,
-  security: { session: HttpApiSecurity.apiKey({ in: "cookie", key: SESSION_COOKIE }) }
+  security: { session }
+}) {}
+
+export class OperatorAuth extends HttpApiMiddleware.Tag<OperatorAuth>()("OperatorAuth", {
+  failure: Schema.Union(Unauthorized, Forbidden),
+  provides: CurrentUser,
+  security: { session }
+}) {}
+
+export class AdminAuth extends HttpApiMiddleware.Tag<AdminAuth>()("AdminAuth", {
+  failure: Schema.Union(Unauthorized, Forbidden),
+  provides: CurrentUser,
+  security: { session }
+}) {}
+
+/** The middleware that admits a role and the ones above it. */
+export const RoleAuth = { viewer: ViewerAuth, operator: OperatorAuth, admin: AdminAuth } as const
+
+/** The person half-way through signing in: password checked, TOTP code still to come. */
+export class CurrentPreAuth extends Context.Tag("@chaverim/domain/CurrentPreAuth")<
+  CurrentPreAuth,
+  { readonly tokenHash: string; readonly userId: string }
+>() {}
+
+export class PreAuth extends HttpApiMiddleware.Tag<PreAuth>()("PreAuth", {
+  failure: Unauthorized,
+  provides: CurrentPreAuth,
+  security: { preauth: HttpApiSecurity.apiKey({ in: "cookie", key: PREAUTH_COOKIE }) }
 }) {}

@@ -65,3 +65,17 @@ export class ImageIntegrityError extends Schema.TaggedError<ImageIntegrityError>
   fields,
   HttpApiSchema.annotations({ status: 500 })
 ) {}
+
+/** Signed in, but the role does not allow this. */
+export class Forbidden extends Schema.TaggedError<Forbidden>()(
+  "Forbidden",
+  fields,
+  HttpApiSchema.annotations({ status: 403 })
+) {}
+
+/** Too many failed attempts: try again after `retry_after_s`. */
+export class TooManyAttempts extends Schema.TaggedError<TooManyAttempts>()(
+  "TooManyAttempts",
+  { ...fields, retry_after_s: Schema.Number },
+  HttpApiSchema.annotations({ status: 429 })
+) {}

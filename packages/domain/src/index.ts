@@ -1,6 +1,8 @@
+export * as Accounts from "./Accounts"
 export * as Api from "./Api"
 export * as Auth from "./Auth"
 export * as Collector from "./Collector"
 export * as Detection from "./Detection"
 export * as Errors from "./Errors"
 export * as Plate from "./Plate"
+export * as Rpc from "./Rpc"

@@ -1,31 +1,74 @@
-import { CurrentUser, type Role, UserAuth } from "@chaverim/domain/Auth"
-import { Unauthorized } from "@chaverim/domain/Errors"
-import * as SqlClient from "@effect/sql/SqlClient"
+import { CSRF_HEADER } from "@chaverim/domain/Accounts"
+import {
+  AdminAuth,
+  CurrentPreAuth,
+  CurrentUser,
+  OperatorAuth,
+  PreAuth,
+  type Role,
+  roleAtLeast,
+  ViewerAuth
+} from "@chaverim/domain/Auth"
+import { Forbidden, Unauthorized } from "@chaverim/domain/Errors"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { sha256Hex } from "../crypto/Tokens"
+import { clientAddress } from "../collectors/Http"
+import { Accounts, safeEqual } from "./Accounts"
 
-/** Session cookies: the token is looked up by its SHA-256; expired, revoked or disabled means 401. */
-export const UserAuthLive = Layer.effect(
-  UserAuth,
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"])
+
+/** What the audit log records of a request: the client's address and its User-Agent. */
+export const requestInfo = Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  return { address: yield* clientAddress, userAgent: request.headers["user-agent"] }
+})
+
+/**
+ * A session cookie checked for a least role: no, an expired or a revoked session is 401; a role
+ * below the one required is 403 (and audited); a state-changing request without the session's CSRF
+ * token in `X-CSRF-Token` is 403.
+ */
+const sessionFor = (accounts: Accounts, required: Role) => (token: Redacted.Redacted) =>
   Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    return {
-      session: (token) =>
-        Effect.gen(function*() {
-          const value = Redacted.value(token)
-          if (value.length === 0 || value.length > 200) {
-            return yield* new Unauthorized({ message: "sign in first" })
-          }
-          const [row] = yield* sql<{ user_id: string; username: string; role: Role }>`
-            SELECT s.user_id, u.username, u.role
-              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ${sha256Hex(value)} AND s.revoked_at IS NULL
-               AND s.expires_at > now() AND u.disabled_at IS NULL`.pipe(Effect.orDie)
-          if (!row) return yield* new Unauthorized({ message: "your session has ended; sign in again" })
-          return CurrentUser.of({ userId: row.user_id, username: row.username, role: row.role })
-        })
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const user = yield* accounts.sessionUser(Redacted.value(token)).pipe(
+      Effect.orDie
+    )
+    if (Option.isNone(user)) return yield* new Unauthorized({ message: "sign in first; your session is missing or has ended" })
+    const { csrfToken, ...current } = user.value
+    if (!roleAtLeast(current.role, required)) {
+      yield* accounts.denied(current, `${request.method} ${request.url}`, yield* requestInfo).pipe(Effect.orDie)
+      return yield* new Forbidden({ message: `this needs the ${required} role; you are ${current.role}` })
     }
+    if (!SAFE_METHODS.has(request.method)) {
+      const sent = request.headers[CSRF_HEADER]
+      if (sent === undefined || csrfToken === "" || !safeEqual(sent, csrfToken)) {
+        return yield* new Forbidden({ message: "missing or wrong X-CSRF-Token (it comes with GET /api/v1/auth/me)" })
+      }
+    }
+    return CurrentUser.of(current)
   })
+
+export const ViewerAuthLive = Layer.effect(ViewerAuth, Effect.map(Accounts, (a) => ({ session: sessionFor(a, "viewer") })))
+export const OperatorAuthLive = Layer.effect(OperatorAuth, Effect.map(Accounts, (a) => ({ session: sessionFor(a, "operator") })))
+export const AdminAuthLive = Layer.effect(AdminAuth, Effect.map(Accounts, (a) => ({ session: sessionFor(a, "admin") })))
+
+/** The pre-auth cookie of a sign-in half done. */
+export const PreAuthLive = Layer.effect(
+  PreAuth,
+  Effect.map(Accounts, (accounts) => ({
+    preauth: (token: Redacted.Redacted) =>
+      accounts.pendingOf(Redacted.value(token)).pipe(
+        Effect.orDie,
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.fail(new Unauthorized({ message: "sign in with your password first (the first step has expired)" })),
+          onSome: (pending) => Effect.succeed(CurrentPreAuth.of(pending))
+        }))
+      )
+  }))
 )
+
+export const UserAuthLive = Layer.mergeAll(ViewerAuthLive, OperatorAuthLive, AdminAuthLive, PreAuthLive)

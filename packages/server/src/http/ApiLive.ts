@@ -5,7 +5,10 @@ import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { Accounts } from "../auth/Accounts"
+import { AuthHttpLive } from "../auth/Http"
 import { UserAuthLive } from "../auth/UserAuth"
+import { AuditLive } from "../audit/Audit"
 import { Collectors } from "../collectors/Collectors"
 import { CollectorAuthLive, CollectorsHttpLive } from "../collectors/Http"
 import { ImagesHttpLive } from "../images/Http"
@@ -16,13 +19,14 @@ import { IngestGate } from "../ingest/IngestGate"
 import { SystemHttpLive } from "../system/Http"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
-export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default).pipe(
-  Layer.provideMerge(Images.Default)
+export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default).pipe(
+  Layer.provideMerge(Images.Default),
+  Layer.provideMerge(AuditLive)
 )
 
 /** The HttpApi with every group implemented. */
 export const ApiLive = HttpApiBuilder.api(AlprApi).pipe(
-  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive]),
+  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive, AuthHttpLive]),
   Layer.provide([CollectorAuthLive, UserAuthLive])
 )
 

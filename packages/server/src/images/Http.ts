@@ -1,20 +1,30 @@
 import { AlprApi } from "@chaverim/domain/Api"
+import { CurrentUser } from "@chaverim/domain/Auth"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import { Audit } from "../audit/Audit"
+import { requestInfo } from "../auth/UserAuth"
 import { Images } from "./Images"
 
+/**
+ * Evidence images, each view audited (who saw which photo, from where, and whether it was there and
+ * intact). Not cached: a view the browser answers from its cache would be a view nobody recorded.
+ */
 export const ImagesHttpLive = HttpApiBuilder.group(AlprApi, "images", (handlers) =>
   Effect.gen(function*() {
     const images = yield* Images
+    const audit = yield* Audit
     return handlers.handleRaw("image", ({ path }) =>
-      images.read(path.id, path.kind).pipe(
-        Effect.map(({ bytes, contentType }) =>
-          HttpServerResponse.uint8Array(bytes, {
-            contentType,
-            headers: { "cache-control": "private, max-age=3600", "x-content-type-options": "nosniff" }
-          })
-        ),
-        Effect.catchTags({ SqlError: Effect.die, ObjectStoreError: Effect.die })
-      ))
+      Effect.gen(function*() {
+        const user = yield* CurrentUser
+        const { address } = yield* requestInfo
+        const record = (outcome: "success" | "failure", details: Record<string, unknown> = {}) =>
+          audit.record({ actor: user, address, action: "image.view", target: `detection:${path.id}/${path.kind}`, details, outcome })
+        const { bytes, contentType } = yield* images.read(path.id, path.kind).pipe(
+          Effect.tapError((error) => record("failure", { error: error._tag }))
+        )
+        yield* record("success")
+        return HttpServerResponse.uint8Array(bytes, { contentType })
+      }).pipe(Effect.catchTags({ SqlError: Effect.die, ObjectStoreError: Effect.die })))
   }))

@@ -101,13 +101,14 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
         if (cached && cached.mac === camera.mac && (camera.name === undefined || cached.name === camera.name)) {
           return cached.id
         }
-        const [row] = yield* sql<{ id: string; name: string | null }>`
+        // The name a camera reports only fills an empty one: a name an admin gave it stays.
+        const [row] = yield* sql<{ id: string }>`
           INSERT INTO cameras (collector_id, external_id, mac, name)
           VALUES (${collectorId}, ${camera.id}, ${camera.mac}, ${camera.name ?? null})
           ON CONFLICT (collector_id, external_id) DO UPDATE
-            SET mac = EXCLUDED.mac, name = coalesce(EXCLUDED.name, cameras.name), updated_at = now()
-          RETURNING id, name`
-        cameraCache.set(cacheKey, { id: row!.id, mac: camera.mac, name: row!.name ?? undefined })
+            SET mac = EXCLUDED.mac, name = coalesce(cameras.name, EXCLUDED.name), updated_at = now()
+          RETURNING id`
+        cameraCache.set(cacheKey, { id: row!.id, mac: camera.mac, name: camera.name })
         return row!.id
       })
 

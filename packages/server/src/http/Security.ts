@@ -1,0 +1,64 @@
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { AppConfig } from "../Config"
+
+/** JSON bodies of people's requests are small; only a collector's batch is large (and checks its own limit). */
+export const MAX_REQUEST_BYTES = 64 * 1024
+const OWN_LIMIT = ["/api/v1/detections/batch"]
+
+/**
+ * Same origin only; no framing; images from the server itself and map tiles over https. The OpenAPI
+ * page inlines its script and styles and gets a policy of its own.
+ */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob: https:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'"
+].join("; ")
+const DOCS_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; " +
+  "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'"
+
+const tooLarge = HttpServerResponse.unsafeJson(
+  { _tag: "PayloadTooLarge", message: `a request body may be at most ${MAX_REQUEST_BYTES / 1024} KiB` },
+  { status: 413 }
+)
+
+/**
+ * Security headers on every answer (errors included), request bodies capped, and no caching of
+ * anything under /api/ (answers carry personal data and evidence).
+ */
+export const securityMiddleware = HttpMiddleware.make((app) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const tls = Option.exists((yield* AppConfig).publicUrl, (url) => url.startsWith("https:"))
+    const path = request.url.split("?")[0]!
+    yield* HttpApp.appendPreResponseHandler((_request, response) =>
+      Effect.succeed(HttpServerResponse.setHeaders(response, {
+        "content-security-policy": path.startsWith("/api/docs") ? DOCS_CSP : CSP,
+        "x-content-type-options": "nosniff",
+        "x-frame-options": "DENY",
+        "referrer-policy": "no-referrer",
+        "cross-origin-opener-policy": "same-origin",
+        "cross-origin-resource-policy": "same-origin",
+        "permissions-policy": "camera=(), microphone=(), geolocation=(self), payment=()",
+        ...(path.startsWith("/api/") ? { "cache-control": "no-store" } : {}),
+        ...(tls ? { "strict-transport-security": "max-age=31536000; includeSubDomains" } : {})
+      })))
+    if (OWN_LIMIT.includes(path)) return yield* app
+    const declared = Number(request.headers["content-length"] ?? 0)
+    if (declared > MAX_REQUEST_BYTES) return tooLarge
+    return yield* Effect.provideService(app, HttpIncomingMessage.MaxBodySize, Option.some(FileSystem.Size(MAX_REQUEST_BYTES)))
+  })
+)

@@ -1,0 +1,39 @@
+import { AlprRpcs, requiredRole, RpcSession } from "@chaverim/domain/Rpc"
+import * as RpcSerialization from "@effect/rpc/RpcSerialization"
+import * as RpcServer from "@effect/rpc/RpcServer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { Cameras } from "./Cameras"
+import { AdminHandlersLive } from "./Handlers"
+import { RpcConnections, RpcProtocolLive } from "./Protocol"
+import { RpcSessionLive } from "./Session"
+
+/**
+ * The session middleware refuses a procedure without a role at every call; a procedure without the
+ * middleware would not be checked at all, so the server does not start with one.
+ */
+const contractChecked = Layer.effectDiscard(Effect.suspend(() => {
+  const unguarded = [...AlprRpcs.requests.values()]
+    .filter((rpc) => !(rpc.middlewares as ReadonlySet<unknown>).has(RpcSession) || Option.isNone(requiredRole(rpc)))
+    .map((rpc) => rpc._tag)
+  return unguarded.length === 0
+    ? Effect.void
+    : Effect.dieMessage(`RPC procedures without RpcSession or RequiredRole: ${unguarded.join(", ")}`)
+}))
+
+/**
+ * The RPC server at `/rpc` on the HttpApi's router, NDJSON over WebSocket (a message at most 1 MiB).
+ * Provide it to `HttpApiBuilder.serve` like the HttpApi groups, so the route exists before the
+ * router is turned into the server's app. Needs the central services and AppConfig.
+ */
+export const RpcLive = RpcServer.layer(AlprRpcs, {
+  spanPrefix: "rpc",
+  // A defect fails its own call only, instead of every call in flight on the connection.
+  disableFatalDefects: true
+}).pipe(
+  Layer.provide([RpcProtocolLive, AdminHandlersLive, RpcSessionLive, contractChecked]),
+  Layer.provide(Cameras.Default),
+  Layer.provide(RpcSerialization.layerNdjsonWith({ maxBufferSize: 1024 * 1024 })),
+  Layer.provide(RpcConnections.Default)
+)
