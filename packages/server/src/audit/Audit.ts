@@ -143,19 +143,9 @@ const timestamp = (value: Date | string) => (typeof value === "string" ? value :
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`)
 
-interface DbRow {
-  readonly id: string
+/** A row as the driver returns it: the same, with the time as a Date. */
+interface DbRow extends Omit<AuditRow, "at"> {
   readonly at: Date
-  readonly actor_id: string | null
-  readonly actor_username: string | null
-  readonly address: string | null
-  readonly action: string
-  readonly target: string | null
-  readonly reason: string | null
-  readonly details: Record<string, unknown>
-  readonly outcome: AuditOutcome
-  readonly prev_hash: string
-  readonly hash: string
 }
 
 interface VerifyRow {
