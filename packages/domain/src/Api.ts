@@ -6,6 +6,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import { LoginRequest, LoginResponse, Me, PasswordChange, TotpRequest, TotpResponse } from "./Accounts"
 import { CollectorAuth, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
+import { SearchParams, SearchResult } from "./Search"
 import {
   ClaimRequest,
   ClaimResponse,
@@ -149,12 +150,28 @@ export class AuthApi extends HttpApiGroup.make("auth")
   )
 {}
 
+export class SearchApi extends HttpApiGroup.make("search")
+  .add(
+    HttpApiEndpoint.get("detections", "/api/v1/detections")
+      .setUrlParams(SearchParams)
+      .addSuccess(SearchResult)
+      .addError(BadRequest)
+      .middleware(OperatorAuth)
+      .annotate(
+        OpenApi.Description,
+        "Search reads by plate (exact, ocr, partial with * and ?, fuzzy), newest first (fuzzy: closest first), " +
+          "filtered and keyset-paged. Every search is audited with its reason."
+      )
+  )
+{}
+
 export class AlprApi extends HttpApi.make("alpr")
   .add(SystemApi)
   .add(IngestApi)
   .add(CollectorsApi)
   .add(ImagesApi)
   .add(AuthApi)
+  .add(SearchApi)
   .annotate(OpenApi.Title, "Chaverim ALPR")
   .annotate(OpenApi.Version, "0.1.0")
 {}

@@ -30,6 +30,8 @@ export interface AppSettings {
   /** How long a command stays with a collector before it is offered again when unacknowledged. */
   readonly commandRedeliverySeconds: number
   readonly claimCodeHours: number
+  /** Whether searches and exports must carry a reason for the audit log. */
+  readonly reasonRequired: boolean
 }
 
 /** S3 settings only when S3_ENDPOINT is set; then the keys are required, not silently ignored. */
@@ -56,7 +58,8 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
   ingestConcurrency: Config.integer("INGEST_CONCURRENCY").pipe(Config.withDefault(6)),
   ingestMaxQueue: Config.integer("INGEST_MAX_QUEUE").pipe(Config.withDefault(200)),
   commandRedeliverySeconds: Config.integer("COMMAND_REDELIVERY_SECONDS").pipe(Config.withDefault(600)),
-  claimCodeHours: Config.integer("CLAIM_CODE_HOURS").pipe(Config.withDefault(24))
+  claimCodeHours: Config.integer("CLAIM_CODE_HOURS").pipe(Config.withDefault(24)),
+  reasonRequired: Config.boolean("AUDIT_REASON_REQUIRED").pipe(Config.withDefault(true))
 })
 
 /** The server's settings, read once from the environment (see the README's configuration table). */

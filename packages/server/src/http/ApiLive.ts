@@ -16,17 +16,19 @@ import { Images } from "../images/Images"
 import { IngestHttpLive } from "../ingest/Http"
 import { Ingest } from "../ingest/Ingest"
 import { IngestGate } from "../ingest/IngestGate"
+import { SearchHttpLive } from "../search/Http"
+import { Search } from "../search/Search"
 import { SystemHttpLive } from "../system/Http"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
-export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default).pipe(
+export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default).pipe(
   Layer.provideMerge(Images.Default),
   Layer.provideMerge(AuditLive)
 )
 
 /** The HttpApi with every group implemented. */
 export const ApiLive = HttpApiBuilder.api(AlprApi).pipe(
-  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive, AuthHttpLive]),
+  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive, AuthHttpLive, SearchHttpLive]),
   Layer.provide([CollectorAuthLive, UserAuthLive])
 )
 

@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { detection, postBatch, startServer, type TestServer } from "./harness"
+
+interface Item {
+  id: string
+  plate: string
+  plate_text: string
+  detected_at: string
+  confidence: number
+  direction: string | null
+  camera: { id: string; external_id: string; name: string | null; site: string | null; lat: number | null; lon: number | null }
+  location: { lat: number; lon: number } | null
+  images: { plate?: string; scene?: string }
+  score?: number
+  distance?: number
+  differences?: Array<{ op: string; position: number; searched: string | null; found: string | null }>
+}
+interface Page {
+  items: Array<Item>
+  next_cursor: string | null
+}
+
+const HOUR = 3_600_000
+let minute = 0
+/** Distinct times in the last day, so that runs (same plate, camera, 30 s) do not link reads. */
+const past = (hoursAgo: number) => new Date(Date.now() - hoursAgo * HOUR - (++minute) * 61_000).toISOString()
+
+describe("plate search", () => {
+  let server: TestServer
+  let apiKey: string
+  let cookie: string
+
+  const ingest = async (events: ReadonlyArray<Record<string, unknown>>) => {
+    const response = await postBatch(server, apiKey, events.map((e) => detection(e)))
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { accepted: number }).accepted).toBe(events.length)
+  }
+  const plate = (text: string, extra: Record<string, unknown> = {}) => ({
+    timestamp: past(1),
+    plate: { text, confidence: 0.9 },
+    ...extra
+  })
+
+  const search = async (params: Record<string, string | number>, headers: Record<string, string> = { cookie }) => {
+    const query = new URLSearchParams({ reason: "case 2026-114", ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) })
+    return fetch(`${server.url}/api/v1/detections?${query}`, { headers })
+  }
+  const found = async (params: Record<string, string | number>) => {
+    const response = await search(params)
+    const text = await response.text()
+    expect(response.status, text).toBe(200)
+    return JSON.parse(text) as Page
+  }
+  const plates = async (params: Record<string, string | number>) => (await found(params)).items.map((i) => i.plate).sort()
+
+  beforeAll(async () => {
+    server = await startServer()
+    apiKey = (await server.collector("Search site")).apiKey
+    cookie = await server.session("operator")
+    await ingest([
+      plate("ABC-1234"),
+      plate("ABC 1235"),
+      plate("BOS5"),
+      plate("B0S5"),
+      plate("8O55"),
+      plate("BOS6"),
+      plate("XOS5"),
+      plate("AK3X9"),
+      plate("K3Z99"),
+      plate("K4X9"),
+      plate("ABX12"),
+      plate("ZABQ123"),
+      plate("AB12"),
+      plate("XYZ1234"),
+      plate("XYZ1284"),
+      plate("XVZ1284"),
+      plate("XYZ1299"),
+      plate("QRS9876")
+    ])
+  })
+  afterAll(() => server?.close())
+
+  it("finds the normalised plate exactly, with its camera, place and photo links", async () => {
+    const page = await found({ plate: "abc 1234" })
+    expect(page.items.map((i) => i.plate)).toEqual(["ABC1234"])
+    const item = page.items[0]!
+    expect(item.plate_text).toBe("ABC-1234")
+    expect(item.camera).toMatchObject({ external_id: "cam-1", name: "Main St northbound" })
+    expect(item.location).toEqual({ lat: 41.1, lon: -74.05 })
+    expect(page.next_cursor).toBeNull()
+    expect(await plates({ plate: "ABC-123" })).toEqual([])
+  })
+
+  it("finds OCR confusions with the ocr mode, and only those", async () => {
+    expect(await plates({ plate: "BOS5", mode: "ocr" })).toEqual(["8O55", "B0S5", "BOS5"])
+    expect(await plates({ plate: "BOS5", mode: "exact" })).toEqual(["BOS5"])
+  })
+
+  it("matches wildcards and substrings with the partial mode", async () => {
+    expect(await plates({ plate: "K3*9", mode: "partial" })).toEqual(["AK3X9", "K3Z99"])
+    // `?` is exactly one character, anywhere in the plate: AB12 has none between B and 1.
+    expect(await plates({ plate: "AB?12", mode: "partial" })).toEqual(["ABC1234", "ABC1235", "ABX12", "ZABQ123"])
+    expect(await plates({ plate: "1284", mode: "partial" })).toEqual(["XVZ1284", "XYZ1284"])
+    // LIKE's own wildcards are characters like any other in a plate query (and normalised away).
+    expect(await plates({ plate: "AB%12", mode: "partial" })).toEqual([])
+  })
+
+  it("ranks fuzzy matches by edit distance and says what differed", async () => {
+    const page = await found({ plate: "XYZ-1234", mode: "fuzzy" })
+    expect(page.items.map((i) => [i.plate, i.distance])).toEqual([["XYZ1234", 0], ["XYZ1284", 1], ["XYZ1299", 2]])
+    expect(page.items[0]!.score).toBe(1)
+    expect(page.items[1]!.score).toBeLessThan(1)
+    expect(page.items[1]!.differences).toEqual([{ op: "substitute", position: 5, searched: "3", found: "8" }])
+    expect(page.items[2]!.differences).toEqual([
+      { op: "substitute", position: 5, searched: "3", found: "9" },
+      { op: "substitute", position: 6, searched: "4", found: "9" }
+    ])
+    // Candidates share trigrams with the plate searched: two edits far apart share too few.
+    expect(page.items.map((i) => i.plate)).not.toContain("XVZ1284")
+    expect(page.items.map((i) => i.plate)).not.toContain("QRS9876")
+  })
+
+  it("combines filters: time range, camera, site, direction, confidence", async () => {
+    const collector = await server.collector("Filter site")
+    const send = (events: Array<Record<string, unknown>>) =>
+      postBatch(server, collector.apiKey, events.map((e) => detection(e))).then((r) => expect(r.status).toBe(200))
+    await send([
+      { timestamp: past(30), camera: { id: "gate", mac: "AA:00:00:00:00:01" }, plate: { text: "FLT100", confidence: 0.95 }, vehicle: { direction: "in" } },
+      { timestamp: past(2), camera: { id: "gate", mac: "AA:00:00:00:00:01" }, plate: { text: "FLT100", confidence: 0.5 }, vehicle: { direction: "out" } },
+      { timestamp: past(2), camera: { id: "road", mac: "AA:00:00:00:00:02" }, plate: { text: "FLT100", confidence: 0.99 }, vehicle: { direction: "IN" } }
+    ])
+    await server.db.query("UPDATE cameras SET site = 'North gate' WHERE external_id = 'gate'")
+    const all = await found({ plate: "FLT100" })
+    expect(all.items).toHaveLength(3)
+    const gate = all.items.find((i) => i.camera.external_id === "gate")!.camera.id
+
+    expect((await found({ plate: "FLT100", camera_id: gate })).items).toHaveLength(2)
+    expect((await found({ plate: "FLT100", site: "North gate" })).items).toHaveLength(2)
+    expect((await found({ plate: "FLT100", direction: "in" })).items).toHaveLength(2)
+    expect((await found({ plate: "FLT100", min_confidence: 0.9 })).items).toHaveLength(2)
+    expect((await found({ plate: "FLT100", from: new Date(Date.now() - 24 * HOUR).toISOString() })).items).toHaveLength(2)
+    const combined = await found({ plate: "FLT100", site: "North gate", direction: "in,out", min_confidence: 0.9 })
+    expect(combined.items.map((i) => i.confidence)).toEqual([0.95])
+    expect((await found({ plate: "FLT100", to: new Date(Date.now() - 24 * HOUR).toISOString(), direction: "out" })).items).toEqual([])
+  })
+
+  it("pages with a cursor, newest first, never skipping or repeating, also through equal times", async () => {
+    const same = past(3)
+    await ingest(Array.from({ length: 23 }, (_, i) => plate("PAGE42", { timestamp: i < 8 ? same : past(3) })))
+    const seen: Array<Item> = []
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const page: Page = await found({ plate: "PAGE42", limit: 10, ...(cursor === null ? {} : { cursor }) })
+      seen.push(...page.items)
+      cursor = page.next_cursor
+      pages++
+    } while (cursor !== null && pages < 10)
+    expect(pages).toBe(3)
+    expect(seen).toHaveLength(23)
+    expect(new Set(seen.map((i) => i.id)).size).toBe(23)
+    const order = seen.map((i) => [Date.parse(i.detected_at), Number(i.id)] as const)
+    for (let k = 1; k < order.length; k++) {
+      const [t0, id0] = order[k - 1]!
+      const [t1, id1] = order[k]!
+      expect(t0 > t1 || (t0 === t1 && id0 > id1)).toBe(true)
+    }
+  })
+
+  it("pages fuzzy results in rank order too", async () => {
+    await ingest(Array.from({ length: 7 }, () => plate("FUZ7777")).concat(Array.from({ length: 5 }, () => plate("FUZ7778"))))
+    const seen: Array<Item> = []
+    let cursor: string | null = null
+    do {
+      const page: Page = await found({ plate: "FUZ7777", mode: "fuzzy", limit: 5, ...(cursor === null ? {} : { cursor }) })
+      seen.push(...page.items)
+      cursor = page.next_cursor
+    } while (cursor !== null && seen.length < 100)
+    expect(seen).toHaveLength(12)
+    expect(new Set(seen.map((i) => i.id)).size).toBe(12)
+    expect(seen.slice(0, 7).every((i) => i.distance === 0)).toBe(true)
+    expect(seen.slice(7).every((i) => i.distance === 1)).toBe(true)
+  })
+
+  it("audits every search with its query and reason, and requires the reason", async () => {
+    const missing = await fetch(`${server.url}/api/v1/detections?plate=ABC1234`, { headers: { cookie } })
+    expect(missing.status).toBe(400)
+    expect(((await missing.json()) as { message: string }).message).toMatch(/reason/)
+    await found({ plate: "abc 1234", reason: "stolen car report 7781" })
+    const { rows } = await server.db.query(
+      "SELECT action, target, reason, details, outcome FROM audit_log WHERE action = 'search' ORDER BY id DESC LIMIT 1"
+    )
+    expect(rows[0]).toMatchObject({
+      action: "search",
+      target: "plate:ABC1234",
+      reason: "stolen car report 7781",
+      outcome: "success",
+      details: { mode: "exact", plate: "abc 1234", results: 1 }
+    })
+  })
+
+  it("answers bad parameters with clear 400s", async () => {
+    for (const params of [
+      { plate: "ABC", mode: "bogus" },
+      { plate: "ABC", limit: 0 },
+      { plate: "ABC", limit: "ten" },
+      { plate: "ABC", from: "yesterday" },
+      { plate: "ABC", cursor: "not-a-cursor" },
+      { plate: "ABC", cursor: Buffer.from(JSON.stringify({ t: "2026-01-01'; DROP TABLE x", id: "1" })).toString("base64url") },
+      { plate: "*", mode: "partial" },
+      { plate: "A?", mode: "partial" },
+      { plate: "AB", mode: "fuzzy" },
+      { plate: "ABC", min_confidence: 2 },
+      { plate: "ABC", camera_id: "not-a-uuid" },
+      { plate: " " },
+      { plate: "-.-" },
+      { plate: "X".repeat(40) }
+    ]) {
+      const response = await search(params as Record<string, string | number>)
+      const body = await response.text()
+      expect(response.status, `${JSON.stringify(params)}: ${body}`).toBe(400)
+      expect(body).toMatch(/"message"/)
+    }
+    expect((await fetch(`${server.url}/api/v1/detections?reason=x`, { headers: { cookie } })).status).toBe(400)
+  })
+
+  it("is for operators and admins: a viewer is refused, no session is 401", async () => {
+    expect((await search({ plate: "ABC1234" }, { cookie: await server.session("viewer") })).status).toBe(403)
+    expect((await search({ plate: "ABC1234" }, { cookie: await server.session("admin") })).status).toBe(200)
+    expect((await search({ plate: "ABC1234" }, {})).status).toBe(401)
+  })
+})

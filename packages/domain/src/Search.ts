@@ -1,0 +1,139 @@
+import * as Schema from "effect/Schema"
+
+/**
+ * Plate search: `exact` (the normalised plate), `ocr` (the OCR-aware key: BOS5 finds B0S5 and 8O55),
+ * `partial` (`*` any run, `?` one character, otherwise a substring anywhere in the plate) and `fuzzy`
+ * (trigram similarity and edit distance, ranked, each item with its score and what differed).
+ */
+export const SearchMode = Schema.Literal("exact", "ocr", "partial", "fuzzy")
+export type SearchMode = typeof SearchMode.Type
+
+/** A comma-separated list in one query parameter: `camera_id=a,b`. */
+const List = (item: Schema.Schema<string>, what: string) =>
+  Schema.transform(
+    Schema.String.pipe(Schema.maxLength(4_000, { message: () => `${what}: too long a list` })),
+    Schema.Array(item).pipe(Schema.maxItems(200, { message: () => `${what}: at most 200 values` })),
+    {
+      strict: true,
+      decode: (s) => s.split(",").map((x) => x.trim()).filter((x) => x !== ""),
+      encode: (xs) => xs.join(",")
+    }
+  )
+
+const Instant = Schema.Date.annotations({ message: () => "a time is ISO 8601, e.g. 2026-11-29T14:00:00Z" })
+const Word = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))
+
+export const SearchParams = Schema.Struct({
+  plate: Schema.String.pipe(
+    Schema.filter((s) => s.trim().length > 0 || "plate is required"),
+    Schema.maxLength(32, { message: () => "plate is at most 32 characters" })
+  ),
+  mode: Schema.optionalWith(SearchMode, { default: () => "exact" }),
+  from: Schema.optional(Instant),
+  to: Schema.optional(Instant),
+  camera_id: Schema.optional(List(Schema.UUID, "camera_id")),
+  site: Schema.optional(List(Word, "site")),
+  direction: Schema.optional(List(Word, "direction")),
+  vehicle_type: Schema.optional(List(Word, "vehicle_type")),
+  vehicle_color: Schema.optional(List(Word, "vehicle_color")),
+  min_confidence: Schema.optional(
+    Schema.NumberFromString.pipe(Schema.between(0, 1, { message: () => "min_confidence is between 0 and 1" }))
+  ),
+  limit: Schema.optionalWith(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 200, { message: () => "limit is 1 to 200" })),
+    { default: () => 50 }
+  ),
+  cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
+  /** Why the search is made; recorded in the audit log (required unless the server is set otherwise). */
+  reason: Schema.optional(Schema.String.pipe(Schema.maxLength(500, { message: () => "reason is at most 500 characters" })))
+})
+export type SearchParams = typeof SearchParams.Type
+
+/** One difference between the searched plate and a fuzzy match, by position in the match. */
+export const PlateDifference = Schema.Struct({
+  op: Schema.Literal("substitute", "insert", "delete"),
+  /** index in the matched plate (for `delete`, where the searched character would have been) */
+  position: Schema.Number,
+  searched: Schema.NullOr(Schema.String),
+  found: Schema.NullOr(Schema.String)
+})
+export type PlateDifference = typeof PlateDifference.Type
+
+export const CameraRef = Schema.Struct({
+  id: Schema.String,
+  external_id: Schema.String,
+  collector_id: Schema.String,
+  name: Schema.NullOr(Schema.String),
+  site: Schema.NullOr(Schema.String),
+  lat: Schema.NullOr(Schema.Number),
+  lon: Schema.NullOr(Schema.Number)
+})
+
+export const DetectionItem = Schema.Struct({
+  id: Schema.String,
+  detection_id: Schema.String,
+  detected_at: Schema.String,
+  received_at: Schema.String,
+  plate_text: Schema.String,
+  plate: Schema.String,
+  confidence: Schema.Number,
+  direction: Schema.NullOr(Schema.String),
+  vehicle_type: Schema.NullOr(Schema.String),
+  vehicle_color: Schema.NullOr(Schema.String),
+  vehicle_make: Schema.NullOr(Schema.String),
+  /** where the read was made: its own location, else its camera's */
+  location: Schema.NullOr(Schema.Struct({ lat: Schema.Number, lon: Schema.Number })),
+  camera: CameraRef,
+  /** the first read of the run this one repeats (same plate and camera within 30 s) */
+  duplicate_of: Schema.NullOr(Schema.String),
+  images: Schema.Struct({ plate: Schema.optional(Schema.String), scene: Schema.optional(Schema.String) }),
+  /** fuzzy only: trigram similarity 0..1, edit distance, and what differed */
+  score: Schema.optional(Schema.Number),
+  distance: Schema.optional(Schema.Number),
+  differences: Schema.optional(Schema.Array(PlateDifference))
+})
+export type DetectionItem = typeof DetectionItem.Type
+
+export const SearchResult = Schema.Struct({
+  items: Schema.Array(DetectionItem),
+  /** pass as `cursor` for the next page; null on the last */
+  next_cursor: Schema.NullOr(Schema.String)
+})
+export type SearchResult = typeof SearchResult.Type
+
+/**
+ * The cheapest edit script turning `searched` into `found` (Levenshtein, with substitutions preferred),
+ * as the differences an operator is shown next to a fuzzy match.
+ */
+export const plateDifferences = (searched: string, found: string): ReadonlyArray<PlateDifference> => {
+  const a = [...searched]
+  const b = [...found]
+  const d: Array<Array<number>> = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(
+        d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+        d[i - 1]![j]! + 1,
+        d[i]![j - 1]! + 1
+      )
+    }
+  }
+  const out: Array<PlateDifference> = []
+  let i = a.length
+  let j = b.length
+  while (i > 0 || j > 0) {
+    if (i > 0 && j > 0 && d[i]![j] === d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)) {
+      if (a[i - 1] !== b[j - 1]) out.push({ op: "substitute", position: j - 1, searched: a[i - 1]!, found: b[j - 1]! })
+      i--
+      j--
+    } else if (j > 0 && d[i]![j] === d[i]![j - 1]! + 1) {
+      out.push({ op: "insert", position: j - 1, searched: null, found: b[j - 1]! })
+      j--
+    } else {
+      out.push({ op: "delete", position: j, searched: a[i - 1]!, found: null })
+      i--
+    }
+  }
+  return out.reverse()
+}
