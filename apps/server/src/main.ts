@@ -10,6 +10,7 @@ import {
   AuditLive,
   Collectors,
   DatabaseLive,
+  exportCorrections,
   Images,
   migrate,
   MigratedDatabaseLive
@@ -104,6 +105,34 @@ const imagesOrphans = Command.make("orphans", {}, () =>
     yield* printJson({ orphans: count })
   }).pipe(withCore)).pipe(Command.withDescription("Report stored objects that no detection points at"))
 
+const correctionsExport = Command.make(
+  "export",
+  {
+    out: Options.directory("out", { exists: "either" }).pipe(Options.withDescription("directory for corrections.csv and images/")),
+    since: Options.text("since").pipe(
+      Options.withSchema(Schema.Date),
+      Options.optional,
+      Options.withDescription("only corrections made since this time (ISO 8601)")
+    ),
+    includeConfirmed: Options.boolean("include-confirmed").pipe(
+      Options.withDescription("also reads an operator confirmed as right")
+    )
+  },
+  ({ includeConfirmed, out, since }) =>
+    exportCorrections(out, {
+      includeConfirmed,
+      since: Option.getOrUndefined(since),
+      onProgress: (rows) => Console.error(`exported ${rows} reads`)
+    }).pipe(Effect.flatMap(printJson), withCore)
+).pipe(Command.withDescription(
+  "Write a retraining data set of corrected reads: corrections.csv and their photos (last line: a JSON summary)"
+))
+
+const corrections = Command.make("corrections").pipe(
+  Command.withSubcommands([correctionsExport]),
+  Command.withDescription("Operators' corrections of reads")
+)
+
 const images = Command.make("images").pipe(
   Command.withSubcommands([imagesOrphans]),
   Command.withDescription("Evidence image maintenance")
@@ -180,7 +209,7 @@ const auditCommand = Command.make("audit").pipe(
 )
 
 const alpr = Command.make("alpr").pipe(
-  Command.withSubcommands([serve, migrateCommand, collector, user, images, auditCommand]),
+  Command.withSubcommands([serve, migrateCommand, collector, user, images, corrections, auditCommand]),
   Command.withDescription("Chaverim ALPR central server")
 )
 

@@ -39,6 +39,8 @@ export interface TestServer {
 
 export interface SignedIn {
   readonly cookie: string
+  /** for `X-CSRF-Token` on state-changing requests */
+  readonly csrf: string
   readonly userId: string
   readonly username: string
   /** SHA-256 of the session token: the `sessions` row's key. */
@@ -80,19 +82,6 @@ export const startServer = async (overrides: Partial<AppSettings> = {}): Promise
     return { collectorId: body.collector_id, apiKey: body.api_key }
   }
 
-  const session = async (role: "admin" | "operator" | "viewer" = "operator") => {
-    const token = randomBytes(32).toString("base64url")
-    const { rows } = await db.query<{ id: string }>(
-      "INSERT INTO users (username, role) VALUES ($1, $2) RETURNING id",
-      [`user-${randomBytes(4).toString("hex")}`, role]
-    )
-    await db.query(
-      "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')",
-      [createHash("sha256").update(token).digest("hex"), rows[0]!.id]
-    )
-    return `alpr_session=${token}`
-  }
-
   const signIn = async (role: "admin" | "operator" | "viewer" = "operator", options: { readonly expired?: boolean } = {}) => {
     const token = randomBytes(32).toString("base64url")
     const username = `user-${randomBytes(4).toString("hex")}`
@@ -101,13 +90,16 @@ export const startServer = async (overrides: Partial<AppSettings> = {}): Promise
       [username, role]
     )
     const sessionHash = createHash("sha256").update(token).digest("hex")
+    const csrf = randomBytes(24).toString("base64url")
     await db.query(
-      `INSERT INTO sessions (token_hash, user_id, expires_at)
-       VALUES ($1, $2, now() + ${options.expired ? "interval '-1 minute'" : "interval '1 hour'"})`,
-      [sessionHash, rows[0]!.id]
+      `INSERT INTO sessions (token_hash, user_id, expires_at, csrf_token)
+       VALUES ($1, $2, now() + ${options.expired ? "interval '-1 minute'" : "interval '1 hour'"}, $3)`,
+      [sessionHash, rows[0]!.id, csrf]
     )
-    return { cookie: `alpr_session=${token}`, userId: rows[0]!.id, username, sessionHash }
+    return { cookie: `alpr_session=${token}`, csrf, userId: rows[0]!.id, username, sessionHash }
   }
+
+  const session = async (role: "admin" | "operator" | "viewer" = "operator") => (await signIn(role)).cookie
 
   return {
     url,

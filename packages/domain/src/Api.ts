@@ -6,6 +6,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import { LoginRequest, LoginResponse, Me, PasswordChange, TotpRequest, TotpResponse } from "./Accounts"
 import { CollectorAuth, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
+import { Correction, CorrectionRequest } from "./Corrections"
 import { SearchParams, SearchResult } from "./Search"
 import {
   ClaimRequest,
@@ -165,6 +166,26 @@ export class SearchApi extends HttpApiGroup.make("search")
   )
 {}
 
+/** Corrections of reads by operators; the detection itself stays as received. */
+export class CorrectionsApi extends HttpApiGroup.make("corrections")
+  .add(
+    HttpApiEndpoint.post("create", "/api/v1/detections/:id/corrections")
+      .setPath(Schema.Struct({ id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive()) }))
+      .setPayload(CorrectionRequest)
+      .addSuccess(Correction, { status: 201 })
+      .addError(BadRequest)
+      .addError(NotFound)
+      .middleware(OperatorAuth)
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/api/v1/detections/:id/corrections")
+      .setPath(Schema.Struct({ id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive()) }))
+      .addSuccess(Schema.Array(Correction))
+      .addError(NotFound)
+      .middleware(OperatorAuth)
+  )
+{}
+
 export class AlprApi extends HttpApi.make("alpr")
   .add(SystemApi)
   .add(IngestApi)
@@ -172,6 +193,7 @@ export class AlprApi extends HttpApi.make("alpr")
   .add(ImagesApi)
   .add(AuthApi)
   .add(SearchApi)
+  .add(CorrectionsApi)
   .annotate(OpenApi.Title, "Chaverim ALPR")
   .annotate(OpenApi.Version, "0.1.0")
 {}

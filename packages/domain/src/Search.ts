@@ -1,4 +1,5 @@
 import * as Schema from "effect/Schema"
+import { Correction } from "./Corrections"
 
 /**
  * Plate search: `exact` (the normalised plate), `ocr` (the OCR-aware key: BOS5 finds B0S5 and 8O55),
@@ -87,6 +88,8 @@ export const DetectionItem = Schema.Struct({
   /** the first read of the run this one repeats (same plate and camera within 30 s) */
   duplicate_of: Schema.NullOr(Schema.String),
   images: Schema.Struct({ plate: Schema.optional(Schema.String), scene: Schema.optional(Schema.String) }),
+  /** the newest correction an operator made of the read, if any (the read itself never changes) */
+  correction: Schema.NullOr(Correction),
   /** fuzzy only: trigram similarity 0..1, edit distance, and what differed */
   score: Schema.optional(Schema.Number),
   distance: Schema.optional(Schema.Number),

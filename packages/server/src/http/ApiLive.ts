@@ -10,6 +10,8 @@ import { AuthHttpLive } from "../auth/Http"
 import { UserAuthLive } from "../auth/UserAuth"
 import { AuditLive } from "../audit/Audit"
 import { Collectors } from "../collectors/Collectors"
+import { Corrections } from "../corrections/Corrections"
+import { CorrectionsHttpLive } from "../corrections/Http"
 import { CollectorAuthLive, CollectorsHttpLive } from "../collectors/Http"
 import { ImagesHttpLive } from "../images/Http"
 import { Images } from "../images/Images"
@@ -21,14 +23,14 @@ import { Search } from "../search/Search"
 import { SystemHttpLive } from "../system/Http"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
-export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default).pipe(
+export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default).pipe(
   Layer.provideMerge(Images.Default),
   Layer.provideMerge(AuditLive)
 )
 
 /** The HttpApi with every group implemented. */
 export const ApiLive = HttpApiBuilder.api(AlprApi).pipe(
-  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive, AuthHttpLive, SearchHttpLive]),
+  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive, AuthHttpLive, SearchHttpLive, CorrectionsHttpLive]),
   Layer.provide([CollectorAuthLive, UserAuthLive])
 )
 

@@ -13,6 +13,7 @@ import * as Schema from "effect/Schema"
 import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { AppConfig } from "../Config"
+import { type CorrectionRow, correctionOf } from "../corrections/Corrections"
 
 /** Keyset position: newest first by (detected_at, id); fuzzy first by closeness. */
 const Cursor = Schema.Struct({
@@ -78,6 +79,7 @@ interface Row {
   image_kinds: ReadonlyArray<string> | null
   score: number | null
   distance: number | null
+  correction: CorrectionRow | null
 }
 
 /**
@@ -116,7 +118,20 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       d.direction, d.vehicle_type, d.vehicle_color, d.vehicle_make, d.lat, d.lon, d.duplicate_of::text AS duplicate_of,
       c.id AS camera_id, c.external_id AS camera_external_id, c.collector_id, c.name AS camera_name,
       c.site AS camera_site, c.lat AS camera_lat, c.lon AS camera_lon,
-      (SELECT array_agg(i.kind ORDER BY i.kind) FROM detection_images i WHERE i.detection_id = d.id) AS image_kinds`
+      (SELECT array_agg(i.kind ORDER BY i.kind) FROM detection_images i WHERE i.detection_id = d.id) AS image_kinds,
+      (SELECT row_to_json(k) FROM (
+         SELECT id::text AS id, detection_id::text AS detection_id, action, plate_text, plate, note, username, created_at
+           FROM corrections WHERE detection_id = d.id ORDER BY id DESC LIMIT 1) k) AS correction`
+
+    /**
+     * Reads whose correction in force says they show a plate matching `condition` (on the corrections'
+     * columns): found by their corrected plate as well as their original one.
+     */
+    const corrected = (condition: Statement.Fragment) =>
+      sql`d.id = ANY(ARRAY(
+        SELECT c.detection_id FROM corrections c
+         WHERE c.action = 'correct' AND ${condition}
+           AND NOT EXISTS (SELECT 1 FROM corrections n WHERE n.detection_id = c.detection_id AND n.id > c.id)))`
 
     const itemOf = (row: Row, searched: string | undefined): DetectionItem => {
       const kinds = new Set(row.image_kinds ?? [])
@@ -145,6 +160,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
           lon: row.camera_lon
         },
         duplicate_of: row.duplicate_of,
+        correction: row.correction === null ? null : correctionOf(row.correction),
         images: {
           ...(kinds.has("plate") ? { plate: `/api/v1/detections/${row.id}/images/plate` } : {}),
           ...(kinds.has("scene") ? { scene: `/api/v1/detections/${row.id}/images/scene` } : {})
@@ -208,7 +224,9 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
           case "exact":
           case "ocr": {
             if (normalized === "") return yield* new BadRequest({ message: "plate has no letters or digits" })
-            const match = params.mode === "exact" ? sql`d.plate = ${normalized}` : sql`d.plate_ocr = ${ocrKey(params.plate)}`
+            const match = params.mode === "exact"
+              ? sql`(d.plate = ${normalized} OR ${corrected(sql`c.plate = ${normalized}`)})`
+              : sql`(d.plate_ocr = ${ocrKey(params.plate)} OR ${corrected(sql`c.plate_ocr = ${ocrKey(params.plate)}`)})`
             rows = yield* byTime(match, params, cursor)
             break
           }
@@ -217,7 +235,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
             if (pattern === undefined) {
               return yield* new BadRequest({ message: "a partial plate needs at least two letters or digits besides * and ?" })
             }
-            rows = yield* byTime(sql`d.plate LIKE ${pattern}`, params, cursor)
+            rows = yield* byTime(sql`(d.plate LIKE ${pattern} OR ${corrected(sql`c.plate LIKE ${pattern}`)})`, params, cursor)
             break
           }
           case "fuzzy": {
