@@ -9,6 +9,19 @@ import { CollectorAuth, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
 import { Correction, CorrectionRequest } from "./Corrections"
 import { SearchParams, SearchResult } from "./Search"
 import {
+  ConvoyParams,
+  ConvoyResult,
+  MapParams,
+  MapResult,
+  MultiPlaceRequest,
+  MultiPlaceResult,
+  PlatePath,
+  RouteParams,
+  RouteResult,
+  TimelineParams,
+  TimelineResult
+} from "./Investigation"
+import {
   ClaimRequest,
   ClaimResponse,
   CommandAck,
@@ -186,6 +199,65 @@ export class CorrectionsApi extends HttpApiGroup.make("corrections")
   )
 {}
 
+/**
+ * Investigating one plate (timeline, map, route, convoy) and finding the plate seen at several
+ * incidents. Operators and admins; every call is audited with its parameters and reason.
+ */
+export class InvestigationApi extends HttpApiGroup.make("investigation")
+  .add(
+    HttpApiEndpoint.get("timeline", "/api/v1/plates/:plate/timeline")
+      .setPath(PlatePath)
+      .setUrlParams(TimelineParams)
+      .addSuccess(TimelineResult)
+      .addError(BadRequest)
+      .annotate(
+        OpenApi.Description,
+        "Every read of the plate in the range grouped by camera (the newest 5,000 listed), the longest gaps " +
+          "between reads and reads per UTC hour or day."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("map", "/api/v1/plates/:plate/map")
+      .setPath(PlatePath)
+      .setUrlParams(MapParams)
+      .addSuccess(MapResult)
+      .addError(BadRequest)
+      .annotate(OpenApi.Description, "Cameras with their location and the plate's reads at each (count, first, last).")
+  )
+  .add(
+    HttpApiEndpoint.get("route", "/api/v1/plates/:plate/route")
+      .setPath(PlatePath)
+      .setUrlParams(RouteParams)
+      .addSuccess(RouteResult)
+      .addError(BadRequest)
+      .annotate(
+        OpenApi.Description,
+        "The plate's stops in time order, split into trips at pauses longer than trip_gap_minutes, with the " +
+          "straight-line distance and speed between stops; speeds above max_speed_kmh are flagged."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("convoy", "/api/v1/plates/:plate/convoy")
+      .setPath(PlatePath)
+      .setUrlParams(ConvoyParams)
+      .addSuccess(ConvoyResult)
+      .addError(BadRequest)
+      .annotate(
+        OpenApi.Description,
+        "Plates seen at the same camera within window_s of the plate at min_cameras cameras or more, ranked by " +
+          "how unlikely that is by chance given each plate's own rate at those cameras, with the joint sightings."
+      )
+  )
+  .add(
+    HttpApiEndpoint.post("multiPlace", "/api/v1/investigations/multi-place")
+      .setPayload(MultiPlaceRequest)
+      .addSuccess(MultiPlaceResult)
+      .addError(BadRequest)
+      .annotate(OpenApi.Description, "Plates seen at every one of 2 to 10 places (a set of cameras and a time range).")
+  )
+  .middleware(OperatorAuth)
+{}
+
 export class AlprApi extends HttpApi.make("alpr")
   .add(SystemApi)
   .add(IngestApi)
@@ -193,6 +265,7 @@ export class AlprApi extends HttpApi.make("alpr")
   .add(ImagesApi)
   .add(AuthApi)
   .add(SearchApi)
+  .add(InvestigationApi)
   .add(CorrectionsApi)
   .annotate(OpenApi.Title, "Chaverim ALPR")
   .annotate(OpenApi.Version, "0.1.0")

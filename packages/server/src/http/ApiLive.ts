@@ -19,18 +19,20 @@ import { IngestHttpLive } from "../ingest/Http"
 import { Ingest } from "../ingest/Ingest"
 import { IngestGate } from "../ingest/IngestGate"
 import { SearchHttpLive } from "../search/Http"
+import { Investigation } from "../search/Investigation"
+import { InvestigationHttpLive } from "../search/InvestigationHttp"
 import { Search } from "../search/Search"
 import { SystemHttpLive } from "../system/Http"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
-export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default).pipe(
+export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default).pipe(
   Layer.provideMerge(Images.Default),
   Layer.provideMerge(AuditLive)
 )
 
 /** The HttpApi with every group implemented. */
 export const ApiLive = HttpApiBuilder.api(AlprApi).pipe(
-  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive, AuthHttpLive, SearchHttpLive, CorrectionsHttpLive]),
+  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive, AuthHttpLive, SearchHttpLive, CorrectionsHttpLive, InvestigationHttpLive]),
   Layer.provide([CollectorAuthLive, UserAuthLive])
 )
 
