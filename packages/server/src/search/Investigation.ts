@@ -21,6 +21,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
+import { requireReason } from "../audit/Reason"
 import { AppConfig } from "../Config"
 
 const DAY_MS = 86_400_000
@@ -226,12 +227,7 @@ export class Investigation extends Effect.Service<Investigation>()("@chaverim/se
     const audit = yield* Audit
     const config = yield* AppConfig
 
-    const reasonOf = (given: string | undefined) => {
-      const reason = given?.trim()
-      return config.reasonRequired && (reason === undefined || reason === "")
-        ? Effect.fail(new BadRequest({ message: "reason is required: say why you investigate (it goes in the audit log)" }))
-        : Effect.succeed(reason === "" ? undefined : reason)
-    }
+    const reasonOf = (given: string | undefined) => requireReason(config.reasonRequired, given, "investigate")
 
     const plateOf = (typed: string) => {
       const plate = normalizePlate(typed)

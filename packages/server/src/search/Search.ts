@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
+import { requireReason } from "../audit/Reason"
 import { AppConfig } from "../Config"
 import { type CorrectionRow, correctionOf } from "../corrections/Corrections"
 
@@ -213,10 +214,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
 
     const search = (params: SearchParams, user: Actor, request: RequestInfo) =>
       Effect.gen(function*() {
-        const reason = params.reason?.trim()
-        if (config.reasonRequired && (reason === undefined || reason === "")) {
-          return yield* new BadRequest({ message: "reason is required: say why you search (it goes in the audit log)" })
-        }
+        const reason = yield* requireReason(config.reasonRequired, params.reason, "search")
         const cursor = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)
         const normalized = normalizePlate(params.plate)
         let rows: ReadonlyArray<Row>
@@ -265,7 +263,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
           address: request.address,
           action: "search",
           target: `plate:${normalized}`,
-          ...(reason === undefined || reason === "" ? {} : { reason }),
+          ...(reason === undefined ? {} : { reason }),
           details: {
             mode: params.mode,
             plate: params.plate,
