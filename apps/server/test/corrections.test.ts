@@ -91,6 +91,12 @@ describe("corrections", () => {
     expect(item!.correction).toMatchObject({ action: "confirm", plate: null })
     const history = await fetch(`${server.url}/api/v1/detections/${id}/corrections`, { headers: { cookie: operator.cookie } })
     expect(((await history.json()) as Array<{ action: string }>).map((c) => c.action)).toEqual(["confirm", "correct"])
+
+    // In force is the newest by id, not by its text: ids past 9 and 10 still order.
+    for (let i = 0; i < 9; i++) expect((await correct(id, { action: i % 2 === 0 ? "reject" : "confirm" })).status).toBe(201)
+    expect((await correct(id, { action: "correct", plate: "KXY4409" })).status).toBe(201)
+    const [latest] = await search("KXY4409")
+    expect(latest!.correction).toMatchObject({ action: "correct", plate: "KXY4409" })
   })
 
   it("refuses bad corrections clearly, and viewers altogether", async () => {

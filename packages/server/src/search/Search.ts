@@ -122,7 +122,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       (SELECT array_agg(i.kind ORDER BY i.kind) FROM detection_images i WHERE i.detection_id = d.id) AS image_kinds,
       (SELECT row_to_json(k) FROM (
          SELECT id::text AS id, detection_id::text AS detection_id, action, plate_text, plate, note, username, created_at
-           FROM corrections WHERE detection_id = d.id ORDER BY id DESC LIMIT 1) k) AS correction`
+           FROM corrections WHERE detection_id = d.id ORDER BY corrections.id DESC LIMIT 1) k) AS correction`
 
     /**
      * Reads whose correction in force says they show a plate matching `condition` (on the corrections'
@@ -174,18 +174,27 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       }
     }
 
-    /** Newest first; the page after the cursor. */
-    const byTime = (match: Statement.Fragment, params: SearchParams, cursor: Cursor | undefined) =>
-      sql<Row>`
-        SELECT ${select}, NULL::real AS score, NULL::int AS distance
-          FROM detections d JOIN cameras c ON c.id = d.camera_id
-         WHERE ${sql.and([
-        match,
-        ...filtersOf(params),
-        ...(cursor === undefined ? [] : [sql`(d.detected_at, d.id) < (${cursor.t}::timestamptz, ${cursor.id}::bigint)`])
-      ])}
-         ORDER BY d.detected_at DESC, d.id DESC
+    /**
+     * Newest first; the page after the cursor. Reads matched by the plate read and reads matched by a
+     * correction are two branches, each ordered and limited on its own (an OR of the two would
+     * defeat the ordered index scan and read every sighting of a busy plate), then merged.
+     */
+    const byTime = (match: Statement.Fragment, byCorrection: Statement.Fragment, params: SearchParams, cursor: Cursor | undefined) => {
+      const branch = (condition: Statement.Fragment) =>
+        sql`(SELECT ${select}, NULL::real AS score, NULL::int AS distance
+               FROM detections d JOIN cameras c ON c.id = d.camera_id
+              WHERE ${sql.and([
+          condition,
+          ...filtersOf(params),
+          ...(cursor === undefined ? [] : [sql`(d.detected_at, d.id) < (${cursor.t}::timestamptz, ${cursor.id}::bigint)`])
+        ])}
+              ORDER BY d.detected_at DESC, d.id DESC
+              LIMIT ${params.limit + 1})`
+      return sql<Row>`
+        SELECT * FROM (${branch(match)} UNION ALL ${branch(sql`${corrected(byCorrection)} AND NOT ${match}`)}) u
+         ORDER BY u.detected_at DESC, u.id::bigint DESC
          LIMIT ${params.limit + 1}`
+    }
 
     /**
      * Closest first: the trigram index finds plates sharing enough trigrams, the edit distance ranks
@@ -222,10 +231,9 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
           case "exact":
           case "ocr": {
             if (normalized === "") return yield* new BadRequest({ message: "plate has no letters or digits" })
-            const match = params.mode === "exact"
-              ? sql`(d.plate = ${normalized} OR ${corrected(sql`c.plate = ${normalized}`)})`
-              : sql`(d.plate_ocr = ${ocrKey(params.plate)} OR ${corrected(sql`c.plate_ocr = ${ocrKey(params.plate)}`)})`
-            rows = yield* byTime(match, params, cursor)
+            rows = yield* (params.mode === "exact"
+              ? byTime(sql`d.plate = ${normalized}`, sql`c.plate = ${normalized}`, params, cursor)
+              : byTime(sql`d.plate_ocr = ${ocrKey(params.plate)}`, sql`c.plate_ocr = ${ocrKey(params.plate)}`, params, cursor))
             break
           }
           case "partial": {
@@ -233,7 +241,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
             if (pattern === undefined) {
               return yield* new BadRequest({ message: "a partial plate needs at least two letters or digits besides * and ?" })
             }
-            rows = yield* byTime(sql`(d.plate LIKE ${pattern} OR ${corrected(sql`c.plate LIKE ${pattern}`)})`, params, cursor)
+            rows = yield* byTime(sql`d.plate LIKE ${pattern}`, sql`c.plate LIKE ${pattern}`, params, cursor)
             break
           }
           case "fuzzy": {
