@@ -123,9 +123,9 @@ describe("corrections", () => {
       const alpr = alprAgainst(() => server.databaseUrl)
       const run = await alpr(["corrections", "export", "--out", out], { DATA_DIR: server.dataDir })
       expect(run.code, describeRun(run)).toBe(0)
-      expect(lastJson(run)).toMatchObject({ rows: 1, images: 1, images_failed: 0 })
+      expect(lastJson(run)).toMatchObject({ rows: 2, images: 1, images_failed: 0 })
       const rows = parse(await Fs.readFile(Path.join(out, "corrections.csv")), { columns: true }) as Array<Record<string, string>>
-      expect(rows).toHaveLength(1)
+      expect(rows.map((r) => r.corrected_plate)).toEqual(["BABC123", "KXY4409"])
       expect(rows[0]).toMatchObject({
         detection_id: ids["8ABC123"],
         original_plate: "8ABC123",
@@ -137,8 +137,10 @@ describe("corrections", () => {
       })
       expect(new Uint8Array(await Fs.readFile(Path.join(out, rows[0]!.plate_image!)))).toEqual(photo)
 
+      // A read a person confirmed is a labelled example too, when asked for.
+      expect((await correct(ids["NOISE77"]!, { action: "confirm" })).status).toBe(201)
       const withConfirmed = await alpr(["corrections", "export", "--out", out, "--include-confirmed"], { DATA_DIR: server.dataDir })
-      expect(lastJson(withConfirmed)).toMatchObject({ rows: 2 })
+      expect(lastJson(withConfirmed)).toMatchObject({ rows: 3 })
     } finally {
       await Fs.rm(out, { recursive: true, force: true })
     }
