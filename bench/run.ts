@@ -22,6 +22,10 @@ const BENCHMARKS: Readonly<Record<string, { readonly summary: string; readonly l
   edge: {
     summary: "the edge collector: buffer write rate, drain after an outage, collector memory",
     load: () => import("./edge")
+  },
+  search: {
+    summary: "plate search on a generated year of detections: p50/p95/p99 per query type, EXPLAIN plans",
+    load: () => import("./search")
   }
 }
 
