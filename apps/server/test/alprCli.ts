@@ -1,5 +1,7 @@
 import { expect } from "@effect/vitest"
 import { spawn } from "node:child_process"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 
 /** The repository root, where `npm run alpr` runs. */
@@ -15,13 +17,16 @@ export interface Run {
   readonly stderr: string
 }
 
+/** Where commands that touch the object store keep it, unless a test says otherwise: never the checkout. */
+const SCRATCH_DATA_DIR = Path.join(Os.tmpdir(), `alpr-cli-test-${process.pid}`)
+
 /** `npx tsx apps/server/src/main.ts ...args` against the database at `databaseUrl`, as a real process. */
 export const alprAgainst = (databaseUrl: () => string, logLevel = "Error") =>
 (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Run> =>
   new Promise((resolve, reject) => {
     const child = spawn("npx", ["tsx", "apps/server/src/main.ts", ...args], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl(), LOG_LEVEL: logLevel, ...env },
+      env: { ...process.env, DATABASE_URL: databaseUrl(), LOG_LEVEL: logLevel, DATA_DIR: SCRATCH_DATA_DIR, ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let stdout = ""
