@@ -5,9 +5,9 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { generateSecret, generateURI, verify as verifyTotp } from "otplib"
-import { randomBytes, randomInt, timingSafeEqual } from "node:crypto"
+import { randomBytes, timingSafeEqual } from "node:crypto"
 import { Audit } from "../audit/Audit"
-import { sha256Hex } from "../crypto/Tokens"
+import { canonicalCode, newTypableCode, sha256Hex } from "../crypto/Tokens"
 import { decoyHash, hashPassword, oneTimePassword, verifyPassword } from "./Passwords"
 import { accountKey, addressKey, makeThrottle } from "./Throttle"
 
@@ -47,12 +47,8 @@ export interface UserSummary {
   readonly active_sessions: number
 }
 
-const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 /** `XXXX-XXXX-XXXX-XXXX`: 80 random bits, so a SHA-256 of it is as good as a slow hash. */
-const newRecoveryCode = () =>
-  Array.from({ length: 4 }, () => Array.from({ length: 4 }, () => CROCKFORD[randomInt(32)]).join("")).join("-")
-const canonicalRecoveryCode = (typed: string) =>
-  typed.toUpperCase().replace(/[^0-9A-Z]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1")
+const newRecoveryCode = () => newTypableCode(4)
 
 const token = () => randomBytes(32).toString("base64url")
 
@@ -349,7 +345,7 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
             const used = yield* sql`
               UPDATE recovery_codes SET used_at = now()
                WHERE user_id = ${pending.user_id} AND used_at IS NULL
-                 AND code_hash = ${sha256Hex(canonicalRecoveryCode(body.recovery_code))}
+                 AND code_hash = ${sha256Hex(canonicalCode(body.recovery_code))}
               RETURNING 1`
             good = used.length === 1
           } else {
@@ -418,7 +414,7 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
         let recoveryCodes: Array<string> | undefined
         if (verdict.enrolled) {
           recoveryCodes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode)
-          const hashes = recoveryCodes.map((c) => sha256Hex(canonicalRecoveryCode(c)))
+          const hashes = recoveryCodes.map((c) => sha256Hex(canonicalCode(c)))
           yield* sql.withTransaction(Effect.zipRight(
             sql`DELETE FROM recovery_codes WHERE user_id = ${pending.user_id}`,
             sql`INSERT INTO recovery_codes (user_id, code_hash)
@@ -554,8 +550,7 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
       me,
       logout,
       changePassword,
-      denied,
-      safeEqual
+      denied
     } as const
   })
 }) {}

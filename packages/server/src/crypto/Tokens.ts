@@ -5,19 +5,18 @@ export const sha256Hex = (data: string | Uint8Array): string => createHash("sha2
 /** Crockford's base32: no I, L, O or U, so a code read aloud or typed from a phone survives. */
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-/** A human-typable code such as `7KQ2-M9XD-4TPA` (60 bits). */
-export const newClaimCode = (): string => {
-  let out = ""
-  for (let i = 0; i < 12; i++) {
-    if (i > 0 && i % 4 === 0) out += "-"
-    out += CROCKFORD[randomInt(CROCKFORD.length)]
-  }
-  return out
-}
+/** A human-typable code of `groups` groups of four, such as `7KQ2-M9XD-4TPA` (5 bits a character). */
+export const newTypableCode = (groups: number): string =>
+  Array.from({ length: groups }, () => Array.from({ length: 4 }, () => CROCKFORD[randomInt(CROCKFORD.length)]).join(""))
+    .join("-")
 
-/** The canonical form of a typed claim code: case, separators and look-alike letters forgiven. */
-export const canonicalClaimCode = (typed: string): string =>
+/** The canonical form of a typed code: case, separators and look-alike letters forgiven. */
+export const canonicalCode = (typed: string): string =>
   typed.toUpperCase().replace(/[^0-9A-Z]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1")
+
+/** A collector's claim code: three groups, 60 bits, single-use and short-lived. */
+export const newClaimCode = (): string => newTypableCode(3)
+export const canonicalClaimCode = canonicalCode
 
 /** A collector API key: `alpr_<prefix>_<secret>`; the prefix is safe to show, the rest never is. */
 export const newApiKey = (): { readonly key: string; readonly prefix: string } => {
