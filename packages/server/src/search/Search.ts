@@ -99,14 +99,12 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       if (params.to !== undefined) where.push(sql`d.detected_at < ${params.to}`)
       if (params.camera_id !== undefined && params.camera_id.length > 0) where.push(sql`d.camera_id IN ${sql.in(params.camera_id)}`)
       if (params.site !== undefined && params.site.length > 0) where.push(sql`c.site IN ${sql.in(params.site)}`)
-      if (params.direction !== undefined && params.direction.length > 0) {
-        where.push(sql`lower(d.direction) IN ${sql.in(params.direction.map((s) => s.toLowerCase()))}`)
-      }
-      if (params.vehicle_type !== undefined && params.vehicle_type.length > 0) {
-        where.push(sql`lower(d.vehicle_type) IN ${sql.in(params.vehicle_type.map((s) => s.toLowerCase()))}`)
-      }
-      if (params.vehicle_color !== undefined && params.vehicle_color.length > 0) {
-        where.push(sql`lower(d.vehicle_color) IN ${sql.in(params.vehicle_color.map((s) => s.toLowerCase()))}`)
+      // Case-blind lists: cameras write "IN", "in" and "In" alike.
+      for (const column of ["direction", "vehicle_type", "vehicle_color"] as const) {
+        const values = params[column]
+        if (values !== undefined && values.length > 0) {
+          where.push(sql`lower(${sql(`d.${column}`)}) IN ${sql.in(values.map((v) => v.toLowerCase()))}`)
+        }
       }
       if (params.min_confidence !== undefined) where.push(sql`d.confidence >= ${params.min_confidence}`)
       return where
