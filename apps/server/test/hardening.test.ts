@@ -1,4 +1,7 @@
 import * as Http from "node:http"
+import { Accounts } from "@chaverim/server"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startServer, type TestServer } from "./harness"
 
@@ -76,6 +79,37 @@ describe("hardening", () => {
       request.write("{\"username\": \"")
     })
     expect(status).toBe(413)
+  })
+
+  it("marks cookies Secure and sends HSTS only behind TLS", async () => {
+    const { password } = await server.run(Effect.flatMap(Accounts, (a) => a.create("tls-check", "viewer")))
+    const login = (url: string, headers: Record<string, string> = {}) =>
+      fetch(`${url}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ username: "tls-check", password })
+      })
+    const plain = await login(server.url)
+    expect(plain.status).toBe(200)
+    expect(plain.headers.getSetCookie()[0]).not.toMatch(/;\s*Secure/i)
+    expect(plain.headers.get("strict-transport-security")).toBeNull()
+    // Behind a TLS-terminating proxy that says so:
+    expect((await login(server.url, { "x-forwarded-proto": "https" })).headers.getSetCookie()[0]).toMatch(/;\s*Secure/i)
+
+    const tls = await startServer({ publicUrl: Option.some("https://alpr.example.org") })
+    try {
+      await tls.run(Effect.flatMap(Accounts, (a) => a.create("tls-check", "viewer"))).then(async ({ password: p }) => {
+        const response = await fetch(`${tls.url}/api/v1/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ username: "tls-check", password: p })
+        })
+        expect(response.headers.getSetCookie()[0]).toMatch(/;\s*Secure/i)
+        expect(response.headers.get("strict-transport-security")).toMatch(/max-age=31536000/)
+      })
+    } finally {
+      await tls.close()
+    }
   })
 
   it("keeps serving after all of it", async () => {
