@@ -116,12 +116,17 @@ const correctionsExport = Command.make(
     ),
     includeConfirmed: Options.boolean("include-confirmed").pipe(
       Options.withDescription("also reads an operator confirmed as right")
+    ),
+    reason: Options.text("reason").pipe(
+      Options.optional,
+      Options.withDescription("why the data set is made (audited; required unless AUDIT_REASON_REQUIRED=false)")
     )
   },
-  ({ includeConfirmed, out, since }) =>
+  ({ includeConfirmed, out, reason, since }) =>
     exportCorrections(out, {
       includeConfirmed,
       since: Option.getOrUndefined(since),
+      reason: Option.getOrUndefined(reason),
       onProgress: (rows) => Console.error(`exported ${rows} reads`)
     }).pipe(Effect.flatMap(printJson), withCore)
 ).pipe(Command.withDescription(

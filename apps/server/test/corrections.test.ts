@@ -121,7 +121,10 @@ describe("corrections", () => {
     const out = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-corrections-"))
     try {
       const alpr = alprAgainst(() => server.databaseUrl)
-      const run = await alpr(["corrections", "export", "--out", out], { DATA_DIR: server.dataDir })
+      const refused = await alpr(["corrections", "export", "--out", out], { DATA_DIR: server.dataDir })
+      expect(refused.code, describeRun(refused)).not.toBe(0)
+      expect(refused.stderr).toMatch(/reason is required/)
+      const run = await alpr(["corrections", "export", "--out", out, "--reason", "retrain the county model"], { DATA_DIR: server.dataDir })
       expect(run.code, describeRun(run)).toBe(0)
       expect(lastJson(run)).toMatchObject({ rows: 2, images: 1, images_failed: 0 })
       const rows = parse(await Fs.readFile(Path.join(out, "corrections.csv")), { columns: true }) as Array<Record<string, string>>
@@ -139,8 +142,12 @@ describe("corrections", () => {
 
       // A read a person confirmed is a labelled example too, when asked for.
       expect((await correct(ids["NOISE77"]!, { action: "confirm" })).status).toBe(201)
-      const withConfirmed = await alpr(["corrections", "export", "--out", out, "--include-confirmed"], { DATA_DIR: server.dataDir })
+      const withConfirmed = await alpr(["corrections", "export", "--out", out, "--include-confirmed", "--reason", "labels"], {
+        DATA_DIR: server.dataDir
+      })
       expect(lastJson(withConfirmed)).toMatchObject({ rows: 3 })
+      const audit = await server.db.query("SELECT reason, details FROM audit_log WHERE action = 'export.corrections' ORDER BY id")
+      expect(audit.rows.map((r) => [r.reason, r.details.rows])).toEqual([["retrain the county model", 2], ["labels", 3]])
     } finally {
       await Fs.rm(out, { recursive: true, force: true })
     }

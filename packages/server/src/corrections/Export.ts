@@ -3,6 +3,9 @@ import { stringify } from "csv-stringify/sync"
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
+import { Audit } from "../audit/Audit"
+import { requireReason } from "../audit/Reason"
+import { AppConfig } from "../Config"
 import { Images } from "../images/Images"
 import { Corrections } from "./Corrections"
 
@@ -41,9 +44,16 @@ export interface ExportSummary {
  */
 export const exportCorrections = (
   out: string,
-  options: { readonly includeConfirmed: boolean; readonly since?: Date | undefined; readonly onProgress?: (rows: number) => Effect.Effect<void> }
+  options: {
+    readonly includeConfirmed: boolean
+    readonly since?: Date | undefined
+    /** why the data set is made: audited, and required unless AUDIT_REASON_REQUIRED=false */
+    readonly reason?: string | undefined
+    readonly onProgress?: (rows: number) => Effect.Effect<void>
+  }
 ) =>
   Effect.gen(function*() {
+    const reason = yield* requireReason((yield* AppConfig).reasonRequired, options.reason, "export")
     const corrections = yield* Corrections
     const images = yield* Images
     const imagesDir = Path.join(out, "images")
@@ -102,5 +112,20 @@ export const exportCorrections = (
     }
     yield* Effect.promise(() => file.sync())
     yield* Effect.promise(() => Fs.rename(partial, csvPath))
-    return { out: Path.resolve(out), rows, images: written, images_failed: failed } satisfies ExportSummary
+    const summary = { out: Path.resolve(out), rows, images: written, images_failed: failed } satisfies ExportSummary
+    // Exports leave the system with people's movements in them: each one is on the record.
+    yield* (yield* Audit).record({
+      action: "export.corrections",
+      target: summary.out,
+      ...(reason === undefined ? {} : { reason }),
+      details: {
+        via: "cli",
+        include_confirmed: options.includeConfirmed,
+        ...(options.since === undefined ? {} : { since: options.since.toISOString() }),
+        rows,
+        images: written
+      },
+      outcome: "success"
+    })
+    return summary
   }).pipe(Effect.scoped)
