@@ -30,6 +30,7 @@ interface Timeline {
   total: number
   capped: boolean
   cap: number
+  next_cursor: string | null
   cameras: Array<{
     camera: { id: string; name: string | null; lat: number | null }
     count: number
@@ -231,7 +232,7 @@ describe("investigating a plate", () => {
       expect(rows[0]!.n).toBe(1)
     })
 
-    it("caps the list of a busy plate but counts every read, and answers fast", async () => {
+    it("pages the list of a busy plate but counts every read, and answers fast", async () => {
       // 5,200 reads over 25 days, written directly: the ingest path is not what is measured here.
       await server.db.query(
         `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
@@ -242,13 +243,20 @@ describe("investigating a plate", () => {
       )
       await server.db.query("ANALYZE detections")
       const params = { from: at(-31, 0), to: at(0, 0), bucket: "hour" }
-      await ok<Timeline>("/api/v1/plates/BUSY1/timeline", params)
+      const first = await ok<Timeline>("/api/v1/plates/BUSY1/timeline", params)
+      expect([first.cap, first.capped]).toEqual([500, true])
+      expect(first.cameras.reduce((n, c) => n + c.sightings.length, 0)).toBe(500)
       const started = performance.now()
-      const timeline = await ok<Timeline>("/api/v1/plates/BUSY1/timeline", params)
+      const timeline = await ok<Timeline>("/api/v1/plates/BUSY1/timeline", { ...params, limit: "5000" })
       const elapsed = performance.now() - started
       expect(timeline.total).toBe(5_200)
       expect(timeline.capped).toBe(true)
       expect(timeline.cameras.reduce((n, c) => n + c.sightings.length, 0)).toBe(5_000)
+      // The older ones follow on the next page, none twice; the figures are over all reads on every page.
+      const rest = await ok<Timeline>("/api/v1/plates/BUSY1/timeline", { ...params, limit: "5000", cursor: timeline.next_cursor! })
+      expect([rest.capped, rest.next_cursor, rest.total]).toEqual([false, null, 5_200])
+      const ids = [timeline, rest].flatMap((t) => t.cameras.flatMap((c) => c.sightings.map((s) => s.id)))
+      expect(new Set(ids).size).toBe(5_200)
       expect(timeline.cameras.reduce((n, c) => n + c.count, 0)).toBe(5_200)
       expect(timeline.counts.reduce((n, b) => n + b.count, 0)).toBe(5_200)
       // The newest are listed.

@@ -167,6 +167,32 @@ describe("plate search", () => {
     }
   })
 
+  it("pages partial results across many plates, newest first, through equal times", async () => {
+    const same = past(4)
+    const events = ["PGX101", "PGX202", "PGX303", "QPGX44"].flatMap((text, p) =>
+      Array.from({ length: 3 + p }, (_, i) => plate(text, { timestamp: i === 0 ? same : past(4) }))
+    )
+    await ingest(events)
+    const seen: Array<Item> = []
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const page: Page = await found({ plate: "PGX*", mode: "partial", limit: 4, ...(cursor === null ? {} : { cursor }) })
+      seen.push(...page.items)
+      cursor = page.next_cursor
+      pages++
+    } while (cursor !== null && pages < 20)
+    expect(seen).toHaveLength(events.length)
+    expect(new Set(seen.map((i) => i.id)).size).toBe(events.length)
+    expect(pages).toBe(Math.ceil(events.length / 4))
+    const order = seen.map((i) => [Date.parse(i.detected_at), Number(i.id)] as const)
+    for (let k = 1; k < order.length; k++) {
+      const [t0, id0] = order[k - 1]!
+      const [t1, id1] = order[k]!
+      expect(t0 > t1 || (t0 === t1 && id0 > id1)).toBe(true)
+    }
+  })
+
   it("pages fuzzy results in rank order too", async () => {
     await ingest(Array.from({ length: 7 }, () => plate("FUZ7777")).concat(Array.from({ length: 5 }, () => plate("FUZ7778"))))
     const seen: Array<Item> = []

@@ -42,7 +42,11 @@ export const TimelineParams = Schema.Struct({
   ...Range,
   bucket: Schema.optionalWith(TimelineBucket, { default: () => "day" as const }),
   /** Gaps between consecutive sightings at least this long are listed. */
-  min_gap_minutes: Schema.optionalWith(IntParam("min_gap_minutes", 1, 525_600), { default: () => 60 })
+  min_gap_minutes: Schema.optionalWith(IntParam("min_gap_minutes", 1, 525_600), { default: () => 60 }),
+  /** Sightings listed per answer, newest first; counts, gaps and per-camera figures are always over all. */
+  limit: Schema.optionalWith(IntParam("limit", 1, 5_000), { default: () => 500 }),
+  /** `next_cursor` of the answer before: the older sightings after those it listed. */
+  cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(200)))
 })
 export type TimelineParams = typeof TimelineParams.Type
 
@@ -92,9 +96,11 @@ export const TimelineResult = Schema.Struct({
   bucket: TimelineBucket,
   /** every read of the plate in the range */
   total: Schema.Number,
-  /** the sighting lists hold at most this many reads, the newest; counts and gaps are over all */
+  /** the sighting lists hold at most this many reads (`limit`), the newest after the cursor; counts and gaps are over all */
   cap: Schema.Number,
+  /** older sightings than those listed exist: pass `next_cursor` as `cursor` for them */
   capped: Schema.Boolean,
+  next_cursor: Schema.NullOr(Schema.String),
   /** by first sighting in the range; `count`, `first_seen` and `last_seen` are over all reads */
   cameras: Schema.Array(Schema.Struct({
     camera: CameraRef,

@@ -1,4 +1,4 @@
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -7,6 +7,7 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { useFreshDatabase } from "../../../test-support/Database"
+import { withSessionSettings } from "../src/db/Database"
 import { migrate, MIGRATIONS_DIR, migrateFrom } from "../src/db/Migrator"
 
 const database = useFreshDatabase()
@@ -44,9 +45,50 @@ describe("migrations", () => {
   it("create the indexes searches and ingest rely on", async () => {
     const { rows } = await database.db.query("SELECT indexname FROM pg_indexes WHERE tablename = 'detections'")
     expect(rows.map((r) => r.indexname)).toEqual(expect.arrayContaining([
-      "detections_plate", "detections_plate_ocr", "detections_camera_time", "detections_time",
+      "detections_plate_time", "detections_plate_ocr", "detections_camera_time", "detections_time",
       "detections_collector_id_detection_id_key"
     ]))
+  })
+})
+
+describe("the plates table", () => {
+  it("holds each plate ever read once, whatever inserted the reads", async () => {
+    const collector = await database.db.query("INSERT INTO collectors (name) VALUES ('plates') RETURNING id")
+    const camera = await database.db.query(
+      "INSERT INTO cameras (collector_id, external_id, mac) VALUES ($1, 'p1', 'm') RETURNING id",
+      [collector.rows[0].id]
+    )
+    const insert = (ids: Array<string>, plates: Array<string>) =>
+      database.db.query(
+        `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
+         SELECT $1, d, $2, now(), p, p, p, 0.9, '{}' FROM unnest($3::text[], $4::text[]) AS u(d, p)`,
+        [collector.rows[0].id, camera.rows[0].id, ids, plates]
+      )
+    // Two sessions bringing the same new plates in opposite orders, at once.
+    await Promise.all([
+      insert(["a1", "a2", "a3"], ["PLT001", "PLT002", "PLT001"]),
+      insert(["b1", "b2"], ["PLT002", "PLT003"])
+    ])
+    await insert(["c1"], ["PLT003"])
+    const { rows } = await database.db.query("SELECT plate FROM plates WHERE plate LIKE 'PLT%' ORDER BY plate")
+    expect(rows.map((r) => r.plate)).toEqual(["PLT001", "PLT002", "PLT003"])
+    const { rows: [pairs] } = await database.db.query("SELECT plate_pairs('K3K3Z') AS p")
+    expect(pairs.p).toEqual(["3K", "3Z", "K3"])
+  })
+})
+
+describe("the application's connections", () => {
+  it("run without JIT, unless the URL says otherwise", async () => {
+    const setting = (url: string) =>
+      Effect.runPromise(Effect.provide(
+        Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ jit: string }>`SHOW jit`),
+        PgClient.layer({ url: Redacted.make(url) })
+      )).then(([row]) => row!.jit)
+    expect(await setting(withSessionSettings(database.url))).toBe("off")
+    const explicit = new URL(database.url)
+    explicit.searchParams.set("options", "-c jit=on -c work_mem=8MB")
+    expect(await setting(withSessionSettings(explicit.toString()))).toBe("on")
+    expect(withSessionSettings(explicit.toString())).toBe(explicit.toString())
   })
 })
 

@@ -23,6 +23,7 @@ import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { requireReason } from "../audit/Reason"
 import { AppConfig } from "../Config"
+import { CURSOR_TIME, decodeCursor, encodeCursor } from "./Cursor"
 
 const DAY_MS = 86_400_000
 /** Without `from`, a range covers the 30 days before `to`. */
@@ -33,7 +34,7 @@ const CONVOY_MAX_RANGE_DAYS = 31
 /** An incident is a short time at a few cameras: every read there is looked at. */
 const PLACE_MAX_RANGE_DAYS = 1
 
-/** Reads listed by the timeline and used by the route: the newest this many. */
+/** Reads used by the route: the newest this many. */
 export const SIGHTINGS_CAP = 5_000
 const GAPS_MAX = 50
 /** Reads of the target a convoy search looks around: the newest this many. */
@@ -278,7 +279,8 @@ export class Investigation extends Effect.Service<Investigation>()("@chaverim/se
       const reason = yield* reasonOf(params.reason)
       const plate = yield* plateOf(typed)
       const range = yield* rangeOf(params, MAX_RANGE_DAYS)
-      const [[summary], sightings] = yield* Effect.all([
+      const cursor = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)
+      const [[summary], page] = yield* Effect.all([
         sql<TimelineSummaryRow>`
           WITH s AS MATERIALIZED (
             SELECT id, detected_at, camera_id FROM detections WHERE ${inRange(plate, range)}
@@ -306,15 +308,19 @@ export class Investigation extends Effect.Service<Investigation>()("@chaverim/se
             (SELECT coalesce(json_agg(json_build_object('start', b.start, 'count', b.count) ORDER BY b.start), '[]'::json)
                FROM (SELECT date_trunc(${params.bucket}, detected_at, 'UTC') AS start, count(*)::int AS count
                        FROM s GROUP BY 1) b) AS counts`,
-        sql<SightingRow>`
+        sql<SightingRow & { cursor_time: string }>`
           SELECT d.id::text AS id, d.detection_id, d.detected_at, d.plate_text, d.confidence, d.direction,
-                 d.lat, d.lon, d.duplicate_of::text AS duplicate_of, d.camera_id,
+                 d.lat, d.lon, d.duplicate_of::text AS duplicate_of, d.camera_id, ${sql.literal(CURSOR_TIME)} AS cursor_time,
                  (SELECT array_agg(i.kind ORDER BY i.kind) FROM detection_images i WHERE i.detection_id = d.id) AS image_kinds
             FROM detections d
            WHERE ${inRange(plate, range)}
+             ${cursor === undefined ? sql`` : sql`AND (d.detected_at, d.id) < (${cursor.t}::timestamptz, ${cursor.id}::bigint)`}
            ORDER BY d.detected_at DESC, d.id DESC
-           LIMIT ${SIGHTINGS_CAP}`
+           LIMIT ${params.limit + 1}`
       ], { concurrency: 2 })
+      const sightings = page.slice(0, params.limit)
+      const last = sightings.at(-1)
+      const more = page.length > params.limit && last !== undefined
 
       const cameras = summary!.cameras
       const byCamera = new Map<string, Array<Sighting>>(cameras.map((c) => [c.id, []]))
@@ -345,8 +351,9 @@ export class Investigation extends Effect.Service<Investigation>()("@chaverim/se
         to: iso(range.to),
         bucket: params.bucket,
         total: summary!.total,
-        cap: SIGHTINGS_CAP,
-        capped: summary!.total > SIGHTINGS_CAP,
+        cap: params.limit,
+        capped: more,
+        next_cursor: more ? encodeCursor({ t: last.cursor_time, id: last.id }) : null,
         cameras: cameras.map((c) => ({
           camera: cameraRef(c),
           count: c.count,

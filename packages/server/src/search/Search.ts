@@ -9,45 +9,36 @@ import {
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
 import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { requireReason } from "../audit/Reason"
 import { AppConfig } from "../Config"
 import { type CorrectionRow, correctionOf } from "../corrections/Corrections"
+import { Cursor, CURSOR_TIME, decodeCursor, encodeCursor } from "./Cursor"
 
-/** Keyset position: newest first by (detected_at, id); fuzzy first by closeness. */
-const Cursor = Schema.Struct({
-  t: Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)),
-  id: Schema.String.pipe(Schema.pattern(/^\d{1,18}$/)),
-  d: Schema.optional(Schema.Number),
-  s: Schema.optional(Schema.Number)
-})
-type Cursor = typeof Cursor.Type
-
-const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toString("base64url")
-const decodeCursor = (text: string) =>
-  Effect.try(() => JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as unknown).pipe(
-    Effect.flatMap(Schema.decodeUnknown(Cursor)),
-    Effect.mapError(() => new BadRequest({ message: "cursor is not one this server gave out" }))
-  )
-
-/** `*` any run, `?` one character; what is between them is normalised like a plate. LIKE's own wildcards are escaped. */
-export const likePattern = (typed: string): string | undefined => {
+/**
+ * A typed partial plate as a LIKE pattern over the normalised plate (`*` any run, `?` one character,
+ * what is between them normalised like a plate, LIKE's own wildcards escaped, unanchored), with the
+ * two-character pieces its literal runs require (`plate_pairs` in sql/0008), which the index of the
+ * plates table finds even where no run is three characters long.
+ */
+export const partialPattern = (typed: string): { readonly like: string; readonly pairs: ReadonlyArray<string> } | undefined => {
   let literal = 0
-  let out = "%"
+  let like = "%"
+  const pairs = new Set<string>()
   for (const part of typed.split(/([*?])/)) {
-    if (part === "*") out += "%"
-    else if (part === "?") out += "_"
+    if (part === "*") like += "%"
+    else if (part === "?") like += "_"
     else {
-      const plain = normalizePlate(part)
-      literal += [...plain].length
-      out += plain.replace(/[\\%_]/g, (c) => `\\${c}`)
+      const plain = [...normalizePlate(part)]
+      literal += plain.length
+      for (let i = 0; i + 1 < plain.length; i++) pairs.add(plain[i]! + plain[i + 1]!)
+      like += plain.join("").replace(/[\\%_]/g, (c) => `\\${c}`)
     }
   }
-  out += "%"
+  like += "%"
   // Two characters at least: a pattern of one matches most of the table.
-  return literal >= 2 ? out.replace(/%+/g, "%") : undefined
+  return literal >= 2 ? { like: like.replace(/%+/g, "%"), pairs: [...pairs].sort() } : undefined
 }
 
 /** Candidates for fuzzy search must share this much of their trigrams with the searched plate. */
@@ -98,7 +89,9 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       if (params.from !== undefined) where.push(sql`d.detected_at >= ${params.from}`)
       if (params.to !== undefined) where.push(sql`d.detected_at < ${params.to}`)
       if (params.camera_id !== undefined && params.camera_id.length > 0) where.push(sql`d.camera_id IN ${sql.in(params.camera_id)}`)
-      if (params.site !== undefined && params.site.length > 0) where.push(sql`c.site IN ${sql.in(params.site)}`)
+      if (params.site !== undefined && params.site.length > 0) {
+        where.push(sql`d.camera_id IN (SELECT s.id FROM cameras s WHERE s.site IN ${sql.in(params.site)})`)
+      }
       // Case-blind lists: cameras write "IN", "in" and "In" alike.
       for (const column of ["direction", "vehicle_type", "vehicle_color"] as const) {
         const values = params[column]
@@ -112,7 +105,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
 
     const select = sql`
       d.id::text AS id, d.detection_id, d.detected_at,
-      to_char(d.detected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_time,
+      ${sql.literal(CURSOR_TIME)} AS cursor_time,
       d.received_at, d.plate_text, d.plate, d.confidence,
       d.direction, d.vehicle_type, d.vehicle_color, d.vehicle_make, d.lat, d.lon, d.duplicate_of::text AS duplicate_of,
       c.id AS camera_id, c.external_id AS camera_external_id, c.collector_id, c.name AS camera_name,
@@ -172,51 +165,95 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       }
     }
 
+    const afterCursor = (cursor: Cursor | undefined) =>
+      cursor === undefined ? [] : [sql`(d.detected_at, d.id) < (${cursor.t}::timestamptz, ${cursor.id}::bigint)`]
+
+    /** Reads matched by a correction in force, newest first, limited: the second branch of a search by time. */
+    const byCorrectionBranch = (condition: Statement.Fragment, params: SearchParams, cursor: Cursor | undefined) =>
+      sql`(SELECT ${select}, NULL::real AS score, NULL::int AS distance
+             FROM detections d JOIN cameras c ON c.id = d.camera_id
+            WHERE ${sql.and([condition, ...filtersOf(params), ...afterCursor(cursor)])}
+            ORDER BY d.detected_at DESC, d.id DESC
+            LIMIT ${params.limit + 1})`
+
     /**
      * Newest first; the page after the cursor. Reads matched by the plate read and reads matched by a
      * correction are two branches, each ordered and limited on its own (an OR of the two would
      * defeat the ordered index scan and read every sighting of a busy plate), then merged.
      */
-    const byTime = (match: Statement.Fragment, byCorrection: Statement.Fragment, params: SearchParams, cursor: Cursor | undefined) => {
-      const branch = (condition: Statement.Fragment) =>
-        sql`(SELECT ${select}, NULL::real AS score, NULL::int AS distance
-               FROM detections d JOIN cameras c ON c.id = d.camera_id
-              WHERE ${sql.and([
-          condition,
-          ...filtersOf(params),
-          ...(cursor === undefined ? [] : [sql`(d.detected_at, d.id) < (${cursor.t}::timestamptz, ${cursor.id}::bigint)`])
-        ])}
-              ORDER BY d.detected_at DESC, d.id DESC
-              LIMIT ${params.limit + 1})`
-      return sql<Row>`
-        SELECT * FROM (${branch(match)} UNION ALL ${branch(sql`${corrected(byCorrection)} AND NOT ${match}`)}) u
+    const byTime = (match: Statement.Fragment, byCorrection: Statement.Fragment, params: SearchParams, cursor: Cursor | undefined) =>
+      sql<Row>`
+        SELECT * FROM (
+          (SELECT ${select}, NULL::real AS score, NULL::int AS distance
+             FROM detections d JOIN cameras c ON c.id = d.camera_id
+            WHERE ${sql.and([match, ...filtersOf(params), ...afterCursor(cursor)])}
+            ORDER BY d.detected_at DESC, d.id DESC
+            LIMIT ${params.limit + 1})
+          UNION ALL ${byCorrectionBranch(sql`${corrected(byCorrection)} AND NOT ${match}`, params, cursor)}) u
          ORDER BY u.detected_at DESC, u.id::bigint DESC
          LIMIT ${params.limit + 1}`
-    }
 
     /**
-     * Closest first: the trigram index finds plates sharing enough trigrams, the edit distance ranks
-     * them (then similarity, then time). Two edits at most for plates of six or more characters, one below.
+     * Newest first among the reads of the plates `plates` selects (from the distinct plates): the
+     * newest page of each plate from the index `(plate, detected_at, id)`, the newest of those, and
+     * only then the reads themselves. Reads corrected to a plate matching `byCorrection` are merged in.
+     */
+    const byPlates = (plates: Statement.Fragment, byCorrection: Statement.Fragment, params: SearchParams, cursor: Cursor | undefined) =>
+      sql<Row>`
+        WITH m AS MATERIALIZED (${plates})
+        SELECT * FROM (
+          (SELECT ${select}, NULL::real AS score, NULL::int AS distance
+             FROM (SELECT r.id FROM m CROSS JOIN LATERAL (
+                     SELECT d.id, d.detected_at FROM detections d
+                      WHERE ${sql.and([sql`d.plate = m.plate`, ...filtersOf(params), ...afterCursor(cursor)])}
+                      ORDER BY d.detected_at DESC, d.id DESC
+                      LIMIT ${params.limit + 1}) r
+                    ORDER BY r.detected_at DESC, r.id DESC
+                    LIMIT ${params.limit + 1}) top
+             JOIN detections d ON d.id = top.id JOIN cameras c ON c.id = d.camera_id)
+          UNION ALL ${byCorrectionBranch(sql`${corrected(byCorrection)} AND d.plate NOT IN (SELECT plate FROM m)`, params, cursor)}) u
+         ORDER BY u.detected_at DESC, u.id::bigint DESC
+         LIMIT ${params.limit + 1}`
+
+    /**
+     * Closest first: the trigram index of the distinct plates finds plates sharing enough trigrams,
+     * the edit distance ranks them (then similarity, then time), and only then are their reads
+     * fetched, newest first per plate. Two edits at most for plates of six or more characters, one below.
      */
     const byCloseness = (searched: string, params: SearchParams, cursor: Cursor | undefined) => {
       const maxDistance = [...searched].length >= 6 ? 2 : 1
+      // The cursor's place in (distance, -score, -time, -id): plates before it are skipped whole.
+      const key = cursor === undefined ? undefined : {
+        distance: cursor.d ?? 0,
+        score: sql`${-(cursor.s ?? 0)}::real`,
+        time: sql`-extract(epoch FROM ${cursor.t}::timestamptz)`,
+        id: sql`${`-${cursor.id}`}::bigint`
+      }
       return sql<Row>`
-        SELECT * FROM (
-          SELECT ${select},
-                 similarity(d.plate, ${searched}) AS score,
-                 levenshtein(d.plate, ${searched}) AS distance
-            FROM detections d JOIN cameras c ON c.id = d.camera_id
-           WHERE ${sql.and([sql`d.plate % ${searched}`, ...filtersOf(params)])}
-        ) m
-        WHERE ${sql.and([
-        sql`m.distance <= ${maxDistance}`,
-        ...(cursor === undefined ? [] : [
-          sql`(m.distance, -m.score, -extract(epoch FROM m.detected_at), -m.id::bigint) >
-              (${cursor.d ?? 0}, ${-(cursor.s ?? 0)}::real, -extract(epoch FROM ${cursor.t}::timestamptz), ${`-${cursor.id}`}::bigint)`
+        WITH k AS MATERIALIZED (
+          SELECT * FROM (
+            SELECT plate, similarity(plate, ${searched}) AS score, levenshtein(plate, ${searched}) AS distance
+              FROM plates WHERE plate % ${searched}) p
+           WHERE ${sql.and([
+        sql`p.distance <= ${maxDistance}`,
+        ...(key === undefined ? [] : [sql`(p.distance, -p.score) >= (${key.distance}, ${key.score})`])
+      ])})
+        SELECT ${select}, top.score, top.distance
+          FROM (SELECT r.id, k.score, k.distance, r.detected_at FROM k CROSS JOIN LATERAL (
+                  SELECT d.id, d.detected_at FROM detections d
+                   WHERE ${sql.and([
+        sql`d.plate = k.plate`,
+        ...filtersOf(params),
+        ...(key === undefined ? [] : [
+          sql`(k.distance, -k.score, -extract(epoch FROM d.detected_at), -d.id) > (${key.distance}, ${key.score}, ${key.time}, ${key.id})`
         ])
       ])}
-        ORDER BY m.distance, m.score DESC, m.detected_at DESC, m.id::bigint DESC
-        LIMIT ${params.limit + 1}`
+                   ORDER BY d.detected_at DESC, d.id DESC
+                   LIMIT ${params.limit + 1}) r
+                 ORDER BY k.distance, k.score DESC, r.detected_at DESC, r.id DESC
+                 LIMIT ${params.limit + 1}) top
+          JOIN detections d ON d.id = top.id JOIN cameras c ON c.id = d.camera_id
+         ORDER BY top.distance, top.score DESC, d.detected_at DESC, d.id DESC`
     }
 
     const search = (params: SearchParams, user: Actor, request: RequestInfo) =>
@@ -235,11 +272,15 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
             break
           }
           case "partial": {
-            const pattern = likePattern(params.plate)
+            const pattern = partialPattern(params.plate)
             if (pattern === undefined) {
               return yield* new BadRequest({ message: "a partial plate needs at least two letters or digits besides * and ?" })
             }
-            rows = yield* byTime(sql`d.plate LIKE ${pattern}`, sql`c.plate LIKE ${pattern}`, params, cursor)
+            const plates = sql.and([
+              sql`plate LIKE ${pattern.like}`,
+              ...(pattern.pairs.length === 0 ? [] : [sql`plate_pairs(plate) @> string_to_array(${pattern.pairs.join(" ")}, ' ')`])
+            ])
+            rows = yield* byPlates(sql`SELECT plate FROM plates WHERE ${plates}`, sql`c.plate LIKE ${pattern.like}`, params, cursor)
             break
           }
           case "fuzzy": {
