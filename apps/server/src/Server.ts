@@ -1,12 +1,15 @@
 import {
+  AlertsRuntimeLive,
   ApiLive,
   AppConfig,
   backpressureMiddleware,
   securityMiddleware,
   MigratedDatabaseLive,
   ObjectStoreLive,
+  LiveRouteLive,
   RpcLive,
-  ServicesLive
+  ServicesLive,
+  TelegramLive
 } from "@chaverim/server"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
@@ -41,7 +44,13 @@ export const ServerLive = HttpApiBuilder.serve(flow(securityMiddleware, backpres
   Layer.provide(ApiLive),
   // the admin RPC at /rpc, on the same router (so before serve turns the router into the app)
   Layer.provide(RpcLive),
+  // the live feed's WebSocket at /api/v1/live, on the same router
+  Layer.provide(LiveRouteLive),
   Layer.merge(announce),
+  // the Telegram bot and sender, with TELEGRAM_BOT_TOKEN
+  Layer.merge(TelegramLive),
   Layer.provideMerge(NodeServerLive),
+  // the alert engine's workers and the live feed (alerts survive a restart: the queue is in the database)
+  Layer.provideMerge(AlertsRuntimeLive),
   Layer.provideMerge(CoreLive)
 )

@@ -13,9 +13,10 @@ import {
   exportCorrections,
   Images,
   migrate,
-  MigratedDatabaseLive
+  MigratedDatabaseLive,
+  TelegramLinks
 } from "@chaverim/server"
-import { Command, Options, ValidationError } from "@effect/cli"
+import { Args, Command, Options, ValidationError } from "@effect/cli"
 import * as Cause from "effect/Cause"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import * as Console from "effect/Console"
@@ -25,6 +26,8 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { LoggingLive } from "@chaverim/domain/Logging"
+import { WatchlistCategory } from "@chaverim/domain/Watchlist"
+import { exportWatchlistFile, importWatchlistFile, WatchlistCliLive } from "@chaverim/server"
 import { CoreLive, ServerLive } from "./Server"
 
 const printJson = (value: unknown) => Console.log(JSON.stringify(value))
@@ -213,8 +216,53 @@ const auditCommand = Command.make("audit").pipe(
   Command.withDescription("The audit log")
 )
 
+const telegramLinkCode = Command.make("link-code", { username }, ({ username }) =>
+  Effect.flatMap(TelegramLinks, (t) => t.newCodeFor(username)).pipe(Effect.flatMap(printJson), withCore)).pipe(
+    Command.withDescription(
+      "Make a one-time code (valid 10 minutes) that links the user's Telegram chat: they send the bot /start CODE"
+    )
+  )
+
+const telegram = Command.make("telegram").pipe(
+  Command.withSubcommands([telegramLinkCode]),
+  Command.withDescription("The Telegram bot for field volunteers")
+)
+
+const watchlistName = Options.text("name").pipe(Options.withDescription("the list's name (case does not matter)"))
+
+const watchlistImport = Command.make(
+  "import",
+  {
+    name: watchlistName,
+    category: Options.choice("category", WatchlistCategory.literals).pipe(
+      Options.withDescription("stolen, bolo, missing_person, of_interest or allow (for a list made by this import)")
+    ),
+    reason: Options.text("reason").pipe(
+      Options.optional,
+      Options.withDescription("why these plates are watched, for lines without a reason column (default: the file's name)")
+    ),
+    file: Args.file({ name: "FILE.csv", exists: "yes" })
+  },
+  ({ category, file, name, reason }) =>
+    importWatchlistFile({ name, category, file, reason: Option.getOrUndefined(reason) }).pipe(Effect.provide(WatchlistCliLive))
+).pipe(Command.withDescription(
+  "Import a CSV (columns plate, and optionally kind, note, reason, expires_at) into a list, made if missing; " +
+    "bad lines go to stderr; last line: a JSON summary"
+))
+
+const watchlistExport = Command.make(
+  "export",
+  { name: watchlistName, out: Options.file("out").pipe(Options.withDescription("the CSV file to write")) },
+  ({ name, out }) => exportWatchlistFile({ name, out }).pipe(Effect.provide(WatchlistCliLive))
+).pipe(Command.withDescription("Write a list's live entries as CSV (it imports back as it is); last line: a JSON summary"))
+
+const watchlist = Command.make("watchlist").pipe(
+  Command.withSubcommands([watchlistImport, watchlistExport]),
+  Command.withDescription("Watchlists: bulk import and export")
+)
+
 const alpr = Command.make("alpr").pipe(
-  Command.withSubcommands([serve, migrateCommand, collector, user, images, corrections, auditCommand]),
+  Command.withSubcommands([serve, migrateCommand, collector, user, images, corrections, auditCommand, telegram, watchlist]),
   Command.withDescription("Chaverim ALPR central server")
 )
 

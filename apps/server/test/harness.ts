@@ -23,6 +23,8 @@ export interface TestServer {
   /** Direct database access for assertions and for what only an admin could do. */
   readonly db: pg.Client
   readonly run: <A, E>(effect: Effect.Effect<A, E, Accounts | Collectors | HttpServer.HttpServer>) => Promise<A>
+  /** The server's runtime, for effects needing any of its services. */
+  readonly runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof ServerLive>, unknown>
   /** A claimed collector and its API key, through the real claim endpoint. */
   readonly collector: (name?: string) => Promise<{ readonly collectorId: string; readonly apiKey: string }>
   /** A signed-in user's cookie header. */
@@ -47,9 +49,17 @@ export interface SignedIn {
   readonly sessionHash: string
 }
 
-/** The real server (HTTP, services, PostgreSQL) on a free port, with a database of its own. */
-export const startServer = async (overrides: Partial<AppSettings> = {}): Promise<TestServer> => {
-  const database = await freshDatabase()
+/**
+ * The real server (HTTP, services, PostgreSQL) on a free port, with a database of its own, or on the
+ * database at `options.databaseUrl` (a second server, or one restarted), which `close` then leaves.
+ */
+export const startServer = async (
+  overrides: Partial<AppSettings> = {},
+  options: { readonly databaseUrl?: string } = {}
+): Promise<TestServer> => {
+  const database = options.databaseUrl === undefined
+    ? await freshDatabase()
+    : { url: options.databaseUrl, drop: () => Promise.resolve() }
   const dataDir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-test-data-"))
   const config = AppConfig.make({
     port: 0,
@@ -107,6 +117,7 @@ export const startServer = async (overrides: Partial<AppSettings> = {}): Promise
     databaseUrl: database.url,
     db,
     run: (effect) => runtime.runPromise(effect),
+    runtime,
     collector,
     session,
     signIn,

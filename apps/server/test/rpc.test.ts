@@ -1,3 +1,4 @@
+import { roleAtLeast } from "@chaverim/domain/Auth"
 import { AdminRpcs, AlprRpcs, RequiredRole, requiredRole, RPC_PATH, RpcSession } from "@chaverim/domain/Rpc"
 import { CONNECTION_HEADER, RpcConnections } from "@chaverim/server/rpc/Protocol"
 import { RpcSessionLive } from "@chaverim/server/rpc/Session"
@@ -16,6 +17,7 @@ import * as FastCheck from "effect/FastCheck"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { randomBytes, randomUUID } from "node:crypto"
 import WebSocket from "ws"
 import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
@@ -49,7 +51,7 @@ const withClient = <A, E>(headers: Record<string, string>, f: (client: AdminClie
 /** The same, addressing procedures by tag: for going over every one of them. */
 const withFlatClient = <A, E>(headers: Record<string, string>, f: (client: FlatClient) => Effect.Effect<A, E>) =>
   Effect.runPromise(
-    Effect.scoped(Effect.flatMap(RpcClient.make(AdminRpcs, { flatten: true }), (client) => f(client as unknown as FlatClient)))
+    Effect.scoped(Effect.flatMap(RpcClient.make(AlprRpcs, { flatten: true }), (client) => f(client as unknown as FlatClient)))
       .pipe(Effect.provide(socketLayer(headers)))
   )
 
@@ -57,6 +59,11 @@ const cookieOf = (user: SignedIn) => ({ cookie: user.cookie })
 
 /** Every admin procedure, from the contract itself: a new one is covered (or fails) without editing this file. */
 const adminProcedures = [...AdminRpcs.requests.values()] as unknown as ReadonlyArray<Rpc.AnyWithProps>
+
+/** Every procedure served at /rpc, whatever role it declares. */
+const allProcedures = [...AlprRpcs.requests.values()] as unknown as ReadonlyArray<Rpc.AnyWithProps>
+
+const declaredRole = (rpc: Rpc.AnyWithProps) => Option.getOrThrow(requiredRole(rpc))
 
 /** A payload the procedure's schema accepts, so a refusal comes from the session check and not from decoding. */
 const validPayload = (rpc: Rpc.AnyWithProps) =>
@@ -73,14 +80,23 @@ const outcome = (exit: Exit.Exit<unknown, unknown>): string =>
       })
   })
 
-/** What every admin procedure answers on one connection, keyed by procedure. */
-const answersOf = (headers: Record<string, string>) =>
+/** A call, whether the procedure answers once or streams (a stream is read to its end). */
+const callOnce = (client: FlatClient, rpc: Rpc.AnyWithProps) => {
+  const answer = client(rpc._tag, validPayload(rpc)) as unknown
+  return Effect.isEffect(answer)
+    ? answer as Effect.Effect<unknown, unknown>
+    : Stream.runDrain(answer as Stream.Stream<unknown, unknown>)
+}
+
+/** What every given procedure (by default every admin one) answers on one connection, keyed by procedure. */
+const answersOf = (headers: Record<string, string>, procedures: ReadonlyArray<Rpc.AnyWithProps> = adminProcedures) =>
   withFlatClient(headers, (client) =>
-    Effect.forEach(adminProcedures, (rpc) =>
-      Effect.map(Effect.exit(client(rpc._tag, validPayload(rpc))), (exit) => [rpc._tag, outcome(exit)] as const))
+    Effect.forEach(procedures, (rpc) =>
+      Effect.map(Effect.exit(callOnce(client, rpc)), (exit) => [rpc._tag, outcome(exit)] as const))
   ).then((entries) => Object.fromEntries(entries))
 
-const everyProcedure = (answer: string) => Object.fromEntries(adminProcedures.map((rpc) => [rpc._tag, answer]))
+const everyProcedure = (answer: string, procedures: ReadonlyArray<Rpc.AnyWithProps> = adminProcedures) =>
+  Object.fromEntries(procedures.map((rpc) => [rpc._tag, answer]))
 
 const defectMessage = (exit: Exit.Exit<unknown, unknown>) =>
   Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "no failure"
@@ -398,7 +414,24 @@ describe("admin RPC over WebSocket at /rpc", () => {
       "disabled user": cookieOf(disabled)
     }
     for (const [name, headers] of Object.entries(cases)) {
-      expect({ [name]: await answersOf(headers) }).toEqual({ [name]: everyProcedure("Unauthorized") })
+      expect({ [name]: await answersOf(headers, allProcedures) }).toEqual({ [name]: everyProcedure("Unauthorized", allProcedures) })
+    }
+  })
+
+  it("answers Forbidden to every role for every procedure, in any group, that needs a higher role; changes nothing", async () => {
+    const tables = ["users", "collectors", "collector_commands", "cameras", "watchlists", "watchlist_entries", "alert_work"]
+    for (const role of ["viewer", "operator"] as const) {
+      const above = allProcedures.filter((rpc) => !roleAtLeast(role, declaredRole(rpc)))
+      expect(above.length, `procedures above ${role}`).toBeGreaterThan(0)
+      const user = await server.signIn(role)
+      const before = await countRows(tables)
+      expect(await answersOf(cookieOf(user), above)).toEqual(everyProcedure("Forbidden", above))
+      expect(await countRows(tables)).toEqual(before)
+      const { rows } = await server.db.query<{ target: string }>(
+        "SELECT target FROM audit_log WHERE actor_id = $1 AND action = 'access.denied' AND outcome = 'denied'",
+        [user.userId]
+      )
+      expect(rows.map((r) => r.target).sort()).toEqual(above.map((rpc) => `rpc:${rpc._tag}`).sort())
     }
   })
 

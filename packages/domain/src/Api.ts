@@ -5,9 +5,11 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import { LoginRequest, LoginResponse, Me, PasswordChange, TotpRequest, TotpResponse } from "./Accounts"
+import { AlertListParams, AlertPage, AlertPath, Alert, AlertStateConflict, ResolveRequest } from "./Alerts"
 import { CollectorAuth, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
 import { Correction, CorrectionRequest } from "./Corrections"
 import { SearchParams, SearchResult } from "./Search"
+import { TelegramApi } from "./Telegram"
 import {
   ConvoyParams,
   ConvoyResult,
@@ -258,6 +260,44 @@ export class InvestigationApi extends HttpApiGroup.make("investigation")
   .middleware(OperatorAuth)
 {}
 
+/** Alerts raised by the engine: lists of the watchlists the user may see, acknowledged and resolved by operators. */
+export class AlertsApi extends HttpApiGroup.make("alerts")
+  .add(
+    HttpApiEndpoint.get("list", "/api/v1/alerts")
+      .setUrlParams(AlertListParams)
+      .addSuccess(AlertPage)
+      .addError(BadRequest)
+      .middleware(ViewerAuth)
+      .annotate(OpenApi.Description, "Alerts newest first, keyset-paged; only of lists shared or your own (admins: all).")
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/api/v1/alerts/:id")
+      .setPath(AlertPath)
+      .addSuccess(Alert)
+      .addError(NotFound)
+      .middleware(ViewerAuth)
+  )
+  .add(
+    HttpApiEndpoint.post("acknowledge", "/api/v1/alerts/:id/acknowledge")
+      .setPath(AlertPath)
+      .addSuccess(Alert)
+      .addError(NotFound)
+      .addError(AlertStateConflict)
+      .middleware(OperatorAuth)
+      .annotate(OpenApi.Description, "Acknowledge a new alert (again: no change). A resolved alert answers 409.")
+  )
+  .add(
+    HttpApiEndpoint.post("resolve", "/api/v1/alerts/:id/resolve")
+      .setPath(AlertPath)
+      .setPayload(ResolveRequest)
+      .addSuccess(Alert)
+      .addError(NotFound)
+      .addError(AlertStateConflict)
+      .middleware(OperatorAuth)
+      .annotate(OpenApi.Description, "Resolve an alert with an optional note; it then takes no more sightings. Twice answers 409.")
+  )
+{}
+
 export class AlprApi extends HttpApi.make("alpr")
   .add(SystemApi)
   .add(IngestApi)
@@ -267,6 +307,8 @@ export class AlprApi extends HttpApi.make("alpr")
   .add(SearchApi)
   .add(InvestigationApi)
   .add(CorrectionsApi)
+  .add(TelegramApi)
+  .add(AlertsApi)
   .annotate(OpenApi.Title, "Chaverim ALPR")
   .annotate(OpenApi.Version, "0.1.0")
 {}

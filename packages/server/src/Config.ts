@@ -32,6 +32,16 @@ export interface AppSettings {
   readonly claimCodeHours: number
   /** Whether searches and exports must carry a reason for the audit log. */
   readonly reasonRequired: boolean
+  /** Repeated sightings of a plate for one list entry within this many seconds update one open alert. */
+  readonly alertCooldownSeconds: number
+  /** When an entry is added, reads of this many days before are checked against it (retro-alerts). */
+  readonly retroAlertDays: number
+  /** Alert work items (ingest statements) processed at once by this server. */
+  readonly alertWorkers: number
+  /** The Telegram bot; without a token the bot does not run (alerts still reach the live feed). */
+  readonly telegramBotToken: Option.Option<Redacted.Redacted>
+  /** The Bot API's root, e.g. a local fake in tests. */
+  readonly telegramApiRoot: string
 }
 
 /** S3 settings only when S3_ENDPOINT is set; then the keys are required, not silently ignored. */
@@ -59,7 +69,12 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
   ingestMaxQueue: Config.integer("INGEST_MAX_QUEUE").pipe(Config.withDefault(200)),
   commandRedeliverySeconds: Config.integer("COMMAND_REDELIVERY_SECONDS").pipe(Config.withDefault(600)),
   claimCodeHours: Config.integer("CLAIM_CODE_HOURS").pipe(Config.withDefault(24)),
-  reasonRequired: Config.boolean("AUDIT_REASON_REQUIRED").pipe(Config.withDefault(true))
+  reasonRequired: Config.boolean("AUDIT_REASON_REQUIRED").pipe(Config.withDefault(true)),
+  alertCooldownSeconds: Config.integer("ALERT_COOLDOWN_SECONDS").pipe(Config.withDefault(600)),
+  retroAlertDays: Config.integer("RETRO_ALERT_DAYS").pipe(Config.withDefault(7)),
+  alertWorkers: Config.integer("ALERT_WORKERS").pipe(Config.withDefault(2)),
+  telegramBotToken: Config.option(Config.redacted("TELEGRAM_BOT_TOKEN")),
+  telegramApiRoot: Config.string("TELEGRAM_API_ROOT").pipe(Config.withDefault("https://api.telegram.org"))
 })
 
 /** The server's settings, read once from the environment (see the README's configuration table). */

@@ -5,6 +5,8 @@ import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { Alerts } from "../alerts/Alerts"
+import { AlertsHttpLive } from "../alerts/Http"
 import { Accounts } from "../auth/Accounts"
 import { AuthHttpLive } from "../auth/Http"
 import { UserAuthLive } from "../auth/UserAuth"
@@ -23,16 +25,19 @@ import { Investigation } from "../search/Investigation"
 import { InvestigationHttpLive } from "../search/InvestigationHttp"
 import { Search } from "../search/Search"
 import { SystemHttpLive } from "../system/Http"
+import { TelegramDeliveries } from "../telegram/Deliveries"
+import { TelegramHttpLive } from "../telegram/Http"
+import { TelegramLinks } from "../telegram/Links"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
-export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default).pipe(
+export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default).pipe(
   Layer.provideMerge(Images.Default),
   Layer.provideMerge(AuditLive)
 )
 
 /** The HttpApi with every group implemented. */
 export const ApiLive = HttpApiBuilder.api(AlprApi).pipe(
-  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive, AuthHttpLive, SearchHttpLive, CorrectionsHttpLive, InvestigationHttpLive]),
+  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive, AuthHttpLive, SearchHttpLive, CorrectionsHttpLive, InvestigationHttpLive, TelegramHttpLive, AlertsHttpLive]),
   Layer.provide([CollectorAuthLive, UserAuthLive])
 )
 

@@ -8,6 +8,8 @@ import { Cameras } from "./Cameras"
 import { AdminHandlersLive } from "./Handlers"
 import { RpcConnections, RpcProtocolLive } from "./Protocol"
 import { RpcSessionLive } from "./Session"
+import { WatchlistsRpcsLive } from "./Watchlists"
+import { Watchlists } from "../watchlists/Watchlists"
 
 /**
  * The session middleware refuses a procedure without a role at every call; a procedure without the
@@ -32,8 +34,8 @@ export const RpcLive = RpcServer.layer(AlprRpcs, {
   // A defect fails its own call only, instead of every call in flight on the connection.
   disableFatalDefects: true
 }).pipe(
-  Layer.provide([RpcProtocolLive, AdminHandlersLive, RpcSessionLive, contractChecked]),
-  Layer.provide(Cameras.Default),
+  Layer.provide([RpcProtocolLive, AdminHandlersLive, WatchlistsRpcsLive, RpcSessionLive, contractChecked]),
+  Layer.provide([Cameras.Default, Watchlists.Default]),
   Layer.provide(RpcSerialization.layerNdjsonWith({ maxBufferSize: 1024 * 1024 })),
   Layer.provide(RpcConnections.Default)
 )

@@ -1,0 +1,200 @@
+import type { LiveMessage } from "@chaverim/domain/Alerts"
+import { LiveFeed } from "@chaverim/server"
+import * as Effect from "effect/Effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import {
+  createEntry,
+  createList,
+  drained,
+  isAlertFor,
+  isDetectionOf,
+  latestRevision,
+  LiveClient,
+  liveUrl,
+  matcherAt,
+  upgradeOutcome
+} from "./alertHarness"
+import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
+
+const read = (plate: string, extra: Record<string, unknown> = {}) => ({ plate: { text: plate, confidence: 0.9 }, ...extra })
+const isHello = (m: LiveMessage): m is Extract<LiveMessage, { type: "hello" }> => m.type === "hello"
+const isResync = (m: LiveMessage): m is Extract<LiveMessage, { type: "resync" }> => m.type === "resync"
+
+const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+describe("live feed at /api/v1/live", () => {
+  let server: TestServer
+  let apiKey: string
+  let admin: SignedIn
+
+  const ingest = async (events: ReadonlyArray<Record<string, unknown>>) => {
+    const built = events.map((e) => detection(e))
+    const response = await postBatch(server, apiKey, built)
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { accepted: number }).accepted).toBe(events.length)
+    return built
+  }
+  const upToDate = async () => matcherAt(server, await latestRevision(server.db))
+  /** Every event number in the table after `after`, oldest first. */
+  const eventsAfter = async (after: number) =>
+    (await server.db.query<{ id: string }>("SELECT id::text AS id FROM live_events WHERE id > $1 ORDER BY live_events.id", [after])).rows
+      .map((r) => Number(r.id))
+
+  beforeAll(async () => {
+    server = await startServer()
+    apiKey = (await server.collector("Live site")).apiKey
+    admin = await server.signIn("admin")
+  })
+  afterAll(() => server?.close())
+
+  it("refuses no session (401), a foreign origin (403), a bad resume point (400) and plain HTTP (426)", async () => {
+    const expired = await server.signIn("viewer", { expired: true })
+    const viewer = await server.signIn("viewer")
+    expect(await upgradeOutcome(liveUrl(server), {})).toBe(401)
+    expect(await upgradeOutcome(liveUrl(server), { cookie: expired.cookie })).toBe(401)
+    expect(await upgradeOutcome(liveUrl(server), { cookie: viewer.cookie, origin: "https://evil.example" })).toBe(403)
+    expect(await upgradeOutcome(`${liveUrl(server)}?after=soon`, { cookie: viewer.cookie })).toBe(400)
+    expect(await upgradeOutcome(liveUrl(server), { cookie: viewer.cookie, origin: server.url })).toBe("open")
+    expect((await fetch(`${server.url}/api/v1/live`, { headers: { cookie: viewer.cookie } })).status).toBe(426)
+  })
+
+  it("says hello with the head, then sends each read and each alert as it is stored", async () => {
+    const list = await createList(server)
+    await createEntry(server, list.id, "wildcard", "LIV*")
+    await upToDate()
+    const client = await LiveClient.open(server, admin.cookie)
+    const hello = await client.next(isHello)
+
+    const latencies: Array<number> = []
+    for (let i = 0; i < 10; i++) {
+      const [sent] = await ingest([read(`LIV-${i}`)])
+      const answered = performance.now()
+      const alert = await client.next(isAlertFor(`LIV${i}`))
+      latencies.push(client.arrivals[client.messages.indexOf(alert)]! - answered)
+      const seen = client.messages.find(isDetectionOf(sent!.detection_id as string))!
+      expect(seen.event_id).toBeLessThan(alert.event_id)
+      expect(seen.detection).toMatchObject({ plate: `LIV${i}`, plate_text: `LIV-${i}`, camera: { name: "Main St northbound" } })
+      expect(alert.alert).toMatchObject({ status: "new", watchlist: { id: list.id }, detection: { id: seen.detection.id } })
+    }
+    console.log(`ingest answer -> alert on the WebSocket: median ${median(latencies).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`)
+    expect(client.eventIds[0]).toBe(hello.last_event_id + 1)
+    expect(client.eventIds).toEqual(await eventsAfter(hello.last_event_id))
+    await client.close()
+  })
+
+  it("a client reconnecting with ?after misses nothing and gets nothing twice", async () => {
+    const watcher = await LiveClient.open(server, admin.cookie)
+    const first = await LiveClient.open(server, admin.cookie)
+    const hello = await first.next(isHello)
+    let ingesting = true
+    const background = (async () => {
+      for (let n = 0; ingesting && n < 200; n++) await ingest(Array.from({ length: 10 }, (_, i) => read(`RCN${n}X${i}`)))
+    })()
+    try {
+      await first.next((m) => m.type === "detection" && m.event_id >= hello.last_event_id + 50)
+      await first.close()
+      const last = Math.max(...first.eventIds)
+      // Events the first connection never saw are out before the second one starts: they must be replayed.
+      const [gap] = await ingest([read("RCNGAP")])
+      await watcher.next(isDetectionOf(gap!.detection_id as string))
+      const second = await LiveClient.open(server, admin.cookie, last)
+      const secondHello = await second.next(isHello)
+      expect(secondHello.last_event_id).toBeGreaterThan(last)
+      await second.next((m) => m.type === "detection" && m.event_id > secondHello.last_event_id + 30)
+      ingesting = false
+      await background
+      await drained(server.databaseUrl)
+      const expected = await eventsAfter(hello.last_event_id)
+      await second.next((m) => m.type === "detection" && m.event_id === expected.at(-1))
+
+      expect([...first.eventIds, ...second.eventIds]).toEqual(expected)
+      await Promise.all([second.close(), watcher.close()])
+    } finally {
+      ingesting = false
+      await background
+    }
+  })
+
+  it("a client that stops reading is told to resync and delays no one", async () => {
+    const fast = await LiveClient.open(server, admin.cookie)
+    const slow = await LiveClient.open(server, admin.cookie)
+    const hello = await fast.next(isHello)
+    await slow.next(isHello)
+    slow.socket.pause()
+
+    // Reads until the slow client's outbox overflows: first the socket buffers between them fill
+    // (how much they take is the kernel's business), then its outbox of 1,000 messages.
+    const overflows = async () =>
+      Number(/^alpr_live_overflows_total(?:\{[^}]*\})? (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0)
+    const before = await overflows()
+    for (let n = 0; (await overflows()) === before; n++) {
+      expect(n, "the slow client never overflowed").toBeLessThan(100)
+      await Promise.all(Array.from({ length: 4 }, (_, k) => ingest(Array.from({ length: 100 }, (_, i) => read(`SLW${n}X${k}X${i}`)))))
+      await drained(server.databaseUrl)
+    }
+    const expected = await eventsAfter(hello.last_event_id)
+    // The fast client has everything while the slow one still reads nothing.
+    await fast.next((m) => m.type === "detection" && m.event_id === expected.at(-1), 60_000)
+    expect(fast.eventIds).toEqual(expected)
+
+    slow.socket.resume()
+    const resync = await slow.next(isResync, 60_000)
+    expect(resync.reason).toBe("overflow")
+    expect(resync.last_event_id).toBeGreaterThanOrEqual(expected.at(-1)!)
+    expect((await slow.closed).code).toBe(4000)
+    // What it did get is the feed up to some point, in order, without a gap.
+    expect(slow.eventIds.length).toBeLessThan(expected.length)
+    expect(slow.eventIds).toEqual(expected.slice(0, slow.eventIds.length))
+    expect(slow.messages.at(-1)).toEqual(resync)
+    await fast.close()
+  }, 180_000)
+
+  it("a viewer does not receive alerts of another user's private list", async () => {
+    const owner = await server.signIn("operator")
+    const viewer = await server.signIn("viewer")
+    const hidden = await createList(server, { shared: false, ownerId: owner.userId })
+    await createEntry(server, hidden.id, "exact", "PRV777")
+    const open = await createList(server)
+    await createEntry(server, open.id, "exact", "PUB777")
+    await upToDate()
+    const watching = await LiveClient.open(server, viewer.cookie)
+    const owning = await LiveClient.open(server, owner.cookie)
+    const hello = await watching.next(isHello)
+
+    const [privateRead] = await ingest([read("PRV777")])
+    await ingest([read("PUB777")])
+    await owning.next(isAlertFor("PRV777"))
+    await owning.next(isAlertFor("PUB777"))
+    // Events arrive in order: once the later alert is here, the earlier one would have been too.
+    await watching.next(isAlertFor("PUB777"))
+    expect(watching.alerts().map((a) => a.plate)).toEqual(["PUB777"])
+    // The read itself is no secret.
+    expect(watching.messages.some(isDetectionOf(privateRead!.detection_id as string))).toBe(true)
+
+    // Nor is it replayed to them.
+    const replay = await LiveClient.open(server, viewer.cookie, hello.last_event_id)
+    await replay.next(isAlertFor("PUB777"))
+    expect(replay.alerts().map((a) => a.plate)).toEqual(["PUB777"])
+    await Promise.all([watching.close(), owning.close(), replay.close()])
+  })
+
+  it("a resume point older than the events kept, or never given out, gets resync", async () => {
+    await ingest([read("OLD111"), read("OLD112")])
+    await drained(server.databaseUrl)
+    const [{ max }] = (await server.db.query<{ max: string }>("SELECT max(id)::text AS max FROM live_events")).rows as [{ max: string }]
+    await server.db.query("UPDATE live_events SET created_at = now() - interval '2 days'")
+    await server.runtime.runPromise(Effect.flatMap(LiveFeed, (feed) => feed.prune))
+    // The newest event is always kept, so the numbering stays known.
+    expect((await server.db.query("SELECT id::text AS id FROM live_events")).rows).toEqual([{ id: max }])
+
+    const tooOld = await LiveClient.open(server, admin.cookie, 1)
+    expect(await tooOld.next(isResync)).toMatchObject({ reason: "too_old", last_event_id: Number(max) })
+    expect((await tooOld.closed).code).toBe(4000)
+    const unknown = await LiveClient.open(server, admin.cookie, Number(max) + 1_000)
+    expect(await unknown.next(isResync)).toMatchObject({ reason: "unknown" })
+    const current = await LiveClient.open(server, admin.cookie, Number(max))
+    await ingest([read("OLD113")])
+    expect((await current.next((m) => m.type === "detection")).event_id).toBeGreaterThan(Number(max))
+    await current.close()
+  })
+})

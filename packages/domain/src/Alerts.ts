@@ -1,0 +1,175 @@
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as Schema from "effect/Schema"
+import { EntryKind, WatchlistCategory } from "./Watchlist"
+
+/**
+ * Alerts raised when a watched plate is read, and the live feed's messages. An alert is `new` until
+ * someone acknowledges it, and `resolved` for good; repeated reads within the cooldown add sightings
+ * to the open alert instead of raising another.
+ */
+export const AlertStatus = Schema.Literal("new", "acknowledged", "resolved")
+export type AlertStatus = typeof AlertStatus.Type
+
+/** Where an alert was handled from; recorded in the audit log. */
+export const AlertVia = Schema.Literal("web", "telegram")
+export type AlertVia = typeof AlertVia.Type
+
+/** A bigint id in decimal, as every database id travels. */
+const BigIntId = Schema.String.pipe(Schema.pattern(/^\d{1,18}$/, { message: () => "an id is a whole number" }))
+
+/** A read as the alert views and the live feed show it: a smaller search DetectionItem. */
+export const AlertDetection = Schema.Struct({
+  id: Schema.String,
+  detection_id: Schema.String,
+  detected_at: Schema.String,
+  received_at: Schema.String,
+  plate_text: Schema.String,
+  plate: Schema.String,
+  confidence: Schema.Number,
+  direction: Schema.NullOr(Schema.String),
+  vehicle_type: Schema.NullOr(Schema.String),
+  vehicle_color: Schema.NullOr(Schema.String),
+  vehicle_make: Schema.NullOr(Schema.String),
+  /** where the read was made: its own location, else its camera's */
+  location: Schema.NullOr(Schema.Struct({ lat: Schema.Number, lon: Schema.Number })),
+  camera: Schema.Struct({
+    id: Schema.String,
+    name: Schema.NullOr(Schema.String),
+    site: Schema.NullOr(Schema.String),
+    lat: Schema.NullOr(Schema.Number),
+    lon: Schema.NullOr(Schema.Number)
+  }),
+  /** `/api/v1/detections/:id/images/plate|scene`, present for the images stored */
+  images: Schema.Struct({ plate: Schema.optional(Schema.String), scene: Schema.optional(Schema.String) })
+})
+export type AlertDetection = typeof AlertDetection.Type
+
+export const Alert = Schema.Struct({
+  id: Schema.String,
+  status: AlertStatus,
+  /** the normalised plate read */
+  plate: Schema.String,
+  /** raised by checking a newly added entry against reads from before it was added */
+  retro: Schema.Boolean,
+  /** an allow list's gate: the plate is not on the list and was read at one of its cameras */
+  not_on_allow_list: Schema.Boolean,
+  sightings: Schema.Number,
+  first_seen_at: Schema.String,
+  last_seen_at: Schema.String,
+  created_at: Schema.String,
+  updated_at: Schema.String,
+  watchlist: Schema.Struct({
+    id: Schema.String,
+    name: Schema.String,
+    category: WatchlistCategory,
+    /** 1 is the most urgent */
+    priority: Schema.Number,
+    colour: Schema.String
+  }),
+  /** the entry that matched; null for a gate's "not on the list" */
+  entry: Schema.NullOr(Schema.Struct({
+    id: Schema.String,
+    kind: EntryKind,
+    value: Schema.String,
+    note: Schema.NullOr(Schema.String)
+  })),
+  /** the latest sighting */
+  detection: AlertDetection,
+  acknowledged_by: Schema.NullOr(Schema.String),
+  acknowledged_at: Schema.NullOr(Schema.String),
+  /** a field volunteer said "On my way" */
+  en_route_by: Schema.NullOr(Schema.String),
+  en_route_at: Schema.NullOr(Schema.String),
+  resolved_by: Schema.NullOr(Schema.String),
+  resolved_at: Schema.NullOr(Schema.String),
+  resolution_note: Schema.NullOr(Schema.String)
+})
+export type Alert = typeof Alert.Type
+
+/** `open` is every status but `resolved`. */
+export const AlertStatusFilter = Schema.Literal("new", "acknowledged", "resolved", "open")
+export type AlertStatusFilter = typeof AlertStatusFilter.Type
+
+export const AlertListParams = Schema.Struct({
+  status: Schema.optional(AlertStatusFilter),
+  watchlist_id: Schema.optional(Schema.UUID),
+  /** the plate, normalised like a read's */
+  plate: Schema.optional(Schema.String.pipe(Schema.maxLength(32, { message: () => "plate is at most 32 characters" }))),
+  /** alerts whose latest sighting is at or after this */
+  since: Schema.optional(Schema.Date.annotations({ message: () => "since is ISO 8601, e.g. 2026-11-29T14:00:00Z" })),
+  limit: Schema.optionalWith(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 200, { message: () => "limit is 1 to 200" })),
+    { default: () => 50 }
+  ),
+  cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(200)))
+})
+export type AlertListParams = typeof AlertListParams.Type
+
+export const AlertPage = Schema.Struct({
+  /** newest first */
+  items: Schema.Array(Alert),
+  /** pass as `cursor` for the next page; null on the last */
+  next_cursor: Schema.NullOr(Schema.String)
+})
+export type AlertPage = typeof AlertPage.Type
+
+export const AlertPath = Schema.Struct({ id: BigIntId })
+
+export const ResolveRequest = Schema.Struct({
+  note: Schema.optional(Schema.String.pipe(Schema.maxLength(1000, { message: () => "a note is at most 1000 characters" })))
+})
+export type ResolveRequest = typeof ResolveRequest.Type
+
+/** The alert is not in a state that allows the change (a resolved alert cannot be acknowledged). */
+export class AlertStateConflict extends Schema.TaggedError<AlertStateConflict>()(
+  "AlertStateConflict",
+  { message: Schema.String, status: AlertStatus },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+
+// ---------------------------------------------------------------------------------------------------------
+// The live feed: `GET /api/v1/live` (WebSocket). Every event has a number that grows in commit order;
+// a client that reconnects with `?after=<the last it saw>` gets everything after it, once.
+
+export const LIVE_PATH = "/api/v1/live"
+
+/** The first message: the newest event number when the connection started. */
+export const LiveHello = Schema.Struct({
+  type: Schema.Literal("hello"),
+  last_event_id: Schema.Number
+})
+
+/** A read, as it is stored (every read, whether it alerted or not). */
+export const LiveDetection = Schema.Struct({
+  type: Schema.Literal("detection"),
+  event_id: Schema.Number,
+  detection: AlertDetection
+})
+
+/** An alert raised or changed (a new sighting, acknowledged, en route, resolved): its state now. */
+export const LiveAlert = Schema.Struct({
+  type: Schema.Literal("alert"),
+  event_id: Schema.Number,
+  alert: Alert
+})
+
+/**
+ * Events were or would be missed: the client fell too far behind (`overflow`), asked to resume from
+ * before what the server keeps (`too_old`) or from an event it never had (`unknown`). Reload the
+ * state, then reconnect with `?after=<last_event_id>`. The server closes the connection after it.
+ */
+export const LiveResync = Schema.Struct({
+  type: Schema.Literal("resync"),
+  last_event_id: Schema.Number,
+  reason: Schema.Literal("overflow", "too_old", "unknown")
+})
+
+export const LiveMessage = Schema.Union(LiveHello, LiveDetection, LiveAlert, LiveResync)
+export type LiveMessage = typeof LiveMessage.Type
+
+export const LiveParams = Schema.Struct({
+  after: Schema.optional(Schema.NumberFromString.pipe(
+    Schema.int(),
+    Schema.nonNegative({ message: () => "after is an event number (a whole number, 0 or more)" })
+  ))
+})

@@ -1,0 +1,371 @@
+import { LIVE_PATH, type LiveMessage, LiveParams } from "@chaverim/domain/Alerts"
+import { SESSION_COOKIE } from "@chaverim/domain/Auth"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Socket from "@effect/platform/Socket"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { Socket as NetSocket } from "node:net"
+import { Accounts } from "../auth/Accounts"
+import { AppConfig } from "../Config"
+import { isFor, PgListener } from "../db/Listener"
+import { originAllowed } from "../rpc/Protocol"
+import { LIVE_EVENTS_CHANNEL } from "./LiveEvents"
+import { alertFrom, alertOf, type AlertRow, detectionColumns, detectionOf, type DetectionRow, mayView, type Viewer } from "./Views"
+
+/** Messages waiting for one client; past either bound the client is told to resync. */
+export const CLIENT_MAX_MESSAGES = 1_000
+export const CLIENT_MAX_BYTES = 4 * 1024 * 1024
+/** Bytes the socket may hold unsent before the client's messages wait in its outbox instead. */
+const SOCKET_HIGH_WATER = 256 * 1024
+/** A client told to resync that still reads nothing after this is cut off. */
+const STALLED_CLOSE_MS = 30_000
+const STALL_CHECK_MS = 5_000
+const PAGE = 500
+/** Live events are kept this long (the contract: a day), then pruned. */
+const KEEP = "1 day"
+const PRUNE_LOCK = 7_415_011
+const SAFETY_POLL = "5 seconds"
+const SESSION_RECHECK = "1 minute"
+
+/** One event made ready to send: its text is built once for every client. */
+interface Outgoing {
+  readonly id: number
+  readonly text: string
+  /** for an alert: whose list it is, to decide who may receive it */
+  readonly list?: { readonly shared: boolean; readonly owner_id: string | null } | undefined
+}
+
+const messageText = (message: LiveMessage) => JSON.stringify(message)
+
+const clientsGauge = Metric.gauge("alpr_live_clients", { description: "Live feed WebSocket clients connected to this server" })
+const overflowsTotal = Metric.counter("alpr_live_overflows_total", {
+  description: "Live feed clients that fell too far behind and were told to resync"
+})
+
+/**
+ * What one client has yet to be sent. Filled by the broadcaster without ever waiting; when it grows
+ * past its bounds it is dropped whole and the client will be told to resync, so a slow client costs
+ * bounded memory and delays no one.
+ */
+class Outbox {
+  private items: Array<Outgoing> = []
+  private bytes = 0
+  private waiter: (() => void) | undefined
+  overflowed = false
+
+  constructor(readonly viewer: Viewer) {}
+
+  /** Whether this offer overflowed the outbox. */
+  offer(events: ReadonlyArray<Outgoing>): boolean {
+    if (this.overflowed) return false
+    for (const event of events) {
+      if (event.list !== undefined && !mayView(this.viewer, event.list)) continue
+      this.items.push(event)
+      this.bytes += event.text.length
+    }
+    if (this.items.length > CLIENT_MAX_MESSAGES || this.bytes > CLIENT_MAX_BYTES) {
+      this.overflowed = true
+      this.items = []
+      this.bytes = 0
+    }
+    this.wake()
+    return this.overflowed
+  }
+
+  /** Everything waiting (at least one event, or the overflow). */
+  readonly take: Effect.Effect<ReadonlyArray<Outgoing>> = Effect.async<ReadonlyArray<Outgoing>>((resume) => {
+    const give = () => {
+      const items = this.items
+      this.items = []
+      this.bytes = 0
+      this.waiter = undefined
+      resume(Effect.succeed(items))
+    }
+    if (this.items.length > 0 || this.overflowed) give()
+    else this.waiter = give
+    return Effect.sync(() => {
+      this.waiter = undefined
+    })
+  })
+
+  private wake() {
+    if (this.waiter !== undefined && (this.items.length > 0 || this.overflowed)) this.waiter()
+  }
+}
+
+const drainOf = (net: NetSocket): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const done = () => {
+      net.off("drain", done)
+      net.off("close", done)
+      resume(Effect.void)
+    }
+    net.on("drain", done)
+    net.on("close", done)
+    return Effect.sync(() => {
+      net.off("drain", done)
+      net.off("close", done)
+    })
+  })
+
+/**
+ * Resolves once the socket has room again (or has closed). A client that reads nothing at all for
+ * STALLED_CLOSE_MS while it is owed a resync is cut off, so it does not hold its buffers for good.
+ */
+const roomIn = (net: NetSocket, outbox: Outbox): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    let stalled = 0
+    while (net.writableLength > SOCKET_HIGH_WATER && !net.destroyed) {
+      const drained = yield* drainOf(net).pipe(Effect.timeoutOption(STALL_CHECK_MS))
+      if (Option.isSome(drained) || !outbox.overflowed) continue
+      stalled += STALL_CHECK_MS
+      if (stalled >= STALLED_CLOSE_MS) net.destroy()
+    }
+  })
+
+/**
+ * The live feed of one server: one LISTEN live_events for all its clients; at each notification the
+ * events after the last one broadcast are read once and handed to every client's outbox.
+ */
+export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveFeed", {
+  scoped: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const listener = yield* PgListener
+    const signals = yield* listener.subscribe(LIVE_EVENTS_CHANNEL)
+    const clients = new Set<Outbox>()
+    const [start] = yield* sql<{ id: string }>`SELECT coalesce(max(id), 0)::text AS id FROM live_events`
+    /** The last event handed to the clients. */
+    let head = Number(start!.id)
+
+    /** Events after `after` (up to `upTo`), oldest first, with what they show as of now. */
+    const eventsAfter = (after: number, upTo: number | undefined) =>
+      Effect.gen(function*() {
+        const events = yield* sql<{ id: string; kind: "detection" | "alert"; detection_id: string | null; alert_id: string | null }>`
+          SELECT id::text AS id, kind, detection_id::text AS detection_id, alert_id::text AS alert_id
+            FROM live_events
+           WHERE ${sql.and([sql`id > ${after}`, ...(upTo === undefined ? [] : [sql`id <= ${upTo}`])])}
+           ORDER BY live_events.id
+           LIMIT ${PAGE}`
+        if (events.length === 0) return []
+        const detectionIds = [...new Set(events.flatMap((e) => (e.detection_id === null ? [] : [e.detection_id])))]
+        const alertIds = [...new Set(events.flatMap((e) => (e.alert_id === null ? [] : [e.alert_id])))]
+        const detections = new Map<string, DetectionRow>()
+        if (detectionIds.length > 0) {
+          for (
+            const row of yield* sql<DetectionRow>`
+            SELECT ${detectionColumns(sql)} FROM detections d JOIN cameras c ON c.id = d.camera_id
+             WHERE d.id = ANY(string_to_array(${detectionIds.join(",")}, ',')::bigint[])`
+          ) detections.set(row.d_id, row)
+        }
+        const alerts = new Map<string, AlertRow>()
+        if (alertIds.length > 0) {
+          for (
+            const row of yield* sql<AlertRow>`
+            ${alertFrom(sql)} WHERE a.id = ANY(string_to_array(${alertIds.join(",")}, ',')::bigint[])`
+          ) alerts.set(row.id, row)
+        }
+        const out: Array<Outgoing> = []
+        for (const event of events) {
+          const id = Number(event.id)
+          const detection = event.detection_id === null ? undefined : detections.get(event.detection_id)
+          const alert = event.alert_id === null ? undefined : alerts.get(event.alert_id)
+          if (detection !== undefined) {
+            out.push({ id, text: messageText({ type: "detection", event_id: id, detection: detectionOf(detection) }) })
+          } else if (alert !== undefined) {
+            out.push({
+              id,
+              text: messageText({ type: "alert", event_id: id, alert: alertOf(alert) }),
+              list: { shared: alert.shared, owner_id: alert.owner_id }
+            })
+          } else {
+            // The read or alert is gone (retention): nothing to show, but the number is used.
+            out.push({ id, text: "" })
+          }
+        }
+        return out
+      })
+
+    const broadcast = Effect.gen(function*() {
+      while (true) {
+        const events = yield* eventsAfter(head, undefined)
+        if (events.length === 0) return
+        const shown = events.filter((e) => e.text !== "")
+        // No wait between reading and handing over: a client registering sees `head` move with it.
+        let overflowed = 0
+        for (const client of clients) if (client.offer(shown)) overflowed++
+        head = events[events.length - 1]!.id
+        if (overflowed > 0) yield* Metric.incrementBy(overflowsTotal, overflowed)
+      }
+    })
+
+    const dirty = yield* Queue.sliding<void>(1)
+    yield* Stream.fromQueue(signals).pipe(
+      Stream.filter(isFor(LIVE_EVENTS_CHANNEL)),
+      Stream.merge(Stream.fromSchedule(Schedule.spaced(SAFETY_POLL))),
+      Stream.runForEach(() => Queue.offer(dirty, undefined)),
+      Effect.forkScoped
+    )
+    yield* Queue.take(dirty).pipe(
+      Effect.zipRight(broadcast),
+      Effect.tapError((error) => Effect.logWarning("live feed: reading events failed; retrying", error)),
+      Effect.retry(Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.union(Schedule.spaced("10 seconds")))),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
+    // One server at a time prunes; the newest event always stays, so the numbering stays known.
+    const prune = sql.withTransaction(Effect.gen(function*() {
+      const [lock] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${PRUNE_LOCK}) AS locked`
+      if (lock?.locked !== true) return
+      yield* sql`
+        DELETE FROM live_events
+         WHERE created_at < now() - ${KEEP}::interval
+           AND id < (SELECT max(id) FROM live_events)`
+    }))
+    yield* prune.pipe(
+      Effect.catchAll((error) => Effect.logWarning("live feed: pruning failed", error)),
+      Effect.repeat(Schedule.spaced("1 hour")),
+      Effect.forkScoped
+    )
+
+    /**
+     * Serves one WebSocket until it closes: `hello`, the events after `after` (when given) from the
+     * table, then the live ones, each once and in order. `signedIn` is asked again now and then; the
+     * feed stops when the session has ended.
+     */
+    const serve = (options: {
+      readonly socket: Socket.Socket
+      readonly net: NetSocket
+      readonly viewer: Viewer
+      readonly after: number | undefined
+      readonly signedIn: Effect.Effect<boolean>
+    }) =>
+      Effect.scoped(Effect.gen(function*() {
+        const write = yield* options.socket.writer
+        const outbox = new Outbox(options.viewer)
+        // Registered together with reading the head: every event after `from` reaches the outbox.
+        const from = head
+        clients.add(outbox)
+        yield* Metric.set(clientsGauge, clients.size)
+        yield* Effect.addFinalizer(() =>
+          Effect.suspend(() => {
+            clients.delete(outbox)
+            return Metric.set(clientsGauge, clients.size)
+          })
+        )
+
+        const send = (text: string) => Effect.zipRight(roomIn(options.net, outbox), write(text))
+        const close = (code: number, reason: string) => write(new Socket.CloseEvent(code, reason))
+        const resync = (reason: "overflow" | "too_old" | "unknown") =>
+          send(messageText({ type: "resync", last_event_id: head, reason })).pipe(Effect.zipRight(close(4000, "resync")))
+
+        const writer = Effect.gen(function*() {
+          yield* send(messageText({ type: "hello", last_event_id: from }))
+          let last = from
+          if (options.after !== undefined) {
+            const after = options.after
+            const [bounds] = yield* sql<{ min: string | null; max: string | null }>`
+              SELECT min(id)::text AS min, max(id)::text AS max FROM live_events`
+            const max = Number(bounds?.max ?? 0)
+            const min = bounds?.min === null || bounds?.min === undefined ? undefined : Number(bounds.min)
+            if (after > Math.max(max, from)) return yield* resync("unknown")
+            if (min !== undefined && after < min - 1) return yield* resync("too_old")
+            let cursor = after
+            while (cursor < from) {
+              const page = yield* eventsAfter(cursor, from)
+              if (page.length === 0) break
+              for (const event of page) {
+                if (event.text !== "" && (event.list === undefined || mayView(options.viewer, event.list))) yield* send(event.text)
+              }
+              cursor = page[page.length - 1]!.id
+            }
+            last = Math.max(from, after)
+          }
+          while (true) {
+            const events = yield* outbox.take
+            for (const event of events) {
+              if (event.id <= last) continue
+              yield* send(event.text)
+              last = event.id
+            }
+            if (outbox.overflowed) return yield* resync("overflow")
+          }
+        })
+
+        const sessionWatch = Effect.gen(function*() {
+          while (true) {
+            yield* Effect.sleep(SESSION_RECHECK)
+            if (!(yield* options.signedIn)) return yield* close(4401, "the session has ended")
+          }
+        })
+
+        const reader = options.socket.runRaw(() => {}).pipe(Effect.catchAll(() => Effect.void))
+        yield* Effect.raceFirst(reader, Effect.raceFirst(writer, sessionWatch)).pipe(
+          Effect.catchAll((error) => Effect.logWarning("live feed: a connection failed", error))
+        )
+      }))
+
+    return {
+      serve,
+      /** The last event handed to the clients. */
+      head: Effect.sync(() => head),
+      /** Clients connected now. */
+      clients: Effect.sync(() => clients.size),
+      prune
+    } as const
+  })
+}) {}
+
+const refuse = (status: number, tag: string, message: string) =>
+  HttpServerResponse.unsafeJson({ _tag: tag, message }, { status })
+
+const decodeParams = Schema.decodeUnknownEither(LiveParams)
+
+/**
+ * `GET /api/v1/live` on the HttpApi's router: checked before the upgrade (WebSocket, Origin, a
+ * session of any role, `?after`), then served by the LiveFeed.
+ */
+export const LiveRouteLive = Layer.effectDiscard(Effect.gen(function*() {
+  const router = yield* HttpApiBuilder.Router
+  const feed = yield* LiveFeed
+  const accounts = yield* Accounts
+  const { publicUrl } = yield* AppConfig
+
+  const handler = Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (request.headers["upgrade"]?.toLowerCase() !== "websocket") {
+      return refuse(426, "BadRequest", "this is a WebSocket endpoint: connect with a WebSocket client")
+    }
+    if (!originAllowed(request.headers, publicUrl)) {
+      return refuse(403, "Forbidden", "cross-origin WebSocket connections are refused")
+    }
+    const token = request.cookies[SESSION_COOKIE] ?? ""
+    const user = yield* accounts.sessionUser(token).pipe(Effect.orDie)
+    if (Option.isNone(user)) return refuse(401, "Unauthorized", "sign in first; your session is missing or has ended")
+    const query = Object.fromEntries(new URL(request.url, "http://localhost").searchParams)
+    const params = decodeParams(query)
+    if (Either.isLeft(params)) return refuse(400, "BadRequest", "after is an event number (a whole number, 0 or more)")
+    const socket = yield* request.upgrade.pipe(Effect.orDie)
+    yield* feed.serve({
+      socket,
+      net: NodeHttpServerRequest.toIncomingMessage(request).socket,
+      viewer: { userId: user.value.userId, role: user.value.role },
+      after: params.right.after,
+      signedIn: accounts.sessionUser(token).pipe(Effect.map(Option.isSome), Effect.orElseSucceed(() => true))
+    })
+    return HttpServerResponse.empty()
+  })
+
+  yield* router.get(LIVE_PATH, handler)
+})).pipe(Layer.provide(HttpApiBuilder.Router.Live))

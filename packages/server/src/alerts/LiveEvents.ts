@@ -1,0 +1,47 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+
+/** Woken at every commit that appended live events; the payload is never empty (see Listener). */
+export const LIVE_EVENTS_CHANNEL = "live_events"
+
+/**
+ * Held from taking the event numbers to the commit, by every writer of live events (7415001 is the
+ * migrator's, 7415009 the watchlist revisions'): so numbers become visible in the order they were
+ * taken, and a reader that has seen event N misses nothing by reading `id > N` next.
+ */
+export const LIVE_EVENT_LOCK = 7_415_010
+
+export interface LiveEventsToAppend {
+  /** one `detection` event each, in this order */
+  readonly detectionIds?: ReadonlyArray<string> | undefined
+  /** one `alert` event each (raised or changed), after the detections */
+  readonly alertIds?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Appends live events in the caller's transaction and wakes every server's live feed at its commit.
+ *
+ * Call it as the LAST statement before the commit: the lock it takes is held until then and every
+ * other writer of live events (the alert engine's workers, acknowledgements) waits for it.
+ * Returns the numbers given, in order.
+ */
+export const appendLiveEvents = Effect.fn("LiveEvents.append")(function*(events: LiveEventsToAppend) {
+  const sql = yield* SqlClient.SqlClient
+  const detectionIds = events.detectionIds ?? []
+  const alertIds = events.alertIds ?? []
+  if (detectionIds.length === 0 && alertIds.length === 0) return [] as ReadonlyArray<number>
+  // The notification is queued until the commit; one round trip for both.
+  yield* sql`SELECT pg_notify(${LIVE_EVENTS_CHANNEL}, 'appended'), pg_advisory_xact_lock(${LIVE_EVENT_LOCK})`
+  // Ids travel as one text parameter each (bigint digits only), whatever their number.
+  const rows = yield* sql<{ id: string }>`
+    INSERT INTO live_events (id, kind, detection_id, alert_id)
+    SELECT nextval('live_event_id'), e.kind, e.detection_id, e.alert_id
+      FROM (SELECT 'detection' AS kind, t.id::bigint AS detection_id, NULL::bigint AS alert_id, t.n AS n
+              FROM unnest(string_to_array(${detectionIds.join(",")}, ',')) WITH ORDINALITY AS t(id, n)
+            UNION ALL
+            SELECT 'alert', NULL, u.id::bigint, ${detectionIds.length} + u.n
+              FROM unnest(string_to_array(${alertIds.join(",")}, ',')) WITH ORDINALITY AS u(id, n)) e
+     ORDER BY e.n
+    RETURNING id`
+  return rows.map((row) => Number(row.id)).sort((a, b) => a - b)
+})

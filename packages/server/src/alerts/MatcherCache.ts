@@ -1,0 +1,147 @@
+import type { EntryKind, WatchlistCategory } from "@chaverim/domain/Watchlist"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import { isFor, PgListener } from "../db/Listener"
+import { Matcher, type MatcherEntry, type MatcherList } from "./Matcher"
+
+export const WATCHLIST_CHANNEL = "watchlist_changed"
+
+/** A missed notification (or a bug) is made good this often at the latest. */
+const SAFETY_SYNC = "1 minute"
+
+interface ListRow {
+  readonly id: string
+  readonly category: WatchlistCategory
+  readonly camera_ids: ReadonlyArray<string>
+  readonly active: boolean
+  readonly deleted: boolean
+  readonly revision: string
+}
+
+interface EntryRow {
+  readonly id: string
+  readonly watchlist_id: string
+  readonly kind: EntryKind
+  readonly value: string
+  readonly expires_at: Date | null
+  /** the entry was removed or its list retired */
+  readonly gone: boolean
+  readonly revision: string
+}
+
+const listOf = (row: ListRow): MatcherList => ({
+  id: row.id,
+  category: row.category,
+  cameraIds: row.camera_ids,
+  active: row.active
+})
+
+const entryOf = (row: EntryRow): MatcherEntry => ({
+  id: row.id,
+  watchlistId: row.watchlist_id,
+  kind: row.kind,
+  value: row.value,
+  expiresAt: row.expires_at
+})
+
+/**
+ * Every live watchlist entry, held in memory by a Matcher and kept current: loaded at start, then
+ * updated by the rows whose revision is above the last applied one, on every `watchlist_changed`
+ * notification, after the LISTEN connection comes back, and once a minute in case.
+ *
+ * Revisions become visible in commit order (sql/0009), and lists and entries are read in one
+ * snapshot, so reading `revision > applied` never skips a change.
+ */
+export class MatcherCache extends Effect.Service<MatcherCache>()("@chaverim/server/MatcherCache", {
+  scoped: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const listener = yield* PgListener
+    // Subscribed before the first load, so that no change committed after it goes unnoticed.
+    const signals = yield* listener.subscribe(WATCHLIST_CHANNEL)
+    const applied = yield* SubscriptionRef.make(0)
+    const lock = yield* Effect.makeSemaphore(1)
+    let matcher = Matcher.build([], [])
+
+    const snapshot = <A, E, R>(read: Effect.Effect<A, E, R>) =>
+      sql.withTransaction(Effect.zipRight(sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`, read))
+
+    const load = Effect.gen(function*() {
+      const { entries, lists, revision } = yield* snapshot(Effect.all({
+        lists: sql<ListRow>`
+          SELECT id, category, camera_ids, active, false AS deleted, revision::text AS revision
+            FROM watchlists WHERE deleted_at IS NULL`,
+        entries: sql<EntryRow>`
+          SELECT e.id::text AS id, e.watchlist_id, e.kind, e.value, e.expires_at, false AS gone, e.revision::text AS revision
+            FROM watchlist_entries e JOIN watchlists w ON w.id = e.watchlist_id
+           WHERE e.removed_at IS NULL AND w.deleted_at IS NULL`,
+        // over every row, retired ones included: the point the next delta reads from
+        revision: sql<{ revision: string }>`
+          SELECT greatest((SELECT max(revision) FROM watchlists), (SELECT max(revision) FROM watchlist_entries), 0)::text AS revision`
+      }))
+      matcher = Matcher.build(lists.map(listOf), entries.map(entryOf))
+      yield* SubscriptionRef.set(applied, Number(revision[0]!.revision))
+      yield* Effect.logDebug("watchlists loaded").pipe(
+        Effect.annotateLogs({ lists: lists.length, entries: entries.length, revision: revision[0]!.revision })
+      )
+    })
+
+    const delta = Effect.gen(function*() {
+      const from = yield* SubscriptionRef.get(applied)
+      const { entries, lists } = yield* snapshot(Effect.all({
+        lists: sql<ListRow>`
+          SELECT id, category, camera_ids, active, deleted_at IS NOT NULL AS deleted, revision::text AS revision
+            FROM watchlists WHERE revision > ${from} ORDER BY watchlists.revision`,
+        entries: sql<EntryRow>`
+          SELECT e.id::text AS id, e.watchlist_id, e.kind, e.value, e.expires_at,
+                 (e.removed_at IS NOT NULL OR w.deleted_at IS NOT NULL) AS gone, e.revision::text AS revision
+            FROM watchlist_entries e JOIN watchlists w ON w.id = e.watchlist_id
+           WHERE e.revision > ${from} ORDER BY e.revision`
+      }))
+      if (lists.length === 0 && entries.length === 0) return
+      // Lists first: removing a retired list removes its entries, and an entry's list must be known.
+      for (const row of lists) {
+        if (row.deleted) matcher.removeList(row.id)
+        else matcher.putList(listOf(row))
+      }
+      for (const row of entries) {
+        if (row.gone) matcher.removeEntry(row.id)
+        else matcher.putEntry(entryOf(row))
+      }
+      const last = Math.max(from, ...lists.map((r) => Number(r.revision)), ...entries.map((r) => Number(r.revision)))
+      yield* SubscriptionRef.set(applied, last)
+    })
+
+    /** Applies every change committed so far; one at a time. */
+    const sync = lock.withPermits(1)(delta)
+
+    yield* load
+
+    yield* Stream.fromQueue(signals).pipe(
+      Stream.filter(isFor(WATCHLIST_CHANNEL)),
+      Stream.merge(Stream.fromSchedule(Schedule.spaced(SAFETY_SYNC))),
+      Stream.runForEach(() =>
+        sync.pipe(
+          Effect.tapError((error) => Effect.logWarning("watchlist sync failed; retrying", error)),
+          Effect.retry(Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.union(Schedule.spaced("10 seconds")))),
+          Effect.orDie
+        )
+      ),
+      Effect.forkScoped
+    )
+
+    return {
+      /** The matcher with every change applied so far; changes are applied to it in place. */
+      current: Effect.sync(() => matcher),
+      /** The last revision applied. */
+      revision: SubscriptionRef.get(applied),
+      /** Waits until the changes up to `revision` (as a watchlist or entry row carries it) are applied. */
+      awaitRevision: (revision: number) =>
+        applied.changes.pipe(Stream.filter((r) => r >= revision), Stream.take(1), Stream.runDrain),
+      /** Applies what is committed now, without waiting for the notification. */
+      sync
+    } as const
+  })
+}) {}

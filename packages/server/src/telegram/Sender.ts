@@ -1,0 +1,212 @@
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import { type Api, InputFile } from "grammy"
+import { AppConfig } from "../Config"
+import { isFor, PgListener } from "../db/Listener"
+import { Images } from "../images/Images"
+import { TelegramBot } from "./Bot"
+import { BotApiError, isBadRequest, verdictOf } from "./BotErrors"
+import { type ClaimedDelivery, TelegramDeliveries } from "./Deliveries"
+import { CAPTION_LIMIT, keyboardFor, loadCard, renderCard } from "./Message"
+
+/**
+ * Sends the alert messages owed in `telegram_deliveries`: woken by `NOTIFY telegram_delivery` from the
+ * alert engine (on the server's shared LISTEN connection), and by its own timer for retries that come
+ * due, and slowly in any case.
+ *
+ * Retry policy, per message: a failed attempt is tried again after 5 s, doubling to at most 10 min,
+ * each delay jittered by ±20 % so that a burst of failures does not come back as a burst; a 429 waits
+ * exactly what Telegram's `retry_after` says instead. After `MAX_ATTEMPTS` attempts the message is
+ * failed for good with its last error. A 403 (the volunteer blocked the bot) and a 400 (Telegram
+ * refuses the request) fail at once. The delays live in the database, not in a Schedule, so that they
+ * survive restarts and every server replica honours them.
+ */
+
+export const MAX_ATTEMPTS = 10
+export const RETRY_BASE_MS = 5_000
+export const RETRY_CAP_MS = 10 * 60_000
+
+/** The delay after the `failures`-th failed attempt (1 for the first). */
+export const retryDelayMs = (failures: number, random: number = Math.random()): number => {
+  const plain = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.max(0, failures - 1))
+  return Math.round(Math.min(RETRY_CAP_MS, plain * (0.8 + 0.4 * random)))
+}
+
+/** Telegram's limits for bots: about 30 messages a second overall, one a second to one chat. */
+export const GLOBAL_SPACING_MS = 40
+export const CHAT_SPACING_MS = 1_000
+
+/** Notified by the alert engine when it commits new deliveries. */
+const CHANNEL = "telegram_delivery"
+
+/** Rows claimed at once, and sent concurrently (each still waits for its turn under the limits). */
+const BATCH = 50
+const CONCURRENCY = 8
+/** A claimed row is left alone by other senders this long; longer than a batch can take to go out. */
+const LEASE_SECONDS = 120
+/** With nothing due, look again at least this often. */
+const IDLE_POLL = Duration.seconds(30)
+/** One send gives up after this and counts as a failed attempt. */
+const SEND_TIMEOUT = Duration.seconds(45)
+
+const sentTotal = Metric.counter("alpr_telegram_messages_sent_total", { description: "Alert messages delivered to Telegram" })
+const failedTotal = Metric.counter("alpr_telegram_messages_failed_total", { description: "Alert messages given up on" })
+const retriedTotal = Metric.counter("alpr_telegram_attempts_retried_total", { description: "Failed attempts to be retried" })
+
+/** grammy declares its signal parameter with the abort-controller package's type; Node's is the same at run time. */
+type BotSignal = Parameters<Api["sendMessage"]>[3]
+const botSignal = (signal: AbortSignal): BotSignal => signal as unknown as BotSignal
+
+/**
+ * Spacing of sends within Telegram's limits, for this server. Each send takes the next free slot
+ * overall and the next free slot of its chat; the clock is Effect's, so tests may drive it.
+ */
+export const makePacer = Effect.sync(() => {
+  let nextGlobal = 0
+  const nextByChat = new Map<string, number>()
+  return (chatId: string) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const globalSlot = Math.max(now, nextGlobal)
+      nextGlobal = globalSlot + GLOBAL_SPACING_MS
+      const at = Math.max(globalSlot, nextByChat.get(chatId) ?? 0)
+      nextByChat.set(chatId, at + CHAT_SPACING_MS)
+      if (nextByChat.size > 10_000) {
+        for (const [chat, next] of nextByChat) if (next < now) nextByChat.delete(chat)
+      }
+      return at > now ? Effect.sleep(Duration.millis(at - now)) : Effect.void
+    })
+})
+
+export const TelegramSenderLive = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const bot = yield* TelegramBot
+    const deliveries = yield* TelegramDeliveries
+    const images = yield* Images
+    const listener = yield* PgListener
+    const pace = yield* makePacer
+    const wake = yield* Queue.sliding<void>(1)
+
+    /** The message's photo: the plate crop, when there is one that still matches its hash. */
+    const photoOf = (detectionId: number) =>
+      images.read(detectionId, "plate").pipe(
+        Effect.map((image) => Option.some(image.bytes)),
+        Effect.catchAll((e) =>
+          e._tag === "NotFound"
+            ? Effect.succeed(Option.none<Uint8Array>())
+            : Effect.logWarning(`alert photo unavailable, sending text: ${e.message}`).pipe(Effect.as(Option.none<Uint8Array>()))
+        )
+      )
+
+    const send = (chatId: string, text: string, photo: Option.Option<Uint8Array>, markup: ReturnType<typeof keyboardFor>) => {
+      const asText = Effect.tryPromise({
+        try: (signal) =>
+          bot.api.sendMessage(chatId, text, {
+            parse_mode: "HTML",
+            reply_markup: markup,
+            link_preview_options: { is_disabled: true }
+          }, botSignal(signal)),
+        catch: (e) => e
+      })
+      // A caption is limited to 1024 characters, a text message to 4096: a long one goes as text.
+      if (Option.isNone(photo) || text.length > CAPTION_LIMIT) return asText
+      const asPhoto = Effect.tryPromise({
+        try: (signal) =>
+          bot.api.sendPhoto(chatId, new InputFile(photo.value, "plate.jpg"), {
+            caption: text,
+            parse_mode: "HTML",
+            reply_markup: markup
+          }, botSignal(signal)),
+        catch: (e) => e
+      })
+      // A photo Telegram will not take (400) must not cost the volunteer the alert: send it as text.
+      return asPhoto.pipe(
+        Effect.catchIf(isBadRequest, (e) =>
+          Effect.logWarning(`telegram refused the photo, sending text: ${bot.describe(e)}`).pipe(Effect.zipRight(asText)))
+      )
+    }
+
+    const deliver = (d: ClaimedDelivery) =>
+      Effect.gen(function*() {
+        if (!d.linked || d.disabled) {
+          yield* Metric.increment(failedTotal)
+          return yield* deliveries.failed(
+            d.id,
+            d.disabled ? "the account is disabled" : "the chat is no longer linked to the account",
+            false
+          )
+        }
+        const card = yield* loadCard(d.alertId)
+        if (Option.isNone(card)) return yield* deliveries.failed(d.id, "the alert no longer exists", false)
+        const text = renderCard(card.value, config.publicUrl)
+        const photo = yield* photoOf(card.value.photoDetectionId)
+        yield* pace(d.chatId)
+        const result = yield* send(d.chatId, text, photo, keyboardFor(card.value)).pipe(
+          Effect.timeoutFail({
+            duration: SEND_TIMEOUT,
+            onTimeout: () => new BotApiError({ message: `no answer from Telegram within ${Duration.format(SEND_TIMEOUT)}` })
+          }),
+          Effect.either
+        )
+        if (result._tag === "Right") {
+          yield* Metric.increment(sentTotal)
+          return yield* deliveries.sent(d.id, result.right.message_id)
+        }
+        const error = bot.describe(result.left)
+        const verdict = verdictOf(result.left)
+        const log = Effect.annotateLogs({ delivery_id: d.id, alert_id: d.alertId, attempt: d.attempts + 1 })
+        if (verdict._tag === "fatal") {
+          yield* Metric.increment(failedTotal)
+          yield* Effect.logWarning(`telegram message failed for good: ${error}`).pipe(log)
+          return yield* deliveries.failed(d.id, error)
+        }
+        const delay = verdict.afterMs ?? retryDelayMs(d.attempts + 1)
+        const status = yield* deliveries.retryLater(d.id, error, delay, MAX_ATTEMPTS)
+        if (status === "failed") {
+          yield* Metric.increment(failedTotal)
+          yield* Effect.logError(`telegram message failed after ${MAX_ATTEMPTS} attempts: ${error}`).pipe(log)
+        } else {
+          yield* Metric.increment(retriedTotal)
+          yield* Effect.logWarning(`telegram message attempt failed, retrying in ${Math.round(delay / 1000)} s: ${error}`).pipe(log)
+        }
+      }).pipe(
+        // A bug or a database failure with one row must not stop the others; the lease brings it back.
+        Effect.catchAllCause((cause) =>
+          Effect.logError(`telegram delivery ${d.id} could not be processed: ${bot.describe(Cause.pretty(cause))}`)
+        ),
+        Effect.withSpan("TelegramSender.deliver", { attributes: { delivery_id: d.id } })
+      )
+
+    /** Sends everything due, then waits for a notification or the next row to come due. */
+    const round = Effect.gen(function*() {
+      while (true) {
+        const batch = yield* deliveries.claim(BATCH, LEASE_SECONDS)
+        if (batch.length === 0) break
+        yield* Effect.forEach(batch, deliver, { concurrency: CONCURRENCY, discard: true })
+      }
+      const due = yield* deliveries.nextDueInMs
+      const wait = due === undefined ? IDLE_POLL : Duration.min(IDLE_POLL, Duration.millis(due))
+      yield* Effect.raceFirst(Effect.sleep(wait), Queue.take(wake))
+    }).pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.logError(`telegram sender round failed: ${bot.describe(Cause.pretty(cause))}`).pipe(Effect.zipRight(Effect.sleep("5 seconds")))
+      )
+    )
+
+    // Every notification, and every reconnection of the shared LISTEN connection (notifications may
+    // have been missed meanwhile), starts a round.
+    const signals = yield* listener.subscribe(CHANNEL)
+    yield* Queue.take(signals).pipe(
+      Effect.flatMap((signal) => (isFor(CHANNEL)(signal) ? Queue.offer(wake, undefined) : Effect.void)),
+      Effect.forever,
+      Effect.forkScoped
+    )
+    yield* Effect.forever(round).pipe(Effect.forkScoped)
+  })
+)
