@@ -1,5 +1,6 @@
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Schema from "effect/Schema"
+import { CameraRef, ReadFields } from "./Search"
 import { EntryKind, WatchlistCategory } from "./Watchlist"
 
 /**
@@ -19,28 +20,8 @@ const BigIntId = Schema.String.pipe(Schema.pattern(/^\d{1,18}$/, { message: () =
 
 /** A read as the alert views and the live feed show it: a smaller search DetectionItem. */
 export const AlertDetection = Schema.Struct({
-  id: Schema.String,
-  detection_id: Schema.String,
-  detected_at: Schema.String,
-  received_at: Schema.String,
-  plate_text: Schema.String,
-  plate: Schema.String,
-  confidence: Schema.Number,
-  direction: Schema.NullOr(Schema.String),
-  vehicle_type: Schema.NullOr(Schema.String),
-  vehicle_color: Schema.NullOr(Schema.String),
-  vehicle_make: Schema.NullOr(Schema.String),
-  /** where the read was made: its own location, else its camera's */
-  location: Schema.NullOr(Schema.Struct({ lat: Schema.Number, lon: Schema.Number })),
-  camera: Schema.Struct({
-    id: Schema.String,
-    name: Schema.NullOr(Schema.String),
-    site: Schema.NullOr(Schema.String),
-    lat: Schema.NullOr(Schema.Number),
-    lon: Schema.NullOr(Schema.Number)
-  }),
-  /** `/api/v1/detections/:id/images/plate|scene`, present for the images stored */
-  images: Schema.Struct({ plate: Schema.optional(Schema.String), scene: Schema.optional(Schema.String) })
+  ...ReadFields,
+  camera: CameraRef.pick("id", "name", "site", "lat", "lon")
 })
 export type AlertDetection = typeof AlertDetection.Type
 

@@ -70,7 +70,8 @@ export const CameraRef = Schema.Struct({
   lon: Schema.NullOr(Schema.Number)
 })
 
-export const DetectionItem = Schema.Struct({
+/** What every view of a read shows (search results, alerts, the live feed). */
+export const ReadFields = {
   id: Schema.String,
   detection_id: Schema.String,
   detected_at: Schema.String,
@@ -84,10 +85,15 @@ export const DetectionItem = Schema.Struct({
   vehicle_make: Schema.NullOr(Schema.String),
   /** where the read was made: its own location, else its camera's */
   location: Schema.NullOr(Schema.Struct({ lat: Schema.Number, lon: Schema.Number })),
+  /** `/api/v1/detections/:id/images/plate|scene`, present for the images stored */
+  images: Schema.Struct({ plate: Schema.optional(Schema.String), scene: Schema.optional(Schema.String) })
+}
+
+export const DetectionItem = Schema.Struct({
+  ...ReadFields,
   camera: CameraRef,
   /** the first read of the run this one repeats (same plate and camera within 30 s) */
   duplicate_of: Schema.NullOr(Schema.String),
-  images: Schema.Struct({ plate: Schema.optional(Schema.String), scene: Schema.optional(Schema.String) }),
   /** the newest correction an operator made of the read, if any (the read itself never changes) */
   correction: Schema.NullOr(Correction),
   /** fuzzy only: trigram similarity 0..1, edit distance, and what differed */

@@ -271,23 +271,14 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
             if (matcher.match({ plate, cameraId: "", detectedAt: epoch }).length > 0) plates.add(plate)
           }
         }
+        // The recent reads whose plate (or OCR key) is one of `keys`, by that column's index.
+        const readsBy = (column: "plate" | "plate_ocr", keys: ReadonlySet<string>) =>
+          keys.size === 0 ? Effect.succeed([]) : sql<ReadRow>`
+            SELECT d.id::text AS id, d.plate, d.camera_id, d.detected_at
+              FROM json_array_elements_text(${JSON.stringify([...keys])}::json) AS p(k)
+              JOIN detections d ON ${sql(`d.${column}`)} = p.k AND d.detected_at >= ${since}`
         const reads = new Map<string, ReadRow>()
-        if (plates.size > 0) {
-          for (
-            const read of yield* sql<ReadRow>`
-            SELECT d.id::text AS id, d.plate, d.camera_id, d.detected_at
-              FROM json_array_elements_text(${JSON.stringify([...plates])}::json) AS p(plate)
-              JOIN detections d ON d.plate = p.plate AND d.detected_at >= ${since}`
-          ) reads.set(read.id, read)
-        }
-        if (ocrKeys.size > 0) {
-          for (
-            const read of yield* sql<ReadRow>`
-            SELECT d.id::text AS id, d.plate, d.camera_id, d.detected_at
-              FROM json_array_elements_text(${JSON.stringify([...ocrKeys])}::json) AS p(k)
-              JOIN detections d ON d.plate_ocr = p.k AND d.detected_at >= ${since}`
-          ) reads.set(read.id, read)
-        }
+        for (const read of [...yield* readsBy("plate", plates), ...yield* readsBy("plate_ocr", ocrKeys)]) reads.set(read.id, read)
         const hits = [...reads.values()].sort(byTime).flatMap((read) =>
           matcher.match({ plate: read.plate, cameraId: read.camera_id, detectedAt: read.detected_at }).map((match) => ({ read, match }))
         )

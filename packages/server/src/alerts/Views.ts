@@ -3,6 +3,7 @@ import type { Role } from "@chaverim/domain/Auth"
 import type { EntryKind, WatchlistCategory } from "@chaverim/domain/Watchlist"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
+import { imageLinks } from "../images/Images"
 
 /**
  * How alerts and reads are read for people (the alert API and the live feed), in one place so both
@@ -55,7 +56,6 @@ export const detectionColumns = (sql: SqlClient.SqlClient) =>
       (SELECT array_agg(i.kind ORDER BY i.kind) FROM detection_images i WHERE i.detection_id = d.id) AS image_kinds`
 
 export const detectionOf = (row: DetectionRow): AlertDetection => {
-  const kinds = new Set(row.image_kinds ?? [])
   const lat = row.d_lat ?? row.c_lat
   const lon = row.d_lon ?? row.c_lon
   return {
@@ -72,10 +72,7 @@ export const detectionOf = (row: DetectionRow): AlertDetection => {
     vehicle_make: row.d_vehicle_make,
     location: lat !== null && lon !== null ? { lat, lon } : null,
     camera: { id: row.c_id, name: row.c_name, site: row.c_site, lat: row.c_lat, lon: row.c_lon },
-    images: {
-      ...(kinds.has("plate") ? { plate: `/api/v1/detections/${row.d_id}/images/plate` } : {}),
-      ...(kinds.has("scene") ? { scene: `/api/v1/detections/${row.d_id}/images/scene` } : {})
-    }
+    images: imageLinks(row.d_id, row.image_kinds)
   }
 }
 

@@ -7,6 +7,18 @@ import * as Stream from "effect/Stream"
 import { sha256Hex } from "../crypto/Tokens"
 import { ObjectStore } from "./ObjectStore"
 
+/**
+ * The links of a read's stored images, as search results, timelines, alerts and the live feed give
+ * them; `kinds` as `array_agg(kind)` over its detection_images rows (NULL when it has none).
+ */
+export const imageLinks = (detectionId: string, kinds: ReadonlyArray<string> | null) => {
+  const stored = new Set(kinds ?? [])
+  return {
+    ...(stored.has("plate") ? { plate: `/api/v1/detections/${detectionId}/images/plate` } : {}),
+    ...(stored.has("scene") ? { scene: `/api/v1/detections/${detectionId}/images/scene` } : {})
+  }
+}
+
 export interface IncomingImage {
   readonly kind: ImageKind
   readonly contentType: string

@@ -23,6 +23,7 @@ import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { requireReason } from "../audit/Reason"
 import { AppConfig } from "../Config"
+import { imageLinks } from "../images/Images"
 import { CURSOR_TIME, decodeCursor, encodeCursor } from "./Cursor"
 
 const DAY_MS = 86_400_000
@@ -327,7 +328,6 @@ export class Investigation extends Effect.Service<Investigation>()("@chaverim/se
       const cameraOf = new Map(cameras.map((c) => [c.id, c]))
       for (const row of [...sightings].reverse()) {
         const camera = cameraOf.get(row.camera_id)
-        const kinds = new Set(row.image_kinds ?? [])
         const sighting: Sighting = {
           id: row.id,
           detection_id: row.detection_id,
@@ -337,10 +337,7 @@ export class Investigation extends Effect.Service<Investigation>()("@chaverim/se
           direction: row.direction,
           location: locationOf(row, camera ?? { lat: null, lon: null }),
           duplicate_of: row.duplicate_of,
-          images: {
-            ...(kinds.has("plate") ? { plate: `/api/v1/detections/${row.id}/images/plate` } : {}),
-            ...(kinds.has("scene") ? { scene: `/api/v1/detections/${row.id}/images/scene` } : {})
-          }
+          images: imageLinks(row.id, row.image_kinds)
         }
         // A read stored after the summary was taken has no camera entry yet; it is left for the next look.
         byCamera.get(row.camera_id)?.push(sighting)

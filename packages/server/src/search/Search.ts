@@ -14,6 +14,7 @@ import type { Actor, RequestInfo } from "../auth/Accounts"
 import { requireReason } from "../audit/Reason"
 import { AppConfig } from "../Config"
 import { type CorrectionRow, correctionOf } from "../corrections/Corrections"
+import { imageLinks } from "../images/Images"
 import { Cursor, CURSOR_TIME, decodeCursor, encodeCursor } from "./Cursor"
 
 /**
@@ -126,7 +127,6 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
            AND NOT EXISTS (SELECT 1 FROM corrections n WHERE n.detection_id = c.detection_id AND n.id > c.id)))`
 
     const itemOf = (row: Row, searched: string | undefined): DetectionItem => {
-      const kinds = new Set(row.image_kinds ?? [])
       const lat = row.lat ?? row.camera_lat
       const lon = row.lon ?? row.camera_lon
       return {
@@ -153,10 +153,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         },
         duplicate_of: row.duplicate_of,
         correction: row.correction === null ? null : correctionOf(row.correction),
-        images: {
-          ...(kinds.has("plate") ? { plate: `/api/v1/detections/${row.id}/images/plate` } : {}),
-          ...(kinds.has("scene") ? { scene: `/api/v1/detections/${row.id}/images/scene` } : {})
-        },
+        images: imageLinks(row.id, row.image_kinds),
         ...(searched === undefined ? {} : {
           score: Math.round((row.score ?? 0) * 1000) / 1000,
           distance: row.distance ?? 0,
