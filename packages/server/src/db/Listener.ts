@@ -32,8 +32,11 @@ export class PgListener extends Effect.Service<PgListener>()("@chaverim/server/P
     const channels = new Set<string>()
     let current: pg.Client | undefined
 
+    // One statement at a time on the connection: node-postgres queues overlapping ones, but that is
+    // deprecated (and gone in pg 9), and subscribers start together.
+    const oneAtATime = yield* Effect.makeSemaphore(1)
     const listenOn = (client: pg.Client, channel: string) =>
-      Effect.tryPromise(() => client.query(`LISTEN ${pg.escapeIdentifier(channel)}`))
+      oneAtATime.withPermits(1)(Effect.tryPromise(() => client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)))
 
     const connection = Effect.gen(function*() {
       const client = yield* Effect.acquireRelease(
