@@ -27,6 +27,7 @@ import { coresBetween, cpuSnapshot } from "./lib/cpu"
 import { freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
 import { startServer } from "./lib/server"
+import { spanTable } from "./lib/spanStats"
 
 export const description =
   "alert latency with 100,000 watchlist entries at 1,000 reads/s: ingest answer to the WebSocket alert and to Telegram's sendPhoto"
@@ -38,7 +39,8 @@ export const options: OptionSpecs = {
   "match-every": { description: "one read in this many is on a list (each raises a new alert)", default: "100" },
   collectors: { description: "collectors sending", default: "4" },
   batch: { description: "reads per batch", default: "25" },
-  keep: { description: "keep the database afterwards", flag: true }
+  keep: { description: "keep the database afterwards", flag: true },
+  trace: { description: "time the server's spans (engine, SQL, HTTP) during the load and print them", flag: true }
 }
 
 const LISTS = 20
@@ -92,7 +94,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     matchEvery: numberOption(values, "match-every", { min: 1 }),
     collectors: numberOption(values, "collectors", { min: 1 }),
     batch: numberOption(values, "batch", { min: 1 }),
-    keep: values.has("keep")
+    keep: values.has("keep"),
+    trace: values.has("trace")
   }
   const database = await freshDatabase()
   const dataDir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-bench-alerts-"))
@@ -103,6 +106,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     databaseUrl: database.url,
     dataDir,
     collectors: settings.collectors,
+    trace: settings.trace,
     env: { TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: bot.url, LOG_LEVEL: "Warning" }
   })
   const db = new pg.Client({ connectionString: database.url })
@@ -205,17 +209,22 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         })
       }
       sent += size
-      const form = new FormData()
-      form.append("batch", JSON.stringify({ events }))
-      for (const event of events) {
-        if (targets.includes(event.plate.text)) form.append(`plate:${event.detection_id}`, new Blob([photo], { type: "image/jpeg" }), "plate.jpg")
+      // As a collector sends them: multipart when the batch carries photos (only planted reads do), else JSON.
+      const headers: Record<string, string> = { authorization: `Bearer ${collector.apiKey}` }
+      let body: FormData | string
+      if (targets.length > 0) {
+        const form = new FormData()
+        form.append("batch", JSON.stringify({ events }))
+        for (const event of events) {
+          if (targets.includes(event.plate.text)) form.append(`plate:${event.detection_id}`, new Blob([photo], { type: "image/jpeg" }), "plate.jpg")
+        }
+        body = form
+      } else {
+        body = JSON.stringify({ events })
+        headers["content-type"] = "application/json"
       }
       const started = performance.now()
-      const response = await fetch(`${server.url}/api/v1/detections/batch`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${collector.apiKey}` },
-        body: form
-      })
+      const response = await fetch(`${server.url}/api/v1/detections/batch`, { method: "POST", headers, body })
       const text = await response.text()
       batchLatencies.push(performance.now() - started)
       if (response.status !== 200) {
@@ -246,6 +255,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     )
     const cpuStart = cpuSnapshot(server.pid, pgPids.map((r) => r.pid))
+    if (settings.trace) await server.snapshot()
     const interval = (1000 * settings.batch) / settings.rate
     const batches = Math.floor((settings.rate * settings.seconds) / settings.batch)
     const inFlight: Array<Promise<void>> = []
@@ -262,6 +272,13 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     await Promise.all(inFlight)
     const loadSeconds = (performance.now() - started) / 1000
     const cpuEnd = cpuSnapshot(server.pid, pgPids.map((r) => r.pid))
+    const figures = await server.snapshot()
+    progress(
+      `server during the load: event loop ${(100 * figures.event_loop_utilization).toFixed(0)}% busy, ` +
+        `delay p99 ${figures.event_loop_delay_p99_ms.toFixed(1)} ms, GC ${figures.gc_ms.toFixed(0)} ms`
+    )
+    const table = spanTable(figures.spans, settings.seconds, "per second", 25)
+    if (table !== undefined) progress(`server spans during the load (ms)\n${table}`)
     progress(`load done: ${settings.rate * settings.seconds} reads in ${loadSeconds.toFixed(1)} s; waiting for the last alerts`)
 
     const telegramAt = () => {

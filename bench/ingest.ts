@@ -23,6 +23,7 @@ import { adminUrl, connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
 import { runScope } from "./lib/run"
 import { type ServerProcess, type ServerSnapshot, startServer, storeHistogram } from "./lib/server"
+import { spanTable } from "./lib/spanStats"
 
 export const description = "detections through the HTTP batch API (scenarios: metadata, images, fixed)"
 
@@ -490,20 +491,11 @@ const runScenario = async (ctx: Context, scenario: Scenario) => {
 
 /** The server's span timings for one scenario, on stderr: where a batch's time goes. */
 const printSpans = (scenario: Scenario, figures: ServerSnapshot, batches: number) => {
-  const entries = Object.entries(figures.spans)
-  if (entries.length === 0) return
-  const perBatch = (total: number) => (batches > 0 ? total / batches : Number.NaN)
-  const lines = entries
-    .sort((a, b) => b[1].total_ms - a[1].total_ms)
-    .slice(0, 25)
-    .map(([name, f]) =>
-      `    ${f.count.toString().padStart(7)} ${f.mean_ms.toFixed(2).padStart(9)} ${f.p50_ms.toFixed(2).padStart(9)} ` +
-      `${f.p99_ms.toFixed(2).padStart(9)} ${f.self_mean_ms.toFixed(2).padStart(9)} ${perBatch(f.total_ms).toFixed(2).padStart(10)}  ${name}`
-    )
+  const table = spanTable(figures.spans, batches, "per batch", 25)
+  if (table === undefined) return
   progress(
     `  ${scenario}: server spans (ms; per batch = total / measured batches; ` +
-      `self = without child spans, negative when children run concurrently)\n` +
-      `      count      mean       p50       p99 self mean  per batch  span\n${lines.join("\n")}`
+      `self = without child spans, negative when children run concurrently)\n${table}`
   )
 }
 

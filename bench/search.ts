@@ -37,6 +37,7 @@ import { adminUrl, connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
 import { runScope } from "./lib/run"
 import { type ServerProcess, type ServerSnapshot, startServer } from "./lib/server"
+import { spanTable } from "./lib/spanStats"
 import type { CapturedStatement, CapturingServer } from "./lib/sqlCapture"
 
 export const description =
@@ -857,18 +858,8 @@ const kindKey = (kind: string) => kind.split(" ")[0]!.replace(/\+/g, "_")
 
 /** The server's span timings over one query type (--trace): where a request's time goes. */
 const printSpans = (name: string, figures: ServerSnapshot, requests: number) => {
-  const lines = Object.entries(figures.spans)
-    .sort((a, b) => b[1].total_ms - a[1].total_ms)
-    .slice(0, 15)
-    .map(([span, f]) =>
-      `    ${f.count.toString().padStart(6)} ${f.mean_ms.toFixed(2).padStart(8)} ${f.p50_ms.toFixed(2).padStart(8)} ` +
-      `${f.p99_ms.toFixed(2).padStart(8)} ${f.self_mean_ms.toFixed(2).padStart(9)} ${(f.total_ms / requests).toFixed(2).padStart(11)}  ${span}`
-    )
-  if (lines.length === 0) return
-  progress(
-    `  ${name}: server spans (ms; self = without child spans)\n` +
-      `     count     mean      p50      p99 self mean per request  span\n${lines.join("\n")}`
-  )
+  const table = spanTable(figures.spans, requests, "per request", 15)
+  if (table !== undefined) progress(`  ${name}: server spans (ms; self = without child spans)\n${table}`)
 }
 
 // ---------------------------------------------------------------------------------------------

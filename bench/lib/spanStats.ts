@@ -123,3 +123,25 @@ export class SpanStats {
     return out
   }
 }
+
+/**
+ * The span figures as a table, most total time first: count, mean, p50, p99, self mean, and the
+ * total divided by `units` (requests, batches, ...) under the heading `per`.
+ */
+export const spanTable = (
+  spans: Readonly<Record<string, SpanFigures>>,
+  units: number,
+  per: string,
+  rows = 20
+): string | undefined => {
+  const entries = Object.entries(spans)
+  if (entries.length === 0) return undefined
+  const lines = entries
+    .sort((a, b) => b[1].total_ms - a[1].total_ms)
+    .slice(0, rows)
+    .map(([name, f]) =>
+      `    ${f.count.toString().padStart(7)} ${f.mean_ms.toFixed(2).padStart(9)} ${f.p50_ms.toFixed(2).padStart(9)} ` +
+      `${f.p99_ms.toFixed(2).padStart(9)} ${f.self_mean_ms.toFixed(2).padStart(9)} ${(units > 0 ? f.total_ms / units : Number.NaN).toFixed(2).padStart(11)}  ${name}`
+    )
+  return `      count      mean       p50       p99 self mean ${per.padStart(11)}  span\n${lines.join("\n")}`
+}

@@ -38,9 +38,14 @@ export const retryDelayMs = (failures: number, random: number = Math.random()): 
   return Math.round(Math.min(RETRY_CAP_MS, plain * (0.8 + 0.4 * random)))
 }
 
-/** Telegram's limits for bots: about 30 messages a second overall, one a second to one chat. */
+/**
+ * Telegram's limits for bots: about 30 messages a second overall; in one chat about one a second,
+ * with short bursts allowed ("we may allow short bursts that go over this limit").
+ */
 export const GLOBAL_SPACING_MS = 40
 export const CHAT_SPACING_MS = 1_000
+/** Messages one chat may get at once before the one-a-second spacing applies. */
+export const CHAT_BURST = 3
 
 /** Notified by the alert engine when it commits new deliveries. */
 const CHANNEL = "telegram_delivery"
@@ -65,19 +70,24 @@ const botSignal = (signal: AbortSignal): BotSignal => signal as unknown as BotSi
 
 /**
  * Spacing of sends within Telegram's limits, for this server. Each send takes the next free slot
- * overall and the next free slot of its chat; the clock is Effect's, so tests may drive it.
+ * overall, and its chat's next slot by the generic cell rate algorithm: one message per
+ * CHAT_SPACING_MS on average, CHAT_BURST at once after a quiet spell. The clock is Effect's, so tests
+ * may drive it.
  */
 export const makePacer = Effect.sync(() => {
   let nextGlobal = 0
-  const nextByChat = new Map<string, number>()
+  // Per chat, the theoretical arrival time of its next message: when it would be due at the steady rate.
+  const dueByChat = new Map<string, number>()
+  const tolerance = (CHAT_BURST - 1) * CHAT_SPACING_MS
   return (chatId: string) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const globalSlot = Math.max(now, nextGlobal)
       nextGlobal = globalSlot + GLOBAL_SPACING_MS
-      const at = Math.max(globalSlot, nextByChat.get(chatId) ?? 0)
-      nextByChat.set(chatId, at + CHAT_SPACING_MS)
-      if (nextByChat.size > 10_000) {
-        for (const [chat, next] of nextByChat) if (next < now) nextByChat.delete(chat)
+      const due = dueByChat.get(chatId) ?? 0
+      const at = Math.max(globalSlot, due - tolerance)
+      dueByChat.set(chatId, Math.max(due, at) + CHAT_SPACING_MS)
+      if (dueByChat.size > 10_000) {
+        for (const [chat, next] of dueByChat) if (next < now) dueByChat.delete(chat)
       }
       return at > now ? Effect.sleep(Duration.millis(at - now)) : Effect.void
     })
