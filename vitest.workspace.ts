@@ -4,5 +4,6 @@ export default defineWorkspace([
   "packages/domain",
   "packages/server",
   "apps/server",
+  "apps/web",
   "edge"
 ])

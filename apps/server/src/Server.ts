@@ -11,6 +11,7 @@ import {
   ServicesLive,
   TelegramLive
 } from "@chaverim/server"
+import { WebAppLive } from "@chaverim/server/http/WebApp"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
@@ -44,6 +45,8 @@ export const ServerLive = HttpApiBuilder.serve(flow(securityMiddleware, backpres
   Layer.provide(ApiLive),
   // the admin RPC at /rpc, on the same router (so before serve turns the router into the app)
   Layer.provide(RpcLive),
+  // the web app (apps/web/dist) at / with a fallback to index.html for the client's routes
+  Layer.provide(WebAppLive),
   // the live feed's WebSocket at /api/v1/live, on the same router
   Layer.provide(LiveRouteLive),
   Layer.merge(announce),

@@ -7,20 +7,22 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { AppConfig } from "../Config"
+import { mapTileSource } from "./WebApp"
 
 /** JSON bodies of people's requests are small; only a collector's batch is large (and checks its own limit). */
 export const MAX_REQUEST_BYTES = 64 * 1024
 const OWN_LIMIT = ["/api/v1/detections/batch"]
 
 /**
- * Same origin only; no framing; images from the server itself and map tiles over https. The OpenAPI
- * page inlines its script and styles and gets a policy of its own.
+ * Same origin only (WebSockets to the server itself included); no framing; images from the server
+ * itself and map tiles from the configured tile origin (MAP_TILE_URL). The OpenAPI page inlines its
+ * script and styles and gets a policy of its own.
  */
-const CSP = [
+const csp = (tiles: string | undefined) => [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob: https:",
+  `img-src 'self' data: blob:${tiles === undefined ? "" : ` ${tiles}`}`,
   "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'self'",
@@ -44,9 +46,10 @@ export const securityMiddleware = HttpMiddleware.make((app) =>
     const request = yield* HttpServerRequest.HttpServerRequest
     const tls = Option.exists((yield* AppConfig).publicUrl, (url) => url.startsWith("https:"))
     const path = request.url.split("?")[0]!
+    const tiles = yield* mapTileSource
     yield* HttpApp.appendPreResponseHandler((_request, response) =>
       Effect.succeed(HttpServerResponse.setHeaders(response, {
-        "content-security-policy": path.startsWith("/api/docs") ? DOCS_CSP : CSP,
+        "content-security-policy": path.startsWith("/api/docs") ? DOCS_CSP : csp(tiles),
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",
         "referrer-policy": "no-referrer",

@@ -1,0 +1,126 @@
+import { type AlertDetection, LIVE_PATH, LiveMessage } from "@chaverim/domain/Alerts"
+import * as Socket from "@effect/platform/Socket"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { useEffect, useRef, useState } from "react"
+import { notifySignedOut } from "./hooks"
+import { socketUrl } from "./socketUrl"
+
+const decode = Schema.decodeUnknownEither(Schema.parseJson(LiveMessage))
+
+/** Close codes of the live feed: the session ended (sign in again), or "resync" (reconnect from the number given). */
+const SESSION_ENDED = 4401
+
+// 1 s, 2 s, 4 s … with jitter, never more than 30 s apart; back to 1 s after a minute without failures.
+const reconnect = Schedule.exponential(Duration.seconds(1), 2).pipe(
+  Schedule.jittered,
+  Schedule.union(Schedule.spaced(Duration.seconds(30))),
+  Schedule.resetAfter(Duration.minutes(1))
+)
+
+class SessionEnded {
+  readonly _tag = "SessionEnded"
+}
+
+interface Handlers {
+  readonly onOpen: () => void
+  readonly onDown: () => void
+  readonly onMessage: (message: LiveMessage) => void
+}
+
+/**
+ * The live feed at /api/v1/live: reconnects by itself, resuming after the last event it saw so that
+ * nothing is missed or shown twice. Ends only when the session has.
+ */
+const follow = (handlers: Handlers) => {
+  let after: number | undefined
+  const connection = Effect.gen(function*() {
+    const socket = yield* Socket.makeWebSocket(socketUrl(after === undefined ? LIVE_PATH : `${LIVE_PATH}?after=${after}`), {
+      closeCodeIsError: () => true
+    })
+    yield* socket.runRaw((data) => {
+      const message = decode(typeof data === "string" ? data : new TextDecoder().decode(data))
+      if (Either.isLeft(message)) return
+      const m = message.right
+      if (m.type === "hello") after ??= m.last_event_id
+      else if (m.type === "resync") after = m.last_event_id
+      else after = Math.max(after ?? 0, m.event_id)
+      handlers.onMessage(m)
+    }, { onOpen: Effect.sync(handlers.onOpen) })
+  })
+  return connection.pipe(
+    Effect.catchIf(
+      (error) => Socket.SocketCloseError.is(error) && error.code === SESSION_ENDED,
+      () => Effect.fail(new SessionEnded())
+    ),
+    Effect.tapError(() => Effect.sync(handlers.onDown)),
+    Effect.retry({ schedule: reconnect, while: (error) => !(error instanceof SessionEnded) }),
+    Effect.catchAll(() => Effect.sync(notifySignedOut)),
+    Effect.provide(Socket.layerWebSocketConstructorGlobal)
+  )
+}
+
+export type LiveStatus = "connecting" | "live" | "reconnecting"
+
+export interface LiveState {
+  readonly status: LiveStatus
+  /** newest first */
+  readonly reads: ReadonlyArray<AlertDetection>
+  /** reads counted since `since` (local midnight, or when the page opened if later) */
+  readonly count: number
+  readonly since: Date
+  /** when the feed last said anything, or connected */
+  readonly lastHeard: Date | undefined
+}
+
+const midnight = (now = new Date()) => new Date(now.getFullYear(), now.getMonth(), now.getDate())
+
+/**
+ * Follows the live feed for the wall. Reads arriving faster than the screen refreshes (50 a second
+ * at a busy time) are gathered and applied once per animation frame, keeping `keep` of them.
+ */
+export const useLiveFeed = (keep = 24): LiveState => {
+  const [state, setState] = useState<LiveState>(() => ({
+    status: "connecting", reads: [], count: 0, since: new Date(), lastHeard: undefined
+  }))
+  const pending = useRef<Array<AlertDetection>>([])
+  const frame = useRef<number>(undefined)
+
+  useEffect(() => {
+    const flush = () => {
+      frame.current = undefined
+      const arrived = pending.current.reverse()
+      pending.current = []
+      setState((s) => {
+        const today = midnight()
+        const rolled = s.since < today
+        return {
+          ...s,
+          reads: [...arrived, ...s.reads].slice(0, keep),
+          count: (rolled ? 0 : s.count) + arrived.length,
+          since: rolled ? today : s.since,
+          lastHeard: new Date()
+        }
+      })
+    }
+    const fiber = Effect.runFork(follow({
+      onOpen: () => setState((s) => ({ ...s, status: "live", lastHeard: new Date() })),
+      onDown: () => setState((s) => (s.status === "reconnecting" ? s : { ...s, status: "reconnecting" })),
+      onMessage: (message) => {
+        if (message.type !== "detection") return
+        pending.current.push(message.detection)
+        frame.current ??= window.requestAnimationFrame(flush)
+      }
+    }))
+    return () => {
+      if (frame.current !== undefined) window.cancelAnimationFrame(frame.current)
+      Effect.runFork(Fiber.interrupt(fiber))
+    }
+  }, [keep])
+
+  return state
+}

@@ -1,0 +1,40 @@
+import type { ReactNode } from "react"
+import { useMe, useSession } from "../client/session"
+import { Link, useLocation } from "../router"
+
+const NavLink = ({ to, children, current }: { readonly to: string; readonly children: ReactNode; readonly current: boolean }) => (
+  <Link to={to} aria-current={current ? "page" : undefined}
+    className={`rounded-md px-2 py-2 text-sm font-medium sm:px-3 ${current ? "bg-slate-700 text-white" : "text-slate-200 hover:bg-slate-800"}`}>
+    {children}
+  </Link>
+)
+
+/** The operator's and admin's frame: a compact bar that fits a 360 px phone, and the page. */
+export const Shell = ({ children }: { readonly children: ReactNode }) => {
+  const me = useMe()
+  const { signOut } = useSession()
+  const { path } = useLocation()
+  return (
+    <div className="min-h-dvh bg-slate-100">
+      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-[2000] focus:rounded focus:bg-white focus:px-3 focus:py-2">
+        Skip to content
+      </a>
+      <header className="bg-slate-900 text-white">
+        <nav aria-label="Main" className="mx-auto flex max-w-6xl flex-wrap items-center gap-0.5 px-1 py-2 sm:gap-1 sm:px-2">
+          <Link to="/" className="mr-1 px-2 py-1 font-bold tracking-tight"><span className="hidden sm:inline">Chaverim </span>ALPR</Link>
+          <NavLink to="/" current={path === "/" || path.startsWith("/plate/")}>Search</NavLink>
+          {me.role === "admin" && <NavLink to="/admin" current={path.startsWith("/admin")}>Admin</NavLink>}
+          <NavLink to="/wall" current={false}>Wall</NavLink>
+          <span className="ml-auto flex items-center gap-2">
+            <span className="hidden text-sm text-slate-300 sm:inline">{me.username} · {me.role}</span>
+            <button type="button" onClick={() => void signOut()}
+              className="rounded-md px-2 py-2 text-sm font-medium text-slate-200 sm:px-3 hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-white">
+              Sign out
+            </button>
+          </span>
+        </nav>
+      </header>
+      <main id="main" className="mx-auto max-w-6xl px-3 pb-12 pt-4 sm:px-4">{children}</main>
+    </div>
+  )
+}

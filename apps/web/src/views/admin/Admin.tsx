@@ -1,0 +1,39 @@
+import { useMe } from "../../client/session"
+import { Link } from "../../router"
+import { Audit } from "./Audit"
+import { Cameras } from "./Cameras"
+import { Collectors } from "./Collectors"
+import { Users } from "./Users"
+
+const SECTIONS = [
+  { key: "users", label: "Users", view: Users },
+  { key: "collectors", label: "Collectors", view: Collectors },
+  { key: "cameras", label: "Cameras", view: Cameras },
+  { key: "audit", label: "Audit log", view: Audit }
+] as const
+
+/** The admin panel: everything here goes over the RPC socket, and every change is audited. */
+const Admin = ({ section }: { readonly section: string }) => {
+  const me = useMe()
+  const current = SECTIONS.find((s) => s.key === section)
+  if (me.role !== "admin") {
+    return <p className="py-6 text-slate-800">The admin panel needs the admin role; you are signed in as {me.role}.</p>
+  }
+  return (
+    <div className="flex flex-col gap-4">
+      <h1 className="text-xl font-bold text-slate-900" tabIndex={-1}>Admin: {current?.label ?? "not found"}</h1>
+      <nav aria-label="Admin sections" className="flex gap-1 overflow-x-auto border-b border-slate-300">
+        {SECTIONS.map((s) => (
+          <Link key={s.key} to={`/admin/${s.key}`} aria-current={s.key === section ? "page" : undefined}
+            className={`min-h-11 whitespace-nowrap border-b-3 px-3 py-2.5 font-medium ${
+              s.key === section ? "border-blue-700 text-blue-900" : "border-transparent text-slate-700 hover:text-slate-950"}`}>
+            {s.label}
+          </Link>
+        ))}
+      </nav>
+      {current ? <current.view /> : <p>There is no such section.</p>}
+    </div>
+  )
+}
+
+export default Admin

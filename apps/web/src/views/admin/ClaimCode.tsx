@@ -1,0 +1,20 @@
+import { formatDateTime } from "../../ui/format"
+import { QrCode } from "../../ui/QrCode"
+
+/**
+ * A claim code as a volunteer uses it at the site: scanned from this screen with a phone (the QR
+ * holds the code itself) or typed, on the collector's status page or with `npm run edge -- claim`.
+ */
+export const ClaimCode = ({ name, code, expiresAt }: { readonly name: string; readonly code: string; readonly expiresAt: string }) => (
+  <figure className="flex flex-wrap items-center gap-4 rounded-lg border-2 border-amber-400 bg-amber-50 p-3" data-testid="claim-code">
+    <QrCode text={code} label={`QR code of the claim code for ${name}`} size={180} />
+    <figcaption className="flex flex-col gap-1 text-slate-900">
+      <span className="text-sm">Claim code for <strong>{name}</strong> (single use)</span>
+      <code className="select-all font-mono text-2xl font-bold tracking-wider">{code}</code>
+      <span className="text-sm text-slate-700">Valid until {formatDateTime(expiresAt)}</span>
+      <span className="text-sm text-slate-700">
+        On the collector: <code className="break-all">npm run edge -- claim {code} --central {window.location.origin}</code>
+      </span>
+    </figcaption>
+  </figure>
+)

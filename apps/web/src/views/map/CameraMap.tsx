@@ -1,0 +1,87 @@
+import "leaflet/dist/leaflet.css"
+import type { LatLngTuple } from "leaflet"
+import { useEffect } from "react"
+import { CircleMarker, MapContainer, Polyline, TileLayer, Tooltip, useMap, useMapEvents } from "react-leaflet"
+import { mapTiles } from "../../client/config"
+
+export interface MapPoint {
+  readonly id: string
+  readonly lat: number
+  readonly lon: number
+  readonly label: string
+  /** "seen": the plate was read there; "active": a read just now (wall); "selected": being placed (admin) */
+  readonly tone?: "seen" | "other" | "active" | "selected"
+  /** 0..1, drawn as the marker's size */
+  readonly weight?: number
+}
+
+export interface MapLine {
+  readonly id: string
+  readonly points: ReadonlyArray<LatLngTuple>
+  readonly implausible?: boolean
+}
+
+const COLOURS = { seen: "#1d4ed8", other: "#64748b", active: "#f59e0b", selected: "#dc2626" } as const
+
+/** Rockland County, NY: where the first installation is; any view with cameras fits them instead. */
+const HOME: LatLngTuple = [41.15, -74.02]
+
+const FitToPoints = ({ points, fitKey }: { readonly points: ReadonlyArray<MapPoint>; readonly fitKey: string }) => {
+  const map = useMap()
+  useEffect(() => {
+    if (points.length === 0) return
+    if (points.length === 1) map.setView([points[0]!.lat, points[0]!.lon], 14)
+    else map.fitBounds(points.map((p) => [p.lat, p.lon] as LatLngTuple), { padding: [40, 40], maxZoom: 15 })
+    // Fit when the set of places changes, not at every refresh of the same places.
+  }, [map, fitKey])
+  return null
+}
+
+const PickOnClick = ({ onPick }: { readonly onPick: (lat: number, lon: number) => void }) => {
+  useMapEvents({ click: (event) => onPick(event.latlng.lat, event.latlng.lng) })
+  return null
+}
+
+/**
+ * Cameras (and tracks) on a Leaflet map. Without tiles (MAP_TILE_URL=none, or no connection to the
+ * tile server) the same markers and lines stand on a plain background.
+ */
+const CameraMap = ({ points, lines = [], dark = false, labels = false, onPick, label, className = "h-80" }: {
+  readonly points: ReadonlyArray<MapPoint>
+  readonly lines?: ReadonlyArray<MapLine>
+  readonly dark?: boolean
+  /** camera names always shown (the wall), rather than on hover */
+  readonly labels?: boolean
+  readonly onPick?: (lat: number, lon: number) => void
+  readonly label: string
+  readonly className?: string
+}) => {
+  const tiles = mapTiles()
+  const fitKey = points.map((p) => p.id).sort().join("|")
+  return (
+    <div role="region" aria-label={label} className={`overflow-hidden rounded-lg ${className}`}>
+      <MapContainer center={HOME} zoom={11} className={`alpr-map size-full ${dark ? "alpr-map-dark" : ""}`}
+        attributionControl={tiles !== undefined} zoomControl={!dark}>
+        {tiles && <TileLayer url={tiles.url} attribution={tiles.attribution} maxZoom={19} />}
+        <FitToPoints points={points} fitKey={fitKey} />
+        {onPick && <PickOnClick onPick={onPick} />}
+        {lines.map((line) => (
+          <Polyline key={line.id} positions={line.points as Array<LatLngTuple>}
+            pathOptions={{ color: line.implausible ? "#dc2626" : dark ? "#93c5fd" : "#1e40af", weight: 4, dashArray: line.implausible ? "8 8" : undefined }} />
+        ))}
+        {points.map((point) => {
+          const colour = COLOURS[point.tone ?? "seen"]
+          return (
+            <CircleMarker key={`${point.id}:${point.tone ?? ""}`} center={[point.lat, point.lon]}
+              radius={7 + 9 * (point.weight ?? 0)}
+              pathOptions={{ color: dark ? "#e2e8f0" : "#0f172a", weight: 2, fillColor: colour, fillOpacity: 0.9 }}>
+              <Tooltip permanent={labels} direction="top" offset={[0, -8]}>{point.label}</Tooltip>
+            </CircleMarker>
+          )
+        })}
+      </MapContainer>
+    </div>
+  )
+}
+
+export default CameraMap

@@ -1,0 +1,53 @@
+import type { CollectorSummary } from "@chaverim/domain/Rpc"
+import { useEffect, useState } from "react"
+import type { LiveState } from "../../client/live"
+import type { Remote } from "../../client/problem"
+import { Link } from "../../router"
+import { formatAgo } from "../../ui/format"
+
+/** Health older than this is shown as stale (three missed refreshes). */
+const STALE_MS = 45_000
+
+const useNow = (ms: number) => {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), ms)
+    return () => window.clearInterval(timer)
+  }, [ms])
+  return now
+}
+
+/** When the health board last loaded, kept across failed refreshes. */
+const useLastLoaded = (health: Remote<ReadonlyArray<CollectorSummary>>) => {
+  const [at, setAt] = useState<number>()
+  useEffect(() => {
+    if (health.state === "ready") setAt(Date.now())
+  }, [health])
+  return at
+}
+
+export const StatusBar = ({ live, health }: {
+  readonly live: LiveState
+  readonly health: Remote<ReadonlyArray<CollectorSummary>>
+}) => {
+  const now = useNow(1000)
+  const loadedAt = useLastLoaded(health)
+  const healthStale = loadedAt === undefined ? health.state === "failed" : now - loadedAt > STALE_MS
+  const stale = live.status !== "live" || healthStale
+  const heard = live.lastHeard?.toISOString() ?? null
+  return (
+    <header className="flex flex-wrap items-center gap-x-[1.5em] gap-y-[0.5em]">
+      <p className="text-[1.5em] font-bold tracking-tight">Chaverim ALPR</p>
+      <p className="font-mono text-[1.5em] tabular-nums" aria-label="Time">{new Date(now).toLocaleTimeString()}</p>
+      <p role="status" className={`ml-auto rounded-full px-[1em] py-[0.25em] text-[1.1em] font-bold ${
+        stale ? "bg-amber-400 text-slate-950" : "bg-emerald-500 text-slate-950"}`}>
+        {live.status === "live" && !healthStale && "● LIVE"}
+        {live.status === "connecting" && "CONNECTING…"}
+        {live.status === "reconnecting" && `STALE · feed reconnecting · last data ${formatAgo(heard, now)}`}
+        {live.status === "live" && healthStale && `STALE · site health from ${loadedAt ? formatAgo(new Date(loadedAt).toISOString(), now) : "never"}`}
+      </p>
+      {/* The kiosk never uses it; someone who opened the wall from the menu can get back. */}
+      <Link to="/" className="rounded px-[0.5em] py-[0.25em] text-[0.9em] text-slate-400 underline-offset-2 hover:underline">Menu</Link>
+    </header>
+  )
+}

@@ -1,0 +1,124 @@
+import type { Browser, Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
+import { appErrors, launch, openPage, PHONE, screenshot, unnamedControls, WALL } from "./browser"
+import { CAMERAS, ingest, readAt } from "./fixtures"
+
+let server: TestServer
+let browser: Browser
+let admin: SignedIn
+
+beforeAll(async () => {
+  process.env.MAP_TILE_URL = "none"
+  ;[server, browser] = await Promise.all([startServer(), launch()])
+  admin = await server.signIn("admin")
+  const { apiKey } = await server.collector("Main St")
+  // Cameras exist once a collector has uploaded their reads; College Rd has no position yet.
+  await ingest(server, apiKey, [
+    readAt("ADM-0001", CAMERAS[0], 5),
+    readAt("ADM-0002", CAMERAS[1], 4),
+    { ...readAt("ADM-0003", CAMERAS[2], 3), location: undefined }
+  ])
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+  delete process.env.MAP_TILE_URL
+})
+
+const adminPage = async (viewport: { width: number; height: number }, path: string) => {
+  const opened = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport })
+  await opened.page.goto(`${server.url}${path}`)
+  return opened
+}
+
+const bothSizes = async (name: string, path: string, ready: (page: Page) => Promise<unknown>) => {
+  for (const [size, viewport] of [["phone", PHONE], ["wall", WALL]] as const) {
+    const { page, context } = await adminPage(viewport, path)
+    await ready(page)
+    await screenshot(page, `${size}-admin-${name}`, { fullPage: true })
+    expect(await unnamedControls(page)).toEqual([])
+    await context.close()
+  }
+}
+
+describe("the admin panel", () => {
+  it("creates an account and shows its one-time password once", async () => {
+    const { page, errors, context } = await adminPage(PHONE, "/admin")
+    await page.getByRole("heading", { name: "Admin: Users" }).waitFor()
+    await page.getByLabel("Username").fill("erin")
+    await page.getByLabel("Role", { exact: true }).selectOption("operator")
+    await page.getByRole("button", { name: "Create" }).click()
+    const password = await page.locator("code").filter({ hasText: /\S{12,}/ }).first().textContent()
+    expect(password?.length).toBeGreaterThanOrEqual(12)
+    await page.getByText("erin", { exact: true }).waitFor()
+    await screenshot(page, "phone-admin-users", { fullPage: true })
+    const { rows } = await server.db.query<{ role: string }>("SELECT role FROM users WHERE username = 'erin'")
+    expect(rows).toEqual([{ role: "operator" }])
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("creates a claim code shown as a QR code, and a collector can claim with it", async () => {
+    const { page, errors, context } = await adminPage(PHONE, "/admin/collectors")
+    await page.getByLabel("Site name").fill("North gate")
+    await page.getByRole("button", { name: "Create claim code" }).click()
+    const qr = page.getByRole("img", { name: "QR code of the claim code for North gate" })
+    await qr.waitFor()
+    expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true)
+    const code = (await page.getByTestId("claim-code").locator("code").first().textContent())!
+    expect(code).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){2,}$/)
+    await page.getByRole("list").getByText("North gate", { exact: true }).waitFor()
+    await screenshot(page, "phone-admin-collectors", { fullPage: true })
+
+    const claim = await fetch(`${server.url}/api/v1/collectors/claim`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ claim_code: code, hardware_id: "e2e-device" })
+    })
+    expect(claim.status).toBe(201)
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("places a camera by clicking the map (no tiles configured: a plain background)", async () => {
+    const { page, errors, context } = await adminPage(WALL, "/admin/cameras")
+    await page.getByRole("button", { name: /College Rd.*not placed/ }).click()
+    const map = page.getByRole("region", { name: /click to place the selected camera/ })
+    await map.locator(".leaflet-container").waitFor()
+    expect(await page.locator(".leaflet-tile").count()).toBe(0)
+    await map.click({ position: { x: 200, y: 150 } })
+    const lat = Number(await page.getByLabel("Latitude").inputValue())
+    expect(lat).toBeGreaterThan(40)
+    await page.getByLabel("Name").fill("College Rd at the bridge")
+    await page.getByRole("button", { name: "Save camera" }).click()
+    await page.getByText("Saved.").waitFor()
+    await screenshot(page, "wall-admin-cameras")
+    const { rows } = await server.db.query<{ name: string; lat: number }>(
+      "SELECT name, lat FROM cameras WHERE external_id = 'cam-college'"
+    )
+    expect(rows[0]!.name).toBe("College Rd at the bridge")
+    expect(rows[0]!.lat).toBeCloseTo(lat, 5)
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("browses the audit log, newest first, filtered by action", async () => {
+    const { page, context } = await adminPage(WALL, "/admin/audit")
+    await page.getByLabel("Action").fill("user.")
+    await page.getByRole("button", { name: "Show" }).click()
+    const entry = page.locator("summary").filter({ hasText: "user.create" }).first()
+    await entry.click()
+    await page.getByText("Hash").waitFor()
+    await screenshot(page, "wall-admin-audit")
+    await context.close()
+  })
+
+  it("looks right at phone and wall sizes, every control named", async () => {
+    await bothSizes("users-list", "/admin/users", (page) => page.getByText("erin", { exact: true }).waitFor())
+    await bothSizes("cameras-list", "/admin/cameras", (page) => page.getByRole("button", { name: /Main St northbound/ }).waitFor())
+    await bothSizes("audit", "/admin/audit", (page) => page.getByText("collector.create").first().waitFor())
+    await bothSizes("collectors-list", "/admin/collectors", (page) => page.getByRole("list").getByText("North gate", { exact: true }).waitFor())
+  })
+})

@@ -1,0 +1,106 @@
+import * as Http from "node:http"
+import type { Page } from "playwright-core"
+import { detection, type TestServer } from "../../server/test/harness"
+
+/**
+ * Real JPEGs for plate crops and scenes, drawn by the browser itself (a canvas), so that photos in
+ * screenshots look like photos and the image path is exercised end to end.
+ */
+export const drawPhotos = async (page: Page, plate: string) => {
+  const [crop, scene] = await page.evaluate((text) => {
+    const draw = (width: number, height: number, paint: (g: CanvasRenderingContext2D) => void) => {
+      const canvas = document.createElement("canvas")
+      canvas.width = width
+      canvas.height = height
+      paint(canvas.getContext("2d")!)
+      return canvas.toDataURL("image/jpeg", 0.85).split(",")[1]!
+    }
+    const plateImage = (g: CanvasRenderingContext2D, x: number, y: number, w: number, h: number) => {
+      g.fillStyle = "#f5f5f0"
+      g.fillRect(x, y, w, h)
+      g.strokeStyle = "#1e3a8a"
+      g.lineWidth = h / 16
+      g.strokeRect(x, y, w, h)
+      g.fillStyle = "#111"
+      g.font = `bold ${Math.round(h * 0.62)}px monospace`
+      g.textAlign = "center"
+      g.textBaseline = "middle"
+      g.fillText(text, x + w / 2, y + h / 2 + h * 0.04)
+    }
+    return [
+      draw(240, 64, (g) => plateImage(g, 0, 0, 240, 64)),
+      draw(640, 360, (g) => {
+        g.fillStyle = "#3f4a56"
+        g.fillRect(0, 0, 640, 360)
+        g.fillStyle = "#2b6cb0"
+        g.fillRect(150, 120, 340, 170)
+        plateImage(g, 260, 240, 120, 32)
+      })
+    ]
+  }, plate)
+  const bytes = (base64: string) => new Uint8Array(Buffer.from(base64, "base64"))
+  return { crop: bytes(crop!), scene: bytes(scene!) }
+}
+
+/** Reads uploaded by a claimed collector as multipart, with photos when given, through the real endpoint. */
+export const ingest = async (
+  server: TestServer,
+  apiKey: string,
+  events: ReadonlyArray<{ readonly detection_id: string; readonly [field: string]: unknown }>,
+  photos?: { readonly crop: Uint8Array<ArrayBuffer>; readonly scene: Uint8Array<ArrayBuffer> }
+) => {
+  const form = new FormData()
+  form.append("batch", JSON.stringify({ events }))
+  for (const event of photos ? events : []) {
+    form.append(`plate:${event.detection_id}`, new Blob([photos!.crop], { type: "image/jpeg" }), "plate.jpg")
+    form.append(`scene:${event.detection_id}`, new Blob([photos!.scene], { type: "image/jpeg" }), "scene.jpg")
+  }
+  const response = await fetch(`${server.url}/api/v1/detections/batch`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}` },
+    body: form
+  })
+  const result = (await response.json()) as { accepted: number; rejected: number; errors: ReadonlyArray<unknown> }
+  if (response.status !== 200 || result.rejected > 0) throw new Error(`ingest failed: ${response.status} ${JSON.stringify(result)}`)
+  return result
+}
+
+/** Cameras around a town, for maps with something on them. */
+export const CAMERAS = [
+  { id: "cam-main", mac: "AA:BB:CC:00:00:01", name: "Main St northbound", location: { lat: 41.1143, lon: -74.0435 } },
+  { id: "cam-route59", mac: "AA:BB:CC:00:00:02", name: "Route 59 east", location: { lat: 41.1116, lon: -74.0201 } },
+  { id: "cam-college", mac: "AA:BB:CC:00:00:03", name: "College Rd", location: { lat: 41.1290, lon: -74.0660 } }
+] as const
+
+/** One read of `plate` at a camera, `minutesAgo` minutes ago. */
+export const readAt = (plate: string, camera: (typeof CAMERAS)[number], minutesAgo: number) =>
+  detection({
+    timestamp: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+    camera: { id: camera.id, mac: camera.mac, name: camera.name },
+    plate: { text: plate, confidence: 0.91 },
+    location: camera.location
+  })
+
+/**
+ * A stand-in tile server on this machine: every tile a light SVG with its grid line, so that the
+ * screenshots show tiles and the CSP's img-src for the configured tile origin is exercised.
+ */
+export const startTileServer = () =>
+  new Promise<{ readonly url: string; readonly requests: () => number; readonly close: () => Promise<void> }>((resolve) => {
+    let count = 0
+    const server = Http.createServer((request, response) => {
+      count++
+      const label = (request.url ?? "").replace(/[^0-9/]/g, "")
+      response.writeHead(200, { "content-type": "image/svg+xml", "cache-control": "no-store" })
+      response.end(`<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"><rect width="256" height="256" fill="#eef2e6"/>` +
+        `<path d="M0 0H256V256" fill="none" stroke="#cbd5c0"/><text x="8" y="20" font-size="11" fill="#94a38a">${label}</text></svg>`)
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number }
+      resolve({
+        url: `http://127.0.0.1:${port}/{z}/{x}/{y}.svg`,
+        requests: () => count,
+        close: () => new Promise((done) => server.close(() => done()))
+      })
+    })
+  })

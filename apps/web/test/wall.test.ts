@@ -1,0 +1,150 @@
+import type { Browser } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
+import { appErrors, launch, openPage, PHONE, screenshot, WALL } from "./browser"
+import { CAMERAS, drawPhotos, ingest, readAt } from "./fixtures"
+
+let server: TestServer
+let browser: Browser
+let admin: SignedIn
+let apiKey: string
+
+beforeAll(async () => {
+  process.env.MAP_TILE_URL = "none"
+  ;[server, browser] = await Promise.all([startServer(), launch()])
+  admin = await server.signIn("admin")
+  apiKey = (await server.collector("Main St")).apiKey
+  await server.collector("Route 59 depot")
+  // Cameras placed, as an admin would have done, so the wall's map has them.
+  await ingest(server, apiKey, CAMERAS.map((camera, i) => readAt(`OLD-00${i}`, camera, 60)))
+  for (const camera of CAMERAS) {
+    await server.db.query("UPDATE cameras SET lat = $1, lon = $2 WHERE external_id = $3", [camera.location.lat, camera.location.lon, camera.id])
+  }
+  const heartbeat = await fetch(`${server.url}/api/v1/collectors/heartbeat`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify({ uptime_seconds: 3600, queue_depth: 12, cameras_online: 3, config_version: "1", edge_version: "0.1.0" })
+  })
+  if (heartbeat.status !== 200) throw new Error(`heartbeat: ${heartbeat.status} ${await heartbeat.text()}`)
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+  delete process.env.MAP_TILE_URL
+})
+
+describe("the wall", () => {
+  it("shows a read within moments of its ingest, with site health and the cameras on the map", async () => {
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: WALL })
+    await page.goto(`${server.url}/wall`)
+    await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+    await page.getByRole("row", { name: /Main St/ }).waitFor()
+    const photos = await drawPhotos(page, "WAL-1234")
+
+    const reads = [readAt("WAL-1230", CAMERAS[1], 0.5), readAt("WAL-1231", CAMERAS[2], 0.3), readAt("WAL-1234", CAMERAS[0], 0)]
+    const sent = Date.now()
+    await ingest(server, apiKey, reads, photos)
+    await page.getByRole("article", { name: "Latest read WAL-1234" }).waitFor()
+    const latency = Date.now() - sent
+    console.log(`read shown on the wall ${latency} ms after the upload began`)
+    // About 250 ms here; the bound leaves room for a CI machine busy with the rest of the suite.
+    expect(latency).toBeLessThan(3_000)
+    await page.waitForFunction(() => document.querySelectorAll(".leaflet-interactive").length >= 3)
+    await page.waitForFunction(() => Array.from(document.querySelectorAll("img")).every((img) => img.complete))
+    await screenshot(page, "wall-wall")
+    expect(await page.getByText("reads today").count() + await page.getByText(/reads since/).count()).toBe(1)
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("lays out on a phone too", async () => {
+    const { page, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: PHONE })
+    await page.goto(`${server.url}/wall`)
+    await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+    await ingest(server, apiKey, [readAt("WAL-9999", CAMERAS[2], 0)])
+    await page.getByRole("article", { name: "Latest read WAL-9999" }).waitFor()
+    await screenshot(page, "phone-wall", { fullPage: true })
+    await context.close()
+  })
+
+  it("runs with a viewer's session: live reads, and no refused (audited) admin calls", async () => {
+    const viewer = await server.signIn("viewer")
+    const { page, context } = await openPage(browser, { url: server.url, cookie: viewer.cookie, viewport: WALL })
+    await page.goto(`${server.url}/wall`)
+    await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+    await page.getByText("Site health needs an admin session on this screen.").waitFor()
+    await ingest(server, apiKey, [readAt("VWR-0001", CAMERAS[0], 0)])
+    await page.getByRole("article", { name: "Latest read VWR-0001" }).waitFor()
+    const { rows } = await server.db.query("SELECT action FROM audit_log WHERE actor_id = $1 AND outcome = 'denied'", [viewer.userId])
+    expect(rows).toEqual([])
+    await context.close()
+  })
+
+  it("keeps drawing frames while 50 reads a second arrive", async () => {
+    const { page, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: WALL })
+    await page.goto(`${server.url}/wall`)
+    await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+    await page.evaluate(() => {
+      const perf = { long: [] as Array<number>, frames: [] as Array<number>, stop: false }
+      Object.assign(window, { perf })
+      new PerformanceObserver((list) => list.getEntries().forEach((e) => perf.long.push(e.duration))).observe({ type: "longtask" })
+      let last = performance.now()
+      const tick = (now: number) => {
+        perf.frames.push(now - last)
+        last = now
+        if (!perf.stop) requestAnimationFrame(tick)
+      }
+      requestAnimationFrame(tick)
+    })
+    // 5 seconds at 50 reads a second, in batches of 10 as collectors send them.
+    const started = Date.now()
+    for (let i = 0; i < 25; i++) {
+      await ingest(server, apiKey, Array.from({ length: 10 }, (_, j) => readAt(`FPS-${i}${j}`, CAMERAS[j % 3], 0)))
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + (i + 1) * 200 - Date.now())))
+    }
+    await page.getByRole("article", { name: "Latest read FPS-249" }).waitFor()
+    const { frames, long } = await page.evaluate(() => {
+      const perf = (window as unknown as { perf: { long: Array<number>; frames: Array<number>; stop: boolean } }).perf
+      perf.stop = true
+      return perf
+    })
+    const sorted = [...frames].sort((a, b) => a - b)
+    const p95 = sorted[Math.floor(sorted.length * 0.95)]!
+    const fps = frames.length / (frames.reduce((a, b) => a + b, 0) / 1000)
+    console.log(`wall at 50 reads/s: ${fps.toFixed(1)} fps, frame p95 ${p95.toFixed(1)} ms, ` +
+      `longest frame ${sorted[sorted.length - 1]!.toFixed(1)} ms, ${long.length} long tasks (longest ${Math.max(0, ...long).toFixed(0)} ms)`)
+    // Measured alone: 60 fps, no long task. The bounds are lenient because in CI the server, PostgreSQL
+    // and the browser share two cores with the rest of the suite; the figures above are the report.
+    expect(Math.max(0, ...long)).toBeLessThan(500)
+    expect(fps).toBeGreaterThan(20)
+    await context.close()
+  })
+
+  it("opens from the offline copy when the server is unreachable, and says so", async () => {
+    const { page, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: WALL })
+    await page.goto(`${server.url}/wall`)
+    await page.evaluate(() => navigator.serviceWorker.ready)
+    await page.reload()
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null)
+    await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+    await context.setOffline(true)
+    await page.reload()
+    await page.getByRole("heading", { name: "The server is unreachable" }).waitFor()
+    await screenshot(page, "wall-offline")
+    // Back online, it recovers by itself (the browser's "online" event, else every 15 s).
+    await context.setOffline(false)
+    await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+    await context.close()
+  })
+
+  it("says it is stale when the server goes away", async () => {
+    const { page, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: WALL })
+    await page.goto(`${server.url}/wall`)
+    await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+    await server.stop()
+    await page.getByRole("status").filter({ hasText: /STALE/ }).waitFor({ timeout: 20_000 })
+    await screenshot(page, "wall-stale")
+    await context.close()
+  })
+})
