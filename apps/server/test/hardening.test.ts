@@ -21,7 +21,8 @@ describe("hardening", () => {
     })
 
   it("puts security headers on every answer, errors included", async () => {
-    for (const [path, status] of [["/health", 200], ["/api/v1/auth/me", 401], ["/no/such/page", 404]] as const) {
+    // An unknown page is the web app's to route (200, index.html); an unknown API path is a 404.
+    for (const [path, status] of [["/health", 200], ["/api/v1/auth/me", 401], ["/api/v1/no/such/thing", 404], ["/no/such/page", 200]] as const) {
       const response = await fetch(`${server.url}${path}`)
       expect(response.status).toBe(status)
       expect(response.headers.get("content-security-policy")).toMatch(/frame-ancestors 'none'/)
