@@ -193,12 +193,13 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     let sent = 0
     let nextTarget = 0
     const order = Array.from({ length: settings.entries }, (_, i) => i).sort(() => Math.random() - 0.5)
-    const sendBatch = async (collector: (typeof collectors)[number], size: number, planted: boolean) => {
+    /** A batch of traffic with every `matchEvery`-th read planted (`plantFirst`: its first read too). */
+    const sendBatch = async (collector: (typeof collectors)[number], size: number, planted: boolean, plantFirst = false) => {
       const now = Date.now()
       const events: Array<Read> = []
       const targets: Array<string> = []
       for (let k = 0; k < size; k++) {
-        const target = planted && (sent + k) % settings.matchEvery === 0 && nextTarget < order.length
+        const target = planted && ((sent + k) % settings.matchEvery === 0 || (plantFirst && k === 0)) && nextTarget < order.length
         const plate = target ? planned[order[nextTarget++]!]!.sample : trafficPlate()
         if (target) targets.push(plate)
         events.push({
@@ -241,7 +242,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     const warmStarted = Date.now()
     while (wsAlerts === 0) {
       if (Date.now() - warmStarted > 120_000) throw new Error("no alert within 120 s of planting watched plates")
-      await sendBatch(collectors[0]!, settings.matchEvery, true)
+      await sendBatch(collectors[0]!, settings.batch, true, true)
       await new Promise((resolve) => setTimeout(resolve, 500))
     }
     await new Promise((resolve) => setTimeout(resolve, 2_000))

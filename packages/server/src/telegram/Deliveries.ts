@@ -98,11 +98,13 @@ export class TelegramDeliveries extends Effect.Service<TelegramDeliveries>()("@c
          WHERE id = ${id}`.pipe(Effect.asVoid)
 
     /** Milliseconds until the next pending row is due (0 when one is due now); undefined when none is pending. */
+    // Not greatest(0, ...) in SQL: it ignores NULL, so "nothing pending" would read as "due now" and
+    // the sender would spin.
     const nextDueInMs = Effect.map(
       sql<{ wait_ms: number | null }>`
-        SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - now()) * 1000))::float8 AS wait_ms
+        SELECT ceil(extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS wait_ms
           FROM telegram_deliveries WHERE status = 'pending'`,
-      ([row]) => (row?.wait_ms === null || row?.wait_ms === undefined ? undefined : Number(row.wait_ms))
+      ([row]) => (row?.wait_ms === null || row?.wait_ms === undefined ? undefined : Math.max(0, Number(row.wait_ms)))
     )
 
     /** For admins: deliveries by status, newest first, keyset-paged by id. */
