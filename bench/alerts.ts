@@ -19,6 +19,7 @@ import { createHash, randomBytes, randomInt } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import pg from "pg"
 import WebSocket from "ws"
 import { startFakeBotApi } from "../test-support/FakeBotApi"
@@ -257,6 +258,9 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     )
     const cpuStart = cpuSnapshot(server.pid, pgPids.map((r) => r.pid))
     if (settings.trace) await server.snapshot()
+    // This process sends, receives the feed and plays Telegram: its own stalls would count as latency.
+    const ownDelay = monitorEventLoopDelay({ resolution: 10 })
+    ownDelay.enable()
     const interval = (1000 * settings.batch) / settings.rate
     const batches = Math.floor((settings.rate * settings.seconds) / settings.batch)
     const inFlight: Array<Promise<void>> = []
@@ -272,6 +276,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     }
     await Promise.all(inFlight)
     const loadSeconds = (performance.now() - started) / 1000
+    ownDelay.disable()
+    progress(`this process's event loop delay during the load: p99 ${(ownDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(ownDelay.max / 1e6).toFixed(1)} ms`)
     const cpuEnd = cpuSnapshot(server.pid, pgPids.map((r) => r.pid))
     const figures = await server.snapshot()
     progress(

@@ -2,6 +2,7 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -50,8 +51,9 @@ export const CHAT_BURST = 3
 /** Notified by the alert engine when it commits new deliveries. */
 const CHANNEL = "telegram_delivery"
 
-/** Rows claimed at once, and sent concurrently (each still waits for its turn under the limits). */
+/** Rows claimed at once. */
 const BATCH = 50
+/** Messages being sent to Telegram at once (a message waiting for its turn under the limits is not counted). */
 const CONCURRENCY = 8
 /** A claimed row is left alone by other senders this long; longer than a batch can take to go out. */
 const LEASE_SECONDS = 120
@@ -102,6 +104,9 @@ export const TelegramSenderLive = Layer.scopedDiscard(
     const listener = yield* PgListener
     const pace = yield* makePacer
     const wake = yield* Queue.sliding<void>(1)
+    const sending = yield* Effect.makeSemaphore(CONCURRENCY)
+    // Deliveries under way; they end with the server (a row cut short is retried when its lease ends).
+    const underWay = yield* FiberSet.make()
 
     /** The message's photo: the plate crop, when there is one that still matches its hash. */
     const photoOf = (detectionId: number) =>
@@ -157,7 +162,7 @@ export const TelegramSenderLive = Layer.scopedDiscard(
         const text = renderCard(card.value, config.publicUrl)
         const photo = yield* photoOf(card.value.photoDetectionId)
         yield* pace(d.chatId)
-        const result = yield* send(d.chatId, text, photo, keyboardFor(card.value)).pipe(
+        const result = yield* sending.withPermits(1)(send(d.chatId, text, photo, keyboardFor(card.value))).pipe(
           Effect.timeoutFail({
             duration: SEND_TIMEOUT,
             onTimeout: () => new BotApiError({ message: `no answer from Telegram within ${Duration.format(SEND_TIMEOUT)}` })
@@ -193,12 +198,17 @@ export const TelegramSenderLive = Layer.scopedDiscard(
         Effect.withSpan("TelegramSender.deliver", { attributes: { delivery_id: d.id } })
       )
 
-    /** Sends everything due, then waits for a notification or the next row to come due. */
+    /**
+     * Starts every due delivery, then waits for a notification or the next row to come due. Each
+     * delivery goes on its own: one waiting for its chat's turn must not hold back the messages
+     * claimed after it (the lease keeps a row from being claimed twice meanwhile).
+     */
     const round = Effect.gen(function*() {
       while (true) {
         const batch = yield* deliveries.claim(BATCH, LEASE_SECONDS)
         if (batch.length === 0) break
-        yield* Effect.forEach(batch, deliver, { concurrency: CONCURRENCY, discard: true })
+        // When one ends (sent, or a retry set for later), the wait below is looked at again.
+        for (const d of batch) yield* FiberSet.run(underWay, Effect.ensuring(deliver(d), Queue.offer(wake, undefined)))
       }
       const due = yield* deliveries.nextDueInMs
       const wait = due === undefined ? IDLE_POLL : Duration.min(IDLE_POLL, Duration.millis(due))
