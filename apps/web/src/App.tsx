@@ -7,10 +7,14 @@ import { Search } from "./views/operator/Search"
 import { Shell } from "./views/Shell"
 import { SignIn } from "./views/signin/SignIn"
 
-// Leaflet, the admin panel and the wall are loaded when first visited, not with the operator's page.
+// Leaflet, the admin panel, the wall and every page but search are loaded when first visited, not with
+// the operator's first page.
 const PlatePage = lazy(() => import("./views/plate/PlatePage"))
 const Admin = lazy(() => import("./views/admin/Admin"))
 const Wall = lazy(() => import("./views/wall/Wall"))
+const Alerts = lazy(() => import("./views/alerts/Alerts"))
+const Watchlists = lazy(() => import("./views/watchlists/Watchlists"))
+const Telegram = lazy(() => import("./views/telegram/Telegram"))
 
 const NotFound = () => (
   <div className="py-8">
@@ -26,6 +30,9 @@ const routeOf = (path: string): { readonly key: string; readonly view: ReactNode
   const admin = /^\/admin(?:\/([a-z]+))?$/.exec(path)
   if (admin) return { key: "admin", view: <Admin section={admin[1] ?? "users"} /> }
   if (path === "/wall") return { key: "wall", view: <Wall />, bare: true }
+  if (path === "/alerts") return { key: "alerts", view: <Alerts /> }
+  if (path === "/lists") return { key: "lists", view: <Watchlists /> }
+  if (path === "/telegram") return { key: "telegram", view: <Telegram /> }
   return { key: "not-found", view: <NotFound /> }
 }
 

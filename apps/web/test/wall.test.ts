@@ -68,12 +68,12 @@ describe("the wall", () => {
     await context.close()
   })
 
-  it("runs with a viewer's session: live reads, and no refused (audited) admin calls", async () => {
+  it("runs with a viewer's session: live reads and site health, and no refused (audited) calls", async () => {
     const viewer = await server.signIn("viewer")
     const { page, context } = await openPage(browser, { url: server.url, cookie: viewer.cookie, viewport: WALL })
     await page.goto(`${server.url}/wall`)
     await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
-    await page.getByText("Site health needs an admin session on this screen.").waitFor()
+    await page.getByRole("row", { name: /Main St/ }).waitFor()
     await ingest(server, apiKey, [readAt("VWR-0001", CAMERAS[0], 0)])
     await page.getByRole("article", { name: "Latest read VWR-0001" }).waitFor()
     const { rows } = await server.db.query("SELECT action FROM audit_log WHERE actor_id = $1 AND outcome = 'denied'", [viewer.userId])

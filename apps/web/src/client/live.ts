@@ -1,4 +1,4 @@
-import { type AlertDetection, LIVE_PATH, LiveMessage } from "@chaverim/domain/Alerts"
+import { type Alert, type AlertDetection, LIVE_PATH, LiveMessage } from "@chaverim/domain/Alerts"
 import * as Socket from "@effect/platform/Socket"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -64,6 +64,32 @@ const follow = (handlers: Handlers) => {
   )
 }
 
+/** Alerts raised or changed as they happen; `onResync` when some may have been missed (load them again). */
+export interface AlertEvents {
+  readonly onAlert: (alert: Alert) => void
+  readonly onResync: () => void
+}
+
+const alertHandler = (events: { readonly current: AlertEvents | undefined }) => (message: LiveMessage) => {
+  if (message.type === "alert") events.current?.onAlert(message.alert)
+  else if (message.type === "resync") events.current?.onResync()
+}
+
+const run = (handlers: Handlers) => {
+  const fiber = Effect.runFork(follow(handlers))
+  return () => void Effect.runFork(Fiber.interrupt(fiber))
+}
+
+/** Follows only the alerts of the live feed (the operator's alert list). */
+export const useLiveAlerts = (events: AlertEvents) => {
+  const latest = useRef(events)
+  latest.current = events
+  useEffect(() => {
+    const onAlert = alertHandler(latest)
+    return run({ onOpen: () => undefined, onDown: () => undefined, onMessage: onAlert })
+  }, [])
+}
+
 export type LiveStatus = "connecting" | "live" | "reconnecting"
 
 export interface LiveState {
@@ -81,14 +107,17 @@ const midnight = (now = new Date()) => new Date(now.getFullYear(), now.getMonth(
 
 /**
  * Follows the live feed for the wall. Reads arriving faster than the screen refreshes (50 a second
- * at a busy time) are gathered and applied once per animation frame, keeping `keep` of them.
+ * at a busy time) are gathered and applied once per animation frame, keeping `keep` of them. Alerts,
+ * rare and urgent, go to `alerts` as they come, over the same connection.
  */
-export const useLiveFeed = (keep = 24): LiveState => {
+export const useLiveFeed = (keep = 24, alerts?: AlertEvents): LiveState => {
   const [state, setState] = useState<LiveState>(() => ({
     status: "connecting", reads: [], count: 0, since: new Date(), lastHeard: undefined
   }))
   const pending = useRef<Array<AlertDetection>>([])
   const frame = useRef<number>(undefined)
+  const events = useRef(alerts)
+  events.current = alerts
 
   useEffect(() => {
     const flush = () => {
@@ -107,18 +136,19 @@ export const useLiveFeed = (keep = 24): LiveState => {
         }
       })
     }
-    const fiber = Effect.runFork(follow({
+    const onAlert = alertHandler(events)
+    const stop = run({
       onOpen: () => setState((s) => ({ ...s, status: "live", lastHeard: new Date() })),
       onDown: () => setState((s) => (s.status === "reconnecting" ? s : { ...s, status: "reconnecting" })),
       onMessage: (message) => {
-        if (message.type !== "detection") return
+        if (message.type !== "detection") return onAlert(message)
         pending.current.push(message.detection)
         frame.current ??= window.requestAnimationFrame(flush)
       }
-    }))
+    })
     return () => {
       if (frame.current !== undefined) window.cancelAnimationFrame(frame.current)
-      Effect.runFork(Fiber.interrupt(fiber))
+      stop()
     }
   }, [keep])
 

@@ -1,6 +1,6 @@
 import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react"
 import { useId } from "react"
-import type { Problem } from "../client/problem"
+import type { Problem, Remote } from "../client/problem"
 
 const BUTTON = {
   primary: "bg-blue-700 text-white hover:bg-blue-800 disabled:bg-slate-400",
@@ -100,4 +100,28 @@ export const OnceValue = ({ label, value }: { readonly label: string; readonly v
       <Button variant="secondary" onClick={() => void navigator.clipboard?.writeText(value)}>Copy</Button>
     </div>
   </div>
+)
+
+/**
+ * The button under a keyset-paged list: fetches the page after `next` and hands its items and the
+ * following cursor to `onPage`; says why when a page cannot be had. Nothing when there is no next page.
+ */
+export const MorePages = <I,>({ next, more, load, onPage, label }: {
+  readonly next: string | null
+  readonly more: Remote<unknown>
+  readonly load: (cursor: string) => Promise<Remote<{ readonly items: ReadonlyArray<I>; readonly next_cursor: string | null }>>
+  readonly onPage: (items: ReadonlyArray<I>, next: string | null) => void
+  readonly label: string
+}) => (
+  <>
+    {more.state === "failed" && <ProblemNote problem={more.problem} />}
+    {next !== null && (
+      <Button variant="secondary" disabled={more.state === "loading"} onClick={async () => {
+        const page = await load(next)
+        if (page.state === "ready") onPage(page.value.items, page.value.next_cursor)
+      }}>
+        {label}
+      </Button>
+    )}
+  </>
 )

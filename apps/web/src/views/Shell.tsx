@@ -23,6 +23,9 @@ export const Shell = ({ children }: { readonly children: ReactNode }) => {
         <nav aria-label="Main" className="mx-auto flex max-w-6xl flex-wrap items-center gap-0.5 px-1 py-2 sm:gap-1 sm:px-2">
           <Link to="/" className="mr-1 px-2 py-1 font-bold tracking-tight"><span className="hidden sm:inline">Chaverim </span>ALPR</Link>
           <NavLink to="/" current={path === "/" || path.startsWith("/plate/")}>Search</NavLink>
+          <NavLink to="/alerts" current={path === "/alerts"}>Alerts</NavLink>
+          <NavLink to="/lists" current={path === "/lists"}>Lists</NavLink>
+          <NavLink to="/telegram" current={path === "/telegram"}>Telegram</NavLink>
           {me.role === "admin" && <NavLink to="/admin" current={path.startsWith("/admin")}>Admin</NavLink>}
           <NavLink to="/wall" current={false}>Wall</NavLink>
           <span className="ml-auto flex items-center gap-2">

@@ -8,6 +8,7 @@ import { Cameras } from "./Cameras"
 import { AdminHandlersLive } from "./Handlers"
 import { RpcConnections, RpcProtocolLive } from "./Protocol"
 import { RpcSessionLive } from "./Session"
+import { WallRpcsLive } from "./Wall"
 import { WatchlistsRpcsLive } from "./Watchlists"
 import { Watchlists } from "../watchlists/Watchlists"
 
@@ -34,7 +35,7 @@ export const RpcLive = RpcServer.layer(AlprRpcs, {
   // A defect fails its own call only, instead of every call in flight on the connection.
   disableFatalDefects: true
 }).pipe(
-  Layer.provide([RpcProtocolLive, AdminHandlersLive, WatchlistsRpcsLive, RpcSessionLive, contractChecked]),
+  Layer.provide([RpcProtocolLive, AdminHandlersLive, WatchlistsRpcsLive, WallRpcsLive, RpcSessionLive, contractChecked]),
   Layer.provide([Cameras.Default, Watchlists.Default]),
   Layer.provide(RpcSerialization.layerNdjsonWith({ maxBufferSize: 1024 * 1024 })),
   Layer.provide(RpcConnections.Default)

@@ -2,13 +2,19 @@ import { useMe } from "../../client/session"
 import { Link } from "../../router"
 import { Audit } from "./Audit"
 import { Cameras } from "./Cameras"
+import { WatchlistManager } from "../watchlists/Watchlists"
 import { Collectors } from "./Collectors"
+import { Deliveries } from "./Deliveries"
 import { Users } from "./Users"
+
+const AllWatchlists = () => <WatchlistManager path="/admin/watchlists" />
 
 const SECTIONS = [
   { key: "users", label: "Users", view: Users },
   { key: "collectors", label: "Collectors", view: Collectors },
   { key: "cameras", label: "Cameras", view: Cameras },
+  { key: "watchlists", label: "Watchlists", view: AllWatchlists },
+  { key: "telegram", label: "Telegram", view: Deliveries },
   { key: "audit", label: "Audit log", view: Audit }
 ] as const
 
@@ -22,10 +28,10 @@ const Admin = ({ section }: { readonly section: string }) => {
   return (
     <div className="flex flex-col gap-4">
       <h1 className="text-xl font-bold text-slate-900" tabIndex={-1}>Admin: {current?.label ?? "not found"}</h1>
-      <nav aria-label="Admin sections" className="flex gap-1 overflow-x-auto border-b border-slate-300">
+      <nav aria-label="Admin sections" className="flex flex-wrap gap-x-1 border-b border-slate-300">
         {SECTIONS.map((s) => (
           <Link key={s.key} to={`/admin/${s.key}`} aria-current={s.key === section ? "page" : undefined}
-            className={`min-h-11 whitespace-nowrap border-b-3 px-3 py-2.5 font-medium ${
+            className={`min-h-11 whitespace-nowrap border-b-3 px-2 py-2.5 font-medium sm:px-3 ${
               s.key === section ? "border-blue-700 text-blue-900" : "border-transparent text-slate-700 hover:text-slate-950"}`}>
             {s.label}
           </Link>

@@ -2,7 +2,7 @@ import type { AuditEntry } from "@chaverim/domain/Rpc"
 import { useState } from "react"
 import { definedFields } from "../../client/fields"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
-import { Badge, Button, Loading, ProblemNote, SelectField, TextField } from "../../ui/controls"
+import { Badge, Button, Loading, MorePages, ProblemNote, SelectField, TextField } from "../../ui/controls"
 import { formatDateTime } from "../../ui/format"
 
 type Outcome = AuditEntry["outcome"]
@@ -110,19 +110,10 @@ export const Audit = () => {
       {first.state === "loading" && <Loading />}
       {first.state === "ready" && entries.length === 0 && <p className="text-slate-700">No entries match.</p>}
       <ol className="flex flex-col gap-1">{entries.map((entry) => <Entry key={entry.id} entry={entry} />)}</ol>
-      {more.state === "failed" && <ProblemNote problem={more.problem} />}
-      {next !== null && (
-        <Button variant="secondary" disabled={more.state === "loading"}
-          onClick={async () => {
-            const page = await loadMore(next)
-            if (page.state === "ready") {
-              setOlder((o) => [...o, ...page.value.items])
-              setCursor(page.value.next_cursor)
-            }
-          }}>
-          Older entries
-        </Button>
-      )}
+      <MorePages next={next} more={more} load={loadMore} label="Older entries" onPage={(items, following) => {
+        setOlder((o) => [...o, ...items])
+        setCursor(following)
+      }} />
     </section>
   )
 }

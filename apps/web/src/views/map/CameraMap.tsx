@@ -1,6 +1,6 @@
 import "leaflet/dist/leaflet.css"
 import type { LatLngTuple } from "leaflet"
-import { useEffect } from "react"
+import { useEffect, useRef } from "react"
 import { CircleMarker, MapContainer, Polyline, TileLayer, Tooltip, useMap, useMapEvents } from "react-leaflet"
 import { mapTiles } from "../../client/config"
 
@@ -28,10 +28,28 @@ const HOME: LatLngTuple = [41.15, -74.02]
 
 const FitToPoints = ({ points, fitKey }: { readonly points: ReadonlyArray<MapPoint>; readonly fitKey: string }) => {
   const map = useMap()
+  const latest = useRef(points)
+  latest.current = points
   useEffect(() => {
-    if (points.length === 0) return
-    if (points.length === 1) map.setView([points[0]!.lat, points[0]!.lon], 14)
-    else map.fitBounds(points.map((p) => [p.lat, p.lon] as LatLngTuple), { padding: [40, 40], maxZoom: 15 })
+    const fit = () => {
+      const current = latest.current
+      if (current.length === 0) return
+      map.invalidateSize()
+      if (current.length === 1) map.setView([current[0]!.lat, current[0]!.lon], 14)
+      // More room above: a marker's label stands over it.
+      else map.fitBounds(current.map((p) => [p.lat, p.lon] as LatLngTuple), { paddingTopLeft: [40, 64], paddingBottomRight: [40, 32], maxZoom: 15 })
+    }
+    fit()
+    // The box can change size after the first fit (the wall's alert banners push the map down):
+    // Leaflet is told, and the places fitted again.
+    let size = ""
+    const observer = new ResizeObserver(([entry]) => {
+      const next = `${Math.round(entry!.contentRect.width)}x${Math.round(entry!.contentRect.height)}`
+      if (size !== "" && next !== size) fit()
+      size = next
+    })
+    observer.observe(map.getContainer())
+    return () => observer.disconnect()
     // Fit when the set of places changes, not at every refresh of the same places.
   }, [map, fitKey])
   return null

@@ -1,6 +1,5 @@
-import type { CollectorSummary } from "@chaverim/domain/Rpc"
+import type { WallSite } from "@chaverim/domain/Rpc"
 import type { LiveState } from "../../client/live"
-import { onlineOf } from "./health"
 
 const Figure = ({ value, label }: { readonly value: string; readonly label: string }) => (
   <div className="rounded-lg bg-slate-900 px-[1em] py-[0.5em] ring-1 ring-slate-800">
@@ -9,20 +8,25 @@ const Figure = ({ value, label }: { readonly value: string; readonly label: stri
   </div>
 )
 
-const isToday = (date: Date) => date.toDateString() === new Date().toDateString()
-
-/** Today's figures, large enough to read from across the room. */
-export const Counts = ({ live, collectors }: { readonly live: LiveState; readonly collectors: ReadonlyArray<CollectorSummary> | undefined }) => {
-  const sinceMidnight = live.since.getHours() === 0 && live.since.getMinutes() === 0 && isToday(live.since)
-  const online = collectors?.filter(onlineOf) ?? []
-  const sum = (pick: (c: CollectorSummary) => number | null) => online.reduce((total, c) => total + (pick(c) ?? 0), 0)
+/**
+ * Today's figures, large enough to read from across the room. Until the server has counted the day's
+ * reads (or when it cannot), the reads the feed brought since the page opened.
+ */
+export const Counts = ({ readsToday, live, sites }: {
+  readonly readsToday: number | undefined
+  readonly live: LiveState
+  readonly sites: ReadonlyArray<WallSite> | undefined
+}) => {
+  const online = sites?.filter((s) => s.online) ?? []
+  const sum = (pick: (s: WallSite) => number | null) => online.reduce((total, s) => total + (pick(s) ?? 0), 0)
   return (
     <section aria-label="Today" className="grid grid-cols-2 gap-[1em] md:grid-cols-4">
-      <Figure value={live.count.toLocaleString()}
-        label={sinceMidnight ? "reads today" : `reads since ${live.since.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`} />
-      <Figure value={collectors ? `${online.length} / ${collectors.length}` : "–"} label="sites online" />
-      <Figure value={collectors ? sum((c) => c.cameras_online).toLocaleString() : "–"} label="cameras online" />
-      <Figure value={collectors ? sum((c) => c.queue_depth).toLocaleString() : "–"} label="reads waiting at sites" />
+      {readsToday === undefined
+        ? <Figure value={live.count.toLocaleString()} label={`reads since ${live.since.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`} />
+        : <Figure value={readsToday.toLocaleString()} label="reads today" />}
+      <Figure value={sites ? `${online.length} / ${sites.length}` : "–"} label="sites online" />
+      <Figure value={sites ? sum((s) => s.cameras_online).toLocaleString() : "–"} label="cameras online" />
+      <Figure value={sites ? sum((s) => s.queue_depth).toLocaleString() : "–"} label="reads waiting at sites" />
     </section>
   )
 }

@@ -1,4 +1,4 @@
-import type { CollectorSummary } from "@chaverim/domain/Rpc"
+import type { WallStatus } from "@chaverim/domain/Rpc"
 import { useEffect, useState } from "react"
 import type { LiveState } from "../../client/live"
 import type { Remote } from "../../client/problem"
@@ -18,7 +18,7 @@ const useNow = (ms: number) => {
 }
 
 /** When the health board last loaded, kept across failed refreshes. */
-const useLastLoaded = (health: Remote<ReadonlyArray<CollectorSummary>>) => {
+const useLastLoaded = (health: Remote<WallStatus>) => {
   const [at, setAt] = useState<number>()
   useEffect(() => {
     if (health.state === "ready") setAt(Date.now())
@@ -26,9 +26,10 @@ const useLastLoaded = (health: Remote<ReadonlyArray<CollectorSummary>>) => {
   return at
 }
 
-export const StatusBar = ({ live, health }: {
+export const StatusBar = ({ live, health, sound }: {
   readonly live: LiveState
-  readonly health: Remote<ReadonlyArray<CollectorSummary>>
+  readonly health: Remote<WallStatus>
+  readonly sound: { readonly blocked: boolean; readonly enable: () => void }
 }) => {
   const now = useNow(1000)
   const loadedAt = useLastLoaded(health)
@@ -46,6 +47,13 @@ export const StatusBar = ({ live, health }: {
         {live.status === "reconnecting" && `STALE · feed reconnecting · last data ${formatAgo(heard, now)}`}
         {live.status === "live" && healthStale && `STALE · site health from ${loadedAt ? formatAgo(new Date(loadedAt).toISOString(), now) : "never"}`}
       </p>
+      {/* The kiosk starts with sound allowed; any other browser needs one touch before it may play. */}
+      {sound.blocked && (
+        <button type="button" onClick={sound.enable}
+          className="rounded-full bg-amber-400 px-[1em] py-[0.25em] text-[1.1em] font-bold text-slate-950 focus-visible:outline-3 focus-visible:outline-offset-2 focus-visible:outline-white">
+          Sound is off: enable alert sound
+        </button>
+      )}
       {/* The kiosk never uses it; someone who opened the wall from the menu can get back. */}
       <Link to="/" className="rounded px-[0.5em] py-[0.25em] text-[0.9em] text-slate-400 underline-offset-2 hover:underline">Menu</Link>
     </header>

@@ -1,43 +1,65 @@
+import type { WallStatus } from "@chaverim/domain/Rpc"
+import { useEffect, useRef, useState } from "react"
+import { useLiveFeed } from "../../client/live"
 import { valueOf } from "../../client/problem"
 import { useRpc, withRpc } from "../../client/rpc"
-import { useLiveFeed } from "../../client/live"
 import { useMe } from "../../client/session"
 import { usePolling } from "../../client/usePolling"
+import { AlertBanners } from "./AlertBanners"
 import { Counts } from "./Counts"
 import { HealthBoard } from "./HealthBoard"
 import { LiveArea } from "./LiveArea"
+import { useAlertSound } from "./sound"
 import { StatusBar } from "./StatusBar"
+import { useWallAlerts } from "./useWallAlerts"
 import { WallMap } from "./WallMap"
 
 const REFRESH_SECONDS = 15
 
+const midnight = (now = new Date()) => new Date(now.getFullYear(), now.getMonth(), now.getDate())
+
 /**
- * The control-room wall: dark, large type, nothing to press. Reads arrive over the live feed; site
- * health and the camera map come from the RPC every 15 s. Both reconnect by themselves, and the top
- * bar says when what is shown is no longer current.
+ * Reads today: the server's count at its last answer, plus the reads the feed brought since. The
+ * count is asked for again at every refresh, so a missed read is corrected within 15 s.
+ */
+const useReadsToday = (status: WallStatus | undefined, liveCount: number) => {
+  const [base, setBase] = useState<{ readonly reads: number; readonly live: number }>()
+  const live = useRef(liveCount)
+  live.current = liveCount
+  useEffect(() => {
+    if (status !== undefined) setBase({ reads: status.reads_since, live: live.current })
+  }, [status])
+  return base === undefined ? undefined : base.reads + Math.max(0, liveCount - base.live)
+}
+
+/**
+ * The control-room wall: dark, large type, nothing to press. Reads and alerts arrive over the live
+ * feed; site health, placed cameras and today's count come from `wall.status` every 15 s (any role may
+ * ask, so the screen can be signed in with a viewer account). Everything reconnects by itself, and
+ * the top bar says when what is shown is no longer current.
  */
 const Wall = () => {
-  const live = useLiveFeed()
-  // Site health and the camera list are admin procedures: not asked for (and refused, and audited,
-  // every 15 s) on a screen signed in with a lesser role.
-  const admin = useMe().role === "admin"
-  const [collectors, reloadCollectors] = useRpc(() => (admin ? withRpc((rpc) => rpc.collectors.list()) : undefined), [admin])
-  const [cameras, reloadCameras] = useRpc(() => (admin ? withRpc((rpc) => rpc.cameras.list({})) : undefined), [admin])
-  usePolling(reloadCollectors, REFRESH_SECONDS)
-  usePolling(reloadCameras, REFRESH_SECONDS * 4)
+  // Photos are for operators: a screen signed in as a viewer does not ask for them (each refusal is audited).
+  const photos = useMe().role !== "viewer"
+  const sound = useAlertSound()
+  const alerts = useWallAlerts((alert) => sound.play(alert.watchlist.priority === 1))
+  const live = useLiveFeed(24, alerts.events)
+  const [status, reload] = useRpc(() => withRpc((rpc) => rpc.wall.status({ since: midnight().toISOString() })), [])
+  usePolling(reload, REFRESH_SECONDS)
+  const current = valueOf(status)
+  const readsToday = useReadsToday(current, live.count)
 
   return (
     <div className="wall flex min-h-dvh flex-col gap-[1em] bg-slate-950 p-[1em] text-slate-100 lg:h-dvh lg:overflow-hidden">
-      <StatusBar live={live} health={collectors} />
-      {/* Alerts (banner with sound, and the list that matched) take this place in the next increment. */}
-      <div id="wall-alerts" aria-live="assertive" className="empty:hidden" />
-      <Counts live={live} collectors={valueOf(collectors)} />
+      <StatusBar live={live} health={status} sound={sound} />
+      <AlertBanners alerts={alerts.alerts} failed={alerts.failed} photos={photos} />
+      <Counts readsToday={readsToday} live={live} sites={current?.sites} />
       <main id="main" className="grid min-h-0 flex-1 gap-[1em] lg:grid-cols-[3fr_2fr]">
         <h1 className="sr-only">Control room wall</h1>
-        <LiveArea reads={live.reads} status={live.status} />
+        <LiveArea reads={live.reads} status={live.status} photos={photos} />
         <div className="grid min-h-0 gap-[1em] lg:grid-rows-[3fr_2fr]">
-          <WallMap cameras={valueOf(cameras)} reads={live.reads} />
-          <HealthBoard collectors={collectors} admin={admin} />
+          <WallMap cameras={current?.cameras} reads={live.reads} alerts={alerts.alerts} />
+          <HealthBoard status={status} />
         </div>
       </main>
     </div>

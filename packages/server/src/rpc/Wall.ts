@@ -1,0 +1,51 @@
+import { SITE_SILENT_SECONDS, WallRpcs, type WallSite } from "@chaverim/domain/Rpc"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import { Collectors } from "../collectors/Collectors"
+import { Cameras } from "./Cameras"
+
+/**
+ * The wall's status for any signed-in role: site health, placed cameras and the count of reads since
+ * the screen's midnight. Only what a room screen shows: no keys, hosts, versions or MAC addresses.
+ */
+export const WallRpcsLive = WallRpcs.toLayer(Effect.gen(function*() {
+  const collectors = yield* Collectors
+  const cameras = yield* Cameras
+  const sql = yield* SqlClient.SqlClient
+
+  // The BRIN index on detected_at keeps this to the blocks of the day.
+  const readsSince = (since: Date) =>
+    Effect.map(sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM detections WHERE detected_at >= ${since}`,
+      ([row]) => row?.n ?? 0)
+
+  const status = Effect.fn("Wall.status")(function*(since: Date) {
+    const [all, placed, reads, now] = yield* Effect.all(
+      [collectors.list(), cameras.list(), readsSince(since), Clock.currentTimeMillis],
+      { concurrency: 3 }
+    )
+    const sites = all.map((c): WallSite => ({
+      collector_id: c.id,
+      name: c.name,
+      online: c.status === "active" && c.last_seen_at !== null &&
+        now - new Date(c.last_seen_at).getTime() < SITE_SILENT_SECONDS * 1000,
+      queue_depth: c.queue_depth,
+      cameras_online: c.cameras_online,
+      disk_full: c.disk_full,
+      last_seen_at: c.last_seen_at
+    }))
+    return {
+      sites,
+      cameras: placed.flatMap((c) =>
+        c.lat === null || c.lon === null ? [] : [{ camera_id: c.camera_id, name: c.name, site: c.site, lat: c.lat, lon: c.lon }]),
+      reads_since: reads,
+      as_of: new Date(now).toISOString()
+    }
+  })
+
+  return WallRpcs.of({
+    // Only the database can fail here: logged, and a defect for the client (the wall shows it stale).
+    "wall.status": ({ since }) =>
+      status(new Date(since)).pipe(Effect.tapError((e) => Effect.logError("wall.status failed", e)), Effect.orDie)
+  })
+}))
