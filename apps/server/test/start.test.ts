@@ -67,14 +67,21 @@ const groupMembers = async (pgid: number): Promise<Array<string>> => {
 }
 
 /** Command lines of live processes that run a PostgreSQL server on the cluster under dataDir. */
+/**
+ * The postmasters running on the cluster. A backend just forked still shows its parent's command
+ * line until it names itself, so processes whose parent is one of them are not counted.
+ */
 const postgresOf = async (dataDir: string): Promise<Array<string>> => {
-  const found: Array<string> = []
+  const found = new Map<string, { readonly parent: string; readonly cmdline: string }>()
   for (const entry of await Fs.readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue
     const cmdline = (await Fs.readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0").join(" ")
-    if (cmdline.includes("postgres") && cmdline.includes(`-D ${dataDir}`)) found.push(`${entry}: ${cmdline}`)
+    if (!cmdline.includes("postgres") || !cmdline.includes(`-D ${dataDir}`)) continue
+    // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ")".
+    const stat = await Fs.readFile(`/proc/${entry}/stat`, "utf8").catch(() => "")
+    found.set(entry, { parent: stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] ?? "", cmdline })
   }
-  return found
+  return [...found].filter(([, p]) => !found.has(p.parent)).map(([pid, p]) => `${pid}: ${p.cmdline}`)
 }
 
 /** SIGTERM to the whole process group, as a terminal, systemd or docker stop would. */
