@@ -12,9 +12,9 @@ import { normalizePlate } from "@chaverim/domain/Plate"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
 import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
+import { decodeCursor, encodeCursor } from "../search/Cursor"
 import { appendLiveEvents } from "./LiveEvents"
 import { alertFrom, alertOf, type AlertRow, mayView, type Viewer, visibleTo } from "./Views"
 
@@ -31,27 +31,11 @@ export interface AlertAction {
   readonly request?: RequestInfo | undefined
 }
 
-export interface ResolveAction {
-  readonly alertId: string
-  readonly actor: AlertActor
+export interface ResolveAction extends Omit<AlertAction, "via"> {
   readonly note?: string | undefined
+  /** "web" when not given */
   readonly via?: AlertVia | undefined
-  readonly request?: RequestInfo | undefined
 }
-
-/** Keyset position: newest first by (created_at, id). */
-const Cursor = Schema.Struct({
-  t: Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)),
-  id: Schema.String.pipe(Schema.pattern(/^\d{1,18}$/))
-})
-type Cursor = typeof Cursor.Type
-
-const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toString("base64url")
-const decodeCursor = (text: string) =>
-  Effect.try(() => JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as unknown).pipe(
-    Effect.flatMap(Schema.decodeUnknown(Cursor)),
-    Effect.mapError(() => new BadRequest({ message: "cursor is not one this server gave out" }))
-  )
 
 const ID = /^\d{1,18}$/
 
@@ -121,7 +105,7 @@ export class Alerts extends Effect.Service<Alerts>()("@chaverim/server/Alerts", 
      */
     const transition = (
       action: string,
-      input: { readonly alertId: string; readonly actor: AlertActor; readonly via: AlertVia; readonly request?: RequestInfo | undefined },
+      input: AlertAction,
       change: (alert: Locked) => Effect.Effect<{ readonly changed: boolean; readonly details?: Record<string, unknown> }, AlertStateConflict>
     ): Effect.Effect<Alert, NotFound | AlertStateConflict> => {
       const { actor, alertId, request, via } = input

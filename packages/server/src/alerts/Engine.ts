@@ -61,6 +61,12 @@ interface RetroEntryRow {
 /** Sightings were already on record although the lock should have shown them: retry the item. */
 class SightingTaken extends Data.TaggedError("SightingTaken")<{ readonly expected: number; readonly inserted: number }> {}
 
+/** Each read with each match it makes, in the reads' order. */
+const hitsOf = (matcher: Matcher, reads: ReadonlyArray<ReadRow>): ReadonlyArray<Hit> =>
+  reads.flatMap((read) =>
+    matcher.match({ plate: read.plate, cameraId: read.camera_id, detectedAt: read.detected_at }).map((match) => ({ read, match }))
+  )
+
 /** What serialises work on one alert: the list, the entry (0 for a gate) and the plate. */
 const keyOf = (hit: Hit) =>
   `${hit.match.watchlistId}|${hit.match._tag === "Entry" ? hit.match.entryId : "0"}|${hit.read.plate}`
@@ -226,10 +232,7 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
           SELECT id::text AS id, plate, camera_id, detected_at FROM detections
            WHERE id = ANY(string_to_array(${ids.join(",")}, ',')::bigint[])
            ORDER BY detected_at, detections.id`
-        const matcher = yield* cache.current
-        const hits = reads.flatMap((read) =>
-          matcher.match({ plate: read.plate, cameraId: read.camera_id, detectedAt: read.detected_at }).map((match) => ({ read, match }))
-        )
+        const hits = hitsOf(yield* cache.current, reads)
         const { added, created, touched } = yield* raise(hits, false)
         yield* deliveries(created)
         yield* live({ detectionIds: reads.map((r) => r.id), alertIds: [...touched] })
@@ -279,9 +282,7 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
               JOIN detections d ON ${sql(`d.${column}`)} = p.k AND d.detected_at >= ${since}`
         const reads = new Map<string, ReadRow>()
         for (const read of [...yield* readsBy("plate", plates), ...yield* readsBy("plate_ocr", ocrKeys)]) reads.set(read.id, read)
-        const hits = [...reads.values()].sort(byTime).flatMap((read) =>
-          matcher.match({ plate: read.plate, cameraId: read.camera_id, detectedAt: read.detected_at }).map((match) => ({ read, match }))
-        )
+        const hits = hitsOf(matcher, [...reads.values()].sort(byTime))
         const { added, created, touched } = yield* raise(hits, true)
         yield* deliveries(created)
         yield* live({ alertIds: [...touched] })

@@ -46,6 +46,9 @@ interface Outgoing {
   readonly list?: { readonly shared: boolean; readonly owner_id: string | null } | undefined
 }
 
+/** Reads are for everyone; an alert only for who may see its list. */
+const mayReceive = (viewer: Viewer, event: Outgoing) => event.list === undefined || mayView(viewer, event.list)
+
 const messageText = (message: LiveMessage) => JSON.stringify(message)
 
 const clientsGauge = Metric.gauge("alpr_live_clients", { description: "Live feed WebSocket clients connected to this server" })
@@ -70,7 +73,7 @@ class Outbox {
   offer(events: ReadonlyArray<Outgoing>): boolean {
     if (this.overflowed) return false
     for (const event of events) {
-      if (event.list !== undefined && !mayView(this.viewer, event.list)) continue
+      if (!mayReceive(this.viewer, event)) continue
       this.items.push(event)
       this.bytes += event.text.length
     }
@@ -286,7 +289,7 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
               const page = yield* eventsAfter(cursor, from)
               if (page.length === 0) break
               for (const event of page) {
-                if (event.text !== "" && (event.list === undefined || mayView(options.viewer, event.list))) yield* send(event.text)
+                if (event.text !== "" && mayReceive(options.viewer, event)) yield* send(event.text)
               }
               cursor = page[page.length - 1]!.id
             }

@@ -23,17 +23,16 @@ export interface LiveEventsToAppend {
  *
  * Call it as the LAST statement before the commit: the lock it takes is held until then and every
  * other writer of live events (the alert engine's workers, acknowledgements) waits for it.
- * Returns the numbers given, in order.
  */
 export const appendLiveEvents = Effect.fn("LiveEvents.append")(function*(events: LiveEventsToAppend) {
   const sql = yield* SqlClient.SqlClient
   const detectionIds = events.detectionIds ?? []
   const alertIds = events.alertIds ?? []
-  if (detectionIds.length === 0 && alertIds.length === 0) return [] as ReadonlyArray<number>
+  if (detectionIds.length === 0 && alertIds.length === 0) return
   // The notification is queued until the commit; one round trip for both.
   yield* sql`SELECT pg_notify(${LIVE_EVENTS_CHANNEL}, 'appended'), pg_advisory_xact_lock(${LIVE_EVENT_LOCK})`
   // Ids travel as one text parameter each (bigint digits only), whatever their number.
-  const rows = yield* sql<{ id: string }>`
+  yield* sql`
     INSERT INTO live_events (id, kind, detection_id, alert_id)
     SELECT nextval('live_event_id'), e.kind, e.detection_id, e.alert_id
       FROM (SELECT 'detection' AS kind, t.id::bigint AS detection_id, NULL::bigint AS alert_id, t.n AS n
@@ -41,7 +40,5 @@ export const appendLiveEvents = Effect.fn("LiveEvents.append")(function*(events:
             UNION ALL
             SELECT 'alert', NULL, u.id::bigint, ${detectionIds.length} + u.n
               FROM unnest(string_to_array(${alertIds.join(",")}, ',')) WITH ORDINALITY AS u(id, n)) e
-     ORDER BY e.n
-    RETURNING id`
-  return rows.map((row) => Number(row.id)).sort((a, b) => a - b)
+     ORDER BY e.n`
 })

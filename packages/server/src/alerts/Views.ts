@@ -4,6 +4,7 @@ import type { EntryKind, WatchlistCategory } from "@chaverim/domain/Watchlist"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import { imageLinks } from "../images/Images"
+import { locationOf } from "../search/Location"
 
 /**
  * How alerts and reads are read for people (the alert API and the live feed), in one place so both
@@ -55,26 +56,22 @@ export const detectionColumns = (sql: SqlClient.SqlClient) =>
       c.id AS c_id, c.name AS c_name, c.site AS c_site, c.lat AS c_lat, c.lon AS c_lon,
       (SELECT array_agg(i.kind ORDER BY i.kind) FROM detection_images i WHERE i.detection_id = d.id) AS image_kinds`
 
-export const detectionOf = (row: DetectionRow): AlertDetection => {
-  const lat = row.d_lat ?? row.c_lat
-  const lon = row.d_lon ?? row.c_lon
-  return {
-    id: row.d_id,
-    detection_id: row.d_detection_id,
-    detected_at: row.d_detected_at.toISOString(),
-    received_at: row.d_received_at.toISOString(),
-    plate_text: row.d_plate_text,
-    plate: row.d_plate,
-    confidence: row.d_confidence,
-    direction: row.d_direction,
-    vehicle_type: row.d_vehicle_type,
-    vehicle_color: row.d_vehicle_color,
-    vehicle_make: row.d_vehicle_make,
-    location: lat !== null && lon !== null ? { lat, lon } : null,
-    camera: { id: row.c_id, name: row.c_name, site: row.c_site, lat: row.c_lat, lon: row.c_lon },
-    images: imageLinks(row.d_id, row.image_kinds)
-  }
-}
+export const detectionOf = (row: DetectionRow): AlertDetection => ({
+  id: row.d_id,
+  detection_id: row.d_detection_id,
+  detected_at: row.d_detected_at.toISOString(),
+  received_at: row.d_received_at.toISOString(),
+  plate_text: row.d_plate_text,
+  plate: row.d_plate,
+  confidence: row.d_confidence,
+  direction: row.d_direction,
+  vehicle_type: row.d_vehicle_type,
+  vehicle_color: row.d_vehicle_color,
+  vehicle_make: row.d_vehicle_make,
+  location: locationOf({ lat: row.d_lat, lon: row.d_lon }, { lat: row.c_lat, lon: row.c_lon }),
+  camera: { id: row.c_id, name: row.c_name, site: row.c_site, lat: row.c_lat, lon: row.c_lon },
+  images: imageLinks(row.d_id, row.image_kinds)
+})
 
 export interface AlertRow extends DetectionRow {
   readonly id: string

@@ -4,7 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 
 /**
- * Failed sign-ins counted per key in PostgreSQL (so that every server replica sees them):
+ * Failed attempts counted per key in PostgreSQL (so that every server replica sees them). For sign-in:
  * `user:<lower(username)>`, kept whether or not the account exists, so a lockout does not tell
  * who has one; and `addr:<client address>`, for one address trying many accounts.
  */
@@ -81,7 +81,7 @@ export const makeThrottle = Effect.gen(function*() {
   /** A success clears the account's count (not the address's: one good account must not shield guessing at others). */
   const succeeded = (username: string) => sql`DELETE FROM auth_throttle WHERE key = ${accountKey(username)}`.pipe(Effect.asVoid)
 
-  return { check, failed, succeeded } as const
+  return { check, fail, failed, succeeded } as const
 })
 
 export type Throttle = Effect.Effect.Success<typeof makeThrottle>

@@ -25,6 +25,7 @@ import { requireReason } from "../audit/Reason"
 import { AppConfig } from "../Config"
 import { imageLinks } from "../images/Images"
 import { CURSOR_TIME, decodeCursor, encodeCursor } from "./Cursor"
+import { locationOf } from "./Location"
 
 const DAY_MS = 86_400_000
 /** Without `from`, a range covers the 30 days before `to`. */
@@ -123,14 +124,6 @@ const cameraRef = (c: CameraRow) => ({
   lat: c.lat,
   lon: c.lon
 })
-
-/** A read's own location, else its camera's. */
-const locationOf = (own: { lat: number | null; lon: number | null }, camera: { lat: number | null; lon: number | null }) =>
-  own.lat !== null && own.lon !== null
-    ? { lat: own.lat, lon: own.lon }
-    : camera.lat !== null && camera.lon !== null
-    ? { lat: camera.lat, lon: camera.lon }
-    : null
 
 interface SightingRow {
   readonly id: string

@@ -16,6 +16,7 @@ import { AppConfig } from "../Config"
 import { type CorrectionRow, correctionOf } from "../corrections/Corrections"
 import { imageLinks } from "../images/Images"
 import { Cursor, CURSOR_TIME, decodeCursor, encodeCursor } from "./Cursor"
+import { locationOf } from "./Location"
 
 /**
  * A typed partial plate as a LIKE pattern over the normalised plate (`*` any run, `?` one character,
@@ -127,8 +128,6 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
            AND NOT EXISTS (SELECT 1 FROM corrections n WHERE n.detection_id = c.detection_id AND n.id > c.id)))`
 
     const itemOf = (row: Row, searched: string | undefined): DetectionItem => {
-      const lat = row.lat ?? row.camera_lat
-      const lon = row.lon ?? row.camera_lon
       return {
         id: row.id,
         detection_id: row.detection_id,
@@ -141,7 +140,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         vehicle_type: row.vehicle_type,
         vehicle_color: row.vehicle_color,
         vehicle_make: row.vehicle_make,
-        location: lat !== null && lon !== null ? { lat, lon } : null,
+        location: locationOf(row, { lat: row.camera_lat, lon: row.camera_lon }),
         camera: {
           id: row.camera_id,
           external_id: row.camera_external_id,

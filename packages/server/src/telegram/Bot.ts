@@ -14,7 +14,7 @@ import { Audit } from "../audit/Audit"
 import { AppConfig } from "../Config"
 import { TelegramAlertActions } from "./AlertActions"
 import { BotApiError, describeError, scrubToken } from "./BotErrors"
-import { type LinkOutcome, looksLikeCode, TelegramLinks, WRONG_CODE_LIMIT } from "./Links"
+import { type LinkOutcome, looksLikeCode, TelegramLinks, WINDOW_MINUTES, WRONG_CODE_LIMIT } from "./Links"
 import { keyboardFor, loadCard, parseCallback, renderCard } from "./Message"
 
 /**
@@ -54,7 +54,7 @@ const minutes = (seconds: number) => Math.max(1, Math.ceil(seconds / 60))
 /** What the bot answers a link attempt. */
 export const linkAnswer = (outcome: LinkOutcome): string => {
   const tries = (remaining: number) =>
-    remaining > 0 ? ` (${remaining} more wrong code${remaining === 1 ? "" : "s"} and this chat must wait)` : " This chat must now wait 10 minutes."
+    remaining > 0 ? ` (${remaining} more wrong code${remaining === 1 ? "" : "s"} and this chat must wait)` : ` This chat must now wait ${WINDOW_MINUTES} minutes.`
   switch (outcome._tag) {
     case "Linked":
       return `✅ Linked to ${outcome.username}. Alerts for the lists you follow will arrive here.` +
@@ -69,7 +69,7 @@ export const linkAnswer = (outcome: LinkOutcome): string => {
     case "Disabled":
       return "⛔ That account is disabled."
     case "Throttled":
-      return `⏳ Too many wrong codes (${WRONG_CODE_LIMIT} in 10 minutes). Try again in ${minutes(outcome.retryAfterSeconds)} minute(s).`
+      return `⏳ Too many wrong codes (${WRONG_CODE_LIMIT} in ${WINDOW_MINUTES} minutes). Try again in ${minutes(outcome.retryAfterSeconds)} minute(s).`
   }
 }
 

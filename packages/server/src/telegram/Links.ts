@@ -8,8 +8,10 @@ import {
 } from "@chaverim/domain/Telegram"
 import type { WatchlistCategory } from "@chaverim/domain/Watchlist"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type { Actor, RequestInfo } from "../auth/Accounts"
+import { makeThrottle, type ThrottleRule } from "../auth/Throttle"
 import { Audit } from "../audit/Audit"
 import { canonicalCode, newTypableCode, sha256Hex } from "../crypto/Tokens"
 
@@ -22,7 +24,12 @@ import { canonicalCode, newTypableCode, sha256Hex } from "../crypto/Tokens"
 
 /** Wrong codes one chat may send within `WINDOW_MINUTES` before it must wait that long. */
 export const WRONG_CODE_LIMIT = 5
-const WINDOW_MINUTES = 10
+export const WINDOW_MINUTES = 10
+const WRONG_CODE_RULE: ThrottleRule = {
+  limit: WRONG_CODE_LIMIT,
+  window: Duration.minutes(WINDOW_MINUTES),
+  lockout: Duration.minutes(WINDOW_MINUTES)
+}
 
 /** Serialises links so that a chat moving between two accounts at once cannot break `chat_id UNIQUE`. */
 const LINK_LOCK = 7415021
@@ -66,6 +73,7 @@ const outcome = (o: LinkOutcome): LinkOutcome => o
 export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/server/TelegramLinks", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const throttle = yield* makeThrottle
     const audit = yield* Audit
 
     const userById = (userId: string) =>
@@ -119,36 +127,16 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
 
     const throttleKey = (chatId: number) => `telegram:${chatId}`
 
+    /** Seconds the chat must still wait after too many wrong codes; 0 when it may try. */
     const lockedFor = (chatId: number) =>
-      Effect.map(
-        sql<{ wait: number | null }>`
-          SELECT ceil(extract(epoch FROM locked_until - now()))::int AS wait
-            FROM auth_throttle WHERE key = ${throttleKey(chatId)} AND locked_until > now()`,
-        ([row]) => row?.wait ?? 0
+      throttle.check([throttleKey(chatId)]).pipe(
+        Effect.as(0),
+        Effect.catchTag("TooManyAttempts", (e) => Effect.succeed(e.retry_after_s))
       )
 
-    /** Counts a wrong code against the chat (in the auth throttle's table); returns the tries left. */
+    /** Counts a wrong code against the chat (with the sign-in throttle); returns the tries left. */
     const wrongCode = (chatId: number) =>
-      Effect.gen(function*() {
-        const key = throttleKey(chatId)
-        const [row] = yield* sql<{ failures: number }>`
-          INSERT INTO auth_throttle (key, failures, window_start)
-          VALUES (${key}, 1, now())
-          ON CONFLICT (key) DO UPDATE SET
-            failures = CASE WHEN auth_throttle.window_start < now() - make_interval(mins => ${WINDOW_MINUTES})
-                            THEN 1 ELSE auth_throttle.failures + 1 END,
-            window_start = CASE WHEN auth_throttle.window_start < now() - make_interval(mins => ${WINDOW_MINUTES})
-                                THEN now() ELSE auth_throttle.window_start END
-          RETURNING failures`
-        const failures = row!.failures
-        if (failures >= WRONG_CODE_LIMIT) {
-          yield* sql`
-            UPDATE auth_throttle
-               SET locked_until = now() + make_interval(mins => ${WINDOW_MINUTES}), failures = 0, window_start = now()
-             WHERE key = ${key}`
-        }
-        return Math.max(0, WRONG_CODE_LIMIT - failures)
-      })
+      Effect.map(throttle.fail(throttleKey(chatId), WRONG_CODE_RULE), (failures) => Math.max(0, WRONG_CODE_LIMIT - failures))
 
     /**
      * Links the chat that sent `typed` to the account the code was made for. The chat leaves any other

@@ -158,7 +158,10 @@ export const TelegramSenderLive = Layer.scopedDiscard(
           )
         }
         const card = yield* loadCard(d.alertId)
-        if (Option.isNone(card)) return yield* deliveries.failed(d.id, "the alert no longer exists", false)
+        if (Option.isNone(card)) {
+          yield* Metric.increment(failedTotal)
+          return yield* deliveries.failed(d.id, "the alert no longer exists", false)
+        }
         const text = renderCard(card.value, config.publicUrl)
         const photo = yield* photoOf(card.value.photoDetectionId)
         yield* pace(d.chatId)

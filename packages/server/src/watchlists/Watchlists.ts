@@ -391,20 +391,19 @@ export class Watchlists extends Effect.Service<Watchlists>()("@chaverim/server/W
       return { items, next_cursor: rows.length > limit ? items[items.length - 1]!.entry_id : null }
     }, dieOnSql)
 
+    const entryColumns = sql`id, watchlist_id, kind, value, note, reason, added_by_name, expires_at, created_at,
+                             updated_at, removed_at, removed_by_name`
+
     const entryById = (id: string) =>
       Effect.flatMap(
-        sql<EntryRow>`
-          SELECT id, watchlist_id, kind, value, note, reason, added_by_name, expires_at, created_at, updated_at,
-                 removed_at, removed_by_name
-            FROM watchlist_entries WHERE id = ${id}::bigint`,
+        sql<EntryRow>`SELECT ${entryColumns} FROM watchlist_entries WHERE id = ${id}::bigint`,
         ([row]) => (row === undefined ? Effect.fail(new NotFound({ message: `no watchlist entry ${id}` })) : Effect.succeed(row))
       )
 
     /** The retro check: the engine looks for these new entries among the last RETRO_ALERT_DAYS of reads. */
-    const queueRetroCheck = (entryIds: ReadonlyArray<string>) =>
-      entryIds.length === 0 ? Effect.void : Effect.zipRight(
-        sql`INSERT INTO alert_work (entry_ids) SELECT array_agg(x::bigint ORDER BY x::bigint)
-              FROM json_array_elements_text(${JSON.stringify(entryIds)}::json) x`,
+    const queueRetroCheck = (entryId: string) =>
+      Effect.zipRight(
+        sql`INSERT INTO alert_work (entry_ids) VALUES (ARRAY[${entryId}::bigint])`,
         sql`SELECT pg_notify('alert_work', '')`
       )
 
@@ -427,8 +426,7 @@ export class Watchlists extends Effect.Service<Watchlists>()("@chaverim/server/W
             VALUES (${list.id}, ${kind}, ${value}, ${input.note?.trim() || null}, ${reason},
                     ${caller._tag === "User" ? caller.userId : null}, ${authorName(caller)}, ${expiresAt ?? null})
             ON CONFLICT (watchlist_id, kind, value) WHERE removed_at IS NULL DO NOTHING
-            RETURNING id, watchlist_id, kind, value, note, reason, added_by_name, expires_at, created_at, updated_at,
-                      removed_at, removed_by_name`
+            RETURNING ${entryColumns}`
           if (row === undefined) {
             const [existing] = yield* sql<{ id: string }>`
               SELECT id FROM watchlist_entries
@@ -438,7 +436,7 @@ export class Watchlists extends Effect.Service<Watchlists>()("@chaverim/server/W
             })
           }
           const entry = toEntry(row)
-          yield* queueRetroCheck([entry.entry_id])
+          yield* queueRetroCheck(entry.entry_id)
           yield* record(caller, "watchlist.entry.add", list.id, {
             entry_id: entry.entry_id,
             kind,
@@ -481,11 +479,12 @@ export class Watchlists extends Effect.Service<Watchlists>()("@chaverim/server/W
           const note = change.note === undefined ? undefined : (change.note?.trim() || null)
           const set = (column: string, value: string | null | undefined) =>
             value === undefined ? sql`` : sql`, ${sql(column)} = ${value}`
-          yield* sql`
+          const [row] = yield* sql<EntryRow>`
             UPDATE watchlist_entries SET updated_at = now()
                    ${set("note", note)} ${set("reason", reason)} ${set("expires_at", expiresAt)}
-             WHERE id = ${change.entry_id}::bigint`
-          const after = toEntry(yield* entryById(change.entry_id))
+             WHERE id = ${change.entry_id}::bigint
+            RETURNING ${entryColumns}`
+          const after = toEntry(row!)
           const fields = (["note", "reason", "expires_at"] as const).filter((field) => before[field] !== after[field])
           yield* record(caller, "watchlist.entry.update", after.watchlist_id, {
             entry_id: after.entry_id,
@@ -507,10 +506,11 @@ export class Watchlists extends Effect.Service<Watchlists>()("@chaverim/server/W
         () => found.watchlist_id,
         sql.withTransaction(Effect.gen(function*() {
           const entry = yield* manageableEntry(caller, found)
-          yield* sql`
+          const [row] = yield* sql<EntryRow>`
             UPDATE watchlist_entries SET removed_at = now(), removed_by_name = ${authorName(caller)}, updated_at = now()
-             WHERE id = ${entryId}::bigint`
-          const after = toEntry(yield* entryById(entryId))
+             WHERE id = ${entryId}::bigint
+            RETURNING ${entryColumns}`
+          const after = toEntry(row!)
           yield* record(caller, "watchlist.entry.remove", entry.watchlist_id, {
             entry_id: after.entry_id,
             kind: after.kind,
