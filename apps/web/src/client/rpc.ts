@@ -28,7 +28,7 @@ let runtime: ManagedRuntime.ManagedRuntime<Rpc, never> | undefined
 const current = () => (runtime ??= ManagedRuntime.make(Rpc.Default))
 
 /** Closes the socket; the next call opens one with the session cookie of that moment. */
-export const closeRpc = () => {
+const closeRpc = () => {
   const closing = runtime
   runtime = undefined
   void closing?.dispose()

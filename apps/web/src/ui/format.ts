@@ -4,6 +4,7 @@ const dateTime = new Intl.DateTimeFormat(undefined, {
 const dateOnly = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" })
 const short = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" })
+const dayHour = new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" })
 
 /** In the browser's time zone: the server sends UTC. */
 export const formatDateTime = (iso: string) => dateTime.format(new Date(iso))
@@ -11,6 +12,8 @@ export const formatDateTime = (iso: string) => dateTime.format(new Date(iso))
 export const formatShort = (iso: string) => short.format(new Date(iso))
 export const formatDate = (iso: string | Date) => dateOnly.format(typeof iso === "string" ? new Date(iso) : iso)
 export const formatTime = (iso: string | Date) => timeOnly.format(typeof iso === "string" ? new Date(iso) : iso)
+/** "Fri 14:00": an hour of the week, for chart labels. */
+export const formatDayHour = (iso: string | Date) => dayHour.format(typeof iso === "string" ? new Date(iso) : iso)
 
 export const formatPercent = (fraction: number) => `${Math.round(fraction * 100)}%`
 

@@ -2,6 +2,7 @@ import type { AuditEntry } from "@chaverim/domain/Rpc"
 import { useState } from "react"
 import { definedFields } from "../../client/fields"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
+import { usePages } from "../../client/usePages"
 import { Badge, Button, Loading, MorePages, ProblemNote, SelectField, TextField } from "../../ui/controls"
 import { formatDateTime } from "../../ui/format"
 
@@ -90,30 +91,18 @@ const FilterForm = ({ initial, onApply }: { readonly initial: Filter; readonly o
 /** Newest first, a page at a time; each row opens to its details and its place in the hash chain. */
 export const Audit = () => {
   const [filter, setFilter] = useState(EMPTY)
-  const [older, setOlder] = useState<ReadonlyArray<AuditEntry>>([])
-  const [cursor, setCursor] = useState<string | null>(null)
   const [first] = useRpc(() => withRpc((rpc) => rpc.audit.list(queryOf(filter))), [filter])
   const [more, loadMore] = useRpcAction((before: string) => withRpc((rpc) => rpc.audit.list(queryOf(filter, before))))
-
-  const apply = (next: Filter) => {
-    setOlder([])
-    setCursor(null)
-    setFilter(next)
-  }
-  const entries = first.state === "ready" ? [...first.value.items, ...older] : []
-  const next = older.length > 0 ? cursor : first.state === "ready" ? first.value.next_cursor : null
+  const { items: entries, next, add } = usePages(first)
 
   return (
     <section className="flex flex-col gap-4" aria-label="Audit log">
-      <FilterForm initial={filter} onApply={apply} />
+      <FilterForm initial={filter} onApply={setFilter} />
       {first.state === "failed" && <ProblemNote problem={first.problem} />}
       {first.state === "loading" && <Loading />}
       {first.state === "ready" && entries.length === 0 && <p className="text-slate-700">No entries match.</p>}
       <ol className="flex flex-col gap-1">{entries.map((entry) => <Entry key={entry.id} entry={entry} />)}</ol>
-      <MorePages next={next} more={more} load={loadMore} label="Older entries" onPage={(items, following) => {
-        setOlder((o) => [...o, ...items])
-        setCursor(following)
-      }} />
+      <MorePages next={next} more={more} load={loadMore} label="Older entries" onPage={add} />
     </section>
   )
 }

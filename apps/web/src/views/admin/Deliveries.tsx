@@ -2,6 +2,7 @@ import type { Delivery, DeliveryStatus } from "@chaverim/domain/Telegram"
 import { useState } from "react"
 import { withApi } from "../../client/api"
 import { useApi, useApiAction } from "../../client/useApi"
+import { usePages } from "../../client/usePages"
 import { Loading, MorePages, ProblemNote, SelectField } from "../../ui/controls"
 import { formatShort } from "../../ui/format"
 
@@ -29,18 +30,11 @@ const Row = ({ delivery }: { readonly delivery: Delivery }) => (
 export const Deliveries = () => {
   const [status, setStatus] = useState<DeliveryStatus>("failed")
   const [first] = useApi(() => load(status), [status])
-  const [older, setOlder] = useState<ReadonlyArray<Delivery>>([])
-  const [cursor, setCursor] = useState<string | null>(null)
   const [more, loadMore] = useApiAction((after: string) => load(status, after))
-  const items = first.state === "ready" ? [...first.value.items, ...older] : []
-  const next = older.length > 0 ? cursor : first.state === "ready" ? first.value.next_cursor : null
+  const { items, next, add } = usePages(first)
   return (
     <section aria-label="Telegram deliveries" className="flex flex-col gap-3">
-      <SelectField label="Messages" value={status} className="max-w-xs" onChange={(e) => {
-        setOlder([])
-        setCursor(null)
-        setStatus(e.target.value as DeliveryStatus)
-      }}>
+      <SelectField label="Messages" value={status} className="max-w-xs" onChange={(e) => setStatus(e.target.value as DeliveryStatus)}>
         <option value="failed">failed (given up)</option>
         <option value="pending">waiting to be sent</option>
         <option value="sent">sent</option>
@@ -49,10 +43,7 @@ export const Deliveries = () => {
       {first.state === "loading" && <Loading />}
       {first.state === "ready" && items.length === 0 && <p className="text-slate-700">None.</p>}
       <ul className="flex flex-col gap-2">{items.map((d) => <Row key={d.id} delivery={d} />)}</ul>
-      <MorePages next={next} more={more} load={loadMore} label="Older messages" onPage={(items, following) => {
-        setOlder((o) => [...o, ...items])
-        setCursor(following)
-      }} />
+      <MorePages next={next} more={more} load={loadMore} label="Older messages" onPage={add} />
     </section>
   )
 }

@@ -1,9 +1,10 @@
-import type { Alert, AlertPage, AlertStatusFilter } from "@chaverim/domain/Alerts"
+import type { Alert, AlertStatusFilter } from "@chaverim/domain/Alerts"
 import { useCallback, useMemo, useState } from "react"
 import { withApi } from "../../client/api"
 import { useLiveAlerts } from "../../client/live"
 import { useMe } from "../../client/session"
 import { useApi, useApiAction } from "../../client/useApi"
+import { usePages } from "../../client/usePages"
 import { Button, Loading, ProblemNote, SelectField } from "../../ui/controls"
 import { AlertCard } from "./AlertCard"
 import { type Board, latest, withAlert } from "./board"
@@ -37,16 +38,12 @@ const AlertList = ({ filter }: { readonly filter: Filter }) => {
   const canAct = useMe().role !== "viewer"
   const [first, reload] = useApi(() => load(filter), [filter])
   const [more, loadMore] = useApiAction((cursor: string) => load(filter, cursor))
-  const [pages, setPages] = useState<ReadonlyArray<AlertPage>>([])
+  const { items: loaded, next, add } = usePages(first)
   const [changes, setChanges] = useState<Board>(new Map())
 
   const changed = useCallback((alert: Alert) => setChanges((c) => withAlert(c, alert, () => true)), [])
   useLiveAlerts({ onAlert: changed, onResync: reload })
 
-  const loaded = useMemo(
-    () => (first.state === "ready" ? [first.value, ...pages] : []).flatMap((page) => page.items),
-    [first, pages]
-  )
   const items = useMemo(() => {
     const ids = new Set(loaded.map((a) => a.id))
     const arrived = [...changes.values()]
@@ -57,7 +54,6 @@ const AlertList = ({ filter }: { readonly filter: Filter }) => {
 
   if (first.state === "loading" || first.state === "idle") return <Loading label="Loading alerts" />
   if (first.state === "failed") return <ProblemNote problem={first.problem} />
-  const next = (pages.length > 0 ? pages[pages.length - 1]! : first.value).next_cursor
   return (
     <div className="flex flex-col gap-3">
       <p role="status" className="font-medium text-slate-800">
@@ -71,7 +67,7 @@ const AlertList = ({ filter }: { readonly filter: Filter }) => {
         <Button variant="secondary" disabled={more.state === "loading"}
           onClick={async () => {
             const page = await loadMore(next)
-            if (page.state === "ready") setPages((p) => [...p, page.value])
+            if (page.state === "ready") add(page.value.items, page.value.next_cursor)
           }}>
           {more.state === "loading" ? "Loading…" : "More"}
         </Button>

@@ -1,8 +1,9 @@
-import type { DetectionItem, SearchResult } from "@chaverim/domain/Search"
-import { useEffect, useRef, useState } from "react"
+import type { DetectionItem } from "@chaverim/domain/Search"
+import { useEffect, useRef } from "react"
 import { withApi } from "../../client/api"
 import { savedReason } from "../../client/reason"
 import { useApi, useApiAction } from "../../client/useApi"
+import { usePages } from "../../client/usePages"
 import { Button, Loading, ProblemNote } from "../../ui/controls"
 import { DetectionCard } from "./DetectionCard"
 import { type SearchQuery, searchParams } from "./query"
@@ -14,7 +15,7 @@ const search = (query: SearchQuery, cursor?: string) =>
 export const Results = ({ query, focusWhenDone }: { readonly query: SearchQuery; readonly focusWhenDone: boolean }) => {
   const [first] = useApi(() => search(query), [])
   const [more, loadMore] = useApiAction((cursor: string) => search(query, cursor))
-  const [pages, setPages] = useState<ReadonlyArray<SearchResult>>([])
+  const { items, next, add } = usePages(first)
   // After a search the summary takes the focus: on a phone that scrolls the results into view below
   // the form, and a screen reader reads how many were found.
   const summary = useRef<HTMLDivElement>(null)
@@ -25,9 +26,6 @@ export const Results = ({ query, focusWhenDone }: { readonly query: SearchQuery;
   if (first.state === "loading" || first.state === "idle") return <Loading label="Searching" />
   if (first.state === "failed") return <div ref={summary} tabIndex={-1}><ProblemNote problem={first.problem} /></div>
 
-  const all = [first.value, ...pages]
-  const items = all.flatMap((page) => page.items)
-  const next = all[all.length - 1]!.next_cursor
   return (
     <div className="flex flex-col gap-3">
       <div role="status" ref={summary} tabIndex={-1} className="scroll-mt-2 font-medium text-slate-800 focus:outline-none">
@@ -42,7 +40,7 @@ export const Results = ({ query, focusWhenDone }: { readonly query: SearchQuery;
         <Button variant="secondary" disabled={more.state === "loading"}
           onClick={async () => {
             const result = await loadMore(next)
-            if (result.state === "ready") setPages((p) => [...p, result.value])
+            if (result.state === "ready") add(result.value.items, result.value.next_cursor)
           }}>
           {more.state === "loading" ? "Loading…" : "More"}
         </Button>

@@ -35,7 +35,6 @@ const Show = <A,>({ remote, children }: { readonly remote: Remote<A>; readonly c
 const convoyRange = (range: Range): Range => (range.days > 31 ? rangeOf(31, range.to) : range)
 
 const Investigation = ({ plate, reason }: { readonly plate: string; readonly reason: string }) => {
-  const [days, setDays] = useState(30)
   const [range, setRange] = useState(() => rangeOf(30))
   const [tab, setTab] = useState<TabKey>("timeline")
   const [visited, setVisited] = useState<ReadonlySet<TabKey>>(new Set(["timeline"]))
@@ -72,11 +71,8 @@ const Investigation = ({ plate, reason }: { readonly plate: string; readonly rea
 
   return (
     <div className="flex flex-col gap-4">
-      <SelectField label="Period" value={days} className="max-w-60"
-        onChange={(e) => {
-          setDays(Number(e.target.value))
-          setRange(rangeOf(Number(e.target.value)))
-        }}>
+      <SelectField label="Period" value={range.days} className="max-w-60"
+        onChange={(e) => setRange(rangeOf(Number(e.target.value)))}>
         {RANGES.map((r) => <option key={r.days} value={r.days}>{r.label}</option>)}
       </SelectField>
       <Tabs tabs={TABS} selected={tab} onSelect={select} label="Views of the plate">

@@ -1,12 +1,12 @@
 import type { TimelineBucket } from "@chaverim/domain/Investigation"
-import { formatDate } from "../../ui/format"
+import { formatDate, formatDayHour } from "../../ui/format"
 
 const STEP = { hour: 3_600_000, day: 86_400_000 } as const
 
 const bucketLabel = (start: number, bucket: TimelineBucket) =>
   bucket === "day"
     ? formatDate(new Date(start))
-    : new Date(start).toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" })
+    : formatDayHour(new Date(start))
 
 /**
  * Reads per UTC hour or day across the whole range, empty buckets included, as plain SVG bars. The
