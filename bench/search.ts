@@ -309,31 +309,22 @@ interface IndexDef {
   readonly referenced: boolean
 }
 
-/** Every index of `detections`, exactly as the migrations created it. */
-const detectionIndexes = async (db: pg.Client): Promise<ReadonlyArray<IndexDef>> =>
+/** Every index of `table`, exactly as the migrations created it. */
+const indexesOf = async (db: pg.Client, table: string): Promise<ReadonlyArray<IndexDef>> =>
   (await db.query<IndexDef>(
     `SELECT x.indexname AS name, x.indexdef AS def, am.amname AS method, pg_get_constraintdef(k.oid) AS constraint,
             EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = ic.oid) AS referenced
        FROM pg_indexes x
        JOIN pg_class ic ON ic.relname = x.indexname AND ic.relnamespace = 'public'::regnamespace
        JOIN pg_am am ON am.oid = ic.relam
-       LEFT JOIN pg_constraint k ON k.conindid = ic.oid AND k.conrelid = 'detections'::regclass AND k.contype IN ('p', 'u', 'x')
-      WHERE x.schemaname = 'public' AND x.tablename = 'detections'
-      ORDER BY x.indexname`
-  )).rows
-
-/** The indexes of `table` other than its primary key, as the migrations created them. */
-const tableIndexes = async (db: pg.Client, table: string): Promise<ReadonlyArray<IndexDef>> =>
-  (await db.query<IndexDef>(
-    `SELECT x.indexname AS name, x.indexdef AS def, am.amname AS method, NULL AS constraint, false AS referenced
-       FROM pg_indexes x
-       JOIN pg_class ic ON ic.relname = x.indexname AND ic.relnamespace = 'public'::regnamespace
-       JOIN pg_am am ON am.oid = ic.relam
-      WHERE x.schemaname = 'public' AND x.tablename = $1
-        AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = ic.oid)
+       LEFT JOIN pg_constraint k ON k.conindid = ic.oid AND k.conrelid = $1::text::regclass AND k.contype IN ('p', 'u', 'x')
+      WHERE x.schemaname = 'public' AND x.tablename = $1::text
       ORDER BY x.indexname`,
     [table]
   )).rows
+
+/** The indexes of the plates table other than its primary key (dropped for the load, built after it). */
+const plateIndexes = async (db: pg.Client) => (await indexesOf(db, "plates")).filter((i) => i.constraint === null)
 
 /** Polls index builds in this database every few seconds, until stopped; `building` names each session's index. */
 const watchIndexBuilds = (url: string, building: ReadonlyMap<number, string>) => {
@@ -384,7 +375,7 @@ const generate = async (
       [settings.days]
     )
 
-    const before = await detectionIndexes(db)
+    const before = await indexesOf(db, "detections")
     const indexes = before.filter((i) => !i.referenced)
     progress(`dropping ${indexes.length} of the ${before.length} indexes of detections for the load (rebuilt from these definitions):`)
     for (const index of indexes) progress(`  ${index.constraint === null ? index.def : `CONSTRAINT ${index.name} ${index.constraint}`}`)
@@ -392,9 +383,9 @@ const generate = async (
       await db.query(index.constraint === null ? `DROP INDEX ${index.name}` : `ALTER TABLE detections DROP CONSTRAINT ${index.name}`)
     }
     // The distinct plates are filled after the load (the load skips triggers), their indexes built then.
-    const plateIndexes = await tableIndexes(db, "plates")
-    for (const index of plateIndexes) progress(`  ${index.def}`)
-    for (const index of plateIndexes) await db.query(`DROP INDEX ${index.name}`)
+    const platesBefore = await plateIndexes(db)
+    for (const index of platesBefore) progress(`  ${index.def}`)
+    for (const index of platesBefore) await db.query(`DROP INDEX ${index.name}`)
 
     // One session per core, each loading half of every chunk (same days, so the table stays in time order).
     const sessions = await Promise.all(Array.from({ length: LOAD_SESSIONS }, async () => {
@@ -462,7 +453,7 @@ const generate = async (
     progress(`  ${fmt(distinctPlates ?? 0)} distinct plates in ${((performance.now() - platesStarted) / 1000).toFixed(0)} s`)
 
     const indexStarted = performance.now()
-    progress(`rebuilding ${indexes.length + plateIndexes.length} indexes (GIN in one session, the others in a second: two cores)`)
+    progress(`rebuilding ${indexes.length + platesBefore.length} indexes (GIN in one session, the others in a second: two cores)`)
     const building = new Map<number, string>()
     const stopWatching = watchIndexBuilds(url, building)
     const lane = async (defs: ReadonlyArray<IndexDef>) => {
@@ -485,16 +476,16 @@ const generate = async (
       }
     }
     try {
-      const all = [...indexes, ...plateIndexes]
+      const all = [...indexes, ...platesBefore]
       await Promise.all([lane(all.filter((i) => i.method === "gin")), lane(all.filter((i) => i.method !== "gin"))])
     } finally {
       await stopWatching()
     }
-    const after = await detectionIndexes(db)
-    const platesAfter = await tableIndexes(db, "plates")
+    const after = await indexesOf(db, "detections")
+    const platesAfter = await plateIndexes(db)
     const same = after.length === before.length &&
       after.every((x, i) => x.name === before[i]!.name && x.def === before[i]!.def && x.constraint === before[i]!.constraint) &&
-      platesAfter.length === plateIndexes.length && platesAfter.every((x, i) => x.def === plateIndexes[i]!.def)
+      platesAfter.length === platesBefore.length && platesAfter.every((x, i) => x.def === platesBefore[i]!.def)
     if (!same) throw new Error(`the rebuilt indexes differ from the migrations': ${JSON.stringify(after)}`)
     const indexSeconds = (performance.now() - indexStarted) / 1000
 
