@@ -14,7 +14,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import WebSocket from "ws"
-import { type SignedIn, startServer, type TestServer } from "./harness"
+import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
 
 let server: TestServer
 let rpcUrl: string
@@ -204,6 +204,35 @@ describe("watchlists over RPC", () => {
     ])
     expect(audited[1]).toMatchObject({ reason: "RPD case 25-0412", details: { entry_id: result.exact.entry_id, kind: "exact", value: "ABC123" } })
     expect(audited[0]!.address).toMatch(/127\.0\.0\.1/)
+  })
+
+  it("raises retro alerts for reads of the last RETRO_ALERT_DAYS when an entry is added, and none for older reads", async () => {
+    const { apiKey } = await server.collector("Retro site")
+    const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString()
+    const sent = await postBatch(server, apiKey, [
+      detection({ timestamp: daysAgo(2), plate: { text: "RTR 201", confidence: 0.9 } }),
+      detection({ timestamp: daysAgo(9), plate: { text: "RTR 902", confidence: 0.9 } })
+    ])
+    expect(sent.status).toBe(200)
+    const operator = await server.signIn("operator")
+    const list = await as(operator, (client) =>
+      Effect.gen(function*() {
+        const list = yield* client.watchlists.create({ name: "Retro check", category: "stolen" })
+        yield* client.watchlists.addEntry({ watchlist_id: list.watchlist_id, value: "RTR201", reason: "reported stolen today" })
+        yield* client.watchlists.addEntry({ watchlist_id: list.watchlist_id, value: "RTR902", reason: "reported stolen today" })
+        return list
+      }))
+    // The engine takes the retro item when it commits; wait for it to be done with.
+    const deadline = Date.now() + 15_000
+    let alerts: Array<{ plate: string; retro: boolean; sightings: number }> = []
+    while (Date.now() < deadline) {
+      alerts = await query("SELECT plate, retro, sightings FROM alerts WHERE watchlist_id = $1 ORDER BY plate", [list.watchlist_id])
+      const pending = await query("SELECT 1 FROM alert_work WHERE entry_ids IS NOT NULL")
+      if (alerts.length > 0 && pending.length === 0) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    // The read of two days ago raises one retro alert; the one of nine days ago (beyond 7) none.
+    expect(alerts).toEqual([{ plate: "RTR201", retro: true, sightings: 1 }])
   })
 
   it("rejects bad values with messages that say what was wrong, and stores none of them", async () => {
