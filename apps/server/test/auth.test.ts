@@ -205,13 +205,13 @@ describe("accounts and sign-in", () => {
 
   it("checks roles on the server: a viewer is refused what needs an operator, and the refusal is audited", async () => {
     const viewer = await firstSignIn("gina", "viewer")
-    const image = await fetch(`${server.url}/api/v1/detections/1/images/plate`, { headers: { cookie: viewer.cookie } })
-    expect(image.status).toBe(403)
-    expect((await messageOf(image))).toMatch(/operator/)
+    const search = await fetch(`${server.url}/api/v1/detections?plate=AB12CDE`, { headers: { cookie: viewer.cookie } })
+    expect(search.status).toBe(403)
+    expect((await messageOf(search))).toMatch(/operator/)
     const { rows } = await server.db.query(
       "SELECT actor_username, action, target, outcome FROM audit_log WHERE action = 'access.denied'"
     )
-    expect(rows).toContainEqual({ actor_username: "gina", action: "access.denied", target: "GET /api/v1/detections/1/images/plate", outcome: "denied" })
+    expect(rows).toContainEqual({ actor_username: "gina", action: "access.denied", target: "GET /api/v1/detections?plate=AB12CDE", outcome: "denied" })
   })
 
   it("audits every sign-in step with its outcome and never the password", async () => {

@@ -82,14 +82,28 @@ describe("batch ingest", () => {
 
     const imageUrl = `${server.url}/api/v1/detections/${rows[0].id}/images/plate`
     expect((await fetch(imageUrl)).status).toBe(401)
-    // Images are evidence of a person's movements: operators see them, viewers do not.
-    expect((await fetch(imageUrl, { headers: { cookie: await server.session("viewer") } })).status).toBe(403)
+    // A viewer (the wall kiosk) sees the plate crop, no more than the plate text it already has; the
+    // scene photo shows the vehicle and its occupants, and is for operators and admins.
+    const viewer = await server.session("viewer")
+    expect((await fetch(imageUrl, { headers: { cookie: viewer } })).status).toBe(200)
+    const sceneUrl = `${server.url}/api/v1/detections/${rows[0].id}/images/scene`
+    const refused = await fetch(sceneUrl, { headers: { cookie: viewer } })
+    expect(refused.status).toBe(403)
+    expect(await refused.json()).toMatchObject({ _tag: "Forbidden" })
+    const { rows: views } = await server.db.query(
+      "SELECT action, target, outcome FROM audit_log WHERE action IN ('image.view', 'access.denied') AND target LIKE $1 ORDER BY id",
+      [`%${rows[0].id}%`]
+    )
+    expect(views).toEqual([
+      { action: "image.view", target: `detection:${rows[0].id}/plate`, outcome: "success" },
+      { action: "access.denied", target: `GET /api/v1/detections/${rows[0].id}/images/scene`, outcome: "denied" }
+    ])
     const cookie = await server.session("operator")
     const image = await fetch(imageUrl, { headers: { cookie } })
     expect(image.status).toBe(200)
     expect(image.headers.get("content-type")).toBe("image/jpeg")
     expect(new Uint8Array(await image.arrayBuffer())).toEqual(plate)
-    expect((await fetch(`${server.url}/api/v1/detections/${rows[0].id}/images/scene`, { headers: { cookie } })).status).toBe(200)
+    expect((await fetch(sceneUrl, { headers: { cookie } })).status).toBe(200)
   })
 
   it("refuses to serve an image whose stored bytes no longer match their hash", async () => {

@@ -43,8 +43,8 @@ const countTones = () => {
 beforeAll(async () => {
   process.env.MAP_TILE_URL = "none"
   ;[server, browser] = await Promise.all([startServer(), launch()])
-  // The wall is signed in with an account kept for the screen: an operator's, so that it shows photos.
-  ;[wallUser, operator, admin] = [await server.signIn("operator"), await server.signIn("operator"), await server.signIn("admin")]
+  // The wall is signed in with an account kept for the screen: a viewer's, which sees plate crops.
+  ;[wallUser, operator, admin] = [await server.signIn("viewer"), await server.signIn("operator"), await server.signIn("admin")]
   apiKey = (await server.collector("Main St")).apiKey
   await ingest(server, apiKey, CAMERAS.map((camera, i) => readAt(`OLD-10${i}`, camera, 90)))
   for (const camera of CAMERAS) {

@@ -68,16 +68,25 @@ describe("the wall", () => {
     await context.close()
   })
 
-  it("runs with a viewer's session: live reads and site health, and no refused (audited) calls", async () => {
+  it("runs with a viewer's session: live reads with plate crops, site health, and no refused (audited) calls", async () => {
     const viewer = await server.signIn("viewer")
     const { page, context } = await openPage(browser, { url: server.url, cookie: viewer.cookie, viewport: WALL })
     await page.goto(`${server.url}/wall`)
     await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
     await page.getByRole("row", { name: /Main St/ }).waitFor()
-    await ingest(server, apiKey, [readAt("VWR-0001", CAMERAS[0], 0)])
-    await page.getByRole("article", { name: "Latest read VWR-0001" }).waitFor()
+    const read = readAt("VWR-0001", CAMERAS[0], 0)
+    await ingest(server, apiKey, [read], await drawPhotos(page, "VWR-0001"))
+    const latest = page.getByRole("article", { name: "Latest read VWR-0001" })
+    // The crop is drawn (a viewer may see it); the scene photo is never asked for.
+    await latest.getByRole("img", { name: "Plate VWR-0001" }).waitFor()
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll<HTMLImageElement>("article img")).some((img) => img.complete && img.naturalWidth > 0))
     const { rows } = await server.db.query("SELECT action FROM audit_log WHERE actor_id = $1 AND outcome = 'denied'", [viewer.userId])
     expect(rows).toEqual([])
+    const { rows: views } = await server.db.query(
+      "SELECT target FROM audit_log WHERE actor_id = $1 AND action = 'image.view' AND outcome = 'success'", [viewer.userId])
+    expect(views.map((v) => v.target)).toContainEqual(expect.stringMatching(/\/plate$/))
+    expect(views.map((v) => v.target)).not.toContainEqual(expect.stringMatching(/\/scene$/))
     await context.close()
   })
 

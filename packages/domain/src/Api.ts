@@ -38,6 +38,7 @@ import {
   ClaimCodeExpired,
   ClaimCodeUnknown,
   ClaimCodeUsed,
+  Forbidden,
   ImageIntegrityError,
   NotFound,
   Overloaded,
@@ -114,14 +115,21 @@ export class CollectorsApi extends HttpApiGroup.make("collectors")
   )
 {}
 
+/**
+ * A read's photos, for viewers and up: the plate crop shows no more than the plate text the live feed
+ * already gives a viewer (a wall kiosk signs in as one). The scene photo shows the vehicle, its
+ * occupants and the place: operators and admins only, and a viewer asking for it is refused (403,
+ * audited as access.denied).
+ */
 export class ImagesApi extends HttpApiGroup.make("images")
   .add(
     HttpApiEndpoint.get("image", "/api/v1/detections/:id/images/:kind")
       .setPath(Schema.Struct({ id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive()), kind: ImageKind }))
       .addSuccess(HttpApiSchema.Uint8Array({ contentType: "image/jpeg" }))
       .addError(NotFound)
+      .addError(Forbidden)
       .addError(ImageIntegrityError)
-      .middleware(OperatorAuth)
+      .middleware(ViewerAuth)
   )
 {}
 

@@ -1,24 +1,33 @@
 import { AlprApi } from "@chaverim/domain/Api"
 import { CurrentUser } from "@chaverim/domain/Auth"
+import { Forbidden } from "@chaverim/domain/Errors"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import { Audit } from "../audit/Audit"
+import { Accounts } from "../auth/Accounts"
 import { requestInfo } from "../auth/UserAuth"
 import { Images } from "./Images"
 
 /**
  * Evidence images, each view audited (who saw which photo, from where, and whether it was there and
  * intact). Not cached: a view the browser answers from its cache would be a view nobody recorded.
+ * Viewers get plate crops only (see ImagesApi).
  */
 export const ImagesHttpLive = HttpApiBuilder.group(AlprApi, "images", (handlers) =>
   Effect.gen(function*() {
     const images = yield* Images
     const audit = yield* Audit
+    const accounts = yield* Accounts
     return handlers.handleRaw("image", ({ path }) =>
       Effect.gen(function*() {
         const user = yield* CurrentUser
-        const { address } = yield* requestInfo
+        const info = yield* requestInfo
+        const { address } = info
+        if (path.kind === "scene" && user.role === "viewer") {
+          yield* accounts.denied(user, `GET /api/v1/detections/${path.id}/images/scene`, info)
+          return yield* new Forbidden({ message: "scene photos need the operator role; viewers see plate crops only" })
+        }
         const record = (outcome: "success" | "failure", details: Record<string, unknown> = {}) =>
           audit.record({ actor: user, address, action: "image.view", target: `detection:${path.id}/${path.kind}`, details, outcome })
         const { bytes, contentType } = yield* images.read(path.id, path.kind).pipe(

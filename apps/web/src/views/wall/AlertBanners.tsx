@@ -20,11 +20,11 @@ const why = (alert: Alert) =>
  * The most urgent alert, readable from across the room. On a narrow screen the parts wrap under one
  * another instead of squeezing the plate.
  */
-const Banner = ({ alert, photos }: { readonly alert: Alert; readonly photos: boolean }) => (
+const Banner = ({ alert }: { readonly alert: Alert }) => (
   <article aria-label={`Alert ${alert.detection.plate_text}`}
     className="alert-flash flex flex-wrap items-center gap-x-[1.5em] gap-y-[0.5em] rounded-xl p-[0.9em] ring-4 ring-white/70"
     style={{ backgroundColor: alert.watchlist.colour, color: textOn(alert.watchlist.colour) }}>
-    <PlatePhoto src={photos ? alert.detection.images.plate : undefined} alt={`Plate ${alert.detection.plate_text}`} dark
+    <PlatePhoto src={alert.detection.images.plate} alt={`Plate ${alert.detection.plate_text}`} dark
       className="h-[5.5em] w-[16em] max-w-full shrink-0" />
     <div className="min-w-0 grow basis-[18em]">
       <p className="text-[1.1em] font-bold uppercase tracking-wide sm:text-[1.3em]">
@@ -55,10 +55,9 @@ const Line = ({ alert }: { readonly alert: Alert }) => (
  * New alerts over the wall, most urgent first; each goes when someone acknowledges or resolves it
  * (from a phone, Telegram or the operator's page). Announced to screen readers as they appear.
  */
-export const AlertBanners = ({ alerts, failed, photos }: {
+export const AlertBanners = ({ alerts, failed }: {
   readonly alerts: ReadonlyArray<Alert>
   readonly failed: Problem | undefined
-  readonly photos: boolean
 }) => {
   const [first, ...rest] = alerts
   return (
@@ -68,7 +67,7 @@ export const AlertBanners = ({ alerts, failed, photos }: {
           Open alerts could not be loaded: {failed.message} New ones still appear here.
         </p>
       )}
-      {first && <Banner key={first.id} alert={first} photos={photos} />}
+      {first && <Banner key={first.id} alert={first} />}
       {rest.length > 0 && (
         <ul className="flex flex-col gap-[0.35em]">
           {rest.slice(0, SHOWN - 1).map((alert) => <Line key={alert.id} alert={alert} />)}

@@ -6,9 +6,9 @@ import { formatTime } from "../../ui/format"
 
 const where = (read: AlertDetection) => [read.camera.name ?? "unnamed camera", read.camera.site].filter(Boolean).join(" · ")
 
-const Latest = ({ read, photos }: { readonly read: AlertDetection; readonly photos: boolean }) => (
+const Latest = ({ read }: { readonly read: AlertDetection }) => (
   <article className="flex flex-wrap items-center gap-[1em] rounded-lg bg-slate-900 p-[1em] ring-1 ring-slate-700" aria-label={`Latest read ${read.plate_text}`}>
-    <PlatePhoto src={photos ? read.images.plate : undefined} alt={`Plate ${read.plate_text}`} dark className="h-[5em] w-[15em] shrink-0" />
+    <PlatePhoto src={read.images.plate} alt={`Plate ${read.plate_text}`} dark className="h-[5em] w-[15em] shrink-0" />
     <div className="min-w-0">
       <p className="font-mono text-[2.5em] font-bold leading-none tracking-wider sm:text-[3.5em]">{read.plate_text}</p>
       <p className="mt-[0.3em] truncate text-[1.3em] text-slate-300">
@@ -19,9 +19,9 @@ const Latest = ({ read, photos }: { readonly read: AlertDetection; readonly phot
 )
 
 // Memoised: at 50 reads a second only the new tiles render, not the whole grid.
-const Tile = memo(({ read, photos }: { readonly read: AlertDetection; readonly photos: boolean }) => (
+const Tile = memo(({ read }: { readonly read: AlertDetection }) => (
   <li className="flex items-center gap-[0.6em] rounded-md bg-slate-900 p-[0.5em] ring-1 ring-slate-800">
-    <PlatePhoto src={photos ? read.images.plate : undefined} alt="" dark className="h-[2.2em] w-[6.5em] shrink-0" />
+    <PlatePhoto src={read.images.plate} alt="" dark className="h-[2.2em] w-[6.5em] shrink-0" />
     <div className="min-w-0">
       <p className="font-mono text-[1.4em] font-bold leading-tight tracking-wide">{read.plate_text}</p>
       <p className="truncate text-[0.85em] text-slate-400">{formatTime(read.detected_at)} · {where(read)}</p>
@@ -30,11 +30,9 @@ const Tile = memo(({ read, photos }: { readonly read: AlertDetection; readonly p
 ))
 
 /** The newest read large, the ones before it in a grid. */
-export const LiveArea = ({ reads, status, photos }: {
+export const LiveArea = ({ reads, status }: {
   readonly reads: ReadonlyArray<AlertDetection>
   readonly status: LiveStatus
-  /** whether this session may see photos (operators and admins) */
-  readonly photos: boolean
 }) => (
   <section aria-labelledby="live-title" className="flex min-h-0 flex-col gap-[0.75em] overflow-hidden">
     <h2 id="live-title" className="text-[1.2em] font-semibold text-slate-200">Live reads</h2>
@@ -46,9 +44,9 @@ export const LiveArea = ({ reads, status, photos }: {
       )
       : (
         <>
-          <Latest read={reads[0]!} photos={photos} />
+          <Latest read={reads[0]!} />
           <ul className="grid min-h-0 grid-cols-1 content-start gap-[0.5em] overflow-hidden sm:grid-cols-2 xl:grid-cols-3">
-            {reads.slice(1).map((read) => <Tile key={read.id} read={read} photos={photos} />)}
+            {reads.slice(1).map((read) => <Tile key={read.id} read={read} />)}
           </ul>
         </>
       )}

@@ -3,7 +3,6 @@ import { useEffect, useRef, useState } from "react"
 import { useLiveFeed } from "../../client/live"
 import { valueOf } from "../../client/problem"
 import { useRpc, withRpc } from "../../client/rpc"
-import { useMe } from "../../client/session"
 import { usePolling } from "../../client/usePolling"
 import { AlertBanners } from "./AlertBanners"
 import { Counts } from "./Counts"
@@ -39,8 +38,6 @@ const useReadsToday = (status: WallStatus | undefined, liveCount: number) => {
  * the top bar says when what is shown is no longer current.
  */
 const Wall = () => {
-  // Photos are for operators: a screen signed in as a viewer does not ask for them (each refusal is audited).
-  const photos = useMe().role !== "viewer"
   const sound = useAlertSound()
   const alerts = useWallAlerts((alert) => sound.play(alert.watchlist.priority === 1))
   const live = useLiveFeed(24, alerts.events)
@@ -52,11 +49,11 @@ const Wall = () => {
   return (
     <div className="wall flex min-h-dvh flex-col gap-[1em] bg-slate-950 p-[1em] text-slate-100 lg:h-dvh lg:overflow-hidden">
       <StatusBar live={live} health={status} sound={sound} />
-      <AlertBanners alerts={alerts.alerts} failed={alerts.failed} photos={photos} />
+      <AlertBanners alerts={alerts.alerts} failed={alerts.failed} />
       <Counts readsToday={readsToday} live={live} sites={current?.sites} />
       <main id="main" className="grid min-h-0 flex-1 gap-[1em] lg:grid-cols-[3fr_2fr]">
         <h1 className="sr-only">Control room wall</h1>
-        <LiveArea reads={live.reads} status={live.status} photos={photos} />
+        <LiveArea reads={live.reads} status={live.status} />
         <div className="grid min-h-0 gap-[1em] lg:grid-rows-[3fr_2fr]">
           <WallMap cameras={current?.cameras} reads={live.reads} alerts={alerts.alerts} />
           <HealthBoard status={status} />
