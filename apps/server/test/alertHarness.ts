@@ -159,8 +159,13 @@ export const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 6
 // ---------------------------------------------------------------------------------------------------------
 // The live feed from a client's side
 
-export const liveUrl = (server: TestServer, after?: number) =>
-  `${server.url.replace(/^http/, "ws")}${LIVE_PATH}${after === undefined ? "" : `?after=${after}`}`
+export const liveUrl = (server: TestServer, after?: number, only?: "alerts") => {
+  const params = new URLSearchParams({
+    ...(after === undefined ? {} : { after: String(after) }),
+    ...(only === undefined ? {} : { only })
+  }).toString()
+  return `${server.url.replace(/^http/, "ws")}${LIVE_PATH}${params === "" ? "" : `?${params}`}`
+}
 
 /** How the server answers an upgrade: "open", or the HTTP status it refused with. */
 export const upgradeOutcome = (url: string, headers: Record<string, string>) =>
@@ -204,9 +209,9 @@ export class LiveClient {
     this.closed = new Promise((resolve) => socket.on("close", (code, reason) => resolve({ code, reason: reason.toString() })))
   }
 
-  static open(server: TestServer, cookie: string, after?: number): Promise<LiveClient> {
+  static open(server: TestServer, cookie: string, after?: number, only?: "alerts"): Promise<LiveClient> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(liveUrl(server, after), undefined, { headers: { cookie } })
+      const socket = new WebSocket(liveUrl(server, after, only), undefined, { headers: { cookie } })
       const client = new LiveClient(socket)
       socket.on("open", () => resolve(client))
       socket.on("error", reject)

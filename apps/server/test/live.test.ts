@@ -54,6 +54,7 @@ describe("live feed at /api/v1/live", () => {
     expect(await upgradeOutcome(liveUrl(server), { cookie: expired.cookie })).toBe(401)
     expect(await upgradeOutcome(liveUrl(server), { cookie: viewer.cookie, origin: "https://evil.example" })).toBe(403)
     expect(await upgradeOutcome(`${liveUrl(server)}?after=soon`, { cookie: viewer.cookie })).toBe(400)
+    expect(await upgradeOutcome(`${liveUrl(server)}?only=reads`, { cookie: viewer.cookie })).toBe(400)
     expect(await upgradeOutcome(liveUrl(server), { cookie: viewer.cookie, origin: server.url })).toBe("open")
     expect((await fetch(`${server.url}/api/v1/live`, { headers: { cookie: viewer.cookie } })).status).toBe(426)
   })
@@ -80,6 +81,32 @@ describe("live feed at /api/v1/live", () => {
     expect(client.eventIds[0]).toBe(hello.last_event_id + 1)
     expect(client.eventIds).toEqual(await eventsAfter(hello.last_event_id))
     await client.close()
+  })
+
+  it("with ?only=alerts sends the alerts and leaves out the reads, live and on resuming", async () => {
+    const list = await createList(server)
+    await createEntry(server, list.id, "wildcard", "ONL*")
+    await upToDate()
+    const everything = await LiveClient.open(server, admin.cookie)
+    const alerts = await LiveClient.open(server, admin.cookie, undefined, "alerts")
+    const hello = await alerts.next(isHello)
+    await ingest([read("ONL-1"), read("OFF-1"), read("ONL-2")])
+    await alerts.next(isAlertFor("ONL2"))
+    await everything.next(isAlertFor("ONL2"))
+    await alerts.close()
+    // Missed while away: one alert and a read; resuming with both parameters replays the alert only.
+    await ingest([read("OFF-2"), read("ONL-3")])
+    await everything.next(isAlertFor("ONL3"))
+    const resumed = await LiveClient.open(server, admin.cookie, Math.max(...alerts.eventIds), "alerts")
+    await resumed.next(isAlertFor("ONL3"))
+
+    const alertIds = everything.messages.flatMap((m) => (m.type === "alert" ? [m.event_id] : []))
+    expect(everything.messages.filter((m) => m.type === "detection")).toHaveLength(5)
+    expect(alerts.messages.map((m) => m.type)).toEqual(["hello", "alert", "alert"])
+    expect(resumed.messages.map((m) => m.type)).toEqual(["hello", "alert"])
+    expect([...alerts.eventIds, ...resumed.eventIds]).toEqual(alertIds)
+    expect(alerts.eventIds[0]).toBeGreaterThan(hello.last_event_id)
+    await Promise.all([resumed.close(), everything.close()])
   })
 
   it("a client reconnecting with ?after misses nothing and gets nothing twice", async () => {

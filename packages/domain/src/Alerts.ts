@@ -148,9 +148,16 @@ export const LiveResync = Schema.Struct({
 export const LiveMessage = Schema.Union(LiveHello, LiveDetection, LiveAlert, LiveResync)
 export type LiveMessage = typeof LiveMessage.Type
 
+/**
+ * `?after=N` resumes after event N; `?only=alerts` leaves out the reads (a phone's alert list needs
+ * only the alerts, not 50 reads a second). Event numbers still count every event, so a client that
+ * follows only alerts sees gaps in them, and resumes with `after` as any other.
+ */
 export const LiveParams = Schema.Struct({
   after: Schema.optional(Schema.NumberFromString.pipe(
     Schema.int(),
     Schema.nonNegative({ message: () => "after is an event number (a whole number, 0 or more)" })
-  ))
+  ).annotations({ message: () => ({ message: "after is an event number (a whole number, 0 or more)", override: true }) })),
+  only: Schema.optional(Schema.Literal("alerts").annotations({ message: () => "only takes one value: alerts" }))
 })
+export type LiveParams = typeof LiveParams.Type

@@ -32,14 +32,23 @@ interface Handlers {
   readonly onMessage: (message: LiveMessage) => void
 }
 
+/** The feed's address: `only=alerts` leaves out the reads; `after` resumes after the last event seen. */
+const feedPath = (only: "alerts" | undefined, after: number | undefined) => {
+  const params = new URLSearchParams({
+    ...(only === undefined ? {} : { only }),
+    ...(after === undefined ? {} : { after: String(after) })
+  }).toString()
+  return params === "" ? LIVE_PATH : `${LIVE_PATH}?${params}`
+}
+
 /**
  * The live feed at /api/v1/live: reconnects by itself, resuming after the last event it saw so that
  * nothing is missed or shown twice. Ends only when the session has.
  */
-const follow = (handlers: Handlers) => {
+const follow = (handlers: Handlers, only?: "alerts") => {
   let after: number | undefined
   const connection = Effect.gen(function*() {
-    const socket = yield* Socket.makeWebSocket(socketUrl(after === undefined ? LIVE_PATH : `${LIVE_PATH}?after=${after}`), {
+    const socket = yield* Socket.makeWebSocket(socketUrl(feedPath(only, after)), {
       closeCodeIsError: () => true
     })
     yield* socket.runRaw((data) => {
@@ -75,18 +84,18 @@ const alertHandler = (events: { readonly current: AlertEvents | undefined }) => 
   else if (message.type === "resync") events.current?.onResync()
 }
 
-const run = (handlers: Handlers) => {
-  const fiber = Effect.runFork(follow(handlers))
+const run = (handlers: Handlers, only?: "alerts") => {
+  const fiber = Effect.runFork(follow(handlers, only))
   return () => void Effect.runFork(Fiber.interrupt(fiber))
 }
 
-/** Follows only the alerts of the live feed (the operator's alert list). */
+/** Follows only the alerts of the live feed (the operator's alert list): the server leaves the reads out. */
 export const useLiveAlerts = (events: AlertEvents) => {
   const latest = useRef(events)
   latest.current = events
   useEffect(() => {
     const onAlert = alertHandler(latest)
-    return run({ onOpen: () => undefined, onDown: () => undefined, onMessage: onAlert })
+    return run({ onOpen: () => undefined, onDown: () => undefined, onMessage: onAlert }, "alerts")
   }, [])
 }
 

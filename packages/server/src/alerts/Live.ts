@@ -11,6 +11,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -41,6 +42,7 @@ const SESSION_RECHECK = "1 minute"
 /** One event made ready to send: its text is built once for every client. */
 interface Outgoing {
   readonly id: number
+  readonly kind: "detection" | "alert"
   readonly text: string
   /** for an alert: whose list it is, to decide who may receive it */
   readonly list?: { readonly shared: boolean; readonly owner_id: string | null } | undefined
@@ -48,6 +50,10 @@ interface Outgoing {
 
 /** Reads are for everyone; an alert only for who may see its list. */
 const mayReceive = (viewer: Viewer, event: Outgoing) => event.list === undefined || mayView(viewer, event.list)
+
+/** What one connection is sent: what its user may receive, and of that only alerts with `?only=alerts`. */
+const wantedBy = (viewer: Viewer, only: LiveParams["only"]) => (event: Outgoing) =>
+  event.text !== "" && mayReceive(viewer, event) && (only === undefined || event.kind === "alert")
 
 const messageText = (message: LiveMessage) => JSON.stringify(message)
 
@@ -67,13 +73,13 @@ class Outbox {
   private waiter: (() => void) | undefined
   overflowed = false
 
-  constructor(readonly viewer: Viewer) {}
+  constructor(readonly wants: (event: Outgoing) => boolean) {}
 
   /** Whether this offer overflowed the outbox. */
   offer(events: ReadonlyArray<Outgoing>): boolean {
     if (this.overflowed) return false
     for (const event of events) {
-      if (!mayReceive(this.viewer, event)) continue
+      if (!this.wants(event)) continue
       this.items.push(event)
       this.bytes += event.text.length
     }
@@ -184,16 +190,17 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
           const detection = event.detection_id === null ? undefined : detections.get(event.detection_id)
           const alert = event.alert_id === null ? undefined : alerts.get(event.alert_id)
           if (detection !== undefined) {
-            out.push({ id, text: messageText({ type: "detection", event_id: id, detection: detectionOf(detection) }) })
+            out.push({ id, kind: "detection", text: messageText({ type: "detection", event_id: id, detection: detectionOf(detection) }) })
           } else if (alert !== undefined) {
             out.push({
               id,
+              kind: "alert",
               text: messageText({ type: "alert", event_id: id, alert: alertOf(alert) }),
               list: { shared: alert.shared, owner_id: alert.owner_id }
             })
           } else {
             // The read or alert is gone (retention): nothing to show, but the number is used.
-            out.push({ id, text: "" })
+            out.push({ id, kind: event.kind, text: "" })
           }
         }
         return out
@@ -203,10 +210,9 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
       while (true) {
         const events = yield* eventsAfter(head, undefined)
         if (events.length === 0) return
-        const shown = events.filter((e) => e.text !== "")
         // No wait between reading and handing over: a client registering sees `head` move with it.
         let overflowed = 0
-        for (const client of clients) if (client.offer(shown)) overflowed++
+        for (const client of clients) if (client.offer(events)) overflowed++
         head = events[events.length - 1]!.id
         if (overflowed > 0) yield* Metric.incrementBy(overflowsTotal, overflowed)
       }
@@ -252,11 +258,13 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
       readonly net: NetSocket
       readonly viewer: Viewer
       readonly after: number | undefined
+      readonly only: LiveParams["only"]
       readonly signedIn: Effect.Effect<boolean>
     }) =>
       Effect.scoped(Effect.gen(function*() {
         const write = yield* options.socket.writer
-        const outbox = new Outbox(options.viewer)
+        const wants = wantedBy(options.viewer, options.only)
+        const outbox = new Outbox(wants)
         // Registered together with reading the head: every event after `from` reaches the outbox.
         const from = head
         clients.add(outbox)
@@ -289,7 +297,7 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
               const page = yield* eventsAfter(cursor, from)
               if (page.length === 0) break
               for (const event of page) {
-                if (event.text !== "" && mayReceive(options.viewer, event)) yield* send(event.text)
+                if (wants(event)) yield* send(event.text)
               }
               cursor = page[page.length - 1]!.id
             }
@@ -335,6 +343,16 @@ const refuse = (status: number, tag: string, message: string) =>
 
 const decodeParams = Schema.decodeUnknownEither(LiveParams)
 
+/** A parameter's own message, once (an optional one also fails as "not undefined", which says nothing). */
+const firstProblemPerParameter = (error: ParseResult.ParseError) => {
+  const byParameter = new Map<string, string>()
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    const key = issue.path.join(".")
+    if (!byParameter.has(key)) byParameter.set(key, issue.message)
+  }
+  return [...byParameter.values()].join("; ")
+}
+
 /**
  * `GET /api/v1/live` on the HttpApi's router: checked before the upgrade (WebSocket, Origin, a
  * session of any role, `?after`), then served by the LiveFeed.
@@ -358,13 +376,14 @@ export const LiveRouteLive = Layer.effectDiscard(Effect.gen(function*() {
     if (Option.isNone(user)) return refuse(401, "Unauthorized", "sign in first; your session is missing or has ended")
     const query = Object.fromEntries(new URL(request.url, "http://localhost").searchParams)
     const params = decodeParams(query)
-    if (Either.isLeft(params)) return refuse(400, "BadRequest", "after is an event number (a whole number, 0 or more)")
+    if (Either.isLeft(params)) return refuse(400, "BadRequest", firstProblemPerParameter(params.left))
     const socket = yield* request.upgrade.pipe(Effect.orDie)
     yield* feed.serve({
       socket,
       net: NodeHttpServerRequest.toIncomingMessage(request).socket,
       viewer: { userId: user.value.userId, role: user.value.role },
       after: params.right.after,
+      only: params.right.only,
       signedIn: accounts.sessionUser(token).pipe(Effect.map(Option.isSome), Effect.orElseSucceed(() => true))
     })
     return HttpServerResponse.empty()
