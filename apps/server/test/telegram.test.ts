@@ -1,5 +1,10 @@
 import { MAX_ATTEMPTS, RETRY_BASE_MS, RETRY_CAP_MS, retryDelayMs } from "@chaverim/server/telegram/Sender"
 import { scrubToken } from "@chaverim/server/telegram/BotErrors"
+import { botLink, type LinkCode } from "@chaverim/domain/Telegram"
+import { appConfig } from "@chaverim/server/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
@@ -62,7 +67,7 @@ const postLinkCode = (user: SignedIn, csrf = user.csrf) =>
 const linkCode = async (user: SignedIn) => {
   const response = await postLinkCode(user)
   expect(response.status).toBe(201)
-  return (await response.json()) as { username: string; code: string; expires_at: string }
+  return (await response.json()) as LinkCode
 }
 
 /** A signed-in person of the role with a linked chat. */
@@ -170,7 +175,11 @@ describe("Telegram", () => {
       })
     }
     fake = await startFakeBotApi(TOKEN)
-    server = await startServer({ telegramBotToken: Option.some(Redacted.make(TOKEN)), telegramApiRoot: fake.url })
+    server = await startServer({
+      telegramBotToken: Option.some(Redacted.make(TOKEN)),
+      telegramApiRoot: fake.url,
+      telegramBotUsername: Option.some("chaverim_alpr_test_bot")
+    })
     apiKey = (await server.collector("telegram site")).apiKey
     // Polling has begun once the bot asked for updates.
     await fake.waitFor((c) => c.method === "deleteWebhook", { timeoutMs: 20_000 })
@@ -190,7 +199,9 @@ describe("Telegram", () => {
       const run = await alpr(["telegram", "link-code", "--username", user.username])
       expect(run.code, describeRun(run)).toBe(0)
       const made = lastJson(run)
-      expect(Object.keys(made).sort()).toEqual(["code", "expires_at", "username"])
+      expect(Object.keys(made).sort()).toEqual(["bot_username", "code", "expires_at", "username"])
+      // The command line's environment does not name the bot.
+      expect(made.bot_username).toBeNull()
       expect(made.username).toBe(user.username)
       expect(made.code).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}$/)
       // valid for ten minutes from when the command made it
@@ -219,6 +230,9 @@ describe("Telegram", () => {
       expect((await postLinkCode(first, "wrong-csrf")).status).toBe(403)
       const made = await linkCode(first)
       expect(made.username).toBe(first.username)
+      // The web app links to the bot with the code: Telegram then sends "/start CODE" when Start is pressed.
+      expect(made.bot_username).toBe("chaverim_alpr_test_bot")
+      expect(botLink(made.bot_username!, made.code)).toBe(`https://t.me/chaverim_alpr_test_bot?start=${made.code}`)
       const tg = volunteer()
       // lower case, no dash, O for 0 and l for 1: forgiven like every typable code
       const typed = made.code.replace("-", "").toLowerCase().replace(/0/g, "o").replace(/1/g, "l")
@@ -640,6 +654,20 @@ describe("Telegram", () => {
   })
 
   describe("the token", () => {
+    it("TELEGRAM_BOT_USERNAME is read with or without the @, and anything that is no username is refused at start", async () => {
+      const read = (name: string) =>
+        Effect.runPromiseExit(appConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["TELEGRAM_BOT_USERNAME", name]])))))
+      const ok = await read("@Chaverim_ALPR_bot")
+      expect(Exit.isSuccess(ok) && ok.value.telegramBotUsername).toEqual(Option.some("Chaverim_ALPR_bot"))
+      const empty = await read(" ")
+      expect(Exit.isSuccess(empty) && empty.value.telegramBotUsername).toEqual(Option.none())
+      for (const bad of ["ab", "chaverim alpr bot", "https://t.me/chaverim_bot", "bot_"]) {
+        const exit = await read(bad)
+        expect(Exit.isFailure(exit), bad).toBe(true)
+        expect(String(Exit.isFailure(exit) && exit.cause)).toContain("a Telegram username")
+      }
+    })
+
     it("is scrubbed from any text", () => {
       const scrub = scrubToken(TOKEN)
       expect(scrub(`request to http://x/bot${TOKEN}/getMe failed`)).toBe("request to http://x/bot<redacted>/getMe failed")

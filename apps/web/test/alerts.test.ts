@@ -1,6 +1,7 @@
 import { importChunks } from "@chaverim/domain/WatchlistCsv"
 import { parseEntryValue } from "@chaverim/domain/Watchlist"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Fs from "node:fs/promises"
 import type { Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -42,7 +43,8 @@ const countTones = () => {
 
 beforeAll(async () => {
   process.env.MAP_TILE_URL = "none"
-  ;[server, browser] = await Promise.all([startServer(), launch()])
+  // The bot's name is known (this server does not run the bot: another replica would).
+  ;[server, browser] = await Promise.all([startServer({ telegramBotUsername: Option.some("chaverim_alpr_test_bot") }), launch()])
   // The wall is signed in with an account kept for the screen: a viewer's, which sees plate crops.
   ;[wallUser, operator, admin] = [await server.signIn("viewer"), await server.signIn("operator"), await server.signIn("admin")]
   apiKey = (await server.collector("Main St")).apiKey
@@ -255,6 +257,10 @@ describe("alerts", () => {
       const code = await page.getByTestId("link-code").locator("code").first().textContent()
       expect(code?.trim()).toMatch(/^\S{6,}$/)
       await page.getByText(`/start ${code!.trim()}`).waitFor()
+      // One tap opens the chat with the bot and the code (scanned as a QR code from a desk).
+      const open = page.getByRole("link", { name: "Open @chaverim_alpr_test_bot in Telegram" })
+      expect(await open.getAttribute("href")).toBe(`https://t.me/chaverim_alpr_test_bot?start=${code!.trim()}`)
+      await page.getByRole("img", { name: "QR code of the link to @chaverim_alpr_test_bot with your code" }).waitFor()
       await page.getByLabel("Stolen", { exact: true }).check()
       await page.getByRole("button", { name: "Save subscriptions" }).click()
       await page.getByText("Saved.").waitFor()

@@ -19,8 +19,14 @@ export const LINK_CODE_MINUTES = 10
 export const LinkCode = Schema.Struct({
   username: Schema.String,
   code: Schema.String,
-  expires_at: Schema.String
+  expires_at: Schema.String,
+  /** the bot's @username (TELEGRAM_BOT_USERNAME), when the server knows it */
+  bot_username: Schema.NullOr(Schema.String)
 })
+
+/** A link that opens the chat with the bot and offers to send it `/start CODE` (Telegram's deep link). */
+export const botLink = (botUsername: string, code: string) =>
+  `https://t.me/${encodeURIComponent(botUsername)}?start=${encodeURIComponent(code)}`
 export type LinkCode = typeof LinkCode.Type
 
 export const Subscriptions = Schema.Struct({

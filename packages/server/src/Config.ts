@@ -42,6 +42,11 @@ export interface AppSettings {
   readonly telegramBotToken: Option.Option<Redacted.Redacted>
   /** The Bot API's root, e.g. a local fake in tests. */
   readonly telegramApiRoot: string
+  /**
+   * The bot's @username (without the @), so that the web app can name the bot and link to it with the
+   * code (`https://t.me/NAME?start=CODE`). Every server gives out link codes, and only one runs the bot.
+   */
+  readonly telegramBotUsername: Option.Option<string>
 }
 
 /** S3 settings only when S3_ENDPOINT is set; then the keys are required, not silently ignored. */
@@ -74,7 +79,17 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
   retroAlertDays: Config.integer("RETRO_ALERT_DAYS").pipe(Config.withDefault(7)),
   alertWorkers: Config.integer("ALERT_WORKERS").pipe(Config.withDefault(2)),
   telegramBotToken: Config.option(Config.redacted("TELEGRAM_BOT_TOKEN")),
-  telegramApiRoot: Config.string("TELEGRAM_API_ROOT").pipe(Config.withDefault("https://api.telegram.org"))
+  telegramApiRoot: Config.string("TELEGRAM_API_ROOT").pipe(Config.withDefault("https://api.telegram.org")),
+  // Empty (a compose file's placeholder) is unset.
+  telegramBotUsername: Config.string("TELEGRAM_BOT_USERNAME").pipe(
+    Config.withDefault(""),
+    Config.map((name) => name.trim().replace(/^@/, "")),
+    Config.validate({
+      message: "a Telegram username: 5 to 32 letters, digits and underscores (a bot's ends in \"bot\")",
+      validation: (name) => name === "" || /^[A-Za-z][A-Za-z0-9_]{3,30}[A-Za-z0-9]$/.test(name)
+    }),
+    Config.map((name) => (name === "" ? Option.none() : Option.some(name)))
+  )
 })
 
 /** The server's settings, read once from the environment (see the README's configuration table). */

@@ -193,7 +193,17 @@ export const TelegramBotLive = (token: Redacted.Redacted<string>) =>
           bot.start({
             timeout: POLL_SECONDS,
             allowed_updates: ["message", "callback_query"],
-            onStart: (me) => Runtime.runSync(runtime)(Effect.logInfo(`telegram bot @${me.username} is polling for updates`))
+            onStart: (me) =>
+              Runtime.runSync(runtime)(Effect.gen(function*() {
+                yield* Effect.logInfo(`telegram bot @${me.username} is polling for updates`)
+                const named = config.telegramBotUsername
+                if (Option.isSome(named) && named.value.toLowerCase() !== me.username.toLowerCase()) {
+                  yield* Effect.logWarning(
+                    `TELEGRAM_BOT_USERNAME is ${named.value}, but the token is the bot @${me.username}: ` +
+                      "link codes name the wrong bot"
+                  )
+                }
+              }))
           }),
         catch: (e) => new BotApiError({ message: describe(e) })
       }).pipe(

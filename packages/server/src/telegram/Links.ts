@@ -10,9 +10,11 @@ import type { WatchlistCategory } from "@chaverim/domain/Watchlist"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { makeThrottle, type ThrottleRule } from "../auth/Throttle"
 import { Audit } from "../audit/Audit"
+import { AppConfig } from "../Config"
 import { canonicalCode, newTypableCode, sha256Hex } from "../crypto/Tokens"
 
 /**
@@ -75,6 +77,7 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
     const sql = yield* SqlClient.SqlClient
     const throttle = yield* makeThrottle
     const audit = yield* Audit
+    const botUsername = Option.getOrNull((yield* AppConfig).telegramBotUsername)
 
     const userById = (userId: string) =>
       Effect.map(
@@ -114,7 +117,7 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
         })
         return row!.expires_at
       }))
-      return { username: user.username, code, expires_at: iso(expiresAt) } satisfies LinkCode
+      return { username: user.username, code, expires_at: iso(expiresAt), bot_username: botUsername } satisfies LinkCode
     })
 
     /** The same, for the command line, by username. */
