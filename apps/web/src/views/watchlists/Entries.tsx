@@ -1,6 +1,7 @@
 import type { WatchlistEntry } from "@chaverim/domain/Rpc"
 import { useState } from "react"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
+import { usePages } from "../../client/usePages"
 import { Badge, Button, Loading, MorePages, ProblemNote, TextField } from "../../ui/controls"
 import { formatDate, formatShort } from "../../ui/format"
 
@@ -102,18 +103,8 @@ export const Entries = ({ watchlistId, canManage, version, onChanged }: {
     ...(before === undefined ? {} : { before })
   })
   const [first, reload] = useRpc(() => withRpc((rpc) => rpc.watchlists.entries(query())), [watchlistId, text, version])
-  const [older, setOlder] = useState<ReadonlyArray<WatchlistEntry>>([])
-  const [cursor, setCursor] = useState<string | null>(null)
   const [more, loadMore] = useRpcAction((before: string) => withRpc((rpc) => rpc.watchlists.entries(query(before))))
-  const [shownFor, setShownFor] = useState({ text, version })
-  if (shownFor.text !== text || shownFor.version !== version) {
-    setShownFor({ text, version })
-    setOlder([])
-    setCursor(null)
-  }
-
-  const entries = first.state === "ready" ? [...first.value.items, ...older] : []
-  const next = older.length > 0 ? cursor : first.state === "ready" ? first.value.next_cursor : null
+  const { items: entries, next, add } = usePages(first)
   return (
     <div className="flex flex-col gap-3">
       <form role="search" className="flex flex-wrap items-end gap-2" onSubmit={(event) => {
@@ -136,10 +127,7 @@ export const Entries = ({ watchlistId, canManage, version, onChanged }: {
           }} />
         ))}
       </ul>
-      <MorePages next={next} more={more} load={loadMore} label="More entries" onPage={(items, following) => {
-        setOlder((o) => [...o, ...items])
-        setCursor(following)
-      }} />
+      <MorePages next={next} more={more} load={loadMore} label="More entries" onPage={add} />
     </div>
   )
 }
