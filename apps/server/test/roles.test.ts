@@ -14,7 +14,7 @@ import { startServer, type TestServer } from "./harness"
  * role and against no session. An endpoint must carry one of the access middlewares or be listed
  * here as public: a new endpoint without a rule fails this test.
  */
-const PUBLIC = new Set(["system.health", "system.ready", "system.metrics", "collectors.claim", "auth.login"])
+const PUBLIC = new Set(["system.health", "system.ready", "system.metrics", "collectors.claim", "auth.login", "auth.pair"])
 
 type Access =
   | { readonly kind: "public" }

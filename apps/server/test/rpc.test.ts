@@ -3,24 +3,22 @@ import { AdminRpcs, AlprRpcs, RequiredRole, requiredRole, RPC_PATH, RpcSession }
 import { CONNECTION_HEADER, RpcConnections } from "@chaverim/server/rpc/Protocol"
 import { RpcSessionLive } from "@chaverim/server/rpc/Session"
 import * as Headers from "@effect/platform/Headers"
-import * as Socket from "@effect/platform/Socket"
 import * as Rpc from "@effect/rpc/Rpc"
 import * as RpcClient from "@effect/rpc/RpcClient"
 import type { RpcClientError } from "@effect/rpc/RpcClientError"
-import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { randomBytes, randomUUID } from "node:crypto"
 import WebSocket from "ws"
 import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
+import { rpcSocket } from "./rpcClient"
 
 const PUBLIC_URL = "https://alpr.example.org"
 
@@ -34,16 +32,7 @@ type AdminClient = RpcClient.FromGroup<typeof AdminRpcs, RpcClientError>
 /** A client addressed by tag; the payload is not known statically when going over every procedure. */
 type FlatClient = (tag: string, payload: unknown) => Effect.Effect<unknown, unknown>
 
-const socketLayer = (headers: Record<string, string>) =>
-  RpcClient.layerProtocolSocket({ retryTransientErrors: false }).pipe(
-    Layer.provide(Socket.layerWebSocket(rpcUrl)),
-    Layer.provide(Layer.succeed(
-      Socket.WebSocketConstructor,
-      (url: string, protocols?: string | Array<string>) =>
-        new WebSocket(url, protocols, { headers }) as unknown as globalThis.WebSocket
-    )),
-    Layer.provide(RpcSerialization.layerNdjson)
-  )
+const socketLayer = (headers: Record<string, string>) => rpcSocket(rpcUrl, headers)
 
 const withClient = <A, E>(headers: Record<string, string>, f: (client: AdminClient) => Effect.Effect<A, E>) =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(RpcClient.make(AdminRpcs), f)).pipe(Effect.provide(socketLayer(headers))))
@@ -255,6 +244,12 @@ describe("admin RPC over WebSocket at /rpc", () => {
         )
         const unknownCamera = yield* Effect.exit(client.cameras.update({ camera_id: randomUUID(), site: "x" }))
 
+        // wall displays (pairing and sessions: displays.test.ts)
+        const display = yield* call("displays.create", client.displays.create({ name: `Wall ${username}` }))
+        const displayCode = yield* call("displays.newCode", client.displays.newCode({ display_id: display.display_id }))
+        const displayRevoked = yield* call("displays.revoke", client.displays.revoke({ display_id: display.display_id }))
+        const displays = yield* call("displays.list", client.displays.list())
+
         // revoking keys last: the collector is locked out
         const revoked = yield* call("collectors.revokeKeys", client.collectors.revokeKeys({ collector_id: code.collector_id }))
         const afterRevoke = yield* Effect.promise(() =>
@@ -286,7 +281,8 @@ describe("admin RPC over WebSocket at /rpc", () => {
 
         return {
           future, window, created, listed, whileDisabled, reset, taken, code, claimed, batch, collectors, second, rotate, reboot, config,
-          heartbeat, cameras, updated, unknownCamera, revoked, afterRevoke, unknownCollector, mine, firstPage, secondPage
+          heartbeat, cameras, updated, unknownCamera, revoked, afterRevoke, unknownCollector, mine, firstPage, secondPage,
+          display, displayCode, displayRevoked, displays
         }
       }))
 
@@ -302,6 +298,13 @@ describe("admin RPC over WebSocket at /rpc", () => {
       [result.created.user_id]
     )
     expect(user).toMatchObject({ role: "viewer", disabled_at: null, must_change_password: true })
+
+    // displays
+    expect(result.displayCode.code).not.toBe(result.display.code)
+    expect(result.displayRevoked.revoked_at).not.toBeNull()
+    expect(result.displays.find((d) => d.display_id === result.display.display_id)).toMatchObject({
+      name: `Wall ${username}`, revoked_at: result.displayRevoked.revoked_at, code_expires_at: null
+    })
 
     // collectors
     expect(result.claimed.status).toBe(201)
@@ -360,6 +363,9 @@ describe("admin RPC over WebSocket at /rpc", () => {
       ["collector.command", collectorTarget],
       ["collector.command", collectorTarget],
       ["camera.update", `camera:${result.updated.camera_id}`],
+      ["display.create", `display:${result.display.display_id}`],
+      ["display.pairing_code", `display:${result.display.display_id}`],
+      ["display.revoke", `display:${result.display.display_id}`],
       ["collector.revoke_keys", collectorTarget]
     ])
     for (const row of audited) {

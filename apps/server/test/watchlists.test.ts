@@ -1,57 +1,21 @@
-import { AlprRpcs, type CsvImportResult, RPC_PATH } from "@chaverim/domain/Rpc"
+import type { CsvImportResult } from "@chaverim/domain/Rpc"
 import { importChunks } from "@chaverim/domain/WatchlistCsv"
-import * as Socket from "@effect/platform/Socket"
-import * as RpcClient from "@effect/rpc/RpcClient"
-import type { RpcClientError } from "@effect/rpc/RpcClientError"
-import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { parse } from "csv-parse/sync"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import WebSocket from "ws"
 import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
+import { type AlprClient, outcomeOf, rpcAs, rpcUrlOf } from "./rpcClient"
 
 let server: TestServer
 let rpcUrl: string
 
-type Client = RpcClient.FromGroup<typeof AlprRpcs, RpcClientError>
-
 /** A real RpcClient over a real WebSocket, signed in as `user`. */
-const as = <A, E>(user: SignedIn, f: (client: Client) => Effect.Effect<A, E>): Promise<A> =>
-  Effect.runPromise(
-    Effect.scoped(Effect.flatMap(RpcClient.make(AlprRpcs), f)).pipe(
-      Effect.provide(
-        RpcClient.layerProtocolSocket({ retryTransientErrors: false }).pipe(
-          Layer.provide(Socket.layerWebSocket(rpcUrl)),
-          Layer.provide(Layer.succeed(
-            Socket.WebSocketConstructor,
-            (url: string, protocols?: string | Array<string>) =>
-              new WebSocket(url, protocols, { headers: { cookie: user.cookie } }) as unknown as globalThis.WebSocket
-          )),
-          Layer.provide(RpcSerialization.layerNdjson)
-        )
-      )
-    )
-  )
+const as = <A, E>(user: SignedIn, f: (client: AlprClient) => Effect.Effect<A, E>): Promise<A> => rpcAs(rpcUrl, user.cookie, f)
 
-/** The tag of the expected error an exit failed with, with its message; or "success". */
-const outcome = (exit: Exit.Exit<unknown, unknown>): string =>
-  Exit.match(exit, {
-    onSuccess: () => "success",
-    onFailure: (cause) =>
-      Option.match(Cause.failureOption(cause), {
-        onSome: (error) => {
-          const e = error as { readonly _tag?: string; readonly message?: string }
-          return `${e._tag ?? String(error)}: ${e.message ?? ""}`
-        },
-        onNone: () => `defect: ${Cause.pretty(cause)}`
-      })
-  })
+const outcome = outcomeOf
 
 /** NDJSON requests sent by hand, for payloads the typed client would refuse to send; each call's Exit. */
 const rawCalls = (user: SignedIn, requests: ReadonlyArray<{ readonly tag: string; readonly payload: unknown }>) =>
@@ -88,7 +52,7 @@ const auditOf = (userId: string) =>
   )
 
 /** Sends a file as importChunks cuts it, one chunk after another, and adds up the answers. */
-const importFile = (client: Client, watchlistId: string, text: string, budget?: number) =>
+const importFile = (client: AlprClient, watchlistId: string, text: string, budget?: number) =>
   Effect.gen(function*() {
     const importId = randomUUID()
     const answers: Array<CsvImportResult> = []
@@ -114,7 +78,7 @@ const importFile = (client: Client, watchlistId: string, text: string, budget?: 
     }
   })
 
-const exportText = (client: Client, watchlistId: string) =>
+const exportText = (client: AlprClient, watchlistId: string) =>
   client.watchlists.exportCsv({ watchlist_id: watchlistId }).pipe(
     Stream.runFold("", (text, piece) => text + piece)
   )
@@ -124,7 +88,7 @@ const IN_A_YEAR = new Date(Date.now() + 365 * 86_400_000).toISOString()
 describe("watchlists over RPC", () => {
   beforeAll(async () => {
     server = await startServer()
-    rpcUrl = `${server.url.replace(/^http/, "ws")}${RPC_PATH}`
+    rpcUrl = rpcUrlOf(server)
     // The alert engine takes work items as soon as they commit; this log keeps what was queued.
     await server.db.query(`
       CREATE TABLE test_retro_log (work_id bigint NOT NULL, entry_ids bigint[] NOT NULL);

@@ -59,9 +59,20 @@ export const Me = Schema.Struct({
   role: Role,
   /** Sent back in `X-CSRF-Token` with every state-changing request made with the session cookie. */
   csrf_token: Schema.String,
-  expires_at: Schema.String
+  expires_at: Schema.String,
+  /** a wall display's session (see `PairRequest`): the web app shows it the wall and nothing else */
+  display: Schema.Boolean
 })
 export type Me = typeof Me.Type
+
+/**
+ * Pairing a wall screen: the code an admin made for the display (`displays.create`/`newCode`), typed on
+ * the screen. Answered with the display's session cookie; wrong codes count against the address as
+ * wrong passwords do.
+ */
+export const PairRequest = Schema.Struct({
+  code: Schema.String.pipe(Schema.maxLength(32, { message: () => "a pairing code is at most 32 characters" }))
+})
 
 export const TotpResponse = Schema.Struct({
   user: Me,

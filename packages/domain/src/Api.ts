@@ -4,7 +4,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
-import { LoginRequest, LoginResponse, Me, PasswordChange, TotpRequest, TotpResponse } from "./Accounts"
+import { LoginRequest, LoginResponse, Me, PairRequest, PasswordChange, TotpRequest, TotpResponse } from "./Accounts"
 import { AlertListParams, AlertPage, AlertPath, Alert, AlertStateConflict, ResolveRequest } from "./Alerts"
 import { CollectorAuth, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
 import { Correction, CorrectionRequest } from "./Corrections"
@@ -152,6 +152,13 @@ export class AuthApi extends HttpApiGroup.make("auth")
       .addError(BadRequest)
       .addError(TooManyAttempts)
       .middleware(PreAuth)
+  )
+  .add(
+    HttpApiEndpoint.post("pair", "/api/v1/auth/pair")
+      .setPayload(PairRequest)
+      .addSuccess(Me)
+      .addError(Unauthorized)
+      .addError(TooManyAttempts)
   )
   .add(
     HttpApiEndpoint.get("me", "/api/v1/auth/me")

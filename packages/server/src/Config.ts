@@ -47,6 +47,8 @@ export interface AppSettings {
    * code (`https://t.me/NAME?start=CODE`). Every server gives out link codes, and only one runs the bot.
    */
   readonly telegramBotUsername: Option.Option<string>
+  /** How long a paired wall display stays signed in (days; browsers keep a cookie 400 days at most). */
+  readonly displaySessionDays: number
 }
 
 /** S3 settings only when S3_ENDPOINT is set; then the keys are required, not silently ignored. */
@@ -89,6 +91,10 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
       validation: (name) => name === "" || /^[A-Za-z][A-Za-z0-9_]{3,30}[A-Za-z0-9]$/.test(name)
     }),
     Config.map((name) => (name === "" ? Option.none() : Option.some(name)))
+  ),
+  displaySessionDays: Config.integer("DISPLAY_SESSION_DAYS").pipe(
+    Config.withDefault(90),
+    Config.validate({ message: "DISPLAY_SESSION_DAYS is a whole number of days from 1 to 400", validation: (d) => d >= 1 && d <= 400 })
   )
 })
 

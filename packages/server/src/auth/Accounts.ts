@@ -112,7 +112,7 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
              u.must_change_password,
              (SELECT count(*)::int FROM sessions s
                WHERE s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > now()) AS active_sessions
-        FROM users u ORDER BY lower(u.username)`.pipe(
+        FROM users u WHERE NOT u.display ORDER BY lower(u.username)`.pipe(
       Effect.map((rows) =>
         rows.map((r): UserSummary => ({
           user_id: r.id,
@@ -130,7 +130,7 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
     /** The id of an account by its username (case forgiven). */
     const idOf = (username: string) =>
       Effect.flatMap(
-        sql<{ id: string }>`SELECT id FROM users WHERE lower(username) = ${username.trim().toLowerCase()}`,
+        sql<{ id: string }>`SELECT id FROM users WHERE lower(username) = ${username.trim().toLowerCase()} AND NOT display`,
         ([row]) => row === undefined ? new NotFound({ message: `no user named ${username}` }) : Effect.succeed(row.id)
       )
 
@@ -143,7 +143,7 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
     const usernameOf = (userId: string) =>
       Effect.flatMap(
         sql<{ username: string; role: Role; disabled: boolean }>`
-          SELECT username, role, disabled_at IS NOT NULL AS disabled FROM users WHERE id = ${userId}`,
+          SELECT username, role, disabled_at IS NOT NULL AS disabled FROM users WHERE id = ${userId} AND NOT display`,
         ([row]) => row === undefined ? new NotFound({ message: "no such user" }) : Effect.succeed(row)
       )
 
@@ -446,7 +446,8 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
           username: pending.username,
           role: pending.role,
           csrf_token: csrf,
-          expires_at: iso(created!.expires_at)
+          expires_at: iso(created!.expires_at),
+          display: false
         }
         return {
           session,
@@ -482,8 +483,8 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
 
     const me = (sessionHash: string) =>
       Effect.flatMap(
-        sql<{ user_id: string; username: string; role: Role; csrf_token: string | null; expires_at: Date }>`
-          SELECT s.user_id, u.username, u.role, s.csrf_token, s.expires_at
+        sql<{ user_id: string; username: string; role: Role; csrf_token: string | null; expires_at: Date; display: boolean }>`
+          SELECT s.user_id, u.username, u.role, s.csrf_token, s.expires_at, u.display
             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ${sessionHash}`,
         ([row]) =>
           row === undefined
@@ -493,7 +494,8 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
               username: row.username,
               role: row.role,
               csrf_token: row.csrf_token ?? "",
-              expires_at: iso(row.expires_at)
+              expires_at: iso(row.expires_at),
+              display: row.display
             })
       )
 
@@ -507,7 +509,9 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
     const changePassword = (user: Actor, current: string, next: string, request: RequestInfo) =>
       Effect.gen(function*() {
         yield* throttle.check([accountKey(user.username), addressKey(request.address)])
-        const [row] = yield* sql<{ password_hash: string }>`SELECT password_hash FROM users WHERE id = ${user.userId}`
+        const [row] = yield* sql<{ password_hash: string | null }>`SELECT password_hash FROM users WHERE id = ${user.userId}`
+        // A wall display's account has no password (it pairs with a code).
+        if (row?.password_hash === null) return yield* new BadRequest({ message: "a wall display has no password to change" })
         if (row === undefined || !(yield* verifyPassword(row.password_hash, current))) {
           yield* audit.record({
             actor: user,

@@ -6,6 +6,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { AppConfig } from "../Config"
+import { Displays } from "../displays/Displays"
 import { Accounts, PREAUTH_MINUTES, SESSION_HOURS } from "./Accounts"
 import { requestInfo } from "./UserAuth"
 
@@ -15,6 +16,7 @@ const preauthCookie = HttpApiSecurity.apiKey({ in: "cookie", key: PREAUTH_COOKIE
 export const AuthHttpLive = HttpApiBuilder.group(AlprApi, "auth", (handlers) =>
   Effect.gen(function*() {
     const accounts = yield* Accounts
+    const displays = yield* Displays
     const config = yield* AppConfig
 
     /**
@@ -48,6 +50,12 @@ export const AuthHttpLive = HttpApiBuilder.group(AlprApi, "auth", (handlers) =>
           yield* setCookie(sessionCookie, session, SESSION_HOURS * 3600)
           yield* setCookie(preauthCookie, "", 0)
           return response
+        }).pipe(Effect.catchTags({ SqlError: Effect.die })))
+      .handle("pair", ({ payload }) =>
+        Effect.gen(function*() {
+          const { me, session } = yield* displays.pair(payload.code, yield* requestInfo)
+          yield* setCookie(sessionCookie, session, config.displaySessionDays * 86_400)
+          return me
         }).pipe(Effect.catchTags({ SqlError: Effect.die })))
       .handle("me", () =>
         Effect.flatMap(CurrentUser, (user) => accounts.me(user.sessionHash)).pipe(Effect.catchTags({ SqlError: Effect.die })))

@@ -13,6 +13,7 @@ import { UserAuthLive } from "../auth/UserAuth"
 import { AuditLive } from "../audit/Audit"
 import { Collectors } from "../collectors/Collectors"
 import { Corrections } from "../corrections/Corrections"
+import { Displays } from "../displays/Displays"
 import { CorrectionsHttpLive } from "../corrections/Http"
 import { CollectorAuthLive, CollectorsHttpLive } from "../collectors/Http"
 import { ImagesHttpLive } from "../images/Http"
@@ -30,7 +31,7 @@ import { TelegramHttpLive } from "../telegram/Http"
 import { TelegramLinks } from "../telegram/Links"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
-export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default).pipe(
+export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default, Displays.Default).pipe(
   Layer.provideMerge(Images.Default),
   Layer.provideMerge(AuditLive)
 )

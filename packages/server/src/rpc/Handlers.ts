@@ -1,7 +1,7 @@
 import { CurrentUser } from "@chaverim/domain/Auth"
 import type { CommandName } from "@chaverim/domain/Collector"
 import { NotFound } from "@chaverim/domain/Errors"
-import { AuditRpcs, CamerasRpcs, CollectorsRpcs, UsersRpcs } from "@chaverim/domain/Rpc"
+import { AuditRpcs, CamerasRpcs, CollectorsRpcs, DisplaysRpcs, UsersRpcs } from "@chaverim/domain/Rpc"
 import type * as Headers from "@effect/platform/Headers"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlError from "@effect/sql/SqlError"
@@ -10,6 +10,7 @@ import * as Layer from "effect/Layer"
 import { Accounts, type Actor, type RequestInfo } from "../auth/Accounts"
 import { Audit } from "../audit/Audit"
 import { Collectors } from "../collectors/Collectors"
+import { Displays } from "../displays/Displays"
 import { Cameras } from "./Cameras"
 import { RpcConnections } from "./Protocol"
 
@@ -30,12 +31,14 @@ const caller = Effect.gen(function*() {
     }))
 })
 
+/** A change by the caller, for a service that audits it itself when told who made it and from where. */
+const changeByCaller = Effect.map(caller, (who) =>
+  <A, E, R>(headers: Headers.Headers, f: (actor: Actor, request: RequestInfo) => Effect.Effect<A, E, R>) =>
+    orDieOnSql(Effect.flatMap(who(headers), ({ actor, request }) => f(actor, request))))
+
 export const UsersRpcsLive = UsersRpcs.toLayer(Effect.gen(function*() {
   const accounts = yield* Accounts
-  const who = yield* caller
-  // Accounts audits each change itself when it is told who made it.
-  const change = <A, E, R>(headers: Headers.Headers, f: (actor: Actor, request: RequestInfo) => Effect.Effect<A, E, R>) =>
-    orDieOnSql(Effect.flatMap(who(headers), ({ actor, request }) => f(actor, request)))
+  const change = yield* changeByCaller
   return UsersRpcs.of({
     "users.list": () => orDieOnSql(accounts.list),
     "users.create": ({ role, username }, { headers }) =>
@@ -123,6 +126,19 @@ export const CollectorsRpcsLive = CollectorsRpcs.toLayer(Effect.gen(function*() 
   })
 }))
 
+export const DisplaysRpcsLive = DisplaysRpcs.toLayer(Effect.gen(function*() {
+  const displays = yield* Displays
+  const change = yield* changeByCaller
+  return DisplaysRpcs.of({
+    "displays.list": () => orDieOnSql(displays.list),
+    "displays.create": ({ name }, { headers }) => change(headers, (actor, request) => displays.create(name, actor, request)),
+    "displays.newCode": ({ display_id }, { headers }) =>
+      change(headers, (actor, request) => displays.newCode(display_id, actor, request)),
+    "displays.revoke": ({ display_id }, { headers }) =>
+      change(headers, (actor, request) => displays.revoke(display_id, actor, request))
+  })
+}))
+
 export const CamerasRpcsLive = CamerasRpcs.toLayer(Effect.gen(function*() {
   const cameras = yield* Cameras
   const audit = yield* Audit
@@ -165,4 +181,4 @@ export const AuditRpcsLive = AuditRpcs.toLayer(Effect.gen(function*() {
 }))
 
 /** Every admin procedure implemented; needs the services, the database and the connection registry. */
-export const AdminHandlersLive = Layer.mergeAll(UsersRpcsLive, CollectorsRpcsLive, CamerasRpcsLive, AuditRpcsLive)
+export const AdminHandlersLive = Layer.mergeAll(UsersRpcsLive, CollectorsRpcsLive, DisplaysRpcsLive, CamerasRpcsLive, AuditRpcsLive)

@@ -1,17 +1,21 @@
+import { CurrentUser } from "@chaverim/domain/Auth"
 import { SITE_SILENT_SECONDS, WallRpcs, type WallSite } from "@chaverim/domain/Rpc"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { Collectors } from "../collectors/Collectors"
+import { Displays } from "../displays/Displays"
 import { Cameras } from "./Cameras"
 
 /**
  * The wall's status for any signed-in role: site health, placed cameras and the count of reads since
  * the screen's midnight. Only what a room screen shows: no keys, hosts, versions or MAC addresses.
+ * Each call marks the session as seen (for a wall display: its "last seen" in the admin's list).
  */
 export const WallRpcsLive = WallRpcs.toLayer(Effect.gen(function*() {
   const collectors = yield* Collectors
   const cameras = yield* Cameras
+  const displays = yield* Displays
   const sql = yield* SqlClient.SqlClient
 
   // The BRIN index on detected_at keeps this to the blocks of the day.
@@ -45,7 +49,11 @@ export const WallRpcsLive = WallRpcs.toLayer(Effect.gen(function*() {
 
   return WallRpcs.of({
     // Only the database can fail here: logged, and a defect for the client (the wall shows it stale).
+    // The screen asking is what "last seen" of a wall display means.
     "wall.status": ({ since }) =>
-      status(new Date(since)).pipe(Effect.tapError((e) => Effect.logError("wall.status failed", e)), Effect.orDie)
+      Effect.flatMap(CurrentUser, (user) => Effect.zipRight(displays.seen(user.sessionHash), status(new Date(since)))).pipe(
+        Effect.tapError((e) => Effect.logError("wall.status failed", e)),
+        Effect.orDie
+      )
   })
 }))

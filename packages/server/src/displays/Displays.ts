@@ -1,0 +1,223 @@
+import type { Me } from "@chaverim/domain/Accounts"
+import { BadRequest, NotFound, Unauthorized } from "@chaverim/domain/Errors"
+import type { DisplayCode, DisplaySummary } from "@chaverim/domain/Rpc"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import { randomBytes } from "node:crypto"
+import type { Actor, RequestInfo } from "../auth/Accounts"
+import { addressKey, ADDRESS_RULE, makeThrottle, type ThrottleRule } from "../auth/Throttle"
+import { Audit } from "../audit/Audit"
+import { AppConfig } from "../Config"
+import { canonicalCode, newTypableCode, sha256Hex } from "../crypto/Tokens"
+
+/** How long a pairing code works. */
+export const DISPLAY_CODE_MINUTES = 15
+
+/** Wrong pairing codes one address may type before it must wait (on top of the sign-in address rule). */
+const WRONG_CODE_RULE: ThrottleRule = { limit: 5, window: "15 minutes", lockout: "15 minutes" }
+const pairKey = (address: string) => `pair:${address}`
+
+const iso = (d: Date | string) => new Date(d).toISOString()
+const isoOrNull = (d: Date | string | null) => (d === null ? null : iso(d))
+
+/** The audit log's and the session's name of a display's account: never a person's (no ':' there). */
+export const displayUsername = (name: string) => `display:${name}`
+
+const WRONG_CODE = "that pairing code is wrong, used or expired: ask an admin for a new one"
+
+/**
+ * Wall displays (sql/0010): an admin names a screen and gets a pairing code (15 minutes, single use,
+ * 40 bits, stored hashed); the screen sends it to `POST /api/v1/auth/pair` and gets a session of the
+ * display's own viewer account for DISPLAY_SESSION_DAYS. Pairing again (with a new code) replaces the
+ * screen's session; revoking ends it and disables the account. Every step is audited.
+ */
+export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displays", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const audit = yield* Audit
+    const throttle = yield* makeThrottle
+    const { displaySessionDays } = yield* AppConfig
+
+    const list = sql<{
+      id: string
+      name: string
+      created_at: Date
+      created_by: string | null
+      paired_at: Date | null
+      session_expires_at: Date | null
+      last_seen_at: Date | null
+      code_expires_at: Date | null
+      revoked_at: Date | null
+    }>`
+      SELECT d.id, d.name, d.created_at, c.username AS created_by, d.paired_at, d.revoked_at,
+             CASE WHEN d.code_expires_at > now() THEN d.code_expires_at END AS code_expires_at,
+             s.expires_at AS session_expires_at,
+             (SELECT max(last_seen_at) FROM sessions x WHERE x.user_id = d.user_id) AS last_seen_at
+        FROM displays d
+        LEFT JOIN users c ON c.id = d.created_by
+        LEFT JOIN LATERAL (
+          SELECT expires_at FROM sessions
+           WHERE user_id = d.user_id AND revoked_at IS NULL AND expires_at > now()
+           ORDER BY expires_at DESC LIMIT 1
+        ) s ON true
+       ORDER BY d.revoked_at IS NOT NULL, lower(d.name)`.pipe(
+      Effect.map((rows) =>
+        rows.map((r): DisplaySummary => ({
+          display_id: r.id,
+          name: r.name,
+          created_at: iso(r.created_at),
+          created_by: r.created_by,
+          paired_at: isoOrNull(r.paired_at),
+          session_expires_at: isoOrNull(r.session_expires_at),
+          last_seen_at: isoOrNull(r.last_seen_at),
+          code_expires_at: isoOrNull(r.code_expires_at),
+          revoked_at: isoOrNull(r.revoked_at)
+        }))
+      )
+    )
+
+    const summaryOf = (displayId: string) =>
+      Effect.flatMap(list, (all) => {
+        const found = all.find((d) => d.display_id === displayId)
+        return found === undefined ? new NotFound({ message: `no display ${displayId}` }) : Effect.succeed(found)
+      })
+
+    /** A new code for the display; any code made before it stops working. */
+    const issueCode = (displayId: string, name: string) =>
+      Effect.gen(function*() {
+        const code = newTypableCode(2)
+        const [row] = yield* sql<{ code_expires_at: Date }>`
+          UPDATE displays
+             SET code_hash = ${sha256Hex(canonicalCode(code))},
+                 code_expires_at = now() + make_interval(mins => ${DISPLAY_CODE_MINUTES})
+           WHERE id = ${displayId}
+          RETURNING code_expires_at`
+        return { display_id: displayId, name, code, expires_at: iso(row!.code_expires_at) } satisfies DisplayCode
+      })
+
+    const create = (name: string, by: Actor, request: RequestInfo) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const trimmed = name.trim()
+        const [taken] = yield* sql<{ id: string }>`SELECT id FROM displays WHERE lower(name) = lower(${trimmed})`
+        if (taken !== undefined) {
+          return yield* new BadRequest({ message: `a display named ${trimmed} exists (or existed): choose another name` })
+        }
+        const [user] = yield* sql<{ id: string }>`
+          INSERT INTO users (username, role, password_hash, must_change_password, display)
+          VALUES (${displayUsername(trimmed)}, 'viewer', NULL, false, true)
+          RETURNING id`
+        const [display] = yield* sql<{ id: string }>`
+          INSERT INTO displays (name, user_id, created_by) VALUES (${trimmed}, ${user!.id}, ${by.userId ?? null})
+          RETURNING id`
+        const code = yield* issueCode(display!.id, trimmed)
+        yield* audit.record({
+          actor: by,
+          address: request.address,
+          action: "display.create",
+          target: `display:${display!.id}`,
+          details: { name: trimmed, code_expires_at: code.expires_at },
+          outcome: "success"
+        })
+        return code
+      }))
+
+    const newCode = (displayId: string, by: Actor, request: RequestInfo) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const [display] = yield* sql<{ name: string; revoked: boolean }>`
+          SELECT name, revoked_at IS NOT NULL AS revoked FROM displays WHERE id = ${displayId} FOR UPDATE`
+        if (display === undefined) return yield* new NotFound({ message: `no display ${displayId}` })
+        if (display.revoked) return yield* new BadRequest({ message: `the display ${display.name} is revoked: add a new one` })
+        const code = yield* issueCode(displayId, display.name)
+        yield* audit.record({
+          actor: by,
+          address: request.address,
+          action: "display.pairing_code",
+          target: `display:${displayId}`,
+          details: { name: display.name, code_expires_at: code.expires_at },
+          outcome: "success"
+        })
+        return code
+      }))
+
+    const revoke = (displayId: string, by: Actor, request: RequestInfo) =>
+      Effect.gen(function*() {
+        yield* sql.withTransaction(Effect.gen(function*() {
+          const [display] = yield* sql<{ user_id: string; name: string; revoked: boolean }>`
+            SELECT user_id, name, revoked_at IS NOT NULL AS revoked FROM displays WHERE id = ${displayId} FOR UPDATE`
+          if (display === undefined) return yield* new NotFound({ message: `no display ${displayId}` })
+          if (display.revoked) return
+          yield* sql`UPDATE displays SET revoked_at = now(), code_hash = NULL, code_expires_at = NULL WHERE id = ${displayId}`
+          yield* sql`UPDATE users SET disabled_at = now(), updated_at = now() WHERE id = ${display.user_id}`
+          const ended = yield* sql`
+            UPDATE sessions SET revoked_at = now() WHERE user_id = ${display.user_id} AND revoked_at IS NULL RETURNING 1`
+          yield* audit.record({
+            actor: by,
+            address: request.address,
+            action: "display.revoke",
+            target: `display:${displayId}`,
+            details: { name: display.name, sessions_ended: ended.length },
+            outcome: "success"
+          })
+        }))
+        return yield* summaryOf(displayId)
+      })
+
+    /**
+     * The screen's side: a session for the display whose open code this is. Wrong codes count against
+     * the address (5 in 15 minutes lock it, as do 20 failed sign-ins of any kind).
+     */
+    const pair = (typed: string, request: RequestInfo) =>
+      Effect.gen(function*() {
+        const address = request.address
+        yield* throttle.check([pairKey(address), addressKey(address)])
+        const hash = sha256Hex(canonicalCode(typed))
+        const outcome = yield* sql.withTransaction(Effect.gen(function*() {
+          const [display] = yield* sql<{ id: string; name: string; user_id: string; username: string }>`
+            UPDATE displays d SET code_hash = NULL, code_expires_at = NULL, paired_at = now()
+              FROM users u
+             WHERE d.code_hash = ${hash} AND d.code_expires_at > now() AND d.revoked_at IS NULL
+               AND u.id = d.user_id AND u.disabled_at IS NULL
+            RETURNING d.id, d.name, d.user_id, u.username`
+          if (display === undefined) return undefined
+          // One screen per display: pairing again moves the display to the screen that typed the code.
+          const replaced = yield* sql`
+            UPDATE sessions SET revoked_at = now() WHERE user_id = ${display.user_id} AND revoked_at IS NULL RETURNING 1`
+          const session = randomBytes(32).toString("base64url")
+          const csrf = randomBytes(24).toString("base64url")
+          const [created] = yield* sql<{ expires_at: Date }>`
+            INSERT INTO sessions (token_hash, user_id, expires_at, address, csrf_token, user_agent, last_seen_at)
+            VALUES (${sha256Hex(session)}, ${display.user_id}, now() + make_interval(days => ${displaySessionDays}),
+                    ${address}, ${csrf}, ${request.userAgent?.slice(0, 300) ?? null}, now())
+            RETURNING expires_at`
+          yield* audit.record({
+            actor: { userId: display.user_id, username: display.username },
+            address,
+            action: "display.pair",
+            target: `display:${display.id}`,
+            details: { name: display.name, replaced_sessions: replaced.length },
+            outcome: "success"
+          })
+          const me: Me = {
+            user_id: display.user_id,
+            username: display.username,
+            role: "viewer",
+            csrf_token: csrf,
+            expires_at: iso(created!.expires_at),
+            display: true
+          }
+          return { session, me }
+        }))
+        if (outcome !== undefined) return outcome
+        yield* audit.record({ address, action: "display.pair", details: { reason: "wrong, used or expired code" }, outcome: "failure" })
+        yield* throttle.fail(pairKey(address), WRONG_CODE_RULE)
+        yield* throttle.fail(addressKey(address), ADDRESS_RULE)
+        return yield* new Unauthorized({ message: WRONG_CODE })
+      })
+
+    /** The screen showed the wall just now (its `wall.status` call): what the admin sees as "last seen". */
+    const seen = (sessionHash: string) =>
+      sql`UPDATE sessions SET last_seen_at = now() WHERE token_hash = ${sessionHash}`.pipe(Effect.asVoid)
+
+    return { list, create, newCode, revoke, pair, seen } as const
+  })
+}) {}
