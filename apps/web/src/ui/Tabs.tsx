@@ -27,11 +27,11 @@ export const Tabs = <K extends string,>({ tabs, selected, onSelect, label, child
   return (
     <div>
       <div ref={list} role="tablist" aria-label={label} onKeyDown={onKeyDown}
-        className="flex gap-1 overflow-x-auto border-b border-slate-300">
+        className="flex gap-0.5 overflow-x-auto border-b border-slate-300 sm:gap-1">
         {tabs.map((tab) => (
           <button key={tab.key} type="button" role="tab" id={`${id}-${tab.key}`} aria-controls={`${id}-panel`}
             aria-selected={tab.key === selected} tabIndex={tab.key === selected ? 0 : -1} onClick={() => onSelect(tab.key)}
-            className={`min-h-11 whitespace-nowrap border-b-3 px-2 font-medium sm:px-3 focus-visible:outline-2 focus-visible:outline-blue-600 ${
+            className={`min-h-11 whitespace-nowrap border-b-3 px-1.5 font-medium sm:px-3 focus-visible:outline-2 focus-visible:outline-blue-600 ${
               tab.key === selected ? "border-blue-700 text-blue-900" : "border-transparent text-slate-700 hover:text-slate-950"}`}>
             {tab.label}
           </button>

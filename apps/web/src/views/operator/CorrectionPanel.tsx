@@ -18,7 +18,7 @@ const History = ({ id }: { readonly id: number }) => {
   if (history.state !== "ready" || history.value.length === 0) return null
   return (
     <div>
-      <h3 className="text-sm font-semibold text-slate-900">Earlier checks</h3>
+      <h2 className="text-sm font-semibold text-slate-900">Earlier checks</h2>
       <ul className="text-sm text-slate-700">
         {history.value.map((c) => (
           <li key={c.id}>{formatDateTime(c.at)}: {c.by} — {c.action}{c.plate_text ? ` ${c.plate_text}` : ""}{c.note ? ` (${c.note})` : ""}</li>

@@ -29,11 +29,11 @@ export const RoutePanel = ({ route }: { readonly route: RouteResult }) => {
       <ol reversed className="flex flex-col gap-4">
         {route.trips.map((trip, i) => ({ trip, number: i + 1 })).reverse().map(({ trip, number }) => (
           <li key={trip.start} className="rounded-lg bg-white p-3 ring-1 ring-slate-200">
-            <h3 className="font-semibold text-slate-900">
+            <h2 className="font-semibold text-slate-900">
               Trip {number}: {formatDateTime(trip.start)}
               {trip.seconds > 0 ? ` · ${formatDuration(trip.seconds)}` : ""}
               {trip.distance_m > 0 ? ` · ${formatDistance(trip.distance_m)}` : ""}
-            </h3>
+            </h2>
             <ol className="mt-2 flex flex-col gap-1 border-l-2 border-blue-300 pl-3">
               {trip.stops.map((stop) => (
                 <li key={stop.detection.id} className="text-slate-900">

@@ -30,7 +30,7 @@ export const TimelinePanel = ({ timeline }: { readonly timeline: TimelineResult 
     )}
     {timeline.gaps.length > 0 && (
       <div>
-        <h3 className="font-semibold text-slate-900">Longest gaps between reads</h3>
+        <h2 className="font-semibold text-slate-900">Longest gaps between reads</h2>
         <ul className="text-sm text-slate-800">
           {timeline.gaps.slice(0, 5).map((gap) => (
             <li key={gap.from}>{formatDuration(gap.seconds)}: {formatDateTime(gap.from)} → {formatDateTime(gap.to)}</li>

@@ -1,5 +1,5 @@
 import type { LoginResponse, Me } from "@chaverim/domain/Accounts"
-import { useState } from "react"
+import { useEffect, useRef, useState } from "react"
 import { withApi } from "../../client/api"
 import { useSession } from "../../client/session"
 import { useApiAction } from "../../client/useApi"
@@ -19,12 +19,18 @@ export const SignIn = ({ notice }: { readonly notice?: string | undefined }) => 
   const [step, setStep] = useState<Step>({ step: "credentials" })
   const [login, submitLogin] = useApiAction((username: string, password: string) =>
     withApi((api) => api.auth.login({ payload: { username, password } })))
+  // Each step replaces the form that had the focus: unless a field of the new step took it, the
+  // heading does, so that the keyboard and screen readers go on from the top of the step.
+  const heading = useRef<HTMLHeadingElement>(null)
+  useEffect(() => {
+    if (document.activeElement === null || document.activeElement === document.body) heading.current?.focus()
+  }, [step.step])
 
   return (
     <main id="main" className="mx-auto flex min-h-dvh max-w-md flex-col justify-center gap-6 px-4 py-8">
       <header>
         <p className="text-sm font-semibold uppercase tracking-wide text-blue-800">Chaverim ALPR</p>
-        <h1 className="text-2xl font-bold text-slate-900" tabIndex={-1}>
+        <h1 ref={heading} className="text-2xl font-bold text-slate-900" tabIndex={-1}>
           {step.step === "recovery-codes" ? "Save your recovery codes" : "Sign in"}
         </h1>
       </header>

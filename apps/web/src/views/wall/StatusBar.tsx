@@ -39,7 +39,7 @@ export const StatusBar = ({ live, health, sound }: {
   return (
     <header className="flex flex-wrap items-center gap-x-[1.5em] gap-y-[0.5em]">
       <p className="text-[1.5em] font-bold tracking-tight">Chaverim ALPR</p>
-      <p className="font-mono text-[1.5em] tabular-nums" aria-label="Time">{new Date(now).toLocaleTimeString()}</p>
+      <p className="font-mono text-[1.5em] tabular-nums"><span className="sr-only">Time: </span>{new Date(now).toLocaleTimeString()}</p>
       <p role="status" className={`ml-auto rounded-full px-[1em] py-[0.25em] text-[1.1em] font-bold ${
         stale ? "bg-amber-400 text-slate-950" : "bg-emerald-500 text-slate-950"}`}>
         {live.status === "live" && !healthStale && "● LIVE"}

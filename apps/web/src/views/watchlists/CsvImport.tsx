@@ -44,7 +44,7 @@ const Report = ({ totals }: { readonly totals: Totals }) => (
     </p>
     {totals.errors.length > 0 && (
       <div>
-        <h4 className="font-semibold text-slate-900">Bad lines (not imported)</h4>
+        <h3 className="font-semibold text-slate-900">Bad lines (not imported)</h3>
         <ul className="max-h-64 overflow-y-auto rounded border border-red-200 bg-red-50 p-2 text-sm text-red-950" aria-label="Bad lines">
           {totals.errors.map((e) => <li key={e.line}>line {e.line}: {e.message}</li>)}
         </ul>
