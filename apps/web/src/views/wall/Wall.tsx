@@ -54,7 +54,8 @@ const Wall = () => {
       <main id="main" className="grid min-h-0 flex-1 gap-[1em] lg:grid-cols-[3fr_2fr]">
         <h1 className="sr-only">Control room wall</h1>
         <LiveArea reads={live.reads} status={live.status} />
-        <div className="grid min-h-0 gap-[1em] lg:grid-rows-[3fr_2fr]">
+        {/* The sites take the height their rows need (the silent ones come first if they must be cut); the map the rest. */}
+        <div className="grid min-h-0 gap-[1em] lg:grid-rows-[minmax(9em,1fr)_minmax(0,auto)]">
           <WallMap cameras={current?.cameras} reads={live.reads} alerts={alerts.alerts} />
           <HealthBoard status={status} />
         </div>

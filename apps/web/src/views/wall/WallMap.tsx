@@ -35,8 +35,8 @@ export const WallMap = ({ cameras, reads, alerts }: {
   readonly reads: ReadonlyArray<AlertDetection>
   readonly alerts: ReadonlyArray<Alert>
 }) => (
-  <section aria-label="Map of cameras" className="min-h-[18em] overflow-hidden rounded-lg ring-1 ring-slate-800">
+  <section aria-label="Map of cameras" className="min-h-[18em] overflow-hidden rounded-lg ring-1 ring-slate-800 lg:min-h-[9em]">
     <LazyMap points={pointsOf(cameras, reads, alerts)} dark labels label="Cameras; lit ones read a plate in the last two minutes, marked ones raised an open alert"
-      className="size-full min-h-[18em]" />
+      className="size-full min-h-[18em] lg:min-h-[9em]" />
   </section>
 )
