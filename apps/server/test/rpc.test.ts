@@ -197,6 +197,7 @@ describe("admin RPC over WebSocket at /rpc", () => {
         yield* call("users.enable", client.users.enable({ user_id: created.user_id }))
         yield* call("users.resetTotp", client.users.resetTotp({ user_id: created.user_id }))
         const reset = yield* call("users.resetPassword", client.users.resetPassword({ user_id: created.user_id }))
+        const linkCode = yield* call("users.telegramLinkCode", client.users.telegramLinkCode({ user_id: created.user_id }))
         const taken = yield* Effect.exit(client.users.create({ username: username.toUpperCase(), role: "viewer" }))
 
         // collectors: a new one and its code, claimed through the real endpoint
@@ -282,7 +283,7 @@ describe("admin RPC over WebSocket at /rpc", () => {
         return {
           future, window, created, listed, whileDisabled, reset, taken, code, claimed, batch, collectors, second, rotate, reboot, config,
           heartbeat, cameras, updated, unknownCamera, revoked, afterRevoke, unknownCollector, mine, firstPage, secondPage,
-          display, displayCode, displayRevoked, displays
+          display, displayCode, displayRevoked, displays, linkCode
         }
       }))
 
@@ -293,6 +294,12 @@ describe("admin RPC over WebSocket at /rpc", () => {
     expect(result.whileDisabled.disabled_at).not.toBeNull()
     expect(result.reset.password).not.toBe(result.created.password)
     expect(outcome(result.taken)).toBe("BadRequest")
+    // A Telegram link code made for the user, not for the admin
+    expect(result.linkCode).toMatchObject({ username, code: expect.stringMatching(/^[0-9A-Z]{4}-[0-9A-Z]{4}$/) })
+    const { rows: [link] } = await server.db.query(
+      "SELECT count(*)::int AS n FROM telegram_link_codes WHERE user_id = $1 AND used_at IS NULL AND expires_at > now()",
+      [result.created.user_id])
+    expect(link.n).toBe(1)
     const { rows: [user] } = await server.db.query(
       "SELECT role, disabled_at, must_change_password, password_hash FROM users WHERE id = $1",
       [result.created.user_id]
@@ -357,6 +364,7 @@ describe("admin RPC over WebSocket at /rpc", () => {
       ["user.enable", userTarget],
       ["user.reset_totp", userTarget],
       ["user.reset_password", userTarget],
+      ["telegram.link_code", userTarget],
       ["collector.create", collectorTarget],
       ["collector.claim_code", collectorTarget],
       ["collector.rotate_key", collectorTarget],

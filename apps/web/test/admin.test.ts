@@ -60,6 +60,26 @@ describe("the admin panel", () => {
     await context.close()
   })
 
+  it("makes a Telegram link code for someone else, to hand over", async () => {
+    const { page, errors, context } = await adminPage(PHONE, "/admin")
+    await page.getByRole("button", { name: "Telegram link code for erin" }).click()
+    const card = page.getByTestId("link-code")
+    await card.getByText(/^Link code for erin/).waitFor()
+    const code = (await card.locator("code").first().textContent())!.trim()
+    expect(code).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}$/)
+    const { rows } = await server.db.query(
+      `SELECT a.actor_username, a.details->>'via' AS via
+         FROM audit_log a JOIN users u ON a.target = 'user:' || u.id
+        WHERE a.action = 'telegram.link_code' AND u.username = 'erin'`)
+    expect(rows).toEqual([{ actor_username: admin.username, via: "rpc" }])
+    const { rows: open } = await server.db.query(
+      `SELECT count(*)::int AS n FROM telegram_link_codes c JOIN users u ON u.id = c.user_id
+        WHERE u.username = 'erin' AND c.used_at IS NULL AND c.expires_at > now()`)
+    expect(open[0].n).toBe(1)
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
   it("creates a claim code shown as a QR code, and a collector can claim with it", async () => {
     const { page, errors, context } = await adminPage(PHONE, "/admin/collectors")
     await page.getByLabel("Site name").fill("North gate")

@@ -270,7 +270,7 @@ describe("alerts", () => {
       // One tap opens the chat with the bot and the code (scanned as a QR code from a desk).
       const open = page.getByRole("link", { name: "Open @chaverim_alpr_test_bot in Telegram" })
       expect(await open.getAttribute("href")).toBe(`https://t.me/chaverim_alpr_test_bot?start=${code!.trim()}`)
-      await page.getByRole("img", { name: "QR code of the link to @chaverim_alpr_test_bot with your code" }).waitFor()
+      await page.getByRole("img", { name: `QR code of the link to @chaverim_alpr_test_bot with ${operator.username}'s code` }).waitFor()
       await page.getByLabel("Stolen", { exact: true }).check()
       await page.getByRole("button", { name: "Save subscriptions" }).click()
       await page.getByText("Saved.").waitFor()

@@ -16,6 +16,7 @@ import * as Schema from "effect/Schema"
 import { Username } from "./Accounts"
 import { CurrentUser, Role } from "./Auth"
 import { BadRequest, Forbidden, NotFound, Unauthorized } from "./Errors"
+import { LinkCode } from "./Telegram"
 import { EntryKind, parseEntryValue, WatchlistCategory } from "./Watchlist"
 import { MAX_IMPORT_CHUNK_CHARS } from "./WatchlistCsv"
 
@@ -113,7 +114,9 @@ export class UsersRpcs extends RpcGroup.make(
   Rpc.make("users.enable", { payload: UserRef, error: UserChangeError }),
   Rpc.make("users.setRole", { payload: { ...UserRef, role: Role }, error: UserChangeError }),
   Rpc.make("users.resetTotp", { payload: UserRef, error: UserChangeError }),
-  Rpc.make("users.resetPassword", { payload: UserRef, success: OneTimePassword, error: UserChangeError })
+  Rpc.make("users.resetPassword", { payload: UserRef, success: OneTimePassword, error: UserChangeError }),
+  /** A Telegram link code for someone else (a volunteer who links their chat with the admin's help); theirs replaces any open one. */
+  Rpc.make("users.telegramLinkCode", { payload: UserRef, success: LinkCode, error: UserChangeError })
 ).annotateRpcs(RequiredRole, "admin").middleware(RpcSession) {}
 
 // ---------------------------------------------------------------------------------------------------

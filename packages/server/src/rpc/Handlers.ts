@@ -1,6 +1,6 @@
 import { CurrentUser } from "@chaverim/domain/Auth"
 import type { CommandName } from "@chaverim/domain/Collector"
-import { NotFound } from "@chaverim/domain/Errors"
+import { BadRequest, NotFound } from "@chaverim/domain/Errors"
 import { AuditRpcs, CamerasRpcs, CollectorsRpcs, DisplaysRpcs, UsersRpcs } from "@chaverim/domain/Rpc"
 import type * as Headers from "@effect/platform/Headers"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -11,6 +11,7 @@ import { Accounts, type Actor, type RequestInfo } from "../auth/Accounts"
 import { Audit } from "../audit/Audit"
 import { Collectors } from "../collectors/Collectors"
 import { Displays } from "../displays/Displays"
+import { TelegramLinks } from "../telegram/Links"
 import { Cameras } from "./Cameras"
 import { RpcConnections } from "./Protocol"
 
@@ -38,6 +39,7 @@ const changeByCaller = Effect.map(caller, (who) =>
 
 export const UsersRpcsLive = UsersRpcs.toLayer(Effect.gen(function*() {
   const accounts = yield* Accounts
+  const links = yield* TelegramLinks
   const change = yield* changeByCaller
   return UsersRpcs.of({
     "users.list": () => orDieOnSql(accounts.list),
@@ -52,7 +54,11 @@ export const UsersRpcsLive = UsersRpcs.toLayer(Effect.gen(function*() {
     "users.resetTotp": ({ user_id }, { headers }) =>
       change(headers, (actor, request) => accounts.resetTotp(user_id, actor, request)),
     "users.resetPassword": ({ user_id }, { headers }) =>
-      change(headers, (actor, request) => accounts.resetPassword(user_id, actor, request))
+      change(headers, (actor, request) => accounts.resetPassword(user_id, actor, request)),
+    "users.telegramLinkCode": ({ user_id }, { headers }) =>
+      change(headers, (actor, request) => links.newCode(user_id, actor, request, "rpc")).pipe(
+        Effect.catchTag("Forbidden", (refused) => new BadRequest({ message: refused.message }))
+      )
   })
 }))
 

@@ -82,18 +82,20 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
     const userById = (userId: string) =>
       Effect.map(
         sql<{ id: string; username: string; disabled_at: Date | null }>`
-          SELECT id, username, disabled_at FROM users WHERE id = ${userId}`,
+          SELECT id, username, disabled_at FROM users WHERE id = ${userId} AND NOT display`,
         (rows) => rows[0]
       )
 
     /**
      * A new code for the account; codes made before it stop working, so only the one the person was
-     * last shown can link. `by` is who asked (the user themselves over HTTP; nobody from the CLI).
+     * last shown can link. `by` is who asked: the user themselves over HTTP, an admin for them over
+     * the admin RPC, nobody from the CLI.
      */
     const newCode = Effect.fn("TelegramLinks.newCode")(function*(
       userId: string,
       by: Actor | undefined,
-      request: RequestInfo | undefined
+      request: RequestInfo | undefined,
+      via: "http" | "rpc" = "http"
     ) {
       const user = yield* userById(userId)
       if (user === undefined) return yield* new NotFound({ message: "no such account" })
@@ -112,7 +114,7 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
           address: request?.address,
           action: "telegram.link_code",
           target: `user:${userId}`,
-          details: { via: by === undefined ? "cli" : "http", expires_at: iso(row!.expires_at) },
+          details: { via: by === undefined ? "cli" : via, expires_at: iso(row!.expires_at) },
           outcome: "success"
         })
         return row!.expires_at
@@ -123,7 +125,7 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
     /** The same, for the command line, by username. */
     const newCodeFor = (username: string) =>
       Effect.gen(function*() {
-        const [row] = yield* sql<{ id: string }>`SELECT id FROM users WHERE lower(username) = lower(${username})`
+        const [row] = yield* sql<{ id: string }>`SELECT id FROM users WHERE lower(username) = lower(${username}) AND NOT display`
         if (row === undefined) return yield* new NotFound({ message: `no account named ${username}` })
         return yield* newCode(row.id, undefined, undefined)
       })

@@ -5,6 +5,7 @@ import { valueOf } from "../../client/problem"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
 import { Badge, Button, Loading, OnceValue, ProblemNote, SelectField, TextField } from "../../ui/controls"
 import { formatDate } from "../../ui/format"
+import { LinkCodeCard } from "../telegram/LinkCodeCard"
 
 const ROLES: ReadonlyArray<Role> = ["viewer", "operator", "admin"]
 
@@ -49,6 +50,7 @@ const UserRow = ({ user, onChanged }: { readonly user: UserSummary; readonly onC
         : what === "resetTotp" ? rpc.users.resetTotp(ref)
         : rpc.users.setRole({ ...ref, role: what.role })))
   const [reset, resetPassword] = useRpcAction(() => withRpc((rpc) => rpc.users.resetPassword(ref)))
+  const [link, makeLink] = useRpcAction(() => withRpc((rpc) => rpc.users.telegramLinkCode(ref)))
   const act = async (what: Parameters<typeof run>[0], question?: string) => {
     if (question !== undefined && !window.confirm(question)) return
     if ((await run(what)).state === "ready") onChanged()
@@ -78,9 +80,16 @@ const UserRow = ({ user, onChanged }: { readonly user: UserSummary; readonly onC
         }}>
           New password
         </Button>
+        {!user.disabled_at && (
+          <Button variant="secondary" onClick={() => void makeLink()} aria-label={`Telegram link code for ${user.username}`}>
+            Telegram link code
+          </Button>
+        )}
       </div>
       {change.state === "failed" && <ProblemNote problem={change.problem} />}
       {reset.state === "failed" && <ProblemNote problem={reset.problem} />}
+      {link.state === "failed" && <ProblemNote problem={link.problem} />}
+      {link.state === "ready" && <LinkCodeCard code={link.value} forOther />}
       {reset.state === "ready" && <OnceValue label={`New one-time password for ${user.username} (shown only now)`} value={reset.value.password} />}
     </li>
   )

@@ -1,4 +1,4 @@
-import { botLink, type LinkCode as Code, type Subscriptions } from "@chaverim/domain/Telegram"
+import type { Subscriptions } from "@chaverim/domain/Telegram"
 import type { WatchlistCategory } from "@chaverim/domain/Watchlist"
 import { useEffect, useState } from "react"
 import { withApi } from "../../client/api"
@@ -8,8 +8,8 @@ import { useApi, useApiAction } from "../../client/useApi"
 import { usePolling } from "../../client/usePolling"
 import { CATEGORY_LABEL } from "../../ui/colour"
 import { Button, Loading, Notice, ProblemNote } from "../../ui/controls"
-import { formatDateTime, formatShort } from "../../ui/format"
-import { QrCode } from "../../ui/QrCode"
+import { formatShort } from "../../ui/format"
+import { LinkCodeCard } from "./LinkCodeCard"
 
 const CATEGORIES = Object.keys(CATEGORY_LABEL) as ReadonlyArray<WatchlistCategory>
 
@@ -30,46 +30,8 @@ const LinkCode = ({ onMade }: { readonly onMade: () => void }) => {
         {code.state === "ready" ? "Make a new code" : "Make a link code"}
       </Button>
       {code.state === "failed" && <ProblemNote problem={code.problem} />}
-      {code.state === "ready" && (
-        <div className="rounded-lg border-2 border-amber-400 bg-amber-50 p-3" data-testid="link-code">
-          <p className="text-sm text-amber-950">Your link code (single use, valid until {formatDateTime(code.value.expires_at)})</p>
-          <code className="mt-1 block select-all font-mono text-3xl font-bold tracking-widest text-slate-900">{code.value.code}</code>
-          {code.value.bot_username === null ? <ByHand code={code.value} /> : <ByLink code={code.value} bot={code.value.bot_username} />}
-          <p className="mt-2 text-sm text-slate-800">Only the newest code works. Never share it: it links whoever sends it.</p>
-        </div>
-      )}
+      {code.state === "ready" && <LinkCodeCard code={code.value} />}
     </section>
-  )
-}
-
-/** Without the bot's name (TELEGRAM_BOT_USERNAME unset): the person finds the bot and types the code. */
-const ByHand = ({ code }: { readonly code: Code }) => (
-  <ol className="mt-2 list-decimal pl-5 text-slate-900">
-    <li>Open the organisation's ALPR bot in Telegram (ask an admin for its name).</li>
-    <li>Send it <code className="select-all rounded bg-white px-1 font-mono">/start {code.code}</code>, or the code alone.</li>
-    <li>The bot answers that the chat is linked; this page then shows it.</li>
-  </ol>
-)
-
-/** With the bot's name: one tap on the phone, or the QR code scanned from a desk. */
-const ByLink = ({ code, bot }: { readonly code: Code; readonly bot: string }) => {
-  const link = botLink(bot, code.code)
-  return (
-    <div className="mt-2 flex flex-col gap-2 text-slate-900">
-      <ol className="list-decimal pl-5">
-        <li>
-          <a href={link} target="_blank" rel="noopener noreferrer" className="font-semibold text-sky-800 underline">
-            Open @{bot} in Telegram
-          </a>{" "}
-          and press <strong>Start</strong>; on a computer, scan the QR code with your phone instead.
-        </li>
-        <li>
-          Or send @{bot} <code className="select-all rounded bg-white px-1 font-mono">/start {code.code}</code>, or the code alone.
-        </li>
-        <li>The bot answers that the chat is linked; this page then shows it.</li>
-      </ol>
-      <QrCode text={link} label={`QR code of the link to @${bot} with your code`} size={160} />
-    </div>
   )
 }
 
