@@ -121,11 +121,17 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
         return code
       }))
 
+    /** The display's row, locked to the end of the transaction. */
+    const locked = (displayId: string) =>
+      Effect.flatMap(
+        sql<{ user_id: string; name: string; revoked: boolean }>`
+          SELECT user_id, name, revoked_at IS NOT NULL AS revoked FROM displays WHERE id = ${displayId} FOR UPDATE`,
+        ([display]) => display === undefined ? new NotFound({ message: `no display ${displayId}` }) : Effect.succeed(display)
+      )
+
     const newCode = (displayId: string, by: Actor, request: RequestInfo) =>
       sql.withTransaction(Effect.gen(function*() {
-        const [display] = yield* sql<{ name: string; revoked: boolean }>`
-          SELECT name, revoked_at IS NOT NULL AS revoked FROM displays WHERE id = ${displayId} FOR UPDATE`
-        if (display === undefined) return yield* new NotFound({ message: `no display ${displayId}` })
+        const display = yield* locked(displayId)
         if (display.revoked) return yield* new BadRequest({ message: `the display ${display.name} is revoked: add a new one` })
         const code = yield* issueCode(displayId, display.name)
         yield* audit.record({
@@ -142,9 +148,7 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
     const revoke = (displayId: string, by: Actor, request: RequestInfo) =>
       Effect.gen(function*() {
         yield* sql.withTransaction(Effect.gen(function*() {
-          const [display] = yield* sql<{ user_id: string; name: string; revoked: boolean }>`
-            SELECT user_id, name, revoked_at IS NOT NULL AS revoked FROM displays WHERE id = ${displayId} FOR UPDATE`
-          if (display === undefined) return yield* new NotFound({ message: `no display ${displayId}` })
+          const display = yield* locked(displayId)
           if (display.revoked) return
           yield* sql`UPDATE displays SET revoked_at = now(), code_hash = NULL, code_expires_at = NULL WHERE id = ${displayId}`
           yield* sql`UPDATE users SET disabled_at = now(), updated_at = now() WHERE id = ${display.user_id}`
