@@ -2,8 +2,8 @@
 # Opens the Chaverim ALPR wall full screen in Chromium's kiosk app mode: no address bar, no tabs, no
 # Electron or Tauri. Run it from the kiosk user's graphical session (autostart), e.g.
 #   deploy/kiosk/wall-kiosk.sh https://alpr.example.org
-# Sign in once on the screen (an account kept for the wall); the session lasts 24 hours, and the wall
-# asks again when it ends. Chromium is restarted if it exits, so a crash fixes itself.
+# Pair the screen once with a code from Admin > Displays ("Pair this screen" on the wall); it then
+# stays signed in for DISPLAY_SESSION_DAYS. Chromium is restarted if it exits, so a crash fixes itself.
 set -euo pipefail
 
 url="${1:-${ALPR_URL:-http://localhost:8080}}"

@@ -1,6 +1,6 @@
 import { lazy, type ReactNode, Suspense, useEffect, useRef } from "react"
-import { useSession } from "./client/session"
-import { useLocation } from "./router"
+import { DISPLAY_ENDED, type SessionState, useSession, wasDisplay } from "./client/session"
+import { navigate, useLocation } from "./router"
 import { Loading } from "./ui/controls"
 import { Unreachable } from "./views/Unreachable"
 import { Search } from "./views/operator/Search"
@@ -15,6 +15,7 @@ const Wall = lazy(() => import("./views/wall/Wall"))
 const Alerts = lazy(() => import("./views/alerts/Alerts"))
 const Watchlists = lazy(() => import("./views/watchlists/Watchlists"))
 const Telegram = lazy(() => import("./views/telegram/Telegram"))
+const Pair = lazy(() => import("./views/pair/Pair"))
 
 const NotFound = () => (
   <div className="py-8">
@@ -30,6 +31,7 @@ const routeOf = (path: string): { readonly key: string; readonly view: ReactNode
   const admin = /^\/admin(?:\/([a-z]+))?$/.exec(path)
   if (admin) return { key: "admin", view: <Admin section={admin[1] ?? "users"} /> }
   if (path === "/wall") return { key: "wall", view: <Wall />, bare: true }
+  if (path === "/pair") return { key: "pair", view: null, bare: true }
   if (path === "/alerts") return { key: "alerts", view: <Alerts /> }
   if (path === "/lists") return { key: "lists", view: <Watchlists /> }
   if (path === "/telegram") return { key: "telegram", view: <Telegram /> }
@@ -49,15 +51,39 @@ const useFocusHeadingOnNavigation = (key: string) => {
   }, [key])
 }
 
+/**
+ * Where a session may not be: a wall display's shows the wall and nothing else; a display whose
+ * session ended pairs again (so does a signed-out `/wall` in a browser that was a display, the kiosk).
+ */
+const redirectOf = (session: SessionState, path: string): string | undefined => {
+  if (session.state === "signed-in" && session.me.display) return path === "/wall" ? undefined : "/wall"
+  if (session.state === "signed-out" && path === "/wall" && (session.display === true || wasDisplay())) return "/pair"
+  return undefined
+}
+
 export const App = () => {
   const { session, recheck } = useSession()
   const { path } = useLocation()
-  const route = routeOf(path)
+  const redirect = redirectOf(session, path)
+  const route = routeOf(redirect ?? path)
   useFocusHeadingOnNavigation(route.key)
+  useEffect(() => {
+    if (redirect !== undefined) navigate(redirect, { replace: true })
+  }, [redirect])
 
   if (session.state === "checking") return <main className="p-6"><Loading label="Connecting" /></main>
   if (session.state === "unreachable") return <Unreachable problem={session.problem} onRetry={recheck} dark={route.bare === true} />
-  if (session.state === "signed-out") return <SignIn notice={session.notice} />
+  // Pairing is public; a person's session in this browser is replaced by the display's.
+  if (route.key === "pair") {
+    return (
+      <Suspense fallback={<Loading />}>
+        {session.state === "signed-out"
+          ? <Pair notice={session.display === true || wasDisplay() ? DISPLAY_ENDED : undefined} />
+          : <Pair signedInAs={session.me} />}
+      </Suspense>
+    )
+  }
+  if (session.state === "signed-out") return <SignIn notice={session.display === true ? undefined : session.notice} onWall={path === "/wall"} />
 
   const view = <Suspense fallback={<Loading />}>{route.view}</Suspense>
   return route.bare ? view : <Shell>{view}</Shell>

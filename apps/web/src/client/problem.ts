@@ -6,6 +6,8 @@ import * as Option from "effect/Option"
 export interface Problem {
   readonly kind: "unreachable" | "signed-out" | "forbidden" | "failed"
   readonly message: string
+  /** too many failed attempts: seconds until the server takes the next one */
+  readonly retryAfterS?: number
 }
 
 const tagOf = (error: unknown) =>
@@ -42,8 +44,17 @@ export const problemOf = (cause: Cause.Cause<unknown>): Problem => {
       return { kind: "signed-out", message: messageOf(error) }
     case "Forbidden":
       return { kind: "forbidden", message: messageOf(error) }
-    case "TooManyAttempts":
-      return { kind: "failed", message: `${messageOf(error)} (try again in a while)` }
+    case "TooManyAttempts": {
+      const message = messageOf(error)
+      const wait = typeof error === "object" && error !== null && "retry_after_s" in error && typeof error.retry_after_s === "number"
+        ? error.retry_after_s
+        : undefined
+      return {
+        kind: "failed",
+        message: /try again/i.test(message) ? message : `${message} (try again in a while)`,
+        ...(wait === undefined ? {} : { retryAfterS: wait })
+      }
+    }
     default:
       return { kind: "failed", message: messageOf(error) }
   }

@@ -9,13 +9,14 @@ import { runApi } from "./useApi"
 
 export type SessionState =
   | { readonly state: "checking" }
-  | { readonly state: "signed-out"; readonly notice?: string | undefined }
+  /** `display`: the session that ended was a wall display's (it pairs again rather than signing in) */
+  | { readonly state: "signed-out"; readonly notice?: string | undefined; readonly display?: boolean }
   | { readonly state: "unreachable"; readonly problem: Problem }
   | { readonly state: "signed-in"; readonly me: Me }
 
 interface SessionValue {
   readonly session: SessionState
-  /** after the TOTP step: the user and their CSRF token */
+  /** after the TOTP step (or pairing a display): the user and their CSRF token */
   readonly signedIn: (me: Me) => void
   readonly signOut: () => Promise<void>
   readonly recheck: () => void
@@ -36,6 +37,34 @@ export const useMe = (): Me => {
   return session.me
 }
 
+const DISPLAY_KEY = "alpr:display"
+
+/** What a wall screen says when its display's session has ended. */
+export const DISPLAY_ENDED =
+  "This screen is no longer paired: its session ended or an admin revoked it. Ask an admin for a new pairing code."
+
+/**
+ * Whether this browser was last signed in as a wall display: a kiosk whose session ran out goes back
+ * to pairing from `/wall`. Kept in localStorage (the kiosk's profile persists); a person signing in
+ * here clears it.
+ */
+const remember = (me: Me) => {
+  try {
+    if (me.display) window.localStorage.setItem(DISPLAY_KEY, me.username)
+    else window.localStorage.removeItem(DISPLAY_KEY)
+  } catch {
+    // Storage may be refused (a private window): the sign-in page then links to pairing.
+  }
+}
+
+export const wasDisplay = () => {
+  try {
+    return window.localStorage.getItem(DISPLAY_KEY) !== null
+  } catch {
+    return false
+  }
+}
+
 /** Asks the server who is signed in (the cookie is HttpOnly), and follows sign-in and sign-out. */
 export const SessionProvider = ({ children }: { readonly children: ReactNode }) => {
   const [session, setSession] = useState<SessionState>({ state: "checking" })
@@ -45,6 +74,7 @@ export const SessionProvider = ({ children }: { readonly children: ReactNode }) 
     void runApi(withApi((api) => api.auth.me())).then((exit) => {
       if (Exit.isSuccess(exit)) {
         setCsrfToken(exit.value.csrf_token)
+        remember(exit.value)
         setSession({ state: "signed-in", me: exit.value })
         return
       }
@@ -61,11 +91,14 @@ export const SessionProvider = ({ children }: { readonly children: ReactNode }) 
         if (before.state !== "signed-in") return before
         setCsrfToken(undefined)
         sessionChanged()
-        return { state: "signed-out", notice: "Your session has ended. Sign in again." }
+        return before.me.display
+          ? { state: "signed-out", display: true, notice: DISPLAY_ENDED }
+          : { state: "signed-out", notice: "Your session has ended. Sign in again." }
       })), [])
 
   const signedIn = useCallback((me: Me) => {
     setCsrfToken(me.csrf_token)
+    remember(me)
     sessionChanged()
     setSession({ state: "signed-in", me })
   }, [])

@@ -5,6 +5,7 @@ import { Cameras } from "./Cameras"
 import { WatchlistManager } from "../watchlists/Watchlists"
 import { Collectors } from "./Collectors"
 import { Deliveries } from "./Deliveries"
+import { Displays } from "./Displays"
 import { Users } from "./Users"
 
 const AllWatchlists = () => <WatchlistManager path="/admin/watchlists" />
@@ -12,6 +13,7 @@ const AllWatchlists = () => <WatchlistManager path="/admin/watchlists" />
 const SECTIONS = [
   { key: "users", label: "Users", view: Users },
   { key: "collectors", label: "Collectors", view: Collectors },
+  { key: "displays", label: "Displays", view: Displays },
   { key: "cameras", label: "Cameras", view: Cameras },
   { key: "watchlists", label: "Watchlists", view: AllWatchlists },
   { key: "telegram", label: "Telegram", view: Deliveries },

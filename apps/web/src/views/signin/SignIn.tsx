@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "react"
 import { withApi } from "../../client/api"
 import { useSession } from "../../client/session"
 import { useApiAction } from "../../client/useApi"
+import { Link } from "../../router"
 import { Notice } from "../../ui/controls"
 import { Credentials } from "./Credentials"
 import { RecoveryCodes } from "./RecoveryCodes"
@@ -13,8 +14,15 @@ type Step =
   | { readonly step: "second"; readonly username: string; readonly login: LoginResponse }
   | { readonly step: "recovery-codes"; readonly me: Me; readonly codes: ReadonlyArray<string> }
 
-/** Password, then a TOTP code (enrolling the authenticator the first time), then in. */
-export const SignIn = ({ notice }: { readonly notice?: string | undefined }) => {
+/**
+ * Password, then a TOTP code (enrolling the authenticator the first time), then in. A wall screen
+ * pairs instead (`/pair`): on `/wall`, the address the kiosk opens, that comes first.
+ */
+export const SignIn = ({ notice, onWall = false }: {
+  readonly notice?: string | undefined
+  /** signed out at `/wall`: most likely a wall screen not paired yet */
+  readonly onWall?: boolean
+}) => {
   const { signedIn } = useSession()
   const [step, setStep] = useState<Step>({ step: "credentials" })
   const [login, submitLogin] = useApiAction((username: string, password: string) =>
@@ -35,6 +43,16 @@ export const SignIn = ({ notice }: { readonly notice?: string | undefined }) => 
         </h1>
       </header>
       {notice && step.step === "credentials" && <Notice tone="warning">{notice}</Notice>}
+      {onWall && step.step === "credentials" && (
+        <section aria-labelledby="pair-title" className="flex flex-col gap-2 rounded-lg border-2 border-blue-300 bg-blue-50 p-4 text-blue-950">
+          <h2 id="pair-title" className="text-lg font-semibold">Is this the control-room wall screen?</h2>
+          <p>A wall screen does not sign in: it is paired once with a code an admin makes in Admin › Displays.</p>
+          <Link to="/pair" className="inline-flex min-h-11 items-center justify-center self-start rounded-lg bg-blue-700 px-4 py-2 font-medium text-white hover:bg-blue-800 focus-visible:outline-3 focus-visible:outline-offset-2 focus-visible:outline-blue-600">
+            Pair this screen
+          </Link>
+          <p className="text-sm">Or sign in below to open the wall with your own account.</p>
+        </section>
+      )}
       {step.step === "credentials" && (
         <Credentials
           remote={login}
@@ -56,6 +74,11 @@ export const SignIn = ({ notice }: { readonly notice?: string | undefined }) => 
         />
       )}
       {step.step === "recovery-codes" && <RecoveryCodes codes={step.codes} onDone={() => signedIn(step.me)} />}
+      {step.step === "credentials" && !onWall && (
+        <p className="text-sm text-slate-700">
+          <Link to="/pair" className="text-blue-800 underline underline-offset-2">Pair a wall display</Link>
+        </p>
+      )}
     </main>
   )
 }

@@ -2,6 +2,7 @@ import type { WallStatus } from "@chaverim/domain/Rpc"
 import { useEffect, useState } from "react"
 import type { LiveState } from "../../client/live"
 import type { Remote } from "../../client/problem"
+import { useMe } from "../../client/session"
 import { Link } from "../../router"
 import { formatAgo } from "../../ui/format"
 
@@ -32,6 +33,7 @@ export const StatusBar = ({ live, health, sound }: {
   readonly sound: { readonly blocked: boolean; readonly enable: () => void }
 }) => {
   const now = useNow(1000)
+  const display = useMe().display
   const loadedAt = useLastLoaded(health)
   const healthStale = loadedAt === undefined ? health.state === "failed" : now - loadedAt > STALE_MS
   const stale = live.status !== "live" || healthStale
@@ -54,8 +56,10 @@ export const StatusBar = ({ live, health, sound }: {
           Sound is off: enable alert sound
         </button>
       )}
-      {/* The kiosk never uses it; someone who opened the wall from the menu can get back. */}
-      <Link to="/" className="rounded px-[0.5em] py-[0.25em] text-[0.9em] text-slate-400 underline-offset-2 hover:underline">Menu</Link>
+      {/* The kiosk never uses it; someone who opened the wall from the menu can get back. A display has only the wall. */}
+      {!display && (
+        <Link to="/" className="rounded px-[0.5em] py-[0.25em] text-[0.9em] text-slate-400 underline-offset-2 hover:underline">Menu</Link>
+      )}
     </header>
   )
 }
