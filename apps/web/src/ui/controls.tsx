@@ -1,6 +1,6 @@
 import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react"
 import { useId } from "react"
-import type { Problem, Remote } from "../client/problem"
+import { type Problem, type Remote, valueOf } from "../client/problem"
 
 const BUTTON = {
   primary: "bg-blue-700 text-white hover:bg-blue-800 disabled:bg-slate-400",
@@ -125,3 +125,17 @@ export const MorePages = <I,>({ next, more, load, onPage, label }: {
     )}
   </>
 )
+
+/**
+ * A loaded value's place on the page: the problem when loading failed, "Loading" until a value
+ * comes, then `children(value)` (the last value stays shown while a reload runs or fails).
+ */
+export const Loaded = <A,>({ remote, children }: { readonly remote: Remote<A>; readonly children: (value: A) => ReactNode }) => {
+  const value = valueOf(remote)
+  return (
+    <>
+      {remote.state === "failed" && <ProblemNote problem={remote.problem} />}
+      {value === undefined ? remote.state !== "failed" && <Loading /> : children(value)}
+    </>
+  )
+}

@@ -1,9 +1,8 @@
 import type { CollectorSummary } from "@chaverim/domain/Rpc"
 import { useState } from "react"
-import { valueOf } from "../../client/problem"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
 import { usePolling } from "../../client/usePolling"
-import { Badge, Button, Loading, Notice, ProblemNote, SelectField, TextField } from "../../ui/controls"
+import { Badge, Button, Loaded, Notice, ProblemNote, SelectField, TextField } from "../../ui/controls"
 import { formatAgo } from "../../ui/format"
 import { ClaimCode } from "./ClaimCode"
 
@@ -127,16 +126,14 @@ const CollectorRow = ({ collector, onChanged }: { readonly collector: CollectorS
 export const Collectors = () => {
   const [collectors, reload] = useRpc(() => withRpc((rpc) => rpc.collectors.list()), [])
   usePolling(reload, 15)
-  const list = valueOf(collectors)
   return (
     <section className="flex flex-col gap-4" aria-label="Collectors">
       <NewCollector onCreated={reload} />
-      {collectors.state === "failed" && <ProblemNote problem={collectors.problem} />}
-      {list === undefined
-        ? collectors.state !== "failed" && <Loading />
-        : list.length === 0
-        ? <p className="text-slate-700">No collectors yet.</p>
-        : <ul className="flex flex-col gap-2">{list.map((c) => <CollectorRow key={c.collector_id} collector={c} onChanged={reload} />)}</ul>}
+      <Loaded remote={collectors}>
+        {(list) => list.length === 0
+          ? <p className="text-slate-700">No collectors yet.</p>
+          : <ul className="flex flex-col gap-2">{list.map((c) => <CollectorRow key={c.collector_id} collector={c} onChanged={reload} />)}</ul>}
+      </Loaded>
     </section>
   )
 }

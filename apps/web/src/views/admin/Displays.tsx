@@ -3,7 +3,7 @@ import { useState } from "react"
 import { valueOf } from "../../client/problem"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
 import { usePolling } from "../../client/usePolling"
-import { Badge, Button, Loading, Notice, ProblemNote, TextField } from "../../ui/controls"
+import { Badge, Button, Loaded, Notice, ProblemNote, TextField } from "../../ui/controls"
 import { formatAgo, formatDate, formatDateTime } from "../../ui/format"
 
 /** How long a screen may go without asking for the wall's status (it does every 15 s) and still count as showing it. */
@@ -134,12 +134,11 @@ export const Displays = () => {
   return (
     <section className="flex flex-col gap-4" aria-label="Displays">
       <NewDisplay onCreated={reload} list={list} />
-      {displays.state === "failed" && <ProblemNote problem={displays.problem} />}
-      {list === undefined
-        ? displays.state !== "failed" && <Loading />
-        : list.length === 0
-        ? <p className="text-slate-700">No displays yet.</p>
-        : <ul className="flex flex-col gap-2" aria-label="Wall displays">{list.map((d) => <DisplayRow key={d.display_id} display={d} onChanged={reload} />)}</ul>}
+      <Loaded remote={displays}>
+        {(list) => list.length === 0
+          ? <p className="text-slate-700">No displays yet.</p>
+          : <ul className="flex flex-col gap-2" aria-label="Wall displays">{list.map((d) => <DisplayRow key={d.display_id} display={d} onChanged={reload} />)}</ul>}
+      </Loaded>
     </section>
   )
 }

@@ -1,9 +1,8 @@
 import type { Role } from "@chaverim/domain/Auth"
 import type { UserSummary } from "@chaverim/domain/Rpc"
 import { useState } from "react"
-import { valueOf } from "../../client/problem"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
-import { Badge, Button, Loading, OnceValue, ProblemNote, SelectField, TextField } from "../../ui/controls"
+import { Badge, Button, Loaded, OnceValue, ProblemNote, SelectField, TextField } from "../../ui/controls"
 import { formatDate } from "../../ui/format"
 import { LinkCodeCard } from "../telegram/LinkCodeCard"
 
@@ -97,14 +96,12 @@ const UserRow = ({ user, onChanged }: { readonly user: UserSummary; readonly onC
 
 export const Users = () => {
   const [users, reload] = useRpc(() => withRpc((rpc) => rpc.users.list()), [])
-  const list = valueOf(users)
   return (
     <section className="flex flex-col gap-4" aria-label="Users">
       <CreateUser onCreated={reload} />
-      {users.state === "failed" && <ProblemNote problem={users.problem} />}
-      {list === undefined
-        ? users.state !== "failed" && <Loading />
-        : <ul className="flex flex-col gap-2">{list.map((user) => <UserRow key={user.user_id} user={user} onChanged={reload} />)}</ul>}
+      <Loaded remote={users}>
+        {(list) => <ul className="flex flex-col gap-2">{list.map((user) => <UserRow key={user.user_id} user={user} onChanged={reload} />)}</ul>}
+      </Loaded>
     </section>
   )
 }
