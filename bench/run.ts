@@ -30,6 +30,10 @@ const BENCHMARKS: Readonly<Record<string, { readonly summary: string; readonly l
   alerts: {
     summary: "alert latency at 1,000 reads/s with 100,000 watchlist entries: to the live WebSocket and to Telegram",
     load: () => import("./alerts")
+  },
+  wall: {
+    summary: "the wall view in Chromium while 50 reads/s arrive: fps, long tasks, ingest-to-screen latency, page memory",
+    load: () => import("./wall")
   }
 }
 

@@ -1,4 +1,3 @@
-import * as Http from "node:http"
 import type { Page } from "playwright-core"
 import { detection, type TestServer } from "../../server/test/harness"
 
@@ -81,26 +80,4 @@ export const readAt = (plate: string, camera: (typeof CAMERAS)[number], minutesA
     location: camera.location
   })
 
-/**
- * A stand-in tile server on this machine: every tile a light SVG with its grid line, so that the
- * screenshots show tiles and the CSP's img-src for the configured tile origin is exercised.
- */
-export const startTileServer = () =>
-  new Promise<{ readonly url: string; readonly requests: () => number; readonly close: () => Promise<void> }>((resolve) => {
-    let count = 0
-    const server = Http.createServer((request, response) => {
-      count++
-      const label = (request.url ?? "").replace(/[^0-9/]/g, "")
-      response.writeHead(200, { "content-type": "image/svg+xml", "cache-control": "no-store" })
-      response.end(`<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"><rect width="256" height="256" fill="#eef2e6"/>` +
-        `<path d="M0 0H256V256" fill="none" stroke="#cbd5c0"/><text x="8" y="20" font-size="11" fill="#94a38a">${label}</text></svg>`)
-    })
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number }
-      resolve({
-        url: `http://127.0.0.1:${port}/{z}/{x}/{y}.svg`,
-        requests: () => count,
-        close: () => new Promise((done) => server.close(() => done()))
-      })
-    })
-  })
+export { startTileServer } from "../../../test-support/TileServer"

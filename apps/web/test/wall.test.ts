@@ -123,8 +123,9 @@ describe("the wall", () => {
     const fps = frames.length / (frames.reduce((a, b) => a + b, 0) / 1000)
     console.log(`wall at 50 reads/s: ${fps.toFixed(1)} fps, frame p95 ${p95.toFixed(1)} ms, ` +
       `longest frame ${sorted[sorted.length - 1]!.toFixed(1)} ms, ${long.length} long tasks (longest ${Math.max(0, ...long).toFixed(0)} ms)`)
-    // Measured alone: 60 fps, no long task. The bounds are lenient because in CI the server, PostgreSQL
-    // and the browser share two cores with the rest of the suite; the figures above are the report.
+    // A check that it works, not the measurement: the bounds are lenient because in CI the server,
+    // PostgreSQL and the browser share two cores with the rest of the suite. The figures to report
+    // come from `npm run bench -- wall` (README, Performance).
     expect(Math.max(0, ...long)).toBeLessThan(500)
     expect(fps).toBeGreaterThan(20)
     await context.close()

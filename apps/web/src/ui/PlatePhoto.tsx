@@ -1,20 +1,39 @@
-import { useState } from "react"
+import { useEffect, useState } from "react"
 
-/** A photo from the evidence store (same origin, with the session cookie); a plain box when there is none. */
-export const PlatePhoto = ({ src, alt, className = "", dark = false }: {
+/**
+ * A photo from the evidence store (same origin, with the session cookie); a plain box when there is none.
+ *
+ * `delayMs`: ask for it only once it has been on screen that long. The wall's live tiles come and go
+ * faster than anyone can look at them at a busy time (24 tiles at 50 reads a second live half a
+ * second): each photo is an audited request, and a queue of them would hold gone tiles in memory and
+ * delay the ones still on screen. A photo still loading when its element goes is abandoned.
+ */
+export const PlatePhoto = ({ src, alt, className = "", dark = false, delayMs = 0 }: {
   readonly src: string | undefined
   readonly alt: string
   readonly className?: string
   readonly dark?: boolean
+  readonly delayMs?: number
 }) => {
-  const [broken, setBroken] = useState(false)
-  if (src === undefined || broken) {
-    return (
-      <div className={`flex items-center justify-center rounded text-xs ${dark ? "bg-slate-800 text-slate-300" : "bg-slate-200 text-slate-700"} ${className}`}>
-        {src === undefined ? "no photo" : "photo unavailable"}
-      </div>
-    )
+  const [due, setDue] = useState<string | undefined>(undefined)
+  const [broken, setBroken] = useState<string | undefined>(undefined)
+  useEffect(() => {
+    if (delayMs === 0 || src === undefined) return
+    const timer = setTimeout(() => setDue(src), delayMs)
+    return () => clearTimeout(timer)
+  }, [src, delayMs])
+  const shown = delayMs === 0 || due === src ? src : undefined
+  const box = `flex items-center justify-center rounded text-xs ${dark ? "bg-slate-800 text-slate-300" : "bg-slate-200 text-slate-700"} ${className}`
+  if (src === undefined || broken === src) {
+    return <div className={box}>{src === undefined ? "no photo" : "photo unavailable"}</div>
   }
-  return <img src={src} alt={alt} loading="lazy" decoding="async" onError={() => setBroken(true)}
-    className={`rounded bg-black object-contain ${className}`} />
+  if (shown === undefined) return <div className={box} aria-hidden />
+  return (
+    <img src={shown} alt={alt} loading="lazy" decoding="async" onError={() => setBroken(shown)}
+      // Removing an element does not stop its request; emptying its source does.
+      ref={(img) => () => {
+        if (img !== null && !img.complete) img.src = ""
+      }}
+      className={`rounded bg-black object-contain ${className}`} />
+  )
 }

@@ -1,6 +1,6 @@
 import "leaflet/dist/leaflet.css"
 import type { LatLngTuple } from "leaflet"
-import { useEffect, useRef } from "react"
+import { memo, useEffect, useMemo, useRef } from "react"
 import { CircleMarker, MapContainer, Polyline, TileLayer, Tooltip, useMap, useMapEvents } from "react-leaflet"
 import { mapTiles } from "../../client/config"
 
@@ -55,6 +55,34 @@ const FitToPoints = ({ points, fitKey }: { readonly points: ReadonlyArray<MapPoi
   return null
 }
 
+/**
+ * One camera's marker, from plain values so that it redraws only when one of them changes: the wall
+ * renders its map at every batch of reads, and react-leaflet repositions a marker (and measures its
+ * label, a forced layout) whenever it is given a new centre or style object.
+ */
+const Marker = memo(({ lat, lon, label, tone, weight, dark, labels }: {
+  readonly lat: number
+  readonly lon: number
+  readonly label: string
+  readonly tone: NonNullable<MapPoint["tone"]>
+  readonly weight: number
+  readonly dark: boolean
+  readonly labels: boolean
+}) => {
+  const center = useMemo((): LatLngTuple => [lat, lon], [lat, lon])
+  const pathOptions = useMemo(
+    () => ({ color: dark ? "#e2e8f0" : "#0f172a", weight: 2, fillColor: COLOURS[tone], fillOpacity: 0.9 }),
+    [dark, tone]
+  )
+  return (
+    <CircleMarker center={center} radius={7 + 9 * weight} pathOptions={pathOptions}>
+      <Tooltip permanent={labels} direction="top" offset={TOOLTIP_OFFSET}>{label}</Tooltip>
+    </CircleMarker>
+  )
+})
+
+const TOOLTIP_OFFSET: [number, number] = [0, -8]
+
 const PickOnClick = ({ onPick }: { readonly onPick: (lat: number, lon: number) => void }) => {
   useMapEvents({ click: (event) => onPick(event.latlng.lat, event.latlng.lng) })
   return null
@@ -87,16 +115,10 @@ const CameraMap = ({ points, lines = [], dark = false, labels = false, onPick, l
           <Polyline key={line.id} positions={line.points as Array<LatLngTuple>}
             pathOptions={{ color: line.implausible ? "#dc2626" : dark ? "#93c5fd" : "#1e40af", weight: 4, dashArray: line.implausible ? "8 8" : undefined }} />
         ))}
-        {points.map((point) => {
-          const colour = COLOURS[point.tone ?? "seen"]
-          return (
-            <CircleMarker key={`${point.id}:${point.tone ?? ""}`} center={[point.lat, point.lon]}
-              radius={7 + 9 * (point.weight ?? 0)}
-              pathOptions={{ color: dark ? "#e2e8f0" : "#0f172a", weight: 2, fillColor: colour, fillOpacity: 0.9 }}>
-              <Tooltip permanent={labels} direction="top" offset={[0, -8]}>{point.label}</Tooltip>
-            </CircleMarker>
-          )
-        })}
+        {points.map((point) => (
+          <Marker key={`${point.id}:${point.tone ?? ""}`} lat={point.lat} lon={point.lon} label={point.label}
+            tone={point.tone ?? "seen"} weight={point.weight ?? 0} dark={dark} labels={labels} />
+        ))}
       </MapContainer>
     </div>
   )
