@@ -21,7 +21,8 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { flow } from "effect/Function"
 import * as Layer from "effect/Layer"
-import { createServer } from "node:http"
+import { createServer, type Server } from "node:http"
+import type { Socket } from "node:net"
 
 /** Database (migrated), object store and the central services, from AppConfig. */
 export const CoreLive = ServicesLive.pipe(
@@ -29,8 +30,39 @@ export const CoreLive = ServicesLive.pipe(
   Layer.provideMerge(MigratedDatabaseLive)
 )
 
+/** How long a stopping server waits for requests still open before it closes their connections. */
+export const SHUTDOWN_GRACE_MS = 8_000
+
+/**
+ * Node's HTTP server, stopped within SHUTDOWN_GRACE_MS. Stopping waits for every open connection to
+ * end: a request still arriving (a half-sent one, or one that came in after the routes were taken
+ * down, which nothing will answer) or an upgraded socket would hold the process until the client gives
+ * up. At the start of the shutdown idle connections are closed; after the grace, all that are left.
+ */
 const NodeServerLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, (config) => NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
+  Effect.map(AppConfig, (config) => {
+    const sockets = new Set<Socket>()
+    let server: Server | undefined
+    const base = NodeHttpServer.layer(() => {
+      server = createServer()
+      server.on("connection", (socket: Socket) => {
+        sockets.add(socket)
+        socket.once("close", () => sockets.delete(socket))
+      })
+      return server
+    }, { port: config.port, host: config.host })
+    // Built after the server, so released before it: its finalizer starts the grace while the
+    // server's own waits for the connections.
+    const grace = Layer.scopedDiscard(Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        server?.closeIdleConnections()
+        setTimeout(() => {
+          for (const socket of sockets) socket.destroy()
+        }, SHUTDOWN_GRACE_MS).unref()
+      })
+    ))
+    return grace.pipe(Layer.provideMerge(base))
+  })
 )
 
 const announce = Layer.effectDiscard(

@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Net from "node:net"
+import { SHUTDOWN_GRACE_MS } from "../src/Server"
 import { detection, fakeJpeg, postBatch, startServer, type TestServer } from "./harness"
 
 const servers: Array<TestServer> = []
@@ -75,4 +77,25 @@ describe("backpressure", () => {
     expect(answer.status).toBe(200)
     expect(Number(answer.headers.get("x-backpressure"))).toBeLessThan(0.5)
   })
+})
+
+describe("stopping", () => {
+  it("stops within its grace even when a client holds a request open that it never finishes", async () => {
+    const server = await startServer()
+    servers.push(server)
+    const port = Number(new URL(server.url).port)
+    // Headers that never end: Node would wait for them up to its headers timeout (a minute).
+    const socket = Net.connect(port, "127.0.0.1")
+    await new Promise<void>((resolve) => socket.once("connect", resolve))
+    socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()))
+    socket.on("error", () => undefined)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const started = performance.now()
+    await server.stop()
+    await closed
+    const took = performance.now() - started
+    expect(took).toBeGreaterThanOrEqual(SHUTDOWN_GRACE_MS - 500)
+    expect(took).toBeLessThan(SHUTDOWN_GRACE_MS + 10_000)
+  }, 40_000)
 })
