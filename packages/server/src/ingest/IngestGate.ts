@@ -32,11 +32,14 @@ export class IngestGate extends Effect.Service<IngestGate>()("@chaverim/server/I
 
     const retryAfterSeconds = () => Math.max(1, Math.ceil(((waiting / slots) * Math.max(latencyMs, 50)) / 1000))
 
-    const report = Effect.all([
-      Metric.set(ingestQueueDepth, waiting),
-      Metric.set(ingestInflight, inflight),
-      Metric.set(ingestBackpressure, pressure())
-    ], { discard: true })
+    // Suspended: the figures are read each time it runs, not once when it is built.
+    const report = Effect.suspend(() =>
+      Effect.all([
+        Metric.set(ingestQueueDepth, waiting),
+        Metric.set(ingestInflight, inflight),
+        Metric.set(ingestBackpressure, pressure())
+      ], { discard: true })
+    )
 
     const overloaded = (why: string) =>
       new Overloaded({ message: `ingest is overloaded (${why}); nothing of this batch was stored`, retry_after_s: retryAfterSeconds() })
@@ -50,8 +53,11 @@ export class IngestGate extends Effect.Service<IngestGate>()("@chaverim/server/I
           inflight--
           return Effect.zipRight(semaphore.release(1), report)
         })
+        // The wait for a slot is interruptible even when the caller is not (the ingest route is
+        // uninterruptible): otherwise the timeout cannot cancel it, waits until the slot comes
+        // anyway, and answers Overloaded with the slot taken and never released.
         return restore(
-          Effect.zipRight(report, semaphore.take(1)).pipe(
+          Effect.zipRight(report, Effect.interruptible(semaphore.take(1))).pipe(
             Effect.timeoutFail({ duration: MAX_WAIT_MS, onTimeout: () => overloaded("waited too long for a slot") })
           )
         ).pipe(
