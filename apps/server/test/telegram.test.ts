@@ -626,6 +626,27 @@ describe("Telegram", () => {
       expect(ways).toEqual([{ actor_id: viewer.user.userId, outcome: "success" }])
     })
 
+    it("On my way acknowledges a new alert when an operator presses it, not when a viewer does", async () => {
+      const viewer = await withMessage("viewer")
+      await press(viewer.tg, viewer.messageId, `way:${viewer.alert.alertId}`)
+      expect(await alertRow(viewer.alert.alertId)).toMatchObject({
+        status: "new", acknowledged_by: null, en_route_by_name: viewer.user.username
+      })
+      const operator = await withMessage("operator")
+      await press(operator.tg, operator.messageId, `way:${operator.alert.alertId}`)
+      expect(await alertRow(operator.alert.alertId)).toMatchObject({
+        status: "acknowledged", acknowledged_by: operator.user.userId, en_route_by_name: operator.user.username
+      })
+      const { rows } = await server.db.query(
+        "SELECT target, details->>'acknowledged' AS acknowledged FROM audit_log WHERE action = 'alert.en_route' AND target = ANY($1) ORDER BY id",
+        [[`alert:${viewer.alert.alertId}`, `alert:${operator.alert.alertId}`]]
+      )
+      expect(rows).toEqual([
+        { target: `alert:${viewer.alert.alertId}`, acknowledged: "false" },
+        { target: `alert:${operator.alert.alertId}`, acknowledged: "true" }
+      ])
+    })
+
     it("a viewer cannot acknowledge", async () => {
       const viewer = await withMessage("viewer")
       const { answer } = await press(viewer.tg, viewer.messageId, `ack:${viewer.alert.alertId}`)

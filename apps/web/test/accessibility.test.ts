@@ -95,6 +95,8 @@ beforeAll(async () => {
     if (i > 100) throw new Error("the alerts were not raised")
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+  // A volunteer on the way to the first (a viewer's On my way leaves it new, so it stays on the wall).
+  await server.db.query("UPDATE alerts SET en_route_by_name = 'volunteer-e2e', en_route_at = now() WHERE plate = 'HOT1234'")
   // A Telegram message that could not be delivered, for the admin's deliveries page.
   const { rows: [alert] } = await server.db.query<{ id: string }>("SELECT id::text FROM alerts ORDER BY id LIMIT 1")
   const { rows: [someone] } = await server.db.query<{ id: string }>(
@@ -386,7 +388,7 @@ const everyView = async (size: Size, viewport: typeof PHONE | typeof WALL) => {
   // The wall, with the alerts' banners; the flash stops for people who asked for less motion.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Wall" }).click()
   await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
-  await page.getByRole("article", { name: "Alert HOT-1234" }).waitFor()
+  await page.getByRole("article", { name: "Alert HOT-1234" }).getByText("On the way: volunteer-e2e").waitFor()
   await page.getByRole("listitem", { name: "Alert GRY-555" }).waitFor()
   await page.getByRole("row", { name: /Main St/ }).waitFor()
   await page.locator(".leaflet-interactive").first().waitFor({ state: "visible" })

@@ -6,7 +6,7 @@ import {
   type AlertStatus,
   type AlertVia
 } from "@chaverim/domain/Alerts"
-import type { Role } from "@chaverim/domain/Auth"
+import { type Role, roleAtLeast } from "@chaverim/domain/Auth"
 import { BadRequest, NotFound } from "@chaverim/domain/Errors"
 import { normalizePlate } from "@chaverim/domain/Plate"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -159,22 +159,30 @@ export class Alerts extends Effect.Service<Alerts>()("@chaverim/server/Alerts", 
                  WHERE id = ${input.alertId}`.pipe(Effect.as({ changed: true }), Effect.orDie)
         )).pipe(Effect.withSpan("Alerts.acknowledge"))
 
-    /** "On my way": recorded by name and time (the latest one stands); a new alert is acknowledged by it too. */
+    /**
+     * "On my way": recorded by name and time (the latest one stands). An operator's or admin's also
+     * acknowledges a new alert; a viewer's (a field volunteer's) does not, since acknowledging needs
+     * the operator role: the alert stays new, on the wall too, with who is on the way.
+     */
     const enRoute = (input: AlertAction) =>
-      transition("alert.en_route", input, (alert) =>
-        Effect.zipRight(
+      transition("alert.en_route", input, (alert) => {
+        const acknowledges = alert.status === "new" && roleAtLeast(input.actor.role, "operator")
+        return Effect.zipRight(
           refuseResolved(input.alertId, "marked en route")(alert),
-          sql`
-            UPDATE alerts SET en_route_by_name = ${input.actor.username}, en_route_at = now(), updated_at = now(),
-                   status = 'acknowledged',
-                   acknowledged_by = coalesce(acknowledged_by, ${input.actor.userId}),
-                   acknowledged_by_name = coalesce(acknowledged_by_name, ${input.actor.username}),
-                   acknowledged_at = coalesce(acknowledged_at, now())
-             WHERE id = ${input.alertId}`.pipe(
-            Effect.as({ changed: true, details: { acknowledged: alert.status === "new" } }),
+          (acknowledges
+            ? sql`
+                UPDATE alerts SET en_route_by_name = ${input.actor.username}, en_route_at = now(), updated_at = now(),
+                       status = 'acknowledged', acknowledged_by = ${input.actor.userId},
+                       acknowledged_by_name = ${input.actor.username}, acknowledged_at = now()
+                 WHERE id = ${input.alertId}`
+            : sql`
+                UPDATE alerts SET en_route_by_name = ${input.actor.username}, en_route_at = now(), updated_at = now()
+                 WHERE id = ${input.alertId}`).pipe(
+            Effect.as({ changed: true, details: { acknowledged: acknowledges } }),
             Effect.orDie
           )
-        )).pipe(Effect.withSpan("Alerts.enRoute"))
+        )
+      }).pipe(Effect.withSpan("Alerts.enRoute"))
 
     /** New or acknowledged → resolved, for good: later sightings raise a new alert. */
     const resolve = (input: ResolveAction) =>

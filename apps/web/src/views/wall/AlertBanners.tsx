@@ -36,6 +36,7 @@ const Banner = ({ alert }: { readonly alert: Alert }) => (
     <div className="grow basis-[14em] text-[1.2em] font-semibold leading-snug sm:grow-0 sm:basis-auto sm:text-right sm:text-[1.5em]">
       <p>{placeOf(alert)}</p>
       <p className="tabular-nums">{formatTime(alert.last_seen_at)}{alert.sightings > 1 ? ` · seen ${alert.sightings} times` : ""}</p>
+      {alert.en_route_by && <p>On the way: {alert.en_route_by}</p>}
     </div>
   </article>
 )
@@ -47,6 +48,7 @@ const Line = ({ alert }: { readonly alert: Alert }) => (
     style={{ backgroundColor: alert.watchlist.colour, color: textOn(alert.watchlist.colour) }}>
     <span className="font-mono text-[1.5em] font-black tracking-wider">{alert.detection.plate_text}</span>
     <span>{listOf(alert)}</span>
+    {alert.en_route_by && <span>· on the way: {alert.en_route_by}</span>}
     <span className="ml-auto tabular-nums">{placeOf(alert)} · {formatTime(alert.last_seen_at)}</span>
   </li>
 )
