@@ -282,6 +282,38 @@ describe("alert engine and alerts API", () => {
     await live.close()
   })
 
+  it("On my way over HTTP: anyone who may see the alert; a viewer's leaves it new, an operator's acknowledges", async () => {
+    const list = await createList(server)
+    await createEntry(server, list.id, "exact", "WAY001")
+    await createEntry(server, list.id, "exact", "WAY002")
+    await upToDate()
+    const viewer = await server.signIn("viewer")
+    const operator = await server.signIn("operator")
+    const live = await LiveClient.open(server, operator.cookie)
+    await ingest([read("WAY001"), read("WAY002")])
+    const first = (await live.next(isAlertFor("WAY001"))).alert.id
+    const second = (await live.next(isAlertFor("WAY002"))).alert.id
+
+    expect((await api(`/api/v1/alerts/${first}/en-route`, viewer, { method: "POST", csrf: false })).status).toBe(403)
+    const byViewer = await api(`/api/v1/alerts/${first}/en-route`, viewer, { method: "POST" })
+    expect(byViewer.status).toBe(200)
+    expect(await byViewer.json()).toMatchObject({ status: "new", acknowledged_by: null, en_route_by: viewer.username })
+    // The change reaches the live feed as every change of an alert does.
+    await live.next((m) => m.type === "alert" && m.alert.id === first && m.alert.en_route_by === viewer.username)
+
+    const byOperator = await api(`/api/v1/alerts/${second}/en-route`, operator, { method: "POST" })
+    expect(await byOperator.json()).toMatchObject({ status: "acknowledged", acknowledged_by: operator.username, en_route_by: operator.username })
+
+    await api(`/api/v1/alerts/${second}/resolve`, operator, { method: "POST", body: {} })
+    expect((await api(`/api/v1/alerts/${second}/en-route`, viewer, { method: "POST" })).status).toBe(409)
+    expect((await api("/api/v1/alerts/987654321/en-route", viewer, { method: "POST" })).status).toBe(404)
+    const { rows } = await server.db.query(
+      "SELECT actor_username, details->>'via' AS via, details->>'acknowledged' AS acknowledged FROM audit_log WHERE action = 'alert.en_route' AND outcome = 'success' AND target = $1",
+      [`alert:${first}`])
+    expect(rows).toEqual([{ actor_username: viewer.username, via: "web", acknowledged: "false" }])
+    await live.close()
+  })
+
   it("people see alerts of shared lists and of their own; admins see all", async () => {
     const owner = await server.signIn("operator")
     const other = await server.signIn("operator")

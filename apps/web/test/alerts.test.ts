@@ -143,6 +143,21 @@ describe("alerts", () => {
     await wall.context.close()
   })
 
+  it("lets a volunteer (a viewer) say they are on the way: the alert stays new, saying who is going", async () => {
+    const volunteer = await server.signIn("viewer")
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: volunteer.cookie, viewport: PHONE })
+    await page.goto(`${server.url}/alerts`)
+    const card = page.getByRole("article", { name: "Alert BOL-777, new" })
+    expect(await card.getByRole("button", { name: "Acknowledge" }).count()).toBe(0)
+    await card.getByRole("button", { name: "On my way" }).click()
+    await card.getByText(`On the way: ${volunteer.username}`).waitFor()
+    expect(await card.getByRole("button", { name: "On my way" }).count()).toBe(0)
+    const { rows } = await server.db.query("SELECT status, en_route_by_name FROM alerts WHERE plate = 'BOL777'")
+    expect(rows).toEqual([{ status: "new", en_route_by_name: volunteer.username }])
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
   it("lists alerts on a wide screen too, filtered by status, and acknowledges with the keyboard", async () => {
     const { page, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: WALL })
     await page.goto(`${server.url}/alerts`)

@@ -302,6 +302,18 @@ export class AlertsApi extends HttpApiGroup.make("alerts")
       .annotate(OpenApi.Description, "Acknowledge a new alert (again: no change). A resolved alert answers 409.")
   )
   .add(
+    HttpApiEndpoint.post("enRoute", "/api/v1/alerts/:id/en-route")
+      .setPath(AlertPath)
+      .addSuccess(Alert)
+      .addError(NotFound)
+      .addError(AlertStateConflict)
+      .middleware(ViewerAuth)
+      .annotate(
+        OpenApi.Description,
+        "On my way: records who is going and when (the latest stands). An operator's also acknowledges a new alert; a viewer's does not. A resolved alert answers 409."
+      )
+  )
+  .add(
     HttpApiEndpoint.post("resolve", "/api/v1/alerts/:id/resolve")
       .setPath(AlertPath)
       .setPayload(ResolveRequest)

@@ -16,6 +16,11 @@ export const AlertsHttpLive = HttpApiBuilder.group(AlprApi, "alerts", (handlers)
           const user = yield* CurrentUser
           return yield* alerts.acknowledge({ alertId: path.id, actor: user, via: "web", request: yield* requestInfo })
         }))
+      .handle("enRoute", ({ path }) =>
+        Effect.gen(function*() {
+          const user = yield* CurrentUser
+          return yield* alerts.enRoute({ alertId: path.id, actor: user, via: "web", request: yield* requestInfo })
+        }))
       .handle("resolve", ({ path, payload }) =>
         Effect.gen(function*() {
           const user = yield* CurrentUser

@@ -1,6 +1,7 @@
 import type { Alert } from "@chaverim/domain/Alerts"
 import { useState } from "react"
 import { withApi } from "../../client/api"
+import { useMe } from "../../client/session"
 import { useApiAction } from "../../client/useApi"
 import { Link } from "../../router"
 import { CATEGORY_LABEL } from "../../ui/colour"
@@ -62,6 +63,8 @@ export const AlertCard = ({ alert, canAct, onChanged }: {
 }) => {
   const [resolving, setResolving] = useState(false)
   const [acked, acknowledge] = useApiAction(() => withApi((api) => api.alerts.acknowledge({ path: { id: alert.id } })))
+  const [going, goNow] = useApiAction(() => withApi((api) => api.alerts.enRoute({ path: { id: alert.id } })))
+  const me = useMe()
   const { detection, watchlist } = alert
   return (
     <article aria-label={`Alert ${detection.plate_text}, ${alert.status}`}
@@ -98,6 +101,15 @@ export const AlertCard = ({ alert, canAct, onChanged }: {
               Acknowledge
             </Button>
           )}
+          {/* Anyone who sees the alert may go; an operator's going also acknowledges it. */}
+          {alert.status !== "resolved" && alert.en_route_by !== me.username && (
+            <Button variant="secondary" disabled={going.state === "loading"} onClick={async () => {
+              const result = await goNow()
+              if (result.state === "ready") onChanged(result.value)
+            }}>
+              On my way
+            </Button>
+          )}
           {canAct && alert.status !== "resolved" && !resolving && (
             <Button variant="secondary" onClick={() => setResolving(true)}>Resolve…</Button>
           )}
@@ -107,6 +119,7 @@ export const AlertCard = ({ alert, canAct, onChanged }: {
           </Link>
         </div>
         {acked.state === "failed" && <ProblemNote problem={acked.problem} />}
+        {going.state === "failed" && <ProblemNote problem={going.problem} />}
         {resolving && alert.status !== "resolved" && (
           <ResolveForm alert={alert} onChanged={(a) => { setResolving(false); onChanged(a) }} onCancel={() => setResolving(false)} />
         )}
