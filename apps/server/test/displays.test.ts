@@ -1,5 +1,5 @@
 import type { Me } from "@chaverim/domain/Accounts"
-import type { DisplayCode } from "@chaverim/domain/Rpc"
+import { DISPLAY_NAME_MAX, type DisplayCode } from "@chaverim/domain/Rpc"
 import * as Effect from "effect/Effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type SignedIn, startServer, type TestServer } from "./harness"
@@ -150,6 +150,13 @@ describe("wall displays", () => {
       body: JSON.stringify({ username: "display:Server room", password: "whatever it might be" })
     })
     expect([400, 401]).toContain(login.status)
+    // The longest name makes the longest username there may be; one more character is refused.
+    const longest = await create("L".repeat(DISPLAY_NAME_MAX))
+    const { rows: [named] } = await server.db.query("SELECT u.username FROM displays d JOIN users u ON u.id = d.user_id WHERE d.id = $1",
+      [longest.display_id])
+    expect(named.username).toHaveLength(64)
+    const tooLong = await asAdmin((c) => Effect.exit(c.displays.create({ name: "L".repeat(DISPLAY_NAME_MAX + 1) })))
+    expect(outcomeOf(tooLong)).toMatch(/name is at most 56 characters/)
     // A name is used once, revoked or not, so the audit log's display name means one screen.
     const taken = await asAdmin((c) => Effect.exit(c.displays.create({ name: "server ROOM" })))
     expect(outcomeOf(taken)).toMatch(/^BadRequest: a display named server ROOM exists/)

@@ -225,11 +225,18 @@ export type DisplayCode = typeof DisplayCode.Type
 
 const DisplayRef = { display_id: DisplayId }
 
+/** A display's account is named `display:<name>`, and a username is at most 64 characters. */
+export const DISPLAY_NAME_MAX = 56
+
 export class DisplaysRpcs extends RpcGroup.make(
   Rpc.make("displays.list", { success: Schema.Array(DisplaySummary) }),
   /** A new display and its first pairing code; a name is used once (BadRequest when taken). */
   Rpc.make("displays.create", {
-    payload: { name: Label("name").pipe(Schema.maxLength(64, { message: () => "name is at most 64 characters" })) },
+    payload: {
+      name: Label("name").pipe(
+        Schema.maxLength(DISPLAY_NAME_MAX, { message: () => `name is at most ${DISPLAY_NAME_MAX} characters` })
+      )
+    },
     success: DisplayCode,
     error: BadRequest
   }),

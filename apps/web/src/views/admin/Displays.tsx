@@ -1,4 +1,4 @@
-import type { DisplayCode, DisplaySummary } from "@chaverim/domain/Rpc"
+import { DISPLAY_NAME_MAX, type DisplayCode, type DisplaySummary } from "@chaverim/domain/Rpc"
 import { useState } from "react"
 import { valueOf } from "../../client/problem"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
@@ -69,7 +69,7 @@ const NewDisplay = ({ onCreated, list }: { readonly onCreated: () => void; reado
         screen. It is signed in as a viewer that can show the wall and nothing else.
       </p>
       <div className="flex flex-wrap items-end gap-3">
-        <TextField label="Display name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={64}
+        <TextField label="Display name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={DISPLAY_NAME_MAX}
           className="min-w-48 flex-1" hint="Where the screen is, e.g. Control room left" />
         <Button type="submit" disabled={created.state === "loading"}>Create pairing code</Button>
       </div>
