@@ -160,6 +160,9 @@ describe("wall displays", () => {
     // A name is used once, revoked or not, so the audit log's display name means one screen.
     const taken = await asAdmin((c) => Effect.exit(c.displays.create({ name: "server ROOM" })))
     expect(outcomeOf(taken)).toMatch(/^BadRequest: a display named server ROOM exists/)
+    // Two admins adding one name at the same moment: one display, and a clear answer for the other.
+    const both = await Promise.all([1, 2].map(() => asAdmin((c) => Effect.exit(c.displays.create({ name: "Front desk" })))))
+    expect(both.map(outcomeOf).sort()).toEqual(["BadRequest: a display named Front desk exists (or existed): choose another name", "success"])
   })
 
   it("is for admins only", async () => {

@@ -98,17 +98,20 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
     const create = (name: string, by: Actor, request: RequestInfo) =>
       sql.withTransaction(Effect.gen(function*() {
         const trimmed = name.trim()
-        const [taken] = yield* sql<{ id: string }>`SELECT id FROM displays WHERE lower(name) = lower(${trimmed})`
-        if (taken !== undefined) {
-          return yield* new BadRequest({ message: `a display named ${trimmed} exists (or existed): choose another name` })
-        }
+        const taken = new BadRequest({ message: `a display named ${trimmed} exists (or existed): choose another name` })
+        // Both names are unique (case aside): a second admin adding the same name at the same moment
+        // waits for the first and then finds it taken.
         const [user] = yield* sql<{ id: string }>`
           INSERT INTO users (username, role, password_hash, must_change_password, display)
           VALUES (${displayUsername(trimmed)}, 'viewer', NULL, false, true)
+          ON CONFLICT DO NOTHING
           RETURNING id`
+        if (user === undefined) return yield* taken
         const [display] = yield* sql<{ id: string }>`
-          INSERT INTO displays (name, user_id, created_by) VALUES (${trimmed}, ${user!.id}, ${by.userId ?? null})
+          INSERT INTO displays (name, user_id, created_by) VALUES (${trimmed}, ${user.id}, ${by.userId ?? null})
+          ON CONFLICT DO NOTHING
           RETURNING id`
+        if (display === undefined) return yield* taken
         const code = yield* issueCode(display!.id, trimmed)
         yield* audit.record({
           actor: by,
