@@ -1,6 +1,18 @@
 import { useEffect, useState } from "react"
 
 /**
+ * Removing an element does not stop its request; emptying its source does. One function for every
+ * photo, so that React calls it when the element comes and goes, not at every render (a new callback
+ * each render would be detached and attached again, and empty a photo still loading).
+ */
+const abandonWhenRemoved = (img: HTMLImageElement | null) => {
+  if (img === null) return
+  return () => {
+    if (!img.complete) img.src = ""
+  }
+}
+
+/**
  * A photo from the evidence store (same origin, with the session cookie); a plain box when there is none.
  *
  * `delayMs`: ask for it only once it has been on screen that long. The wall's live tiles come and go
@@ -30,10 +42,7 @@ export const PlatePhoto = ({ src, alt, className = "", dark = false, delayMs = 0
   if (shown === undefined) return <div className={box} aria-hidden />
   return (
     <img src={shown} alt={alt} loading="lazy" decoding="async" onError={() => setBroken(shown)}
-      // Removing an element does not stop its request; emptying its source does.
-      ref={(img) => () => {
-        if (img !== null && !img.complete) img.src = ""
-      }}
+      ref={abandonWhenRemoved}
       className={`rounded bg-black object-contain ${className}`} />
   )
 }
