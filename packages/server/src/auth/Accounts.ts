@@ -134,11 +134,24 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
         ([row]) => row === undefined ? new NotFound({ message: `no user named ${username}` }) : Effect.succeed(row.id)
       )
 
+    /** Ends every session of the user (and any sign-in half done); how many were open. */
     const revokeSessions = (userId: string) =>
-      sql`UPDATE sessions SET revoked_at = now() WHERE user_id = ${userId} AND revoked_at IS NULL`.pipe(
-        Effect.zipRight(sql`DELETE FROM pending_logins WHERE user_id = ${userId}`),
-        Effect.asVoid
+      sql`UPDATE sessions SET revoked_at = now() WHERE user_id = ${userId} AND revoked_at IS NULL RETURNING 1`.pipe(
+        Effect.tap(() => sql`DELETE FROM pending_logins WHERE user_id = ${userId}`),
+        Effect.map((ended) => ended.length)
       )
+
+    /** A new session of the user, `hours` long: the token for the cookie, and its SHA-256 (the row's key). */
+    const openSession = (userId: string, hours: number, request: RequestInfo) =>
+      Effect.gen(function*() {
+        const session = token()
+        const hash = sha256Hex(session)
+        yield* sql`
+          INSERT INTO sessions (token_hash, user_id, expires_at, address, csrf_token, user_agent)
+          VALUES (${hash}, ${userId}, now() + make_interval(hours => ${hours}),
+                  ${request.address}, ${randomBytes(24).toString("base64url")}, ${request.userAgent?.slice(0, 300) ?? null})`
+        return { session, hash }
+      })
 
     const usernameOf = (userId: string) =>
       Effect.flatMap(
@@ -421,13 +434,7 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
                 SELECT ${pending.user_id}::uuid, unnest(${hashes}::text[])`
           ))
         }
-        const session = token()
-        const csrf = randomBytes(24).toString("base64url")
-        const [created] = yield* sql<{ expires_at: Date }>`
-          INSERT INTO sessions (token_hash, user_id, expires_at, address, csrf_token, user_agent)
-          VALUES (${sha256Hex(session)}, ${pending.user_id}, now() + make_interval(hours => ${SESSION_HOURS}),
-                  ${request.address}, ${csrf}, ${request.userAgent?.slice(0, 300) ?? null})
-          RETURNING expires_at`
+        const { hash, session } = yield* openSession(pending.user_id, SESSION_HOURS, request)
         const [left] = yield* sql<{ n: number }>`
           SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = ${pending.user_id} AND used_at IS NULL`
         yield* throttle.succeeded(pending.username)
@@ -441,18 +448,10 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
           },
           outcome: "success"
         })
-        const me: Me = {
-          user_id: pending.user_id,
-          username: pending.username,
-          role: pending.role,
-          csrf_token: csrf,
-          expires_at: iso(created!.expires_at),
-          display: false
-        }
         return {
           session,
           response: {
-            user: me,
+            user: yield* me(hash),
             ...(recoveryCodes === undefined ? {} : { recovery_codes: recoveryCodes }),
             recovery_codes_left: left!.n
           }
@@ -551,6 +550,8 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
       pendingOf,
       completeLogin,
       sessionUser,
+      openSession,
+      revokeSessions,
       me,
       logout,
       changePassword,

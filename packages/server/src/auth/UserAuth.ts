@@ -16,7 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { clientAddress } from "../collectors/Http"
-import { Accounts, safeEqual } from "./Accounts"
+import { Accounts, type Actor, safeEqual } from "./Accounts"
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"])
 
@@ -25,6 +25,19 @@ export const requestInfo = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   return { address: yield* clientAddress, userAgent: request.headers["user-agent"] }
 })
+
+/**
+ * Refuses (403, audited as access.denied with the request's method and URL) a user below `required`.
+ * The role middlewares check each endpoint's least role with it; a handler whose rule depends on the
+ * request (a viewer may see a plate crop, not a scene photo) calls it itself.
+ */
+export const requireRole = (accounts: Accounts, current: Actor & { readonly role: Role }, required: Role) =>
+  Effect.gen(function*() {
+    if (roleAtLeast(current.role, required)) return
+    const request = yield* HttpServerRequest.HttpServerRequest
+    yield* accounts.denied(current, `${request.method} ${request.url}`, yield* requestInfo).pipe(Effect.orDie)
+    return yield* new Forbidden({ message: `this needs the ${required} role; you are ${current.role}` })
+  })
 
 /**
  * A session cookie checked for a least role: no, an expired or a revoked session is 401; a role
@@ -39,10 +52,7 @@ const sessionFor = (accounts: Accounts, required: Role) => (token: Redacted.Reda
     )
     if (Option.isNone(user)) return yield* new Unauthorized({ message: "sign in first; your session is missing or has ended" })
     const { csrfToken, ...current } = user.value
-    if (!roleAtLeast(current.role, required)) {
-      yield* accounts.denied(current, `${request.method} ${request.url}`, yield* requestInfo).pipe(Effect.orDie)
-      return yield* new Forbidden({ message: `this needs the ${required} role; you are ${current.role}` })
-    }
+    yield* requireRole(accounts, current, required)
     if (!SAFE_METHODS.has(request.method)) {
       const sent = request.headers[CSRF_HEADER]
       if (sent === undefined || csrfToken === "" || !safeEqual(sent, csrfToken)) {

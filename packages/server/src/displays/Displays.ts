@@ -1,10 +1,8 @@
-import type { Me } from "@chaverim/domain/Accounts"
 import { BadRequest, NotFound, Unauthorized } from "@chaverim/domain/Errors"
 import type { DisplayCode, DisplaySummary } from "@chaverim/domain/Rpc"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
-import { randomBytes } from "node:crypto"
-import type { Actor, RequestInfo } from "../auth/Accounts"
+import { Accounts, type Actor, type RequestInfo } from "../auth/Accounts"
 import { addressKey, ADDRESS_RULE, makeThrottle, type ThrottleRule } from "../auth/Throttle"
 import { Audit } from "../audit/Audit"
 import { AppConfig } from "../Config"
@@ -35,6 +33,7 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const audit = yield* Audit
+    const accounts = yield* Accounts
     const throttle = yield* makeThrottle
     const { displaySessionDays } = yield* AppConfig
 
@@ -155,14 +154,13 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
           if (display.revoked) return
           yield* sql`UPDATE displays SET revoked_at = now(), code_hash = NULL, code_expires_at = NULL WHERE id = ${displayId}`
           yield* sql`UPDATE users SET disabled_at = now(), updated_at = now() WHERE id = ${display.user_id}`
-          const ended = yield* sql`
-            UPDATE sessions SET revoked_at = now() WHERE user_id = ${display.user_id} AND revoked_at IS NULL RETURNING 1`
+          const ended = yield* accounts.revokeSessions(display.user_id)
           yield* audit.record({
             actor: by,
             address: request.address,
             action: "display.revoke",
             target: `display:${displayId}`,
-            details: { name: display.name, sessions_ended: ended.length },
+            details: { name: display.name, sessions_ended: ended },
             outcome: "success"
           })
         }))
@@ -187,32 +185,17 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
             RETURNING d.id, d.name, d.user_id, u.username`
           if (display === undefined) return undefined
           // One screen per display: pairing again moves the display to the screen that typed the code.
-          const replaced = yield* sql`
-            UPDATE sessions SET revoked_at = now() WHERE user_id = ${display.user_id} AND revoked_at IS NULL RETURNING 1`
-          const session = randomBytes(32).toString("base64url")
-          const csrf = randomBytes(24).toString("base64url")
-          const [created] = yield* sql<{ expires_at: Date }>`
-            INSERT INTO sessions (token_hash, user_id, expires_at, address, csrf_token, user_agent, last_seen_at)
-            VALUES (${sha256Hex(session)}, ${display.user_id}, now() + make_interval(days => ${displaySessionDays}),
-                    ${address}, ${csrf}, ${request.userAgent?.slice(0, 300) ?? null}, now())
-            RETURNING expires_at`
+          const replaced = yield* accounts.revokeSessions(display.user_id)
+          const { hash: sessionHash, session } = yield* accounts.openSession(display.user_id, displaySessionDays * 24, request)
           yield* audit.record({
             actor: { userId: display.user_id, username: display.username },
             address,
             action: "display.pair",
             target: `display:${display.id}`,
-            details: { name: display.name, replaced_sessions: replaced.length },
+            details: { name: display.name, replaced_sessions: replaced },
             outcome: "success"
           })
-          const me: Me = {
-            user_id: display.user_id,
-            username: display.username,
-            role: "viewer",
-            csrf_token: csrf,
-            expires_at: iso(created!.expires_at),
-            display: true
-          }
-          return { session, me }
+          return { session, me: yield* accounts.me(sessionHash) }
         }))
         if (outcome !== undefined) return outcome
         yield* audit.record({ address, action: "display.pair", details: { reason: "wrong, used or expired code" }, outcome: "failure" })

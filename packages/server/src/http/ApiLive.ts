@@ -31,7 +31,9 @@ import { TelegramHttpLive } from "../telegram/Http"
 import { TelegramLinks } from "../telegram/Links"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
-export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default, Displays.Default).pipe(
+export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default,
+  // Displays open and end their screens' sessions through Accounts (one instance: layers are memoised).
+  Displays.Default.pipe(Layer.provide(Accounts.Default))).pipe(
   Layer.provideMerge(Images.Default),
   Layer.provideMerge(AuditLive)
 )

@@ -1,12 +1,11 @@
 import { AlprApi } from "@chaverim/domain/Api"
 import { CurrentUser } from "@chaverim/domain/Auth"
-import { Forbidden } from "@chaverim/domain/Errors"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import { Audit } from "../audit/Audit"
 import { Accounts } from "../auth/Accounts"
-import { requestInfo } from "../auth/UserAuth"
+import { requestInfo, requireRole } from "../auth/UserAuth"
 import { Images } from "./Images"
 
 /**
@@ -22,12 +21,9 @@ export const ImagesHttpLive = HttpApiBuilder.group(AlprApi, "images", (handlers)
     return handlers.handleRaw("image", ({ path }) =>
       Effect.gen(function*() {
         const user = yield* CurrentUser
-        const info = yield* requestInfo
-        const { address } = info
-        if (path.kind === "scene" && user.role === "viewer") {
-          yield* accounts.denied(user, `GET /api/v1/detections/${path.id}/images/scene`, info)
-          return yield* new Forbidden({ message: "scene photos need the operator role; viewers see plate crops only" })
-        }
+        const { address } = yield* requestInfo
+        // The endpoint admits viewers, for plate crops; a scene photo needs an operator.
+        if (path.kind === "scene") yield* requireRole(accounts, user, "operator")
         const record = (outcome: "success" | "failure", details: Record<string, unknown> = {}) =>
           audit.record({ actor: user, address, action: "image.view", target: `detection:${path.id}/${path.kind}`, details, outcome })
         const { bytes, contentType } = yield* images.read(path.id, path.kind).pipe(
