@@ -428,7 +428,8 @@ const runDrain = async (settings: DrainSettings, stop: AbortSignal, cleanups: Ar
     upload: { concurrency: settings.concurrency, max_events: settings.maxEvents },
     quota_mb: quotaMb
   }))
-  const env = { EDGE_DIR: edgeDir, EDGE_MACHINE_ID_FILE: machineIdFile }
+  // The benchmark's central server is plain http on loopback: marked as a trusted local network.
+  const env = { EDGE_DIR: edgeDir, EDGE_MACHINE_ID_FILE: machineIdFile, EDGE_ALLOW_HTTP_CENTRAL: "1" }
   const collectorId = await claimCollector(env, server.claimCodes[0]!, server.url)
   progress(`server ${server.url} (pid ${server.pid}); collector ${collectorId} claimed; ` +
     `upload concurrency ${settings.concurrency}, batches of up to ${settings.maxEvents}`)

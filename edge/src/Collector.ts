@@ -13,8 +13,10 @@ import { CameraStates, runCameraSources } from "./adapters/Sources"
 import { ReadBuffer } from "./buffer/Buffer"
 import { type EdgeConfig, loadConfig, readLayer, writeLayer } from "./config/EdgeConfig"
 import { CameraActivity, listenerRoutes } from "./listener/Listener"
-import { statusPageRoutes } from "./listener/StatusPage"
-import { makeSecretStore, type SecretStore } from "./provisioning/Secrets"
+import { ensurePushSecrets } from "./listener/PushAuth"
+import type { AddressBackoff } from "./listener/AddressBackoff"
+import { newPinGuesses, statusPageRoutes } from "./listener/StatusPage"
+import { makeSecretStore, type Protection, type SecretStore } from "./provisioning/Secrets"
 import { type Central, centralHttpClientLayer, makeCentral } from "./uploader/Central"
 import { makeUploader } from "./uploader/Uploader"
 import { EDGE_VERSION } from "./version"
@@ -30,6 +32,8 @@ export interface CollectorPaths {
   readonly dir: string
   /** the device identity file, when not /etc/machine-id */
   readonly machineIdFile?: string
+  /** how the secrets are protected at rest (the device identity when not given) */
+  readonly protection?: Protection
 }
 
 export class NotClaimed extends Schema.TaggedError<NotClaimed>()("NotClaimed", { message: Schema.String }) {}
@@ -76,9 +80,9 @@ const execute = (
     }
   })
 
-const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.Deferred<Outcome>) =>
+const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.Deferred<Outcome>, pinGuesses: AddressBackoff) =>
   Effect.gen(function*() {
-    const secrets = makeSecretStore(paths.dir, paths.machineIdFile)
+    const secrets = makeSecretStore(paths.dir, paths.machineIdFile, paths.protection)
     const stored = yield* secrets.read
     const centralUrl = config.central_url
     if (stored["api_key"] === undefined || centralUrl === undefined) {
@@ -113,11 +117,18 @@ const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.De
       }
     })
 
-    const routes = yield* listenerRoutes(config.cameras, activity)
+    // Before the listener opens: a camera added since the last start (or a configuration from before
+    // push secrets) gets its secret now, and a push without one is refused from the first request.
+    const pushSecrets = yield* ensurePushSecrets(config.cameras, secrets)
+    const routes = yield* listenerRoutes(config.cameras, activity, {
+      pushSecrets,
+      vendorRoutes: config.listen.unauthenticated_vendor_routes
+    })
     const scope = yield* Effect.scope
     const statusPage = statusPageRoutes({
       dir: paths.dir,
       secrets,
+      pinGuesses,
       status,
       // After the answer has gone out: the reload closes the listener.
       reload: Deferred.succeed(outcome, "reload").pipe(Effect.delay("250 millis"), Effect.forkIn(scope), Effect.asVoid)
@@ -197,10 +208,12 @@ const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.De
 /** Runs the collector until it is told to exit; reloads on configuration changes. */
 export const runCollector = (paths: CollectorPaths) =>
   Effect.gen(function*() {
+    // Kept across reloads: a change made by someone else must not clear a guesser's wait.
+    const pinGuesses = newPinGuesses()
     for (;;) {
       const config = yield* loadConfig(paths.dir)
       const outcome = yield* Deferred.make<Outcome>()
-      const next = yield* runOnce(paths, config, outcome).pipe(
+      const next = yield* runOnce(paths, config, outcome, pinGuesses).pipe(
         Effect.provide(ReadBuffer.layer({
           dir: paths.dir,
           retentionDays: config.retention_days,

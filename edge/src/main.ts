@@ -9,7 +9,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { type CameraRead, PayloadError, VENDORS } from "./adapters/CameraRead"
 import { parsePayload } from "./adapters/parse"
-import { cameraPasswordCommand, claimCommand, runCommand, setPinCommand, statusCommand } from "./cli/commands"
+import { cameraPasswordCommand, cameraPushCommand, claimCommand, runCommand, secretsCommand, setPinCommand, statusCommand } from "./cli/commands"
 import { EDGE_VERSION } from "./version"
 
 /**
@@ -50,7 +50,7 @@ const parse = Command.make(
 // ---------------------------------------------------------------------------------------------
 
 const edge = Command.make("edge").pipe(
-  Command.withSubcommands([parse, claimCommand, runCommand, statusCommand, setPinCommand, cameraPasswordCommand]),
+  Command.withSubcommands([parse, claimCommand, runCommand, statusCommand, setPinCommand, cameraPasswordCommand, cameraPushCommand, secretsCommand]),
   Command.withDescription("Chaverim ALPR edge collector")
 )
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { fixturePath, HIKVISION_ANPR_DETECTION, ROOT } from "./cameras"
 
 /** tsx start-up is slow on a 2-core machine: one invocation may take this long. */
@@ -12,9 +16,17 @@ interface Run {
 }
 
 /** A command from the repository root; by default `npm run -s edge -- ...args`, as an operator runs it. */
-const edge = (args: ReadonlyArray<string>, command: ReadonlyArray<string> = ["npm", "run", "-s", "edge", "--"]): Promise<Run> =>
+const edge = (
+  args: ReadonlyArray<string>,
+  command: ReadonlyArray<string> = ["npm", "run", "-s", "edge", "--"],
+  env: Record<string, string> = {}
+): Promise<Run> =>
   new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(command[0]!, [...command.slice(1), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
@@ -61,6 +73,34 @@ describe("edge parse", () => {
       `error: ${file} is not a hikvision payload: not well-formed XML (line 15: Extra text at the end)`
     ])
   }, INVOCATION_MS * 2)
+})
+
+describe("edge camera-push", () => {
+  it("shows a push camera (only push cameras) its URL and Basic/Digest password once --rotate has made its secret", async () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "alpr-cli-push-"))
+    Fs.writeFileSync(Path.join(dir, "machine-id"), randomBytes(16).toString("hex"))
+    Fs.writeFileSync(Path.join(dir, "config.yaml"), JSON.stringify({
+      listen: { host: "127.0.0.1", port: 8123 },
+      cameras: [{ id: "gate", vendor: "hikvision", push_from: "10.0.0.0/8" }, { id: "yard", vendor: "hikvision", mode: "pull" }]
+    }))
+    const env = { EDGE_DIR: dir, EDGE_MACHINE_ID_FILE: Path.join(dir, "machine-id") }
+    const cameraOf = (run: Run) => {
+      expect(run.code, describeRun(run)).toBe(0)
+      const shown = JSON.parse(run.stdout) as { cameras: Array<Record<string, any>> }
+      // Only push cameras have a push secret.
+      expect(shown.cameras.map((c) => c["id"])).toEqual(["gate"])
+      return shown.cameras[0]!
+    }
+    const rotated = cameraOf(await edge(["camera-push", "--camera", "gate", "--rotate"], undefined, env))
+    const secret = /^http:\/\/127\.0\.0\.1:8123\/push\/([A-Za-z0-9_-]{24})$/.exec(rotated["push_url"])?.[1]
+    expect(secret).toBeDefined()
+    expect(rotated).toMatchObject({
+      vendor: "hikvision",
+      basic_or_digest: { url: "http://127.0.0.1:8123/cameras/gate", username: "gate", password: secret },
+      push_from: "10.0.0.0/8"
+    })
+    expect(cameraOf(await edge(["camera-push"], undefined, env))["push_url"]).toBe(rotated["push_url"])
+  }, INVOCATION_MS * 3)
 })
 
 describe("the production bundle", () => {

@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { useFreshDatabase } from "../../test-support/Database"
-import { type Central, type Collector, claimedCollector, killAll, read, sendCommand, setPin, startCentral, waitFor } from "./processes"
+import {
+  type Central,
+  type Collector,
+  claimedCollector,
+  killAll,
+  PUSH_CAMERAS,
+  read,
+  sendCommand,
+  setPin,
+  startCentral,
+  waitFor
+} from "./processes"
 
 /** Commands from the central server, delivered with heartbeats to a real collector process. */
 
@@ -25,16 +36,22 @@ const stored = async (id: string) =>
   (await database.db.query("SELECT count(*)::int AS n FROM detections WHERE detection_id = $1", [id])).rows[0].n as number
 
 describe("commands through heartbeats", () => {
-  it("update_cameras: the new camera can push at once", async () => {
-    expect((await fetch(`http://127.0.0.1:${collector.port}/cameras/lane-1`, { method: "POST", body: "{}" })).status).toBe(404)
-    const id = await sendCommand(database.url, collector.id, "update_cameras", { cameras: [{ id: "lane-1", vendor: "generic", name: "Lane 1" }] })
+  it("update_cameras: the new camera gets a push secret and can push with it at once", async () => {
+    const laneRoute = `http://127.0.0.1:${collector.port}/cameras/lane-1`
+    expect((await fetch(laneRoute, { method: "POST", body: "{}" })).status).toBe(401)
+    const id = await sendCommand(database.url, collector.id, "update_cameras", {
+      cameras: [...PUSH_CAMERAS, { id: "lane-1", vendor: "generic", name: "Lane 1" }]
+    })
     expect(await commandRow(id)).toMatchObject({ status: "done" })
     const event = read("cams")
+    const url = await waitFor("the camera's push secret", () => collector.pushUrl("lane-1"))
     const response = await waitFor("the camera to be served", async () => {
-      const r = await fetch(`http://127.0.0.1:${collector.port}/cameras/lane-1`, { method: "POST", body: JSON.stringify(event) })
-      return r.status === 404 ? undefined : r
+      const r = await fetch(url, { method: "POST", body: JSON.stringify(event) })
+      return r.status === 401 ? undefined : r
     })
     expect(response.status).toBe(200)
+    // Its route still wants the secret: a push without it stores nothing.
+    expect((await fetch(laneRoute, { method: "POST", body: JSON.stringify(read("cams")) })).status).toBe(401)
     await waitFor("the read to arrive", async () => (await stored(event.detection_id)) === 1 || undefined)
     const { rows } = await database.db.query("SELECT disk_used_bytes, disk_quota_bytes, disk_full FROM collectors WHERE id = $1", [collector.id])
     expect(rows[0]).toMatchObject({ disk_full: false, disk_quota_bytes: String(4096 * 1024 * 1024) })
@@ -75,16 +92,17 @@ describe("commands through heartbeats", () => {
         body: "cameras:\n  - id: site-cam\n    vendor: generic\n"
       })
     expect((await change("1234")).status).toBe(403) // no PIN set yet
-    await setPin(collector, "4711")
+    await setPin(collector, "4711-gate")
     expect((await change(undefined)).status).toBe(401)
     expect((await change("1234")).status).toBe(401)
-    const bad = await fetch(`${base}/local-config`, { method: "PUT", headers: { "x-pin": "4711" }, body: "upload:\n  max_events: 999\n" })
+    const bad = await fetch(`${base}/local-config`, { method: "PUT", headers: { "x-pin": "4711-gate" }, body: "upload:\n  max_events: 999\n" })
     expect(bad.status).toBe(400)
-    expect((await change("4711")).status).toBe(200)
+    expect((await change("4711-gate")).status).toBe(200)
     const event = read("site")
+    const url = await waitFor("the site camera's push secret", () => collector.pushUrl("site-cam"))
     const response = await waitFor("the site camera", async () => {
-      const r = await fetch(`${base}/cameras/site-cam`, { method: "POST", body: JSON.stringify(event) }).catch(() => undefined)
-      return r === undefined || r.status === 404 ? undefined : r
+      const r = await fetch(url, { method: "POST", body: JSON.stringify(event) }).catch(() => undefined)
+      return r === undefined || r.status === 401 ? undefined : r
     })
     expect(response.status).toBe(200)
   })

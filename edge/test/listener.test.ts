@@ -3,25 +3,24 @@ import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as Effect from "effect/Effect"
-import * as TestClock from "effect/TestClock"
 import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import * as Yaml from "yaml"
 import { makeBuffer, ReadBuffer } from "../src/buffer/Buffer"
 import { CameraActivity, listenerRoutes } from "../src/listener/Listener"
-import { hashPin, statusPageRoutes } from "../src/listener/StatusPage"
-import { makeSecretStore } from "../src/provisioning/Secrets"
+import { newPushSecret } from "../src/listener/PushAuth"
 import { base64, fakeJpeg } from "./cameras"
 
 /**
  * The collector's own HTTP side, served on loopback by the real Node server: the camera listener on
- * a real SQLite buffer at its quota, and the status page's PIN lockout.
+ * a real SQLite buffer at its quota (the status page has statusPage.test.ts).
  */
 
 const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "alpr-listener-"))
+
+const GATE_SECRET = newPushSecret()
 
 /** Serves `app` on a free loopback port for the scope; its base URL. */
 const serve = <E, R>(app: HttpApp.Default<E, R>) =>
@@ -60,9 +59,10 @@ describe("the camera listener with a full buffer", () => {
       // The empty database takes some pages of its own; the quota leaves room for one 40 KB photo beyond them.
       const base = yield* Effect.scoped(Effect.flatMap(makeBuffer({ dir, retentionDays: 7, quotaBytes: 1e9 }), (b) => b.stats))
       const buffer = yield* makeBuffer({ dir, retentionDays: 7, quotaBytes: base.usedBytes + 60_000 })
-      const routes = yield* listenerRoutes([{ id: "gate", vendor: "generic", mode: "push" }], new CameraActivity()).pipe(
-        Effect.provideService(ReadBuffer, buffer)
-      )
+      const routes = yield* listenerRoutes([{ id: "gate", vendor: "generic", mode: "push" }], new CameraActivity(), {
+        pushSecrets: new Map([["gate", GATE_SECRET]]),
+        vendorRoutes: true
+      }).pipe(Effect.provideService(ReadBuffer, buffer))
       const url = yield* serve(routes)
       const push = (path: string, event: unknown) =>
         request(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(event) })
@@ -75,7 +75,7 @@ describe("the camera listener with a full buffer", () => {
       expect(full).toMatchObject({ status: 503, retryAfter: "60" })
       expect(String(full.body["error"])).toMatch(/^buffer full: \d+ of \d+ bytes used by reads not yet uploaded$/)
       // The configured camera's route, and cameras retrying all at once, get the same answer.
-      expect(yield* push("/cameras/gate", genericEvent(40_000))).toMatchObject({ status: 503, retryAfter: "60" })
+      expect(yield* push(`/push/${GATE_SECRET}`, genericEvent(40_000))).toMatchObject({ status: 503, retryAfter: "60" })
       const storm = yield* Effect.all(Array.from({ length: 6 }, () => push("/vendors/generic", genericEvent(40_000))), {
         concurrency: "unbounded"
       })
@@ -83,7 +83,7 @@ describe("the camera listener with a full buffer", () => {
 
       // Still serving: a read that fits is stored.
       const small = genericEvent()
-      expect(yield* push("/cameras/gate", small)).toMatchObject({ status: 200, body: { stored: 1 } })
+      expect(yield* push(`/push/${GATE_SECRET}`, small)).toMatchObject({ status: 200, body: { stored: 1 } })
 
       const pending = yield* buffer.pending(100)
       expect(pending.map((p) => p.detection.detection_id)).toEqual([kept.detection_id, small.detection_id])
@@ -94,53 +94,5 @@ describe("the camera listener with a full buffer", () => {
       yield* buffer.uploaded([pending[0]!.seq])
       expect(yield* push("/vendors/generic", refused)).toMatchObject({ status: 200, body: { stored: 1 } })
       expect((yield* buffer.pending(100)).map((p) => p.detection.detection_id)).toEqual([small.detection_id, refused.detection_id])
-    }))
-})
-
-describe("the status page PIN", () => {
-  // TestClock: the lockout's five minutes pass without being waited for.
-  it.scoped("locks changes for five minutes after five wrong PINs, even for the right PIN, then accepts it again", () =>
-    Effect.gen(function*() {
-      const dir = tempDir()
-      Fs.writeFileSync(Path.join(dir, "machine-id"), randomBytes(16).toString("hex"))
-      const secrets = makeSecretStore(dir, Path.join(dir, "machine-id"))
-      yield* secrets.update((s) => ({ ...s, status_pin_hash: hashPin("2468") }))
-      let reloads = 0
-      const url = yield* serve(statusPageRoutes({
-        dir,
-        secrets,
-        status: Effect.succeed({ buffer: { usedBytes: 0, quotaBytes: 1 } }),
-        reload: Effect.sync(() => void reloads++)
-      }))
-      const put = (pin: string | undefined, quotaMb: number) =>
-        request(`${url}/local-config`, {
-          method: "PUT",
-          headers: { "content-type": "application/yaml", ...(pin === undefined ? {} : { "x-pin": pin }) },
-          body: `quota_mb: ${quotaMb}\n`
-        })
-      const localLayer = () => Yaml.parse(Fs.readFileSync(Path.join(dir, "local.yaml"), "utf8")) as unknown
-
-      expect(yield* put("2468", 100)).toMatchObject({ status: 200, body: { status: "applied" } })
-      expect(localLayer()).toEqual({ quota_mb: 100 })
-
-      // Four wrong, then right: not locked, and the count starts again.
-      for (const pin of ["1111", "0000", undefined, "2469"]) expect((yield* put(pin, 1)).status).toBe(401)
-      expect((yield* put("2468", 150)).status).toBe(200)
-
-      for (const pin of ["1111", "0000", undefined, "2469", "8642"]) expect((yield* put(pin, 1)).status).toBe(401)
-      expect(yield* put("2468", 200)).toMatchObject({ status: 429, retryAfter: "300" })
-      expect((yield* put("1111", 1)).status).toBe(429)
-
-      yield* TestClock.adjust("299 seconds")
-      expect(yield* put("2468", 200)).toMatchObject({ status: 429, retryAfter: "1" })
-      expect(localLayer()).toEqual({ quota_mb: 150 })
-      expect(reloads).toBe(2)
-      // The page itself stays readable by anyone meanwhile.
-      expect((yield* Effect.promise(() => fetch(`${url}/`))).status).toBe(200)
-
-      yield* TestClock.adjust("1 second")
-      expect(yield* put("2468", 200)).toMatchObject({ status: 200, body: { status: "applied" } })
-      expect(localLayer()).toEqual({ quota_mb: 200 })
-      expect(reloads).toBe(3)
     }))
 })

@@ -3,6 +3,7 @@
  * its own, and the collector (`edge run`) in a directory of its own, each its own process group so a
  * test can stop it gently (SIGTERM) or not at all (SIGKILL).
  */
+import * as Effect from "effect/Effect"
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs/promises"
@@ -12,6 +13,8 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { freePort } from "../../test-support/Net"
+import { pushSecretKey } from "../src/listener/PushAuth"
+import { makeSecretStore } from "../src/provisioning/Secrets"
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url))
 const run = promisify(execFile)
@@ -146,27 +149,40 @@ export interface Collector {
   readonly env: Record<string, string>
   proc: Proc | undefined
   readonly start: () => Promise<void>
+  /** Pushes as the collector's push camera of `vendor` (see PUSH_CAMERAS), with its push URL. */
   readonly push: (vendor: string, body: string | Uint8Array, contentType?: string) => Promise<Response>
+  /** The URL with the push secret of a camera, as `edge camera-push` shows it; undefined until the collector has made it. */
+  readonly pushUrl: (cameraId: string) => Promise<string | undefined>
   readonly status: () => Promise<Record<string, any>>
 }
+
+/** The push cameras every test collector has, one per vendor the tests push as. */
+export const PUSH_CAMERAS = [
+  { id: "gate", vendor: "generic", name: "Gate" },
+  { id: "hik-push", vendor: "hikvision" },
+  { id: "unifi-push", vendor: "unifi" }
+] as const
 
 /** A collector directory with a device identity of its own, claimed and configured for fast tests. */
 export const claimedCollector = async (central: Central, databaseUrl: string, config: Record<string, unknown> = {}): Promise<Collector> => {
   const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-edge-"))
   await Fs.writeFile(Path.join(dir, "machine-id"), randomBytes(16).toString("hex"))
-  const env = { EDGE_DIR: dir, EDGE_MACHINE_ID_FILE: Path.join(dir, "machine-id") }
+  // The test central server is plain http on loopback: marked as a trusted local network.
+  const env = { EDGE_DIR: dir, EDGE_MACHINE_ID_FILE: Path.join(dir, "machine-id"), EDGE_ALLOW_HTTP_CENTRAL: "1" }
   const port = await collectorPort()
   await Fs.writeFile(Path.join(dir, "config.yaml"), JSON.stringify({
     listen: { host: "127.0.0.1", port },
     upload: { window_seconds: 0.5, max_backoff_seconds: 2 },
     heartbeat_seconds: 2,
-    ...config
+    ...config,
+    cameras: [...PUSH_CAMERAS, ...(config["cameras"] as ReadonlyArray<unknown> | undefined ?? [])]
   }))
   const { claim_code, collector_id } = await createCollector(databaseUrl, `edge test ${port}`)
   await run(process.execPath, ["--import", "tsx", "edge/src/main.ts", "claim", claim_code, "--central", central.url], {
     cwd: ROOT,
     env: { ...process.env, ...env }
   })
+  const pushUrls = new Map<string, string>()
   const collector: Collector = {
     id: collector_id,
     dir,
@@ -183,12 +199,22 @@ export const claimedCollector = async (central: Central, databaseUrl: string, co
         return status["central_url"] === central.url && status["edge_version"] !== undefined ? true : undefined
       })
     },
-    push: (vendor, body, contentType = "application/json") =>
-      fetch(`http://127.0.0.1:${port}/vendors/${vendor}`, {
-        method: "POST",
-        headers: { "content-type": contentType },
-        body
-      }),
+    push: async (vendor, body, contentType = "application/json") => {
+      const camera = PUSH_CAMERAS.find((c) => c.vendor === vendor)
+      if (camera === undefined) throw new Error(`no test push camera of vendor ${vendor}`)
+      const url = await collector.pushUrl(camera.id)
+      if (url === undefined) throw new Error(`camera ${camera.id} has no push secret yet`)
+      return fetch(url, { method: "POST", headers: { "content-type": contentType }, body })
+    },
+    // Read from the collector's secrets here rather than with `edge camera-push` (cli.test.ts runs
+    // that): a process start per look costs seconds on a loaded 2-core machine.
+    pushUrl: async (cameraId) => {
+      if (!pushUrls.has(cameraId)) {
+        const secret = (await Effect.runPromise(makeSecretStore(dir, env.EDGE_MACHINE_ID_FILE).read))[pushSecretKey(cameraId)]
+        if (secret !== undefined) pushUrls.set(cameraId, `http://127.0.0.1:${port}/push/${secret}`)
+      }
+      return pushUrls.get(cameraId)
+    },
     status: async () => (await fetch(`http://127.0.0.1:${port}/status`)).json() as Promise<Record<string, any>>
   }
   return collector

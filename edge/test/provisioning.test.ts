@@ -1,9 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
+import * as Http from "node:http"
+import type * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { loadConfig, merge, writeLayer } from "../src/config/EdgeConfig"
+import { loadConfig, merge, readLayer, writeLayer } from "../src/config/EdgeConfig"
+import { claim } from "../src/provisioning/Claim"
 import { makeSecretStore } from "../src/provisioning/Secrets"
 
 const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "alpr-prov-"))
@@ -70,5 +74,84 @@ describe("layered configuration", () => {
       expect((yield* Effect.flip(loadConfig(dir))).message).toMatch(/local\.yaml/)
       Fs.writeFileSync(Path.join(dir, "local.yaml"), "upload:\n  max_events: 500\n")
       expect((yield* Effect.flip(loadConfig(dir))).message).toMatch(/max_events/)
+    }))
+})
+
+/** The environment as the collector would see it: only `env`, nothing of the test runner's. */
+const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+
+describe("the central URL", () => {
+  const configWith = (layer: Record<string, unknown>) =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      yield* writeLayer(dir, "config.yaml", layer)
+      return dir
+    })
+
+  it.effect("must be https, unless marked as a trusted local network, and then only to a loopback or private address", () =>
+    Effect.gen(function*() {
+      const https = yield* configWith({ central_url: "https://alpr.example.org" })
+      expect((yield* loadConfig(https).pipe(withEnv({}))).central_url).toBe("https://alpr.example.org")
+
+      const plain = yield* configWith({ central_url: "http://127.0.0.1:8080" })
+      expect((yield* Effect.flip(loadConfig(plain).pipe(withEnv({})))).message).toMatch(
+        /central_url must be https \(http:\/\/127\.0\.0\.1:8080\).*set central_insecure_local: true in config\.yaml \(or EDGE_ALLOW_HTTP_CENTRAL=1\)/
+      )
+      // Marked by the environment, as the tests' collectors are.
+      expect((yield* loadConfig(plain).pipe(withEnv({ EDGE_ALLOW_HTTP_CENTRAL: "1" }))).central_url).toBe("http://127.0.0.1:8080")
+
+      for (const url of ["http://127.0.0.1:8080", "http://192.168.10.4", "http://10.1.2.3:3000", "http://[::1]:8080"]) {
+        const marked = yield* configWith({ central_url: url, central_insecure_local: true })
+        expect((yield* loadConfig(marked).pipe(withEnv({}))).central_url).toBe(url)
+      }
+      const refusals: Array<[string, RegExp]> = [
+        ["http://203.0.113.7", /203\.0\.113\.7 is neither/],
+        ["http://central.lan", /not to the name central\.lan/],
+        ["ftp://10.0.0.1", /must be an https URL/]
+      ]
+      for (const [url, reason] of refusals) {
+        const marked = yield* configWith({ central_url: url, central_insecure_local: true })
+        expect((yield* Effect.flip(loadConfig(marked).pipe(withEnv({ EDGE_ALLOW_HTTP_CENTRAL: "1" })))).message).toMatch(reason)
+      }
+    }))
+
+  it.effect("cannot be set, nor marked local, by the on-site layer", () =>
+    Effect.gen(function*() {
+      const dir = yield* configWith({ central_url: "https://alpr.example.org" })
+      for (const local of [{ central_url: "https://collect.example.net" }, { central_insecure_local: true }]) {
+        yield* writeLayer(dir, "local.yaml", local)
+        expect((yield* Effect.flip(loadConfig(dir).pipe(withEnv({})))).message).toMatch(/local\.yaml may not set central_/)
+      }
+    }))
+
+  it.scoped("is checked by claim before the claim code goes anywhere", () =>
+    Effect.gen(function*() {
+      const requests: Array<string> = []
+      const server = Http.createServer((req, res) => {
+        requests.push(`${req.method} ${req.url}`)
+        // As the real server answers a claim: 201 with the key, shown once.
+        res.writeHead(201, { "content-type": "application/json" })
+        res.end(JSON.stringify({ collector_id: "c-42", api_key: "alpr_claimed_key" }))
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => server.close())
+      )
+      const url = `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}`
+      const dir = tempDir()
+      const machineIdFile = identity(dir, "claimer")
+
+      const refused = yield* Effect.flip(claim({ dir, code: "7KQ2-M9XD-4TPA", centralUrl: url, machineIdFile }).pipe(withEnv({})))
+      expect(refused.message).toMatch(/central_url must be https/)
+      expect(requests).toEqual([])
+      expect(Fs.existsSync(Path.join(dir, "secrets.enc"))).toBe(false)
+
+      const claimed = yield* claim({ dir, code: "7KQ2-M9XD-4TPA", centralUrl: url, machineIdFile }).pipe(
+        withEnv({ EDGE_ALLOW_HTTP_CENTRAL: "1" })
+      )
+      expect(claimed).toEqual({ collector_id: "c-42", central_url: url })
+      expect(requests).toEqual(["POST /api/v1/collectors/claim"])
+      expect((yield* makeSecretStore(dir, machineIdFile).read)["api_key"]).toBe("alpr_claimed_key")
+      expect((yield* readLayer(dir, "config.yaml"))["central_url"]).toBe(url)
     }))
 })

@@ -106,11 +106,16 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 `
 
-/** The file name of a read's photo: stable per read and kind, so a re-sent read overwrites nothing else. */
+/**
+ * The file name of a read's photo. Unique per write, not per read: two pushes of one detection_id
+ * that race past the duplicate check both write their photos, and only the push whose row is
+ * committed keeps its files; with one name per read, the loser's rename would replace the photo of
+ * the read already stored.
+ */
 const imageFile = (detectionId: string, kind: string, contentType: string) => {
   const ext = contentType === "image/png" ? "png" : "jpg"
   const hash = createHash("sha256").update(detectionId).digest("hex")
-  return Path.join(hash.slice(0, 2), `${hash.slice(2, 34)}-${kind}.${ext}`)
+  return Path.join(hash.slice(0, 2), `${hash.slice(2, 34)}-${kind}-${randomBytes(6).toString("hex")}.${ext}`)
 }
 
 const fsyncDir = (dir: string) => {
@@ -267,20 +272,38 @@ export const makeBuffer = (options: BufferOptions) =>
       }
     }
 
-    /** Inserts reads; returns how many were new and the photo bytes they brought. */
+    /**
+     * Inserts reads; returns how many were new, the photo bytes they brought, and the photo files of
+     * the reads another push stored first, which nothing refers to.
+     */
     const insertAll = (reads: ReadonlyArray<Prepared>, now: number) => {
       let added = 0
       let bytes = 0
+      const orphans: Array<string> = []
       for (const read of reads) {
         const row = insertRead.get(read.detectionId, read.event, read.bytes, now)
-        if (row === undefined) continue
+        if (row === undefined) {
+          orphans.push(...read.photos.map((p) => p.file))
+          continue
+        }
         added++
         for (const { file, image } of read.photos) {
           insertImage.run(row.seq, image.kind, image.contentType, file, image.bytes.byteLength)
           bytes += image.bytes.byteLength
         }
       }
-      return { added, bytes }
+      return { added, bytes, orphans }
+    }
+
+    /** Photo files no row refers to; a file that cannot be removed is only wasted space. */
+    const removeFiles = (files: ReadonlyArray<string>) => {
+      for (const file of files) {
+        try {
+          Fs.rmSync(Path.join(imagesDir, file), { force: true })
+        } catch {
+          // left for nothing to refer to
+        }
+      }
     }
 
     // Group commit: adds that arrive while the event loop is busy share one transaction, and so one
@@ -295,8 +318,10 @@ export const makeBuffer = (options: BufferOptions) =>
         // Counted once committed, so a failed commit leaves the quota's figure as it was.
         for (const result of results) photoBytes += result.bytes
         jobs.forEach((job, i) => job.resume(Effect.succeed(results[i]!.added)))
+        removeFiles(results.flatMap((r) => r.orphans))
       } catch (cause) {
         for (const job of jobs) job.resume(Effect.fail(new BufferError({ operation: "insert", cause })))
+        removeFiles(jobs.flatMap((job) => job.reads.flatMap((read) => read.photos.map((p) => p.file))))
       }
     }
     const commit = (reads: ReadonlyArray<Prepared>) =>

@@ -5,6 +5,8 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Yaml from "yaml"
 import { type CameraContext, VENDORS } from "../adapters/CameraRead"
+import { parseAddressRange } from "./AddressRange"
+import { checkCentralUrl } from "./CentralUrl"
 
 /**
  * The collector's configuration, in three YAML layers merged in order, later winning:
@@ -30,7 +32,11 @@ export const CameraConfig = Schema.Struct({
   /** pull (Hikvision): the video channel whose plate list is read for backfill (1) */
   channel: Schema.optional(Schema.Int.pipe(Schema.positive())),
   /** pull (Hikvision): how far back, at most, a backfill fetches missed reads, in hours (24) */
-  backfill_max_hours: Schema.optional(Schema.Number.pipe(Schema.positive()))
+  backfill_max_hours: Schema.optional(Schema.Number.pipe(Schema.positive())),
+  /** push: the address or CIDR range the camera's pushes must come from (any, when absent) */
+  push_from: Schema.optional(Schema.String.pipe(
+    Schema.filter((value) => parseAddressRange(value) !== undefined || "an IP address or a CIDR range, e.g. 192.168.1.0/24")
+  ))
 })
 export type CameraConfig = typeof CameraConfig.Type
 
@@ -47,12 +53,16 @@ const PositiveInt = Schema.Int.pipe(Schema.positive())
 
 export const EdgeConfig = Schema.Struct({
   central_url: Schema.optional(Schema.String),
+  /** the central server is on a trusted local network: `central_url` may be http to a private address */
+  central_insecure_local: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   listen: Schema.optionalWith(
     Schema.Struct({
       host: Schema.optionalWith(Schema.String, { default: () => "0.0.0.0" }),
-      port: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 65535)), { default: () => 8090 })
+      port: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 65535)), { default: () => 8090 }),
+      /** `POST /vendors/<vendor>` takes reads from any camera on the network, without credentials */
+      unauthenticated_vendor_routes: Schema.optionalWith(Schema.Boolean, { default: () => false })
     }),
-    { default: () => ({ host: "0.0.0.0", port: 8090 }) }
+    { default: () => ({ host: "0.0.0.0", port: 8090, unauthenticated_vendor_routes: false }) }
   ),
   upload: Schema.optionalWith(
     Schema.Struct({
@@ -113,13 +123,52 @@ export const readLayer = (dir: string, name: typeof LAYERS[number]) =>
 export const loadConfig = (dir: string, replace: Partial<Record<typeof LAYERS[number], Plain>> = {}) =>
   Effect.gen(function*() {
     let merged: unknown = {}
-    for (const name of LAYERS) merged = merge(merged, replace[name] ?? (yield* readLayer(dir, name)))
-    return yield* Schema.decodeUnknown(EdgeConfig)(merged).pipe(
+    for (const name of LAYERS) {
+      const layer = replace[name] ?? (yield* readLayer(dir, name))
+      if (name === "local.yaml") yield* checkLocalLayer(layer)
+      merged = merge(merged, layer)
+    }
+    const config = yield* Schema.decodeUnknown(EdgeConfig)(merged).pipe(
       Effect.mapError((e) =>
         new ConfigError({ message: `configuration in ${dir}: ${ParseResult.TreeFormatter.formatErrorSync(e)}` })
       )
     )
+    if (config.central_url !== undefined) {
+      yield* checkCentralUrl(config.central_url, config.central_insecure_local, (message) =>
+        new ConfigError({ message: `configuration in ${dir}: ${message}` }))
+    }
+    return config
   })
+
+/**
+ * Keys the on-site layer may not set. Whoever learns the status page PIN must not be able to send
+ * the API key elsewhere: where the collector uploads is decided at claim and by the central server.
+ */
+export const CENTRAL_ONLY_KEYS = ["central_url", "central_insecure_local"] as const
+
+/**
+ * Settings below the top level that the on-site layer may not set either: opening the camera
+ * network's unauthenticated vendor routes would let anyone there write evidence.
+ */
+const SITE_LOCKED_PATHS = [["listen", "unauthenticated_vendor_routes"]] as const
+
+/** The keys of `layer` (a local.yaml) that only config.yaml or the central server may set. */
+export const lockedLocalKeys = (layer: Plain): ReadonlyArray<string> => [
+  ...CENTRAL_ONLY_KEYS.filter((key) => key in layer),
+  ...SITE_LOCKED_PATHS.filter(([section, key]) => {
+    const value = layer[section]
+    return typeof value === "object" && value !== null && key in value
+  }).map((path) => path.join("."))
+]
+
+export const checkLocalLayer = (layer: Plain) => {
+  const refused = lockedLocalKeys(layer)
+  return refused.length === 0 ? Effect.void : Effect.fail(
+    new ConfigError({
+      message: `local.yaml may not set ${refused.join(", ")}: they are set by \`edge claim\`, config.yaml or the central server`
+    })
+  )
+}
 
 /** Replaces one layer (central pushes write `central.yaml`), atomically. */
 export const writeLayer = (dir: string, name: typeof LAYERS[number], value: Plain) =>

@@ -3,26 +3,40 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto"
 import * as Yaml from "yaml"
-import { loadConfig, writeLayer } from "../config/EdgeConfig"
+import { loadConfig, lockedLocalKeys, writeLayer } from "../config/EdgeConfig"
 import type { SecretStore } from "../provisioning/Secrets"
+import { AddressBackoff } from "./AddressBackoff"
 
 /**
  * The collector's local status page, for a volunteer on site with a phone: what the collector is
  * doing, readable by anyone on the site network (it shows no secrets), and one change, the local
- * configuration layer (`local.yaml`), which needs the PIN. The PIN is kept as a scrypt hash in the
- * encrypted secrets (`npm run edge -- set-pin`); five wrong PINs lock changes for five minutes.
+ * configuration layer (`local.yaml`), which needs the PIN. The PIN (at least 8 characters) is kept as
+ * a scrypt hash in the encrypted secrets (`npm run edge -- set-pin`). Wrong PINs are counted per
+ * source address (see AddressBackoff): four are free, then that address waits 30 s, doubling up to
+ * an hour, while every other address can still make changes. The local layer cannot change where
+ * the collector uploads (`central_url`), so the PIN never gives the API key away.
  */
 
-const MAX_FAILURES = 5
-const LOCK_MS = 5 * 60_000
+export const MIN_PIN_LENGTH = 8
+
+/** The table of wrong PINs by address; one per collector process, so that reloads keep it. */
+export const newPinGuesses = () => new AddressBackoff({ freeFailures: 4, baseMs: 30_000, maxMs: 60 * 60_000, maxAddresses: 1024 })
+
+// PINs set before the 8-character rule were stored as `salt:hash`; their length is unknown.
+const PIN_FORMAT = "pin8"
 
 export const hashPin = (pin: string, salt = randomBytes(16)) =>
-  `${salt.toString("hex")}:${scryptSync(pin, salt, 32).toString("hex")}`
+  `${PIN_FORMAT}:${salt.toString("hex")}:${scryptSync(pin, salt, 32).toString("hex")}`
+
+/** A stored PIN that is not known to have the length now required: changes wait for a new one. */
+export const isLegacyPin = (stored: string) => !stored.startsWith(`${PIN_FORMAT}:`)
 
 export const checkPin = (pin: string, stored: string) => {
-  const [salt, hash] = stored.split(":")
+  const parts = stored.split(":")
+  const [salt, hash] = parts.length === 3 ? parts.slice(1) : parts
   if (salt === undefined || hash === undefined) return false
   const candidate = scryptSync(pin, Buffer.from(salt, "hex"), 32)
   const expected = Buffer.from(hash, "hex")
@@ -66,27 +80,29 @@ export const statusPageRoutes = (options: {
   readonly status: Effect.Effect<Record<string, unknown>>
   /** applies a changed configuration */
   readonly reload: Effect.Effect<void>
+  /** wrong PINs so far (a new table when not given) */
+  readonly pinGuesses?: AddressBackoff
 }) => {
-  let failures = 0
-  let lockedUntil = 0
+  const backoff = options.pinGuesses ?? newPinGuesses()
 
   const authorised = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
+    // No proxy stands in front of the collector: the socket's peer is the client.
+    const address = Option.getOrElse(request.remoteAddress, () => "unknown")
     const now = yield* Clock.currentTimeMillis
-    if (now < lockedUntil) return "locked" as const
+    const wait = backoff.waitMs(address, now)
+    if (wait > 0) return { verdict: "wait" as const, seconds: Math.ceil(wait / 1000) }
     const stored = (yield* options.secrets.read)["status_pin_hash"]
     const pin = request.headers["x-pin"] ?? ""
-    if (stored === undefined) return "no-pin" as const
-    if (pin !== "" && checkPin(pin, stored)) {
-      failures = 0
-      return "ok" as const
+    if (stored === undefined) return { verdict: "no-pin" as const }
+    if (isLegacyPin(stored)) return { verdict: "legacy-pin" as const }
+    if (pin.length >= MIN_PIN_LENGTH && checkPin(pin, stored)) {
+      backoff.succeeded(address)
+      return { verdict: "ok" as const }
     }
-    failures++
-    if (failures >= MAX_FAILURES) {
-      failures = 0
-      lockedUntil = now + LOCK_MS
-    }
-    return "wrong" as const
+    const earned = backoff.failed(address, now)
+    yield* Effect.logWarning("wrong status page PIN").pipe(Effect.annotateLogs({ address, wait_seconds: earned / 1000 }))
+    return { verdict: "wrong" as const }
   })
 
   return HttpRouter.empty.pipe(
@@ -94,18 +110,23 @@ export const statusPageRoutes = (options: {
     HttpRouter.put(
       "/local-config",
       Effect.gen(function*() {
-        const verdict = yield* authorised
-        if (verdict === "no-pin") {
+        const auth = yield* authorised
+        if (auth.verdict === "no-pin") {
           return yield* HttpServerResponse.json({ error: "no PIN is set on this collector: npm run edge -- set-pin" }, { status: 403 })
         }
-        if (verdict === "locked") {
-          const seconds = Math.ceil((lockedUntil - (yield* Clock.currentTimeMillis)) / 1000)
+        if (auth.verdict === "legacy-pin") {
+          return yield* HttpServerResponse.json({
+            error: `the PIN on this collector was set before PINs needed ${MIN_PIN_LENGTH} characters; ` +
+              "no change is accepted until a new one is set: npm run edge -- set-pin"
+          }, { status: 403 })
+        }
+        if (auth.verdict === "wait") {
           return yield* HttpServerResponse.json(
-            { error: `too many wrong PINs; try again in ${seconds} s` },
-            { status: 429, headers: { "retry-after": String(seconds) } }
+            { error: `too many wrong PINs from this address; try again in ${auth.seconds} s` },
+            { status: 429, headers: { "retry-after": String(auth.seconds) } }
           )
         }
-        if (verdict === "wrong") return yield* HttpServerResponse.json({ error: "wrong PIN" }, { status: 401 })
+        if (auth.verdict === "wrong") return yield* HttpServerResponse.json({ error: "wrong PIN" }, { status: 401 })
         const request = yield* HttpServerRequest.HttpServerRequest
         const text = yield* request.text
         const parsed = yield* Effect.try(() => Yaml.parse(text) as unknown).pipe(Effect.either)
@@ -113,6 +134,13 @@ export const statusPageRoutes = (options: {
           return yield* HttpServerResponse.json({ error: "the body must be a YAML mapping" }, { status: 400 })
         }
         const layer = parsed.right as Record<string, unknown>
+        const locked = lockedLocalKeys(layer)
+        if (locked.length > 0) {
+          return yield* HttpServerResponse.json({
+            error: `${locked.join(", ")} cannot be changed on site: the central server is set by claiming the collector, ` +
+              "and these settings only in config.yaml or by the central server"
+          }, { status: 400 })
+        }
         const checked = yield* Effect.either(loadConfig(options.dir, { "local.yaml": layer }))
         if (checked._tag === "Left") return yield* HttpServerResponse.json({ error: checked.left.message }, { status: 400 })
         yield* writeLayer(options.dir, "local.yaml", layer)

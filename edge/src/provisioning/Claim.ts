@@ -1,10 +1,14 @@
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import * as Os from "node:os"
+import { checkCentralUrl } from "../config/CentralUrl"
 import { readLayer, writeLayer } from "../config/EdgeConfig"
 import { centralHttpClientLayer, makeCentral } from "../uploader/Central"
 import { EDGE_VERSION } from "../version"
-import { machineIdentity, makeSecretStore } from "./Secrets"
+import { machineIdentity, makeSecretStore, type Protection } from "./Secrets"
+
+export class ClaimRefused extends Schema.TaggedError<ClaimRefused>()("ClaimRefused", { message: Schema.String }) {}
 
 /**
  * Claims this collector with a code made by an admin: the central server answers with the
@@ -16,8 +20,13 @@ export const claim = (options: {
   readonly code: string
   readonly centralUrl: string
   readonly machineIdFile?: string
+  /** how the API key is protected at rest (the device identity when not given) */
+  readonly protection?: Protection
 }) =>
   Effect.gen(function*() {
+    const base = yield* readLayer(options.dir, "config.yaml")
+    // Checked before the claim code goes anywhere: the answer to it is the API key.
+    yield* checkCentralUrl(options.centralUrl, base["central_insecure_local"] === true, (message) => new ClaimRefused({ message }))
     const centralUrl = new URL(options.centralUrl).toString().replace(/\/$/, "")
     const identity = yield* machineIdentity(options.machineIdFile)
     const central = yield* makeCentral(centralUrl, () => undefined)
@@ -27,12 +36,11 @@ export const claim = (options: {
       hostname: Os.hostname(),
       edge_version: EDGE_VERSION
     })
-    yield* makeSecretStore(options.dir, options.machineIdFile).update((s) => ({
+    yield* makeSecretStore(options.dir, options.machineIdFile, options.protection).update((s) => ({
       ...s,
       api_key: answer.api_key,
       collector_id: answer.collector_id
     }))
-    const base = yield* readLayer(options.dir, "config.yaml")
     yield* writeLayer(options.dir, "config.yaml", { ...base, central_url: centralUrl })
     return { collector_id: answer.collector_id, central_url: centralUrl }
   }).pipe(Effect.provide(centralHttpClientLayer))
