@@ -1,6 +1,10 @@
 import { randomBytes } from "node:crypto"
 import pg from "pg"
 import { afterAll, beforeAll, inject } from "vitest"
+import { servingRoleName } from "../packages/server/src/db/ServingRole"
+
+/** The PostgreSQL superuser's URL the tests run against, for what only it may do (roles, say). */
+export const superuserUrl = (): string => inject("pgAdminUrl")
 
 /** A database of its own for one test file, dropped afterwards. */
 export const freshDatabase = async (): Promise<{ readonly url: string; readonly drop: () => Promise<void> }> => {
@@ -18,6 +22,8 @@ export const freshDatabase = async (): Promise<{ readonly url: string; readonly 
       const client = new pg.Client({ connectionString: adminUrl })
       await client.connect()
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      // The role a server made to serve this database (roles outlive databases: they are the cluster's).
+      await client.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(servingRoleName(name))}`)
       await client.end()
     }
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto"
 import pg from "pg"
+import { servingRoleName } from "@chaverim/server/db/ServingRole"
 
 /**
  * The PostgreSQL server benchmarks run against, as an admin URL: BENCH_DATABASE_URL, else
@@ -37,7 +38,11 @@ export const freshDatabase = async (admin: string = adminUrl()): Promise<BenchDa
     drop: async () => {
       if (dropped) return
       dropped = true
-      await withClient(admin, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+      await withClient(admin, async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+        // The role a server made to serve it: roles belong to the cluster and outlive the database.
+        await client.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(servingRoleName(name))}`)
+      })
     }
   }
 }

@@ -9,10 +9,9 @@ import {
   AuditChainBroken,
   AuditLive,
   Collectors,
-  DatabaseLive,
   exportCorrections,
   Images,
-  migrate,
+  migrateDatabase,
   MigratedDatabaseLive,
   TelegramLinks
 } from "@chaverim/server"
@@ -40,10 +39,11 @@ const serve = Command.make("serve", {}, () => Layer.launch(ServerLive)).pipe(
 )
 
 const migrateCommand = Command.make("migrate", {}, () =>
-  migrate.pipe(
-    Effect.flatMap((applied) => printJson({ applied })),
-    Effect.provide(DatabaseLive)
-  )).pipe(Command.withDescription("Apply pending database migrations"))
+  migrateDatabase.pipe(Effect.flatMap(({ applied }) => printJson({ applied })), Effect.scoped)).pipe(
+    Command.withDescription(
+      "Apply pending database migrations as the owner (DATABASE_OWNER_URL, else DATABASE_URL) and grant the serving role its privileges"
+    )
+  )
 
 const collectorId = Options.text("id").pipe(
   Options.withSchema(Schema.UUID),

@@ -85,3 +85,18 @@ export const migrateFrom = (dir: string) => Effect.gen(function*() {
 }).pipe(Effect.withSpan("Migrator.migrate"))
 
 export const migrate = migrateFrom(MIGRATIONS_DIR)
+
+/**
+ * The migrations not yet applied, read by a role that may not apply them (a serving role): it can
+ * then say what is missing rather than serve a schema the code does not expect.
+ */
+export const pendingFrom = (dir: string) => Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const files = yield* readMigrations(dir)
+  const [table] = yield* sql<{ present: boolean }>`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`
+  const done = table!.present ? yield* sql<{ version: number }>`SELECT version FROM schema_migrations` : []
+  const applied = new Set(done.map((row) => row.version))
+  return files.filter((file) => !applied.has(file.version)).map((file) => file.name)
+})
+
+export const pendingMigrations = pendingFrom(MIGRATIONS_DIR)

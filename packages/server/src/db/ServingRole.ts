@@ -1,0 +1,209 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto"
+import pg from "pg"
+
+/**
+ * The server answers requests as a login role of its own that owns nothing: it may read everything
+ * and write what the application writes, but it cannot change or remove evidence, cannot disable or
+ * drop a trigger (only a table's owner can), and cannot create objects. The owner (whoever runs the
+ * migrations) grants this at every start and every `alpr migrate`, so tables added later are covered.
+ * Deleting evidence, when retention needs it, is for functions the owner defines (SECURITY DEFINER)
+ * that check the policy themselves, granted to this role by name.
+ */
+
+/** Append-only for the serving role: rows are added, never changed or removed. */
+export const EVIDENCE_TABLES = ["detections", "detection_images", "audit_log", "corrections"] as const
+
+/**
+ * Read-only for the serving role: written only by the migrator and by the audit chain's owner-run
+ * triggers. The server's keys (server_secrets) are made by a migration: the server reads them and
+ * could otherwise swap in one of its own choosing.
+ */
+const READ_ONLY_TABLES = ["audit_chain_head", "schema_migrations", "server_secrets"] as const
+
+/** Taken from only by owner-run triggers (the audit chain numbers its rows under its own lock). */
+const OWNER_SEQUENCES = ["audit_log_id_seq"] as const
+
+/** Role changes and grants, one server at a time per database (7415001 is the migrator's, 7415011 the live feed's pruning). */
+const ROLE_LOCK = 7_415_012
+
+const LABEL = "chaverim-alpr serving role v1"
+
+/**
+ * The serving role of a database when the server makes it itself: one per database, because several
+ * databases (tests, installations) may share one PostgreSQL cluster, where role names are global.
+ */
+export const servingRoleName = (database: string): string => {
+  const readable = `alpr_serve_${database}`
+  return /^[a-z0-9_]+$/.test(database) && readable.length <= 63
+    ? readable
+    : `alpr_serve_${createHash("sha256").update(database).digest("hex").slice(0, 32)}`
+}
+
+/**
+ * The serving role's password, which every server given the same owner URL computes alike, so that
+ * servers starting together on one database never lock each other out. The owner's password is the
+ * key; an owner URL without one (trust or certificate authentication) stands in as a whole.
+ */
+export const servingPassword = (ownerUrl: string, role: string): string => {
+  const owner = new URL(ownerUrl)
+  const key = owner.password !== "" ? decodeURIComponent(owner.password) : ownerUrl
+  return createHmac("sha256", key).update(`${LABEL}\n${role}`).digest("base64url")
+}
+
+/** `url` with another role's credentials; host, database and options stay. */
+export const withCredentials = (url: string, role: string, password: string): string => {
+  const parsed = new URL(url)
+  parsed.username = encodeURIComponent(role)
+  parsed.password = encodeURIComponent(password)
+  return parsed.toString()
+}
+
+/** The URL the server serves with when it makes the serving role from `ownerUrl`'s role itself. */
+export const derivedServingUrl = (ownerUrl: string, database: string): string => {
+  const role = servingRoleName(database)
+  return withCredentials(ownerUrl, role, servingPassword(ownerUrl, role))
+}
+
+/**
+ * A SCRAM-SHA-256 verifier (what `ALTER ROLE ... PASSWORD` stores), made here so that the password
+ * itself never travels in a statement that the database's log could keep.
+ */
+const scramVerifier = (password: string): string => {
+  const iterations = 4096
+  const salt = randomBytes(16)
+  const salted = pbkdf2Sync(password, salt, iterations, 32, "sha256")
+  const hmac = (text: string) => createHmac("sha256", salted).update(text).digest()
+  const storedKey = createHash("sha256").update(hmac("Client Key")).digest()
+  return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${
+    hmac("Server Key").toString("base64")
+  }`
+}
+
+export interface Privileges {
+  readonly user: string
+  readonly database: string
+  readonly schema: string
+  readonly superuser: boolean
+  readonly createRole: boolean
+  /** may create objects in the schema, or owns some there: an owner, not a serving role */
+  readonly owner: boolean
+}
+
+/** What the connected role may do: decides whether it migrates, makes a serving role, or serves as is. */
+export const currentPrivileges: Effect.Effect<Privileges, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* sql<{
+    user: string
+    database: string
+    schema: string
+    superuser: boolean
+    create_role: boolean
+    owner: boolean
+  }>`
+    SELECT current_user AS user, current_database() AS database, current_schema() AS schema,
+           r.rolsuper AS superuser, r.rolcreaterole AS create_role,
+           has_schema_privilege(current_schema(), 'CREATE')
+             OR EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE n.nspname = current_schema() AND c.relowner = r.oid) AS owner
+      FROM pg_roles r WHERE r.rolname = current_user`
+  return {
+    user: row!.user,
+    database: row!.database,
+    schema: row!.schema,
+    superuser: row!.superuser,
+    createRole: row!.create_role,
+    owner: row!.owner
+  }
+})
+
+const id = (name: string) => pg.escapeIdentifier(name)
+
+const isCode = (codes: ReadonlyArray<string>) => (error: SqlError) =>
+  codes.includes(String((error.cause as { code?: unknown } | undefined)?.code))
+
+/**
+ * Makes `role` a login role with `password` (created when missing, password set when present), or
+ * only checks that it exists when no password is given. A role made by another server in the
+ * meantime is taken as found.
+ */
+export const ensureRole = Effect.fn("ServingRole.ensure")(function*(role: string, password: string | undefined) {
+  const sql = yield* SqlClient.SqlClient
+  const setPassword = password === undefined ? "" : ` PASSWORD ${pg.escapeLiteral(scramVerifier(password))}`
+  // A role made by a database administrator may be beyond our reach: then its password must already
+  // be the one the server connects with.
+  const alter = password === undefined ? Effect.void : sql.withTransaction(
+    sql.unsafe(`ALTER ROLE ${id(role)} LOGIN${setPassword}`)
+  ).pipe(
+    Effect.asVoid,
+    Effect.catchIf(isCode(["42501"]), () =>
+      Effect.logWarning("may not set the serving role's password; it must already be the one given").pipe(
+        Effect.annotateLogs({ role })
+      ))
+  )
+  yield* sql.withTransaction(Effect.gen(function*() {
+    yield* sql`SELECT pg_advisory_xact_lock(${ROLE_LOCK})`
+    const found = yield* sql<{ exists: boolean }>`SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = ${role}) AS exists`
+    if (found[0]!.exists) return yield* alter
+    yield* sql.withTransaction(
+      sql.unsafe(
+        `CREATE ROLE ${id(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT${setPassword}`
+      )
+    ).pipe(
+      Effect.asVoid,
+      // duplicate_object, or unique_violation when two creations of one name meet in the catalog
+      Effect.catchIf(isCode(["42710", "23505"]), () => alter)
+    )
+  }))
+})
+
+/**
+ * Grants `role` what the application does, and nothing more, in `schema`; what it held before is
+ * revoked first, so the grants are exactly these whatever earlier versions or hands granted.
+ */
+export const grantServing = Effect.fn("ServingRole.grant")(function*(role: string, schema: string) {
+  const sql = yield* SqlClient.SqlClient
+  const r = id(role)
+  const s = id(schema)
+  const tables = (names: ReadonlyArray<string>) => names.map((name) => `${s}.${id(name)}`).join(", ")
+  yield* sql.withTransaction(Effect.gen(function*() {
+    yield* sql`SELECT pg_advisory_xact_lock(${ROLE_LOCK})`
+    for (
+      const statement of [
+        `REVOKE ALL ON ALL TABLES IN SCHEMA ${s} FROM ${r}`,
+        `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${s} FROM ${r}`,
+        `REVOKE ALL ON SCHEMA ${s} FROM ${r}`,
+        `GRANT USAGE ON SCHEMA ${s} TO ${r}`,
+        `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${r}`,
+        `REVOKE UPDATE, DELETE ON ${tables(EVIDENCE_TABLES)} FROM ${r}`,
+        `REVOKE INSERT, UPDATE, DELETE ON ${tables(READ_ONLY_TABLES)} FROM ${r}`,
+        `GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${s} TO ${r}`,
+        `REVOKE USAGE ON SEQUENCE ${tables(OWNER_SEQUENCES)} FROM ${r}`
+      ]
+    ) yield* sql.unsafe(statement)
+    // Before PostgreSQL 15 every role may create in `public`: take that from everyone, if we may.
+    const mayCreate = sql<{ create: boolean }>`SELECT has_schema_privilege(${role}, ${schema}, 'CREATE') AS create`
+    if ((yield* mayCreate)[0]!.create) {
+      yield* sql.unsafe(`REVOKE CREATE ON SCHEMA ${s} FROM PUBLIC`)
+      if ((yield* mayCreate)[0]!.create) {
+        yield* Effect.logWarning(
+          "the serving role may create objects in the schema (granted to PUBLIC, and only the schema's owner can revoke it)"
+        ).pipe(Effect.annotateLogs({ role, schema }))
+      }
+    }
+  }))
+})
+
+/** Whether `role` is more than a serving role should be: a superuser, or owner of tables in `schema`. */
+export const overPrivileged = (role: string, schema: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const [row] = yield* sql<{ superuser: boolean; owns: boolean }>`
+      SELECT r.rolsuper OR r.rolbypassrls OR r.rolcreaterole AS superuser,
+             EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = ${schema} AND c.relowner = r.oid) AS owns
+        FROM pg_roles r WHERE r.rolname = ${role}`
+    return row === undefined ? false : row.superuser || row.owns
+  })
