@@ -152,4 +152,33 @@ describe("corrections", () => {
       await Fs.rm(out, { recursive: true, force: true })
     }
   }, 90_000)
+
+  it("writes text a spreadsheet would run as a formula with a leading quote", async () => {
+    const event = detection({ plate: { text: "=HYPERLINK(\"http://x.io\")", confidence: 0.5 } })
+    const form = new FormData()
+    form.append("batch", JSON.stringify({ events: [event] }))
+    const response = await fetch(`${server.url}/api/v1/detections/batch`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}` },
+      body: form
+    })
+    expect(await response.json()).toMatchObject({ accepted: 1 })
+    const { rows: [read] } = await server.db.query("SELECT id FROM detections WHERE detection_id = $1", [event.detection_id])
+    expect((await correct(String(read.id), { action: "correct", plate: "HYP 1", note: "@SUM(A1:A9) -1" })).status).toBe(201)
+    const out = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-corrections-"))
+    try {
+      const alpr = alprAgainst(() => server.databaseUrl)
+      const run = await alpr(["corrections", "export", "--out", out, "--reason", "formula check"], { DATA_DIR: server.dataDir })
+      expect(run.code, describeRun(run)).toBe(0)
+      const rows = parse(await Fs.readFile(Path.join(out, "corrections.csv")), { columns: true }) as Array<Record<string, string>>
+      for (const row of rows) for (const cell of Object.values(row)) expect(cell).not.toMatch(/^[=+\-@\t\r]/)
+      expect(rows.find((r) => r.detection_id === String(read.id))).toMatchObject({
+        original_text: "'=HYPERLINK(\"http://x.io\")",
+        corrected_plate: "HYP1",
+        note: "'@SUM(A1:A9) -1"
+      })
+    } finally {
+      await Fs.rm(out, { recursive: true, force: true })
+    }
+  }, 60_000)
 })

@@ -1,4 +1,5 @@
 import { MAX_ATTEMPTS, RETRY_BASE_MS, RETRY_CAP_MS, retryDelayMs } from "@chaverim/server/telegram/Sender"
+import { BUTTON_REFUSED } from "@chaverim/server/telegram/AlertActions"
 import { scrubToken } from "@chaverim/server/telegram/BotErrors"
 import { botLink, type LinkCode } from "@chaverim/domain/Telegram"
 import { appConfig } from "@chaverim/server/Config"
@@ -114,13 +115,15 @@ const ingest = async (plate: string, photo = true) => {
   return { jpeg, read: read as { id: string; camera_id: string; detected_at: Date } }
 }
 
-const newAlert = async (options: { readonly photo?: boolean; readonly retro?: boolean } = {}) => {
+const newAlert = async (
+  options: { readonly photo?: boolean; readonly retro?: boolean; readonly privateTo?: string } = {}
+) => {
   const plate = newPlate()
   const n = plateSeq
   const { jpeg, read } = await ingest(plate, options.photo !== false)
   const { rows: [list] } = await server.db.query(
-    "INSERT INTO watchlists (name, category, priority, active) VALUES ($1, 'stolen', 1, false) RETURNING id",
-    [`Stolen cars ${n}`]
+    "INSERT INTO watchlists (name, category, priority, active, owner_id, shared) VALUES ($1, 'stolen', 1, false, $2, $3) RETURNING id",
+    [`Stolen cars ${n}`, options.privateTo ?? null, options.privateTo === undefined]
   )
   const { rows: [entry] } = await server.db.query(
     `INSERT INTO watchlist_entries (watchlist_id, kind, value, note, added_by_name)
@@ -132,7 +135,14 @@ const newAlert = async (options: { readonly photo?: boolean; readonly retro?: bo
      SELECT $1, $2, plate, id, id, detected_at, detected_at, $4 FROM detections WHERE id = $3 RETURNING id`,
     [list.id, entry.id, read.id, options.retro ?? false]
   )
-  return { alertId: String(alert.id), plate, jpeg, listName: `Stolen cars ${n}`, detectedAt: read.detected_at as Date }
+  return {
+    alertId: String(alert.id),
+    listId: String(list.id),
+    plate,
+    jpeg,
+    listName: `Stolen cars ${n}`,
+    detectedAt: read.detected_at as Date
+  }
 }
 
 /** The delivery row the alert engine writes with a new alert, and its wake-up. */
@@ -164,6 +174,9 @@ const sentPhotos = (chatId: number, since = 0) =>
 
 const buttonsOf = (call: BotCall): Array<{ text: string; callback_data: string }> =>
   (call.params.reply_markup?.inline_keyboard ?? []).flat()
+
+/** Button data as the server signs it: the action, the alert, and 22 characters of HMAC. */
+const signed = (action: "ack" | "way", alertId: string) => new RegExp(`^${action}:${alertId}:[A-Za-z0-9_-]{22}$`)
 
 describe("Telegram", () => {
   beforeAll(async () => {
@@ -374,7 +387,12 @@ describe("Telegram", () => {
       expect(caption).toContain("grey van")
       expect(caption).not.toContain("RETRO")
       expect(call.params.parse_mode).toBe("HTML")
-      expect(buttonsOf(call).map((b) => b.callback_data)).toEqual([`ack:${alert.alertId}`, `way:${alert.alertId}`])
+      expect(buttonsOf(call).map((b) => b.callback_data)).toEqual([
+        expect.stringMatching(signed("ack", alert.alertId)),
+        expect.stringMatching(signed("way", alert.alertId))
+      ])
+      // Telegram refuses callback data over 64 bytes.
+      for (const b of buttonsOf(call)) expect(Buffer.byteLength(b.callback_data)).toBeLessThanOrEqual(64)
       expect(buttonsOf(call).map((b) => b.text).join(" ")).toMatch(/Acknowledge.*On my way/)
 
       const row = await until(async () => {
@@ -523,6 +541,20 @@ describe("Telegram", () => {
       expect(sent.attempts).toBe(2)
     })
 
+    it("does not send an alert of a list the person may not see (it turned private after the alert)", async () => {
+      const { tg, user } = await linked("viewer")
+      const owner = await server.signIn("operator")
+      const alert = await newAlert({ privateTo: owner.userId })
+      const since = fake.calls.length
+      const id = await deliver(alert.alertId, user.userId, tg.id)
+      const row = await until(async () => {
+        const r = await deliveryRow(id)
+        return r.status === "failed" ? r : undefined
+      }, "the delivery to be dropped")
+      expect(row.last_error).toContain("may not see")
+      expect(fake.calls.slice(since).filter(toChat(tg.id))).toHaveLength(0)
+    })
+
     it("does not send to a chat that is no longer linked to the person", async () => {
       const { tg, user } = await linked("operator")
       await api(user, "/api/v1/telegram/unlink", { method: "POST" })
@@ -569,7 +601,12 @@ describe("Telegram", () => {
         const r = await deliveryRow(id)
         return r.status === "sent" ? r : undefined
       }, "the alert message")
-      return { ...person, alert: shown, messageId: Number(row.message_id) }
+      const sent = fake.calls.findLast((c) =>
+        (c.method === "sendPhoto" || c.method === "sendMessage") && c.status === 200 && toChat(person.tg.id)(c)
+      )!
+      /** The data of the message's button for `action`, as the server made it for this chat. */
+      const button = (action: "ack" | "way") => buttonsOf(sent).find((b) => b.callback_data.startsWith(`${action}:`))!.callback_data
+      return { ...person, alert: shown, messageId: Number(row.message_id), button }
     }
 
     const press = async (tg: TelegramUser, messageId: number, data: string) => {
@@ -587,7 +624,7 @@ describe("Telegram", () => {
 
     it("Acknowledge by an operator and On my way by a volunteer update the alert, the audit log and the message", async () => {
       const operator = await withMessage("operator")
-      const { answer, since } = await press(operator.tg, operator.messageId, `ack:${operator.alert.alertId}`)
+      const { answer, since } = await press(operator.tg, operator.messageId, operator.button("ack"))
       expect(answer.params.text).toContain("Acknowledged")
       const edit = await fake.waitFor(
         (c) => c.method === "editMessageCaption" && toChat(operator.tg.id)(c),
@@ -596,7 +633,7 @@ describe("Telegram", () => {
       expect(Number(edit.params.message_id)).toBe(operator.messageId)
       expect(edit.params.caption).toContain(`Acknowledged by ${operator.user.username}`)
       expect(edit.params.caption).toContain(operator.alert.plate)
-      expect(buttonsOf(edit).map((b) => b.callback_data)).toEqual([`way:${operator.alert.alertId}`])
+      expect(buttonsOf(edit).map((b) => b.callback_data)).toEqual([expect.stringMatching(signed("way", operator.alert.alertId))])
       expect(await alertRow(operator.alert.alertId)).toMatchObject({
         status: "acknowledged",
         acknowledged_by: operator.user.userId,
@@ -610,7 +647,7 @@ describe("Telegram", () => {
       expect(acks[0].details).toMatchObject({ via: "telegram" })
 
       const viewer = await withMessage("viewer", operator.alert)
-      const onWay = await press(viewer.tg, viewer.messageId, `way:${operator.alert.alertId}`)
+      const onWay = await press(viewer.tg, viewer.messageId, viewer.button("way"))
       expect(onWay.answer.params.text).toContain("on your way")
       const edited = await fake.waitFor((c) => c.method === "editMessageCaption" && toChat(viewer.tg.id)(c), { since: onWay.since })
       expect(edited.params.caption).toContain(`On the way: ${viewer.user.username}`)
@@ -628,12 +665,12 @@ describe("Telegram", () => {
 
     it("On my way acknowledges a new alert when an operator presses it, not when a viewer does", async () => {
       const viewer = await withMessage("viewer")
-      await press(viewer.tg, viewer.messageId, `way:${viewer.alert.alertId}`)
+      await press(viewer.tg, viewer.messageId, viewer.button("way"))
       expect(await alertRow(viewer.alert.alertId)).toMatchObject({
         status: "new", acknowledged_by: null, en_route_by_name: viewer.user.username
       })
       const operator = await withMessage("operator")
-      await press(operator.tg, operator.messageId, `way:${operator.alert.alertId}`)
+      await press(operator.tg, operator.messageId, operator.button("way"))
       expect(await alertRow(operator.alert.alertId)).toMatchObject({
         status: "acknowledged", acknowledged_by: operator.user.userId, en_route_by_name: operator.user.username
       })
@@ -649,7 +686,7 @@ describe("Telegram", () => {
 
     it("a viewer cannot acknowledge", async () => {
       const viewer = await withMessage("viewer")
-      const { answer } = await press(viewer.tg, viewer.messageId, `ack:${viewer.alert.alertId}`)
+      const { answer } = await press(viewer.tg, viewer.messageId, viewer.button("ack"))
       expect(answer.params.text).toContain("operator role")
       expect(answer.params.show_alert).toBe(true)
       expect(await alertRow(viewer.alert.alertId)).toMatchObject({ status: "new", acknowledged_by: null })
@@ -668,9 +705,88 @@ describe("Telegram", () => {
 
       const operator = await withMessage("operator", alert)
       await server.db.query("UPDATE users SET disabled_at = now() WHERE id = $1", [operator.user.userId])
-      const disabled = await press(operator.tg, operator.messageId, `ack:${alert.alertId}`)
+      const disabled = await press(operator.tg, operator.messageId, operator.button("ack"))
       expect(disabled.answer.params.text).toContain("disabled")
       expect(await alertRow(alert.alertId)).toMatchObject({ status: "new" })
+    })
+
+    /** What the bot sent or answered in the chat from call `since` on (answers to button presses carry no chat). */
+    const saidTo = (chatId: number, since: number) =>
+      fake.calls.slice(since).filter((c) =>
+        c.method !== "getUpdates" && (c.method === "answerCallbackQuery" || toChat(chatId)(c))
+      )
+
+    const buttonAudit = async (userId: string) =>
+      (await server.db.query(
+        `SELECT target, details->>'reason' AS reason, details->>'data' AS data, outcome
+           FROM audit_log WHERE action = 'telegram.button' AND actor_id = $1 ORDER BY id`,
+        [userId]
+      )).rows
+
+    it("a viewer's chat learns nothing of a private list's alert from made-up, forged or another chat's buttons", async () => {
+      const owner = await server.signIn("operator")
+      const hidden = await newAlert({ privateTo: owner.userId })
+      // Admins see every list: this message carries buttons the server signed, for the admin's chat.
+      const admin = await withMessage("admin", hidden)
+      const viewer = await withMessage("viewer")
+      const forged = (action: "ack" | "way") => `${action}:${hidden.alertId}:${"A".repeat(22)}`
+      const attempts = [
+        { data: `way:${hidden.alertId}`, reason: "unsigned" },
+        { data: `ack:${hidden.alertId}`, reason: "unsigned" },
+        { data: forged("way"), reason: "bad signature" },
+        { data: forged("ack"), reason: "bad signature" },
+        { data: admin.button("way"), reason: "bad signature" },
+        { data: admin.button("ack"), reason: "bad signature" }
+      ]
+      const since = fake.calls.length
+      for (const { data } of attempts) {
+        const { answer } = await press(viewer.tg, viewer.messageId, data)
+        expect(answer.params.text).toBe(BUTTON_REFUSED)
+      }
+      // The bot handles updates one at a time: once this press has edited its message, the presses
+      // before it have done all they were going to.
+      const own = await press(viewer.tg, viewer.messageId, viewer.button("way"))
+      expect(own.answer.params.text).toContain("on your way")
+      const edit = await fake.waitFor((c) => c.method === "editMessageCaption" && toChat(viewer.tg.id)(c), { since: own.since })
+      expect(edit.params.caption).toContain(viewer.alert.plate)
+
+      const said = saidTo(viewer.tg.id, since)
+      expect(said.filter((c) => c.method.startsWith("edit") || c.method.startsWith("send"))).toEqual([edit])
+      const text = JSON.stringify(said.map((c) => c.params))
+      expect(text).not.toContain(hidden.plate)
+      expect(text).not.toContain(hidden.listName)
+      expect(await alertRow(hidden.alertId)).toMatchObject({ status: "new", acknowledged_by: null, en_route_by_name: null })
+      expect(await buttonAudit(viewer.user.userId)).toEqual(attempts.map(({ data, reason }) => ({
+        target: `telegram_chat:${viewer.tg.id}`,
+        reason,
+        data,
+        outcome: "denied"
+      })))
+    })
+
+    it("a button the server signed stops working, and says nothing, once its list is private to someone else", async () => {
+      const viewer = await withMessage("viewer")
+      const owner = await server.signIn("operator")
+      await server.db.query("UPDATE watchlists SET shared = false, owner_id = $2 WHERE id = $1", [viewer.alert.listId, owner.userId])
+      const since = fake.calls.length
+      for (const action of ["way", "ack"] as const) {
+        const { answer } = await press(viewer.tg, viewer.messageId, viewer.button(action))
+        expect(answer.params.text).toBe(BUTTON_REFUSED)
+        expect(answer.params.show_alert).toBe(true)
+      }
+      expect(await alertRow(viewer.alert.alertId)).toMatchObject({ status: "new", en_route_by_name: null })
+
+      // Shared again, the same button works.
+      await server.db.query("UPDATE watchlists SET shared = true WHERE id = $1", [viewer.alert.listId])
+      const again = await press(viewer.tg, viewer.messageId, viewer.button("way"))
+      expect(again.answer.params.text).toContain("on your way")
+      const edit = await fake.waitFor((c) => c.method === "editMessageCaption" && toChat(viewer.tg.id)(c), { since: again.since })
+      expect(saidTo(viewer.tg.id, since).filter((c) => c.method.startsWith("edit"))).toEqual([edit])
+      expect(await alertRow(viewer.alert.alertId)).toMatchObject({ en_route_by_name: viewer.user.username })
+      expect(await buttonAudit(viewer.user.userId)).toEqual([
+        { target: `alert:${viewer.alert.alertId}`, reason: "not visible", data: viewer.button("way"), outcome: "denied" },
+        { target: `alert:${viewer.alert.alertId}`, reason: "not visible", data: viewer.button("ack"), outcome: "denied" }
+      ])
     })
   })
 

@@ -3,9 +3,11 @@
  *
  * A file has a header row; `plate` is required, `kind` (exact, the default; ocr, wildcard, regex), `note`,
  * `reason` and `expires_at` (ISO 8601) are optional, and other columns are ignored, so an export imports
- * back as it is. An RPC message is at most 1 MiB, so a client sends a large file as successive chunks,
- * each carrying the header and the file's line number of its first record: the server then reports bad
- * lines numbered as in the file. Each chunk stands alone and the import upserts, so a chunk sent twice
+ * back as it is. A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return, after any `'`s,
+ * is written with one more `'` in front (a spreadsheet would run it as a formula) and read without it.
+ * An RPC message is at most 1 MiB, so a client sends a large file as successive chunks, each carrying
+ * the header and the file's line number of its first record: the server then reports bad lines
+ * numbered as in the file. Each chunk stands alone and the import upserts, so a chunk sent twice
  * (a retry after a dropped connection) changes nothing the second time.
  */
 

@@ -6,6 +6,7 @@ import * as Path from "node:path"
 import { Audit } from "../audit/Audit"
 import { requireReason } from "../audit/Reason"
 import { AppConfig } from "../Config"
+import { neutraliseFormula } from "../csv/Formulas"
 import { Images } from "../images/Images"
 import { Corrections } from "./Corrections"
 
@@ -40,7 +41,8 @@ export interface ExportSummary {
 /**
  * Writes a retraining data set into `out`: `corrections.csv` (one row a corrected read, the newest
  * correction in force) and `images/<detection id>-<kind>.<ext>`, each photo checked against its
- * SHA-256 on the way. The CSV is written under a temporary name and renamed when complete.
+ * SHA-256 on the way. The CSV is written under a temporary name and renamed when complete. Text cells
+ * that a spreadsheet would run as a formula (a plate as a camera read it, a note) start with `'`.
  */
 export const exportCorrections = (
   out: string,
@@ -103,7 +105,7 @@ export const exportCorrections = (
           read.note,
           files.plate ?? null,
           files.scene ?? null
-        ])
+        ].map((cell) => (typeof cell === "string" ? neutraliseFormula(cell) : cell)))
       }
       yield* Effect.promise(() => file.write(stringify(lines)))
       rows += batch.length

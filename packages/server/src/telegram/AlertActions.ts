@@ -16,6 +16,13 @@ export interface AlertActionInput {
   readonly actor: AlertActor
 }
 
+/**
+ * The one answer to a button that names no alert the person may see: made up, signed for another
+ * chat, of a deleted alert, or of a list they may not (or no longer) see. It must not tell these apart,
+ * or pressing made-up buttons would reveal which alert ids exist.
+ */
+export const BUTTON_REFUSED = "This button does not work here (any more). Open the alerts in the web app."
+
 /** The action was not taken; `message` is shown to the person who pressed the button. */
 export class AlertActionRefused extends Data.TaggedError("AlertActionRefused")<{ readonly message: string }> {}
 
@@ -33,7 +40,7 @@ export class TelegramAlertActions extends Context.Tag("@chaverim/server/Telegram
 const refused = (error: NotFound | AlertStateConflict) =>
   new AlertActionRefused({
     message: error._tag === "NotFound"
-      ? "This alert no longer exists, or is on a list you may not see."
+      ? BUTTON_REFUSED
       : error.status === "resolved"
       ? "This alert is already resolved."
       : error.message

@@ -4,6 +4,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -12,10 +13,11 @@ import * as Schedule from "effect/Schedule"
 import { type Api, Bot, type Context as BotContext } from "grammy"
 import { Audit } from "../audit/Audit"
 import { AppConfig } from "../Config"
-import { TelegramAlertActions } from "./AlertActions"
+import { BUTTON_REFUSED, TelegramAlertActions } from "./AlertActions"
 import { BotApiError, describeError, scrubToken } from "./BotErrors"
+import { type ButtonRefusal, TelegramCallbacks } from "./Callbacks"
 import { type LinkOutcome, looksLikeCode, TelegramLinks, WINDOW_MINUTES, WRONG_CODE_LIMIT } from "./Links"
-import { keyboardFor, loadCard, parseCallback, renderCard } from "./Message"
+import { keyboardFor, loadCard, renderCard } from "./Message"
 
 /**
  * The Telegram bot: one grammy `Bot` for the server, long-polling for updates (linking chats, buttons)
@@ -73,7 +75,7 @@ export const linkAnswer = (outcome: LinkOutcome): string => {
   }
 }
 
-type Services = TelegramLinks | TelegramAlertActions | SqlClient.SqlClient | Audit | AppConfig
+type Services = TelegramLinks | TelegramAlertActions | TelegramCallbacks | SqlClient.SqlClient | Audit | AppConfig
 
 export const TelegramBotLive = (token: Redacted.Redacted<string>) =>
   Layer.scoped(
@@ -82,6 +84,7 @@ export const TelegramBotLive = (token: Redacted.Redacted<string>) =>
       const config = yield* AppConfig
       const links = yield* TelegramLinks
       const actions = yield* TelegramAlertActions
+      const callbacks = yield* TelegramCallbacks
       const audit = yield* Audit
       const runtime = yield* Effect.runtime<Services>()
       const secret = Redacted.value(token)
@@ -129,19 +132,33 @@ export const TelegramBotLive = (token: Redacted.Redacted<string>) =>
           yield* reply(ctx, `Unlinked from ${user.username}. This chat will receive no more alerts.`)
         })
 
+      /**
+       * A pressed button. Nothing about the alert is said or shown until the data is known to be the
+       * server's, for this chat, and the linked person may see the alert; every refusal before that
+       * gets the same answer, and is audited.
+       */
       const onButton = (ctx: BotContext) =>
         Effect.gen(function*() {
           const query = ctx.callbackQuery!
           const answer = (text: string, alert = false) =>
             call(() => ctx.answerCallbackQuery({ text, show_alert: alert })).pipe(Effect.asVoid)
-          const parsed = parseCallback(query.data ?? "")
-          if (Option.isNone(parsed)) return yield* answer("This button is not known.")
-          const { action, alertId } = parsed.value
           const chatId = query.message?.chat.id ?? query.from.id
           const user = yield* links.userOfChat(chatId)
           if (user === undefined) return yield* answer("This chat is not linked to an account.", true)
           if (user.disabled) return yield* answer("Your account is disabled.", true)
           const actor = { userId: user.userId, username: user.username, role: user.role }
+          const refuse = (reason: ButtonRefusal | "not visible", alertId?: string) =>
+            audit.record({
+              actor,
+              action: "telegram.button",
+              target: alertId === undefined ? `telegram_chat:${chatId}` : `alert:${alertId}`,
+              details: { chat_id: String(chatId), reason, data: (query.data ?? "").slice(0, 64) },
+              outcome: "denied"
+            }).pipe(Effect.zipRight(answer(BUTTON_REFUSED, true)))
+          const opened = callbacks.open(chatId, query.data ?? "")
+          if (Either.isLeft(opened)) return yield* refuse(opened.left)
+          const { action, alertId } = opened.right
+          if (Option.isNone(yield* loadCard(alertId, user))) return yield* refuse("not visible", alertId)
           if (action === "ack" && !roleAtLeast(user.role, "operator")) {
             yield* audit.record({
               actor,
@@ -157,10 +174,11 @@ export const TelegramBotLive = (token: Redacted.Redacted<string>) =>
             Effect.catchTag("AlertActionRefused", (refused) => answer(refused.message, true))
           )
           const message = query.message
-          const card = yield* loadCard(alertId)
+          // Read again for the person: the list may have turned private since the check above.
+          const card = yield* loadCard(alertId, user)
           if (message === undefined || Option.isNone(card)) return
           const text = renderCard(card.value, config.publicUrl)
-          const markup = keyboardFor(card.value)
+          const markup = keyboardFor(card.value, (press) => callbacks.sign(chatId, press))
           // Telegram answers 400 "message is not modified" when nothing changed: nothing to report then.
           yield* call(() =>
             message.photo !== undefined

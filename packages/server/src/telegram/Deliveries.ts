@@ -1,3 +1,4 @@
+import type { Role } from "@chaverim/domain/Auth"
 import type { DeliveriesParams, DeliveriesResult, Delivery, DeliveryStatus } from "@chaverim/domain/Telegram"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
@@ -13,6 +14,8 @@ export interface ClaimedDelivery {
   readonly id: string
   readonly alertId: string
   readonly userId: string
+  /** the account's role now, which decides whether the alert may still be shown to it */
+  readonly role: Role
   readonly chatId: string
   /** attempts made before this one */
   readonly attempts: number
@@ -39,6 +42,7 @@ export class TelegramDeliveries extends Effect.Service<TelegramDeliveries>()("@c
           id: string
           alert_id: string
           user_id: string
+          role: Role
           chat_id: string
           attempts: number
           linked: boolean
@@ -55,7 +59,7 @@ export class TelegramDeliveries extends Effect.Service<TelegramDeliveries>()("@c
              SET next_attempt_at = now() + make_interval(secs => ${leaseSeconds})
             FROM due
            WHERE d.id = due.id
-          RETURNING d.id, d.alert_id, d.user_id, d.chat_id, d.attempts,
+          RETURNING d.id, d.alert_id, d.user_id, (SELECT u.role FROM users u WHERE u.id = d.user_id) AS role, d.chat_id, d.attempts,
                     EXISTS (SELECT 1 FROM telegram_links l WHERE l.user_id = d.user_id AND l.chat_id = d.chat_id) AS linked,
                     EXISTS (SELECT 1 FROM users u WHERE u.id = d.user_id AND u.disabled_at IS NOT NULL) AS disabled`,
         (rows) =>
@@ -63,6 +67,7 @@ export class TelegramDeliveries extends Effect.Service<TelegramDeliveries>()("@c
             id: String(r.id),
             alertId: String(r.alert_id),
             userId: r.user_id,
+            role: r.role,
             chatId: String(r.chat_id),
             attempts: r.attempts,
             linked: r.linked,

@@ -1,4 +1,4 @@
-import { type Role, roleAtLeast } from "@chaverim/domain/Auth"
+import type { Role } from "@chaverim/domain/Auth"
 import { Forbidden, NotFound } from "@chaverim/domain/Errors"
 import {
   LINK_CODE_MINUTES,
@@ -11,6 +11,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { mayView } from "../alerts/Views"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { makeThrottle, type ThrottleRule } from "../auth/Throttle"
 import { Audit } from "../audit/Audit"
@@ -290,7 +291,7 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
         if (list === undefined || list.deleted_at !== null) {
           return yield* new NotFound({ message: `there is no watchlist ${id}` })
         }
-        if (!list.shared && list.owner_id !== user.userId && !roleAtLeast(user.role, "admin")) {
+        if (!mayView(user, list)) {
           yield* audit.record({
             actor: user,
             address: request?.address,

@@ -5,6 +5,7 @@ import * as Redacted from "effect/Redacted"
 import { AppConfig } from "../Config"
 import { TelegramAlertActionsLive } from "./AlertActions"
 import { TelegramBotLive } from "./Bot"
+import { TelegramCallbacksLive } from "./Callbacks"
 import { TelegramSenderLive } from "./Sender"
 
 /**
@@ -22,7 +23,7 @@ export const TelegramLive = Layer.unwrapEffect(
       onSome: (token) =>
         TelegramSenderLive.pipe(
           Layer.provide(TelegramBotLive(token)),
-          Layer.provide(TelegramAlertActionsLive)
+          Layer.provide(Layer.merge(TelegramAlertActionsLive, TelegramCallbacksLive))
         )
     }))
 )

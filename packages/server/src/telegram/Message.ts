@@ -3,6 +3,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { InlineKeyboardMarkup } from "grammy/types"
+import { type Viewer, visibleTo } from "../alerts/Views"
+import type { ButtonPress } from "./Callbacks"
 
 /**
  * What an alert message says and which buttons it carries. Messages are rendered from the database
@@ -40,8 +42,11 @@ const CATEGORY_LABEL: Record<WatchlistCategory, string> = {
   allow: "Not on the allow list"
 }
 
-/** The alert as a message shows it; none when the alert does not exist. */
-export const loadCard = (alertId: string) =>
+/**
+ * The alert as a message shows it to `viewer`; none when it does not exist or is on a list the viewer
+ * may not see (the rule of the alert API and the live feed), which the message must not tell apart.
+ */
+export const loadCard = (alertId: string, viewer: Viewer) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const [row] = yield* sql<{
@@ -76,7 +81,7 @@ export const loadCard = (alertId: string) =>
         LEFT JOIN watchlist_entries e ON e.id = a.entry_id
         JOIN detections d ON d.id = a.last_detection_id
         JOIN cameras c ON c.id = d.camera_id
-       WHERE a.id = ${alertId}::bigint`
+       WHERE a.id = ${alertId}::bigint AND ${visibleTo(sql, viewer)}`
     if (row === undefined) return Option.none<AlertCard>()
     return Option.some<AlertCard>({
       id: String(row.id),
@@ -136,20 +141,10 @@ export const renderCard = (card: AlertCard, publicUrl: Option.Option<string>): s
   return lines.join("\n")
 }
 
-export type ButtonAction = "ack" | "way"
-
-/** Callback data is at most 64 bytes: the action and the alert id. */
-export const callbackData = (action: ButtonAction, alertId: string) => `${action}:${alertId}`
-
-export const parseCallback = (data: string): Option.Option<{ readonly action: ButtonAction; readonly alertId: string }> => {
-  const match = /^(ack|way):(\d{1,19})$/.exec(data)
-  return match === null ? Option.none() : Option.some({ action: match[1] as ButtonAction, alertId: match[2]! })
-}
-
 /** Acknowledge until someone has; On my way while the alert is open. */
-export const keyboardFor = (card: AlertCard): InlineKeyboardMarkup => {
+export const keyboardFor = (card: AlertCard, sign: (press: ButtonPress) => string): InlineKeyboardMarkup => {
   const row: Array<{ text: string; callback_data: string }> = []
-  if (card.status === "new") row.push({ text: "✅ Acknowledge", callback_data: callbackData("ack", card.id) })
-  if (card.status !== "resolved") row.push({ text: "🚗 On my way", callback_data: callbackData("way", card.id) })
+  if (card.status === "new") row.push({ text: "✅ Acknowledge", callback_data: sign({ action: "ack", alertId: card.id }) })
+  if (card.status !== "resolved") row.push({ text: "🚗 On my way", callback_data: sign({ action: "way", alertId: card.id }) })
   return { inline_keyboard: row.length === 0 ? [] : [row] }
 }

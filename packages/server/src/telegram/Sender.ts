@@ -13,6 +13,7 @@ import { isFor, PgListener } from "../db/Listener"
 import { Images } from "../images/Images"
 import { TelegramBot } from "./Bot"
 import { BotApiError, isBadRequest, verdictOf } from "./BotErrors"
+import { TelegramCallbacks } from "./Callbacks"
 import { type ClaimedDelivery, TelegramDeliveries } from "./Deliveries"
 import { CAPTION_LIMIT, keyboardFor, loadCard, renderCard } from "./Message"
 
@@ -99,6 +100,7 @@ export const TelegramSenderLive = Layer.scopedDiscard(
   Effect.gen(function*() {
     const config = yield* AppConfig
     const bot = yield* TelegramBot
+    const callbacks = yield* TelegramCallbacks
     const deliveries = yield* TelegramDeliveries
     const images = yield* Images
     const listener = yield* PgListener
@@ -157,15 +159,17 @@ export const TelegramSenderLive = Layer.scopedDiscard(
             false
           )
         }
-        const card = yield* loadCard(d.alertId)
+        // The list may have turned private, or the person been demoted, since the alert was raised.
+        const card = yield* loadCard(d.alertId, { userId: d.userId, role: d.role })
         if (Option.isNone(card)) {
           yield* Metric.increment(failedTotal)
-          return yield* deliveries.failed(d.id, "the alert no longer exists", false)
+          return yield* deliveries.failed(d.id, "the alert no longer exists or is on a list the person may not see", false)
         }
         const text = renderCard(card.value, config.publicUrl)
         const photo = yield* photoOf(card.value.photoDetectionId)
         yield* pace(d.chatId)
-        const result = yield* sending.withPermits(1)(send(d.chatId, text, photo, keyboardFor(card.value))).pipe(
+        const keyboard = keyboardFor(card.value, (press) => callbacks.sign(d.chatId, press))
+        const result = yield* sending.withPermits(1)(send(d.chatId, text, photo, keyboard)).pipe(
           Effect.timeoutFail({
             duration: SEND_TIMEOUT,
             onTimeout: () => new BotApiError({ message: `no answer from Telegram within ${Duration.format(SEND_TIMEOUT)}` })
