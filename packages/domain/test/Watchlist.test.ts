@@ -78,7 +78,15 @@ describe("parseEntryValue: regular expressions", () => {
   it("stores a valid expression as typed", () => {
     expect(accepted("regex", "AB\\d{3}")).toBe("AB\\d{3}")
     expect(accepted("regex", "(?<area>[A-Z]{2})-?\\d+")).toBe("(?<area>[A-Z]{2})-?\\d+")
-    expect(accepted("regex", "\\p{Lu}{2}(?=\\d)\\d+")).toBe("\\p{Lu}{2}(?=\\d)\\d+")
+    expect(accepted("regex", "\\p{Lu}{2}\\d+")).toBe("\\p{Lu}{2}\\d+")
+  })
+
+  it("refuses lookahead and lookbehind, which RE2 cannot run", () => {
+    for (const source of ["\\p{Lu}{2}(?=\\d)\\d+", "(?!AB)\\w+", "(?<=A)B", "A(?<!B)"]) {
+      expect(refused("regex", source), source).toMatch(/^lookahead and lookbehind .* are not allowed/)
+    }
+    // a named group is neither
+    expect(accepted("regex", "(?<lead>A)B")).toBe("(?<lead>A)B")
   })
 
   it("says why an expression does not compile", () => {

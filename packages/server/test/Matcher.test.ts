@@ -7,6 +7,7 @@ import {
   indexKeys,
   type Match,
   Matcher,
+  type MatchOutcome,
   type MatcherEntry,
   type MatcherList,
   type MatchRead
@@ -121,6 +122,54 @@ describe("Matcher: regex entries", () => {
     expect(indexKeys("regex", "[AB]\\d+")).toBeUndefined()
     expect(indexKeys("regex", "ABC|.*")).toBeUndefined()
     expect(indexKeys("regex", "(?=ABC).*")).toBeUndefined()
+  })
+})
+
+describe("Matcher: patterns run in linear time, within a budget per read", () => {
+  // V8's backtracking engine takes seconds per 10-character plate on this one (minutes at depth 20).
+  const EVIL = "((((((((([A-Z0-9]+)+)+)+)+)+)+)+)+)+[^A-Z0-9]"
+
+  it("matches the nested-quantifier entry against 10-character plates in under 50 ms", () => {
+    const matcher = Matcher.build([list("L")], [entry("evil", "L", "regex", EVIL)])
+    expect(matcher.invalid.size).toBe(0)
+    for (const [plate, expected] of [["ABCDEFGHIJ", []], ["ABCDEFGHI+", ["L/evil"]], ["K7X2Q9M4B1", []]] as const) {
+      const started = performance.now()
+      const got = matcher.match(read(plate)).map(key)
+      expect(performance.now() - started, plate).toBeLessThan(50)
+      expect(got, plate).toEqual(expected)
+    }
+  })
+
+  it("matches a wildcard with many stars against a long plate in under 50 ms", () => {
+    const matcher = Matcher.build([list("L")], [entry("w", "L", "wildcard", "*A".repeat(14) + "*B")])
+    const started = performance.now()
+    expect(matcher.match(read("A".repeat(30)))).toEqual([])
+    expect(matcher.match(read("A".repeat(30) + "B")).map(key)).toEqual(["L/w"])
+    expect(performance.now() - started).toBeLessThan(50)
+  })
+
+  it("tests at most its budget of patterns per read, says when it stopped short, and never skips exact entries", () => {
+    // 40 patterns every read must test (no literal to file them under), all matching AB12
+    const patterns = Array.from({ length: 40 }, (_, i) => entry(`r${i}`, "L", "regex", i % 2 === 0 ? ".*" : `.{${i % 5},}`))
+    const entries = [...patterns, entry("x", "L", "exact", "AB12")]
+    const tested = (outcome: MatchOutcome) => outcome.matches.filter((m) => m._tag === "Entry" && m.entryId !== "x").length
+
+    const cut = Matcher.build([list("L")], entries, { patternTestsPerRead: 5 }).matchWithin(read("AB12"))
+    expect(cut.complete).toBe(false)
+    expect(tested(cut)).toBe(5)
+    expect(cut.matches.map(key)).toContain("L/x")
+
+    const whole = Matcher.build([list("L")], entries, { patternTestsPerRead: 40 }).matchWithin(read("AB12"))
+    expect(whole.complete).toBe(true)
+    expect(tested(whole)).toBe(40)
+    expect(Matcher.build([list("L")], entries).matchWithin(read("AB12")).complete).toBe(true)
+  })
+
+  it("holds, but never matches, a stored expression RE2 cannot run, and says why", () => {
+    // `[^]` compiles in JavaScript (any character) but not in RE2
+    const matcher = Matcher.build([list("L")], [entry("bad", "L", "regex", "A[^]"), entry("ok", "L", "regex", "A.")])
+    expect(matcher.invalid.get("bad")).toMatch(/^RE2, which matches regular expressions here in linear time, cannot run this one: /)
+    expect(matcher.match(read("AB")).map(key)).toEqual(["L/ok"])
   })
 })
 

@@ -2,6 +2,7 @@ import { ocrKey } from "@chaverim/domain/Plate"
 import type { EntryKind, WatchlistCategory } from "@chaverim/domain/Watchlist"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
@@ -14,7 +15,7 @@ import * as Stream from "effect/Stream"
 import { AppConfig } from "../Config"
 import { isFor, PgListener } from "../db/Listener"
 import { appendLiveEvents, type LiveEventsToAppend } from "./LiveEvents"
-import { indexKeys, type Match, Matcher } from "./Matcher"
+import { indexKeys, type Match, Matcher, type MatchRead, PATTERN_TESTS_PER_READ } from "./Matcher"
 import { MatcherCache } from "./MatcherCache"
 
 export const ALERT_WORK_CHANNEL = "alert_work"
@@ -30,6 +31,51 @@ const alertsCreated = Metric.counter("alpr_alerts_created_total", { description:
 const sightingsAdded = Metric.counter("alpr_alert_sightings_total", { description: "Reads added to an alert" })
 const itemsDone = Metric.counter("alpr_alert_work_done_total", { description: "Alert work items processed" })
 const itemsFailed = Metric.counter("alpr_alert_work_failed_total", { description: "Alert work item attempts that failed and will be retried" })
+const readsCutShort = Metric.counter("alpr_match_budget_exceeded_total", {
+  description: "Reads with more candidate wildcard and regular-expression entries than one read may test (some untested)"
+})
+
+/**
+ * Matching is synchronous; a long run of it (a retro check over every distinct plate, a large batch)
+ * gives the event loop a turn this often, so other requests (/health among them) are not held up.
+ */
+const SLICE_MS = 10
+
+/** Distinct plates a retro check matches at a time. */
+const PLATE_GROUP = 5_000
+
+/** A turn of the event loop (I/O included), which a microtask such as `Effect.yieldNow` does not give. */
+const turnOfEventLoop = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/**
+ * Matches every read, in order, with a turn of the event loop every SLICE_MS of real time (not the
+ * Clock's: it is the CPU time held that matters). Reads cut short by the pattern budget are counted.
+ */
+const matchAll = <A>(matcher: Matcher, items: ReadonlyArray<A>, readOf: (item: A) => MatchRead) =>
+  Effect.gen(function*() {
+    const outcomes: Array<ReadonlyArray<Match>> = []
+    let cutShort = 0
+    let sliceEnds = performance.now() + SLICE_MS
+    for (const item of items) {
+      const outcome = matcher.matchWithin(readOf(item))
+      outcomes.push(outcome.matches)
+      if (!outcome.complete) cutShort++
+      if (performance.now() > sliceEnds) {
+        yield* turnOfEventLoop
+        sliceEnds = performance.now() + SLICE_MS
+      }
+    }
+    if (cutShort > 0) {
+      yield* Metric.incrementBy(readsCutShort, cutShort)
+      yield* Effect.logWarning("reads ran out of their pattern budget: some wildcard or regex entries were not tested").pipe(
+        Effect.annotateLogs({ reads: cutShort, tests_per_read: PATTERN_TESTS_PER_READ })
+      )
+    }
+    return outcomes
+  })
 
 interface WorkItem {
   readonly id: string
@@ -62,9 +108,10 @@ interface RetroEntryRow {
 class SightingTaken extends Data.TaggedError("SightingTaken")<{ readonly expected: number; readonly inserted: number }> {}
 
 /** Each read with each match it makes, in the reads' order. */
-const hitsOf = (matcher: Matcher, reads: ReadonlyArray<ReadRow>): ReadonlyArray<Hit> =>
-  reads.flatMap((read) =>
-    matcher.match({ plate: read.plate, cameraId: read.camera_id, detectedAt: read.detected_at }).map((match) => ({ read, match }))
+const hitsOf = (matcher: Matcher, reads: ReadonlyArray<ReadRow>) =>
+  Effect.map(
+    matchAll(matcher, reads, (read) => ({ plate: read.plate, cameraId: read.camera_id, detectedAt: read.detected_at })),
+    (outcomes): ReadonlyArray<Hit> => reads.flatMap((read, i) => outcomes[i]!.map((match) => ({ read, match })))
   )
 
 /** What serialises work on one alert: the list, the entry (0 for a gate) and the plate. */
@@ -232,7 +279,7 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
           SELECT id::text AS id, plate, camera_id, detected_at FROM detections
            WHERE id = ANY(string_to_array(${ids.join(",")}, ',')::bigint[])
            ORDER BY detected_at, detections.id`
-        const hits = hitsOf(yield* cache.current, reads)
+        const hits = yield* hitsOf(yield* cache.current, reads)
         const { added, created, touched } = yield* raise(hits, false)
         yield* deliveries(created)
         yield* live({ detectionIds: reads.map((r) => r.id), alertIds: [...touched] })
@@ -263,16 +310,25 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
         if (patterns.length > 0) {
           const literals = patterns.map((e) => indexKeys(e.kind, e.value))
           const candidates = literals.some((keys) => keys === undefined || keys.length === 0)
-            ? yield* sql<{ plate: string }>`SELECT plate FROM plates`
-            : yield* sql<{ plate: string }>`
+            ? sql<{ plate: string }>`SELECT plate FROM plates`
+            : sql<{ plate: string }>`
                 SELECT plate FROM plates
                  WHERE plate LIKE ANY(SELECT '%' || x || '%' FROM json_array_elements_text(${
               JSON.stringify([...new Set(literals.flatMap((keys) => keys!.map(escapeLike)))])
             }::json) AS x)`
           const epoch = new Date(0)
-          for (const { plate } of candidates) {
-            if (matcher.match({ plate, cameraId: "", detectedAt: epoch }).length > 0) plates.add(plate)
-          }
+          // Through a cursor, a group at a time, so that neither the memory held nor the longest stretch
+          // of work on the event loop grows with the number of distinct plates.
+          yield* candidates.stream.pipe(
+            Stream.grouped(PLATE_GROUP),
+            Stream.runForEach((group) => {
+              const rows = Chunk.toReadonlyArray(group)
+              return Effect.map(matchAll(matcher, rows, ({ plate }) => ({ plate, cameraId: "", detectedAt: epoch })), (outcomes) =>
+                rows.forEach(({ plate }, i) => {
+                  if (outcomes[i]!.length > 0) plates.add(plate)
+                }))
+            })
+          )
         }
         // The recent reads whose plate (or OCR key) is one of `keys`, by that column's index.
         const readsBy = (column: "plate" | "plate_ocr", keys: ReadonlySet<string>) =>
@@ -282,7 +338,7 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
               JOIN detections d ON ${sql(`d.${column}`)} = p.k AND d.detected_at >= ${since}`
         const reads = new Map<string, ReadRow>()
         for (const read of [...yield* readsBy("plate", plates), ...yield* readsBy("plate_ocr", ocrKeys)]) reads.set(read.id, read)
-        const hits = hitsOf(matcher, [...reads.values()].sort(byTime))
+        const hits = yield* hitsOf(matcher, [...reads.values()].sort(byTime))
         const { added, created, touched } = yield* raise(hits, true)
         yield* deliveries(created)
         yield* live({ alertIds: [...touched] })

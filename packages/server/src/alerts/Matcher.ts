@@ -1,12 +1,14 @@
 import { ocrKey } from "@chaverim/domain/Plate"
 import { type EntryKind, MAX_PLATE_LENGTH, parseEntryValue, type WatchlistCategory } from "@chaverim/domain/Watchlist"
 import * as Either from "effect/Either"
+import { compilePattern, type PlatePattern } from "../watchlists/EntryPattern"
 
 /**
  * The in-memory watchlist matcher: every read is checked against every live entry without testing them
  * one by one. Exact and OCR entries are found by hashed lookup; wildcard and regex entries are filed
  * under a literal that any plate they match must contain, so a read tests only the patterns filed under
- * one of its own substrings (plus the few with no such literal).
+ * one of its own substrings (plus the few with no such literal). Patterns run in RE2 (linear in the
+ * plate's length), and one read tests at most a budget of them.
  */
 
 export interface MatcherList {
@@ -36,6 +38,28 @@ export interface MatchRead {
 export type Match =
   | { readonly _tag: "Entry"; readonly watchlistId: string; readonly entryId: string; readonly kind: EntryKind }
   | { readonly _tag: "NotAllowed"; readonly watchlistId: string }
+
+export interface MatchOutcome {
+  readonly matches: ReadonlyArray<Match>
+  /**
+   * False when the read's pattern budget ran out before every candidate pattern was tested: a pattern
+   * entry may have been missed (and an allow list may report a plate one of its patterns lets through).
+   */
+  readonly complete: boolean
+}
+
+/**
+ * How many wildcard and regular-expression entries one read may test. An RE2 test of a plate takes
+ * about a microsecond, and 50 at the most for the largest pattern RE2 compiles, so this holds a read
+ * under about 50 ms whatever the entries; the read's remaining patterns are skipped (and the read is
+ * reported) rather than holding every other request of the server. A count, not a clock, so that a
+ * garbage-collection pause never costs an alert.
+ */
+export const PATTERN_TESTS_PER_READ = 1_000
+
+export interface MatcherOptions {
+  readonly patternTestsPerRead?: number
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Required literals
@@ -205,32 +229,43 @@ const regexLiterals = (source: string): ReadonlyArray<string> | undefined => {
   return alternation().any ?? undefined
 }
 
-const escapeRegExp = (s: string) => s.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&")
+/** A wildcard's parts, and whether it has a wildcard at all (without one it is an exact plate). */
+const wildcardParts = (value: string) => {
+  const parts = value.split(/([*?])/)
+  const literals = parts.filter((p) => p !== "*" && p !== "?" && p !== "")
+  return { literals, plain: literals.length === parts.length }
+}
+
+/** Strings of which every matching plate contains one (for exact and OCR: the lookup key). */
+const keysOf = (kind: EntryKind, value: string): ReadonlyArray<string> | undefined => {
+  switch (kind) {
+    case "exact":
+      return [value]
+    case "ocr":
+      return [ocrKey(value)]
+    case "wildcard": {
+      const { literals, plain } = wildcardParts(value)
+      if (plain) return literals
+      const longest = literals.reduce((a, b) => (b.length > a.length ? b : a), "")
+      return longest === "" ? undefined : [longest]
+    }
+    case "regex":
+      return regexLiterals(value)
+  }
+}
 
 interface Compiled {
-  /** the pattern as a regular expression; absent when the index lookup is the whole test */
-  readonly test: RegExp | undefined
-  /** strings of which every matching plate contains one (for exact and OCR: the lookup key) */
+  /** the pattern; absent when the index lookup is the whole test */
+  readonly test: PlatePattern | undefined
   readonly keys: ReadonlyArray<string> | undefined
 }
 
-const compile = (kind: EntryKind, value: string): Compiled => {
-  switch (kind) {
-    case "exact":
-      return { test: undefined, keys: [value] }
-    case "ocr":
-      return { test: undefined, keys: [ocrKey(value)] }
-    case "wildcard": {
-      const parts = value.split(/([*?])/)
-      const literals = parts.filter((p) => p !== "*" && p !== "?" && p !== "")
-      if (literals.length === parts.length) return { test: undefined, keys: literals } // no wildcard at all
-      const source = parts.map((p) => (p === "*" ? ".*" : p === "?" ? "." : escapeRegExp(p))).join("")
-      const longest = literals.reduce((a, b) => (b.length > a.length ? b : a), "")
-      return { test: new RegExp(`^${source}$`, "su"), keys: longest === "" ? undefined : [longest] }
-    }
-    case "regex":
-      return { test: new RegExp(`^(?:${value})$`, "u"), keys: regexLiterals(value) }
+const compile = (kind: EntryKind, value: string): Either.Either<Compiled, string> => {
+  const keys = keysOf(kind, value)
+  if (kind === "exact" || kind === "ocr" || (kind === "wildcard" && wildcardParts(value).plain)) {
+    return Either.right({ test: undefined, keys })
   }
+  return Either.map(compilePattern(kind, value), (test) => ({ test, keys }))
 }
 
 /**
@@ -241,7 +276,7 @@ const compile = (kind: EntryKind, value: string): Compiled => {
 export const indexKeys = (kind: EntryKind, value: string): ReadonlyArray<string> | undefined =>
   Either.match(parseEntryValue(kind, value), {
     onLeft: () => undefined,
-    onRight: (parsed) => compile(parsed.kind, parsed.value).keys
+    onRight: (parsed) => keysOf(parsed.kind, parsed.value)
   })
 
 // ---------------------------------------------------------------------------------------------------------
@@ -250,7 +285,7 @@ export const indexKeys = (kind: EntryKind, value: string): ReadonlyArray<string>
 interface Held {
   readonly entry: MatcherEntry
   readonly expiresAt: number
-  readonly test: RegExp | undefined
+  readonly test: PlatePattern | undefined
   readonly index: KeyIndex | undefined
   readonly keys: ReadonlyArray<string>
   /** the number of the last read that considered this entry, so each is considered once per read */
@@ -306,7 +341,8 @@ const tooLong = (plate: string) => plate.length > MAX_PLATE_LENGTH && [...plate]
  * Watchlist entries held in memory and indexed for matching reads, updated entry by entry.
  *
  * Entries whose list is unknown are held and match once the list is put; removing a list removes its
- * entries. A stored value that does not parse is held but never matches, and is listed in `invalid`.
+ * entries. A stored value that does not parse (or that RE2 cannot run) is held but never matches, and
+ * is listed in `invalid`.
  */
 export class Matcher {
   private readonly lists = new Map<string, MatcherList>()
@@ -320,9 +356,14 @@ export class Matcher {
   private readonly always = new Set<Held>()
   private readonly problems = new Map<string, string>()
   private reads = 0
+  private readonly testsPerRead: number
 
-  static build(lists: Iterable<MatcherList>, entries: Iterable<MatcherEntry>): Matcher {
-    const matcher = new Matcher()
+  constructor(options: MatcherOptions = {}) {
+    this.testsPerRead = options.patternTestsPerRead ?? PATTERN_TESTS_PER_READ
+  }
+
+  static build(lists: Iterable<MatcherList>, entries: Iterable<MatcherEntry>, options?: MatcherOptions): Matcher {
+    const matcher = new Matcher(options)
     for (const list of lists) matcher.putList(list)
     for (const entry of entries) matcher.putEntry(entry)
     return matcher
@@ -359,9 +400,9 @@ export class Matcher {
   /** Inserts the entry, or replaces the one with its id. */
   putEntry(entry: MatcherEntry): void {
     this.removeEntry(entry.id)
-    const parsed = parseEntryValue(entry.kind, entry.value)
-    const compiled = Either.isRight(parsed) ? compile(parsed.right.kind, parsed.right.value) : undefined
-    if (Either.isLeft(parsed)) this.problems.set(entry.id, parsed.left)
+    const checked = Either.flatMap(parseEntryValue(entry.kind, entry.value), (parsed) => compile(parsed.kind, parsed.value))
+    if (Either.isLeft(checked)) this.problems.set(entry.id, checked.left)
+    const compiled = Either.getOrUndefined(checked)
     const index = compiled?.keys === undefined
       ? undefined
       : entry.kind === "exact" || (entry.kind === "wildcard" && compiled.test === undefined)
@@ -402,44 +443,60 @@ export class Matcher {
    * allow list gating the read's camera that none of its live entries matches.
    */
   match(read: MatchRead): ReadonlyArray<Match> {
+    return this.matchWithin(read).matches
+  }
+
+  /** `match`, saying also whether the read's pattern budget let every candidate pattern be tested. */
+  matchWithin(read: MatchRead): MatchOutcome {
     const seen = ++this.reads
     const plate = read.plate
     const at = read.detectedAt.getTime()
     const gates = this.gates.get(read.cameraId)
     const matches: Array<Match> = []
     const allowed = new Set<string>()
+    let tests = 0
+    let complete = true
 
-    const consider = (held: Held) => {
-      if (held.seen === seen) return
+    /** False once the budget is spent: the entry (a pattern) was not tested, nor are any after it. */
+    const consider = (held: Held): boolean => {
+      if (held.seen === seen) return true
       held.seen = seen
-      if (at >= held.expiresAt) return
+      if (at >= held.expiresAt) return true
       const list = this.lists.get(held.entry.watchlistId)
-      if (list === undefined || !list.active) return
+      if (list === undefined || !list.active) return true
       const gate = list.category === "allow"
       // An allow list matters only at the cameras it gates, and only until one entry lets the plate through.
-      if (gate && (gates === undefined || !gates.has(list.id) || allowed.has(list.id))) return
-      if (held.test !== undefined && !held.test.test(plate)) return
+      if (gate && (gates === undefined || !gates.has(list.id) || allowed.has(list.id))) return true
+      if (held.test !== undefined) {
+        if (++tests > this.testsPerRead) return (complete = false)
+        if (!held.test.test(plate)) return true
+      }
       if (gate) allowed.add(list.id)
       else matches.push({ _tag: "Entry", watchlistId: list.id, entryId: held.entry.id, kind: held.entry.kind })
+      return true
     }
 
     // A plate longer than any entry can be is no plate a pattern was written for.
     if (!tooLong(plate)) {
       this.exact.get(plate)?.forEach(consider)
       this.ocr.get(ocrKey(plate))?.forEach(consider)
-      for (const length of this.patterns.lengths()) {
+      patterns: for (const length of this.patterns.lengths()) {
         if (length > plate.length) break
         for (let start = 0; start + length <= plate.length; start++) {
-          this.patterns.get(plate.slice(start, start + length))?.forEach(consider)
+          for (const held of this.patterns.get(plate.slice(start, start + length)) ?? []) {
+            if (!consider(held)) break patterns
+          }
         }
       }
-      this.always.forEach(consider)
+      if (complete) {
+        for (const held of this.always) if (!consider(held)) break
+      }
     }
 
     if (gates !== undefined) {
       for (const id of gates) if (!allowed.has(id)) matches.push({ _tag: "NotAllowed", watchlistId: id })
     }
-    return matches
+    return { matches, complete }
   }
 
   private ungate(listId: string): void {

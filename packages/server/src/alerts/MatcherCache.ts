@@ -65,6 +65,17 @@ export class MatcherCache extends Effect.Service<MatcherCache>()("@chaverim/serv
     const lock = yield* Effect.makeSemaphore(1)
     let matcher = Matcher.build([], [])
 
+    // A value stored under older rules (a lookahead, say) that RE2 cannot run never alerts: say so.
+    const warnUnusable = (ids: Iterable<string>) => {
+      const problems = [...ids].flatMap((id) => {
+        const why = matcher.invalid.get(id)
+        return why === undefined ? [] : [`entry ${id}: ${why}`]
+      })
+      return problems.length === 0 ? Effect.void : Effect.logWarning("watchlist entries that cannot be matched never alert").pipe(
+        Effect.annotateLogs({ entries: problems.slice(0, 20), count: problems.length })
+      )
+    }
+
     const snapshot = <A, E, R>(read: Effect.Effect<A, E, R>) =>
       sql.withTransaction(Effect.zipRight(sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`, read))
 
@@ -82,6 +93,7 @@ export class MatcherCache extends Effect.Service<MatcherCache>()("@chaverim/serv
           SELECT greatest((SELECT max(revision) FROM watchlists), (SELECT max(revision) FROM watchlist_entries), 0)::text AS revision`
       }))
       matcher = Matcher.build(lists.map(listOf), entries.map(entryOf))
+      yield* warnUnusable(matcher.invalid.keys())
       yield* SubscriptionRef.set(applied, Number(revision[0]!.revision))
       yield* Effect.logDebug("watchlists loaded").pipe(
         Effect.annotateLogs({ lists: lists.length, entries: entries.length, revision: revision[0]!.revision })
@@ -110,6 +122,7 @@ export class MatcherCache extends Effect.Service<MatcherCache>()("@chaverim/serv
         if (row.gone) matcher.removeEntry(row.id)
         else matcher.putEntry(entryOf(row))
       }
+      yield* warnUnusable(entries.filter((row) => !row.gone).map((row) => row.id))
       const last = Math.max(from, ...lists.map((r) => Number(r.revision)), ...entries.map((r) => Number(r.revision)))
       yield* SubscriptionRef.set(applied, last)
     })

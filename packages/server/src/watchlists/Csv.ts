@@ -1,10 +1,12 @@
 import { BadRequest } from "@chaverim/domain/Errors"
-import { EntryKind, parseEntryValue } from "@chaverim/domain/Watchlist"
+import { EntryKind } from "@chaverim/domain/Watchlist"
 import { CSV_COLUMNS } from "@chaverim/domain/WatchlistCsv"
 import { parse } from "csv-parse/sync"
 import { stringify } from "csv-stringify/sync"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { neutraliseFormula, restoreFormula } from "../csv/Formulas"
+import { checkEntryValue } from "./EntryPattern"
 
 /**
  * The watchlist CSV format on the server: reading an import into checked rows and numbered bad lines,
@@ -100,16 +102,18 @@ const recordChecker = (at: Columns, width: number, now: Date, mayHoldUnstorable:
       return "the line contains a character that is not text (NUL or a broken surrogate)"
     }
     const field = (index: number) => (index < 0 ? "" : (record[index] ?? ""))
-    const kindText = field(at.kind).trim().toLowerCase()
+    // Trimmed before the export's quote comes off, so a note written as '<tab>x keeps its tab.
+    const cell = (index: number) => restoreFormula(field(index).trim())
+    const kindText = cell(at.kind).toLowerCase()
     const kind = kindText === "" ? "exact" : kindText
-    if (!isKind(kind)) return `kind must be one of exact, ocr, wildcard, regex; not "${field(at.kind).trim().slice(0, 40)}"`
-    const parsed = parseEntryValue(kind, kind === "regex" ? field(at.plate).trim() : field(at.plate))
+    if (!isKind(kind)) return `kind must be one of exact, ocr, wildcard, regex; not "${cell(at.kind).slice(0, 40)}"`
+    const parsed = checkEntryValue(kind, kind === "regex" ? cell(at.plate) : restoreFormula(field(at.plate)))
     if (Either.isLeft(parsed)) return parsed.left
-    const note = field(at.note).trim()
+    const note = cell(at.note)
     if (note.length > 500) return "note is at most 500 characters"
-    const reason = field(at.reason).trim()
+    const reason = cell(at.reason)
     if (reason.length > 500) return "reason is at most 500 characters"
-    const expiresText = field(at.expires_at).trim()
+    const expiresText = cell(at.expires_at)
     const expiresAt = expiresText === "" ? null : expiry(expiresText)
     if (expiresAt?.startsWith(" ")) return expiresAt.slice(1)
     return {
@@ -229,14 +233,19 @@ export interface ExportEntry {
 
 export const exportHeader = (): string => stringify([[...CSV_COLUMNS]])
 
-/** Records in the order of CSV_COLUMNS; the value goes in `plate`, so the file imports back as it is. */
+/**
+ * Records in the order of CSV_COLUMNS; the value goes in `plate`, so the file imports back as it is.
+ * Cells a spreadsheet would run as a formula are written as text (see Formulas.ts).
+ */
 export const exportLines = (entries: ReadonlyArray<ExportEntry>): string =>
-  stringify(entries.map((e) => [
-    e.value,
-    e.kind,
-    e.note ?? "",
-    e.reason ?? "",
-    e.expires_at === null ? "" : new Date(e.expires_at).toISOString(),
-    e.added_by_name,
-    new Date(e.created_at).toISOString()
-  ]))
+  stringify(entries.map((e) =>
+    [
+      e.value,
+      e.kind,
+      e.note ?? "",
+      e.reason ?? "",
+      e.expires_at === null ? "" : new Date(e.expires_at).toISOString(),
+      e.added_by_name,
+      new Date(e.created_at).toISOString()
+    ].map(neutraliseFormula)
+  ))

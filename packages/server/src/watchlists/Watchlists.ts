@@ -11,7 +11,7 @@ import type {
   WatchlistEntry,
   WatchlistUpdate
 } from "@chaverim/domain/Rpc"
-import { type EntryKind, parseEntryValue, type WatchlistCategory } from "@chaverim/domain/Watchlist"
+import type { EntryKind, WatchlistCategory } from "@chaverim/domain/Watchlist"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlError from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
@@ -22,6 +22,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { Audit } from "../audit/Audit"
 import { exportHeader, exportLines, type ExportEntry, type ParsedImport, toInstant } from "./Csv"
+import { checkEntryValue } from "./EntryPattern"
 
 /**
  * Who asks: a signed-in user (their role decides what they see and change), or the command line, which
@@ -409,7 +410,7 @@ export class Watchlists extends Effect.Service<Watchlists>()("@chaverim/server/W
 
     const addEntry = Effect.fn("Watchlists.addEntry")(function*(caller: Caller, input: NewEntry) {
       const kind = input.kind ?? "exact"
-      const parsed = parseEntryValue(kind, input.value)
+      const parsed = checkEntryValue(kind, input.value)
       if (Either.isLeft(parsed)) return yield* new BadRequest({ message: `value: ${parsed.left}` })
       const reason = input.reason.trim()
       if (reason === "") return yield* new BadRequest({ message: "reason is required: say why the plate is watched" })
