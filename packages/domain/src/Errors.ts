@@ -28,6 +28,13 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
   HttpApiSchema.annotations({ status: 413 })
 ) {}
 
+/** The body's content type is not one the endpoint takes; the message names those it does. */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()(
+  "UnsupportedMediaType",
+  fields,
+  HttpApiSchema.annotations({ status: 415 })
+) {}
+
 /** The server stored nothing of the request and asks the caller to retry after `retry_after_s`. */
 export class Overloaded extends Schema.TaggedError<Overloaded>()(
   "Overloaded",

@@ -29,6 +29,7 @@ import { SystemHttpLive } from "../system/Http"
 import { TelegramDeliveries } from "../telegram/Deliveries"
 import { TelegramHttpLive } from "../telegram/Http"
 import { TelegramLinks } from "../telegram/Links"
+import { RequestBodiesLive } from "./RequestBodies"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
 export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default,
@@ -41,7 +42,9 @@ export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, I
 /** The HttpApi with every group implemented. */
 export const ApiLive = HttpApiBuilder.api(AlprApi).pipe(
   Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive, AuthHttpLive, SearchHttpLive, CorrectionsHttpLive, InvestigationHttpLive, TelegramHttpLive, AlertsHttpLive]),
-  Layer.provide([CollectorAuthLive, UserAuthLive])
+  Layer.provide([CollectorAuthLive, UserAuthLive]),
+  // Bodies are checked against the contract's content types, capped and parsed before decoding.
+  Layer.provide(RequestBodiesLive)
 )
 
 /** Every answer carries `X-Backpressure` so collectors can slow down before anything is refused. */
