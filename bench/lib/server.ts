@@ -50,6 +50,9 @@ const exited = (child: ChildProcess) =>
     child.once("exit", () => resolve())
   })
 
+/** The benchmark servers' METRICS_TOKEN, for reading /metrics. */
+const BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789abcdef"
+
 /**
  * Starts bench/server.ts (the real ServerLive) in a child node process and waits for the JSON line
  * with its URL. Its stderr (logs) is passed through to ours.
@@ -65,6 +68,7 @@ export const startServer = async (options: StartOptions): Promise<ServerProcess>
       DATA_DIR: options.dataDir,
       PORT: "0",
       HOST: "127.0.0.1",
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
       BENCH_COLLECTORS: String(options.collectors),
       BENCH_TRACE: options.trace ? "1" : "0"
     },
@@ -142,7 +146,10 @@ export const startServer = async (options: StartOptions): Promise<ServerProcess>
 /** Sum and count of the server's batch-store histogram (admission to commit), from its /metrics. */
 export const storeHistogram = async (url: string): Promise<{ sum: number; count: number } | undefined> => {
   try {
-    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
+    const text = await (await fetch(`${url}/metrics`, {
+      headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` },
+      signal: AbortSignal.timeout(5_000)
+    })).text()
     const value = (suffix: string) => {
       const line = text.split("\n").find((l) => l.startsWith(`alpr_ingest_batch_duration_seconds_${suffix}`))
       return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(" ") + 1))

@@ -3,6 +3,8 @@ import {
   ApiLive,
   AppConfig,
   backpressureMiddleware,
+  operatorPagesMiddleware,
+  requestLogger,
   securityMiddleware,
   MigratedDatabaseLive,
   ObjectStoreLive,
@@ -14,7 +16,6 @@ import {
 import { WebAppLive } from "@chaverim/server/http/WebApp"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
-import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as Console from "effect/Console"
@@ -71,7 +72,7 @@ const announce = Layer.effectDiscard(
 )
 
 /** The whole central server: HTTP API, OpenAPI docs, services and resources. Needs AppConfig. */
-export const ServerLive = HttpApiBuilder.serve(flow(securityMiddleware, backpressureMiddleware, HttpMiddleware.logger)).pipe(
+export const ServerLive = HttpApiBuilder.serve(flow(operatorPagesMiddleware, securityMiddleware, backpressureMiddleware, requestLogger)).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/api/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/openapi.json" })),
   Layer.provide(ApiLive),

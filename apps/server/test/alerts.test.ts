@@ -422,7 +422,7 @@ describe("alert engine and alerts API", () => {
 
   it("a failing item stays queued, is retried after a backoff and then alerts exactly once", async () => {
     const failures = async () => {
-      const text = await (await fetch(`${server.url}/metrics`)).text()
+      const text = await server.metrics()
       return Number(/^alpr_alert_work_failed_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0)
     }
     const list = await createList(server)

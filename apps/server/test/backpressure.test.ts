@@ -56,7 +56,7 @@ describe("backpressure", () => {
     let settled = false
     void pending.finally(() => (settled = true))
     for (let i = 0; i < 1_000 && !settled; i++) {
-      const metrics = await (await fetch(`${server.url}/metrics`)).text()
+      const metrics = await server.metrics()
       if (Number(/^alpr_ingest_inflight_batches\S* (\S+)/m.exec(metrics)?.[1] ?? 0) >= 1) break
       await new Promise((resolve) => setTimeout(resolve, 5))
     }

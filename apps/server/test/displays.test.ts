@@ -2,7 +2,8 @@ import type { Me } from "@chaverim/domain/Accounts"
 import { DISPLAY_NAME_MAX, type DisplayCode } from "@chaverim/domain/Rpc"
 import * as Effect from "effect/Effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type SignedIn, startServer, type TestServer } from "./harness"
+import { createEntry, createList, drained, latestRevision, LiveClient, matcherAt } from "./alertHarness"
+import { detection, fakeJpeg, type SignedIn, startServer, type TestServer } from "./harness"
 import { outcomeOf, rpcAs, rpcUrlOf } from "./rpcClient"
 
 let server: TestServer
@@ -69,7 +70,7 @@ describe("wall displays", () => {
       headers: { cookie, "content-type": "application/json", "x-csrf-token": paired.csrf_token },
       body: JSON.stringify({ current_password: "x".repeat(12), new_password: "a much longer new password" })
     })
-    expect(password.status).toBe(400)
+    expect(password.status).toBe(403)
 
     const [listed] = (await asAdmin((c) => c.displays.list())).filter((d) => d.display_id === made.display_id)
     expect(listed).toMatchObject({ name: "Control room left", created_by: admin.username, code_expires_at: null, revoked_at: null })
@@ -163,6 +164,124 @@ describe("wall displays", () => {
     // Two admins adding one name at the same moment: one display, and a clear answer for the other.
     const both = await Promise.all([1, 2].map(() => asAdmin((c) => Effect.exit(c.displays.create({ name: "Front desk" })))))
     expect(both.map(outcomeOf).sort()).toEqual(["BadRequest: a display named Front desk exists (or existed): choose another name", "success"])
+  })
+
+  it("lets a display call only what the wall shows; a viewer's other rights are 403 for it, each audited", async () => {
+    const made = await create("Ops wall")
+    const paired = await pair(made.code)
+    const { cookie } = sessionOf(paired)
+    const { csrf_token: csrf } = await paired.json() as Me
+    const list = await createList(server)
+    const { rows: [account] } = await server.db.query<{ id: string }>("SELECT user_id AS id FROM displays WHERE id = $1", [made.display_id])
+
+    // What the wall uses.
+    expect((await me(cookie)).status).toBe(200)
+    expect(await rpc(cookie, (c) => c.wall.alerts())).toEqual([])
+    const feed = await LiveClient.open(server, cookie)
+    await feed.next((m) => m.type === "hello")
+    await feed.close()
+
+    // What a viewer may do and the wall does not: list or open alerts, say "On my way", Telegram, watchlists.
+    const refused = [
+      await fetch(`${server.url}/api/v1/alerts?status=new`, { headers: { cookie } }),
+      await fetch(`${server.url}/api/v1/alerts/1`, { headers: { cookie } }),
+      await fetch(`${server.url}/api/v1/alerts/1/en-route`, { method: "POST", headers: { cookie, "x-csrf-token": csrf } }),
+      await fetch(`${server.url}/api/v1/telegram/subscriptions`, { headers: { cookie } })
+    ]
+    expect(refused.map((r) => r.status)).toEqual([403, 403, 403, 403])
+    expect(await refused[0]!.json()).toMatchObject({ _tag: "Forbidden", message: expect.stringMatching(/wall display/) })
+    const watchlists = await rpc(cookie, (c) => Effect.exit(c.watchlists.entries({ watchlist_id: list.id })))
+    expect(outcomeOf(watchlists)).toMatch(/^Forbidden: a wall display may call only what the wall shows/)
+    const { rows } = await server.db.query<{ target: string }>(
+      "SELECT target FROM audit_log WHERE actor_id = $1 AND action = 'access.denied' AND outcome = 'denied' ORDER BY id",
+      [account!.id]
+    )
+    expect(rows.map((r) => r.target)).toEqual([
+      "GET /api/v1/alerts?status=new",
+      "GET /api/v1/alerts/1",
+      "POST /api/v1/alerts/1/en-route",
+      "GET /api/v1/telegram/subscriptions",
+      "rpc:watchlists.entries"
+    ])
+  })
+
+  it("shows a display the plate crops of what the wall shows: reads of the last day and the reads of new alerts", async () => {
+    const { apiKey } = await server.collector("Crop site")
+    const owner = await server.signIn("operator")
+    const viewer = await server.signIn("viewer")
+    const shared = await createList(server)
+    await createEntry(server, shared.id, "exact", "CRP100")
+    const hidden = await createList(server, { shared: false, ownerId: owner.userId })
+    await createEntry(server, hidden.id, "exact", "CRP200")
+    await matcherAt(server, await latestRevision(server.db))
+
+    const reads = ["CRP100", "CRP200", "CRP300", "CRP400"].map((text) => detection({ plate: { text, confidence: 0.9 } }))
+    const form = new FormData()
+    form.append("batch", JSON.stringify({ events: reads }))
+    reads.forEach((r, i) => {
+      form.append(`plate:${r.detection_id}`, new Blob([fakeJpeg(1_500, i)], { type: "image/jpeg" }))
+      form.append(`scene:${r.detection_id}`, new Blob([fakeJpeg(3_000, i)], { type: "image/jpeg" }))
+    })
+    const stored = await fetch(`${server.url}/api/v1/detections/batch`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}` },
+      body: form
+    })
+    expect(stored.status).toBe(200)
+    await drained(server.databaseUrl)
+    const { rows } = await server.db.query<{ plate: string; id: string }>(
+      "SELECT plate, id::text AS id FROM detections WHERE plate LIKE 'CRP%'")
+    const id = Object.fromEntries(rows.map((r) => [r.plate, r.id]))
+    // Three of them arrived two days ago: older than anything the live feed still carries. Reads are
+    // write-once, so only with the triggers off for this one transaction.
+    await server.db.query("BEGIN")
+    await server.db.query("SET LOCAL session_replication_role = replica")
+    await server.db.query("UPDATE detections SET received_at = now() - interval '2 days' WHERE plate IN ('CRP100', 'CRP200', 'CRP300')")
+    await server.db.query("COMMIT")
+
+    const made = await create("Crop wall")
+    const { cookie } = sessionOf(await pair(made.code))
+    const photo = (plate: string, who: string, kind = "plate") =>
+      fetch(`${server.url}/api/v1/detections/${id[plate]}/images/${kind}`, { headers: { cookie: who } }).then((r) => r.status)
+
+    expect({
+      "a read of the last day": await photo("CRP400", cookie),
+      "its scene photo": await photo("CRP400", cookie, "scene"),
+      "an older read": await photo("CRP300", cookie),
+      "an older read of a new alert on a shared list": await photo("CRP100", cookie),
+      "an older read of a new alert on someone's private list": await photo("CRP200", cookie)
+    }).toEqual({
+      "a read of the last day": 200,
+      "its scene photo": 403,
+      "an older read": 403,
+      "an older read of a new alert on a shared list": 200,
+      "an older read of a new alert on someone's private list": 403
+    })
+    // A person with the viewer role sees any plate crop.
+    expect(await photo("CRP300", viewer.cookie)).toBe(200)
+    // The wall opens with the new alerts it may see.
+    const open = await rpc(cookie, (c) => c.wall.alerts())
+    expect(open.map((a) => [a.plate, a.detection.id])).toEqual([["CRP100", id["CRP100"]]])
+
+    // Acknowledged, the alert leaves the wall, and so does its photo.
+    const acknowledged = await fetch(`${server.url}/api/v1/alerts/${open[0]!.id}/acknowledge`, {
+      method: "POST",
+      headers: { cookie: owner.cookie, "x-csrf-token": owner.csrf }
+    })
+    expect(acknowledged.status).toBe(200)
+    expect(await rpc(cookie, (c) => c.wall.alerts())).toEqual([])
+    expect(await photo("CRP100", cookie)).toBe(403)
+    const { rows: denied } = await server.db.query<{ target: string }>(
+      `SELECT a.target FROM audit_log a JOIN displays d ON d.user_id = a.actor_id
+        WHERE d.id = $1 AND a.action = 'access.denied' ORDER BY a.id`,
+      [made.display_id]
+    )
+    expect(denied.map((r) => r.target)).toEqual([
+      `GET /api/v1/detections/${id["CRP400"]}/images/scene`,
+      `GET /api/v1/detections/${id["CRP300"]}/images/plate`,
+      `GET /api/v1/detections/${id["CRP200"]}/images/plate`,
+      `GET /api/v1/detections/${id["CRP100"]}/images/plate`
+    ])
   })
 
   it("is for admins only", async () => {

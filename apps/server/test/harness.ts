@@ -34,6 +34,8 @@ export interface TestServer {
     role?: "admin" | "operator" | "viewer",
     options?: { readonly expired?: boolean }
   ) => Promise<SignedIn>
+  /** /metrics' Prometheus text, read with the server's METRICS_TOKEN. */
+  readonly metrics: () => Promise<string>
   /** Shuts the server down as SIGTERM would (in-flight requests are finished first). */
   readonly stop: () => Promise<void>
   readonly close: () => Promise<void>
@@ -48,6 +50,9 @@ export interface SignedIn {
   /** SHA-256 of the session token: the `sessions` row's key. */
   readonly sessionHash: string
 }
+
+/** The test servers' METRICS_TOKEN (a Prometheus scraper's bearer token). */
+export const METRICS_TOKEN = "test-metrics-token-0123456789abcdef"
 
 /**
  * The real server (HTTP, services, PostgreSQL) on a free port, with a database of its own, or on the
@@ -67,6 +72,7 @@ export const startServer = async (
     dataDir,
     databaseUrl: Option.some(Redacted.make(database.url)),
     s3: Option.none(),
+    metricsToken: Option.some(Redacted.make(METRICS_TOKEN)),
     ...overrides
   })
   const runtime = ManagedRuntime.make(
@@ -121,6 +127,7 @@ export const startServer = async (
     collector,
     session,
     signIn,
+    metrics: () => fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }).then((r) => r.text()),
     stop: () => runtime.dispose(),
     close: async () => {
       await runtime.dispose()
@@ -154,9 +161,9 @@ export const postBatch = (server: TestServer, apiKey: string, events: ReadonlyAr
 /** A small but real JPEG-shaped payload of the given size. */
 export const fakeJpeg = (size: number, seed = 1): Uint8Array => {
   const bytes = new Uint8Array(size)
-  bytes[0] = 0xff
-  bytes[1] = 0xd8
-  for (let i = 2; i < size - 2; i++) bytes[i] = (i * 31 + seed * 17) & 0xff
+  for (let i = 4; i < size - 2; i++) bytes[i] = (i * 31 + seed * 17) & 0xff
+  // A JPEG's start-of-image marker and an APP0 segment: the server takes photos by their bytes.
+  bytes.set([0xff, 0xd8, 0xff, 0xe0], 0)
   bytes[size - 2] = 0xff
   bytes[size - 1] = 0xd9
   return bytes

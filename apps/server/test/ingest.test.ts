@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { detection, fakeJpeg, postBatch, startServer, type TestServer } from "./harness"
+import { loggedUrl } from "@chaverim/server/http/RequestLog"
+import * as Option from "effect/Option"
+import { detection, fakeJpeg, METRICS_TOKEN, postBatch, startServer, type TestServer } from "./harness"
 
 let server: TestServer
 let apiKey: string
@@ -120,6 +122,55 @@ describe("batch ingest", () => {
     expect(await response.json()).toMatchObject({ _tag: "ImageIntegrityError" })
     const missing = await fetch(`${server.url}/api/v1/detections/${rows[0].id}/images/scene`, { headers: { cookie } })
     expect(missing.status).toBe(404)
+  })
+
+  it("takes photos by their bytes, not their label, and serves them as what they are, inline", async () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...fakeJpeg(500, 2).slice(8)])
+    const page = new TextEncoder().encode("<html><script>alert(document.cookie)</script></html>")
+    const [asPng, asPage, asGif] = [detection(), detection(), detection()]
+    const response = await multipart([asPng, asPage, asGif], {
+      [`plate:${asPng.detection_id}`]: png,
+      [`plate:${asPage.detection_id}`]: page,
+      [`scene:${asGif.detection_id}`]: new TextEncoder().encode("GIF89a\x01\x00\x01\x00")
+    })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({
+      accepted: 1,
+      duplicates: 0,
+      rejected: 2,
+      errors: [
+        { index: 1, detection_id: asPage.detection_id, message: "plate image: its bytes are not a JPEG, PNG or WebP image" },
+        { index: 2, detection_id: asGif.detection_id, message: "scene image: its bytes are not a JPEG, PNG or WebP image" }
+      ]
+    })
+    expect(await countRows([asPage.detection_id, asGif.detection_id])).toBe(0)
+    const { rows } = await server.db.query(
+      `SELECT d.id, i.content_type FROM detections d JOIN detection_images i ON i.detection_id = d.id WHERE d.detection_id = $1`,
+      [asPng.detection_id]
+    )
+    expect(rows).toEqual([{ id: expect.anything(), content_type: "image/png" }])
+    const cookie = await server.session("operator")
+    const served = await fetch(`${server.url}/api/v1/detections/${rows[0].id}/images/plate`, { headers: { cookie } })
+    expect(served.headers.get("content-type")).toBe("image/png")
+    expect(served.headers.get("content-disposition")).toBe("inline")
+    expect(served.headers.get("x-content-type-options")).toBe("nosniff")
+
+    // A row recorded before bytes were checked, naming a type a browser would render as a page.
+    const legacy = detection()
+    await postBatch(server, apiKey, [legacy])
+    const [{ id }] = (await server.db.query("SELECT id FROM detections WHERE detection_id = $1", [legacy.detection_id])).rows
+    const key = `legacy/${legacy.detection_id}.html`
+    await Fs.mkdir(Path.join(server.dataDir, "objects", "legacy"), { recursive: true })
+    await Fs.writeFile(Path.join(server.dataDir, "objects", key), page)
+    await server.db.query(
+      `INSERT INTO detection_images (detection_id, kind, object_key, content_type, size_bytes, sha256)
+       VALUES ($1, 'plate', $2, 'text/html', $3, $4)`,
+      [id, key, page.byteLength, createHash("sha256").update(page).digest("hex")]
+    )
+    const old = await fetch(`${server.url}/api/v1/detections/${id}/images/plate`, { headers: { cookie } })
+    expect(old.status).toBe(200)
+    expect(old.headers.get("content-type")).toBe("application/octet-stream")
+    expect(old.headers.get("content-disposition")).toBe("attachment")
   })
 
   it("stores the valid events of a mixed batch and says which others were rejected and why", async () => {
@@ -356,19 +407,49 @@ describe("operations", () => {
     const ready = await fetch(`${server.url}/ready`)
     expect(ready.status).toBe(200)
     expect(await ready.json()).toEqual({ status: "ready", checks: { database: "ok", object_store: "ok" } })
-    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    const metrics = await server.metrics()
     expect(metrics).toMatch(/^# TYPE alpr_ingest_detections_total counter$/m)
     expect(metrics).toMatch(/^alpr_ingest_detections_total\{outcome="accepted"\} [1-9]\d*$/m)
     expect(metrics).toMatch(/^alpr_ingest_batch_duration_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m)
     expect(metrics).toMatch(/^alpr_ingest_backpressure /m)
   })
 
+  it("keeps metrics and the API docs to a scraper's METRICS_TOKEN or an admin's session", async () => {
+    for (const path of ["/metrics", "/api/docs", "/api/openapi.json"]) {
+      const anonymous = await fetch(`${server.url}${path}`)
+      expect(anonymous.status, path).toBe(401)
+      expect(anonymous.headers.get("www-authenticate")).toBe("Bearer")
+      const wrong = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${METRICS_TOKEN}x` } })
+      expect(wrong.status, path).toBe(401)
+      expect((await fetch(`${server.url}${path}`, { headers: { cookie: await server.session("operator") } })).status, path).toBe(403)
+      expect((await fetch(`${server.url}${path}`, { headers: { cookie: await server.session("admin") } })).status, path).toBe(200)
+      const scraper = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+      expect(scraper.status, path).toBe(200)
+    }
+    // A server with no METRICS_TOKEN takes no bearer token at all: an empty one is not a match.
+    const bare = await startServer({ metricsToken: Option.none() })
+    try {
+      expect((await fetch(`${bare.url}/metrics`, { headers: { authorization: "Bearer " } })).status).toBe(401)
+      expect((await fetch(`${bare.url}/metrics`, { headers: { cookie: await bare.session("admin") } })).status).toBe(200)
+      expect((await fetch(`${bare.url}/health`)).status).toBe(200)
+    } finally {
+      await bare.close()
+    }
+  })
+
+  it("logs requests without the values of their query strings", () => {
+    expect(loggedUrl("/api/v1/detections?plate=AB12CDE&reason=case%2012&mode=ocr")).toBe("/api/v1/detections?plate&reason&mode")
+    expect(loggedUrl("/api/v1/live?after=10&after=11")).toBe("/api/v1/live?after")
+    expect(loggedUrl("/pair?")).toBe("/pair")
+    expect(loggedUrl("/api/v1/plates/AB12CDE/timeline")).toBe("/api/v1/plates/AB12CDE/timeline")
+  })
+
   it("serves the OpenAPI document and its UI", async () => {
-    const spec = await (await fetch(`${server.url}/api/openapi.json`)).json() as { paths: Record<string, unknown> }
+    const spec = await (await fetch(`${server.url}/api/openapi.json`, { headers: { cookie: await server.session("admin") } })).json() as { paths: Record<string, unknown> }
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining([
       "/api/v1/detections/batch", "/api/v1/collectors/claim", "/api/v1/collectors/heartbeat"
     ]))
-    const docs = await fetch(`${server.url}/api/docs`)
+    const docs = await fetch(`${server.url}/api/docs`, { headers: { cookie: await server.session("admin") } })
     expect(docs.status).toBe(200)
     expect(await docs.text()).toMatch(/swagger/i)
   })

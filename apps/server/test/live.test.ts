@@ -15,12 +15,26 @@ import {
   upgradeOutcome
 } from "./alertHarness"
 import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
+import { rpcAs, rpcUrlOf } from "./rpcClient"
 
 const read = (plate: string, extra: Record<string, unknown> = {}) => ({ plate: { text: plate, confidence: 0.9 }, ...extra })
 const isHello = (m: LiveMessage): m is Extract<LiveMessage, { type: "hello" }> => m.type === "hello"
 const isResync = (m: LiveMessage): m is Extract<LiveMessage, { type: "resync" }> => m.type === "resync"
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+/** How long a change to a user may take to reach their open feeds. */
+const CHANGE_REACHES_FEED_MS = 5_000
+
+/** How the feed closed, and how long after `since` (performance.now()) it did; fails after the limit. */
+const closedWithin = async (client: LiveClient, since: number, limitMs = CHANGE_REACHES_FEED_MS + 1_000) => {
+  const closed = await Promise.race([
+    client.closed,
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), limitMs))
+  ])
+  if (closed === undefined) throw new Error(`the feed was still open ${limitMs} ms later`)
+  return { ...closed, afterMs: performance.now() - since }
+}
 
 describe("live feed at /api/v1/live", () => {
   let server: TestServer
@@ -152,7 +166,7 @@ describe("live feed at /api/v1/live", () => {
     // Reads until the slow client's outbox overflows: first the socket buffers between them fill
     // (how much they take is the kernel's business), then its outbox of 1,000 messages.
     const overflows = async () =>
-      Number(/^alpr_live_overflows_total(?:\{[^}]*\})? (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0)
+      Number(/^alpr_live_overflows_total(?:\{[^}]*\})? (\d+)/m.exec(await server.metrics())?.[1] ?? 0)
     const before = await overflows()
     for (let n = 0; (await overflows()) === before; n++) {
       expect(n, "the slow client never overflowed").toBeLessThan(100)
@@ -203,6 +217,92 @@ describe("live feed at /api/v1/live", () => {
     await replay.next(isAlertFor("PUB777"))
     expect(replay.alerts().map((a) => a.plate)).toEqual(["PUB777"])
     await Promise.all([watching.close(), owning.close(), replay.close()])
+  })
+
+  it("a demoted user's open feed stops sending alerts of lists they may no longer see, within 5 s", async () => {
+    const owner = await server.signIn("operator")
+    const demoted = await server.signIn("admin")
+    const hidden = await createList(server, { shared: false, ownerId: owner.userId })
+    await createEntry(server, hidden.id, "wildcard", "DMP*")
+    const open = await createList(server)
+    await createEntry(server, open.id, "wildcard", "DMS*")
+    await upToDate()
+    const feed = await LiveClient.open(server, demoted.cookie)
+    await ingest([read("DMP-0"), read("DMS-0")])
+    // An admin sees every list, private ones included.
+    await feed.next(isAlertFor("DMS0"))
+    expect(feed.alerts().map((a) => a.plate)).toEqual(["DMP0", "DMS0"])
+
+    await rpcAs(rpcUrlOf(server), admin.cookie, (c) => c.users.setRole({ user_id: demoted.userId, role: "viewer" }))
+    const demotedAt = performance.now()
+    // Pairs of reads, the private list's first: once the shared alert is here the private one would be too.
+    let pairs = 0
+    for (; ; pairs++) {
+      await ingest([read(`DMP-${pairs + 1}`), read(`DMS-${pairs + 1}`)])
+      await feed.next(isAlertFor(`DMS${pairs + 1}`))
+      if (!feed.alerts().some((a) => a.plate === `DMP${pairs + 1}`)) break
+      expect(performance.now() - demotedAt, "still sent private alerts after the demotion").toBeLessThan(CHANGE_REACHES_FEED_MS)
+    }
+    // From then on, none; the feed itself goes on.
+    await ingest([read("DMP-X"), read("DMS-X")])
+    await feed.next(isAlertFor("DMSX"))
+    expect(feed.alerts().filter((a) => a.plate === "DMPX" || a.plate === `DMP${pairs + 1}`)).toEqual([])
+    await feed.close()
+  })
+
+  it("a disabled user's feed, and the feeds of a user whose password an admin reset, close within 5 s", async () => {
+    const disabled = await server.signIn("operator")
+    const reset = await server.signIn("viewer")
+    const feeds = await Promise.all([LiveClient.open(server, disabled.cookie), LiveClient.open(server, reset.cookie)])
+    await Promise.all(feeds.map((f) => f.next(isHello)))
+
+    const disabledAt = performance.now()
+    await rpcAs(rpcUrlOf(server), admin.cookie, (c) => c.users.disable({ user_id: disabled.userId }))
+    expect(await closedWithin(feeds[0], disabledAt)).toMatchObject({ code: 4401, reason: "the session has ended" })
+
+    const resetAt = performance.now()
+    await rpcAs(rpcUrlOf(server), admin.cookie, (c) => c.users.resetPassword({ user_id: reset.userId }))
+    expect(await closedWithin(feeds[1], resetAt)).toMatchObject({ code: 4401 })
+  })
+
+  it("a revoked wall display's feed closes within 5 s", async () => {
+    const made = await rpcAs(rpcUrlOf(server), admin.cookie, (c) => c.displays.create({ name: "Live wall" }))
+    const paired = await fetch(`${server.url}/api/v1/auth/pair`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code: made.code })
+    })
+    expect(paired.status).toBe(200)
+    const cookie = paired.headers.getSetCookie().find((c) => c.startsWith("alpr_session="))!.split(";")[0]!
+    const wall = await LiveClient.open(server, cookie)
+    await wall.next(isHello)
+    const [sent] = await ingest([read("WAL-1")])
+    await wall.next(isDetectionOf(sent!.detection_id as string))
+
+    const revokedAt = performance.now()
+    await rpcAs(rpcUrlOf(server), admin.cookie, (c) => c.displays.revoke({ display_id: made.display_id }))
+    expect(await closedWithin(wall, revokedAt)).toMatchObject({ code: 4401 })
+    expect(await upgradeOutcome(liveUrl(server), { cookie })).toBe(401)
+  })
+
+  it("closes the feed (1011) when checking its session fails in the database, rather than counting it as signed in", async () => {
+    const viewer = await server.signIn("viewer")
+    const feed = await LiveClient.open(server, viewer.cookie)
+    await feed.next(isHello)
+    // The session's table is gone for a moment: the check's query fails in PostgreSQL itself.
+    await server.db.query("ALTER TABLE sessions RENAME TO sessions_away")
+    try {
+      const failingAt = performance.now()
+      // What a change to the user announces, so the feed checks now rather than within the minute.
+      await server.db.query("SELECT pg_notify('session_changed', $1)", [viewer.userId])
+      expect(await closedWithin(feed, failingAt)).toMatchObject({ code: 1011, reason: expect.stringMatching(/could not be checked/) })
+    } finally {
+      await server.db.query("ALTER TABLE sessions_away RENAME TO sessions")
+    }
+    // Once the database answers again, so does the feed.
+    const again = await LiveClient.open(server, viewer.cookie)
+    await again.next(isHello)
+    await again.close()
   })
 
   it("a resume point older than the events kept, or never given out, gets resync", async () => {

@@ -4,7 +4,9 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import pg from "pg"
 import { freePort } from "../../../test-support/Net"
+import { METRICS_TOKEN } from "./harness"
 
 /** The repository root, where `npm start` runs. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url))
@@ -30,7 +32,13 @@ const logs = (app: App) => `stdout:\n${app.output.stdout}\nstderr:\n${app.output
 /** `npm start` with the embedded PostgreSQL under dataDir, in a process group of its own. */
 const start = async (dataDir: string): Promise<App> => {
   const port = await freePort()
-  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "Info" }
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    LOG_LEVEL: "Info",
+    METRICS_TOKEN
+  }
   delete env.DATABASE_URL
   const child = spawn("npm", ["start"], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] })
   const output = { stdout: "", stderr: "" }
@@ -103,8 +111,25 @@ const stop = async (app: App) => {
   return { ...result, left }
 }
 
-const getJson = async (url: string) => {
-  const response = await fetch(url)
+/** Who the server's pool connects as, asked of the embedded cluster with its superuser's secret. */
+const servingRoles = async (app: App): Promise<Array<string>> => {
+  const port = /embedded PostgreSQL ready.*\bport=(\d+)/.exec(app.output.stderr)?.[1]
+  if (port === undefined) throw new Error(`no port in the logs\n${logs(app)}`)
+  const secret = (await Fs.readFile(Path.join(dataDir, "pg-superuser.secret"), "utf8")).trim()
+  const client = new pg.Client({ connectionString: `postgres://postgres:${encodeURIComponent(secret)}@127.0.0.1:${port}/alpr` })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ usename: string }>(
+      "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'alpr' AND application_name IN ('chaverim-alpr', 'chaverim-alpr-listen')"
+    )
+    return rows.map((row) => row.usename)
+  } finally {
+    await client.end()
+  }
+}
+
+const getJson = async (url: string, headers: Record<string, string> = {}) => {
+  const response = await fetch(url, { headers })
   const body: any = await response.json()
   return { status: response.status, type: response.headers.get("content-type") ?? "", body }
 }
@@ -150,15 +175,23 @@ describe("npm start with the embedded PostgreSQL", () => {
     expect(ready.status, JSON.stringify(ready.body)).toBe(200)
     expect(ready.body).toMatchObject({ status: "ready" })
 
-    const docs = await fetch(`${app.url}/api/docs`)
+    // The API's shape is for operators: a scraper's METRICS_TOKEN or an admin's session.
+    expect((await fetch(`${app.url}/api/docs`)).status).toBe(401)
+    const docs = await fetch(`${app.url}/api/docs`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
     expect(docs.status).toBe(200)
     expect(docs.headers.get("content-type")).toContain("text/html")
     expect(await docs.text()).toMatch(/<html/i)
 
-    const openapi = await getJson(`${app.url}/api/openapi.json`)
+    const openapi = await getJson(`${app.url}/api/openapi.json`, { authorization: `Bearer ${METRICS_TOKEN}` })
     expect(openapi.status).toBe(200)
     expect(Object.keys(openapi.body.paths)).toContain("/api/v1/detections/batch")
     expect(Object.keys(openapi.body.paths)).toContain("/api/v1/collectors/claim")
+
+    // Request logs name the query's parameters, never their values (plates, reasons, codes).
+    await fetch(`${app.url}/api/v1/detections?plate=QRYPLATE77&reason=qryreason-secret`)
+    for (let i = 0; i < 50 && !app.output.stderr.includes("/api/v1/detections?plate&reason"); i++) await sleep(100)
+    expect(app.output.stderr).toContain("/api/v1/detections?plate&reason")
+    expect(app.output.stderr).not.toMatch(/QRYPLATE77|qryreason-secret/)
 
     const stopped = await stop(app)
     expect(stopped.code === 0 || stopped.signal !== null, `exit ${JSON.stringify(stopped)}\n${logs(app)}`).toBe(true)
@@ -177,6 +210,8 @@ describe("npm start with the embedded PostgreSQL", () => {
     expect(health.status).toBe(200)
     expect(health.body).toEqual({ status: "ok" })
     expect((await getJson(`${app.url}/ready`)).status).toBe(200)
+    // The embedded cluster's superuser only migrates: requests are served as the role it made.
+    expect(await servingRoles(app)).toEqual(["alpr_serve_alpr"])
 
     const stopped = await stop(app)
     expect(stopped.code === 0 || stopped.signal !== null, `exit ${JSON.stringify(stopped)}\n${logs(app)}`).toBe(true)

@@ -1,20 +1,27 @@
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createEntry, createList, drained, latestRevision, matcherAt } from "../../server/test/alertHarness"
 import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
 import { appErrors, launch, openPage, PHONE, screenshot, unnamedControls, WALL } from "./browser"
-import { CAMERAS, ingest, readAt } from "./fixtures"
+import { CAMERAS, drawPhotos, ingest, readAt } from "./fixtures"
 
 let server: TestServer
 let browser: Browser
 let admin: SignedIn
+let apiKey: string
 
 beforeAll(async () => {
   process.env.MAP_TILE_URL = "none"
   ;[server, browser] = await Promise.all([startServer(), launch()])
   admin = await server.signIn("admin")
-  // A site with a read, so that the wall the display shows has something on it.
-  const { apiKey } = await server.collector("Main St")
-  await ingest(server, apiKey, [readAt("DSP-0001", CAMERAS[0], 5)])
+  // A site with a read, so that the wall the display shows has something on it, and an alert still
+  // new when the screen pairs.
+  apiKey = (await server.collector("Main St")).apiKey
+  const list = await createList(server, { name: "Stolen vehicles" })
+  await createEntry(server, list.id, "exact", "DSPALRT")
+  await matcherAt(server, await latestRevision(server.db))
+  await ingest(server, apiKey, [readAt("DSP-0001", CAMERAS[0], 5), readAt("DSP-ALRT", CAMERAS[1], 4)])
+  await drained(server.databaseUrl)
 })
 
 afterAll(async () => {
@@ -72,7 +79,18 @@ describe("wall displays", () => {
       expect(new URL(wall.page.url()).pathname, `${path} goes to the wall`).toBe("/wall")
     }
     await wall.page.getByRole("row", { name: /Main St/ }).waitFor()
+    // The alert raised before it paired, and a read with its plate crop as it arrives.
+    await wall.page.getByRole("article", { name: "Alert DSP-ALRT" }).waitFor()
+    await ingest(server, apiKey, [readAt("DSP-0002", CAMERAS[0], 0)], await drawPhotos(wall.page, "DSP-0002"))
+    await wall.page.getByRole("article", { name: "Latest read DSP-0002" }).getByRole("img", { name: "Plate DSP-0002" }).waitFor()
+    await wall.page.waitForFunction(() =>
+      Array.from(document.querySelectorAll<HTMLImageElement>("article img")).some((img) => img.complete && img.naturalWidth > 0))
     await screenshot(wall.page, "wall-display-paired")
+    // The wall calls only what a display may: nothing refused.
+    const { rows: refused } = await server.db.query(
+      `SELECT a.target FROM audit_log a JOIN users u ON u.id = a.actor_id
+        WHERE u.username = 'display:Control room left' AND a.outcome = 'denied'`)
+    expect(refused).toEqual([])
 
     // The admin's page sees the code used and the screen showing the wall (its list refreshes every 15 s).
     await adminSide.page.getByText("Control room left is paired").waitFor({ timeout: 30_000 })

@@ -6,7 +6,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import { LoginRequest, LoginResponse, Me, PairRequest, PasswordChange, TotpRequest, TotpResponse } from "./Accounts"
 import { AlertListParams, AlertPage, AlertPath, Alert, AlertStateConflict, ResolveRequest } from "./Alerts"
-import { CollectorAuth, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
+import { CollectorAuth, DisplayAllowed, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
 import { Correction, CorrectionRequest } from "./Corrections"
 import { SearchParams, SearchResult } from "./Search"
 import { TelegramApi } from "./Telegram"
@@ -45,7 +45,8 @@ import {
   PayloadTooLarge,
   ServiceUnavailable,
   TooManyAttempts,
-  Unauthorized
+  Unauthorized,
+  UnsupportedMediaType
 } from "./Errors"
 
 export class SystemApi extends HttpApiGroup.make("system")
@@ -117,9 +118,10 @@ export class CollectorsApi extends HttpApiGroup.make("collectors")
 
 /**
  * A read's photos, for viewers and up: the plate crop shows no more than the plate text the live feed
- * already gives a viewer (a wall kiosk signs in as one). The scene photo shows the vehicle, its
- * occupants and the place: operators and admins only, and a viewer asking for it is refused (403,
- * audited as access.denied).
+ * already gives a viewer. The scene photo shows the vehicle, its occupants and the place: operators
+ * and admins only, and a viewer asking for it is refused (403, audited as access.denied). A wall
+ * display gets the plate crops of what the wall shows: reads the live feed still carries (received in
+ * the last day) and the latest read of each new alert it may see; any other is refused the same way.
  */
 export class ImagesApi extends HttpApiGroup.make("images")
   .add(
@@ -130,6 +132,7 @@ export class ImagesApi extends HttpApiGroup.make("images")
       .addError(Forbidden)
       .addError(ImageIntegrityError)
       .middleware(ViewerAuth)
+      .annotate(DisplayAllowed, true)
   )
 {}
 
@@ -164,11 +167,14 @@ export class AuthApi extends HttpApiGroup.make("auth")
     HttpApiEndpoint.get("me", "/api/v1/auth/me")
       .addSuccess(Me)
       .middleware(ViewerAuth)
+      // The wall asks who it is signed in as (a display shows nothing but the wall) and for its CSRF token.
+      .annotate(DisplayAllowed, true)
   )
   .add(
     HttpApiEndpoint.post("logout", "/api/v1/auth/logout")
       .addSuccess(Schema.Void, { status: 204 })
       .middleware(ViewerAuth)
+      .annotate(DisplayAllowed, true)
   )
   .add(
     HttpApiEndpoint.post("password", "/api/v1/auth/password")
@@ -336,6 +342,10 @@ export class AlprApi extends HttpApi.make("alpr")
   .add(CorrectionsApi)
   .add(TelegramApi)
   .add(AlertsApi)
+  // Any endpoint that takes a body may refuse it before decoding (see packages/server/src/http/RequestBodies.ts).
+  .addError(BadRequest)
+  .addError(PayloadTooLarge)
+  .addError(UnsupportedMediaType)
   .annotate(OpenApi.Title, "Chaverim ALPR")
   .annotate(OpenApi.Version, "0.1.0")
 {}

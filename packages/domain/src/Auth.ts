@@ -28,11 +28,28 @@ export const SESSION_COOKIE = "alpr_session"
 /** Between the password and the TOTP code; lives ten minutes. */
 export const PREAUTH_COOKIE = "alpr_preauth"
 
-/** The signed-in person behind a request's session cookie. */
+/** The signed-in person behind a request's session cookie; `display` when it is a paired wall display. */
 export class CurrentUser extends Context.Tag("@chaverim/domain/CurrentUser")<
   CurrentUser,
-  { readonly userId: string; readonly username: string; readonly role: Role; readonly sessionHash: string }
+  {
+    readonly userId: string
+    readonly username: string
+    readonly role: Role
+    readonly sessionHash: string
+    readonly display: boolean
+  }
 >() {}
+
+/**
+ * Set on the few endpoints and procedures a paired wall display may call: what the wall shows. A
+ * display's session holds a viewer's role for months on a screen nobody watches, so everything else
+ * refuses it (403, audited), whatever a viewer may do there. Left out means refused.
+ */
+export class DisplayAllowed extends Context.Tag("@chaverim/domain/DisplayAllowed")<DisplayAllowed, boolean>() {}
+
+/** Whether an endpoint's or a procedure's annotations admit wall displays. */
+export const displayAllowed = (annotations: Context.Context<never>): boolean =>
+  Context.getOrElse(annotations, DisplayAllowed, () => false)
 
 const session = HttpApiSecurity.apiKey({ in: "cookie", key: SESSION_COOKIE })
 export const sessionSecurity = session

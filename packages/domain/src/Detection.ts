@@ -85,3 +85,21 @@ export type ImageKind = typeof ImageKind.Type
 
 /** Multipart part name carrying an image for one detection: `plate:<detection_id>`. */
 export const imagePartName = (kind: ImageKind, detectionId: string): string => `${kind}:${detectionId}`
+
+/** The image types evidence photos may have: the central server takes no other. */
+export const IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"] as const
+export type ImageType = typeof IMAGE_TYPES[number]
+
+const startsWith = (bytes: Uint8Array, signature: ReadonlyArray<number>, at = 0) =>
+  signature.every((byte, i) => bytes[at + i] === byte)
+
+/**
+ * The type of an image from its first bytes (its signature), whatever it was labelled: a label is
+ * the sender's word, and a photo served under a type a browser would run (HTML, SVG) is a script.
+ */
+export const sniffImageType = (bytes: Uint8Array): ImageType | undefined => {
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return "image/jpeg"
+  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return "image/png"
+  if (startsWith(bytes, [0x52, 0x49, 0x46, 0x46]) && startsWith(bytes, [0x57, 0x45, 0x42, 0x50], 8)) return "image/webp"
+  return undefined
+}

@@ -14,7 +14,8 @@ import * as Either from "effect/Either"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Username } from "./Accounts"
-import { CurrentUser, Role } from "./Auth"
+import { Alert } from "./Alerts"
+import { CurrentUser, DisplayAllowed, Role } from "./Auth"
 import { BadRequest, Forbidden, NotFound, Unauthorized } from "./Errors"
 import { LinkCode } from "./Telegram"
 import { EntryKind, parseEntryValue, WatchlistCategory } from "./Watchlist"
@@ -32,7 +33,8 @@ export const requiredRole = (rpc: { readonly annotations: Context.Context<never>
 /**
  * The signed-in user behind the connection's session cookie. No, an expired or a revoked session is
  * Unauthorized (checked at every call, so a session revoked while the socket is open stops working);
- * a role below the procedure's is Forbidden.
+ * a role below the procedure's is Forbidden, and so is a wall display calling a procedure without
+ * `DisplayAllowed`.
  */
 export class RpcSession extends RpcMiddleware.Tag<RpcSession>()("RpcSession", {
   provides: CurrentUser,
@@ -623,7 +625,8 @@ export class WatchlistsRpcs extends RpcGroup.make(
 // The wall
 //
 // What a control-room screen shows besides the live feed, for any signed-in role: the screen is often
-// signed in with a viewer account kept for it, which may not list collectors or cameras in full.
+// signed in with a viewer account kept for it, which may not list collectors or cameras in full. These
+// are the only procedures a paired wall display may call.
 
 /** A collector that has not been heard from for this long is shown offline (it beats every minute). */
 export const SITE_SILENT_SECONDS = 300
@@ -666,12 +669,17 @@ const WallSince = Timestamp("since").annotations({
   arbitrary: () => (fc) => fc.date({ min: new Date("2020-01-01"), max: new Date("2040-01-01"), noInvalidDate: true }).map((d) => d.toISOString())
 })
 
+/** At most this many open alerts are loaded when the wall starts; the live feed brings the rest. */
+export const WALL_ALERTS_MAX = 100
+
 export class WallRpcs extends RpcGroup.make(
   Rpc.make("wall.status", {
     payload: { since: WallSince },
     success: WallStatus
-  }).annotate(RequiredRole, "viewer")
-).middleware(RpcSession) {}
+  }),
+  /** The new alerts (nobody has acknowledged them) of lists the caller may see, newest first. */
+  Rpc.make("wall.alerts", { success: Schema.Array(Alert) })
+).annotateRpcs(RequiredRole, "viewer").annotateRpcs(DisplayAllowed, true).middleware(RpcSession) {}
 
 // ---------------------------------------------------------------------------------------------------
 

@@ -2,10 +2,12 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Path from "node:path"
+import { parseProxyList, type ProxyList } from "./http/Proxies"
 
 export interface S3Settings {
   readonly endpoint: string
@@ -19,7 +21,10 @@ export interface AppSettings {
   readonly port: number
   readonly host: string
   readonly dataDir: string
+  /** What the server connects as; without DATABASE_OWNER_URL also the owner that migrates (see Database.ts). */
   readonly databaseUrl: Option.Option<Redacted.Redacted>
+  /** The owner of the schema, for migrations and the serving role's grants; DATABASE_URL then only serves. */
+  readonly databaseOwnerUrl: Option.Option<Redacted.Redacted>
   readonly dbPoolSize: number
   readonly s3: Option.Option<S3Settings>
   readonly publicUrl: Option.Option<string>
@@ -49,6 +54,13 @@ export interface AppSettings {
   readonly telegramBotUsername: Option.Option<string>
   /** How long a paired wall display stays signed in (days; browsers keep a cookie 400 days at most). */
   readonly displaySessionDays: number
+  /**
+   * Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (see http/Proxies).
+   * Empty: every client is its TCP peer, and forwarded headers are ignored.
+   */
+  readonly trustedProxies: ProxyList
+  /** A bearer token for /metrics and the API docs (a Prometheus scraper); an admin's session also opens them. */
+  readonly metricsToken: Option.Option<Redacted.Redacted>
 }
 
 /** S3 settings only when S3_ENDPOINT is set; then the keys are required, not silently ignored. */
@@ -69,6 +81,7 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data"), Config.map((d) => Path.resolve(d))),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
+  databaseOwnerUrl: Config.option(Config.redacted("DATABASE_OWNER_URL")),
   dbPoolSize: Config.integer("DB_POOL_SIZE").pipe(Config.withDefault(12)),
   s3: s3Config,
   publicUrl: Config.option(Config.string("PUBLIC_URL")),
@@ -95,6 +108,22 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
   displaySessionDays: Config.integer("DISPLAY_SESSION_DAYS").pipe(
     Config.withDefault(90),
     Config.validate({ message: "DISPLAY_SESSION_DAYS is a whole number of days from 1 to 400", validation: (d) => d >= 1 && d <= 400 })
+  ),
+  // A bad entry stops the server: trusting the wrong range lets clients choose their own address.
+  trustedProxies: Config.string("TRUSTED_PROXIES").pipe(
+    Config.withDefault(""),
+    Config.mapOrFail((text) =>
+      Either.mapLeft(parseProxyList(text), (reason) => ConfigError.InvalidData([], `TRUSTED_PROXIES: ${reason}`))
+    )
+  ),
+  // Empty is unset; a short token is refused rather than guessed.
+  metricsToken: Config.redacted("METRICS_TOKEN").pipe(
+    Config.withDefault(Redacted.make("")),
+    Config.validate({
+      message: "METRICS_TOKEN must be at least 24 characters (e.g. openssl rand -hex 24), or unset",
+      validation: (token) => Redacted.value(token) === "" || Redacted.value(token).length >= 24
+    }),
+    Config.map((token) => (Redacted.value(token) === "" ? Option.none() : Option.some(token)))
   )
 })
 

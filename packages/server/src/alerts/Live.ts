@@ -18,10 +18,11 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Socket as NetSocket } from "node:net"
 import { Accounts } from "../auth/Accounts"
+import { SESSION_CHANGED_CHANNEL } from "../auth/SessionChanges"
 import { AppConfig } from "../Config"
 import { isFor, PgListener } from "../db/Listener"
 import { originAllowed } from "../rpc/Protocol"
-import { LIVE_EVENTS_CHANNEL } from "./LiveEvents"
+import { LIVE_EVENTS_CHANNEL, LIVE_EVENTS_KEPT_HOURS } from "./LiveEvents"
 import { alertFrom, alertOf, type AlertRow, detectionColumns, detectionOf, type DetectionRow, mayView, type Viewer } from "./Views"
 
 /** Messages waiting for one client; past either bound the client is told to resync. */
@@ -34,10 +35,18 @@ const STALLED_CLOSE_MS = 30_000
 const STALL_CHECK_MS = 5_000
 const PAGE = 500
 /** Live events are kept this long (the contract: a day), then pruned. */
-const KEEP = "1 day"
+const KEEP = `${LIVE_EVENTS_KEPT_HOURS} hours`
 const PRUNE_LOCK = 7_415_011
 const SAFETY_POLL = "5 seconds"
+/**
+ * A feed's session is checked again when a change to its user is announced (SESSION_CHANGED_CHANNEL),
+ * and at least this often: what no trigger announces, a session running out, is noticed then.
+ */
 const SESSION_RECHECK = "1 minute"
+/** A check of the session that takes longer than this has failed: the feed closes. */
+const SESSION_CHECK_TIMEOUT = "4 seconds"
+/** Closes of a feed whose session could not be checked (the database failed): reconnect and try again. */
+export const CLOSE_CHECK_FAILED = 1011
 
 /** One event made ready to send: its text is built once for every client. */
 interface Outgoing {
@@ -51,9 +60,12 @@ interface Outgoing {
 /** Reads are for everyone; an alert only for who may see its list. */
 const mayReceive = (viewer: Viewer, event: Outgoing) => event.list === undefined || mayView(viewer, event.list)
 
-/** What one connection is sent: what its user may receive, and of that only alerts with `?only=alerts`. */
-const wantedBy = (viewer: Viewer, only: LiveParams["only"]) => (event: Outgoing) =>
-  event.text !== "" && mayReceive(viewer, event) && (only === undefined || event.kind === "alert")
+/**
+ * What one connection is sent: what its user may receive as of now (their role may change while the
+ * feed is open), and of that only alerts with `?only=alerts`.
+ */
+const wantedBy = (viewer: () => Viewer, only: LiveParams["only"]) => (event: Outgoing) =>
+  event.text !== "" && mayReceive(viewer(), event) && (only === undefined || event.kind === "alert")
 
 const messageText = (message: LiveMessage) => JSON.stringify(message)
 
@@ -152,7 +164,10 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
     const sql = yield* SqlClient.SqlClient
     const listener = yield* PgListener
     const signals = yield* listener.subscribe(LIVE_EVENTS_CHANNEL)
+    const sessionSignals = yield* listener.subscribe(SESSION_CHANGED_CHANNEL)
     const clients = new Set<Outbox>()
+    /** Each open feed's "check your session now", by user id. */
+    const rechecks = new Map<string, Set<Queue.Enqueue<void>>>()
     const [start] = yield* sql<{ id: string }>`SELECT coalesce(max(id), 0)::text AS id FROM live_events`
     /** The last event handed to the clients. */
     let head = Number(start!.id)
@@ -233,6 +248,20 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
       Effect.forkScoped
     )
 
+    // A change announced for a user wakes their feeds; after a lost LISTEN connection every feed checks,
+    // since announcements made meanwhile are gone.
+    yield* Stream.fromQueue(sessionSignals).pipe(
+      Stream.runForEach((signal) => {
+        const woken = signal._tag === "Connected"
+          ? [...rechecks.values()].flatMap((feeds) => [...feeds])
+          : signal.channel === SESSION_CHANGED_CHANNEL
+          ? [...rechecks.get(signal.payload) ?? []]
+          : []
+        return Effect.forEach(woken, (feed) => Queue.offer(feed, undefined), { discard: true })
+      }),
+      Effect.forkScoped
+    )
+
     // One server at a time prunes; the newest event always stays, so the numbering stays known.
     const prune = sql.withTransaction(Effect.gen(function*() {
       const [lock] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${PRUNE_LOCK}) AS locked`
@@ -250,8 +279,10 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
 
     /**
      * Serves one WebSocket until it closes: `hello`, the events after `after` (when given) from the
-     * table, then the live ones, each once and in order. `signedIn` is asked again now and then; the
-     * feed stops when the session has ended.
+     * table, then the live ones, each once and in order. `session` (who the session's user is now,
+     * none once it has ended) is asked again whenever a change to the user is announced, and every
+     * SESSION_RECHECK: a changed role applies from the next event on, an ended session closes the feed
+     * (4401), and so does a check that fails or hangs (1011: fail closed, the client reconnects).
      */
     const serve = (options: {
       readonly socket: Socket.Socket
@@ -259,12 +290,25 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
       readonly viewer: Viewer
       readonly after: number | undefined
       readonly only: LiveParams["only"]
-      readonly signedIn: Effect.Effect<boolean>
+      readonly session: Effect.Effect<Option.Option<Viewer>, unknown>
     }) =>
       Effect.scoped(Effect.gen(function*() {
         const write = yield* options.socket.writer
-        const wants = wantedBy(options.viewer, options.only)
+        let viewer = options.viewer
+        const wants = wantedBy(() => viewer, options.only)
         const outbox = new Outbox(wants)
+        const recheck = yield* Queue.sliding<void>(1)
+        const userId = options.viewer.userId
+        const feeds = rechecks.get(userId) ?? new Set()
+        rechecks.set(userId, feeds.add(recheck))
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            feeds.delete(recheck)
+            if (feeds.size === 0 && rechecks.get(userId) === feeds) rechecks.delete(userId)
+          })
+        )
+        // A change committed between the check before the upgrade and the line above was announced to nobody.
+        yield* Queue.offer(recheck, undefined)
         // Registered together with reading the head: every event after `from` reaches the outbox.
         const from = head
         clients.add(outbox)
@@ -306,7 +350,8 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
           while (true) {
             const events = yield* outbox.take
             for (const event of events) {
-              if (event.id <= last) continue
+              // Queued before a change of role: sent only if the user may still receive it.
+              if (event.id <= last || !wants(event)) continue
               yield* send(event.text)
               last = event.id
             }
@@ -316,8 +361,17 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
 
         const sessionWatch = Effect.gen(function*() {
           while (true) {
-            yield* Effect.sleep(SESSION_RECHECK)
-            if (!(yield* options.signedIn)) return yield* close(4401, "the session has ended")
+            yield* Queue.take(recheck).pipe(Effect.timeoutOption(SESSION_RECHECK))
+            const checked = yield* options.session.pipe(
+              Effect.timeoutFail({ duration: SESSION_CHECK_TIMEOUT, onTimeout: () => "timed out" }),
+              Effect.either
+            )
+            if (Either.isLeft(checked)) {
+              yield* Effect.logWarning("live feed: checking a session failed; closing the feed", checked.left)
+              return yield* close(CLOSE_CHECK_FAILED, "the session could not be checked; reconnect")
+            }
+            if (Option.isNone(checked.right)) return yield* close(4401, "the session has ended")
+            viewer = checked.right.value
           }
         })
 
@@ -384,7 +438,7 @@ export const LiveRouteLive = Layer.effectDiscard(Effect.gen(function*() {
       viewer: { userId: user.value.userId, role: user.value.role },
       after: params.right.after,
       only: params.right.only,
-      signedIn: accounts.sessionUser(token).pipe(Effect.map(Option.isSome), Effect.orElseSucceed(() => true))
+      session: Effect.map(accounts.sessionUser(token), Option.map((u) => ({ userId: u.userId, role: u.role })))
     })
     return HttpServerResponse.empty()
   })

@@ -4,6 +4,9 @@ import * as Effect from "effect/Effect"
 /** Woken at every commit that appended live events; the payload is never empty (see Listener). */
 export const LIVE_EVENTS_CHANNEL = "live_events"
 
+/** How long live events are kept (and so how far back a client may resume the feed). */
+export const LIVE_EVENTS_KEPT_HOURS = 24
+
 /**
  * Held from taking the event numbers to the commit, by every writer of live events (7415001 is the
  * migrator's, 7415009 the watchlist revisions'): so numbers become visible in the order they were

@@ -3,13 +3,27 @@ import { type Role } from "@chaverim/domain/Auth"
 import { BadRequest, NotFound, Unauthorized } from "@chaverim/domain/Errors"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import { generateSecret, generateURI, verify as verifyTotp } from "otplib"
 import { randomBytes, timingSafeEqual } from "node:crypto"
 import { Audit } from "../audit/Audit"
-import { canonicalCode, newTypableCode, sha256Hex } from "../crypto/Tokens"
+import type { RequestInfo } from "../http/ClientAddress"
+import { canonicalCode, newTypableCode, sha256Hex, typedNameTag } from "../crypto/Tokens"
 import { decoyHash, hashPassword, oneTimePassword, verifyPassword } from "./Passwords"
-import { accountKey, addressKey, makeThrottle } from "./Throttle"
+import {
+  ACCOUNT_BUDGET,
+  accountKey,
+  ADDRESS_BUDGET,
+  addressKey,
+  type AttemptBudget,
+  CODE_BUDGET,
+  codeKey,
+  KNOWN_ADDRESS_DAYS,
+  makeThrottle,
+  PASSWORD_BUDGET,
+  passwordKey
+} from "./Throttle"
 
 export const SESSION_HOURS = 24
 export const PREAUTH_MINUTES = 10
@@ -23,10 +37,7 @@ export interface Actor {
   readonly userId: string
   readonly username: string
 }
-export interface RequestInfo {
-  readonly address: string
-  readonly userAgent?: string | undefined
-}
+export type { RequestInfo }
 
 export interface SessionUser {
   readonly userId: string
@@ -34,6 +45,8 @@ export interface SessionUser {
   readonly role: Role
   readonly sessionHash: string
   readonly csrfToken: string
+  /** a paired wall display's session: it may call only what the wall shows */
+  readonly display: boolean
 }
 
 export interface UserSummary {
@@ -63,10 +76,16 @@ const iso = (d: Date | string) => new Date(d).toISOString()
 
 const WRONG_CREDENTIALS = "wrong username or password"
 
+/** TOTP and recovery codes checked: what the shared code budget bounds (see Throttle). */
+export const codeChecks = Metric.counter("alpr_auth_code_checks_total", {
+  description: "TOTP and recovery codes checked at sign-in",
+  incremental: true
+})
+
 /**
  * People and their sign-in: accounts with one-time passwords, a password step and a TOTP step,
- * sessions, recovery codes and the administration of accounts. Every outcome is audited; failed
- * attempts are throttled per account and per address.
+ * sessions, recovery codes and the administration of accounts. Every outcome is audited; attempts
+ * are counted before they are checked, per account, per address and per both (see Throttle).
  */
 export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accounts", {
   effect: Effect.gen(function*() {
@@ -236,12 +255,29 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
     // -------------------------------------------------------------------------------------------
     // Signing in
 
+    /**
+     * The budgets a password attempt draws on (see Throttle): its account's from this address, the
+     * address's, and the account's shared one unless this address signed in to the account lately.
+     */
+    const passwordBudgets = (typed: string, userId: string | undefined, address: string) =>
+      Effect.map(
+        userId === undefined ? Effect.succeed([]) : sql`
+          SELECT 1 FROM sessions
+           WHERE user_id = ${userId} AND address = ${address}
+             AND created_at > now() - make_interval(days => ${KNOWN_ADDRESS_DAYS})
+           LIMIT 1`,
+        (known): ReadonlyArray<readonly [string, AttemptBudget]> => [
+          [passwordKey(typed, address), PASSWORD_BUDGET],
+          [addressKey(address), ADDRESS_BUDGET],
+          ...(known.length > 0 ? [] : [[accountKey(typed), ACCOUNT_BUDGET] as const])
+        ]
+      )
+
     /** The password step: a pre-auth token (for the cookie) and what the second step needs. */
     const login = (username: string, password: string, request: RequestInfo) =>
       Effect.gen(function*() {
         // PostgreSQL text cannot hold NUL: such a name is nobody's, and is logged without it.
         const typed = username.replace(/\u0000/g, "")
-        yield* throttle.check([accountKey(typed), addressKey(request.address)])
         const [user] = typed !== username ? [] : yield* sql<{
           id: string
           username: string
@@ -251,6 +287,7 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
         }>`
           SELECT id, username, password_hash, totp_secret, must_change_password
             FROM users WHERE lower(username) = ${username.trim().toLowerCase()} AND disabled_at IS NULL`
+        const attempt = yield* throttle.take(yield* passwordBudgets(typed, user?.id, request.address))
         // The same work whether or not the account exists.
         const good = yield* verifyPassword(user?.password_hash ?? decoy, password)
         if (user === undefined || user.password_hash === null || !good) {
@@ -258,11 +295,16 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
             actor: user === undefined ? undefined : { userId: user.id, username: user.username },
             address: request.address,
             action: "auth.login",
-            details: { step: "password", username: typed.slice(0, 64) },
+            // A name that is nobody's is often a password typed into the wrong field: only a tag of
+            // it is kept, keyed per process, so repeats can be told apart but the text never stored.
+            details: user === undefined
+              ? { step: "password", unknown_username: typedNameTag(typed) }
+              : { step: "password", username: user.username },
             outcome: "failure"
           })
-          return yield* throttle.failed(typed, request.address, new Unauthorized({ message: WRONG_CREDENTIALS }))
+          return yield* throttle.failedAfter(attempt.attempts, new Unauthorized({ message: WRONG_CREDENTIALS }))
         }
+        yield* attempt.giveBack
         const preauth = token()
         const enrolling = user.totp_secret === null
         const secret = enrolling ? generateSecret() : null
@@ -329,7 +371,6 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
             FROM pending_logins p JOIN users u ON u.id = p.user_id
            WHERE p.token_hash = ${preauthHash} AND p.expires_at > now() AND u.disabled_at IS NULL`
         if (pending === undefined) return yield* new Unauthorized({ message: "sign in with your password again" })
-        yield* throttle.check([accountKey(pending.username), addressKey(request.address)])
         if (pending.stage === "enroll" && body.recovery_code !== undefined) {
           return yield* new BadRequest({ message: "recovery codes are issued at enrolment: send the code your authenticator shows" })
         }
@@ -346,6 +387,8 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
         }
         const newHash = pending.password_change_required ? yield* hashPassword(body.new_password!) : null
 
+        // One budget for the account whichever pre-auth cookie or address the code comes with.
+        const attempt = yield* throttle.take([[codeKey(pending.user_id), CODE_BUDGET], [addressKey(request.address), ADDRESS_BUDGET]])
         const verdict: Verdict = yield* sql.withTransaction(Effect.gen(function*() {
           // Serialises the attempts on one pre-auth cookie.
           const [locked] = yield* sql<{ attempts: number }>`
@@ -354,6 +397,7 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
             return { ok: false, username: pending.username, reason: "expired", attemptsLeft: 0 } satisfies Verdict
           }
           let good = false
+          yield* Metric.increment(codeChecks)
           if (body.recovery_code !== undefined) {
             const used = yield* sql`
               UPDATE recovery_codes SET used_at = now()
@@ -420,7 +464,7 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
           const message = verdict.attemptsLeft > 0
             ? `${verdict.reason}; ${verdict.attemptsLeft} attempt(s) left`
             : `${verdict.reason}; sign in with your password again`
-          return yield* throttle.failed(pending.username, request.address, new Unauthorized({ message }))
+          return yield* throttle.failedAfter(attempt.attempts, new Unauthorized({ message }))
         }
 
         // Enrolment issues the recovery codes, replacing any earlier ones.
@@ -437,7 +481,8 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
         const { hash, session } = yield* openSession(pending.user_id, SESSION_HOURS, request)
         const [left] = yield* sql<{ n: number }>`
           SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = ${pending.user_id} AND used_at IS NULL`
-        yield* throttle.succeeded(pending.username)
+        yield* attempt.giveBack
+        yield* throttle.clear(passwordKey(pending.username, request.address))
         yield* audit.record({
           actor,
           address: request.address,
@@ -466,8 +511,8 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
       Effect.gen(function*() {
         if (sessionToken.length === 0 || sessionToken.length > 200) return Option.none<SessionUser>()
         const hash = sha256Hex(sessionToken)
-        const [row] = yield* sql<{ user_id: string; username: string; role: Role; csrf_token: string | null }>`
-          SELECT s.user_id, u.username, u.role, s.csrf_token
+        const [row] = yield* sql<{ user_id: string; username: string; role: Role; csrf_token: string | null; display: boolean }>`
+          SELECT s.user_id, u.username, u.role, s.csrf_token, u.display
             FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.token_hash = ${hash} AND s.revoked_at IS NULL
              AND s.expires_at > now() AND u.disabled_at IS NULL`
@@ -476,7 +521,8 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
           username: r.username,
           role: r.role,
           sessionHash: hash,
-          csrfToken: r.csrf_token ?? ""
+          csrfToken: r.csrf_token ?? "",
+          display: r.display
         })))
       })
 
@@ -507,10 +553,13 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
     /** Ends every session of the user, this one included: the new password is proven at the next sign-in. */
     const changePassword = (user: Actor, current: string, next: string, request: RequestInfo) =>
       Effect.gen(function*() {
-        yield* throttle.check([accountKey(user.username), addressKey(request.address)])
         const [row] = yield* sql<{ password_hash: string | null }>`SELECT password_hash FROM users WHERE id = ${user.userId}`
         // A wall display's account has no password (it pairs with a code).
         if (row?.password_hash === null) return yield* new BadRequest({ message: "a wall display has no password to change" })
+        const attempt = yield* throttle.take([
+          [passwordKey(user.username, request.address), PASSWORD_BUDGET],
+          [addressKey(request.address), ADDRESS_BUDGET]
+        ])
         if (row === undefined || !(yield* verifyPassword(row.password_hash, current))) {
           yield* audit.record({
             actor: user,
@@ -519,8 +568,9 @@ export class Accounts extends Effect.Service<Accounts>()("@chaverim/server/Accou
             details: { reason: "wrong current password" },
             outcome: "failure"
           })
-          return yield* throttle.failed(user.username, request.address, new BadRequest({ message: "the current password is wrong" }))
+          return yield* throttle.failedAfter(attempt.attempts, new BadRequest({ message: "the current password is wrong" }))
         }
+        yield* attempt.giveBack
         if (next.toLowerCase().includes(user.username.toLowerCase())) {
           return yield* new BadRequest({ message: "the new password must not contain the username" })
         }

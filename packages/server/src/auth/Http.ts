@@ -4,11 +4,10 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { AppConfig } from "../Config"
 import { Displays } from "../displays/Displays"
+import { overTls, requestInfo } from "../http/ClientAddress"
 import { Accounts, PREAUTH_MINUTES, SESSION_HOURS } from "./Accounts"
-import { requestInfo } from "./UserAuth"
 
 const sessionCookie = HttpApiSecurity.apiKey({ in: "cookie", key: SESSION_COOKIE })
 const preauthCookie = HttpApiSecurity.apiKey({ in: "cookie", key: PREAUTH_COOKIE })
@@ -21,8 +20,8 @@ export const AuthHttpLive = HttpApiBuilder.group(AlprApi, "auth", (handlers) =>
 
     /**
      * HttpOnly, SameSite=Strict, path /; Secure when the server is reached over TLS (PUBLIC_URL is
-     * https, or the proxy in front says so). Browsers drop Secure cookies on plain http other than
-     * localhost, so they are not Secure there.
+     * https, or a trusted proxy in front says so). Browsers drop Secure cookies on plain http other
+     * than localhost, so they are not Secure there.
      */
     const cookieOptions = (maxAgeSeconds: number) =>
       Effect.map(HttpServerRequest.HttpServerRequest, (request) => ({
@@ -30,8 +29,7 @@ export const AuthHttpLive = HttpApiBuilder.group(AlprApi, "auth", (handlers) =>
         sameSite: "strict" as const,
         path: "/",
         maxAge: `${maxAgeSeconds} seconds` as const,
-        secure: Option.exists(config.publicUrl, (url) => url.startsWith("https:")) ||
-          request.headers["x-forwarded-proto"] === "https"
+        secure: overTls(request, config)
       }))
     const setCookie = (security: HttpApiSecurity.ApiKey, value: string, maxAgeSeconds: number) =>
       Effect.flatMap(cookieOptions(maxAgeSeconds), (options) => HttpApiBuilder.securitySetCookie(security, value, options))

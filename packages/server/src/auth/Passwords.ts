@@ -1,5 +1,6 @@
 import * as argon2 from "argon2"
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import { randomInt } from "node:crypto"
 
 /**
@@ -10,9 +11,15 @@ const OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parall
 
 export const hashPassword = (password: string) => Effect.promise(() => argon2.hash(password, OPTIONS))
 
+/** Argon2 verifications: the work sign-in limits are there to bound (see Throttle). */
+export const passwordChecks = Metric.counter("alpr_auth_password_checks_total", {
+  description: "Passwords checked against a hash (sign-in, decoys and password changes)",
+  incremental: true
+})
+
 /** False for a wrong password and for a hash that cannot be read; never fails. */
 export const verifyPassword = (hash: string, password: string) =>
-  Effect.promise(() => argon2.verify(hash, password).catch(() => false))
+  Effect.zipRight(Metric.increment(passwordChecks), Effect.promise(() => argon2.verify(hash, password).catch(() => false)))
 
 /**
  * A hash of nothing anyone knows: checked against when the username does not exist, so that

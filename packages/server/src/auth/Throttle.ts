@@ -2,12 +2,52 @@ import { TooManyAttempts } from "@chaverim/domain/Errors"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { sha256Hex } from "../crypto/Tokens"
+import { throttleScope } from "../http/Proxies"
 
 /**
- * Failed attempts counted per key in PostgreSQL (so that every server replica sees them). For sign-in:
- * `user:<lower(username)>`, kept whether or not the account exists, so a lockout does not tell
- * who has one; and `addr:<client address>`, for one address trying many accounts.
+ * Attempts counted per key in PostgreSQL (so that every server replica sees them).
+ *
+ * Sign-in takes an attempt from every budget it touches BEFORE the password or code is checked, in
+ * one statement per key that refuses once the budget is spent: so parallel requests cannot all pass
+ * a check made before any of them has failed. A success gives its attempts back; a failure keeps
+ * them. The budgets are chosen so that no address's failures can keep another address out:
+ *
+ * - `pw:<username>@<address>`: 5 password attempts per account per address in 15 minutes. Another
+ *   address signing in to the same account is not touched by them.
+ * - `addr:<address>`: 20 attempts (passwords, codes, pairing codes) per address in 15 minutes, for one
+ *   address trying many accounts.
+ * - `user:<username>`: 50 password attempts per account in an hour, across addresses, for guessing
+ *   spread over many addresses. One address cannot spend it alone (it gets at most 20 an hour on one
+ *   account), and addresses that signed in to the account within 90 days do not draw on it, so people
+ *   at their usual place still get in while it is spent.
+ * - `code:<user id>`: 5 TOTP or recovery codes per account in 15 minutes, shared by every pre-auth
+ *   cookie and address: whoever gets this far knows the password, and a code has only a million values.
+ *
+ * Usernames count whether or not the account exists, so a refusal does not tell who has one, and are
+ * kept hashed. An address is an IPv4 address or an IPv6 /64 (throttleScope).
  */
+export interface AttemptBudget {
+  /** attempts within `window` (counted from the first); the next one waits for the window to end */
+  readonly limit: number
+  readonly window: Duration.DurationInput
+}
+
+export const PASSWORD_BUDGET: AttemptBudget = { limit: 5, window: "15 minutes" }
+export const ADDRESS_BUDGET: AttemptBudget = { limit: 20, window: "15 minutes" }
+export const ACCOUNT_BUDGET: AttemptBudget = { limit: 50, window: "1 hour" }
+export const CODE_BUDGET: AttemptBudget = { limit: 5, window: "15 minutes" }
+/** How long an address that signed in to an account stays exempt from the account's shared budget. */
+export const KNOWN_ADDRESS_DAYS = 90
+
+// A name that is nobody's is often a password typed into the wrong field: keys hold a hash of it.
+const username = (typed: string) => sha256Hex(typed.trim().toLowerCase()).slice(0, 32)
+export const passwordKey = (typed: string, address: string) => `pw:${username(typed)}@${throttleScope(address)}`
+export const accountKey = (typed: string) => `user:${username(typed)}`
+export const addressKey = (address: string) => `addr:${throttleScope(address)}`
+export const codeKey = (userId: string) => `code:${userId}`
+
+/** For the lock-on-failure counting of `fail` and `check` (Telegram link codes). */
 export interface ThrottleRule {
   /** failures within `window` that lock the key */
   readonly limit: number
@@ -15,17 +55,11 @@ export interface ThrottleRule {
   readonly lockout: Duration.DurationInput
 }
 
-export const ACCOUNT_RULE: ThrottleRule = { limit: 5, window: "15 minutes", lockout: "15 minutes" }
-export const ADDRESS_RULE: ThrottleRule = { limit: 20, window: "15 minutes", lockout: "15 minutes" }
-
-export const accountKey = (username: string) => `user:${username.trim().toLowerCase()}`
-export const addressKey = (address: string) => `addr:${address}`
-
 const seconds = (d: Duration.DurationInput) => Duration.toSeconds(Duration.decode(d))
 
-/** How long an answer after `failures` recent failures is held back: nothing, then 0.5 s doubling to 4 s. */
-export const slowDown = (failures: number): Duration.Duration =>
-  failures < 2 ? Duration.zero : Duration.millis(Math.min(4_000, 250 * 2 ** (failures - 1)))
+/** How long a failed answer is held back after `attempts` recent ones: nothing, then 0.5 s doubling to 4 s. */
+export const slowDown = (attempts: number): Duration.Duration =>
+  attempts < 2 ? Duration.zero : Duration.millis(Math.min(4_000, 250 * 2 ** (attempts - 1)))
 
 export const makeThrottle = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -69,19 +103,71 @@ export const makeThrottle = Effect.gen(function*() {
       ([row]) => row!.failures
     )
 
-  /** A failure of the account and of the address, held back by the slow-down; then `error`. */
-  const failed = <E>(username: string, address: string, error: E) =>
+  /** The key's attempt, or undefined when its budget is spent. */
+  const takeOne = (key: string, budget: AttemptBudget) =>
+    Effect.map(
+      sql<{ attempts: number }>`
+        INSERT INTO auth_throttle AS t (key, failures, window_start)
+        VALUES (${key}, 1, now())
+        ON CONFLICT (key) DO UPDATE SET
+          failures = CASE WHEN t.window_start <= now() - make_interval(secs => ${seconds(budget.window)})
+                          THEN 1 ELSE t.failures + 1 END,
+          window_start = CASE WHEN t.window_start <= now() - make_interval(secs => ${seconds(budget.window)})
+                              THEN now() ELSE t.window_start END
+        WHERE t.window_start <= now() - make_interval(secs => ${seconds(budget.window)})
+           OR t.failures < ${budget.limit}
+        RETURNING failures AS attempts`,
+      ([row]) => row?.attempts
+    )
+
+  const giveBack = (keys: ReadonlyArray<string>) =>
+    keys.length === 0
+      ? Effect.void
+      : sql`UPDATE auth_throttle SET failures = greatest(failures - 1, 0) WHERE key IN ${sql.in(keys)}`.pipe(Effect.asVoid)
+
+  const refusal = (key: string, budget: AttemptBudget) =>
+    Effect.flatMap(
+      sql<{ wait: number | null }>`
+        SELECT ceil(extract(epoch FROM window_start + make_interval(secs => ${seconds(budget.window)}) - now()))::int AS wait
+          FROM auth_throttle WHERE key = ${key}`,
+      ([row]) => {
+        const wait = Math.max(1, row?.wait ?? 1)
+        return new TooManyAttempts({
+          message: `too many failed attempts; try again in ${Math.ceil(wait / 60)} minute(s)`,
+          retry_after_s: wait
+        })
+      }
+    )
+
+  /**
+   * One attempt from each budget, in order, or none: TooManyAttempts names the wait of the first
+   * budget that is spent. `attempts` is the first budget's count with this one (for `failedAfter`);
+   * `giveBack` returns them all, for a success.
+   */
+  const take = (claims: ReadonlyArray<readonly [key: string, budget: AttemptBudget]>) =>
     Effect.gen(function*() {
-      const failures = yield* fail(accountKey(username), ACCOUNT_RULE)
-      yield* fail(addressKey(address), ADDRESS_RULE)
-      yield* Effect.sleep(slowDown(failures))
-      return yield* Effect.fail(error)
+      const taken: Array<string> = []
+      let first = 0
+      for (const [key, budget] of claims) {
+        const attempts = yield* takeOne(key, budget)
+        if (attempts === undefined) {
+          yield* giveBack(taken)
+          return yield* refusal(key, budget)
+        }
+        if (taken.length === 0) first = attempts
+        taken.push(key)
+      }
+      return { attempts: first, giveBack: giveBack(taken) } as const
     })
 
-  /** A success clears the account's count (not the address's: one good account must not shield guessing at others). */
-  const succeeded = (username: string) => sql`DELETE FROM auth_throttle WHERE key = ${accountKey(username)}`.pipe(Effect.asVoid)
+  /** A failed attempt's answer, held back by the slow-down for the attempts counted so far; then `error`. */
+  const failedAfter = <E>(attempts: number, error: E) =>
+    Effect.zipRight(Effect.sleep(slowDown(attempts)), Effect.fail(error))
 
-  return { check, fail, failed, succeeded } as const
+  /** Forgets a key's attempts (a full sign-in forgets its address's password attempts on the account). */
+  const clear = (key: string) => sql`DELETE FROM auth_throttle WHERE key = ${key}`.pipe(Effect.asVoid)
+
+  return { check, fail, take, failedAfter, clear } as const
 })
 
 export type Throttle = Effect.Effect.Success<typeof makeThrottle>

@@ -1,8 +1,10 @@
 import { CSRF_HEADER } from "@chaverim/domain/Accounts"
+import { AlprApi } from "@chaverim/domain/Api"
 import {
   AdminAuth,
   CurrentPreAuth,
   CurrentUser,
+  displayAllowed,
   OperatorAuth,
   PreAuth,
   type Role,
@@ -10,39 +12,60 @@ import {
   ViewerAuth
 } from "@chaverim/domain/Auth"
 import { Forbidden, Unauthorized } from "@chaverim/domain/Errors"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { clientAddress } from "../collectors/Http"
+import { AppConfig } from "../Config"
+import { requestInfo } from "../http/ClientAddress"
 import { Accounts, type Actor, safeEqual } from "./Accounts"
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"])
 
-/** What the audit log records of a request: the client's address and its User-Agent. */
-export const requestInfo = Effect.gen(function*() {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  return { address: yield* clientAddress, userAgent: request.headers["user-agent"] }
-})
-
-/**
- * Refuses (403, audited as access.denied with the request's method and URL) a user below `required`.
- * The role middlewares check each endpoint's least role with it; a handler whose rule depends on the
- * request (a viewer may see a plate crop, not a scene photo) calls it itself.
- */
-export const requireRole = (accounts: Accounts, current: Actor & { readonly role: Role }, required: Role) =>
+/** Refuses the request: 403 with `message`, audited as access.denied with its method and URL. */
+export const deny = (accounts: Accounts, current: Actor, message: string) =>
   Effect.gen(function*() {
-    if (roleAtLeast(current.role, required)) return
     const request = yield* HttpServerRequest.HttpServerRequest
     yield* accounts.denied(current, `${request.method} ${request.url}`, yield* requestInfo).pipe(Effect.orDie)
-    return yield* new Forbidden({ message: `this needs the ${required} role; you are ${current.role}` })
+    return yield* new Forbidden({ message })
+  })
+
+/**
+ * Refuses (403, audited) a user below `required`. The role middlewares check each endpoint's least
+ * role with it; a handler whose rule depends on the request (a viewer may see a plate crop, not a
+ * scene photo) calls it itself.
+ */
+export const requireRole = (accounts: Accounts, current: Actor & { readonly role: Role }, required: Role) =>
+  roleAtLeast(current.role, required)
+    ? Effect.void
+    : deny(accounts, current, `this needs the ${required} role; you are ${current.role}`)
+
+export const DISPLAY_REFUSED = "a wall display may call only what the wall shows"
+
+/** `METHOD path` of each endpoint the contract opens to wall displays (DisplayAllowed). */
+const displayRoutes: ReadonlySet<string> = new Set(
+  Object.values(AlprApi.groups).flatMap((group) =>
+    Object.values((group as unknown as HttpApiGroup.HttpApiGroup.AnyWithProps).endpoints)
+      .filter((endpoint) => displayAllowed(endpoint.annotations))
+      .map((endpoint) => `${endpoint.method} ${endpoint.path}`)
+  )
+)
+
+/** Refuses a wall display on a route the contract does not open to displays. */
+const requireDisplayAllowed = (accounts: Accounts, current: Actor & { readonly display: boolean }) =>
+  Effect.gen(function*() {
+    if (!current.display) return
+    const { route } = yield* HttpRouter.RouteContext
+    if (!displayRoutes.has(`${route.method} ${route.path}`)) yield* deny(accounts, current, DISPLAY_REFUSED)
   })
 
 /**
  * A session cookie checked for a least role: no, an expired or a revoked session is 401; a role
- * below the one required is 403 (and audited); a state-changing request without the session's CSRF
- * token in `X-CSRF-Token` is 403.
+ * below the one required, or a wall display on an endpoint without DisplayAllowed, is 403 (and
+ * audited); a state-changing request without the session's CSRF token in `X-CSRF-Token` is 403.
  */
 const sessionFor = (accounts: Accounts, required: Role) => (token: Redacted.Redacted) =>
   Effect.gen(function*() {
@@ -52,6 +75,7 @@ const sessionFor = (accounts: Accounts, required: Role) => (token: Redacted.Reda
     )
     if (Option.isNone(user)) return yield* new Unauthorized({ message: "sign in first; your session is missing or has ended" })
     const { csrfToken, ...current } = user.value
+    yield* requireDisplayAllowed(accounts, current)
     yield* requireRole(accounts, current, required)
     if (!SAFE_METHODS.has(request.method)) {
       const sent = request.headers[CSRF_HEADER]
@@ -62,9 +86,17 @@ const sessionFor = (accounts: Accounts, required: Role) => (token: Redacted.Reda
     return CurrentUser.of(current)
   })
 
-export const ViewerAuthLive = Layer.effect(ViewerAuth, Effect.map(Accounts, (a) => ({ session: sessionFor(a, "viewer") })))
-export const OperatorAuthLive = Layer.effect(OperatorAuth, Effect.map(Accounts, (a) => ({ session: sessionFor(a, "operator") })))
-export const AdminAuthLive = Layer.effect(AdminAuth, Effect.map(Accounts, (a) => ({ session: sessionFor(a, "admin") })))
+/** A role middleware's check; a refusal's audit row needs the client's address, hence AppConfig. */
+const sessionCheck = (required: Role) =>
+  Effect.gen(function*() {
+    const check = sessionFor(yield* Accounts, required)
+    const config = yield* AppConfig
+    return { session: (token: Redacted.Redacted) => Effect.provideService(check(token), AppConfig, config) }
+  })
+
+export const ViewerAuthLive = Layer.effect(ViewerAuth, sessionCheck("viewer"))
+export const OperatorAuthLive = Layer.effect(OperatorAuth, sessionCheck("operator"))
+export const AdminAuthLive = Layer.effect(AdminAuth, sessionCheck("admin"))
 
 /** The pre-auth cookie of a sign-in half done. */
 export const PreAuthLive = Layer.effect(

@@ -2,17 +2,12 @@ import { AlprApi } from "@chaverim/domain/Api"
 import { CollectorAuth, CurrentCollector } from "@chaverim/domain/Auth"
 import { Unauthorized } from "@chaverim/domain/Errors"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { clientAddress } from "../http/ClientAddress"
 import { Collectors } from "./Collectors"
-
-export const clientAddress = Effect.map(
-  HttpServerRequest.HttpServerRequest,
-  (request) => Option.getOrElse(request.remoteAddress, () => "unknown")
-)
 
 /** Bearer API keys: an unknown, revoked or malformed key and a disabled collector all get 401. */
 export const CollectorAuthLive = Layer.effect(

@@ -1,6 +1,14 @@
-import { createHash, randomBytes, randomInt } from "node:crypto"
+import { createHash, createHmac, randomBytes, randomInt } from "node:crypto"
 
 export const sha256Hex = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex")
+
+// Lives and dies with the process, so a stored tag cannot be reversed by guessing, even by someone
+// holding the database: it only tells whether two failures since the start typed the same name.
+const TAG_KEY = randomBytes(32)
+
+/** A short tag of what someone typed as a username (case folded), never the text itself. */
+export const typedNameTag = (typed: string): string =>
+  createHmac("sha256", TAG_KEY).update(typed.trim().toLowerCase()).digest("hex").slice(0, 16)
 
 /** Crockford's base32: no I, L, O or U, so a code read aloud or typed from a phone survives. */
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

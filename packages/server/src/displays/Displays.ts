@@ -2,18 +2,22 @@ import { BadRequest, NotFound, Unauthorized } from "@chaverim/domain/Errors"
 import type { DisplayCode, DisplaySummary } from "@chaverim/domain/Rpc"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
-import { Accounts, type Actor, type RequestInfo } from "../auth/Accounts"
-import { addressKey, ADDRESS_RULE, makeThrottle, type ThrottleRule } from "../auth/Throttle"
+import { LIVE_EVENTS_KEPT_HOURS } from "../alerts/LiveEvents"
+import { type Viewer, visibleTo } from "../alerts/Views"
+import { Accounts, type Actor } from "../auth/Accounts"
+import { ADDRESS_BUDGET, addressKey, type AttemptBudget, makeThrottle } from "../auth/Throttle"
 import { Audit } from "../audit/Audit"
 import { AppConfig } from "../Config"
 import { canonicalCode, newTypableCode, sha256Hex } from "../crypto/Tokens"
+import { type RequestInfo } from "../http/ClientAddress"
+import { throttleScope } from "../http/Proxies"
 
 /** How long a pairing code works. */
 export const DISPLAY_CODE_MINUTES = 15
 
-/** Wrong pairing codes one address may type before it must wait (on top of the sign-in address rule). */
-const WRONG_CODE_RULE: ThrottleRule = { limit: 5, window: "15 minutes", lockout: "15 minutes" }
-const pairKey = (address: string) => `pair:${address}`
+/** Pairing codes one address may try before it must wait (on top of the sign-in address budget). */
+const PAIRING_BUDGET: AttemptBudget = { limit: 5, window: "15 minutes" }
+const pairKey = (address: string) => `pair:${throttleScope(address)}`
 
 const iso = (d: Date | string) => new Date(d).toISOString()
 const isoOrNull = (d: Date | string | null) => (d === null ? null : iso(d))
@@ -168,13 +172,14 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
       })
 
     /**
-     * The screen's side: a session for the display whose open code this is. Wrong codes count against
-     * the address (5 in 15 minutes lock it, as do 20 failed sign-ins of any kind).
+     * The screen's side: a session for the display whose open code this is. Each try takes an attempt
+     * from the address's budgets before the code is looked up (5 codes in 15 minutes, and the 20 of
+     * sign-in); a code that pairs gives them back.
      */
     const pair = (typed: string, request: RequestInfo) =>
       Effect.gen(function*() {
         const address = request.address
-        yield* throttle.check([pairKey(address), addressKey(address)])
+        const attempt = yield* throttle.take([[pairKey(address), PAIRING_BUDGET], [addressKey(address), ADDRESS_BUDGET]])
         const hash = sha256Hex(canonicalCode(typed))
         const outcome = yield* sql.withTransaction(Effect.gen(function*() {
           const [display] = yield* sql<{ id: string; name: string; user_id: string; username: string }>`
@@ -197,10 +202,8 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
           })
           return { session, me: yield* accounts.me(sessionHash) }
         }))
-        if (outcome !== undefined) return outcome
+        if (outcome !== undefined) return yield* Effect.as(attempt.giveBack, outcome)
         yield* audit.record({ address, action: "display.pair", details: { reason: "wrong, used or expired code" }, outcome: "failure" })
-        yield* throttle.fail(pairKey(address), WRONG_CODE_RULE)
-        yield* throttle.fail(addressKey(address), ADDRESS_RULE)
         return yield* new Unauthorized({ message: WRONG_CODE })
       })
 
@@ -208,6 +211,27 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
     const seen = (sessionHash: string) =>
       sql`UPDATE sessions SET last_seen_at = now() WHERE token_hash = ${sessionHash}`.pipe(Effect.asVoid)
 
-    return { list, create, newCode, revoke, pair, seen } as const
+    /**
+     * Whether the wall may show this read's plate crop to `display`: a read the live feed may still
+     * send it (received within the hours the feed keeps; the wall shows the latest ones), or the
+     * latest read of a new alert on a list it may see (the alert banners, however old). Which reads
+     * one screen was actually sent is not kept: it reconnects and resumes, and nothing it could be
+     * shown is more than what the feed gives every viewer.
+     */
+    const shows = (detectionId: string, display: Viewer) =>
+      Effect.map(
+        sql<{ shown: boolean }>`
+          SELECT EXISTS (
+                   SELECT 1 FROM detections
+                    WHERE id = ${detectionId}
+                      AND received_at > now() - make_interval(hours => ${LIVE_EVENTS_KEPT_HOURS}))
+              OR EXISTS (
+                   SELECT 1 FROM alerts a JOIN watchlists w ON w.id = a.watchlist_id
+                    WHERE a.last_detection_id = ${detectionId} AND a.status = 'new' AND ${visibleTo(sql, display)})
+              AS shown`,
+        ([row]) => row?.shown === true
+      )
+
+    return { list, create, newCode, revoke, pair, seen, shows } as const
   })
 }) {}

@@ -1,35 +1,48 @@
 import { AlprApi } from "@chaverim/domain/Api"
 import { CurrentUser } from "@chaverim/domain/Auth"
+import { sniffImageType } from "@chaverim/domain/Detection"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import { Audit } from "../audit/Audit"
 import { Accounts } from "../auth/Accounts"
-import { requestInfo, requireRole } from "../auth/UserAuth"
+import { deny, requireRole } from "../auth/UserAuth"
+import { Displays } from "../displays/Displays"
+import { requestInfo } from "../http/ClientAddress"
 import { Images } from "./Images"
 
 /**
  * Evidence images, each view audited (who saw which photo, from where, and whether it was there and
  * intact). Not cached: a view the browser answers from its cache would be a view nobody recorded.
- * Viewers get plate crops only (see ImagesApi).
+ * Viewers get plate crops only, and wall displays those of what the wall shows (see ImagesApi).
  */
 export const ImagesHttpLive = HttpApiBuilder.group(AlprApi, "images", (handlers) =>
   Effect.gen(function*() {
     const images = yield* Images
     const audit = yield* Audit
     const accounts = yield* Accounts
+    const displays = yield* Displays
     return handlers.handleRaw("image", ({ path }) =>
       Effect.gen(function*() {
         const user = yield* CurrentUser
         const { address } = yield* requestInfo
         // The endpoint admits viewers, for plate crops; a scene photo needs an operator.
         if (path.kind === "scene") yield* requireRole(accounts, user, "operator")
+        if (user.display && !(yield* displays.shows(String(path.id), user))) {
+          yield* deny(accounts, user, "a wall display may see the plate crops of what the wall shows only")
+        }
         const record = (outcome: "success" | "failure", details: Record<string, unknown> = {}) =>
           audit.record({ actor: user, address, action: "image.view", target: `detection:${path.id}/${path.kind}`, details, outcome })
-        const { bytes, contentType } = yield* images.read(path.id, path.kind).pipe(
+        const { bytes } = yield* images.read(path.id, path.kind).pipe(
           Effect.tapError((error) => record("failure", { error: error._tag }))
         )
         yield* record("success")
-        return HttpServerResponse.uint8Array(bytes, { contentType })
+        // Served as what its bytes are, not as recorded: a row stored before ingest checked the bytes
+        // may name any type, and one a browser would render as a page must never be served inline.
+        const type = sniffImageType(bytes)
+        return HttpServerResponse.uint8Array(bytes, {
+          contentType: type ?? "application/octet-stream",
+          headers: { "content-disposition": type === undefined ? "attachment" : "inline" }
+        })
       }).pipe(Effect.catchTags({ SqlError: Effect.die, ObjectStoreError: Effect.die })))
   }))

@@ -1,4 +1,4 @@
-import { ImageKind, MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from "@chaverim/domain/Detection"
+import { ImageKind, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, sniffImageType } from "@chaverim/domain/Detection"
 import { BadRequest, PayloadTooLarge } from "@chaverim/domain/Errors"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Multipart from "@effect/platform/Multipart"
@@ -12,6 +12,8 @@ export interface ReceivedBatch {
   readonly events: ReadonlyArray<unknown>
   /** Images by detection_id. */
   readonly images: ReadonlyMap<string, ReadonlyArray<IncomingImage>>
+  /** Why an event's image part was refused, by detection_id: that event is rejected, not the batch. */
+  readonly badImages: ReadonlyMap<string, string>
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
@@ -70,6 +72,7 @@ const readMultipart = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function*() {
     let batchText: string | undefined
     const images = new Map<string, Array<IncomingImage>>()
+    const badImages = new Map<string, string>()
     const parts = Multipart.withLimitsStream(request.multipartStream, {
       maxTotalSize: Option.some(MAX_BATCH_BYTES),
       maxParts: Option.some(2 * MAX_BATCH_EVENTS + 1)
@@ -97,9 +100,10 @@ const readMultipart = (request: HttpServerRequest.HttpServerRequest) =>
           if (list.some((i) => i.kind === kind)) {
             return yield* new BadRequest({ message: `part "${part.key}" appears more than once` })
           }
-          const contentType = Multipart.isFile(part) ? part.contentType.split(";")[0]!.trim().toLowerCase() : ""
-          if (!contentType.startsWith("image/")) {
-            return yield* new BadRequest({ message: `part "${part.key}" must be an image (image/jpeg, image/png, ...)` })
+          const contentType = sniffImageType(content)
+          if (contentType === undefined) {
+            badImages.set(detectionId, `${kind} image: its bytes are not a JPEG, PNG or WebP image`)
+            return
           }
           list.push({ kind, contentType, bytes: content })
           images.set(detectionId, list)
@@ -111,12 +115,12 @@ const readMultipart = (request: HttpServerRequest.HttpServerRequest) =>
     }
     const events = yield* parseEvents(batchText, `the "batch" part`)
     const ids = new Set(events.map((e) => (e as { detection_id?: unknown } | null)?.detection_id))
-    for (const id of images.keys()) {
+    for (const id of [...images.keys(), ...badImages.keys()]) {
       if (!ids.has(id)) {
         return yield* new BadRequest({ message: `image parts for "${id}" name no event in this batch` })
       }
     }
-    return { events, images } satisfies ReceivedBatch
+    return { events, images, badImages } satisfies ReceivedBatch
   })
 
 /**
@@ -130,7 +134,7 @@ export const readBatch = (request: HttpServerRequest.HttpServerRequest): Effect.
   if (contentType.startsWith("multipart/form-data")) return readMultipart(request)
   if (contentType.startsWith("application/json")) {
     return Effect.flatMap(readCapped(request), (text) =>
-      Effect.map(parseEvents(text, "the body"), (events) => ({ events, images: new Map() })))
+      Effect.map(parseEvents(text, "the body"), (events) => ({ events, images: new Map(), badImages: new Map() })))
   }
   return Effect.fail(new BadRequest({ message: `unsupported content type ${contentType}: send application/json or multipart/form-data` }))
 }

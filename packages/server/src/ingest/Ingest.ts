@@ -152,7 +152,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
         )
         SELECT id, detection_id FROM first UNION ALL SELECT id, detection_id FROM second`
 
-    const validate = (events: ReadonlyArray<unknown>, now: number) => {
+    const validate = (events: ReadonlyArray<unknown>, badImages: ReadonlyMap<string, string>, now: number) => {
       const valid: Array<ValidEvent> = []
       const errors: Array<BatchError> = []
       const seen = new Set<string>()
@@ -172,6 +172,8 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
         }
         // PostgreSQL can store neither text nor JSON with a NUL character in it.
         if (hasNul(raw)) return reject("contains a NUL character (\\u0000), which cannot be stored")
+        const badImage = badImages.get(event.detection_id)
+        if (badImage !== undefined) return reject(badImage)
         if (seen.has(event.detection_id)) {
           repeats++
           return
@@ -184,7 +186,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
 
     const store = Effect.fn("Ingest.store")(function*(collectorId: string, batch: ReceivedBatch) {
       const started = performance.now()
-      const { valid, errors, repeats } = validate(batch.events, Date.now())
+      const { valid, errors, repeats } = validate(batch.events, batch.badImages, Date.now())
 
       const reads: Array<{ v: ValidEvent; read: NewRead }> = []
       for (const v of valid) {

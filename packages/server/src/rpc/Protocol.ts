@@ -9,8 +9,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
-import type { RequestInfo } from "../auth/Accounts"
 import { AppConfig } from "../Config"
+import { clientOf, type RequestInfo, requestInfoOf } from "../http/ClientAddress"
 
 /**
  * RpcServer hands a middleware the upgrade request's headers followed by the headers the client put
@@ -91,7 +91,8 @@ export const RpcProtocolLive = Layer.effect(
   Effect.gen(function*() {
     const { httpApp, protocol } = yield* RpcServer.makeProtocolWithHttpAppWebsocket
     const connections = yield* RpcConnections
-    const { publicUrl } = yield* AppConfig
+    const config = yield* AppConfig
+    const { publicUrl } = config
     const router = yield* HttpApiBuilder.Router
 
     const upgrade = Effect.gen(function*() {
@@ -101,15 +102,11 @@ export const RpcProtocolLive = Layer.effect(
       }
       if (!originAllowed(request.headers, publicUrl)) {
         yield* Effect.logWarning("refused a WebSocket upgrade from a foreign origin").pipe(
-          Effect.annotateLogs({ origin: request.headers["origin"], address: Option.getOrUndefined(request.remoteAddress) })
+          Effect.annotateLogs({ origin: request.headers["origin"], address: clientOf(request, config) })
         )
         return refuse(403, "Forbidden", "cross-origin WebSocket connections are refused")
       }
-      const connection: Connection = {
-        sessionToken: request.cookies[SESSION_COOKIE],
-        address: Option.getOrElse(request.remoteAddress, () => "unknown"),
-        userAgent: request.headers["user-agent"]
-      }
+      const connection: Connection = { sessionToken: request.cookies[SESSION_COOKIE], ...requestInfoOf(request, config) }
       return yield* connections.register(connection, (id) =>
         httpApp.pipe(
           Effect.provideService(

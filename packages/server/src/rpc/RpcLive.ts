@@ -1,3 +1,4 @@
+import { displayAllowed } from "@chaverim/domain/Auth"
 import { AlprRpcs, requiredRole, RpcSession } from "@chaverim/domain/Rpc"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as RpcServer from "@effect/rpc/RpcServer"
@@ -14,15 +15,23 @@ import { Watchlists } from "../watchlists/Watchlists"
 
 /**
  * The session middleware refuses a procedure without a role at every call; a procedure without the
- * middleware would not be checked at all, so the server does not start with one.
+ * middleware would not be checked at all, so the server does not start with one. Nor with one open to
+ * wall displays that needs more than a viewer: a display is a viewer, so the opening would say what
+ * is not so.
  */
 const contractChecked = Layer.effectDiscard(Effect.suspend(() => {
-  const unguarded = [...AlprRpcs.requests.values()]
+  const rpcs = [...AlprRpcs.requests.values()]
+  const unguarded = rpcs
     .filter((rpc) => !(rpc.middlewares as ReadonlySet<unknown>).has(RpcSession) || Option.isNone(requiredRole(rpc)))
     .map((rpc) => rpc._tag)
-  return unguarded.length === 0
-    ? Effect.void
-    : Effect.dieMessage(`RPC procedures without RpcSession or RequiredRole: ${unguarded.join(", ")}`)
+  const displaysAbove = rpcs
+    .filter((rpc) => displayAllowed(rpc.annotations) && Option.getOrUndefined(requiredRole(rpc)) !== "viewer")
+    .map((rpc) => rpc._tag)
+  return unguarded.length > 0
+    ? Effect.dieMessage(`RPC procedures without RpcSession or RequiredRole: ${unguarded.join(", ")}`)
+    : displaysAbove.length > 0
+    ? Effect.dieMessage(`RPC procedures open to wall displays but not to viewers: ${displaysAbove.join(", ")}`)
+    : Effect.void
 }))
 
 /**

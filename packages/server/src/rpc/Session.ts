@@ -1,4 +1,4 @@
-import { CurrentUser, roleAtLeast } from "@chaverim/domain/Auth"
+import { CurrentUser, displayAllowed, roleAtLeast } from "@chaverim/domain/Auth"
 import { Forbidden, Unauthorized } from "@chaverim/domain/Errors"
 import { requiredRole, RpcSession } from "@chaverim/domain/Rpc"
 import * as Effect from "effect/Effect"
@@ -10,7 +10,7 @@ import { RpcConnections } from "./Protocol"
 /**
  * Every call: the connection's session must be current (401 otherwise), and the user's role at least
  * the one the procedure declares (403 otherwise, and audited). A procedure that declares no role is
- * refused to everybody.
+ * refused to everybody, and one without DisplayAllowed to wall displays.
  */
 export const RpcSessionLive = Layer.effect(
   RpcSession,
@@ -29,13 +29,16 @@ export const RpcSessionLive = Layer.effect(
         }
         const { csrfToken: _, ...current } = user.value
         const required = requiredRole(rpc)
-        if (Option.isNone(required) || !roleAtLeast(current.role, required.value)) {
+        const refusal = Option.isNone(required)
+          ? `${rpc._tag} declares no role and is refused`
+          : current.display && !displayAllowed(rpc.annotations)
+          ? `a wall display may call only what the wall shows, not ${rpc._tag}`
+          : !roleAtLeast(current.role, required.value)
+          ? `${rpc._tag} needs the ${required.value} role; you are ${current.role}`
+          : undefined
+        if (refusal !== undefined) {
           yield* accounts.denied(current, `rpc:${rpc._tag}`, connections.requestInfo(headers)).pipe(Effect.orDie)
-          return yield* new Forbidden({
-            message: Option.isNone(required)
-              ? `${rpc._tag} declares no role and is refused`
-              : `${rpc._tag} needs the ${required.value} role; you are ${current.role}`
-          })
+          return yield* new Forbidden({ message: refusal })
         }
         return CurrentUser.of(current)
       }).pipe(Effect.withSpan("RpcSession", { attributes: { rpc: rpc._tag } })))

@@ -1,8 +1,9 @@
 import { CurrentUser } from "@chaverim/domain/Auth"
-import { SITE_SILENT_SECONDS, WallRpcs, type WallSite } from "@chaverim/domain/Rpc"
+import { SITE_SILENT_SECONDS, WALL_ALERTS_MAX, WallRpcs, type WallSite } from "@chaverim/domain/Rpc"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import { Alerts } from "../alerts/Alerts"
 import { Collectors } from "../collectors/Collectors"
 import { Displays } from "../displays/Displays"
 import { Cameras } from "./Cameras"
@@ -10,12 +11,14 @@ import { Cameras } from "./Cameras"
 /**
  * The wall's status for any signed-in role: site health, placed cameras and the count of reads since
  * the screen's midnight. Only what a room screen shows: no keys, hosts, versions or MAC addresses.
- * Each call marks the session as seen (for a wall display: its "last seen" in the admin's list).
+ * Each call marks the session as seen (for a wall display: its "last seen" in the admin's list). And
+ * the alerts it opens with: the new ones, so a display needs no access to the alert list's history.
  */
 export const WallRpcsLive = WallRpcs.toLayer(Effect.gen(function*() {
   const collectors = yield* Collectors
   const cameras = yield* Cameras
   const displays = yield* Displays
+  const alerts = yield* Alerts
   const sql = yield* SqlClient.SqlClient
 
   // The BRIN index on detected_at keeps this to the blocks of the day.
@@ -53,6 +56,11 @@ export const WallRpcsLive = WallRpcs.toLayer(Effect.gen(function*() {
     "wall.status": ({ since }) =>
       Effect.flatMap(CurrentUser, (user) => Effect.zipRight(displays.seen(user.sessionHash), status(new Date(since)))).pipe(
         Effect.tapError((e) => Effect.logError("wall.status failed", e)),
+        Effect.orDie
+      ),
+    "wall.alerts": () =>
+      Effect.flatMap(CurrentUser, (user) => alerts.list({ status: "new", limit: WALL_ALERTS_MAX }, user)).pipe(
+        Effect.map((page) => page.items),
         Effect.orDie
       )
   })

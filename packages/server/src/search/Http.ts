@@ -2,7 +2,7 @@ import { AlprApi } from "@chaverim/domain/Api"
 import { CurrentUser } from "@chaverim/domain/Auth"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as Effect from "effect/Effect"
-import { requestInfo } from "../auth/UserAuth"
+import { requestInfo } from "../http/ClientAddress"
 import { Search } from "./Search"
 
 export const SearchHttpLive = HttpApiBuilder.group(AlprApi, "search", (handlers) =>

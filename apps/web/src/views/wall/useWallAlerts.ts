@@ -1,19 +1,18 @@
 import type { Alert } from "@chaverim/domain/Alerts"
 import { useEffect, useMemo, useRef, useState } from "react"
-import { withApi } from "../../client/api"
 import type { AlertEvents } from "../../client/live"
-import { useApi } from "../../client/useApi"
+import { useRpc, withRpc } from "../../client/rpc"
 import { type Board, byUrgency, withAlert, withLoaded } from "../alerts/board"
 
 const isNew = (alert: Alert) => alert.status === "new"
 
 /**
  * The alerts the wall shows: every new one, until someone acknowledges or resolves it. Loaded once
- * (and again after a resync), then kept by the live feed; `onRaised` is told of each alert raised
- * while the wall watches.
+ * (and again after a resync) with `wall.alerts`, which a paired display may call where it may not
+ * list alerts, then kept by the live feed; `onRaised` is told of each alert raised while the wall watches.
  */
 export const useWallAlerts = (onRaised: (alert: Alert) => void) => {
-  const [loaded, reload] = useApi(() => withApi((api) => api.alerts.list({ urlParams: { status: "new", limit: 100 } })), [])
+  const [loaded, reload] = useRpc(() => withRpc((rpc) => rpc.wall.alerts()), [])
   const [board, setBoard] = useState<Board>(new Map())
   // What the feed said since the last load, and the alerts already sounded (once each).
   const seen = useRef<Map<string, Alert>>(new Map())
@@ -24,8 +23,8 @@ export const useWallAlerts = (onRaised: (alert: Alert) => void) => {
   useEffect(() => {
     if (loaded.state !== "ready") return
     // Open when the wall loaded: shown, not sounded (a reload of the screen should not ring again).
-    loaded.value.items.forEach((alert) => sounded.current.add(alert.id))
-    setBoard((b) => withLoaded(b, loaded.value.items, seen.current, isNew))
+    loaded.value.forEach((alert) => sounded.current.add(alert.id))
+    setBoard((b) => withLoaded(b, loaded.value, seen.current, isNew))
   }, [loaded])
 
   const events = useMemo((): AlertEvents => ({
