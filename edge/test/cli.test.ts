@@ -1,46 +1,22 @@
 import { describe, expect, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fixturePath, HIKVISION_ANPR_DETECTION, ROOT } from "./cameras"
+import { fixturePath, HIKVISION_ANPR_DETECTION } from "./cameras"
+import { type EdgeRun, runProcess } from "./edgeCli"
 
 /** tsx start-up is slow on a 2-core machine: one invocation may take this long. */
 const INVOCATION_MS = 30_000
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+type Run = EdgeRun
 
 /** A command from the repository root; by default `npm run -s edge -- ...args`, as an operator runs it. */
 const edge = (
   args: ReadonlyArray<string>,
   command: ReadonlyArray<string> = ["npm", "run", "-s", "edge", "--"],
   env: Record<string, string> = {}
-): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, [...command.slice(1), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => child.kill("SIGKILL"), INVOCATION_MS)
-    child.once("error", (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    child.once("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+): Promise<Run> => runProcess([...command, ...args], { ...process.env, ...env }, undefined, INVOCATION_MS)
 
 const describeRun = (run: Run) => `exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`
 
