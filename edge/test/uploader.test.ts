@@ -172,4 +172,17 @@ describe("the uploader against the central server's answers", () => {
       expect([...central.deliveries.values()]).toEqual([1, 1, 1])
       expect(yield* buffer.stats).toMatchObject({ pending: 0 })
     }))
+
+  it.scopedLive("sends a read whose photo the server would refuse (a GIF) without that photo, not at all", () =>
+    Effect.gen(function*() {
+      const central = yield* fakeCentral()
+      const gif = cameraRead()
+      const withGif: CameraRead = {
+        ...gif,
+        images: [...gif.images, { kind: "scene", contentType: "image/gif", bytes: new TextEncoder().encode("GIF89a\x01\x00\x01\x00") }]
+      }
+      const { buffer } = yield* uploading(central, [withGif])
+      yield* eventually("the read uploaded", Effect.map(buffer.stats, (s) => s.uploaded === 1 ? s : undefined))
+      expect(central.answered[0]).toMatchObject({ ids: [idOf(gif)], photos: [`plate:${idOf(gif)}`] })
+    }))
 })

@@ -1,5 +1,5 @@
 import { AlprApi } from "@chaverim/domain/Api"
-import { BatchResult, type Detection } from "@chaverim/domain/Detection"
+import { BatchResult, type Detection, sniffImageType } from "@chaverim/domain/Detection"
 import type { CommandAck, Heartbeat } from "@chaverim/domain/Collector"
 import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -62,16 +62,30 @@ const batchForm = (reads: ReadonlyArray<PendingRead>) =>
       const form = new FormData()
       const events: Array<Detection> = reads.map((r) => r.detection)
       form.append("batch", new Blob([JSON.stringify({ events })], { type: "application/json" }))
+      let left = 0
       for (const read of reads) {
         for (const image of read.images) {
           const bytes = await Fs.readFile(image.path)
-          form.append(`${image.kind}:${read.detection.detection_id}`, new Blob([bytes], { type: image.contentType }), image.kind)
+          // The central server takes JPEG, PNG and WebP only and refuses a read with any other
+          // photo (a camera's GIF): the read goes without it rather than not at all.
+          const type = sniffImageType(bytes)
+          if (type === undefined) {
+            left++
+            continue
+          }
+          form.append(`${image.kind}:${read.detection.detection_id}`, new Blob([bytes], { type }), image.kind)
         }
       }
-      return form
+      return { form, left }
     },
     catch: (cause) => new CentralUnavailable({ message: `cannot read buffered photos: ${describe(cause)}` })
-  })
+  }).pipe(
+    Effect.tap(({ left }) =>
+      left === 0 ? Effect.void : Effect.logWarning("photos that are not JPEG, PNG or WebP left out of an upload").pipe(
+        Effect.annotateLogs({ photos: left })
+      )),
+    Effect.map(({ form }) => form)
+  )
 
 /**
  * The HTTP client for the central server: node:http with a keep-alive agent, certificates verified.
