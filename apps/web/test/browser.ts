@@ -2,9 +2,14 @@ import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
+import { findChromium, NOT_FOUND, realWorld } from "../scripts/chromium"
 
-/** Debian's Chromium: no browser is downloaded (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD). */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
+/** The Chromium `npm test` found or installed before vitest started (apps/web/scripts/ensure-chromium.ts). */
+const executable = () => {
+  const path = findChromium(realWorld(process.cwd()))
+  if (path === undefined) throw new Error(NOT_FOUND)
+  return path
+}
 
 const ARGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -18,7 +23,7 @@ export const WALL = { width: 1920, height: 1080 } as const
 export const ARTIFACTS = fileURLToPath(new URL("../../../artifacts/web/", import.meta.url))
 
 /** Playwright gives every launch a fresh temporary profile (user-data-dir), removed at close. */
-export const launch = (): Promise<Browser> => chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true })
+export const launch = (): Promise<Browser> => chromium.launch({ executablePath: executable(), args: ARGS, headless: true })
 
 export interface Watched {
   readonly page: Page
