@@ -5,7 +5,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import type { CameraRead } from "../src/adapters/CameraRead"
 import { makeBuffer } from "../src/buffer/Buffer"
-import { backoffMs, pauseForBackpressure } from "../src/uploader/Uploader"
+import { pauseForBackpressure } from "../src/uploader/Uploader"
 
 const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "alpr-buffer-"))
 
@@ -103,13 +103,6 @@ describe("the read buffer", () => {
 })
 
 describe("the uploader's pacing", () => {
-  it("backs off exponentially with full jitter, up to the cap", () => {
-    expect(backoffMs(1, 300_000, () => 1)).toBe(2_000)
-    expect(backoffMs(5, 300_000, () => 1)).toBe(32_000)
-    expect(backoffMs(30, 300_000, () => 1)).toBe(300_000)
-    expect(backoffMs(3, 300_000, () => 0)).toBe(0)
-  })
-
   it("pauses only when the server is under real pressure", () => {
     expect(pauseForBackpressure(0.3)).toBe(0)
     expect(pauseForBackpressure(0.75)).toBe(1_000)

@@ -1,13 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import * as TestClock from "effect/TestClock"
 import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type { CameraRead } from "../src/adapters/CameraRead"
 import { makeBuffer, ReadBuffer } from "../src/buffer/Buffer"
-import { centralHttpClientLayer, makeCentral } from "../src/uploader/Central"
+import { centralHttpClientLayer, CentralUnavailable, makeCentral } from "../src/uploader/Central"
 import { makeUploader, pauseForBackpressure, type UploaderOptions } from "../src/uploader/Uploader"
 import { fakeJpeg } from "./cameras"
 import { type BatchSeen, type FakeCentral, type Reply, startFakeCentral } from "./fakeCentral"
@@ -185,4 +187,92 @@ describe("the uploader against the central server's answers", () => {
       yield* eventually("the read uploaded", Effect.map(buffer.stats, (s) => s.uploaded === 1 ? s : undefined))
       expect(central.answered[0]).toMatchObject({ ids: [idOf(gif)], photos: [`plate:${idOf(gif)}`] })
     }))
+})
+
+/** Gives the uploader's fibers real time to run (the TestClock does not move meanwhile). */
+const realPause = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+
+/**
+ * An uploader on the TestClock, sending to an in-process stand-in for the central server that
+ * answers at once (failing while `down`), so that attempts can be timed to the millisecond; the
+ * answers over real HTTP are covered above.
+ */
+const onTestClock = (maxBackoffSeconds: number, read: CameraRead) =>
+  Effect.gen(function*() {
+    const attempts: Array<{ readonly at: number; readonly ids: ReadonlyArray<string> }> = []
+    const central = {
+      down: true,
+      upload: (batch: ReadonlyArray<{ readonly detection: { readonly detection_id: string } }>) =>
+        Effect.gen(function*() {
+          attempts.push({ at: yield* Clock.currentTimeMillis, ids: batch.map((r) => r.detection.detection_id) })
+          if (central.down) return yield* new CentralUnavailable({ message: "connection refused" })
+          return { result: { accepted: batch.length, duplicates: 0, rejected: 0, errors: [] }, backpressure: 0 }
+        })
+    }
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "alpr-uploader-"))
+    const buffer = yield* makeBuffer({ dir, retentionDays: 7, quotaBytes: 1e9 })
+    // Before the uploader starts: an idle one looks again only after a sleep, which the TestClock would hold.
+    yield* buffer.add([read])
+    const uploader = yield* makeUploader(central, { ...OPTIONS, concurrency: 1, maxBackoffSeconds }).pipe(
+      Effect.provideService(ReadBuffer, buffer)
+    )
+    yield* Effect.forkScoped(uploader.run)
+
+    /** Waits (in real time) for attempt number `n` (1 for the first). */
+    const attempt = (n: number) =>
+      Effect.gen(function*() {
+        for (let i = 0; i < 500 && attempts.length < n; i++) yield* realPause(2)
+        expect(attempts, `attempt ${n}`).toHaveLength(n)
+        return attempts[n - 1]!
+      })
+
+    /**
+     * The gaps after `count` failed attempts from attempt `from` on: each time the clock is moved to a
+     * millisecond before the retry is due (none may come), then to when it is due (it must come).
+     */
+    const retries = (from: number, count: number) =>
+      Effect.gen(function*() {
+        const gaps: Array<number> = []
+        for (let n = from; n < from + count; n++) {
+          const failed = yield* attempt(n)
+          const state = yield* uploader.state
+          if (state._tag !== "BackingOff") throw new Error(`not backing off after attempt ${n}: ${state._tag}`)
+          yield* TestClock.setTime(state.until - 1)
+          yield* realPause(30)
+          expect(attempts, `no retry sooner than ${state.until - failed.at} ms`).toHaveLength(n)
+          yield* TestClock.setTime(state.until)
+          gaps.push((yield* attempt(n + 1)).at - failed.at)
+        }
+        return gaps
+      })
+    return { attempts, buffer, central, retries } as const
+  })
+
+describe("the uploader's backoff, on the TestClock", () => {
+  it.scoped("retries a failed upload after up to 2 s, then 4, 8, ... up to the cap; a success starts over", () =>
+    Effect.gen(function*() {
+      const { attempts, buffer, central, retries } = yield* onTestClock(10, cameraRead())
+      // Drawn in the middle of the full jitter: half of 2, 4, 8, then the 10 s cap.
+      expect(yield* retries(1, 6)).toEqual([1_000, 2_000, 4_000, 5_000, 5_000, 5_000])
+
+      central.down = false
+      yield* TestClock.adjust("10 seconds")
+      for (let i = 0; i < 500 && (yield* buffer.stats).uploaded < 1; i++) yield* realPause(2)
+      expect(yield* buffer.stats).toMatchObject({ uploaded: 1, pending: 0 })
+
+      central.down = true
+      const from = attempts.length + 1
+      const second = cameraRead()
+      yield* buffer.add([second])
+      // An idle uploader looks for reads every half second.
+      yield* TestClock.adjust("500 millis")
+      expect(yield* retries(from, 3)).toEqual([1_000, 2_000, 4_000])
+      expect(attempts.slice(from - 1).map((a) => a.ids)).toEqual(Array(4).fill([idOf(second)]))
+    }).pipe(Effect.withRandomFixed([0.5])))
+
+  it.scoped("never waits longer than the cap, however high the jitter draws", () =>
+    Effect.gen(function*() {
+      const { retries } = yield* onTestClock(3, cameraRead())
+      expect(yield* retries(1, 4)).toEqual([1_998, 2_997, 2_997, 2_997])
+    }).pipe(Effect.withRandomFixed([0.999])))
 })

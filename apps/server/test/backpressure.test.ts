@@ -51,20 +51,41 @@ describe("backpressure", () => {
     servers.push(server)
     const { apiKey } = await server.collector()
     const events = Array.from({ length: 100 }, () => detection())
-    const pending = imageBatch(server, apiKey, events, 40_000)
-    // Stop once the server has taken the batch in (a fixed sleep raced the upload on a busy machine).
-    let settled = false
-    void pending.finally(() => (settled = true))
-    for (let i = 0; i < 1_000 && !settled; i++) {
-      const metrics = await server.metrics()
-      if (Number(/^alpr_ingest_inflight_batches\S* (\S+)/m.exec(metrics)?.[1] ?? 0) >= 1) break
-      await new Promise((resolve) => setTimeout(resolve, 5))
+    // A lock that the batch's inserts wait for: the batch stays admitted and unstored for as long as
+    // the test needs, however busy the machine, instead of racing the stop.
+    await server.db.query("BEGIN")
+    await server.db.query("LOCK TABLE detections IN SHARE MODE")
+    let locked = true
+    let answered = false
+    const pending = imageBatch(server, apiKey, events, 40_000).finally(() => (answered = true))
+    try {
+      const deadline = Date.now() + 30_000
+      while (Number(/^alpr_ingest_inflight_batches\S* (\S+)/m.exec(await server.metrics())?.[1] ?? 0) < 1) {
+        if (answered) throw new Error(`the batch was answered (${(await pending).status}) before the server took it in`)
+        if (Date.now() > deadline) throw new Error("the server never took the batch in")
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      const stopping = server.stop()
+      // The server is stopping for real (no longer accepting connections) with the batch still held.
+      const port = Number(new URL(server.url).port)
+      while (await new Promise<boolean>((resolve) => {
+        const socket = Net.connect(port, "127.0.0.1")
+        socket.once("connect", () => (socket.destroy(), resolve(true)))
+        socket.once("error", () => resolve(false))
+      })) {
+        if (Date.now() > deadline) throw new Error("the server never stopped accepting connections")
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      expect(answered).toBe(false)
+      await server.db.query("COMMIT")
+      locked = false
+      const answer = await pending
+      await stopping
+      expect(answer.status).toBe(200)
+      expect(await answer.json()).toMatchObject({ accepted: 100 })
+    } finally {
+      if (locked) await server.db.query("ROLLBACK")
     }
-    const stopping = server.stop()
-    const answer = await pending
-    await stopping
-    expect(answer.status).toBe(200)
-    expect(await answer.json()).toMatchObject({ accepted: 100 })
     expect(await storedCount(server, events.map((e) => e.detection_id))).toBe(100)
   })
 

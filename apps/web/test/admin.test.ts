@@ -125,13 +125,52 @@ describe("the admin panel", () => {
   })
 
   it("browses the audit log, newest first, filtered by action", async () => {
-    const { page, context } = await adminPage(WALL, "/admin/audit")
+    const expected = async (where: string) =>
+      (await server.db.query<{ id: string; action: string }>(
+        `SELECT a.id::text AS id, a.action FROM audit_log a WHERE ${where} ORDER BY a.id DESC LIMIT 100`)).rows
+    const { page, errors, context } = await adminPage(WALL, "/admin")
+    // Three user.create rows with other actions between them, so that both the order and the filter show.
+    for (const username of ["fay", "gil", "hal"]) {
+      await page.getByRole("heading", { name: "Admin: Users" }).waitFor()
+      await page.getByLabel("Username").fill(username)
+      await page.getByRole("button", { name: "Create" }).click()
+      await page.getByRole("button", { name: `Telegram link code for ${username}` }).click()
+      await page.getByTestId("link-code").getByText(`Link code for ${username}`).waitFor()
+    }
+    // And a user.* action other than create, which the prefix must find too.
+    page.once("dialog", (dialog) => void dialog.accept())
+    const hal = page.getByRole("listitem").filter({ hasText: "hal" })
+    await hal.getByRole("button", { name: "Disable" }).click()
+    await hal.getByText("disabled", { exact: true }).waitFor()
+    await page.goto(`${server.url}/admin/audit`)
+    /** The rows shown, top to bottom: each one's row number (from its details) and action. */
+    const shown = () =>
+      page.locator("section[aria-label='Audit log'] ol > li").evaluateAll((items) =>
+        items.map((item) => {
+          const terms = Array.from(item.querySelectorAll("dt"))
+          const row = terms.find((dt) => dt.textContent === "Row")?.nextElementSibling?.textContent ?? ""
+          return { id: row, action: item.querySelector("summary code")?.textContent ?? "" }
+        }))
+
+    const everything = await expected("true")
+    await expect.poll(shown, { timeout: 15_000 }).toEqual(everything)
+    // Descending row numbers: the newest on top.
+    expect(everything.map((r) => BigInt(r.id))).toEqual(everything.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? 1 : -1)))
+
     await page.getByLabel("Action").fill("user.")
     await page.getByRole("button", { name: "Show" }).click()
-    const entry = page.locator("summary").filter({ hasText: "user.create" }).first()
-    await entry.click()
-    await page.getByText("Hash").waitFor()
+    const users = await expected("action LIKE 'user.%'")
+    // Only rows of that action, all of them and in the same order; the rest of the log is there but not shown.
+    expect(users.filter((r) => r.action === "user.create").length).toBeGreaterThanOrEqual(3)
+    expect(users.map((r) => r.action)).toContain("user.disable")
+    expect(everything.some((r) => !r.action.startsWith("user."))).toBe(true)
+    await expect.poll(shown, { timeout: 15_000 }).toEqual(users)
+
+    const entry = page.locator("details").filter({ hasText: "user.create" }).first()
+    await entry.locator("summary").click()
+    await entry.getByText("Hash").waitFor()
     await screenshot(page, "wall-admin-audit")
+    expect(appErrors(errors)).toEqual([])
     await context.close()
   })
 

@@ -59,12 +59,73 @@ describe("the wall", () => {
   })
 
   it("lays out on a phone too", async () => {
-    const { page, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: PHONE })
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: PHONE })
     await page.goto(`${server.url}/wall`)
     await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+    await page.getByRole("row", { name: /Main St/ }).waitFor()
     await ingest(server, apiKey, [readAt("WAL-9999", CAMERAS[2], 0)])
     await page.getByRole("article", { name: "Latest read WAL-9999" }).waitFor()
     await screenshot(page, "phone-wall", { fullPage: true })
+
+    const layout = await page.evaluate(() => {
+      const box = (element: Element | null) => {
+        if (element === null) return null
+        const r = element.getBoundingClientRect()
+        return { top: r.top + window.scrollY, bottom: r.bottom + window.scrollY, left: r.left, right: r.right, width: r.width, height: r.height }
+      }
+      const parts = {
+        status: document.querySelector("header"),
+        today: document.querySelector("section[aria-label='Today']"),
+        live: document.querySelector("section[aria-labelledby='live-title']"),
+        map: document.querySelector("section[aria-label='Map of cameras']"),
+        sites: document.querySelector("section[aria-labelledby='health-title']")
+      }
+      // Parts that clip what does not fit (overflow: hidden) would hide a too-wide table or plate.
+      const clipped = [...Object.values(parts), document.querySelector("article[aria-label='Latest read WAL-9999']")]
+        .filter((e): e is Element => e !== null && e.scrollWidth > e.clientWidth + 1)
+        .map((e) => e.getAttribute("aria-label") ?? e.getAttribute("aria-labelledby") ?? e.tagName)
+      return {
+        pageWidth: document.documentElement.scrollWidth,
+        viewport: window.innerWidth,
+        parts: Object.fromEntries(Object.entries(parts).map(([name, e]) => [name, box(e)])),
+        plate: box(Array.from(document.querySelectorAll("article p")).find((p) => p.textContent === "WAL-9999") ?? null),
+        live: box(document.querySelector("[role=status]")),
+        clipped
+      }
+    })
+
+    // Nothing scrolls sideways, and nothing is cut off inside its box.
+    expect(layout.viewport).toBe(PHONE.width)
+    expect(layout.pageWidth).toBeLessThanOrEqual(PHONE.width)
+    expect(layout.clipped).toEqual([])
+    // The LIVE badge and the newest plate are on screen whole, the plate at a size read at arm's length.
+    for (const [name, box] of [["LIVE badge", layout.live], ["plate", layout.plate]] as const) {
+      expect(box, name).not.toBeNull()
+      expect(box!.left, name).toBeGreaterThanOrEqual(0)
+      expect(box!.right, name).toBeLessThanOrEqual(PHONE.width)
+      expect(box!.top, name).toBeGreaterThanOrEqual(0)
+    }
+    expect(layout.live!.bottom).toBeLessThanOrEqual(PHONE.height)
+    const menu = await page.getByRole("link", { name: "Menu" }).boundingBox()
+    expect(menu, "the way back to the menu").not.toBeNull()
+    expect(menu!.x).toBeGreaterThanOrEqual(0)
+    expect(menu!.x + menu!.width).toBeLessThanOrEqual(PHONE.width)
+    expect(layout.plate!.height).toBeGreaterThanOrEqual(24)
+    // One column: every part the full width of the screen less its margins, one under the other in
+    // reading order, none overlapping the next.
+    const order = ["status", "today", "live", "map", "sites"] as const
+    const parts = order.map((name) => ({ name, box: layout.parts[name]! }))
+    for (const { name, box } of parts) {
+      expect(box, name).not.toBeNull()
+      expect(box.left, name).toBeGreaterThanOrEqual(0)
+      expect(box.right, name).toBeLessThanOrEqual(PHONE.width)
+      expect(box.width, `${name} takes the width`).toBeGreaterThan(PHONE.width * 0.8)
+      expect(box.height, `${name} has room`).toBeGreaterThan(20)
+    }
+    for (let i = 1; i < parts.length; i++) {
+      expect(parts[i]!.box.top, `${parts[i]!.name} below ${parts[i - 1]!.name}`).toBeGreaterThanOrEqual(parts[i - 1]!.box.bottom)
+    }
+    expect(appErrors(errors)).toEqual([])
     await context.close()
   })
 

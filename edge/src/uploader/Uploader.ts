@@ -1,5 +1,8 @@
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import type { PendingRead } from "../buffer/Buffer"
 import { ReadBuffer } from "../buffer/Buffer"
 import type { Central } from "./Central"
@@ -30,20 +33,30 @@ export type UploaderState =
 /** Room left for the multipart framing of each part. */
 const PART_OVERHEAD = 400
 
-/** Full jitter: a random wait between 0 and min(cap, base * 2^attempt). */
-export const backoffMs = (attempt: number, capMs: number, random = Math.random) =>
-  Math.round(random() * Math.min(capMs, 1000 * 2 ** Math.min(attempt, 20)))
+/**
+ * After the n-th failure in a row, a random wait between 0 and min(cap, 2 s * 2^(n-1)): full jitter,
+ * so that collectors cut off together by an outage do not come back together.
+ */
+export const uploadBackoff = (cap: Duration.DurationInput) =>
+  Schedule.exponential("2 seconds").pipe(
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, cap)),
+    Schedule.jitteredWith({ min: 0, max: 1 })
+  )
 
 /** Extra pause before the next batch for a given server load: none below 0.5, up to 2 s at 1. */
 export const pauseForBackpressure = (backpressure: number) =>
   backpressure < 0.5 ? 0 : Math.round(2000 * (backpressure - 0.5) * 2)
 
-export const makeUploader = (central: Central, options: UploaderOptions) =>
+export const makeUploader = (central: Pick<Central, "upload">, options: UploaderOptions) =>
   Effect.gen(function*() {
     const buffer = yield* ReadBuffer
     const inFlight = new Set<number>()
     const state = yield* Ref.make<UploaderState>({ _tag: "Idle" })
-    let failures = 0
+    // Its delays are taken, not slept: the wait is `pauseUntil`, which every worker keeps to. Any
+    // success starts it over.
+    const backoff = yield* Schedule.driver(
+      Schedule.delays(uploadBackoff(Duration.seconds(options.maxBackoffSeconds))).pipe(Schedule.modifyDelay(() => Duration.zero))
+    )
     let pauseUntil = 0
     // Shrinks when the server says a batch is too large, grows back after successes.
     let maxEvents = options.maxEvents
@@ -62,6 +75,7 @@ export const makeUploader = (central: Central, options: UploaderOptions) =>
       if (batch.length === 0) return { batch, waitMs: 500 }
       const full = batch.length >= maxEvents || batch.length < candidates.length || bytes >= options.maxBytes
       const dueAt = batch[0]!.receivedAt + options.windowSeconds * 1000
+      // The wall clock, as the buffer's `receivedAt` is.
       const waitMs = full ? 0 : Math.max(0, dueAt - Date.now())
       // Claimed here, with no step in between, so two workers never take the same read.
       if (waitMs === 0) for (const read of batch) inFlight.add(read.seq)
@@ -89,10 +103,10 @@ export const makeUploader = (central: Central, options: UploaderOptions) =>
             Effect.annotateLogs({ rejected: rejected.size, first: [...rejected.values()][0] })
           )
         }
-        failures = 0
+        yield* backoff.reset
         maxEvents = Math.min(options.maxEvents, maxEvents * 2)
         // Never shortens a pause already set: another worker's Retry-After or back-off still holds.
-        pauseUntil = Math.max(pauseUntil, Date.now() + pauseForBackpressure(answer.backpressure))
+        pauseUntil = Math.max(pauseUntil, (yield* Clock.currentTimeMillis) + pauseForBackpressure(answer.backpressure))
         yield* Ref.set(state, { _tag: "Idle" })
       }).pipe(
         Effect.catchTags({
@@ -108,7 +122,7 @@ export const makeUploader = (central: Central, options: UploaderOptions) =>
           KeyRefused: (e) =>
             Effect.gen(function*() {
               const wait = options.maxBackoffSeconds * 1000
-              pauseUntil = Date.now() + wait
+              pauseUntil = (yield* Clock.currentTimeMillis) + wait
               yield* Ref.set(state, { _tag: "KeyRefused" })
               yield* Effect.logError(e.message)
             }),
@@ -116,9 +130,9 @@ export const makeUploader = (central: Central, options: UploaderOptions) =>
             Effect.gen(function*() {
               // Counted on failure only: a commit (and its fsync) per batch on the happy path is not free.
               yield* buffer.attempted(batch.map((r) => r.seq))
-              failures++
-              const wait = Math.max(e.retryAfterMs ?? 0, backoffMs(failures, options.maxBackoffSeconds * 1000))
-              pauseUntil = Math.max(pauseUntil, Date.now() + wait)
+              const delay = Math.round(Duration.toMillis(yield* Effect.orDie(backoff.next(undefined))))
+              const wait = Math.max(e.retryAfterMs ?? 0, delay)
+              pauseUntil = Math.max(pauseUntil, (yield* Clock.currentTimeMillis) + wait)
               yield* Ref.set(state, { _tag: "BackingOff", reason: e.message, until: pauseUntil })
               yield* Effect.logWarning("upload failed; will retry").pipe(
                 Effect.annotateLogs({ reason: e.message, retry_in_ms: wait, reads: batch.length })
@@ -129,7 +143,7 @@ export const makeUploader = (central: Central, options: UploaderOptions) =>
 
     const worker = Effect.gen(function*() {
       for (;;) {
-        const wait = pauseUntil - Date.now()
+        const wait = pauseUntil - (yield* Clock.currentTimeMillis)
         if (wait > 0) {
           yield* Effect.sleep(Math.min(wait, 1000))
           continue
