@@ -1,5 +1,5 @@
 /**
- * The real central server (ServerLive: HTTP API, services, migrated PostgreSQL) for benchmarks, run
+ * The real central server (ServerLayer: HTTP API, services, migrated PostgreSQL) for benchmarks, run
  * as a child process so that it does not share a JS thread with the load generator.
  *
  * Settings from the environment:
@@ -30,7 +30,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { monitorEventLoopDelay, performance, PerformanceObserver } from "node:perf_hooks"
-import { ServerLive } from "../apps/server/src/Server"
+import { ServerLayer } from "../apps/server/src/Server"
 import { SpanStats } from "./lib/spanStats"
 
 // stdout carries only the JSON line below; whatever the server prints with console.log goes to stderr.
@@ -61,7 +61,7 @@ const logLevel = LogLevel.allLevels.find((l) => l._tag.toLowerCase() === wantedL
 const spans = process.env.BENCH_TRACE === "1" ? new SpanStats() : undefined
 
 const runtime = ManagedRuntime.make(
-  ServerLive.pipe(
+  ServerLayer.pipe(
     Layer.provide(spans ? Layer.setTracer(spans.tracer) : Layer.empty),
     Layer.provide(AppConfig.make({
       port,

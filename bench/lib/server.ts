@@ -54,7 +54,7 @@ const exited = (child: ChildProcess) =>
 const BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789abcdef"
 
 /**
- * Starts bench/server.ts (the real ServerLive) in a child node process and waits for the JSON line
+ * Starts bench/server.ts (the real ServerLayer) in a child node process and waits for the JSON line
  * with its URL. Its stderr (logs) is passed through to ours.
  */
 export const startServer = async (options: StartOptions): Promise<ServerProcess> => {

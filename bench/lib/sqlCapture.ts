@@ -1,5 +1,5 @@
 /**
- * The real server (ServerLive) in this process, recording every SQL statement it runs with its
+ * The real server (ServerLayer) in this process, recording every SQL statement it runs with its
  * parameters, so that a benchmark can EXPLAIN exactly what a request ran rather than a copy of the
  * query that drifts from the code. Not for measuring latency: it shares this process's event loop.
  */
@@ -13,7 +13,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { ServerLive } from "../../apps/server/src/Server"
+import { ServerLayer } from "../../apps/server/src/Server"
 
 export interface CapturedStatement {
   readonly sql: string
@@ -37,7 +37,7 @@ export const startCapturingServer = async (options: { readonly databaseUrl: stri
     })
   )
   const runtime = ManagedRuntime.make(
-    ServerLive.pipe(
+    ServerLayer.pipe(
       Layer.provide(recorder),
       Layer.provide(AppConfig.make({
         port: 0,

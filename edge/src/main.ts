@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Args, Command, Options, ValidationError } from "@effect/cli"
-import { LoggingLive } from "@chaverim/domain/Logging"
+import { LoggingLayer } from "@chaverim/domain/Logging"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
@@ -69,7 +69,7 @@ const report = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   })
 
 cli(process.argv).pipe(
-  Effect.provide(Layer.merge(NodeContext.layer, LoggingLive)),
+  Effect.provide(Layer.merge(NodeContext.layer, LoggingLayer)),
   report,
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

@@ -1,19 +1,22 @@
 import {
-  AlertsRuntimeLive,
-  ApiLive,
+  AlertEngine,
+  ApiLayer,
   AppConfig,
   backpressureMiddleware,
   operatorPagesMiddleware,
   requestLogger,
   securityMiddleware,
-  MigratedDatabaseLive,
-  ObjectStoreLive,
-  LiveRouteLive,
-  RpcLive,
-  ServicesLive,
-  TelegramLive
+  MigratedDatabaseLayer,
+  ObjectStoreLayer,
+  LiveFeed,
+  LiveFeedRouteLayer,
+  MatcherCache,
+  PgListener,
+  RpcLayer,
+  ServicesLayer,
+  TelegramLayer
 } from "@chaverim/server"
-import { WebAppLive } from "@chaverim/server/http/WebApp"
+import { WebAppLayer } from "@chaverim/server/http/WebApp"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
 import * as HttpServer from "@effect/platform/HttpServer"
@@ -26,9 +29,19 @@ import { createServer, type Server } from "node:http"
 import type { Socket } from "node:net"
 
 /** Database (migrated), object store and the central services, from AppConfig. */
-export const CoreLive = ServicesLive.pipe(
-  Layer.provideMerge(ObjectStoreLive),
-  Layer.provideMerge(MigratedDatabaseLive)
+export const CoreLayer = ServicesLayer.pipe(
+  Layer.provideMerge(ObjectStoreLayer),
+  Layer.provideMerge(MigratedDatabaseLayer)
+)
+
+/**
+ * What a running server adds to the services: the alert engine's workers, the watchlists held in
+ * memory and the live feed, on one LISTEN connection. Only `serve` runs it (commands of the CLI do not
+ * process alerts). Needs the database and AppConfig.
+ */
+export const RuntimeLayer = Layer.mergeAll(AlertEngine.Default, LiveFeed.Default).pipe(
+  Layer.provideMerge(MatcherCache.Default),
+  Layer.provideMerge(PgListener.Default)
 )
 
 /** How long a stopping server waits for requests still open before it closes their connections. */
@@ -40,7 +53,7 @@ export const SHUTDOWN_GRACE_MS = 8_000
  * down, which nothing will answer) or an upgraded socket would hold the process until the client gives
  * up. At the start of the shutdown idle connections are closed; after the grace, all that are left.
  */
-const NodeServerLive = Layer.unwrapEffect(
+const NodeServerLayer = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) => {
     const sockets = new Set<Socket>()
     let server: Server | undefined
@@ -72,21 +85,21 @@ const announce = Layer.effectDiscard(
 )
 
 /** The whole central server: HTTP API, OpenAPI docs, services and resources. Needs AppConfig. */
-export const ServerLive = HttpApiBuilder.serve(flow(operatorPagesMiddleware, securityMiddleware, backpressureMiddleware, requestLogger)).pipe(
+export const ServerLayer = HttpApiBuilder.serve(flow(operatorPagesMiddleware, securityMiddleware, backpressureMiddleware, requestLogger)).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/api/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/openapi.json" })),
-  Layer.provide(ApiLive),
+  Layer.provide(ApiLayer),
   // the admin RPC at /rpc, on the same router (so before serve turns the router into the app)
-  Layer.provide(RpcLive),
+  Layer.provide(RpcLayer),
   // the web app (apps/web/dist) at / with a fallback to index.html for the client's routes
-  Layer.provide(WebAppLive),
+  Layer.provide(WebAppLayer),
   // the live feed's WebSocket at /api/v1/live, on the same router
-  Layer.provide(LiveRouteLive),
+  Layer.provide(LiveFeedRouteLayer),
   Layer.merge(announce),
   // the Telegram bot and sender, with TELEGRAM_BOT_TOKEN
-  Layer.merge(TelegramLive),
-  Layer.provideMerge(NodeServerLive),
+  Layer.merge(TelegramLayer),
+  Layer.provideMerge(NodeServerLayer),
   // the alert engine's workers and the live feed (alerts survive a restart: the queue is in the database)
-  Layer.provideMerge(AlertsRuntimeLive),
-  Layer.provideMerge(CoreLive)
+  Layer.provideMerge(RuntimeLayer),
+  Layer.provideMerge(CoreLayer)
 )

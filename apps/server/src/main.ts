@@ -7,12 +7,12 @@ import {
   AppConfig,
   Audit,
   AuditChainBroken,
-  AuditLive,
+  AuditLayer,
   Collectors,
   exportCorrections,
   Images,
   migrateDatabase,
-  MigratedDatabaseLive,
+  MigratedDatabaseLayer,
   TelegramLinks
 } from "@chaverim/server"
 import { Args, Command, Options, ValidationError } from "@effect/cli"
@@ -24,17 +24,17 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { LoggingLive } from "@chaverim/domain/Logging"
+import { LoggingLayer } from "@chaverim/domain/Logging"
 import { WatchlistCategory } from "@chaverim/domain/Watchlist"
-import { exportWatchlistFile, importWatchlistFile, WatchlistCliLive } from "@chaverim/server"
-import { CoreLive, ServerLive } from "./Server"
+import { exportWatchlistFile, importWatchlistFile, WatchlistCliLayer } from "@chaverim/server"
+import { CoreLayer, ServerLayer } from "./Server"
 
 const printJson = (value: unknown) => Console.log(JSON.stringify(value))
 
 /** Commands that work on the data run against the migrated database and the services. */
-const withCore = Effect.provide(CoreLive)
+const withCore = Effect.provide(CoreLayer)
 
-const serve = Command.make("serve", {}, () => Layer.launch(ServerLive)).pipe(
+const serve = Command.make("serve", {}, () => Layer.launch(ServerLayer)).pipe(
   Command.withDescription("Run the central server (migrations are applied first)")
 )
 
@@ -205,7 +205,7 @@ const auditVerify = Command.make("verify", {}, () =>
     const { id, reason } = result.firstBroken
     yield* printJson({ ok: false, rows: result.rows, first_broken: { id, reason } })
     return yield* new AuditChainBroken({ id, reason, message: `the audit log is broken at row ${id}: ${reason}` })
-  }).pipe(Effect.provide(AuditLive.pipe(Layer.provide(MigratedDatabaseLive))))).pipe(
+  }).pipe(Effect.provide(AuditLayer.pipe(Layer.provide(MigratedDatabaseLayer))))).pipe(
     Command.withDescription(
       "Check the audit log's hash chain: prints ok and exits 0 when intact, else names the first broken row and exits 1"
     )
@@ -244,7 +244,7 @@ const watchlistImport = Command.make(
     file: Args.file({ name: "FILE.csv", exists: "yes" })
   },
   ({ category, file, name, reason }) =>
-    importWatchlistFile({ name, category, file, reason: Option.getOrUndefined(reason) }).pipe(Effect.provide(WatchlistCliLive))
+    importWatchlistFile({ name, category, file, reason: Option.getOrUndefined(reason) }).pipe(Effect.provide(WatchlistCliLayer))
 ).pipe(Command.withDescription(
   "Import a CSV (columns plate, and optionally kind, note, reason, expires_at) into a list, made if missing; " +
     "bad lines go to stderr; last line: a JSON summary"
@@ -253,7 +253,7 @@ const watchlistImport = Command.make(
 const watchlistExport = Command.make(
   "export",
   { name: watchlistName, out: Options.file("out").pipe(Options.withDescription("the CSV file to write")) },
-  ({ name, out }) => exportWatchlistFile({ name, out }).pipe(Effect.provide(WatchlistCliLive))
+  ({ name, out }) => exportWatchlistFile({ name, out }).pipe(Effect.provide(WatchlistCliLayer))
 ).pipe(Command.withDescription("Write a list's live entries as CSV (it imports back as it is); last line: a JSON summary"))
 
 const watchlist = Command.make("watchlist").pipe(
@@ -286,7 +286,7 @@ const report = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   })
 
 cli(process.argv).pipe(
-  Effect.provide(Layer.mergeAll(NodeContext.layer, AppConfig.layer, LoggingLive)),
+  Effect.provide(Layer.mergeAll(NodeContext.layer, AppConfig.layer, LoggingLayer)),
   report,
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

@@ -14,7 +14,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import type pg from "pg"
 import { connect, freshDatabase } from "../../../test-support/Database"
-import { ServerLive } from "../src/Server"
+import { ServerLayer } from "../src/Server"
 
 export interface TestServer {
   readonly url: string
@@ -24,7 +24,7 @@ export interface TestServer {
   readonly db: pg.Client
   readonly run: <A, E>(effect: Effect.Effect<A, E, Accounts | Collectors | HttpServer.HttpServer>) => Promise<A>
   /** The server's runtime, for effects needing any of its services. */
-  readonly runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof ServerLive>, unknown>
+  readonly runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<typeof ServerLayer>, unknown>
   /** A claimed collector and its API key, through the real claim endpoint. */
   readonly collector: (name?: string) => Promise<{ readonly collectorId: string; readonly apiKey: string }>
   /** A signed-in user's cookie header. */
@@ -76,7 +76,7 @@ export const startServer = async (
     ...overrides
   })
   const runtime = ManagedRuntime.make(
-    ServerLive.pipe(
+    ServerLayer.pipe(
       Layer.provide(config),
       Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
     )

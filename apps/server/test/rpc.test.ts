@@ -1,7 +1,7 @@
 import { roleAtLeast } from "@chaverim/domain/Auth"
 import { AdminRpcs, AlprRpcs, RequiredRole, requiredRole, RPC_PATH, RpcSession } from "@chaverim/domain/Rpc"
 import { CONNECTION_HEADER, RpcConnections } from "@chaverim/server/rpc/Protocol"
-import { RpcSessionLive } from "@chaverim/server/rpc/Session"
+import { RpcSessionLayer } from "@chaverim/server/rpc/Session"
 import * as Headers from "@effect/platform/Headers"
 import * as Rpc from "@effect/rpc/Rpc"
 import * as RpcClient from "@effect/rpc/RpcClient"
@@ -487,7 +487,7 @@ describe("admin RPC over WebSocket at /rpc", () => {
         const connections = yield* RpcConnections
         return yield* connections.register({ sessionToken: token, address: "127.0.0.1" }, (id) =>
           middleware({ clientId: 0, rpc, payload: undefined, headers: Headers.fromInput({ [CONNECTION_HEADER]: id }) }))
-      }).pipe(Effect.exit, Effect.provide(RpcSessionLive), Effect.provide(RpcConnections.Default))
+      }).pipe(Effect.exit, Effect.provide(RpcSessionLayer), Effect.provide(RpcConnections.Default))
     const [refused, admitted] = await Promise.all([
       server.run(check(unguarded as unknown as Rpc.AnyWithProps)),
       server.run(check(guarded as unknown as Rpc.AnyWithProps))

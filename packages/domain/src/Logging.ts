@@ -10,7 +10,7 @@ import * as LogLevel from "effect/LogLevel"
  * Structured logs for the server and the edge collector alike, on stderr (logfmt, or JSON with LOG_FORMAT=json), so that stdout carries only
  * what a command prints for its caller.
  */
-export const LoggingLive = Layer.unwrapEffect(
+export const LoggingLayer = Layer.unwrapEffect(
   Effect.gen(function*() {
     // Accept Effect's level names (Warning) and its labels (WARN), in any case.
     const level = yield* Config.string("LOG_LEVEL").pipe(

@@ -13,7 +13,7 @@ import { connect, freshDatabase, useFreshDatabase } from "../../../test-support/
 import {
   Audit,
   type AuditEntry,
-  AuditLive,
+  AuditLayer,
   type AuditRow,
   type AuditShape,
   type AuditVerification,
@@ -25,7 +25,7 @@ type Runtime = ManagedRuntime.ManagedRuntime<Audit | SqlClient.SqlClient, unknow
 
 /** The service on a pool of several connections, so concurrent fibers really use several. */
 const makeRuntime = (url: string): Runtime =>
-  ManagedRuntime.make(AuditLive.pipe(
+  ManagedRuntime.make(AuditLayer.pipe(
     Layer.provideMerge(PgClient.layer({ url: Redacted.make(url), maxConnections: 8 })),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
   ))

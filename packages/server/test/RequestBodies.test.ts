@@ -31,14 +31,14 @@ class Probe extends HttpApiGroup.make("probe")
 {}
 class ProbeApi extends HttpApi.make("probe").add(Probe).addError(BadRequest).addError(PayloadTooLarge).addError(UnsupportedMediaType) {}
 
-const ProbeLive = HttpApiBuilder.group(ProbeApi, "probe", (handlers) =>
+const ProbeLayer = HttpApiBuilder.group(ProbeApi, "probe", (handlers) =>
   handlers.handle("json", ({ payload }) => Effect.succeed(payload.n)).handle("form", ({ payload }) => Effect.succeed(payload.note)))
 
 const CAP = 1024
 
 const TestServer = HttpApiBuilder.serve((app) =>
   Effect.provideService(app, HttpIncomingMessage.MaxBodySize, Option.some(FileSystem.Size(CAP)))).pipe(
-    Layer.provide(HttpApiBuilder.api(ProbeApi).pipe(Layer.provide(ProbeLive), Layer.provide(requestBodies(ProbeApi)))),
+    Layer.provide(HttpApiBuilder.api(ProbeApi).pipe(Layer.provide(ProbeLayer), Layer.provide(requestBodies(ProbeApi)))),
     Layer.provideMerge(NodeHttpServer.layerTest)
   )
 

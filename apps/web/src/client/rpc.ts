@@ -11,7 +11,7 @@ import { socketUrl } from "./socketUrl"
 
 // A dropped socket is opened again by the protocol itself (exponential backoff, at most 5 s apart);
 // calls made meanwhile fail at once with RpcClientError, and the views simply ask again.
-const ProtocolLive = RpcClient.layerProtocolSocket({ retryTransientErrors: true }).pipe(
+const ProtocolLayer = RpcClient.layerProtocolSocket({ retryTransientErrors: true }).pipe(
   Layer.provide(Socket.layerWebSocket(socketUrl(RPC_PATH))),
   Layer.provide(Socket.layerWebSocketConstructorGlobal),
   Layer.provide(RpcSerialization.layerNdjson)
@@ -20,7 +20,7 @@ const ProtocolLive = RpcClient.layerProtocolSocket({ retryTransientErrors: true 
 /** The RPC procedures at /rpc (admin, and later the operators' watchlists and alerts). */
 export class Rpc extends Effect.Service<Rpc>()("@chaverim/web/Rpc", {
   scoped: RpcClient.make(AlprRpcs),
-  dependencies: [ProtocolLive]
+  dependencies: [ProtocolLayer]
 }) {}
 
 // The server reads the session cookie once, when the socket opens: a new sign-in needs a new socket.

@@ -14,8 +14,8 @@ import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
-import { decodeCursor, encodeCursor } from "../search/Cursor"
-import { appendLiveEvents } from "./LiveEvents"
+import { decodeCursor, encodeCursor } from "../db/Cursor"
+import { appendLiveEvents } from "../live/Events"
 import { alertFrom, alertOf, type AlertRow, mayView, type Viewer, visibleTo } from "./Views"
 
 /** A person acting on an alert: who they are for the audit log, and their role for what they may see. */

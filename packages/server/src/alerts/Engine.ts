@@ -14,7 +14,8 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { AppConfig } from "../Config"
 import { isFor, PgListener } from "../db/Listener"
-import { appendLiveEvents, type LiveEventsToAppend } from "./LiveEvents"
+import { appendLiveEvents, type LiveEventsToAppend } from "../live/Events"
+import { ALERT_RETRY_FIRST, ALERT_RETRY_MAX, alertRetry, makeItemBackoff } from "./Backoff"
 import { indexKeys, type Match, Matcher, type MatchRead, PATTERN_TESTS_PER_READ } from "./Matcher"
 import { MatcherCache } from "./MatcherCache"
 
@@ -23,9 +24,7 @@ export const ALERT_WORK_CHANNEL = "alert_work"
 export const TELEGRAM_DELIVERY_CHANNEL = "telegram_delivery"
 
 /** For a notification that never came (the LISTEN connection was down, say). */
-const SAFETY_POLL_MS = 5_000
-const BACKOFF_FIRST_MS = 500
-const BACKOFF_MAX_MS = 60_000
+const SAFETY_POLL = Duration.seconds(5)
 
 const alertsCreated = Metric.counter("alpr_alerts_created_total", { description: "Alerts raised (retro ones included)" })
 const sightingsAdded = Metric.counter("alpr_alert_sightings_total", { description: "Reads added to an alert" })
@@ -142,17 +141,14 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
 
     const live = (events: LiveEventsToAppend) => appendLiveEvents(events).pipe(Effect.provideService(SqlClient.SqlClient, sql))
 
-    // Failed items wait out their backoff here (per server: another server may try sooner, harmlessly).
-    const failures = new Map<string, { readonly attempts: number; readonly notBefore: number }>()
+    const failures = yield* makeItemBackoff(alertRetry, Duration.times(ALERT_RETRY_MAX, 2))
 
     /**
      * Takes the oldest item, skipping those another worker holds or that are backing off: deleted
      * here, it is gone only if the transaction that stores its results commits.
      */
     const claim = (now: number) => {
-      // Items that failed here long ago were since done (here or elsewhere) or are failing again.
-      for (const [id, f] of failures) if (f.notBefore < now - 2 * BACKOFF_MAX_MS) failures.delete(id)
-      const waiting = [...failures].filter(([, f]) => f.notBefore > now).map(([id]) => id)
+      const waiting = failures.waiting(now)
       return sql<WorkItem>`
         DELETE FROM alert_work
          WHERE id = (
@@ -362,7 +358,7 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
       }).pipe(Effect.withSpan("AlertEngine.item"))).pipe(Effect.exit)
       if (Exit.isSuccess(exit)) {
         if (claimed !== undefined) {
-          failures.delete(claimed)
+          yield* failures.succeeded(claimed)
           yield* Metric.increment(itemsDone)
         }
         return exit.value
@@ -370,16 +366,13 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
       // Shutting down: the transaction rolled back and the item waits for the next server.
       if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
       yield* Metric.increment(itemsFailed)
-      const now = yield* Clock.currentTimeMillis
       if (claimed === undefined) {
         yield* Effect.logWarning("alert work could not be claimed; retrying", exit.cause)
         return "failed"
       }
-      const attempts = (failures.get(claimed)?.attempts ?? 0) + 1
-      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempts - 1)) * (0.75 + Math.random() / 2)
-      failures.set(claimed, { attempts, notBefore: now + delay })
+      const { attempts, delay } = yield* failures.failed(claimed)
       yield* Effect.logWarning("alert work item failed; it stays queued and is retried", exit.cause).pipe(
-        Effect.annotateLogs({ alert_work_id: claimed, attempts, retry_in_ms: Math.round(delay) })
+        Effect.annotateLogs({ alert_work_id: claimed, attempts, retry_in_ms: Math.round(Duration.toMillis(delay)) })
       )
       return "failed"
     })
@@ -392,11 +385,7 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
     )
 
     /** How long an idle worker may sleep: the safety poll, or until the first backoff ends. */
-    const idleFor = Effect.map(Clock.currentTimeMillis, (now) => {
-      let wait = SAFETY_POLL_MS
-      for (const f of failures.values()) wait = Math.min(wait, Math.max(0, f.notBefore - now))
-      return Duration.millis(wait)
-    })
+    const idleFor = Effect.map(Clock.currentTimeMillis, (now) => failures.soonest(now, SAFETY_POLL))
 
     const worker = Effect.gen(function*() {
       while (true) {
@@ -405,7 +394,7 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
         if (outcome === "done") continue
         if (outcome === "failed" && failures.size === 0) {
           // The database itself is failing: do not spin on it.
-          yield* Effect.sleep(Duration.millis(BACKOFF_FIRST_MS * 2))
+          yield* Effect.sleep(Duration.times(ALERT_RETRY_FIRST, 2))
           continue
         }
         yield* Deferred.await(wake).pipe(Effect.timeoutOption(yield* idleFor))

@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import { requestInfo } from "../http/ClientAddress"
 import { Alerts } from "./Alerts"
 
-export const AlertsHttpLive = HttpApiBuilder.group(AlprApi, "alerts", (handlers) =>
+export const AlertsHttpLayer = HttpApiBuilder.group(AlprApi, "alerts", (handlers) =>
   Effect.gen(function*() {
     const alerts = yield* Alerts
     return handlers

@@ -1,10 +1,10 @@
 import type { Alert, AlertDetection, AlertStatus } from "@chaverim/domain/Alerts"
 import type { Role } from "@chaverim/domain/Auth"
 import type { EntryKind, WatchlistCategory } from "@chaverim/domain/Watchlist"
+import { locationOf } from "@chaverim/domain/Location"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import { imageLinks } from "../images/Images"
-import { locationOf } from "../search/Location"
 
 /**
  * How alerts and reads are read for people (the alert API and the live feed), in one place so both

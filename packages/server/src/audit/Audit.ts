@@ -157,7 +157,7 @@ interface VerifyRow {
   readonly expected: string | null
 }
 
-export const AuditLive = Layer.effect(
+export const AuditLayer = Layer.effect(
   Audit,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

@@ -12,7 +12,7 @@ import { Accounts, PREAUTH_MINUTES, SESSION_HOURS } from "./Accounts"
 const sessionCookie = HttpApiSecurity.apiKey({ in: "cookie", key: SESSION_COOKIE })
 const preauthCookie = HttpApiSecurity.apiKey({ in: "cookie", key: PREAUTH_COOKIE })
 
-export const AuthHttpLive = HttpApiBuilder.group(AlprApi, "auth", (handlers) =>
+export const AuthHttpLayer = HttpApiBuilder.group(AlprApi, "auth", (handlers) =>
   Effect.gen(function*() {
     const accounts = yield* Accounts
     const displays = yield* Displays

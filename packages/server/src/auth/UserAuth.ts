@@ -94,12 +94,12 @@ const sessionCheck = (required: Role) =>
     return { session: (token: Redacted.Redacted) => Effect.provideService(check(token), AppConfig, config) }
   })
 
-export const ViewerAuthLive = Layer.effect(ViewerAuth, sessionCheck("viewer"))
-export const OperatorAuthLive = Layer.effect(OperatorAuth, sessionCheck("operator"))
-export const AdminAuthLive = Layer.effect(AdminAuth, sessionCheck("admin"))
+export const ViewerAuthLayer = Layer.effect(ViewerAuth, sessionCheck("viewer"))
+export const OperatorAuthLayer = Layer.effect(OperatorAuth, sessionCheck("operator"))
+export const AdminAuthLayer = Layer.effect(AdminAuth, sessionCheck("admin"))
 
 /** The pre-auth cookie of a sign-in half done. */
-export const PreAuthLive = Layer.effect(
+export const PreAuthLayer = Layer.effect(
   PreAuth,
   Effect.map(Accounts, (accounts) => ({
     preauth: (token: Redacted.Redacted) =>
@@ -113,4 +113,4 @@ export const PreAuthLive = Layer.effect(
   }))
 )
 
-export const UserAuthLive = Layer.mergeAll(ViewerAuthLive, OperatorAuthLive, AdminAuthLive, PreAuthLive)
+export const UserAuthLayer = Layer.mergeAll(ViewerAuthLayer, OperatorAuthLayer, AdminAuthLayer, PreAuthLayer)

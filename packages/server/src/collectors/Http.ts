@@ -10,7 +10,7 @@ import { clientAddress } from "../http/ClientAddress"
 import { Collectors } from "./Collectors"
 
 /** Bearer API keys: an unknown, revoked or malformed key and a disabled collector all get 401. */
-export const CollectorAuthLive = Layer.effect(
+export const CollectorAuthLayer = Layer.effect(
   CollectorAuth,
   Effect.gen(function*() {
     const collectors = yield* Collectors
@@ -27,7 +27,7 @@ export const CollectorAuthLive = Layer.effect(
   })
 )
 
-export const CollectorsHttpLive = HttpApiBuilder.group(AlprApi, "collectors", (handlers) =>
+export const CollectorsHttpLayer = HttpApiBuilder.group(AlprApi, "collectors", (handlers) =>
   Effect.gen(function*() {
     const collectors = yield* Collectors
     return handlers

@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import { requestInfo } from "../http/ClientAddress"
 import { Corrections } from "./Corrections"
 
-export const CorrectionsHttpLive = HttpApiBuilder.group(AlprApi, "corrections", (handlers) =>
+export const CorrectionsHttpLayer = HttpApiBuilder.group(AlprApi, "corrections", (handlers) =>
   Effect.gen(function*() {
     const corrections = yield* Corrections
     return handlers

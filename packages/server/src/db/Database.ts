@@ -137,7 +137,7 @@ export const migrateDatabase = Effect.gen(function*() {
 })
 
 /** The database, migrated, served as the least-privileged role (see setUp); closed with the layer. */
-export const MigratedDatabaseLive = Layer.unwrapScoped(
+export const MigratedDatabaseLayer = Layer.unwrapScoped(
   Effect.gen(function*() {
     const config = yield* AppConfig
     const { url } = yield* migrateDatabase

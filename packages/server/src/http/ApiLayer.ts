@@ -6,45 +6,45 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Alerts } from "../alerts/Alerts"
-import { AlertsHttpLive } from "../alerts/Http"
+import { AlertsHttpLayer } from "../alerts/Http"
 import { Accounts } from "../auth/Accounts"
-import { AuthHttpLive } from "../auth/Http"
-import { UserAuthLive } from "../auth/UserAuth"
-import { AuditLive } from "../audit/Audit"
+import { AuthHttpLayer } from "../auth/Http"
+import { UserAuthLayer } from "../auth/UserAuth"
+import { AuditLayer } from "../audit/Audit"
 import { Collectors } from "../collectors/Collectors"
 import { Corrections } from "../corrections/Corrections"
 import { Displays } from "../displays/Displays"
-import { CorrectionsHttpLive } from "../corrections/Http"
-import { CollectorAuthLive, CollectorsHttpLive } from "../collectors/Http"
-import { ImagesHttpLive } from "../images/Http"
+import { CorrectionsHttpLayer } from "../corrections/Http"
+import { CollectorAuthLayer, CollectorsHttpLayer } from "../collectors/Http"
+import { ImagesHttpLayer } from "../images/Http"
 import { Images } from "../images/Images"
-import { IngestHttpLive } from "../ingest/Http"
+import { IngestHttpLayer } from "../ingest/Http"
 import { Ingest } from "../ingest/Ingest"
 import { IngestGate } from "../ingest/IngestGate"
-import { SearchHttpLive } from "../search/Http"
+import { SearchHttpLayer } from "../search/Http"
 import { Investigation } from "../search/Investigation"
-import { InvestigationHttpLive } from "../search/InvestigationHttp"
+import { InvestigationHttpLayer } from "../search/InvestigationHttp"
 import { Search } from "../search/Search"
-import { SystemHttpLive } from "../system/Http"
+import { SystemHttpLayer } from "../system/Http"
 import { TelegramDeliveries } from "../telegram/Deliveries"
-import { TelegramHttpLive } from "../telegram/Http"
+import { TelegramHttpLayer } from "../telegram/Http"
 import { TelegramLinks } from "../telegram/Links"
-import { RequestBodiesLive } from "./RequestBodies"
+import { RequestBodiesLayer } from "./RequestBodies"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
-export const ServicesLive = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default,
+export const ServicesLayer = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default,
   // Displays open and end their screens' sessions through Accounts (one instance: layers are memoised).
   Displays.Default.pipe(Layer.provide(Accounts.Default))).pipe(
   Layer.provideMerge(Images.Default),
-  Layer.provideMerge(AuditLive)
+  Layer.provideMerge(AuditLayer)
 )
 
 /** The HttpApi with every group implemented. */
-export const ApiLive = HttpApiBuilder.api(AlprApi).pipe(
-  Layer.provide([SystemHttpLive, IngestHttpLive, CollectorsHttpLive, ImagesHttpLive, AuthHttpLive, SearchHttpLive, CorrectionsHttpLive, InvestigationHttpLive, TelegramHttpLive, AlertsHttpLive]),
-  Layer.provide([CollectorAuthLive, UserAuthLive]),
+export const ApiLayer = HttpApiBuilder.api(AlprApi).pipe(
+  Layer.provide([SystemHttpLayer, IngestHttpLayer, CollectorsHttpLayer, ImagesHttpLayer, AuthHttpLayer, SearchHttpLayer, CorrectionsHttpLayer, InvestigationHttpLayer, TelegramHttpLayer, AlertsHttpLayer]),
+  Layer.provide([CollectorAuthLayer, UserAuthLayer]),
   // Bodies are checked against the contract's content types, capped and parsed before decoding.
-  Layer.provide(RequestBodiesLive)
+  Layer.provide(RequestBodiesLayer)
 )
 
 /** Every answer carries `X-Backpressure` so collectors can slow down before anything is refused. */

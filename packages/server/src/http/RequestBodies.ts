@@ -203,4 +203,4 @@ export const requestBodies = <Id extends string, Groups extends HttpApiGroup.Htt
     })
   )
 
-export const RequestBodiesLive = requestBodies(AlprApi)
+export const RequestBodiesLayer = requestBodies(AlprApi)

@@ -153,7 +153,7 @@ const makeHandler = Effect.gen(function*() {
  * Registers the web app on the HttpApi's router as a catch-all GET: the API's own routes are more
  * specific and win. Provide it to `HttpApiBuilder.serve` like the API groups.
  */
-export const WebAppLive = Layer.effectDiscard(Effect.gen(function*() {
+export const WebAppLayer = Layer.effectDiscard(Effect.gen(function*() {
   const router = yield* HttpApiBuilder.Router
   const handler = yield* makeHandler
   yield* router.get("*", handler)

@@ -16,7 +16,7 @@ import { Images } from "./Images"
  * intact). Not cached: a view the browser answers from its cache would be a view nobody recorded.
  * Viewers get plate crops only, and wall displays those of what the wall shows (see ImagesApi).
  */
-export const ImagesHttpLive = HttpApiBuilder.group(AlprApi, "images", (handlers) =>
+export const ImagesHttpLayer = HttpApiBuilder.group(AlprApi, "images", (handlers) =>
   Effect.gen(function*() {
     const images = yield* Images
     const audit = yield* Audit

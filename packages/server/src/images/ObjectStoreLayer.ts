@@ -7,7 +7,7 @@ import { fileSystemLayer } from "./ObjectStore"
 import { s3Layer } from "./S3ObjectStore"
 
 /** MinIO/S3 when S3_ENDPOINT is set, otherwise files under DATA_DIR/objects. */
-export const ObjectStoreLive = Layer.unwrapEffect(
+export const ObjectStoreLayer = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
     Option.match(config.s3, {
       onSome: s3Layer,

@@ -11,7 +11,7 @@ import { ingestBatches } from "./Metrics"
 
 const countBatch = (outcome: string) => Metric.increment(Metric.tagged(ingestBatches, "outcome", outcome))
 
-export const IngestHttpLive = HttpApiBuilder.group(AlprApi, "ingest", (handlers) =>
+export const IngestHttpLayer = HttpApiBuilder.group(AlprApi, "ingest", (handlers) =>
   Effect.gen(function*() {
     const ingest = yield* Ingest
     const gate = yield* IngestGate

@@ -17,13 +17,13 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Socket as NetSocket } from "node:net"
+import { alertFrom, alertOf, type AlertRow, detectionColumns, detectionOf, type DetectionRow, mayView, type Viewer } from "../alerts/Views"
 import { Accounts } from "../auth/Accounts"
 import { SESSION_CHANGED_CHANNEL } from "../auth/SessionChanges"
 import { AppConfig } from "../Config"
 import { isFor, PgListener } from "../db/Listener"
-import { originAllowed } from "../rpc/Protocol"
-import { LIVE_EVENTS_CHANNEL, LIVE_EVENTS_KEPT_HOURS } from "./LiveEvents"
-import { alertFrom, alertOf, type AlertRow, detectionColumns, detectionOf, type DetectionRow, mayView, type Viewer } from "./Views"
+import { originAllowed } from "../http/Origin"
+import { LIVE_EVENTS_CHANNEL, LIVE_EVENTS_KEPT_HOURS } from "./Events"
 
 /** Messages waiting for one client; past either bound the client is told to resync. */
 export const CLIENT_MAX_MESSAGES = 1_000
@@ -411,7 +411,7 @@ const firstProblemPerParameter = (error: ParseResult.ParseError) => {
  * `GET /api/v1/live` on the HttpApi's router: checked before the upgrade (WebSocket, Origin, a
  * session of any role, `?after`), then served by the LiveFeed.
  */
-export const LiveRouteLive = Layer.effectDiscard(Effect.gen(function*() {
+export const LiveFeedRouteLayer = Layer.effectDiscard(Effect.gen(function*() {
   const router = yield* HttpApiBuilder.Router
   const feed = yield* LiveFeed
   const accounts = yield* Accounts

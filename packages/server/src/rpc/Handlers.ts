@@ -37,7 +37,7 @@ const changeByCaller = Effect.map(caller, (who) =>
   <A, E, R>(headers: Headers.Headers, f: (actor: Actor, request: RequestInfo) => Effect.Effect<A, E, R>) =>
     orDieOnSql(Effect.flatMap(who(headers), ({ actor, request }) => f(actor, request))))
 
-export const UsersRpcsLive = UsersRpcs.toLayer(Effect.gen(function*() {
+export const UsersRpcsLayer = UsersRpcs.toLayer(Effect.gen(function*() {
   const accounts = yield* Accounts
   const links = yield* TelegramLinks
   const change = yield* changeByCaller
@@ -62,7 +62,7 @@ export const UsersRpcsLive = UsersRpcs.toLayer(Effect.gen(function*() {
   })
 }))
 
-export const CollectorsRpcsLive = CollectorsRpcs.toLayer(Effect.gen(function*() {
+export const CollectorsRpcsLayer = CollectorsRpcs.toLayer(Effect.gen(function*() {
   const collectors = yield* Collectors
   const audit = yield* Audit
   const sql = yield* SqlClient.SqlClient
@@ -132,7 +132,7 @@ export const CollectorsRpcsLive = CollectorsRpcs.toLayer(Effect.gen(function*() 
   })
 }))
 
-export const DisplaysRpcsLive = DisplaysRpcs.toLayer(Effect.gen(function*() {
+export const DisplaysRpcsLayer = DisplaysRpcs.toLayer(Effect.gen(function*() {
   const displays = yield* Displays
   const change = yield* changeByCaller
   return DisplaysRpcs.of({
@@ -145,7 +145,7 @@ export const DisplaysRpcsLive = DisplaysRpcs.toLayer(Effect.gen(function*() {
   })
 }))
 
-export const CamerasRpcsLive = CamerasRpcs.toLayer(Effect.gen(function*() {
+export const CamerasRpcsLayer = CamerasRpcs.toLayer(Effect.gen(function*() {
   const cameras = yield* Cameras
   const audit = yield* Audit
   const sql = yield* SqlClient.SqlClient
@@ -175,7 +175,7 @@ export const CamerasRpcsLive = CamerasRpcs.toLayer(Effect.gen(function*() {
   })
 }))
 
-export const AuditRpcsLive = AuditRpcs.toLayer(Effect.gen(function*() {
+export const AuditRpcsLayer = AuditRpcs.toLayer(Effect.gen(function*() {
   const audit = yield* Audit
   return AuditRpcs.of({
     "audit.list": ({ before, from, limit, to, ...filter }) =>
@@ -187,4 +187,4 @@ export const AuditRpcsLive = AuditRpcs.toLayer(Effect.gen(function*() {
 }))
 
 /** Every admin procedure implemented; needs the services, the database and the connection registry. */
-export const AdminHandlersLive = Layer.mergeAll(UsersRpcsLive, CollectorsRpcsLive, DisplaysRpcsLive, CamerasRpcsLive, AuditRpcsLive)
+export const AdminHandlersLayer = Layer.mergeAll(UsersRpcsLayer, CollectorsRpcsLayer, DisplaysRpcsLayer, CamerasRpcsLayer, AuditRpcsLayer)

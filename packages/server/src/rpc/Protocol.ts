@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import { AppConfig } from "../Config"
 import { clientOf, type RequestInfo, requestInfoOf } from "../http/ClientAddress"
+import { originAllowed } from "../http/Origin"
 
 /**
  * RpcServer hands a middleware the upgrade request's headers followed by the headers the client put
@@ -53,32 +54,6 @@ export class RpcConnections extends Effect.Service<RpcConnections>()("@chaverim/
   }
 }) {}
 
-/**
- * A browser always sends Origin with a WebSocket upgrade, and SameSite does not protect a WebSocket:
- * a page elsewhere could open one with the user's cookie. So an Origin must name this server, as the
- * request's Host or as PUBLIC_URL. No Origin at all is a program, not a browser, and may connect.
- */
-export const originAllowed = (headers: Headers.Headers, publicUrl: Option.Option<string>) => {
-  const origin = headers["origin"]
-  if (origin === undefined) return true
-  let parsed: URL
-  try {
-    parsed = new URL(origin)
-  } catch {
-    return false // includes "null", sent by sandboxed frames and file: pages
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return false
-  const host = headers["host"]?.toLowerCase()
-  if (host !== undefined && parsed.host === host) return true
-  return Option.exists(publicUrl, (url) => {
-    try {
-      return new URL(url).origin === parsed.origin
-    } catch {
-      return false
-    }
-  })
-}
-
 const refuse = (status: number, tag: string, message: string) =>
   HttpServerResponse.unsafeJson({ _tag: tag, message }, { status })
 
@@ -86,7 +61,7 @@ const refuse = (status: number, tag: string, message: string) =>
  * The RPC protocol over WebSocket at `/rpc`, on the HttpApi's router: one HTTP server serves both.
  * A foreign Origin is refused before the upgrade (403); the session is checked at every call.
  */
-export const RpcProtocolLive = Layer.effect(
+export const RpcProtocolLayer = Layer.effect(
   RpcServer.Protocol,
   Effect.gen(function*() {
     const { httpApp, protocol } = yield* RpcServer.makeProtocolWithHttpAppWebsocket

@@ -6,11 +6,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { Cameras } from "./Cameras"
-import { AdminHandlersLive } from "./Handlers"
-import { RpcConnections, RpcProtocolLive } from "./Protocol"
-import { RpcSessionLive } from "./Session"
-import { WallRpcsLive } from "./Wall"
-import { WatchlistsRpcsLive } from "./Watchlists"
+import { AdminHandlersLayer } from "./Handlers"
+import { RpcConnections, RpcProtocolLayer } from "./Protocol"
+import { RpcSessionLayer } from "./Session"
+import { WallRpcsLayer } from "./Wall"
+import { WatchlistsRpcsLayer } from "./Watchlists"
 import { Watchlists } from "../watchlists/Watchlists"
 
 /**
@@ -39,12 +39,12 @@ const contractChecked = Layer.effectDiscard(Effect.suspend(() => {
  * Provide it to `HttpApiBuilder.serve` like the HttpApi groups, so the route exists before the
  * router is turned into the server's app. Needs the central services and AppConfig.
  */
-export const RpcLive = RpcServer.layer(AlprRpcs, {
+export const RpcLayer = RpcServer.layer(AlprRpcs, {
   spanPrefix: "rpc",
   // A defect fails its own call only, instead of every call in flight on the connection.
   disableFatalDefects: true
 }).pipe(
-  Layer.provide([RpcProtocolLive, AdminHandlersLive, WatchlistsRpcsLive, WallRpcsLive, RpcSessionLive, contractChecked]),
+  Layer.provide([RpcProtocolLayer, AdminHandlersLayer, WatchlistsRpcsLayer, WallRpcsLayer, RpcSessionLayer, contractChecked]),
   Layer.provide([Cameras.Default, Watchlists.Default]),
   Layer.provide(RpcSerialization.layerNdjsonWith({ maxBufferSize: 1024 * 1024 })),
   Layer.provide(RpcConnections.Default)

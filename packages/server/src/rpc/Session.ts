@@ -12,7 +12,7 @@ import { RpcConnections } from "./Protocol"
  * the one the procedure declares (403 otherwise, and audited). A procedure that declares no role is
  * refused to everybody, and one without DisplayAllowed to wall displays.
  */
-export const RpcSessionLive = Layer.effect(
+export const RpcSessionLayer = Layer.effect(
   RpcSession,
   Effect.gen(function*() {
     const accounts = yield* Accounts

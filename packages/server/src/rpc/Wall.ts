@@ -14,7 +14,7 @@ import { Cameras } from "./Cameras"
  * Each call marks the session as seen (for a wall display: its "last seen" in the admin's list). And
  * the alerts it opens with: the new ones, so a display needs no access to the alert list's history.
  */
-export const WallRpcsLive = WallRpcs.toLayer(Effect.gen(function*() {
+export const WallRpcsLayer = WallRpcs.toLayer(Effect.gen(function*() {
   const collectors = yield* Collectors
   const cameras = yield* Cameras
   const displays = yield* Displays

@@ -12,7 +12,7 @@ import { RpcConnections } from "./Protocol"
  * The watchlist procedures. The session middleware has checked the role each one declares; which
  * lists a caller sees and may change (their own, or any for an admin) is the service's to decide.
  */
-export const WatchlistsRpcsLive = WatchlistsRpcs.toLayer(Effect.gen(function*() {
+export const WatchlistsRpcsLayer = WatchlistsRpcs.toLayer(Effect.gen(function*() {
   const watchlists = yield* Watchlists
   const connections = yield* RpcConnections
 

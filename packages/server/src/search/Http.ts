@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import { requestInfo } from "../http/ClientAddress"
 import { Search } from "./Search"
 
-export const SearchHttpLive = HttpApiBuilder.group(AlprApi, "search", (handlers) =>
+export const SearchHttpLayer = HttpApiBuilder.group(AlprApi, "search", (handlers) =>
   Effect.gen(function*() {
     const search = yield* Search
     return handlers.handle("detections", ({ urlParams }) =>

@@ -17,15 +17,15 @@ import type {
 } from "@chaverim/domain/Investigation"
 import { normalizePlate, ocrKey } from "@chaverim/domain/Plate"
 import { plateDifferences } from "@chaverim/domain/Search"
+import { locationOf } from "@chaverim/domain/Location"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { requireReason } from "../audit/Reason"
 import { AppConfig } from "../Config"
+import { CURSOR_TIME, decodeCursor, encodeCursor } from "../db/Cursor"
 import { imageLinks } from "../images/Images"
-import { CURSOR_TIME, decodeCursor, encodeCursor } from "./Cursor"
-import { locationOf } from "./Location"
 
 const DAY_MS = 86_400_000
 /** Without `from`, a range covers the 30 days before `to`. */

@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import { requestInfo } from "../http/ClientAddress"
 import { Investigation } from "./Investigation"
 
-export const InvestigationHttpLive = HttpApiBuilder.group(AlprApi, "investigation", (handlers) =>
+export const InvestigationHttpLayer = HttpApiBuilder.group(AlprApi, "investigation", (handlers) =>
   Effect.gen(function*() {
     const investigation = yield* Investigation
     const caller = Effect.all([CurrentUser, requestInfo])

@@ -6,6 +6,7 @@ import {
   type SearchParams,
   type SearchResult
 } from "@chaverim/domain/Search"
+import { locationOf } from "@chaverim/domain/Location"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
@@ -13,10 +14,9 @@ import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { requireReason } from "../audit/Reason"
 import { AppConfig } from "../Config"
+import { Cursor, CURSOR_TIME, decodeCursor, encodeCursor } from "../db/Cursor"
 import { type CorrectionRow, correctionOf } from "../corrections/Corrections"
 import { imageLinks } from "../images/Images"
-import { Cursor, CURSOR_TIME, decodeCursor, encodeCursor } from "./Cursor"
-import { locationOf } from "./Location"
 
 /**
  * A typed partial plate as a LIKE pattern over the normalised plate (`*` any run, `?` one character,

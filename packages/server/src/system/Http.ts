@@ -14,7 +14,7 @@ const check = <E>(name: string, probe: Effect.Effect<unknown, E>) =>
       Effect.logWarning(`readiness check failed: ${name}`, cause).pipe(Effect.as([name, "failing"] as const)))
   )
 
-export const SystemHttpLive = HttpApiBuilder.group(AlprApi, "system", (handlers) =>
+export const SystemHttpLayer = HttpApiBuilder.group(AlprApi, "system", (handlers) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const store = yield* ObjectStore

@@ -46,7 +46,7 @@ const refused = (error: NotFound | AlertStateConflict) =>
       : error.message
   })
 
-export const TelegramAlertActionsLive = Layer.effect(
+export const TelegramAlertActionsLayer = Layer.effect(
   TelegramAlertActions,
   Effect.map(Alerts, (alerts) => ({
     acknowledge: ({ actor, alertId }) =>

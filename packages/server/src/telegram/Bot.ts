@@ -77,7 +77,7 @@ export const linkAnswer = (outcome: LinkOutcome): string => {
 
 type Services = TelegramLinks | TelegramAlertActions | TelegramCallbacks | SqlClient.SqlClient | Audit | AppConfig
 
-export const TelegramBotLive = (token: Redacted.Redacted<string>) =>
+export const TelegramBotLayer = (token: Redacted.Redacted<string>) =>
   Layer.scoped(
     TelegramBot,
     Effect.gen(function*() {

@@ -64,7 +64,7 @@ export const makeCallbacks = (key: Uint8Array): TelegramCallbacksShape => {
   }
 }
 
-export const TelegramCallbacksLive = Layer.effect(
+export const TelegramCallbacksLayer = Layer.effect(
   TelegramCallbacks,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

@@ -7,7 +7,7 @@ import { TelegramDeliveries } from "./Deliveries"
 import { TelegramLinks } from "./Links"
 
 /** The Telegram endpoints: each person's own link code, link and subscriptions; failed messages for admins. */
-export const TelegramHttpLive = HttpApiBuilder.group(AlprApi, "telegram", (handlers) =>
+export const TelegramHttpLayer = HttpApiBuilder.group(AlprApi, "telegram", (handlers) =>
   Effect.gen(function*() {
     const links = yield* TelegramLinks
     const deliveries = yield* TelegramDeliveries

@@ -96,7 +96,7 @@ export const makePacer = Effect.sync(() => {
     })
 })
 
-export const TelegramSenderLive = Layer.scopedDiscard(
+export const TelegramSenderLayer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const config = yield* AppConfig
     const bot = yield* TelegramBot

@@ -6,8 +6,8 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { AuditLive } from "../audit/Audit"
-import { MigratedDatabaseLive } from "../db/Database"
+import { AuditLayer } from "../audit/Audit"
+import { MigratedDatabaseLayer } from "../db/Database"
 import { parseImport } from "./Csv"
 import { cliCaller, Watchlists } from "./Watchlists"
 
@@ -20,9 +20,9 @@ import { cliCaller, Watchlists } from "./Watchlists"
 export class WatchlistFileError extends Data.TaggedError("WatchlistFileError")<{ readonly message: string }> {}
 
 /** The watchlist service on the migrated database, and nothing else the server runs. */
-export const WatchlistCliLive = Watchlists.Default.pipe(
-  Layer.provideMerge(AuditLive),
-  Layer.provideMerge(MigratedDatabaseLive)
+export const WatchlistCliLayer = Watchlists.Default.pipe(
+  Layer.provideMerge(AuditLayer),
+  Layer.provideMerge(MigratedDatabaseLayer)
 )
 
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e))

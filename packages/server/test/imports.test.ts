@@ -1,0 +1,132 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+
+/**
+ * The import direction rule of ARCHITECTURE.md, checked on the source itself: a review forgets, a
+ * test does not. Every relative import of packages/server/src is one edge of the graph below.
+ */
+
+const SRC = Path.resolve(__dirname, "../src")
+const DOMAIN_SRC = Path.resolve(__dirname, "../../domain/src")
+
+/** Facts every capability may use; they import only each other (and packages). */
+const isLow = (file: string) =>
+  file === "Config.ts" ||
+  /^(crypto|csv|db)\//.test(file) ||
+  (file.startsWith("http/") && !isWiring(file)) ||
+  // the live feed's journal: a hand-off that writers before the feed append to in their own transaction
+  file === "live/Events.ts"
+
+/** Composition: may import anything, and is the only thing that imports doors. */
+const isWiring = (file: string) => file === "index.ts" || file === "http/ApiLayer.ts"
+
+/** Where requests come in (HTTP handlers, the RPC server): they call any capability's service. */
+const isDoor = (file: string) => file.startsWith("rpc/") || /(^|\/)[A-Za-z]*Http\.ts$/.test(file)
+
+/**
+ * The capabilities, each with those it may import. The read's way runs collectors -> ingest -> alerts
+ * (with watchlists) -> live feed, wall displays, Telegram; corrections and search read the stored reads
+ * after the fact, off that way, so nothing on it depends on them.
+ */
+const mayUse: Record<string, ReadonlyArray<string>> = {
+  audit: [],
+  auth: ["audit"],
+  collectors: [],
+  images: [],
+  ingest: ["collectors", "images"],
+  watchlists: ["audit", "auth"],
+  alerts: ["audit", "auth", "images", "watchlists"],
+  live: ["auth", "alerts"],
+  displays: ["audit", "auth", "alerts"],
+  telegram: ["audit", "auth", "images", "alerts"],
+  corrections: ["audit", "auth", "images"],
+  search: ["audit", "auth", "images", "corrections"],
+  system: ["auth", "images"]
+}
+
+const capabilityOf = (file: string) => file.split("/")[0]!
+
+const sourceFiles = (root: string): ReadonlyArray<string> =>
+  Fs.readdirSync(root, { recursive: true, encoding: "utf8" })
+    .filter((name) => name.endsWith(".ts"))
+    .map((name) => name.split(Path.sep).join("/"))
+    .sort()
+
+/** Static imports and re-exports, side-effect imports and dynamic import() calls. */
+const specifiersOf = (text: string) =>
+  [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']/g)].map((match) => match[1]!)
+
+interface Edge {
+  readonly from: string
+  readonly to: string
+}
+
+const edgesOf = (files: ReadonlyArray<string>, read: (file: string) => string): ReadonlyArray<Edge> =>
+  files.flatMap((from) =>
+    specifiersOf(read(from))
+      .filter((specifier) => specifier.startsWith("."))
+      .map((specifier) => ({
+        from,
+        to: Path.posix.normalize(Path.posix.join(Path.posix.dirname(from), specifier)).replace(/(\.ts)?$/, ".ts")
+      }))
+  )
+
+/** Why an edge breaks the rule, or undefined when it keeps it. */
+const violation = ({ from, to }: Edge): string | undefined => {
+  if (isWiring(from)) return undefined
+  if (isWiring(to)) return "only the entry point imports the wiring"
+  if (isDoor(to) && capabilityOf(to) !== capabilityOf(from)) return "a door (HTTP handlers, RPC) is imported only by the wiring"
+  if (isLow(from)) return isLow(to) ? undefined : "a low module imports only low modules"
+  if (isLow(to) || isDoor(from)) return undefined
+  const [own, other] = [capabilityOf(from), capabilityOf(to)]
+  if (own === other) return undefined
+  if (!(own in mayUse)) return `${own}/ is not placed in the import rule (add it to mayUse)`
+  if (!(other in mayUse)) return `${other}/ is not placed in the import rule (add it to mayUse)`
+  return mayUse[own]!.includes(other) ? undefined : `${own}/ may not import ${other}/ (it may use: ${mayUse[own]!.join(", ") || "nothing"})`
+}
+
+const report = (edges: ReadonlyArray<Edge>) =>
+  edges.flatMap((edge) => {
+    const why = violation(edge)
+    return why === undefined ? [] : [`${edge.from} -> ${edge.to}: ${why}`]
+  })
+
+describe("the import direction rule", () => {
+  const files = sourceFiles(SRC)
+  const edges = edgesOf(files, (file) => Fs.readFileSync(Path.join(SRC, file), "utf8"))
+
+  it("holds for every import of packages/server/src", () => {
+    expect(edges.length).toBeGreaterThan(100)
+    expect(report(edges)).toEqual([])
+  })
+
+  it("places every capability folder of packages/server/src", () => {
+    const folders = new Set(files.filter((file) => file.includes("/") && !isLow(file) && !isWiring(file) && !isDoor(file)).map(capabilityOf))
+    expect([...folders].filter((folder) => !(folder in mayUse))).toEqual([])
+  })
+
+  it("refuses the edges of the old layout", () => {
+    const old: ReadonlyArray<Edge> = [
+      { from: "live/LiveFeed.ts", to: "rpc/Protocol.ts" },
+      { from: "auth/UserAuth.ts", to: "collectors/Http.ts" },
+      { from: "alerts/Alerts.ts", to: "search/Cursor.ts" },
+      { from: "alerts/Views.ts", to: "search/Location.ts" },
+      { from: "alerts/AlertsLayer.ts", to: "live/LiveFeed.ts" },
+      { from: "db/Cursor.ts", to: "search/Search.ts" },
+      { from: "http/ClientAddress.ts", to: "auth/Accounts.ts" }
+    ]
+    expect(old.map(violation).every((why) => why !== undefined)).toBe(true)
+  })
+
+  it("keeps the domain package free of the server and of Node", () => {
+    const domain = sourceFiles(DOMAIN_SRC)
+    const serverOnly = domain.flatMap((file) =>
+      specifiersOf(Fs.readFileSync(Path.join(DOMAIN_SRC, file), "utf8"))
+        .filter((specifier) => /^(@chaverim\/server|@effect\/platform-node|@effect\/sql-pg|node:)/.test(specifier))
+        .map((specifier) => `${file} -> ${specifier}`)
+    )
+    expect(domain.length).toBeGreaterThan(5)
+    expect(serverOnly).toEqual([])
+  })
+})
