@@ -5,7 +5,6 @@ import { RPC_PATH } from "@chaverim/domain/Rpc"
 import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as Arbitrary from "effect/Arbitrary"
-import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -13,6 +12,7 @@ import { createHash, randomBytes } from "node:crypto"
 import * as Http from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { detection, startServer, type TestServer } from "./harness"
+import { concretePath as pathOf } from "./contract"
 
 /**
  * Hostile traffic against every endpoint of the contract: random bodies, content types and
@@ -39,21 +39,7 @@ const PATH_VALUES: Record<string, ReadonlyArray<string>> = {
   plate: ["ABC123"]
 }
 
-/** Path parameters that decode where one does, so that the request gets past the router to the body. */
-const concretePath = (endpoint: HttpApiEndpoint.HttpApiEndpoint.AnyWithProps) => {
-  const names = [...endpoint.path.matchAll(/:(\w+)/g)].map((m) => m[1]!)
-  const choice: Record<string, string> = Object.fromEntries(names.map((n) => [n, PATH_VALUES[n]?.[0] ?? "x"]))
-  const decodes = (candidate: Record<string, string>) =>
-    Option.match(endpoint.pathSchema, {
-      onNone: () => true,
-      onSome: (schema) => Either.isRight(Schema.decodeUnknownEither(schema as Schema.Schema<unknown>)(candidate))
-    })
-  for (const name of names) {
-    const value = (PATH_VALUES[name] ?? []).find((v) => decodes({ ...choice, [name]: v }))
-    if (value !== undefined) choice[name] = value
-  }
-  return endpoint.path.replace(/:(\w+)/g, (_, name: string) => choice[name]!)
-}
+const concretePath = (endpoint: HttpApiEndpoint.HttpApiEndpoint.AnyWithProps) => pathOf(endpoint, PATH_VALUES)
 
 const contractTargets: ReadonlyArray<Target> = Object.values(AlprApi.groups).flatMap((g) => {
   const group = g as unknown as HttpApiGroup.HttpApiGroup.AnyWithProps

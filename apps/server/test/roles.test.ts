@@ -17,7 +17,6 @@ import * as RpcClient from "@effect/rpc/RpcClient"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
@@ -26,6 +25,7 @@ import * as Stream from "effect/Stream"
 import { createHash, randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { detection, fakeJpeg, startServer, type TestServer } from "./harness"
+import { concretePath as pathOf } from "./contract"
 import { rpcSocket, rpcUrlOf } from "./rpcClient"
 
 /**
@@ -69,20 +69,7 @@ const CANDIDATES: Record<string, Array<string>> = {
   kind: ["plate"],
   plate: ["ABC123"]
 }
-const concretePath = (endpoint: HttpApiEndpoint.HttpApiEndpoint.AnyWithProps) => {
-  const names = [...endpoint.path.matchAll(/:(\w+)/g)].map((m) => m[1]!)
-  const choice: Record<string, string> = Object.fromEntries(names.map((n) => [n, CANDIDATES[n]?.[0] ?? "x"]))
-  const decodes = (candidate: Record<string, string>) =>
-    Option.match(endpoint.pathSchema, {
-      onNone: () => true,
-      onSome: (schema) => Either.isRight(Schema.decodeUnknownEither(schema as Schema.Schema<unknown>)(candidate))
-    })
-  for (const name of names) {
-    const value = (CANDIDATES[name] ?? []).find((v) => decodes({ ...choice, [name]: v }))
-    if (value !== undefined) choice[name] = value
-  }
-  return endpoint.path.replace(/:(\w+)/g, (_, name: string) => choice[name]!)
-}
+const concretePath = (endpoint: HttpApiEndpoint.HttpApiEndpoint.AnyWithProps) => pathOf(endpoint, CANDIDATES)
 
 type Column = Role | "display"
 
