@@ -1,7 +1,7 @@
 -- Whatever changes who may use a session (a role, a disabled account, a display made or unmade, a
 -- session revoked, cut short or deleted) is announced on `session_changed` with the user's id at its
 -- commit. Each server's open live feeds of that user then check their session again at once, instead
--- of at their next periodic check (packages/server/src/alerts/Live.ts). A trigger rather than the code
+-- of at their next periodic check (packages/server/src/live/LiveFeed.ts). A trigger rather than the code
 -- that makes the change: a change from the command line, another server or psql is announced as well.
 -- Notifications of one transaction with the same payload arrive once, so ending every session of a
 -- user is one notification. Only these columns: a screen's "last seen" (sessions.last_seen_at, every
