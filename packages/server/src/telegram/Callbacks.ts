@@ -1,9 +1,13 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { createHmac, timingSafeEqual } from "node:crypto"
+import { orBug } from "../db/Rows"
 
 /**
  * The data of the bot's inline buttons, signed. Telegram hands the bot whatever callback_data a client
@@ -68,8 +72,12 @@ export const TelegramCallbacksLayer = Layer.effect(
   TelegramCallbacks,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const [row] = yield* sql<{ secret: Uint8Array }>`SELECT secret FROM server_secrets WHERE name = 'telegram_callback'`
-    if (row === undefined) return yield* Effect.dieMessage("server_secrets has no telegram_callback key: run the migrations")
-    return makeCallbacks(row.secret)
+    const row = yield* orBug(SqlSchema.findOne({
+      Request: Schema.Void,
+      Result: Schema.Struct({ secret: Schema.Uint8ArrayFromSelf }),
+      execute: () => sql`SELECT secret FROM server_secrets WHERE name = 'telegram_callback'`
+    })(undefined))
+    if (Option.isNone(row)) return yield* Effect.dieMessage("server_secrets has no telegram_callback key: run the migrations")
+    return makeCallbacks(row.value.secret)
   })
 )

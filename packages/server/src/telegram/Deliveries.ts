@@ -1,31 +1,48 @@
-import type { Role } from "@chaverim/domain/Auth"
-import type { DeliveriesParams, DeliveriesResult, Delivery, DeliveryStatus } from "@chaverim/domain/Telegram"
+import { Role } from "@chaverim/domain/Auth"
+import { DeliveriesParams, type DeliveriesResult, Delivery, DeliveryStatus } from "@chaverim/domain/Telegram"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { Int8Text, Int8TextOrNull, IsoTime, IsoTimeOrNull, orBug } from "../db/Rows"
 
 /**
- * `telegram_deliveries`: each alert message owed to a volunteer's chat. The alert engine inserts rows
- * in the transaction that raises an alert; senders on any server claim due rows, and record the
- * outcome here.
+ * `telegram_deliveries`: each alert message owed to a volunteer's chat. Telegram's share of the outbox
+ * (Recipients.ts) inserts rows in the transaction that takes the alert's event; senders on any server
+ * claim due rows, and record the outcome here.
  */
 
-/** A claimed delivery with what is needed to decide whether it may still go out. */
-export interface ClaimedDelivery {
-  readonly id: string
-  readonly alertId: string
-  readonly userId: string
-  /** the account's role now, which decides whether the alert may still be shown to it */
-  readonly role: Role
-  readonly chatId: string
-  /** attempts made before this one */
-  readonly attempts: number
-  /** the chat is still the account's linked chat */
-  readonly linked: boolean
-  readonly disabled: boolean
-}
+/** Wakes the senders when deliveries are owed; the payload is never empty (PgClient.listen drops empty ones). */
+export const TELEGRAM_DELIVERY_CHANNEL = "telegram_delivery"
 
-const iso = (d: Date | string) => new Date(d).toISOString()
-const isoOrNull = (d: Date | string | null) => (d === null ? null : iso(d))
+/** A row of `telegram_deliveries` (with its alert's plate and the account's name) as the admin API shows it. */
+const DeliveryRow = Schema.Struct({
+  ...Delivery.fields,
+  id: Int8Text,
+  alert_id: Int8Text,
+  chat_id: Int8Text,
+  message_id: Int8TextOrNull,
+  next_attempt_at: IsoTime,
+  created_at: IsoTime,
+  sent_at: IsoTimeOrNull
+})
+
+/** A claimed delivery with what is needed to decide whether it may still go out. */
+const ClaimedDelivery = Schema.Struct({
+  id: Int8Text,
+  alertId: Int8Text,
+  userId: Schema.String,
+  /** the account's role now, which decides whether the alert may still be shown to it */
+  role: Role,
+  chatId: Int8Text,
+  /** attempts made before this one */
+  attempts: Schema.Number,
+  /** the chat is still the account's linked chat */
+  linked: Schema.Boolean,
+  disabled: Schema.Boolean
+})
+export type ClaimedDelivery = typeof ClaimedDelivery.Type
 
 export class TelegramDeliveries extends Effect.Service<TelegramDeliveries>()("@chaverim/server/TelegramDeliveries", {
   effect: Effect.gen(function*() {
@@ -36,18 +53,11 @@ export class TelegramDeliveries extends Effect.Service<TelegramDeliveries>()("@c
      * next attempt moves `leaseSeconds` ahead in a short transaction, so no connection is held while
      * Telegram answers, and a server that dies mid-send leaves the row to be retried when the lease ends.
      */
-    const claim = (limit: number, leaseSeconds: number) =>
-      Effect.map(
-        sql<{
-          id: string
-          alert_id: string
-          user_id: string
-          role: Role
-          chat_id: string
-          attempts: number
-          linked: boolean
-          disabled: boolean
-        }>`
+    const claim = SqlSchema.findAll({
+      Request: Schema.Struct({ limit: Schema.Number, leaseSeconds: Schema.Number }),
+      Result: ClaimedDelivery,
+      execute: ({ leaseSeconds, limit }) =>
+        sql`
           WITH due AS (
             SELECT id FROM telegram_deliveries
              WHERE status = 'pending' AND next_attempt_at <= now()
@@ -59,21 +69,11 @@ export class TelegramDeliveries extends Effect.Service<TelegramDeliveries>()("@c
              SET next_attempt_at = now() + make_interval(secs => ${leaseSeconds})
             FROM due
            WHERE d.id = due.id
-          RETURNING d.id, d.alert_id, d.user_id, (SELECT u.role FROM users u WHERE u.id = d.user_id) AS role, d.chat_id, d.attempts,
+          RETURNING d.id, d.alert_id AS "alertId", d.user_id AS "userId",
+                    (SELECT u.role FROM users u WHERE u.id = d.user_id) AS role, d.chat_id AS "chatId", d.attempts,
                     EXISTS (SELECT 1 FROM telegram_links l WHERE l.user_id = d.user_id AND l.chat_id = d.chat_id) AS linked,
-                    EXISTS (SELECT 1 FROM users u WHERE u.id = d.user_id AND u.disabled_at IS NOT NULL) AS disabled`,
-        (rows) =>
-          rows.map((r): ClaimedDelivery => ({
-            id: String(r.id),
-            alertId: String(r.alert_id),
-            userId: r.user_id,
-            role: r.role,
-            chatId: String(r.chat_id),
-            attempts: r.attempts,
-            linked: r.linked,
-            disabled: r.disabled
-          }))
-      )
+                    EXISTS (SELECT 1 FROM users u WHERE u.id = d.user_id AND u.disabled_at IS NOT NULL) AS disabled`
+    })
 
     const sent = (id: string, messageId: number) =>
       sql`
@@ -84,15 +84,15 @@ export class TelegramDeliveries extends Effect.Service<TelegramDeliveries>()("@c
     /** A failed attempt: tried again after `delayMs`, unless it was the last allowed (then failed for good). */
     const retryLater = (id: string, error: string, delayMs: number, maxAttempts: number) =>
       Effect.map(
-        sql<{ status: DeliveryStatus }>`
+        SqlSchema.findOne({ Request: Schema.Void, Result: Schema.Struct({ status: DeliveryStatus }), execute: () => sql`
           UPDATE telegram_deliveries
              SET attempts = attempts + 1,
                  last_error = ${error},
                  status = CASE WHEN attempts + 1 >= ${maxAttempts} THEN 'failed' ELSE 'pending' END,
                  next_attempt_at = now() + make_interval(secs => ${delayMs / 1_000})
            WHERE id = ${id}
-          RETURNING status`,
-        ([row]) => row?.status ?? "failed"
+          RETURNING status` })(undefined).pipe(orBug),
+        Option.match({ onNone: () => "failed" as const, onSome: (row) => row.status })
       )
 
     /** Given up at once; `counts` is false when no message was attempted (the chat was unlinked). */
@@ -106,59 +106,44 @@ export class TelegramDeliveries extends Effect.Service<TelegramDeliveries>()("@c
     // Not greatest(0, ...) in SQL: it ignores NULL, so "nothing pending" would read as "due now" and
     // the sender would spin.
     const nextDueInMs = Effect.map(
-      sql<{ wait_ms: number | null }>`
-        SELECT ceil(extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS wait_ms
-          FROM telegram_deliveries WHERE status = 'pending'`,
-      ([row]) => (row?.wait_ms === null || row?.wait_ms === undefined ? undefined : Math.max(0, Number(row.wait_ms)))
+      SqlSchema.single({
+        Request: Schema.Void,
+        Result: Schema.Struct({ wait_ms: Schema.NullOr(Schema.Number) }),
+        execute: () =>
+          sql`SELECT ceil(extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS wait_ms
+                FROM telegram_deliveries WHERE status = 'pending'`
+      })(undefined).pipe(orBug, Effect.catchTag("NoSuchElementException", () => Effect.dieMessage("an aggregate returned no row"))),
+      ({ wait_ms }) => (wait_ms === null ? undefined : Math.max(0, wait_ms))
     )
 
     /** For admins: deliveries by status, newest first, keyset-paged by id. */
+    const page = SqlSchema.findAll({
+      // the decoded parameters as they are (encoding them would turn `limit` back into text)
+      Request: Schema.typeSchema(DeliveriesParams),
+      Result: DeliveryRow,
+      execute: (params) =>
+        sql`
+          SELECT d.id, d.alert_id, a.plate, d.user_id, u.username, d.chat_id, d.status, d.attempts,
+                 d.next_attempt_at, d.last_error, d.message_id, d.created_at, d.sent_at
+            FROM telegram_deliveries d
+            JOIN alerts a ON a.id = d.alert_id
+            JOIN users u ON u.id = d.user_id
+           WHERE d.status = ${params.status}
+             ${params.cursor === undefined ? sql`` : sql`AND d.id < ${params.cursor}::bigint`}
+           ORDER BY d.id DESC
+           LIMIT ${params.limit + 1}`
+    })
+
+    /** For admins: deliveries by status, newest first, keyset-paged by id. */
     const list = Effect.fn("TelegramDeliveries.list")(function*(params: DeliveriesParams) {
-      const rows = yield* sql<{
-        id: string
-        alert_id: string
-        plate: string
-        user_id: string
-        username: string
-        chat_id: string
-        status: DeliveryStatus
-        attempts: number
-        next_attempt_at: Date
-        last_error: string | null
-        message_id: string | null
-        created_at: Date
-        sent_at: Date | null
-      }>`
-        SELECT d.id, d.alert_id, a.plate, d.user_id, u.username, d.chat_id, d.status, d.attempts,
-               d.next_attempt_at, d.last_error, d.message_id, d.created_at, d.sent_at
-          FROM telegram_deliveries d
-          JOIN alerts a ON a.id = d.alert_id
-          JOIN users u ON u.id = d.user_id
-         WHERE d.status = ${params.status}
-           ${params.cursor === undefined ? sql`` : sql`AND d.id < ${params.cursor}::bigint`}
-         ORDER BY d.id DESC
-         LIMIT ${params.limit + 1}`
-      const items = rows.slice(0, params.limit).map((r): Delivery => ({
-        id: String(r.id),
-        alert_id: String(r.alert_id),
-        plate: r.plate,
-        user_id: r.user_id,
-        username: r.username,
-        chat_id: String(r.chat_id),
-        status: r.status,
-        attempts: r.attempts,
-        next_attempt_at: iso(r.next_attempt_at),
-        last_error: r.last_error,
-        message_id: r.message_id === null ? null : String(r.message_id),
-        created_at: iso(r.created_at),
-        sent_at: isoOrNull(r.sent_at)
-      }))
+      const rows = yield* orBug(page(params))
+      const items = rows.slice(0, params.limit)
       return {
         items,
-        next_cursor: rows.length > params.limit ? items[items.length - 1]!.id : null
+        next_cursor: rows.length > params.limit ? items[items.length - 1]?.id ?? null : null
       } satisfies DeliveriesResult
     })
 
-    return { claim, sent, retryLater, failed, nextDueInMs, list } as const
+    return { claim: (limit: number, leaseSeconds: number) => orBug(claim({ limit, leaseSeconds })), sent, retryLater, failed, nextDueInMs, list } as const
   })
 }) {}

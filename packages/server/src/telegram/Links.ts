@@ -1,4 +1,4 @@
-import type { Role } from "@chaverim/domain/Auth"
+import { Role } from "@chaverim/domain/Auth"
 import { Forbidden, NotFound } from "@chaverim/domain/Errors"
 import {
   LINK_CODE_MINUTES,
@@ -6,17 +6,20 @@ import {
   type Subscriptions,
   type SubscriptionsUpdate
 } from "@chaverim/domain/Telegram"
-import type { WatchlistCategory } from "@chaverim/domain/Watchlist"
+import { WatchlistCategory } from "@chaverim/domain/Watchlist"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { mayView } from "../alerts/Views"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { makeThrottle, type ThrottleRule } from "../auth/Throttle"
 import { Audit } from "../audit/Audit"
 import { AppConfig } from "../Config"
 import { canonicalCode, newTypableCode, sha256Hex } from "../crypto/Tokens"
+import { Int8Text, IsoTime, IsoTimeOrNull, orBug } from "../db/Rows"
 
 /**
  * Linking Telegram chats to accounts and choosing what alerts reach them.
@@ -59,17 +62,36 @@ export type LinkOutcome =
   | { readonly _tag: "Throttled"; readonly retryAfterSeconds: number }
 
 /** The person behind a linked chat. */
-export interface LinkedUser {
-  readonly userId: string
-  readonly username: string
-  readonly role: Role
-  readonly disabled: boolean
-}
+const LinkedUser = Schema.Struct({ userId: Schema.String, username: Schema.String, role: Role, disabled: Schema.Boolean })
+export type LinkedUser = typeof LinkedUser.Type
+
+/** An account a code may be made for or may link (not a wall display's). */
+const UserRow = Schema.Struct({ id: Schema.String, username: Schema.String, disabled_at: IsoTimeOrNull })
+
+/** `telegram_link_codes`: only the code's hash is stored. */
+const LinkCodeRow = Schema.Struct({ user_id: Schema.String, expires_at: IsoTime, used_at: IsoTimeOrNull })
+
+/** `telegram_links`: an account's one chat. */
+const LinkRow = Schema.Struct({
+  user_id: Schema.String,
+  chat_id: Int8Text,
+  telegram_username: Schema.NullOr(Schema.String),
+  linked_at: IsoTime
+})
+
+/** `telegram_subscriptions`: a list, or a whole category. */
+const SubscriptionRow = Schema.Struct({ watchlist_id: Schema.NullOr(Schema.String), category: Schema.NullOr(WatchlistCategory) })
+
+/** What decides whether a person may subscribe to a list. */
+const ListRow = Schema.Struct({
+  id: Schema.String,
+  owner_id: Schema.NullOr(Schema.String),
+  shared: Schema.Boolean,
+  deleted_at: IsoTimeOrNull
+})
 
 /** Whether a code, as typed, has the shape of one (so that other chatter is not counted as a wrong code). */
 export const looksLikeCode = (typed: string): boolean => /^[0-9A-Za-z]{8}$/.test(typed.replace(/[\s-]/g, ""))
-
-const iso = (d: Date | string) => new Date(d).toISOString()
 
 const outcome = (o: LinkOutcome): LinkOutcome => o
 
@@ -81,11 +103,91 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
     const botUsername = Option.getOrNull((yield* AppConfig).telegramBotUsername)
 
     const userById = (userId: string) =>
-      Effect.map(
-        sql<{ id: string; username: string; disabled_at: Date | null }>`
-          SELECT id, username, disabled_at FROM users WHERE id = ${userId} AND NOT display`,
-        (rows) => rows[0]
-      )
+      orBug(SqlSchema.findOne({
+        Request: Schema.String,
+        Result: UserRow,
+        execute: (id) => sql`SELECT id, username, disabled_at FROM users WHERE id = ${id} AND NOT display`
+      })(userId))
+
+    const userByName = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: UserRow.pick("id"),
+      execute: (username) => sql`SELECT id FROM users WHERE lower(username) = lower(${username}) AND NOT display`
+    })
+
+    const insertCode = SqlSchema.single({
+      Request: Schema.Struct({ hash: Schema.String, userId: Schema.String }),
+      Result: LinkCodeRow.pick("expires_at"),
+      execute: ({ hash, userId }) =>
+        sql`
+          INSERT INTO telegram_link_codes (code_hash, user_id, expires_at)
+          VALUES (${hash}, ${userId}, now() + make_interval(mins => ${LINK_CODE_MINUTES}))
+          RETURNING expires_at`
+    })
+
+    /** Takes the code when it is unused and unexpired: it links once. */
+    const claimCode = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: LinkCodeRow.pick("user_id"),
+      execute: (hash) =>
+        sql`
+          UPDATE telegram_link_codes SET used_at = now()
+           WHERE code_hash = ${hash} AND used_at IS NULL AND expires_at > now()
+          RETURNING user_id`
+    })
+
+    const codeByHash = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: LinkCodeRow.pick("user_id", "used_at"),
+      execute: (hash) => sql`SELECT user_id, used_at FROM telegram_link_codes WHERE code_hash = ${hash}`
+    })
+
+    /** Takes the chat from any other account it was linked to. */
+    const unlinkChatFromOthers = SqlSchema.findAll({
+      Request: Schema.Struct({ chatId: Schema.Number, userId: Schema.String }),
+      Result: Schema.Struct({ user_id: Schema.String, username: Schema.String }),
+      execute: ({ chatId, userId }) =>
+        sql`
+          DELETE FROM telegram_links l USING users u
+           WHERE l.chat_id = ${chatId} AND l.user_id <> ${userId} AND u.id = l.user_id
+          RETURNING l.user_id, u.username`
+    })
+
+    const linkOf = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: LinkRow,
+      execute: (userId) =>
+        sql`SELECT user_id, chat_id, telegram_username, linked_at FROM telegram_links WHERE user_id = ${userId}`
+    })
+
+    const linkedUser = SqlSchema.findOne({
+      Request: Schema.Number,
+      Result: LinkedUser,
+      execute: (chatId) =>
+        sql`
+          SELECT u.id AS "userId", u.username, u.role, u.disabled_at IS NOT NULL AS disabled
+            FROM telegram_links l JOIN users u ON u.id = l.user_id
+           WHERE l.chat_id = ${chatId}`
+    })
+
+    const deleteLink = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: LinkRow.pick("chat_id"),
+      execute: (userId) => sql`DELETE FROM telegram_links WHERE user_id = ${userId} RETURNING chat_id`
+    })
+
+    const subscriptionsOf = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: SubscriptionRow,
+      execute: (userId) =>
+        sql`SELECT watchlist_id, category FROM telegram_subscriptions WHERE user_id = ${userId} ORDER BY id`
+    })
+
+    const listsById = SqlSchema.findAll({
+      Request: Schema.Array(Schema.String),
+      Result: ListRow,
+      execute: (ids) => sql`SELECT id, owner_id, shared, deleted_at FROM watchlists WHERE id IN ${sql.in(ids)}`
+    })
 
     /**
      * A new code for the account; codes made before it stop working, so only the one the person was
@@ -98,37 +200,38 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
       request: RequestInfo | undefined,
       via: "http" | "rpc" = "http"
     ) {
-      const user = yield* userById(userId)
-      if (user === undefined) return yield* new NotFound({ message: "no such account" })
+      const found = yield* userById(userId)
+      if (Option.isNone(found)) return yield* new NotFound({ message: "no such account" })
+      const user = found.value
       if (user.disabled_at !== null) return yield* new Forbidden({ message: `the account ${user.username} is disabled` })
       const code = newTypableCode(2)
       const expiresAt = yield* sql.withTransaction(Effect.gen(function*() {
         yield* sql`
           UPDATE telegram_link_codes SET expires_at = now()
            WHERE user_id = ${userId} AND used_at IS NULL AND expires_at > now()`
-        const [row] = yield* sql<{ expires_at: Date }>`
-          INSERT INTO telegram_link_codes (code_hash, user_id, expires_at)
-          VALUES (${sha256Hex(canonicalCode(code))}, ${userId}, now() + make_interval(mins => ${LINK_CODE_MINUTES}))
-          RETURNING expires_at`
+        const { expires_at } = yield* insertCode({ hash: sha256Hex(canonicalCode(code)), userId }).pipe(
+          orBug,
+          Effect.catchTag("NoSuchElementException", () => Effect.dieMessage("INSERT ... RETURNING returned no row"))
+        )
         yield* audit.record({
           actor: by,
           address: request?.address,
           action: "telegram.link_code",
           target: `user:${userId}`,
-          details: { via: by === undefined ? "cli" : via, expires_at: iso(row!.expires_at) },
+          details: { via: by === undefined ? "cli" : via, expires_at },
           outcome: "success"
         })
-        return row!.expires_at
+        return expires_at
       }))
-      return { username: user.username, code, expires_at: iso(expiresAt), bot_username: botUsername } satisfies LinkCode
+      return { username: user.username, code, expires_at: expiresAt, bot_username: botUsername } satisfies LinkCode
     })
 
     /** The same, for the command line, by username. */
     const newCodeFor = (username: string) =>
       Effect.gen(function*() {
-        const [row] = yield* sql<{ id: string }>`SELECT id FROM users WHERE lower(username) = lower(${username}) AND NOT display`
-        if (row === undefined) return yield* new NotFound({ message: `no account named ${username}` })
-        return yield* newCode(row.id, undefined, undefined)
+        const row = yield* orBug(userByName(username))
+        if (Option.isNone(row)) return yield* new NotFound({ message: `no account named ${username}` })
+        return yield* newCode(row.value.id, undefined, undefined)
       })
 
     const throttleKey = (chatId: number) => `telegram:${chatId}`
@@ -154,13 +257,9 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
       if (wait > 0) return outcome({ _tag: "Throttled", retryAfterSeconds: wait })
       const hash = sha256Hex(canonicalCode(typed))
       return yield* sql.withTransaction(Effect.gen(function*() {
-        const [claimed] = yield* sql<{ user_id: string }>`
-          UPDATE telegram_link_codes SET used_at = now()
-           WHERE code_hash = ${hash} AND used_at IS NULL AND expires_at > now()
-          RETURNING user_id`
-        if (claimed === undefined) {
-          const [known] = yield* sql<{ user_id: string; used_at: Date | null }>`
-            SELECT user_id, used_at FROM telegram_link_codes WHERE code_hash = ${hash}`
+        const claimed = yield* orBug(claimCode(hash))
+        if (Option.isNone(claimed)) {
+          const known = Option.getOrUndefined(yield* orBug(codeByHash(hash)))
           const reason = known === undefined ? "Unknown" : known.used_at !== null ? "Used" : "Expired"
           const remaining = yield* wrongCode(chat.chatId)
           yield* audit.record({
@@ -171,7 +270,13 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
           })
           return outcome({ _tag: reason, remaining })
         }
-        const user = (yield* userById(claimed.user_id))!
+        // The code's account exists (its foreign key) and is not a display's (newCode makes none for those).
+        const user = yield* userById(claimed.value.user_id).pipe(
+          Effect.flatMap(Option.match({
+            onNone: () => Effect.dieMessage("a link code names no account"),
+            onSome: Effect.succeed
+          }))
+        )
         const actor = { userId: user.id, username: user.username }
         if (user.disabled_at !== null) {
           yield* audit.record({
@@ -184,11 +289,8 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
           return outcome({ _tag: "Disabled" })
         }
         yield* sql`SELECT pg_advisory_xact_lock(${LINK_LOCK})`
-        const moved = yield* sql<{ user_id: string; username: string }>`
-          DELETE FROM telegram_links l USING users u
-           WHERE l.chat_id = ${chat.chatId} AND l.user_id <> ${user.id} AND u.id = l.user_id
-          RETURNING l.user_id, u.username`
-        const [previous] = yield* sql<{ chat_id: string }>`SELECT chat_id FROM telegram_links WHERE user_id = ${user.id}`
+        const moved = yield* orBug(unlinkChatFromOthers({ chatId: chat.chatId, userId: user.id }))
+        const previous = Option.getOrUndefined(yield* orBug(linkOf(user.id)))
         yield* sql`
           INSERT INTO telegram_links (user_id, chat_id, telegram_username)
           VALUES (${user.id}, ${chat.chatId}, ${chat.telegramUsername ?? null})
@@ -198,8 +300,8 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
           UPDATE telegram_deliveries SET chat_id = ${chat.chatId}
            WHERE user_id = ${user.id} AND status = 'pending' AND chat_id <> ${chat.chatId}`
         yield* sql`DELETE FROM auth_throttle WHERE key = ${throttleKey(chat.chatId)}`
-        const replacedChat = previous !== undefined && String(previous.chat_id) !== String(chat.chatId)
-          ? String(previous.chat_id)
+        const replacedChat = previous !== undefined && previous.chat_id !== String(chat.chatId)
+          ? previous.chat_id
           : undefined
         yield* audit.record({
           actor,
@@ -219,16 +321,7 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
 
     /** Who a chat is linked to, if anyone. */
     const userOfChat = (chatId: number) =>
-      Effect.map(
-        sql<{ user_id: string; username: string; role: Role; disabled_at: Date | null }>`
-          SELECT u.id AS user_id, u.username, u.role, u.disabled_at
-            FROM telegram_links l JOIN users u ON u.id = l.user_id
-           WHERE l.chat_id = ${chatId}`,
-        ([row]): LinkedUser | undefined =>
-          row === undefined
-            ? undefined
-            : { userId: row.user_id, username: row.username, role: row.role, disabled: row.disabled_at !== null }
-      )
+      Effect.map(orBug(linkedUser(chatId)), Option.getOrUndefined)
 
     /** Removes the account's link; returns whether there was one. Messages still owed are not sent. */
     const unlink = Effect.fn("TelegramLinks.unlink")(function*(
@@ -237,8 +330,7 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
       request: RequestInfo | undefined
     ) {
       return yield* sql.withTransaction(Effect.gen(function*() {
-        const removed = yield* sql<{ chat_id: string }>`
-          DELETE FROM telegram_links WHERE user_id = ${actor.userId} RETURNING chat_id`
+        const removed = yield* orBug(deleteLink(actor.userId))
         yield* sql`
           UPDATE telegram_deliveries
              SET status = 'failed', last_error = 'the volunteer unlinked Telegram before it was sent'
@@ -248,7 +340,7 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
           address: request?.address,
           action: "telegram.unlink",
           target: `user:${actor.userId}`,
-          details: { via, ...(removed[0] === undefined ? {} : { chat_id: String(removed[0].chat_id) }) },
+          details: { via, ...(removed[0] === undefined ? {} : { chat_id: removed[0].chat_id }) },
           outcome: "success"
         })
         return removed.length > 0
@@ -256,14 +348,12 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
     })
 
     const subscriptions = Effect.fn("TelegramLinks.subscriptions")(function*(userId: string) {
-      const [link] = yield* sql<{ telegram_username: string | null; linked_at: Date }>`
-        SELECT telegram_username, linked_at FROM telegram_links WHERE user_id = ${userId}`
-      const rows = yield* sql<{ watchlist_id: string | null; category: WatchlistCategory | null }>`
-        SELECT watchlist_id, category FROM telegram_subscriptions WHERE user_id = ${userId} ORDER BY id`
+      const link = Option.getOrUndefined(yield* orBug(linkOf(userId)))
+      const rows = yield* orBug(subscriptionsOf(userId))
       return {
         linked: link !== undefined,
         telegram_username: link?.telegram_username ?? null,
-        linked_at: link === undefined ? null : iso(link.linked_at),
+        linked_at: link?.linked_at ?? null,
         watchlist_ids: rows.flatMap((r) => (r.watchlist_id === null ? [] : [r.watchlist_id])),
         categories: rows.flatMap((r) => (r.category === null ? [] : [r.category]))
       } satisfies Subscriptions
@@ -280,12 +370,7 @@ export class TelegramLinks extends Effect.Service<TelegramLinks>()("@chaverim/se
     ) {
       const listIds = [...new Set(update.watchlist_ids.map((id) => id.toLowerCase()))]
       const categories = [...new Set(update.categories)]
-      const lists = listIds.length === 0 ? [] : yield* sql<{
-        id: string
-        owner_id: string | null
-        shared: boolean
-        deleted_at: Date | null
-      }>`SELECT id, owner_id, shared, deleted_at FROM watchlists WHERE id IN ${sql.in(listIds)}`
+      const lists = listIds.length === 0 ? [] : yield* orBug(listsById(listIds))
       for (const id of listIds) {
         const list = lists.find((l) => l.id === id)
         if (list === undefined || list.deleted_at !== null) {

@@ -1,9 +1,13 @@
-import type { WatchlistCategory } from "@chaverim/domain/Watchlist"
+import { AlertStatus } from "@chaverim/domain/Alerts"
+import { WatchlistCategory } from "@chaverim/domain/Watchlist"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { InlineKeyboardMarkup } from "grammy/types"
 import { type Viewer, visibleTo } from "../alerts/Views"
+import { Int8Text, orBug } from "../db/Rows"
 import type { ButtonPress } from "./Callbacks"
 
 /**
@@ -12,27 +16,28 @@ import type { ButtonPress } from "./Callbacks"
  */
 
 /** What a message shows of an alert. */
-export interface AlertCard {
-  readonly id: string
-  readonly plate: string
-  readonly listName: string
-  readonly category: WatchlistCategory
-  readonly priority: number
-  readonly entryNote: string | null
-  readonly cameraName: string | null
-  readonly site: string | null
-  readonly lat: number | null
-  readonly lon: number | null
-  readonly seenAt: Date
-  readonly retro: boolean
-  readonly status: "new" | "acknowledged" | "resolved"
-  readonly acknowledgedBy: string | null
-  readonly acknowledgedAt: Date | null
-  readonly enRouteBy: string | null
-  readonly enRouteAt: Date | null
+const AlertCard = Schema.Struct({
+  id: Int8Text,
+  plate: Schema.String,
+  listName: Schema.String,
+  category: WatchlistCategory,
+  priority: Schema.Number,
+  entryNote: Schema.NullOr(Schema.String),
+  cameraName: Schema.NullOr(Schema.String),
+  site: Schema.NullOr(Schema.String),
+  lat: Schema.NullOr(Schema.Number),
+  lon: Schema.NullOr(Schema.Number),
+  seenAt: Schema.DateFromSelf,
+  retro: Schema.Boolean,
+  status: AlertStatus,
+  acknowledgedBy: Schema.NullOr(Schema.String),
+  acknowledgedAt: Schema.NullOr(Schema.DateFromSelf),
+  enRouteBy: Schema.NullOr(Schema.String),
+  enRouteAt: Schema.NullOr(Schema.DateFromSelf),
   /** the detection (row id) whose plate crop the message carries */
-  readonly photoDetectionId: number
-}
+  photoDetectionId: Schema.compose(Int8Text, Schema.NumberFromString)
+})
+export type AlertCard = typeof AlertCard.Type
 
 const CATEGORY_LABEL: Record<WatchlistCategory, string> = {
   stolen: "Stolen vehicle",
@@ -49,60 +54,25 @@ const CATEGORY_LABEL: Record<WatchlistCategory, string> = {
 export const loadCard = (alertId: string, viewer: Viewer) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const [row] = yield* sql<{
-      id: string
-      plate: string
-      list_name: string
-      category: WatchlistCategory
-      priority: number
-      entry_note: string | null
-      camera_name: string | null
-      site: string | null
-      lat: number | null
-      lon: number | null
-      seen_at: Date
-      retro: boolean
-      status: "new" | "acknowledged" | "resolved"
-      acknowledged_by_name: string | null
-      acknowledged_at: Date | null
-      en_route_by_name: string | null
-      en_route_at: Date | null
-      photo_detection_id: string
-    }>`
-      SELECT a.id, a.plate, w.name AS list_name, w.category, w.priority, e.note AS entry_note,
-             c.name AS camera_name, c.site, coalesce(c.lat, d.lat) AS lat, coalesce(c.lon, d.lon) AS lon,
-             d.detected_at AS seen_at, a.retro, a.status, a.acknowledged_by_name, a.acknowledged_at,
-             a.en_route_by_name, a.en_route_at,
-             -- the latest sighting's crop, else the first's
-             CASE WHEN EXISTS (SELECT 1 FROM detection_images i WHERE i.detection_id = a.last_detection_id AND i.kind = 'plate')
-                  THEN a.last_detection_id ELSE a.detection_id END AS photo_detection_id
-        FROM alerts a
-        JOIN watchlists w ON w.id = a.watchlist_id
-        LEFT JOIN watchlist_entries e ON e.id = a.entry_id
-        JOIN detections d ON d.id = a.last_detection_id
-        JOIN cameras c ON c.id = d.camera_id
-       WHERE a.id = ${alertId}::bigint AND ${visibleTo(sql, viewer)}`
-    if (row === undefined) return Option.none<AlertCard>()
-    return Option.some<AlertCard>({
-      id: String(row.id),
-      plate: row.plate,
-      listName: row.list_name,
-      category: row.category,
-      priority: row.priority,
-      entryNote: row.entry_note,
-      cameraName: row.camera_name,
-      site: row.site,
-      lat: row.lat === null ? null : Number(row.lat),
-      lon: row.lon === null ? null : Number(row.lon),
-      seenAt: new Date(row.seen_at),
-      retro: row.retro,
-      status: row.status,
-      acknowledgedBy: row.acknowledged_by_name,
-      acknowledgedAt: row.acknowledged_at === null ? null : new Date(row.acknowledged_at),
-      enRouteBy: row.en_route_by_name,
-      enRouteAt: row.en_route_at === null ? null : new Date(row.en_route_at),
-      photoDetectionId: Number(row.photo_detection_id)
-    })
+    return yield* orBug(SqlSchema.findOne({
+      Request: Schema.String,
+      Result: AlertCard,
+      execute: (id) =>
+        sql`
+          SELECT a.id, a.plate, w.name AS "listName", w.category, w.priority, e.note AS "entryNote",
+                 c.name AS "cameraName", c.site, coalesce(c.lat, d.lat) AS lat, coalesce(c.lon, d.lon) AS lon,
+                 d.detected_at AS "seenAt", a.retro, a.status, a.acknowledged_by_name AS "acknowledgedBy",
+                 a.acknowledged_at AS "acknowledgedAt", a.en_route_by_name AS "enRouteBy", a.en_route_at AS "enRouteAt",
+                 -- the latest sighting's crop, else the first's
+                 CASE WHEN EXISTS (SELECT 1 FROM detection_images i WHERE i.detection_id = a.last_detection_id AND i.kind = 'plate')
+                      THEN a.last_detection_id ELSE a.detection_id END AS "photoDetectionId"
+            FROM alerts a
+            JOIN watchlists w ON w.id = a.watchlist_id
+            LEFT JOIN watchlist_entries e ON e.id = a.entry_id
+            JOIN detections d ON d.id = a.last_detection_id
+            JOIN cameras c ON c.id = d.camera_id
+           WHERE a.id = ${id}::bigint AND ${visibleTo(sql, viewer)}`
+    })(alertId))
   })
 
 /** Text for Telegram's HTML parse mode: only these three characters are special there. */

@@ -14,13 +14,13 @@ import { Images } from "../images/Images"
 import { TelegramBot } from "./Bot"
 import { BotApiError, isBadRequest, verdictOf } from "./BotErrors"
 import { TelegramCallbacks } from "./Callbacks"
-import { type ClaimedDelivery, TelegramDeliveries } from "./Deliveries"
+import { type ClaimedDelivery, TELEGRAM_DELIVERY_CHANNEL, TelegramDeliveries } from "./Deliveries"
 import { CAPTION_LIMIT, keyboardFor, loadCard, renderCard } from "./Message"
 
 /**
- * Sends the alert messages owed in `telegram_deliveries`: woken by `NOTIFY telegram_delivery` from the
- * alert engine (on the server's shared LISTEN connection), and by its own timer for retries that come
- * due, and slowly in any case.
+ * Sends the alert messages owed in `telegram_deliveries`: woken by `NOTIFY telegram_delivery` when
+ * messages are owed (Recipients.ts; on the server's shared LISTEN connection), by its own timer for
+ * retries that come due, and slowly in any case.
  *
  * Retry policy, per message: a failed attempt is tried again after 5 s, doubling to at most 10 min,
  * each delay jittered by ±20 % so that a burst of failures does not come back as a burst; a 429 waits
@@ -48,9 +48,6 @@ export const GLOBAL_SPACING_MS = 40
 export const CHAT_SPACING_MS = 1_000
 /** Messages one chat may get at once before the one-a-second spacing applies. */
 export const CHAT_BURST = 3
-
-/** Notified by the alert engine when it commits new deliveries. */
-const CHANNEL = "telegram_delivery"
 
 /** Rows claimed at once. */
 const BATCH = 50
@@ -228,9 +225,9 @@ export const TelegramSenderLayer = Layer.scopedDiscard(
 
     // Every notification, and every reconnection of the shared LISTEN connection (notifications may
     // have been missed meanwhile), starts a round.
-    const signals = yield* listener.subscribe(CHANNEL)
+    const signals = yield* listener.subscribe(TELEGRAM_DELIVERY_CHANNEL)
     yield* Queue.take(signals).pipe(
-      Effect.flatMap((signal) => (isFor(CHANNEL)(signal) ? Queue.offer(wake, undefined) : Effect.void)),
+      Effect.flatMap((signal) => (isFor(TELEGRAM_DELIVERY_CHANNEL)(signal) ? Queue.offer(wake, undefined) : Effect.void)),
       Effect.forever,
       Effect.forkScoped
     )
