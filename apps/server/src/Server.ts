@@ -14,7 +14,8 @@ import {
   PgListener,
   RpcLayer,
   ServicesLayer,
-  TelegramLayer
+  TelegramLayer,
+  TelegramRecipientsLayer
 } from "@chaverim/server"
 import { WebAppLayer } from "@chaverim/server/http/WebApp"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
@@ -36,10 +37,11 @@ export const CoreLayer = ServicesLayer.pipe(
 
 /**
  * What a running server adds to the services: the alert engine's workers, the watchlists held in
- * memory and the live feed, on one LISTEN connection. Only `serve` runs it (commands of the CLI do not
- * process alerts). Needs the database and AppConfig.
+ * memory, the live feed and the outbound channels' consumers of the outbox (Telegram's recipients), on
+ * one LISTEN connection. Only `serve` runs it (commands of the CLI do not process alerts). Needs the
+ * database and AppConfig.
  */
-export const RuntimeLayer = Layer.mergeAll(AlertEngine.Default, LiveFeed.Default).pipe(
+export const RuntimeLayer = Layer.mergeAll(AlertEngine.Default, LiveFeed.Default, TelegramRecipientsLayer).pipe(
   Layer.provideMerge(MatcherCache.Default),
   Layer.provideMerge(PgListener.Default)
 )

@@ -86,22 +86,26 @@ export const createCamera = async (server: TestServer, collectorId: string, exte
 }
 
 /**
- * Resolves when the alert work queue is empty: checked at every live event appended (the engine
- * appends one with every item it finishes) and, for items that append none, every half second.
+ * Resolves when the alert work queue is empty and Telegram has taken its outbox events: checked at
+ * every live event appended (the engine appends one with every item it finishes), every Telegram
+ * delivery owed and, for items that do neither, every half second.
  */
 export const drained = async (databaseUrl: string, timeoutMs = 60_000) => {
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
-    await client.query("LISTEN live_events")
+    await client.query("LISTEN live_events; LISTEN telegram_delivery")
     await new Promise<void>((resolve, reject) => {
       let checking = false
       const check = async () => {
         if (checking) return
         checking = true
         try {
-          const { rows } = await client.query<{ n: string }>("SELECT count(*)::text AS n FROM alert_work")
-          if (rows[0]!.n === "0") finish()
+          // The engine's queue, and what it published that Telegram's share of the outbox has yet to take.
+          const { rows } = await client.query<{ n: string }>(
+            "SELECT ((SELECT count(*) FROM alert_work) + (SELECT count(*) FROM outbox WHERE channel = 'telegram'))::text AS n"
+          )
+          if (rows[0]?.n === "0") finish()
         } catch (error) {
           finish(error as Error)
         } finally {

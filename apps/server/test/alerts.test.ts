@@ -282,6 +282,41 @@ describe("alert engine and alerts API", () => {
     await live.close()
   })
 
+  it("a channel added by its own migration hears every change of an alert; the engine and the alert service name none", async () => {
+    // What a new channel's migration does: one row naming the events it takes.
+    await server.db.query(`INSERT INTO outbound_channels (name, events)
+      VALUES ('test_all', ARRAY['alert_raised', 'alert_updated', 'alert_acknowledged', 'alert_en_route', 'alert_resolved'])`)
+    try {
+      const list = await createList(server)
+      await createEntry(server, list.id, "exact", "OBX001")
+      await upToDate()
+      const operator = await server.signIn("operator")
+      await ingest([read("OBX001", { timestamp: minutesAgo(2) })])
+      await ingest([read("OBX001", { timestamp: minutesAgo(1) })])
+      await settle()
+      const [alert] = await alertsOf(server.db, list.id)
+      for (const action of ["acknowledge", "en-route", "resolve"]) {
+        const init = action === "resolve" ? { method: "POST", body: {} } : { method: "POST" }
+        expect((await api(`/api/v1/alerts/${alert!.id}/${action}`, operator, init)).status).toBe(200)
+      }
+      // Refused (already resolved): nothing happened, so nothing is published.
+      expect((await api(`/api/v1/alerts/${alert!.id}/acknowledge`, operator, { method: "POST" })).status).toBe(409)
+      const { rows } = await server.db.query<{ event: string }>(
+        "SELECT event FROM outbox WHERE channel = 'test_all' AND alert_id = $1 ORDER BY id",
+        [alert!.id]
+      )
+      expect(rows.map((row) => row.event)).toEqual([
+        "alert_raised",
+        "alert_updated",
+        "alert_acknowledged",
+        "alert_en_route",
+        "alert_resolved"
+      ])
+    } finally {
+      await server.db.query("DELETE FROM outbox WHERE channel = 'test_all'; DELETE FROM outbound_channels WHERE name = 'test_all'")
+    }
+  })
+
   it("On my way over HTTP: anyone who may see the alert; a viewer's leaves it new, an operator's acknowledges", async () => {
     const list = await createList(server)
     await createEntry(server, list.id, "exact", "WAY001")
@@ -474,6 +509,29 @@ describe("alerts are never lost or doubled", () => {
     return rows.length
   }
 
+  /** A volunteer with a linked chat, subscribed to the list on Telegram. */
+  const subscribed = async (server: TestServer, listId: string, chatId: number) => {
+    const user = await server.signIn("operator")
+    await server.db.query("INSERT INTO telegram_links (user_id, chat_id) VALUES ($1, $2)", [user.userId, chatId])
+    await server.db.query("INSERT INTO telegram_subscriptions (user_id, watchlist_id) VALUES ($1, $2)", [user.userId, listId])
+    return user.userId
+  }
+
+  /** Every alert of the list owes the volunteer exactly one Telegram message, and the outbox is empty. */
+  const checkOneMessageEach = async (server: TestServer, listId: string, userId: string) => {
+    const { rows: [owed] } = await server.db.query<{ alerts: string; messages: string; alerts_messaged: string; outbox: string }>(
+      `SELECT (SELECT count(*) FROM alerts WHERE watchlist_id = $1)::text AS alerts,
+              (SELECT count(*) FROM telegram_deliveries t JOIN alerts a ON a.id = t.alert_id
+                WHERE a.watchlist_id = $1 AND t.user_id = $2)::text AS messages,
+              (SELECT count(DISTINCT t.alert_id) FROM telegram_deliveries t JOIN alerts a ON a.id = t.alert_id
+                WHERE a.watchlist_id = $1 AND t.user_id = $2)::text AS alerts_messaged,
+              (SELECT count(*) FROM outbox)::text AS outbox`,
+      [listId, userId]
+    )
+    expect(Number(owed!.alerts)).toBeGreaterThan(0)
+    expect(owed).toEqual({ alerts: owed!.alerts, messages: owed!.alerts, alerts_messaged: owed!.alerts, outbox: "0" })
+  }
+
   it("a server stopped in the middle of a burst loses no alert: the next one finishes the queue", async () => {
     const first = await startServer({ alertWorkers: 1 })
     let second: TestServer | undefined
@@ -481,6 +539,7 @@ describe("alerts are never lost or doubled", () => {
       const { apiKey } = await first.collector("Burst site")
       const list = await createList(first)
       await createEntry(first, list.id, "wildcard", "BRS*")
+      const volunteer = await subscribed(first, list.id, 7001)
       await matcherAt(first, await latestRevision(first.db))
       // Every read matches, each its own plate: the engine has real work per read.
       const batch = (n: number) =>
@@ -503,6 +562,7 @@ describe("alerts are never lost or doubled", () => {
            FROM live_events WHERE kind = 'detection'`
       )
       expect(events).toEqual({ events: events!.reads, distinct: events!.reads, reads: String(18 * 100) })
+      await checkOneMessageEach(second, list.id, volunteer)
     } finally {
       await second?.close()
       await first.close()
@@ -516,6 +576,7 @@ describe("alerts are never lost or doubled", () => {
       const keyA = (await a.collector("Site A")).apiKey
       const keyB = (await b.collector("Site B")).apiKey
       const list = await createList(a)
+      const volunteer = await subscribed(a, list.id, 7002)
       const wildcard = await createEntry(a, list.id, "wildcard", "DUO*")
       const exact = await createEntry(a, list.id, "exact", "DUO7")
       const revision = await latestRevision(a.db)
@@ -541,6 +602,7 @@ describe("alerts are never lost or doubled", () => {
         ...Array.from({ length: 10 }, (_, i) => [wildcard.id, `DUO${i}`, 40]),
         [exact.id, "DUO7", 40]
       ].sort())
+      await checkOneMessageEach(a, list.id, volunteer)
     } finally {
       await b.close()
       await a.close()

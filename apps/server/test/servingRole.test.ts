@@ -54,6 +54,9 @@ const expectEvidenceProtected = async (client: pg.Client) => {
   // The key that signs Telegram buttons is read, never chosen, by the server.
   await expectRefused(client, "UPDATE server_secrets SET secret = secret")
   await expectRefused(client, "INSERT INTO server_secrets (name, secret) VALUES ('x', '\\x00')")
+  // Which channels hear which events is a migration's choice: a server cannot add a channel or widen one.
+  await expectRefused(client, "INSERT INTO outbound_channels (name, events) VALUES ('exfil', ARRAY['alert_raised'])")
+  await expectRefused(client, "UPDATE outbound_channels SET events = events")
   await expectRefused(client, "ALTER ROLE CURRENT_USER SUPERUSER")
 }
 

@@ -27,4 +27,5 @@ export { exportWatchlistFile, importWatchlistFile, WatchlistCliLayer } from "./w
 export { Watchlists } from "./watchlists/Watchlists"
 export { TelegramDeliveries } from "./telegram/Deliveries"
 export { TelegramLinks } from "./telegram/Links"
+export { TelegramRecipientsLayer } from "./telegram/Recipients"
 export { TelegramLayer } from "./telegram/TelegramLayer"

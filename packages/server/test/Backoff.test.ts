@@ -3,7 +3,8 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import { ALERT_RETRY_MAX, alertRetry, makeItemBackoff } from "../src/alerts/Backoff"
+import { ALERT_RETRY_MAX, alertRetry } from "../src/alerts/Backoff"
+import { makeItemBackoff } from "../src/db/ItemBackoff"
 
 /**
  * When the alert engine tries a failed work item again, with the Clock driven by TestClock and the

@@ -8,6 +8,7 @@ import * as Redacted from "effect/Redacted"
 import { useFreshDatabase } from "../../../test-support/Database"
 import { migrate } from "../src/db/Migrator"
 import { TelegramDeliveries } from "../src/telegram/Deliveries"
+import { seedAlertable } from "./seed"
 
 describe("Telegram deliveries: when the sender next has work", () => {
   const database = useFreshDatabase()
@@ -20,23 +21,13 @@ describe("Telegram deliveries: when the sender next has work", () => {
     )
     await runtime.runPromise(migrate)
     const db = database.db
-    const { rows: [collector] } = await db.query("INSERT INTO collectors (name) VALUES ('c') RETURNING id")
-    const { rows: [camera] } = await db.query(
-      "INSERT INTO cameras (collector_id, external_id, mac) VALUES ($1, 'cam', 'm') RETURNING id",
-      [collector.id]
-    )
-    const { rows: [read] } = await db.query(
-      `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
-       VALUES ($1, 'd1', $2, now(), 'WAIT1', 'WAIT1', 'WA1T1', 0.9, '{}') RETURNING id`,
-      [collector.id, camera.id]
-    )
+    const { listId, readId } = await seedAlertable(db, "WAIT1")
     const { rows: [user] } = await db.query("INSERT INTO users (username, role) VALUES ('volunteer', 'operator') RETURNING id")
-    const { rows: [list] } = await db.query("INSERT INTO watchlists (name, category) VALUES ('l', 'stolen') RETURNING id")
     deliveryFor = async (dueInSeconds) => {
       const { rows: [alert] } = await db.query(
         `INSERT INTO alerts (watchlist_id, plate, detection_id, last_detection_id, first_seen_at, last_seen_at)
          VALUES ($1, 'WAIT1', $2, $2, now(), now()) RETURNING id`,
-        [list.id, read.id]
+        [listId, readId]
       )
       await db.query(
         `INSERT INTO telegram_deliveries (alert_id, user_id, chat_id, next_attempt_at)

@@ -3,20 +3,25 @@ import {
   type AlertListParams,
   type AlertPage,
   AlertStateConflict,
-  type AlertStatus,
+  AlertStatus,
   type AlertVia
 } from "@chaverim/domain/Alerts"
 import { type Role, roleAtLeast } from "@chaverim/domain/Auth"
 import { BadRequest, NotFound } from "@chaverim/domain/Errors"
 import { normalizePlate } from "@chaverim/domain/Plate"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { decodeCursor, encodeCursor } from "../db/Cursor"
+import { orBug } from "../db/Rows"
 import { appendLiveEvents } from "../live/Events"
-import { alertFrom, alertOf, type AlertRow, mayView, type Viewer, visibleTo } from "./Views"
+import { type OutboxEvent, publish } from "../outbox/Outbox"
+import { alertFrom, alertOf, AlertRow, mayView, type Viewer, visibleTo } from "./Views"
 
 /** A person acting on an alert: who they are for the audit log, and their role for what they may see. */
 export interface AlertActor extends Actor {
@@ -39,17 +44,27 @@ export interface ResolveAction extends Omit<AlertAction, "via"> {
 
 const ID = /^\d{1,18}$/
 
-interface Locked {
-  readonly status: AlertStatus
-  readonly plate: string
-  readonly watchlist_id: string
-  readonly owner_id: string | null
-  readonly shared: boolean
-}
+/** An alert locked for a change of state, with what decides who may change it. */
+const Locked = Schema.Struct({
+  status: AlertStatus,
+  plate: Schema.String,
+  watchlist_id: Schema.String,
+  owner_id: Schema.NullOr(Schema.String),
+  shared: Schema.Boolean
+})
+type Locked = typeof Locked.Type
+
+/** What an outbound channel hears of each change of state. */
+const EVENT_OF = {
+  "alert.acknowledge": "alert_acknowledged",
+  "alert.en_route": "alert_en_route",
+  "alert.resolve": "alert_resolved"
+} as const satisfies Record<string, OutboxEvent>
 
 /**
  * Alerts for people: listing those of the lists they may see, and the changes of state (acknowledge,
- * on my way, resolve). Each change is audited and appended to the live feed in its transaction.
+ * on my way, resolve). Each change is audited, published to the outbound channels (the outbox) and
+ * appended to the live feed in its transaction.
  *
  * Roles are the caller's gate (the HTTP API wants an operator, the Telegram bot a linked volunteer);
  * here an alert of a list the actor may not see does not exist (NotFound), as it does not for listing.
@@ -58,6 +73,19 @@ export class Alerts extends Effect.Service<Alerts>()("@chaverim/server/Alerts", 
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const audit = yield* Audit
+
+    const alertRows = (query: Statement.Statement<unknown>) =>
+      orBug(SqlSchema.findAll({ Request: Schema.Void, Result: AlertRow, execute: () => query })(undefined))
+    const lock = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: Locked,
+      execute: (alertId) =>
+        sql`
+          SELECT a.status, a.plate, a.watchlist_id, w.owner_id, w.shared
+            FROM alerts a JOIN watchlists w ON w.id = a.watchlist_id
+           WHERE a.id = ${alertId}
+             FOR UPDATE OF a`
+    })
 
     const notFound = (id: string) => new NotFound({ message: `there is no alert ${id}` })
 
@@ -74,11 +102,11 @@ export class Alerts extends Effect.Service<Alerts>()("@chaverim/server/Alerts", 
       }
       if (params.since !== undefined) where.push(sql`a.last_seen_at >= ${params.since}`)
       if (cursor !== undefined) where.push(sql`(a.created_at, a.id) < (${cursor.t}::timestamptz, ${cursor.id}::bigint)`)
-      const rows = yield* sql<AlertRow>`
+      const rows = yield* alertRows(sql`
         ${alertFrom(sql)}
          WHERE ${sql.and(where)}
          ORDER BY a.created_at DESC, a.id DESC
-         LIMIT ${params.limit + 1}`
+         LIMIT ${params.limit + 1}`)
       const page = rows.slice(0, params.limit)
       const last = page.at(-1)
       const result: AlertPage = {
@@ -90,7 +118,7 @@ export class Alerts extends Effect.Service<Alerts>()("@chaverim/server/Alerts", 
 
     const load = (id: string) =>
       ID.test(id)
-        ? Effect.map(sql<AlertRow>`${alertFrom(sql)} WHERE a.id = ${id}`, (rows) => rows[0])
+        ? Effect.map(alertRows(sql`${alertFrom(sql)} WHERE a.id = ${id}`), (rows) => rows[0])
         : Effect.succeed(undefined)
 
     const get = Effect.fn("Alerts.get")(function*(id: string, viewer: Viewer) {
@@ -104,7 +132,7 @@ export class Alerts extends Effect.Service<Alerts>()("@chaverim/server/Alerts", 
      * the audit row, then the live event last. A refusal is audited too, as a failure.
      */
     const transition = (
-      action: string,
+      action: "alert.acknowledge" | "alert.en_route" | "alert.resolve",
       input: AlertAction,
       change: (alert: Locked) => Effect.Effect<{ readonly changed: boolean; readonly details?: Record<string, unknown> }, AlertStateConflict>
     ): Effect.Effect<Alert, NotFound | AlertStateConflict> => {
@@ -119,18 +147,15 @@ export class Alerts extends Effect.Service<Alerts>()("@chaverim/server/Alerts", 
           outcome
         })
       return sql.withTransaction(Effect.gen(function*() {
-        const [locked] = ID.test(alertId)
-          ? yield* sql<Locked>`
-              SELECT a.status, a.plate, a.watchlist_id, w.owner_id, w.shared
-                FROM alerts a JOIN watchlists w ON w.id = a.watchlist_id
-               WHERE a.id = ${alertId}
-                 FOR UPDATE OF a`
-          : []
+        const locked = ID.test(alertId) ? Option.getOrUndefined(yield* orBug(lock(alertId))) : undefined
         if (locked === undefined || !mayView(actor, locked)) return yield* notFound(alertId)
         const outcome = yield* change(locked)
         yield* record("success", { plate: locked.plate, watchlist_id: locked.watchlist_id, changed: outcome.changed, ...outcome.details })
-        if (outcome.changed) yield* appendLiveEvents({ alertIds: [alertId] }).pipe(Effect.provideService(SqlClient.SqlClient, sql))
-      })).pipe(
+        if (outcome.changed) {
+          yield* publish([{ event: EVENT_OF[action], alertId }])
+          yield* appendLiveEvents({ alertIds: [alertId] })
+        }
+      }).pipe(Effect.provideService(SqlClient.SqlClient, sql))).pipe(
         Effect.tapError((error) =>
           // Outside the rolled-back transaction, so the refusal stays on record.
           record("failure", { error: error._tag, message: error.message })

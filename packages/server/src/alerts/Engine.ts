@@ -1,27 +1,30 @@
 import { ocrKey } from "@chaverim/domain/Plate"
-import type { EntryKind, WatchlistCategory } from "@chaverim/domain/Watchlist"
+import { EntryKind, WatchlistCategory } from "@chaverim/domain/Watchlist"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import type * as Statement from "@effect/sql/Statement"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
-import * as Ref from "effect/Ref"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { AppConfig } from "../Config"
-import { isFor, PgListener } from "../db/Listener"
+import { makeItemBackoff } from "../db/ItemBackoff"
+import { Int8Text, orBug } from "../db/Rows"
+import { forkQueueWorkers, type Turn } from "../db/QueueWorkers"
+import { publish } from "../outbox/Outbox"
 import { appendLiveEvents, type LiveEventsToAppend } from "../live/Events"
-import { ALERT_RETRY_FIRST, ALERT_RETRY_MAX, alertRetry, makeItemBackoff } from "./Backoff"
+import { ALERT_RETRY_FIRST, ALERT_RETRY_MAX, alertRetry } from "./Backoff"
 import { indexKeys, type Match, Matcher, type MatchRead, PATTERN_TESTS_PER_READ } from "./Matcher"
 import { MatcherCache } from "./MatcherCache"
 
 export const ALERT_WORK_CHANNEL = "alert_work"
-/** Telegram's senders are woken by this; the payload is never empty (PgClient.listen drops empty ones). */
-export const TELEGRAM_DELIVERY_CHANNEL = "telegram_delivery"
 
 /** For a notification that never came (the LISTEN connection was down, say). */
 const SAFETY_POLL = Duration.seconds(5)
@@ -76,32 +79,38 @@ const matchAll = <A>(matcher: Matcher, items: ReadonlyArray<A>, readOf: (item: A
     return outcomes
   })
 
-interface WorkItem {
-  readonly id: string
-  readonly detection_ids: ReadonlyArray<string> | null
-  readonly entry_ids: ReadonlyArray<string> | null
-}
+const WorkItem = Schema.Struct({
+  id: Int8Text,
+  detection_ids: Schema.NullOr(Schema.Array(Schema.String)),
+  entry_ids: Schema.NullOr(Schema.Array(Schema.String))
+})
 
-interface ReadRow {
-  readonly id: string
-  readonly plate: string
-  readonly camera_id: string
-  readonly detected_at: Date
-}
+/** A read as matching needs it. */
+const ReadRow = Schema.Struct({
+  id: Int8Text,
+  plate: Schema.String,
+  camera_id: Schema.String,
+  detected_at: Schema.DateFromSelf
+})
+type ReadRow = typeof ReadRow.Type
 
 interface Hit {
   readonly read: ReadRow
   readonly match: Match
 }
 
-interface RetroEntryRow {
-  readonly id: string
-  readonly watchlist_id: string
-  readonly kind: EntryKind
-  readonly value: string
-  readonly expires_at: Date | null
-  readonly category: WatchlistCategory
-}
+/** An entry just added, with its list's category, as a matcher of its own takes it. */
+const RetroEntryRow = Schema.Struct({
+  id: Int8Text,
+  watchlist_id: Schema.String,
+  kind: EntryKind,
+  value: Schema.String,
+  expires_at: Schema.NullOr(Schema.DateFromSelf),
+  category: WatchlistCategory
+})
+
+const Id = Schema.Struct({ id: Int8Text })
+const SightingKey = Schema.Struct({ key: Schema.String })
 
 /** Sightings were already on record although the lock should have shown them: retry the item. */
 class SightingTaken extends Data.TaggedError("SightingTaken")<{ readonly expected: number; readonly inserted: number }> {}
@@ -124,7 +133,7 @@ const byTime = (a: ReadRow, b: ReadRow) =>
 
 /**
  * The alert engine: `alertWorkers` fibers take items off the durable `alert_work` queue (sql/0009)
- * and turn matching reads into alerts, sightings, Telegram deliveries and live events, each item in
+ * and turn matching reads into alerts, sightings, outbox events and live events, each item in
  * one transaction that also deletes it. Woken by NOTIFY alert_work, with a slow poll for a missed
  * notification; the backlog left by a stopped server is drained at start.
  *
@@ -137,28 +146,44 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
     const sql = yield* SqlClient.SqlClient
     const config = yield* AppConfig
     const cache = yield* MatcherCache
-    const listener = yield* PgListener
 
     const live = (events: LiveEventsToAppend) => appendLiveEvents(events).pipe(Effect.provideService(SqlClient.SqlClient, sql))
 
     const failures = yield* makeItemBackoff(alertRetry, Duration.times(ALERT_RETRY_MAX, 2))
 
+    const rowsOf = <A, I>(Result: Schema.Schema<A, I>, query: Statement.Statement<unknown>) =>
+      orBug(SqlSchema.findAll({ Request: Schema.Void, Result, execute: () => query })(undefined))
+    const readsOf = (query: Statement.Statement<unknown>) => rowsOf(ReadRow, query)
+    /** The id a statement returns, if it returned a row. */
+    const firstId = (query: Statement.Statement<unknown>) =>
+      orBug(SqlSchema.findOne({ Request: Schema.Void, Result: Id, execute: () => query })(undefined)).pipe(
+        Effect.map(Option.map((row) => row.id))
+      )
+    /** The id of the row an INSERT ... RETURNING id made (it always makes one). */
+    const insertedId = (query: Statement.Statement<unknown>) =>
+      orBug(SqlSchema.single({ Request: Schema.Void, Result: Id, execute: () => query })(undefined)).pipe(
+        Effect.map((row) => row.id),
+        Effect.catchTag("NoSuchElementException", () => Effect.dieMessage("an INSERT ... RETURNING returned no row"))
+      )
+
     /**
      * Takes the oldest item, skipping those another worker holds or that are backing off: deleted
      * here, it is gone only if the transaction that stores its results commits.
      */
-    const claim = (now: number) => {
-      const waiting = failures.waiting(now)
-      return sql<WorkItem>`
-        DELETE FROM alert_work
-         WHERE id = (
-           SELECT w.id FROM alert_work w
-            WHERE ${waiting.length === 0 ? sql`true` : sql`w.id <> ALL(string_to_array(${waiting.join(",")}, ',')::bigint[])`}
-            ORDER BY w.id
-            LIMIT 1
-              FOR UPDATE SKIP LOCKED)
-        RETURNING id::text AS id, detection_ids::text[] AS detection_ids, entry_ids::text[] AS entry_ids`
-    }
+    const claim = SqlSchema.findOne({
+      Request: Schema.Array(Schema.String),
+      Result: WorkItem,
+      execute: (waiting) =>
+        sql`
+          DELETE FROM alert_work
+           WHERE id = (
+             SELECT w.id FROM alert_work w
+              WHERE ${waiting.length === 0 ? sql`true` : sql`w.id <> ALL(string_to_array(${waiting.join(",")}, ',')::bigint[])`}
+              ORDER BY w.id
+              LIMIT 1
+                FOR UPDATE SKIP LOCKED)
+          RETURNING id, detection_ids::text[] AS detection_ids, entry_ids::text[] AS entry_ids`
+    })
 
     /**
      * Stores what the hits mean, in the caller's transaction. Under the locks of their (list, entry,
@@ -183,12 +208,12 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
           entry_key: match._tag === "Entry" ? match.entryId : "0"
         })
         const seen = new Set(
-          (yield* sql<{ key: string }>`
+          (yield* rowsOf(SightingKey, sql`
             SELECT s.detection_id || '|' || s.watchlist_id || '|' || s.entry_key AS key
               FROM alert_sightings s
               JOIN json_to_recordset(${JSON.stringify(hits.map(sightingOf))}::json)
                      AS x(detection_id bigint, watchlist_id uuid, entry_key bigint)
-                ON s.detection_id = x.detection_id AND s.watchlist_id = x.watchlist_id AND s.entry_key = x.entry_key`)
+                ON s.detection_id = x.detection_id AND s.watchlist_id = x.watchlist_id AND s.entry_key = x.entry_key`))
             .map((row) => row.key)
         )
         const sightings: Array<ReturnType<typeof sightingOf> & { readonly alert_id: string }> = []
@@ -200,7 +225,7 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
           const { match, read } = hit
           const entryId = match._tag === "Entry" ? match.entryId : null
           const cooldown = config.alertCooldownSeconds
-          const [open] = yield* sql<{ id: string }>`
+          const open = yield* firstId(sql`
             UPDATE alerts a
                SET sightings = a.sightings + 1,
                    last_detection_id = CASE WHEN ${read.detected_at} >= a.last_seen_at THEN ${read.id}::bigint ELSE a.last_detection_id END,
@@ -220,16 +245,15 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
                 LIMIT 1)
                -- checked again on the row as it is after waiting for its lock: resolved meanwhile, it takes no more
                AND a.status <> 'resolved'
-            RETURNING a.id::text AS id`
+            RETURNING a.id`)
           let alertId: string
-          if (open !== undefined) {
-            alertId = open.id
+          if (Option.isSome(open)) {
+            alertId = open.value
           } else {
-            const [inserted] = yield* sql<{ id: string }>`
+            alertId = yield* insertedId(sql`
               INSERT INTO alerts (watchlist_id, entry_id, plate, detection_id, last_detection_id, first_seen_at, last_seen_at, retro)
               VALUES (${match.watchlistId}, ${entryId}, ${read.plate}, ${read.id}, ${read.id}, ${read.detected_at}, ${read.detected_at}, ${retro})
-              RETURNING id::text AS id`
-            alertId = inserted!.id
+              RETURNING id`)
             created.push(alertId)
           }
           sightings.push({ ...sighting, alert_id: alertId })
@@ -249,35 +273,23 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
         return { created, touched, added: sightings.length }
       })
 
-    /** A message owed to every linked, enabled volunteer subscribed to the list or its category who may see the list. */
-    const deliveries = (alertIds: ReadonlyArray<string>) =>
-      alertIds.length === 0 ? Effect.void : sql`
-        WITH owed AS (
-          INSERT INTO telegram_deliveries (alert_id, user_id, chat_id)
-          SELECT a.id, l.user_id, l.chat_id
-            FROM alerts a
-            JOIN watchlists w ON w.id = a.watchlist_id
-            CROSS JOIN telegram_links l
-            JOIN users u ON u.id = l.user_id
-           WHERE a.id = ANY(string_to_array(${alertIds.join(",")}, ',')::bigint[])
-             AND u.disabled_at IS NULL
-             AND (w.shared OR w.owner_id = l.user_id OR u.role = 'admin')
-             AND EXISTS (SELECT 1 FROM telegram_subscriptions s
-                          WHERE s.user_id = l.user_id AND (s.watchlist_id = w.id OR s.category = w.category))
-          ON CONFLICT (alert_id, user_id) DO NOTHING
-          RETURNING 1)
-        SELECT pg_notify(${TELEGRAM_DELIVERY_CHANNEL}, 'pending') FROM (SELECT 1 FROM owed LIMIT 1) x`.pipe(Effect.asVoid)
+    /** What happened to alerts, for the outbound channels (each decides what it owes for it). */
+    const published = (created: ReadonlyArray<string>, touched: ReadonlySet<string>) =>
+      publish([
+        ...created.map((alertId) => ({ event: "alert_raised" as const, alertId })),
+        ...[...touched].filter((id) => !created.includes(id)).map((alertId) => ({ event: "alert_updated" as const, alertId }))
+      ]).pipe(Effect.provideService(SqlClient.SqlClient, sql))
 
     /** A detection item: its reads against the lists held in memory; one live event per read. */
     const detectionItem = (ids: ReadonlyArray<string>) =>
       Effect.gen(function*() {
-        const reads = yield* sql<ReadRow>`
-          SELECT id::text AS id, plate, camera_id, detected_at FROM detections
+        const reads = yield* readsOf(sql`
+          SELECT id, plate, camera_id, detected_at FROM detections
            WHERE id = ANY(string_to_array(${ids.join(",")}, ',')::bigint[])
-           ORDER BY detected_at, detections.id`
+           ORDER BY detected_at, detections.id`)
         const hits = yield* hitsOf(yield* cache.current, reads)
         const { added, created, touched } = yield* raise(hits, false)
-        yield* deliveries(created)
+        yield* published(created, touched)
         yield* live({ detectionIds: reads.map((r) => r.id), alertIds: [...touched] })
         return { created: created.length, sightings: added }
       })
@@ -289,11 +301,11 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
      */
     const retroItem = (ids: ReadonlyArray<string>) =>
       Effect.gen(function*() {
-        const entries = yield* sql<RetroEntryRow>`
-          SELECT e.id::text AS id, e.watchlist_id, e.kind, e.value, e.expires_at, w.category
+        const entries = yield* rowsOf(RetroEntryRow, sql`
+          SELECT e.id, e.watchlist_id, e.kind, e.value, e.expires_at, w.category
             FROM watchlist_entries e JOIN watchlists w ON w.id = e.watchlist_id
            WHERE e.id = ANY(string_to_array(${ids.join(",")}, ',')::bigint[])
-             AND e.removed_at IS NULL AND w.deleted_at IS NULL AND w.active AND w.category <> 'allow'`
+             AND e.removed_at IS NULL AND w.deleted_at IS NULL AND w.active AND w.category <> 'allow'`)
         // A matcher of these entries only: the rules (expiry, canonical values) are the live ones.
         const matcher = Matcher.build(
           entries.map((e) => ({ id: e.watchlist_id, category: e.category, cameraIds: [], active: true })),
@@ -305,6 +317,7 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
         const patterns = entries.filter((e) => e.kind === "wildcard" || e.kind === "regex")
         if (patterns.length > 0) {
           const literals = patterns.map((e) => indexKeys(e.kind, e.value))
+          // Typed, not decoded: every distinct plate may stream through here, one text column each.
           const candidates = literals.some((keys) => keys === undefined || keys.length === 0)
             ? sql<{ plate: string }>`SELECT plate FROM plates`
             : sql<{ plate: string }>`
@@ -328,26 +341,25 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
         }
         // The recent reads whose plate (or OCR key) is one of `keys`, by that column's index.
         const readsBy = (column: "plate" | "plate_ocr", keys: ReadonlySet<string>) =>
-          keys.size === 0 ? Effect.succeed([]) : sql<ReadRow>`
-            SELECT d.id::text AS id, d.plate, d.camera_id, d.detected_at
+          keys.size === 0 ? Effect.succeed([]) : readsOf(sql`
+            SELECT d.id, d.plate, d.camera_id, d.detected_at
               FROM json_array_elements_text(${JSON.stringify([...keys])}::json) AS p(k)
-              JOIN detections d ON ${sql(`d.${column}`)} = p.k AND d.detected_at >= ${since}`
+              JOIN detections d ON ${sql(`d.${column}`)} = p.k AND d.detected_at >= ${since}`)
         const reads = new Map<string, ReadRow>()
         for (const read of [...yield* readsBy("plate", plates), ...yield* readsBy("plate_ocr", ocrKeys)]) reads.set(read.id, read)
         const hits = yield* hitsOf(matcher, [...reads.values()].sort(byTime))
         const { added, created, touched } = yield* raise(hits, true)
-        yield* deliveries(created)
+        yield* published(created, touched)
         yield* live({ alertIds: [...touched] })
         return { created: created.length, sightings: added }
       })
 
-    type Outcome = "done" | "empty" | "failed"
-
-    const processNext: Effect.Effect<Outcome> = Effect.gen(function*() {
+    const processNext: Effect.Effect<Turn> = Effect.gen(function*() {
       let claimed: string | undefined
       const exit = yield* sql.withTransaction(Effect.gen(function*() {
-        const [item] = yield* claim(yield* Clock.currentTimeMillis)
-        if (item === undefined) return "empty" as const
+        const claimedItem = yield* orBug(claim(failures.waiting(yield* Clock.currentTimeMillis)))
+        if (Option.isNone(claimedItem)) return "empty" as const
+        const item = claimedItem.value
         claimed = item.id
         const result = item.detection_ids !== null
           ? yield* detectionItem(item.detection_ids)
@@ -374,46 +386,24 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
       yield* Effect.logWarning("alert work item failed; it stays queued and is retried", exit.cause).pipe(
         Effect.annotateLogs({ alert_work_id: claimed, attempts, retry_in_ms: Math.round(Duration.toMillis(delay)) })
       )
-      return "failed"
+      // the other items go on while it backs off
+      return "done"
     })
 
-    // A wake-up is a Deferred swapped for a fresh one: a worker holding the old one before it looked
-    // for work cannot miss a notification that came while it looked.
-    const bell = yield* Ref.make(yield* Deferred.make<void>())
-    const ring = Effect.flatMap(Deferred.make<void>(), (fresh) => Ref.getAndSet(bell, fresh)).pipe(
-      Effect.flatMap((rung) => Deferred.succeed(rung, undefined))
-    )
-
-    /** How long an idle worker may sleep: the safety poll, or until the first backoff ends. */
-    const idleFor = Effect.map(Clock.currentTimeMillis, (now) => failures.soonest(now, SAFETY_POLL))
-
-    const worker = Effect.gen(function*() {
-      while (true) {
-        const wake = yield* Ref.get(bell)
-        const outcome = yield* processNext
-        if (outcome === "done") continue
-        if (outcome === "failed" && failures.size === 0) {
-          // The database itself is failing: do not spin on it.
-          yield* Effect.sleep(Duration.times(ALERT_RETRY_FIRST, 2))
-          continue
-        }
-        yield* Deferred.await(wake).pipe(Effect.timeoutOption(yield* idleFor))
-      }
+    const { wake } = yield* forkQueueWorkers({
+      channel: ALERT_WORK_CHANNEL,
+      workers: config.alertWorkers,
+      turn: processNext,
+      backoff: failures,
+      safetyPoll: SAFETY_POLL,
+      // the database itself is failing: do not spin on it
+      pause: Duration.times(ALERT_RETRY_FIRST, 2),
+      annotation: "alert_worker"
     })
-
-    const signals = yield* listener.subscribe(ALERT_WORK_CHANNEL)
-    yield* Stream.fromQueue(signals).pipe(
-      Stream.filter(isFor(ALERT_WORK_CHANNEL)),
-      Stream.runForEach(() => ring),
-      Effect.forkScoped
-    )
-    for (let i = 0; i < Math.max(1, config.alertWorkers); i++) {
-      yield* Effect.forkScoped(worker.pipe(Effect.annotateLogs({ alert_worker: i })))
-    }
 
     return {
       /** Wakes the workers now (they also wake on NOTIFY alert_work). */
-      wake: ring
+      wake
     } as const
   })
 }) {}

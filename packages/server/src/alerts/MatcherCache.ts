@@ -1,51 +1,43 @@
-import type { EntryKind, WatchlistCategory } from "@chaverim/domain/Watchlist"
+import { EntryKind, WatchlistCategory } from "@chaverim/domain/Watchlist"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { isFor, PgListener } from "../db/Listener"
-import { Matcher, type MatcherEntry, type MatcherList } from "./Matcher"
+import { Int8Text, orBug } from "../db/Rows"
+import { Matcher } from "./Matcher"
 
 export const WATCHLIST_CHANNEL = "watchlist_changed"
 
 /** A missed notification (or a bug) is made good this often at the latest. */
 const SAFETY_SYNC = "1 minute"
 
-interface ListRow {
-  readonly id: string
-  readonly category: WatchlistCategory
-  readonly camera_ids: ReadonlyArray<string>
-  readonly active: boolean
-  readonly deleted: boolean
-  readonly revision: string
-}
-
-interface EntryRow {
-  readonly id: string
-  readonly watchlist_id: string
-  readonly kind: EntryKind
-  readonly value: string
-  readonly expires_at: Date | null
-  /** the entry was removed or its list retired */
-  readonly gone: boolean
-  readonly revision: string
-}
-
-const listOf = (row: ListRow): MatcherList => ({
-  id: row.id,
-  category: row.category,
-  cameraIds: row.camera_ids,
-  active: row.active
+/** A watchlist as the matcher holds it, with what the delta needs: retired or not, its revision. */
+const ListRow = Schema.Struct({
+  id: Schema.String,
+  category: WatchlistCategory,
+  cameraIds: Schema.Array(Schema.String),
+  active: Schema.Boolean,
+  deleted: Schema.Boolean,
+  revision: Int8Text
 })
 
-const entryOf = (row: EntryRow): MatcherEntry => ({
-  id: row.id,
-  watchlistId: row.watchlist_id,
-  kind: row.kind,
-  value: row.value,
-  expiresAt: row.expires_at
+/** An entry as the matcher holds it; `gone` when it was removed or its list retired. */
+const EntryRow = Schema.Struct({
+  id: Int8Text,
+  watchlistId: Schema.String,
+  kind: EntryKind,
+  value: Schema.String,
+  expiresAt: Schema.NullOr(Schema.DateFromSelf),
+  gone: Schema.Boolean,
+  revision: Int8Text
 })
+
+const Revision = Schema.Struct({ revision: Int8Text })
 
 /**
  * Every live watchlist entry, held in memory by a Matcher and kept current: loaded at start, then
@@ -79,48 +71,52 @@ export class MatcherCache extends Effect.Service<MatcherCache>()("@chaverim/serv
     const snapshot = <A, E, R>(read: Effect.Effect<A, E, R>) =>
       sql.withTransaction(Effect.zipRight(sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`, read))
 
+    const rowsOf = <A, I>(Result: Schema.Schema<A, I>, query: Statement.Statement<unknown>) =>
+      orBug(SqlSchema.findAll({ Request: Schema.Void, Result, execute: () => query })(undefined))
+
     const load = Effect.gen(function*() {
       const { entries, lists, revision } = yield* snapshot(Effect.all({
-        lists: sql<ListRow>`
-          SELECT id, category, camera_ids, active, false AS deleted, revision::text AS revision
-            FROM watchlists WHERE deleted_at IS NULL`,
-        entries: sql<EntryRow>`
-          SELECT e.id::text AS id, e.watchlist_id, e.kind, e.value, e.expires_at, false AS gone, e.revision::text AS revision
+        lists: rowsOf(ListRow, sql`
+          SELECT id, category, camera_ids AS "cameraIds", active, false AS deleted, revision
+            FROM watchlists WHERE deleted_at IS NULL`),
+        entries: rowsOf(EntryRow, sql`
+          SELECT e.id, e.watchlist_id AS "watchlistId", e.kind, e.value, e.expires_at AS "expiresAt", false AS gone, e.revision
             FROM watchlist_entries e JOIN watchlists w ON w.id = e.watchlist_id
-           WHERE e.removed_at IS NULL AND w.deleted_at IS NULL`,
+           WHERE e.removed_at IS NULL AND w.deleted_at IS NULL`),
         // over every row, retired ones included: the point the next delta reads from
-        revision: sql<{ revision: string }>`
-          SELECT greatest((SELECT max(revision) FROM watchlists), (SELECT max(revision) FROM watchlist_entries), 0)::text AS revision`
+        revision: rowsOf(Revision, sql`
+          SELECT greatest((SELECT max(revision) FROM watchlists), (SELECT max(revision) FROM watchlist_entries), 0) AS revision`)
       }))
-      matcher = Matcher.build(lists.map(listOf), entries.map(entryOf))
+      const upTo = revision[0]?.revision ?? "0"
+      matcher = Matcher.build(lists, entries)
       yield* warnUnusable(matcher.invalid.keys())
-      yield* SubscriptionRef.set(applied, Number(revision[0]!.revision))
+      yield* SubscriptionRef.set(applied, Number(upTo))
       yield* Effect.logDebug("watchlists loaded").pipe(
-        Effect.annotateLogs({ lists: lists.length, entries: entries.length, revision: revision[0]!.revision })
+        Effect.annotateLogs({ lists: lists.length, entries: entries.length, revision: upTo })
       )
     })
 
     const delta = Effect.gen(function*() {
       const from = yield* SubscriptionRef.get(applied)
       const { entries, lists } = yield* snapshot(Effect.all({
-        lists: sql<ListRow>`
-          SELECT id, category, camera_ids, active, deleted_at IS NOT NULL AS deleted, revision::text AS revision
-            FROM watchlists WHERE revision > ${from} ORDER BY watchlists.revision`,
-        entries: sql<EntryRow>`
-          SELECT e.id::text AS id, e.watchlist_id, e.kind, e.value, e.expires_at,
-                 (e.removed_at IS NOT NULL OR w.deleted_at IS NOT NULL) AS gone, e.revision::text AS revision
+        lists: rowsOf(ListRow, sql`
+          SELECT id, category, camera_ids AS "cameraIds", active, deleted_at IS NOT NULL AS deleted, revision
+            FROM watchlists WHERE revision > ${from} ORDER BY watchlists.revision`),
+        entries: rowsOf(EntryRow, sql`
+          SELECT e.id, e.watchlist_id AS "watchlistId", e.kind, e.value, e.expires_at AS "expiresAt",
+                 (e.removed_at IS NOT NULL OR w.deleted_at IS NOT NULL) AS gone, e.revision
             FROM watchlist_entries e JOIN watchlists w ON w.id = e.watchlist_id
-           WHERE e.revision > ${from} ORDER BY e.revision`
+           WHERE e.revision > ${from} ORDER BY e.revision`)
       }))
       if (lists.length === 0 && entries.length === 0) return
       // Lists first: removing a retired list removes its entries, and an entry's list must be known.
       for (const row of lists) {
         if (row.deleted) matcher.removeList(row.id)
-        else matcher.putList(listOf(row))
+        else matcher.putList(row)
       }
       for (const row of entries) {
         if (row.gone) matcher.removeEntry(row.id)
-        else matcher.putEntry(entryOf(row))
+        else matcher.putEntry(row)
       }
       yield* warnUnusable(entries.filter((row) => !row.gone).map((row) => row.id))
       const last = Math.max(from, ...lists.map((r) => Number(r.revision)), ...entries.map((r) => Number(r.revision)))

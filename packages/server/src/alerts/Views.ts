@@ -1,9 +1,10 @@
-import type { Alert, AlertDetection, AlertStatus } from "@chaverim/domain/Alerts"
+import { Alert, type AlertDetection, AlertStatus } from "@chaverim/domain/Alerts"
 import type { Role } from "@chaverim/domain/Auth"
-import type { EntryKind, WatchlistCategory } from "@chaverim/domain/Watchlist"
 import { locationOf } from "@chaverim/domain/Location"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
+import * as Schema from "effect/Schema"
+import { IsoTime, IsoTimeOrNull } from "../db/Rows"
 import { imageLinks } from "../images/Images"
 
 /**
@@ -25,27 +26,33 @@ export const mayView = (viewer: Viewer, list: { readonly shared: boolean; readon
 export const visibleTo = (sql: SqlClient.SqlClient, viewer: Viewer): Statement.Fragment =>
   viewer.role === "admin" ? sql`true` : sql`(w.shared OR w.owner_id = ${viewer.userId})`
 
-export interface DetectionRow {
-  readonly d_id: string
-  readonly d_detection_id: string
-  readonly d_detected_at: Date
-  readonly d_received_at: Date
-  readonly d_plate_text: string
-  readonly d_plate: string
-  readonly d_confidence: number
-  readonly d_direction: string | null
-  readonly d_vehicle_type: string | null
-  readonly d_vehicle_color: string | null
-  readonly d_vehicle_make: string | null
-  readonly d_lat: number | null
-  readonly d_lon: number | null
-  readonly c_id: string
-  readonly c_name: string | null
-  readonly c_site: string | null
-  readonly c_lat: number | null
-  readonly c_lon: number | null
-  readonly image_kinds: ReadonlyArray<string> | null
-}
+/** The same rule in SQL for every account `u` at once (who among many may see the list `w`). */
+export const visibleToEach = (sql: SqlClient.SqlClient): Statement.Fragment =>
+  sql`(u.role = 'admin' OR w.shared OR w.owner_id = u.id)`
+
+/** A read `d` and its camera `c` as `detectionColumns` names them. */
+export const DetectionRow = Schema.Struct({
+  d_id: Schema.String,
+  d_detection_id: Schema.String,
+  d_detected_at: IsoTime,
+  d_received_at: IsoTime,
+  d_plate_text: Schema.String,
+  d_plate: Schema.String,
+  d_confidence: Schema.Number,
+  d_direction: Schema.NullOr(Schema.String),
+  d_vehicle_type: Schema.NullOr(Schema.String),
+  d_vehicle_color: Schema.NullOr(Schema.String),
+  d_vehicle_make: Schema.NullOr(Schema.String),
+  d_lat: Schema.NullOr(Schema.Number),
+  d_lon: Schema.NullOr(Schema.Number),
+  c_id: Schema.String,
+  c_name: Schema.NullOr(Schema.String),
+  c_site: Schema.NullOr(Schema.String),
+  c_lat: Schema.NullOr(Schema.Number),
+  c_lon: Schema.NullOr(Schema.Number),
+  image_kinds: Schema.NullOr(Schema.Array(Schema.String))
+})
+export type DetectionRow = typeof DetectionRow.Type
 
 /** The columns of a read `d` and its camera `c`, as DetectionRow names them. */
 export const detectionColumns = (sql: SqlClient.SqlClient) =>
@@ -59,8 +66,8 @@ export const detectionColumns = (sql: SqlClient.SqlClient) =>
 export const detectionOf = (row: DetectionRow): AlertDetection => ({
   id: row.d_id,
   detection_id: row.d_detection_id,
-  detected_at: row.d_detected_at.toISOString(),
-  received_at: row.d_received_at.toISOString(),
+  detected_at: row.d_detected_at,
+  received_at: row.d_received_at,
   plate_text: row.d_plate_text,
   plate: row.d_plate,
   confidence: row.d_confidence,
@@ -73,48 +80,49 @@ export const detectionOf = (row: DetectionRow): AlertDetection => ({
   images: imageLinks(row.d_id, row.image_kinds)
 })
 
-export interface AlertRow extends DetectionRow {
-  readonly id: string
-  readonly status: AlertStatus
-  readonly plate: string
-  readonly retro: boolean
-  readonly sightings: number
-  readonly first_seen_at: Date
-  readonly last_seen_at: Date
-  readonly created_at: Date
-  readonly updated_at: Date
+/**
+ * An alert `a` as `alertFrom` selects it: the contract's columns (its list and entry as JSON objects),
+ * the latest sighting's read, the list's owner and sharing (for `mayView`) and the keyset cursor's time.
+ */
+export const AlertRow = Schema.Struct({
+  ...DetectionRow.fields,
+  id: Schema.String,
+  status: AlertStatus,
+  plate: Schema.String,
+  retro: Schema.Boolean,
+  sightings: Schema.Number,
+  first_seen_at: IsoTime,
+  last_seen_at: IsoTime,
+  created_at: IsoTime,
+  updated_at: IsoTime,
   /** created_at to the microsecond, for the keyset cursor */
-  readonly cursor_time: string
-  readonly acknowledged_by_name: string | null
-  readonly acknowledged_at: Date | null
-  readonly en_route_by_name: string | null
-  readonly en_route_at: Date | null
-  readonly resolved_by_name: string | null
-  readonly resolved_at: Date | null
-  readonly resolution_note: string | null
-  readonly w_id: string
-  readonly w_name: string
-  readonly w_category: WatchlistCategory
-  readonly w_priority: number
-  readonly w_colour: string
-  readonly owner_id: string | null
-  readonly shared: boolean
-  readonly e_id: string | null
-  readonly e_kind: EntryKind | null
-  readonly e_value: string | null
-  readonly e_note: string | null
-}
+  cursor_time: Schema.String,
+  watchlist: Alert.fields.watchlist,
+  entry: Alert.fields.entry,
+  owner_id: Schema.NullOr(Schema.String),
+  shared: Schema.Boolean,
+  acknowledged_by: Schema.NullOr(Schema.String),
+  acknowledged_at: IsoTimeOrNull,
+  en_route_by: Schema.NullOr(Schema.String),
+  en_route_at: IsoTimeOrNull,
+  resolved_by: Schema.NullOr(Schema.String),
+  resolved_at: IsoTimeOrNull,
+  resolution_note: Schema.NullOr(Schema.String)
+})
+export type AlertRow = typeof AlertRow.Type
 
 /** An alert `a` with its list, entry and latest sighting; FROM and joins included, WHERE left to the caller. */
 export const alertFrom = (sql: SqlClient.SqlClient) =>
   sql`SELECT a.id::text AS id, a.status, a.plate, a.retro, a.sightings, a.first_seen_at, a.last_seen_at,
              a.created_at, a.updated_at,
              to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_time,
-             a.acknowledged_by_name, a.acknowledged_at, a.en_route_by_name, a.en_route_at,
-             a.resolved_by_name, a.resolved_at, a.resolution_note,
-             w.id AS w_id, w.name AS w_name, w.category AS w_category, w.priority AS w_priority,
-             w.colour AS w_colour, w.owner_id, w.shared,
-             e.id::text AS e_id, e.kind AS e_kind, e.value AS e_value, e.note AS e_note,
+             a.acknowledged_by_name AS acknowledged_by, a.acknowledged_at, a.en_route_by_name AS en_route_by,
+             a.en_route_at, a.resolved_by_name AS resolved_by, a.resolved_at, a.resolution_note,
+             json_build_object('id', w.id, 'name', w.name, 'category', w.category, 'priority', w.priority,
+                               'colour', w.colour) AS watchlist,
+             w.owner_id, w.shared,
+             CASE WHEN e.id IS NULL THEN NULL
+                  ELSE json_build_object('id', e.id::text, 'kind', e.kind, 'value', e.value, 'note', e.note) END AS entry,
              ${detectionColumns(sql)}
         FROM alerts a
         JOIN watchlists w ON w.id = a.watchlist_id
@@ -122,29 +130,30 @@ export const alertFrom = (sql: SqlClient.SqlClient) =>
         JOIN detections d ON d.id = a.last_detection_id
         JOIN cameras c ON c.id = d.camera_id`
 
-const isoOrNull = (d: Date | null) => (d === null ? null : d.toISOString())
+/** Decodes rows selected with `alertFrom`, or with `detectionColumns` (a ParseError is our bug: see `orBug`). */
+export const decodeAlertRows = Schema.decodeUnknown(Schema.Array(AlertRow))
+export const decodeDetectionRows = Schema.decodeUnknown(Schema.Array(DetectionRow))
 
+/** The alert as the contracts show it (only its fields: the row's others never leave the server). */
 export const alertOf = (row: AlertRow): Alert => ({
   id: row.id,
   status: row.status,
   plate: row.plate,
   retro: row.retro,
-  not_on_allow_list: row.e_id === null,
+  not_on_allow_list: row.entry === null,
   sightings: row.sightings,
-  first_seen_at: row.first_seen_at.toISOString(),
-  last_seen_at: row.last_seen_at.toISOString(),
-  created_at: row.created_at.toISOString(),
-  updated_at: row.updated_at.toISOString(),
-  watchlist: { id: row.w_id, name: row.w_name, category: row.w_category, priority: row.w_priority, colour: row.w_colour },
-  entry: row.e_id === null
-    ? null
-    : { id: row.e_id, kind: row.e_kind!, value: row.e_value!, note: row.e_note },
+  first_seen_at: row.first_seen_at,
+  last_seen_at: row.last_seen_at,
+  created_at: row.created_at,
+  updated_at: row.updated_at,
+  watchlist: row.watchlist,
+  entry: row.entry,
   detection: detectionOf(row),
-  acknowledged_by: row.acknowledged_by_name,
-  acknowledged_at: isoOrNull(row.acknowledged_at),
-  en_route_by: row.en_route_by_name,
-  en_route_at: isoOrNull(row.en_route_at),
-  resolved_by: row.resolved_by_name,
-  resolved_at: isoOrNull(row.resolved_at),
+  acknowledged_by: row.acknowledged_by,
+  acknowledged_at: row.acknowledged_at,
+  en_route_by: row.en_route_by,
+  en_route_at: row.en_route_at,
+  resolved_by: row.resolved_by,
+  resolved_at: row.resolved_at,
   resolution_note: row.resolution_note
 })

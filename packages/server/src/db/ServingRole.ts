@@ -1,8 +1,12 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto"
 import pg from "pg"
+import { orBug } from "./Rows"
 
 /**
  * The server answers requests as a login role of its own that owns nothing: it may read everything
@@ -19,9 +23,9 @@ export const EVIDENCE_TABLES = ["detections", "detection_images", "audit_log", "
 /**
  * Read-only for the serving role: written only by the migrator and by the audit chain's owner-run
  * triggers. The server's keys (server_secrets) are made by a migration: the server reads them and
- * could otherwise swap in one of its own choosing.
+ * could otherwise swap in one of its own choosing. Outbound channels are registered by their migration.
  */
-const READ_ONLY_TABLES = ["audit_chain_head", "schema_migrations", "server_secrets"] as const
+const READ_ONLY_TABLES = ["audit_chain_head", "schema_migrations", "server_secrets", "outbound_channels"] as const
 
 /** Taken from only by owner-run triggers (the audit chain numbers its rows under its own lock). */
 const OWNER_SEQUENCES = ["audit_log_id_seq"] as const
@@ -82,42 +86,42 @@ const scramVerifier = (password: string): string => {
   }`
 }
 
-export interface Privileges {
-  readonly user: string
-  readonly database: string
-  readonly schema: string
-  readonly superuser: boolean
-  readonly createRole: boolean
+const Privileges = Schema.Struct({
+  user: Schema.String,
+  database: Schema.String,
+  schema: Schema.String,
+  superuser: Schema.Boolean,
+  createRole: Schema.Boolean,
   /** may create objects in the schema, or owns some there: an owner, not a serving role */
-  readonly owner: boolean
-}
+  owner: Schema.Boolean
+})
+export type Privileges = typeof Privileges.Type
+
+/**
+ * The row of a query of the catalog that answers one whatever the database holds (the connected
+ * role's own row, a function's result): none would be a bug of ours, a defect.
+ */
+const oneRow = <A, I>(Result: Schema.Schema<A, I>, statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+  SqlSchema.single({ Request: Schema.Void, Result, execute: () => statement })(undefined).pipe(
+    orBug,
+    Effect.catchTag("NoSuchElementException", Effect.die)
+  )
 
 /** What the connected role may do: decides whether it migrates, makes a serving role, or serves as is. */
-export const currentPrivileges: Effect.Effect<Privileges, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  const [row] = yield* sql<{
-    user: string
-    database: string
-    schema: string
-    superuser: boolean
-    create_role: boolean
-    owner: boolean
-  }>`
-    SELECT current_user AS user, current_database() AS database, current_schema() AS schema,
-           r.rolsuper AS superuser, r.rolcreaterole AS create_role,
-           has_schema_privilege(current_schema(), 'CREATE')
-             OR EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                         WHERE n.nspname = current_schema() AND c.relowner = r.oid) AS owner
-      FROM pg_roles r WHERE r.rolname = current_user`
-  return {
-    user: row!.user,
-    database: row!.database,
-    schema: row!.schema,
-    superuser: row!.superuser,
-    createRole: row!.create_role,
-    owner: row!.owner
-  }
-})
+export const currentPrivileges: Effect.Effect<Privileges, SqlError, SqlClient.SqlClient> = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    oneRow(
+      Privileges,
+      sql`
+        SELECT current_user AS user, current_database() AS database, current_schema() AS schema,
+               r.rolsuper AS superuser, r.rolcreaterole AS "createRole",
+               has_schema_privilege(current_schema(), 'CREATE')
+                 OR EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                             WHERE n.nspname = current_schema() AND c.relowner = r.oid) AS owner
+          FROM pg_roles r WHERE r.rolname = current_user`
+    )
+)
 
 const id = (name: string) => pg.escapeIdentifier(name)
 
@@ -145,8 +149,11 @@ export const ensureRole = Effect.fn("ServingRole.ensure")(function*(role: string
   )
   yield* sql.withTransaction(Effect.gen(function*() {
     yield* sql`SELECT pg_advisory_xact_lock(${ROLE_LOCK})`
-    const found = yield* sql<{ exists: boolean }>`SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = ${role}) AS exists`
-    if (found[0]!.exists) return yield* alter
+    const found = yield* oneRow(
+      Schema.Struct({ exists: Schema.Boolean }),
+      sql`SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = ${role}) AS exists`
+    )
+    if (found.exists) return yield* alter
     yield* sql.withTransaction(
       sql.unsafe(
         `CREATE ROLE ${id(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT${setPassword}`
@@ -184,10 +191,13 @@ export const grantServing = Effect.fn("ServingRole.grant")(function*(role: strin
       ]
     ) yield* sql.unsafe(statement)
     // Before PostgreSQL 15 every role may create in `public`: take that from everyone, if we may.
-    const mayCreate = sql<{ create: boolean }>`SELECT has_schema_privilege(${role}, ${schema}, 'CREATE') AS create`
-    if ((yield* mayCreate)[0]!.create) {
+    const mayCreate = oneRow(
+      Schema.Struct({ create: Schema.Boolean }),
+      sql`SELECT has_schema_privilege(${role}, ${schema}, 'CREATE') AS create`
+    )
+    if ((yield* mayCreate).create) {
       yield* sql.unsafe(`REVOKE CREATE ON SCHEMA ${s} FROM PUBLIC`)
-      if ((yield* mayCreate)[0]!.create) {
+      if ((yield* mayCreate).create) {
         yield* Effect.logWarning(
           "the serving role may create objects in the schema (granted to PUBLIC, and only the schema's owner can revoke it)"
         ).pipe(Effect.annotateLogs({ role, schema }))
@@ -200,10 +210,15 @@ export const grantServing = Effect.fn("ServingRole.grant")(function*(role: strin
 export const overPrivileged = (role: string, schema: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const [row] = yield* sql<{ superuser: boolean; owns: boolean }>`
-      SELECT r.rolsuper OR r.rolbypassrls OR r.rolcreaterole AS superuser,
-             EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                      WHERE n.nspname = ${schema} AND c.relowner = r.oid) AS owns
-        FROM pg_roles r WHERE r.rolname = ${role}`
-    return row === undefined ? false : row.superuser || row.owns
+    const row = yield* SqlSchema.findOne({
+      Request: Schema.Void,
+      Result: Schema.Struct({ superuser: Schema.Boolean, owns: Schema.Boolean }),
+      execute: () =>
+        sql`
+          SELECT r.rolsuper OR r.rolbypassrls OR r.rolcreaterole AS superuser,
+                 EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                          WHERE n.nspname = ${schema} AND c.relowner = r.oid) AS owns
+            FROM pg_roles r WHERE r.rolname = ${role}`
+    })(undefined).pipe(orBug)
+    return Option.exists(row, (r) => r.superuser || r.owns)
   })

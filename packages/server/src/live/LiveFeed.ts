@@ -6,6 +6,8 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Socket from "@effect/platform/Socket"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -17,11 +19,23 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Socket as NetSocket } from "node:net"
-import { alertFrom, alertOf, type AlertRow, detectionColumns, detectionOf, type DetectionRow, mayView, type Viewer } from "../alerts/Views"
+import {
+  alertFrom,
+  alertOf,
+  type AlertRow,
+  decodeAlertRows,
+  decodeDetectionRows,
+  detectionColumns,
+  detectionOf,
+  type DetectionRow,
+  mayView,
+  type Viewer
+} from "../alerts/Views"
 import { Accounts } from "../auth/Accounts"
 import { SESSION_CHANGED_CHANNEL } from "../auth/SessionChanges"
 import { AppConfig } from "../Config"
 import { isFor, PgListener } from "../db/Listener"
+import { orBug } from "../db/Rows"
 import { originAllowed } from "../http/Origin"
 import { LIVE_EVENTS_CHANNEL, LIVE_EVENTS_KEPT_HOURS } from "./Events"
 
@@ -56,6 +70,17 @@ interface Outgoing {
   /** for an alert: whose list it is, to decide who may receive it */
   readonly list?: { readonly shared: boolean; readonly owner_id: string | null } | undefined
 }
+
+/** A row of `live_events` (its bigints as text): the event's number and the read or alert it tells of. */
+const EventRow = Schema.Struct({
+  id: Schema.NumberFromString,
+  kind: Schema.Literal("detection", "alert"),
+  detection_id: Schema.NullOr(Schema.String),
+  alert_id: Schema.NullOr(Schema.String)
+})
+
+/** The journal's first and last event numbers (as text), both null when it is empty. */
+const BoundsRow = Schema.Struct({ min: Schema.NullOr(Schema.NumberFromString), max: Schema.NullOr(Schema.NumberFromString) })
 
 /** Reads are for everyone; an alert only for who may see its list. */
 const mayReceive = (viewer: Viewer, event: Outgoing) => event.list === undefined || mayView(viewer, event.list)
@@ -168,40 +193,57 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
     const clients = new Set<Outbox>()
     /** Each open feed's "check your session now", by user id. */
     const rechecks = new Map<string, Set<Queue.Enqueue<void>>>()
-    const [start] = yield* sql<{ id: string }>`SELECT coalesce(max(id), 0)::text AS id FROM live_events`
+    // An aggregate: always one row.
+    const start = yield* SqlSchema.single({
+      Request: Schema.Void,
+      Result: Schema.Struct({ id: Schema.NumberFromString }),
+      execute: () => sql`SELECT coalesce(max(id), 0)::text AS id FROM live_events`
+    })(undefined).pipe(orBug, Effect.catchTag("NoSuchElementException", Effect.die))
     /** The last event handed to the clients. */
-    let head = Number(start!.id)
+    let head = start.id
 
-    /** Events after `after` (up to `upTo`), oldest first, with what they show as of now. */
-    const eventsAfter = (after: number, upTo: number | undefined) =>
-      Effect.gen(function*() {
-        const events = yield* sql<{ id: string; kind: "detection" | "alert"; detection_id: string | null; alert_id: string | null }>`
+    // A page is decoded once for all the clients.
+    const eventPage = SqlSchema.findAll({
+      Request: Schema.Struct({ after: Schema.Number, upTo: Schema.UndefinedOr(Schema.Number) }),
+      Result: EventRow,
+      execute: ({ after, upTo }) =>
+        sql`
           SELECT id::text AS id, kind, detection_id::text AS detection_id, alert_id::text AS alert_id
             FROM live_events
            WHERE ${sql.and([sql`id > ${after}`, ...(upTo === undefined ? [] : [sql`id <= ${upTo}`])])}
            ORDER BY live_events.id
            LIMIT ${PAGE}`
+    })
+
+    const bounds = SqlSchema.findOne({
+      Request: Schema.Void,
+      Result: BoundsRow,
+      execute: () => sql`SELECT min(id)::text AS min, max(id)::text AS max FROM live_events`
+    })(undefined).pipe(orBug, Effect.map(Option.getOrElse(() => ({ min: null, max: null }))))
+
+    /** Events after `after` (up to `upTo`), oldest first, with what they show as of now. */
+    const eventsAfter = (after: number, upTo: number | undefined) =>
+      Effect.gen(function*() {
+        const events = yield* orBug(eventPage({ after, upTo }))
         if (events.length === 0) return []
         const detectionIds = [...new Set(events.flatMap((e) => (e.detection_id === null ? [] : [e.detection_id])))]
         const alertIds = [...new Set(events.flatMap((e) => (e.alert_id === null ? [] : [e.alert_id])))]
         const detections = new Map<string, DetectionRow>()
         if (detectionIds.length > 0) {
-          for (
-            const row of yield* sql<DetectionRow>`
+          const rows = yield* sql`
             SELECT ${detectionColumns(sql)} FROM detections d JOIN cameras c ON c.id = d.camera_id
              WHERE d.id = ANY(string_to_array(${detectionIds.join(",")}, ',')::bigint[])`
-          ) detections.set(row.d_id, row)
+          for (const row of yield* orBug(decodeDetectionRows(rows))) detections.set(row.d_id, row)
         }
         const alerts = new Map<string, AlertRow>()
         if (alertIds.length > 0) {
-          for (
-            const row of yield* sql<AlertRow>`
+          const rows = yield* sql`
             ${alertFrom(sql)} WHERE a.id = ANY(string_to_array(${alertIds.join(",")}, ',')::bigint[])`
-          ) alerts.set(row.id, row)
+          for (const row of yield* orBug(decodeAlertRows(rows))) alerts.set(row.id, row)
         }
         const out: Array<Outgoing> = []
         for (const event of events) {
-          const id = Number(event.id)
+          const id = event.id
           const detection = event.detection_id === null ? undefined : detections.get(event.detection_id)
           const alert = event.alert_id === null ? undefined : alerts.get(event.alert_id)
           if (detection !== undefined) {
@@ -224,11 +266,11 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
     const broadcast = Effect.gen(function*() {
       while (true) {
         const events = yield* eventsAfter(head, undefined)
-        if (events.length === 0) return
+        if (!Arr.isNonEmptyReadonlyArray(events)) return
         // No wait between reading and handing over: a client registering sees `head` move with it.
         let overflowed = 0
         for (const client of clients) if (client.offer(events)) overflowed++
-        head = events[events.length - 1]!.id
+        head = Arr.lastNonEmpty(events).id
         if (overflowed > 0) yield* Metric.incrementBy(overflowsTotal, overflowed)
       }
     })
@@ -264,8 +306,12 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
 
     // One server at a time prunes; the newest event always stays, so the numbering stays known.
     const prune = sql.withTransaction(Effect.gen(function*() {
-      const [lock] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${PRUNE_LOCK}) AS locked`
-      if (lock?.locked !== true) return
+      const lock = yield* SqlSchema.findOne({
+        Request: Schema.Void,
+        Result: Schema.Struct({ locked: Schema.Boolean }),
+        execute: () => sql`SELECT pg_try_advisory_xact_lock(${PRUNE_LOCK}) AS locked`
+      })(undefined).pipe(orBug)
+      if (!Option.exists(lock, (row) => row.locked)) return
       yield* sql`
         DELETE FROM live_events
          WHERE created_at < now() - ${KEEP}::interval
@@ -330,20 +376,19 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
           let last = from
           if (options.after !== undefined) {
             const after = options.after
-            const [bounds] = yield* sql<{ min: string | null; max: string | null }>`
-              SELECT min(id)::text AS min, max(id)::text AS max FROM live_events`
-            const max = Number(bounds?.max ?? 0)
-            const min = bounds?.min === null || bounds?.min === undefined ? undefined : Number(bounds.min)
+            const journal = yield* bounds
+            const max = journal.max ?? 0
+            const min = journal.min ?? undefined
             if (after > Math.max(max, from)) return yield* resync("unknown")
             if (min !== undefined && after < min - 1) return yield* resync("too_old")
             let cursor = after
             while (cursor < from) {
               const page = yield* eventsAfter(cursor, from)
-              if (page.length === 0) break
+              if (!Arr.isNonEmptyReadonlyArray(page)) break
               for (const event of page) {
                 if (wants(event)) yield* send(event.text)
               }
-              cursor = page[page.length - 1]!.id
+              cursor = Arr.lastNonEmpty(page).id
             }
             last = Math.max(from, after)
           }
