@@ -1,5 +1,5 @@
 import type { Me } from "@chaverim/domain/Accounts"
-import { DISPLAY_NAME_MAX, type DisplayCode } from "@chaverim/domain/Rpc"
+import { DISPLAY_NAME_MAX, type DisplayCode } from "@chaverim/domain/rpc/Displays"
 import * as Effect from "effect/Effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createEntry, createList, drained, latestRevision, LiveClient, matcherAt } from "./alertHarness"

@@ -9,7 +9,8 @@ import {
   roleAtLeast,
   ViewerAuth
 } from "@chaverim/domain/Auth"
-import { AlprRpcs, requiredRole } from "@chaverim/domain/Rpc"
+import { AlprRpcs } from "@chaverim/domain/Rpc"
+import { requiredRole } from "@chaverim/domain/rpc/Common"
 import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import type * as Rpc from "@effect/rpc/Rpc"

@@ -1,5 +1,6 @@
 import { roleAtLeast } from "@chaverim/domain/Auth"
-import { AdminRpcs, AlprRpcs, RequiredRole, requiredRole, RPC_PATH, RpcSession } from "@chaverim/domain/Rpc"
+import { AdminRpcs, AlprRpcs, RPC_PATH } from "@chaverim/domain/Rpc"
+import { RequiredRole, requiredRole, RpcSession } from "@chaverim/domain/rpc/Common"
 import { CONNECTION_HEADER, RpcConnections } from "@chaverim/server/rpc/Protocol"
 import { RpcSessionLayer } from "@chaverim/server/rpc/Session"
 import * as Headers from "@effect/platform/Headers"

@@ -1,4 +1,4 @@
-import type { CsvImportResult } from "@chaverim/domain/Rpc"
+import type { CsvImportResult } from "@chaverim/domain/rpc/Watchlists"
 import { importChunks } from "@chaverim/domain/WatchlistCsv"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { parse } from "csv-parse/sync"

@@ -16,13 +16,21 @@ const isLow = (file: string) =>
   /^(crypto|csv|db)\//.test(file) ||
   (file.startsWith("http/") && !isWiring(file)) ||
   // the live feed's journal: a hand-off that writers before the feed append to in their own transaction
-  file === "live/Events.ts"
+  file === "live/Events.ts" ||
+  // the outbound channels' outbox: publishers (alerts, later health) write it, channels (telegram) read it
+  file.startsWith("outbox/")
 
 /** Composition: may import anything, and is the only thing that imports doors. */
-const isWiring = (file: string) => file === "index.ts" || file === "http/ApiLayer.ts"
+const isWiring = (file: string) => file === "index.ts" || file === "http/ApiLayer.ts" || file === "rpc/RpcLayer.ts"
 
-/** Where requests come in (HTTP handlers, the RPC server): they call any capability's service. */
-const isDoor = (file: string) => file.startsWith("rpc/") || /(^|\/)[A-Za-z]*Http\.ts$/.test(file)
+/**
+ * Where requests come in: HTTP handlers (`<capability>/Http.ts`, `search/InvestigationHttp.ts`) and RPC
+ * handlers (`<capability>/Rpc.ts`, `displays/WallRpc.ts`); they call any capability's service.
+ */
+const isDoor = (file: string) => /(^|\/)[A-Za-z]*(Http|Rpc)\.ts$/.test(file)
+
+/** The RPC server under the RPC handlers (its protocol, the session: who calls, from where); only doors use it. */
+const isRpcServer = (file: string) => file.startsWith("rpc/") && !isWiring(file)
 
 /**
  * The capabilities, each with those it may import. The read's way runs collectors -> ingest -> alerts
@@ -77,8 +85,9 @@ const violation = ({ from, to }: Edge): string | undefined => {
   if (isWiring(from)) return undefined
   if (isWiring(to)) return "only the entry point imports the wiring"
   if (isDoor(to) && capabilityOf(to) !== capabilityOf(from)) return "a door (HTTP handlers, RPC) is imported only by the wiring"
+  if (isRpcServer(to) && !isDoor(from) && !isRpcServer(from)) return "the RPC server (rpc/) is used only by doors"
   if (isLow(from)) return isLow(to) ? undefined : "a low module imports only low modules"
-  if (isLow(to) || isDoor(from)) return undefined
+  if (isLow(to) || isDoor(from) || isRpcServer(from)) return undefined
   const [own, other] = [capabilityOf(from), capabilityOf(to)]
   if (own === other) return undefined
   if (!(own in mayUse)) return `${own}/ is not placed in the import rule (add it to mayUse)`
@@ -102,7 +111,7 @@ describe("the import direction rule", () => {
   })
 
   it("places every capability folder of packages/server/src", () => {
-    const folders = new Set(files.filter((file) => file.includes("/") && !isLow(file) && !isWiring(file) && !isDoor(file)).map(capabilityOf))
+    const folders = new Set(files.filter((file) => file.includes("/") && !isLow(file) && !isWiring(file) && !isDoor(file) && !isRpcServer(file)).map(capabilityOf))
     expect([...folders].filter((folder) => !(folder in mayUse))).toEqual([])
   })
 

@@ -1,17 +1,22 @@
 import { displayAllowed } from "@chaverim/domain/Auth"
-import { AlprRpcs, requiredRole, RpcSession } from "@chaverim/domain/Rpc"
+import { AlprRpcs } from "@chaverim/domain/Rpc"
+import { requiredRole, RpcSession } from "@chaverim/domain/rpc/Common"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as RpcServer from "@effect/rpc/RpcServer"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { Cameras } from "./Cameras"
-import { AdminHandlersLayer } from "./Handlers"
+import { AuditRpcsLayer } from "../audit/Rpc"
+import { UsersRpcsLayer } from "../auth/Rpc"
+import { Cameras } from "../collectors/Cameras"
+import { CamerasRpcsLayer } from "../collectors/CamerasRpc"
+import { CollectorsRpcsLayer } from "../collectors/Rpc"
+import { DisplaysRpcsLayer } from "../displays/Rpc"
+import { WallRpcsLayer } from "../displays/WallRpc"
+import { WatchlistsRpcsLayer } from "../watchlists/Rpc"
+import { Watchlists } from "../watchlists/Watchlists"
 import { RpcConnections, RpcProtocolLayer } from "./Protocol"
 import { RpcSessionLayer } from "./Session"
-import { WallRpcsLayer } from "./Wall"
-import { WatchlistsRpcsLayer } from "./Watchlists"
-import { Watchlists } from "../watchlists/Watchlists"
 
 /**
  * The session middleware refuses a procedure without a role at every call; a procedure without the
@@ -34,6 +39,17 @@ const contractChecked = Layer.effectDiscard(Effect.suspend(() => {
     : Effect.void
 }))
 
+/** Every procedure implemented, each group by its capability; needs the services, the database and the connection registry. */
+const HandlersLayer = Layer.mergeAll(
+  UsersRpcsLayer,
+  CollectorsRpcsLayer,
+  DisplaysRpcsLayer,
+  CamerasRpcsLayer,
+  AuditRpcsLayer,
+  WatchlistsRpcsLayer,
+  WallRpcsLayer
+)
+
 /**
  * The RPC server at `/rpc` on the HttpApi's router, NDJSON over WebSocket (a message at most 1 MiB).
  * Provide it to `HttpApiBuilder.serve` like the HttpApi groups, so the route exists before the
@@ -44,7 +60,7 @@ export const RpcLayer = RpcServer.layer(AlprRpcs, {
   // A defect fails its own call only, instead of every call in flight on the connection.
   disableFatalDefects: true
 }).pipe(
-  Layer.provide([RpcProtocolLayer, AdminHandlersLayer, WatchlistsRpcsLayer, WallRpcsLayer, RpcSessionLayer, contractChecked]),
+  Layer.provide([RpcProtocolLayer, HandlersLayer, RpcSessionLayer, contractChecked]),
   Layer.provide([Cameras.Default, Watchlists.Default]),
   Layer.provide(RpcSerialization.layerNdjsonWith({ maxBufferSize: 1024 * 1024 })),
   Layer.provide(RpcConnections.Default)

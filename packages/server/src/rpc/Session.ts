@@ -1,10 +1,13 @@
 import { CurrentUser, displayAllowed, roleAtLeast } from "@chaverim/domain/Auth"
 import { Forbidden, Unauthorized } from "@chaverim/domain/Errors"
-import { requiredRole, RpcSession } from "@chaverim/domain/Rpc"
+import { requiredRole, RpcSession } from "@chaverim/domain/rpc/Common"
+import type * as Headers from "@effect/platform/Headers"
+import * as SqlError from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { Accounts } from "../auth/Accounts"
+import { Accounts, type Actor } from "../auth/Accounts"
+import type { RequestInfo } from "../http/ClientAddress"
 import { RpcConnections } from "./Protocol"
 
 /**
@@ -44,3 +47,28 @@ export const RpcSessionLayer = Layer.effect(
       }).pipe(Effect.withSpan("RpcSession", { attributes: { rpc: rpc._tag } })))
   })
 )
+
+// ---------------------------------------------------------------------------------------------------
+// For the procedures' handlers (`<capability>/Rpc.ts`)
+
+/** A failure no caller can act on (the database is down, ...): logged here, a bare defect for the client. */
+const unexpected = (error: unknown) =>
+  Effect.zipRight(Effect.logError("RPC procedure failed unexpectedly", error), Effect.die(error))
+
+export const orDieOnSql = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.catchIf(effect, (e): e is Extract<E, SqlError.SqlError> => e instanceof SqlError.SqlError, unexpected)
+
+/** Who is calling and from where: what a change records in the audit log. */
+export const caller = Effect.gen(function*() {
+  const connections = yield* RpcConnections
+  return (headers: Headers.Headers) =>
+    Effect.map(CurrentUser, (user) => ({
+      actor: { userId: user.userId, username: user.username } satisfies Actor,
+      request: connections.requestInfo(headers)
+    }))
+})
+
+/** A change by the caller, for a service that audits it itself when told who made it and from where. */
+export const changeByCaller = Effect.map(caller, (who) =>
+  <A, E, R>(headers: Headers.Headers, f: (actor: Actor, request: RequestInfo) => Effect.Effect<A, E, R>) =>
+    orDieOnSql(Effect.flatMap(who(headers), ({ actor, request }) => f(actor, request))))

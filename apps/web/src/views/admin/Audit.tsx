@@ -1,4 +1,4 @@
-import type { AuditEntry } from "@chaverim/domain/Rpc"
+import type { AuditEntry } from "@chaverim/domain/rpc/Audit"
 import { useState } from "react"
 import { definedFields } from "../../client/fields"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"

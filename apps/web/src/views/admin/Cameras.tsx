@@ -1,4 +1,4 @@
-import type { Camera } from "@chaverim/domain/Rpc"
+import type { Camera } from "@chaverim/domain/rpc/Cameras"
 import { useState } from "react"
 import { valueOf } from "../../client/problem"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"

@@ -1,4 +1,4 @@
-import type { CollectorSummary } from "@chaverim/domain/Rpc"
+import type { CollectorSummary } from "@chaverim/domain/rpc/Collectors"
 import { useState } from "react"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
 import { usePolling } from "../../client/usePolling"

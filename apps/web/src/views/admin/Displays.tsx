@@ -1,4 +1,4 @@
-import { DISPLAY_NAME_MAX, type DisplayCode, type DisplaySummary } from "@chaverim/domain/Rpc"
+import { DISPLAY_NAME_MAX, type DisplayCode, type DisplaySummary } from "@chaverim/domain/rpc/Displays"
 import { useState } from "react"
 import { valueOf } from "../../client/problem"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"

@@ -1,5 +1,5 @@
 import type { Role } from "@chaverim/domain/Auth"
-import type { UserSummary } from "@chaverim/domain/Rpc"
+import type { UserSummary } from "@chaverim/domain/rpc/Users"
 import { useState } from "react"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
 import { Badge, Button, Loaded, OnceValue, ProblemNote, SelectField, TextField } from "../../ui/controls"

@@ -1,4 +1,4 @@
-import type { WallSite } from "@chaverim/domain/Rpc"
+import type { WallSite } from "@chaverim/domain/rpc/Wall"
 import type { LiveState } from "../../client/live"
 
 const Figure = ({ value, label }: { readonly value: string; readonly label: string }) => (

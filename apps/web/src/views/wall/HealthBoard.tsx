@@ -1,4 +1,4 @@
-import type { WallSite, WallStatus } from "@chaverim/domain/Rpc"
+import type { WallSite, WallStatus } from "@chaverim/domain/rpc/Wall"
 import { type Remote, valueOf } from "../../client/problem"
 import { formatAgo } from "../../ui/format"
 

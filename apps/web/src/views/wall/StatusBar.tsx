@@ -1,4 +1,4 @@
-import type { WallStatus } from "@chaverim/domain/Rpc"
+import type { WallStatus } from "@chaverim/domain/rpc/Wall"
 import { useEffect, useState } from "react"
 import type { LiveState } from "../../client/live"
 import type { Remote } from "../../client/problem"

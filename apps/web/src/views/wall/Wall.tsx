@@ -1,4 +1,4 @@
-import type { WallStatus } from "@chaverim/domain/Rpc"
+import type { WallStatus } from "@chaverim/domain/rpc/Wall"
 import { useEffect, useRef, useState } from "react"
 import { useLiveFeed } from "../../client/live"
 import { valueOf } from "../../client/problem"

@@ -1,5 +1,5 @@
 import type { Alert, AlertDetection } from "@chaverim/domain/Alerts"
-import type { WallCamera } from "@chaverim/domain/Rpc"
+import type { WallCamera } from "@chaverim/domain/rpc/Wall"
 import type { MapPoint } from "../map/CameraMap"
 import { LazyMap } from "../map/LazyMap"
 

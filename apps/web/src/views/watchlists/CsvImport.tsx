@@ -1,4 +1,4 @@
-import type { CsvImportChunk, CsvImportResult } from "@chaverim/domain/Rpc"
+import type { CsvImportChunk, CsvImportResult } from "@chaverim/domain/rpc/Watchlists"
 import { type ImportChunk, importChunks, MAX_REPORTED_ERRORS } from "@chaverim/domain/WatchlistCsv"
 import { useState } from "react"
 import type { Problem } from "../../client/problem"

@@ -1,4 +1,4 @@
-import type { WatchlistEntry } from "@chaverim/domain/Rpc"
+import type { WatchlistEntry } from "@chaverim/domain/rpc/Watchlists"
 import { useState } from "react"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
 import { usePages } from "../../client/usePages"

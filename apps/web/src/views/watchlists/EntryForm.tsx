@@ -1,5 +1,5 @@
 import { type EntryKind, parseEntryValue } from "@chaverim/domain/Watchlist"
-import type { WatchlistEntry } from "@chaverim/domain/Rpc"
+import type { WatchlistEntry } from "@chaverim/domain/rpc/Watchlists"
 import * as Either from "effect/Either"
 import { useState } from "react"
 import { useRpcAction, withRpc } from "../../client/rpc"

@@ -1,4 +1,4 @@
-import type { Watchlist } from "@chaverim/domain/Rpc"
+import type { Watchlist } from "@chaverim/domain/rpc/Watchlists"
 import type { WatchlistCategory } from "@chaverim/domain/Watchlist"
 import { useState } from "react"
 import { type Remote, valueOf } from "../../client/problem"

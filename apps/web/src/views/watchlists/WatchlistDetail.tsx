@@ -1,4 +1,4 @@
-import type { Watchlist } from "@chaverim/domain/Rpc"
+import type { Watchlist } from "@chaverim/domain/rpc/Watchlists"
 import { type ReactNode, useEffect, useRef, useState } from "react"
 import { useRpcAction, withRpc } from "../../client/rpc"
 import { CATEGORY_LABEL } from "../../ui/colour"

@@ -1,4 +1,4 @@
-import type { Watchlist } from "@chaverim/domain/Rpc"
+import type { Watchlist } from "@chaverim/domain/rpc/Watchlists"
 import { useState } from "react"
 import { valueOf } from "../../client/problem"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"

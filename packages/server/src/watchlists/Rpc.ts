@@ -1,12 +1,12 @@
 import { CurrentUser } from "@chaverim/domain/Auth"
-import { WatchlistsRpcs } from "@chaverim/domain/Rpc"
+import { WatchlistsRpcs } from "@chaverim/domain/rpc/Watchlists"
 import { MAX_REPORTED_ERRORS } from "@chaverim/domain/WatchlistCsv"
 import type * as Headers from "@effect/platform/Headers"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { parseImport } from "../watchlists/Csv"
-import { type Caller, Watchlists } from "../watchlists/Watchlists"
-import { RpcConnections } from "./Protocol"
+import { RpcConnections } from "../rpc/Protocol"
+import { parseImport } from "./Csv"
+import { type Caller, Watchlists } from "./Watchlists"
 
 /**
  * The watchlist procedures. The session middleware has checked the role each one declares; which

@@ -1,12 +1,15 @@
 import { CurrentUser } from "@chaverim/domain/Auth"
-import { SITE_SILENT_SECONDS, WALL_ALERTS_MAX, WallRpcs, type WallSite } from "@chaverim/domain/Rpc"
+import { SITE_SILENT_SECONDS, WALL_ALERTS_MAX, WallRpcs, type WallSite } from "@chaverim/domain/rpc/Wall"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Alerts } from "../alerts/Alerts"
+import { Cameras } from "../collectors/Cameras"
 import { Collectors } from "../collectors/Collectors"
-import { Displays } from "../displays/Displays"
-import { Cameras } from "./Cameras"
+import { orBug } from "../db/Rows"
+import { Displays } from "./Displays"
 
 /**
  * The wall's status for any signed-in role: site health, placed cameras and the count of reads since
@@ -22,9 +25,12 @@ export const WallRpcsLayer = WallRpcs.toLayer(Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
   // The BRIN index on detected_at keeps this to the blocks of the day.
-  const readsSince = (since: Date) =>
-    Effect.map(sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM detections WHERE detected_at >= ${since}`,
-      ([row]) => row?.n ?? 0)
+  const countReads = SqlSchema.single({
+    Request: Schema.DateFromSelf,
+    Result: Schema.Struct({ n: Schema.Number }),
+    execute: (since) => sql`SELECT count(*)::int AS n FROM detections WHERE detected_at >= ${since}`
+  })
+  const readsSince = (since: Date) => Effect.map(orBug(countReads(since)), ({ n }) => n)
 
   const status = Effect.fn("Wall.status")(function*(since: Date) {
     const [all, placed, reads, now] = yield* Effect.all(

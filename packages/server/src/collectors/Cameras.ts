@@ -1,33 +1,14 @@
 import { NotFound } from "@chaverim/domain/Errors"
-import type { Camera, CameraUpdate } from "@chaverim/domain/Rpc"
+import { Camera, type CameraUpdate } from "@chaverim/domain/rpc/Cameras"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { IsoTime, orBug } from "../db/Rows"
 
-interface CameraRow {
-  readonly id: string
-  readonly collector_id: string
-  readonly collector_name: string
-  readonly external_id: string
-  readonly mac: string
-  readonly name: string | null
-  readonly site: string | null
-  readonly lat: number | null
-  readonly lon: number | null
-  readonly updated_at: Date
-}
-
-const toCamera = (r: CameraRow): Camera => ({
-  camera_id: r.id,
-  collector_id: r.collector_id,
-  collector_name: r.collector_name,
-  external_id: r.external_id,
-  mac: r.mac,
-  name: r.name,
-  site: r.site,
-  lat: r.lat,
-  lon: r.lon,
-  updated_at: new Date(r.updated_at).toISOString()
-})
+/** A row of `cameras` with its collector's name, as the contract carries a camera. */
+const CameraRow = Schema.Struct({ ...Camera.fields, updated_at: IsoTime })
 
 /**
  * The cameras collectors report, as an admin sees and names them: where each one is (site and
@@ -38,21 +19,36 @@ export class Cameras extends Effect.Service<Cameras>()("@chaverim/server/Cameras
     const sql = yield* SqlClient.SqlClient
 
     const select = sql`
-      SELECT c.id, c.collector_id, k.name AS collector_name, c.external_id, c.mac, c.name, c.site, c.lat, c.lon,
-             c.updated_at
+      SELECT c.id AS camera_id, c.collector_id, k.name AS collector_name, c.external_id, c.mac, c.name, c.site,
+             c.lat, c.lon, c.updated_at
         FROM cameras c JOIN collectors k ON k.id = c.collector_id`
 
+    const listRows = SqlSchema.findAll({
+      Request: Schema.UndefinedOr(Schema.String),
+      Result: CameraRow,
+      execute: (collectorId) =>
+        sql`
+          ${select} ${collectorId === undefined ? sql`` : sql`WHERE c.collector_id = ${collectorId}`}
+          ORDER BY k.name, c.site NULLS LAST, c.name NULLS LAST, c.external_id`
+    })
+
+    const one = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: CameraRow,
+      execute: (cameraId) => sql`${select} WHERE c.id = ${cameraId}`
+    })
+
     const list = Effect.fn("Cameras.list")(function*(collectorId?: string) {
-      const rows = yield* sql<CameraRow>`
-        ${select} ${collectorId === undefined ? sql`` : sql`WHERE c.collector_id = ${collectorId}`}
-        ORDER BY k.name, c.site NULLS LAST, c.name NULLS LAST, c.external_id`
-      return rows.map(toCamera)
+      return yield* orBug(listRows(collectorId))
     })
 
     const get = (cameraId: string) =>
       Effect.flatMap(
-        sql<CameraRow>`${select} WHERE c.id = ${cameraId}`,
-        ([row]) => row === undefined ? new NotFound({ message: `no camera ${cameraId}` }) : Effect.succeed(toCamera(row))
+        orBug(one(cameraId)),
+        Option.match({
+          onNone: () => new NotFound({ message: `no camera ${cameraId}` }),
+          onSome: Effect.succeed
+        })
       )
 
     /** The camera before and after: the audit log records what changed. */

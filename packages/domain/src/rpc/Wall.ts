@@ -1,0 +1,66 @@
+/**
+ * The wall's procedures.
+ *
+ * What a control-room screen shows besides the live feed, for any signed-in role: the screen is often
+ * signed in with a viewer account kept for it, which may not list collectors or cameras in full. These
+ * are the only procedures a paired wall display may call.
+ */
+import * as Rpc from "@effect/rpc/Rpc"
+import * as RpcGroup from "@effect/rpc/RpcGroup"
+import * as Schema from "effect/Schema"
+import { Alert } from "../Alerts"
+import { DisplayAllowed } from "../Auth"
+import { RequiredRole, RpcSession, Timestamp } from "./Common"
+
+/** A collector that has not been heard from for this long is shown offline (it beats every minute). */
+export const SITE_SILENT_SECONDS = 300
+
+export const WallSite = Schema.Struct({
+  collector_id: Schema.String,
+  name: Schema.String,
+  /** active and heard from within SITE_SILENT_SECONDS */
+  online: Schema.Boolean,
+  queue_depth: Schema.NullOr(Schema.Number),
+  cameras_online: Schema.NullOr(Schema.Number),
+  disk_full: Schema.NullOr(Schema.Boolean),
+  last_seen_at: Schema.NullOr(Schema.String)
+})
+export type WallSite = typeof WallSite.Type
+
+/** A placed camera: cameras without a position are not on the wall's map. */
+export const WallCamera = Schema.Struct({
+  camera_id: Schema.String,
+  name: Schema.NullOr(Schema.String),
+  site: Schema.NullOr(Schema.String),
+  lat: Schema.Number,
+  lon: Schema.Number
+})
+export type WallCamera = typeof WallCamera.Type
+
+export const WallStatus = Schema.Struct({
+  sites: Schema.Array(WallSite),
+  cameras: Schema.Array(WallCamera),
+  /** reads detected at or after `since` */
+  reads_since: Schema.Number,
+  /** the server's time of the answer */
+  as_of: Schema.String
+})
+export type WallStatus = typeof WallStatus.Type
+
+/** The screen's local midnight, so that "today" is the room's day. */
+const WallSince = Timestamp("since").annotations({
+  // Random strings would almost never pass the filter: generate times instead.
+  arbitrary: () => (fc) => fc.date({ min: new Date("2020-01-01"), max: new Date("2040-01-01"), noInvalidDate: true }).map((d) => d.toISOString())
+})
+
+/** At most this many open alerts are loaded when the wall starts; the live feed brings the rest. */
+export const WALL_ALERTS_MAX = 100
+
+export class WallRpcs extends RpcGroup.make(
+  Rpc.make("wall.status", {
+    payload: { since: WallSince },
+    success: WallStatus
+  }),
+  /** The new alerts (nobody has acknowledged them) of lists the caller may see, newest first. */
+  Rpc.make("wall.alerts", { success: Schema.Array(Alert) })
+).annotateRpcs(RequiredRole, "viewer").annotateRpcs(DisplayAllowed, true).middleware(RpcSession) {}
