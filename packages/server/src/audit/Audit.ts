@@ -1,9 +1,13 @@
+import { AuditEntry as AuditEntrySchema } from "@chaverim/domain/rpc/Audit"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import type * as Statement from "@effect/sql/Statement"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import { Int8Text, IsoTime, orBug } from "../db/Rows"
 
 export type AuditOutcome = "success" | "failure" | "denied"
 
@@ -26,21 +30,21 @@ export interface AuditEntry {
   readonly outcome: AuditOutcome
 }
 
-export interface AuditRow {
-  /** A bigint, in decimal. */
-  readonly id: string
-  readonly at: string
-  readonly actor_id: string | null
-  readonly actor_username: string | null
-  readonly address: string | null
-  readonly action: string
-  readonly target: string | null
-  readonly reason: string | null
-  readonly details: Record<string, unknown>
-  readonly outcome: AuditOutcome
-  readonly prev_hash: string
-  readonly hash: string
-}
+/**
+ * The driver's parsed `jsonb` object as it is. A `Schema.Record` would copy it key by key, and a
+ * `__proto__` key (JSON may hold one) would not survive the copy.
+ */
+const JsonObject = Schema.declare(
+  (value: unknown): value is { readonly [key: string]: unknown } =>
+    typeof value === "object" && value !== null && !Array.isArray(value)
+)
+
+/**
+ * A row of `audit_log` as admins see it (`audit.list`): the contract's entry, decoded from the
+ * driver's row (the id, a bigint, in decimal; the time in ISO 8601).
+ */
+const AuditLogRow = Schema.Struct({ ...AuditEntrySchema.fields, id: Int8Text, at: IsoTime, details: JsonObject })
+export type AuditRow = typeof AuditLogRow.Type
 
 /** Every given field narrows the list; none given lists everything. */
 export interface AuditFilter {
@@ -143,11 +147,6 @@ const timestamp = (value: Date | string) => (typeof value === "string" ? value :
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`)
 
-/** A row as the driver returns it: the same, with the time as a Date. */
-interface DbRow extends Omit<AuditRow, "at"> {
-  readonly at: Date
-}
-
 interface VerifyRow {
   readonly head_id: string
   readonly head_hash: string
@@ -183,19 +182,20 @@ export const AuditLayer = Layer.effect(
       if (filter.target !== undefined) where.push(sql`target = ${filter.target}`)
       if (page.before !== undefined) where.push(sql`id < ${page.before}::bigint`)
       // One row more than asked tells whether there is a next page without another query.
-      const found = yield* sql<DbRow>`
-        SELECT id, at, actor_id, actor_username, address, action, target, reason, details, outcome,
-               prev_hash, hash
-          FROM audit_log
-         WHERE ${sql.and(where)}
-         ORDER BY id DESC
-         LIMIT ${limit + 1}`
-      const items = found.slice(0, limit).map((row): AuditRow => ({
-        ...row,
-        id: String(row.id),
-        at: new Date(row.at).toISOString()
-      }))
-      return { items, next_cursor: found.length > limit ? items[items.length - 1]!.id : null }
+      const found = yield* orBug(SqlSchema.findAll({
+        Request: Schema.Void,
+        Result: AuditLogRow,
+        execute: () =>
+          sql`
+            SELECT id, at, actor_id, actor_username, address, action, target, reason, details, outcome,
+                   prev_hash, hash
+              FROM audit_log
+             WHERE ${sql.and(where)}
+             ORDER BY id DESC
+             LIMIT ${limit + 1}`
+      })(undefined))
+      const items = found.slice(0, limit)
+      return { items, next_cursor: found.length > limit ? items[items.length - 1]?.id ?? null : null }
     }, Effect.orDie)
 
     const verifyWith = Effect.fn("Audit.verify")(function*(options: VerifyOptions = {}) {
@@ -213,6 +213,7 @@ export const AuditLayer = Layer.effect(
         // The head and the page come from one statement, so from one snapshot: a row is committed
         // together with the head move that covers it, whatever other writers are doing meanwhile.
         // (LIMIT 1 keeps the planner from guessing a large head table and paying for JIT compilation.)
+        // Typed, not decoded: verification walks the whole log, and nothing here leaves the server.
         const page: ReadonlyArray<VerifyRow> = yield* sql<VerifyRow>`
           SELECT h.last_id AS head_id, h.hash AS head_hash, p.id, p.prev_hash, p.hash, p.expected
             FROM (SELECT last_id, hash FROM audit_chain_head LIMIT 1) h

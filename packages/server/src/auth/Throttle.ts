@@ -1,8 +1,12 @@
 import { TooManyAttempts } from "@chaverim/domain/Errors"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { sha256Hex } from "../crypto/Tokens"
+import { orBug } from "../db/Rows"
 import { throttleScope } from "../http/Proxies"
 
 /**
@@ -57,6 +61,9 @@ export interface ThrottleRule {
 
 const seconds = (d: Duration.DurationInput) => Duration.toSeconds(Duration.decode(d))
 
+/** Seconds to wait, rounded up; null when nothing is locked. */
+const Wait = Schema.Struct({ wait: Schema.NullOr(Schema.Number) })
+
 /** How long a failed answer is held back after `attempts` recent ones: nothing, then 0.5 s doubling to 4 s. */
 export const slowDown = (attempts: number): Duration.Duration =>
   attempts < 2 ? Duration.zero : Duration.millis(Math.min(4_000, 250 * 2 ** (attempts - 1)))
@@ -64,13 +71,20 @@ export const slowDown = (attempts: number): Duration.Duration =>
 export const makeThrottle = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
+  const lockWait = SqlSchema.findOne({
+    Request: Schema.Array(Schema.String),
+    Result: Wait,
+    execute: (keys) =>
+      sql`
+        SELECT ceil(max(extract(epoch FROM locked_until - now())))::int AS wait
+          FROM auth_throttle WHERE key IN ${sql.in(keys)} AND locked_until > now()`
+  })
+
   /** Fails with TooManyAttempts while any of the keys is locked. */
   const check = (keys: ReadonlyArray<string>) =>
     Effect.gen(function*() {
-      const [row] = yield* sql<{ wait: number | null }>`
-        SELECT ceil(max(extract(epoch FROM locked_until - now())))::int AS wait
-          FROM auth_throttle WHERE key IN ${sql.in(keys)} AND locked_until > now()`
-      const wait = row?.wait ?? null
+      const row = yield* orBug(lockWait(keys))
+      const wait = Option.getOrUndefined(row)?.wait ?? null
       if (wait !== null && wait > 0) {
         return yield* new TooManyAttempts({
           message: `too many failed attempts; try again in ${Math.ceil(wait / 60)} minute(s)`,
@@ -79,45 +93,59 @@ export const makeThrottle = Effect.gen(function*() {
       }
     })
 
-  /** Counts a failure against the key; returns the failures in the current window. */
-  const fail = (key: string, rule: ThrottleRule) =>
-    Effect.map(
-      sql<{ failures: number }>`
+  const countFailure = SqlSchema.single({
+    Request: Schema.Struct({ key: Schema.String, windowSeconds: Schema.Number }),
+    Result: Schema.Struct({ failures: Schema.Number }),
+    execute: ({ key, windowSeconds }) =>
+      sql`
         INSERT INTO auth_throttle (key, failures, window_start)
         VALUES (${key}, 1, now())
         ON CONFLICT (key) DO UPDATE SET
-          failures = CASE WHEN auth_throttle.window_start < now() - make_interval(secs => ${seconds(rule.window)})
+          failures = CASE WHEN auth_throttle.window_start < now() - make_interval(secs => ${windowSeconds})
                           THEN 1 ELSE auth_throttle.failures + 1 END,
-          window_start = CASE WHEN auth_throttle.window_start < now() - make_interval(secs => ${seconds(rule.window)})
+          window_start = CASE WHEN auth_throttle.window_start < now() - make_interval(secs => ${windowSeconds})
                               THEN now() ELSE auth_throttle.window_start END
-        RETURNING failures`.pipe(
-        Effect.tap(([row]) =>
-          row!.failures >= rule.limit
-            ? sql`UPDATE auth_throttle
-                     SET locked_until = now() + make_interval(secs => ${seconds(rule.lockout)}),
-                         failures = 0, window_start = now()
-                   WHERE key = ${key}`
-            : Effect.void
-        )
+        RETURNING failures`
+  })
+
+  /** Counts a failure against the key; returns the failures in the current window. */
+  const fail = (key: string, rule: ThrottleRule) =>
+    countFailure({ key, windowSeconds: seconds(rule.window) }).pipe(
+      orBug,
+      Effect.catchTag("NoSuchElementException", () => Effect.dieMessage("an upsert returned no row")),
+      Effect.tap(({ failures }) =>
+        failures >= rule.limit
+          ? sql`UPDATE auth_throttle
+                   SET locked_until = now() + make_interval(secs => ${seconds(rule.lockout)}),
+                       failures = 0, window_start = now()
+                 WHERE key = ${key}`
+          : Effect.void
       ),
-      ([row]) => row!.failures
+      Effect.map(({ failures }) => failures)
     )
+
+  const takeAttempt = SqlSchema.findOne({
+    Request: Schema.Struct({ key: Schema.String, windowSeconds: Schema.Number, limit: Schema.Number }),
+    Result: Schema.Struct({ attempts: Schema.Number }),
+    execute: ({ key, limit, windowSeconds }) =>
+      sql`
+        INSERT INTO auth_throttle AS t (key, failures, window_start)
+        VALUES (${key}, 1, now())
+        ON CONFLICT (key) DO UPDATE SET
+          failures = CASE WHEN t.window_start <= now() - make_interval(secs => ${windowSeconds})
+                          THEN 1 ELSE t.failures + 1 END,
+          window_start = CASE WHEN t.window_start <= now() - make_interval(secs => ${windowSeconds})
+                              THEN now() ELSE t.window_start END
+        WHERE t.window_start <= now() - make_interval(secs => ${windowSeconds})
+           OR t.failures < ${limit}
+        RETURNING failures AS attempts`
+  })
 
   /** The key's attempt, or undefined when its budget is spent. */
   const takeOne = (key: string, budget: AttemptBudget) =>
     Effect.map(
-      sql<{ attempts: number }>`
-        INSERT INTO auth_throttle AS t (key, failures, window_start)
-        VALUES (${key}, 1, now())
-        ON CONFLICT (key) DO UPDATE SET
-          failures = CASE WHEN t.window_start <= now() - make_interval(secs => ${seconds(budget.window)})
-                          THEN 1 ELSE t.failures + 1 END,
-          window_start = CASE WHEN t.window_start <= now() - make_interval(secs => ${seconds(budget.window)})
-                              THEN now() ELSE t.window_start END
-        WHERE t.window_start <= now() - make_interval(secs => ${seconds(budget.window)})
-           OR t.failures < ${budget.limit}
-        RETURNING failures AS attempts`,
-      ([row]) => row?.attempts
+      orBug(takeAttempt({ key, windowSeconds: seconds(budget.window), limit: budget.limit })),
+      (row) => Option.getOrUndefined(row)?.attempts
     )
 
   const giveBack = (keys: ReadonlyArray<string>) =>
@@ -125,19 +153,23 @@ export const makeThrottle = Effect.gen(function*() {
       ? Effect.void
       : sql`UPDATE auth_throttle SET failures = greatest(failures - 1, 0) WHERE key IN ${sql.in(keys)}`.pipe(Effect.asVoid)
 
+  const windowWait = SqlSchema.findOne({
+    Request: Schema.Struct({ key: Schema.String, windowSeconds: Schema.Number }),
+    Result: Wait,
+    execute: ({ key, windowSeconds }) =>
+      sql`
+        SELECT ceil(extract(epoch FROM window_start + make_interval(secs => ${windowSeconds}) - now()))::int AS wait
+          FROM auth_throttle WHERE key = ${key}`
+  })
+
   const refusal = (key: string, budget: AttemptBudget) =>
-    Effect.flatMap(
-      sql<{ wait: number | null }>`
-        SELECT ceil(extract(epoch FROM window_start + make_interval(secs => ${seconds(budget.window)}) - now()))::int AS wait
-          FROM auth_throttle WHERE key = ${key}`,
-      ([row]) => {
-        const wait = Math.max(1, row?.wait ?? 1)
-        return new TooManyAttempts({
-          message: `too many failed attempts; try again in ${Math.ceil(wait / 60)} minute(s)`,
-          retry_after_s: wait
-        })
-      }
-    )
+    Effect.flatMap(orBug(windowWait({ key, windowSeconds: seconds(budget.window) })), (row) => {
+      const wait = Math.max(1, Option.getOrUndefined(row)?.wait ?? 1)
+      return new TooManyAttempts({
+        message: `too many failed attempts; try again in ${Math.ceil(wait / 60)} minute(s)`,
+        retry_after_s: wait
+      })
+    })
 
   /**
    * One attempt from each budget, in order, or none: TooManyAttempts names the wait of the first
