@@ -9,7 +9,8 @@ import * as Path from "node:path"
 import { AuditLayer } from "../audit/Audit"
 import { MigratedDatabaseLayer } from "../db/Database"
 import { parseImport } from "./Csv"
-import { cliCaller, Watchlists } from "./Watchlists"
+import { cliCaller } from "./Permissions"
+import { Watchlists } from "./Watchlists"
 
 /**
  * `alpr watchlist import` and `alpr watchlist export`: what the commands do, so that the CLI's

@@ -5,7 +5,9 @@ import { parse } from "csv-parse/sync"
 import { stringify } from "csv-stringify/sync"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { neutraliseFormula, restoreFormula } from "../csv/Formulas"
+import { iso } from "../db/Rows"
 import { checkEntryValue } from "./EntryPattern"
 
 /**
@@ -220,16 +222,17 @@ export const parseImport = (
     })
   })
 
-/** An entry as an export writes it. */
-export interface ExportEntry {
-  readonly kind: string
-  readonly value: string
-  readonly note: string | null
-  readonly reason: string | null
-  readonly expires_at: Date | null
-  readonly added_by_name: string
-  readonly created_at: Date
-}
+/** An entry as an export writes it: the columns of `watchlist_entries` it reads, as the driver gives them. */
+export const ExportEntry = Schema.Struct({
+  kind: Schema.String,
+  value: Schema.String,
+  note: Schema.NullOr(Schema.String),
+  reason: Schema.NullOr(Schema.String),
+  expires_at: Schema.NullOr(Schema.DateFromSelf),
+  added_by_name: Schema.String,
+  created_at: Schema.DateFromSelf
+})
+export type ExportEntry = typeof ExportEntry.Type
 
 export const exportHeader = (): string => stringify([[...CSV_COLUMNS]])
 
@@ -244,8 +247,8 @@ export const exportLines = (entries: ReadonlyArray<ExportEntry>): string =>
       e.kind,
       e.note ?? "",
       e.reason ?? "",
-      e.expires_at === null ? "" : new Date(e.expires_at).toISOString(),
+      e.expires_at === null ? "" : iso(e.expires_at),
       e.added_by_name,
-      new Date(e.created_at).toISOString()
+      iso(e.created_at)
     ].map(neutraliseFormula)
   ))
