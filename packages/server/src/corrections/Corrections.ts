@@ -1,39 +1,34 @@
-import type { Correction, CorrectionAction } from "@chaverim/domain/Corrections"
+import { Correction, CorrectionAction } from "@chaverim/domain/Corrections"
 import { BadRequest, NotFound } from "@chaverim/domain/Errors"
 import { normalizePlate, ocrKey } from "@chaverim/domain/Plate"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
+import { IsoTime, IsoTimeFromText, orBug } from "../db/Rows"
 
-/** A correction as stored (row_to_json gives the time as text, the driver as a Date). */
-export interface CorrectionRow {
-  id: string
-  detection_id: string
-  action: CorrectionAction
-  plate_text: string | null
-  plate: string | null
-  note: string | null
-  username: string
-  created_at: Date | string
-}
+/**
+ * A row of `corrections` as the contract shows it, selected as
+ * `id::text AS id, detection_id::text AS detection_id, action, plate_text, plate, note, username AS "by", created_at AS "at"`.
+ */
+const CorrectionRow = Schema.Struct({ ...Correction.fields, at: IsoTime })
 
-export const correctionOf = (row: CorrectionRow): Correction => ({
-  id: row.id,
-  detection_id: row.detection_id,
-  action: row.action,
-  plate_text: row.plate_text,
-  plate: row.plate,
-  note: row.note,
-  by: row.username,
-  at: new Date(row.created_at).toISOString()
-})
+/** The same columns inside JSON (`row_to_json`, as search selects the correction in force), where the time is text. */
+export const CorrectionJson = Schema.Struct({ ...Correction.fields, at: IsoTimeFromText })
 
-/** A corrected read for a retraining data set: the read as received and the plate it really shows. */
+/**
+ * A corrected read for a retraining data set: the read as received and the plate it really shows, as
+ * the driver gives the row. Not decoded through a Schema: the export reads every corrected read, a
+ * thousand a page, and writes each as it comes.
+ */
 export interface CorrectedRead {
+  readonly correction_id: string
   readonly detection_id: string
   readonly collector_detection_id: string
-  readonly detected_at: string
+  readonly detected_at: Date
   readonly camera: string
   readonly site: string | null
   readonly original_text: string
@@ -42,9 +37,9 @@ export interface CorrectedRead {
   readonly action: CorrectionAction
   readonly corrected_plate: string | null
   readonly corrected_by: string
-  readonly corrected_at: string
+  readonly corrected_at: Date
   readonly note: string | null
-  readonly image_kinds: ReadonlyArray<string>
+  readonly image_kinds: ReadonlyArray<string> | null
 }
 
 /**
@@ -55,6 +50,42 @@ export class Corrections extends Effect.Service<Corrections>()("@chaverim/server
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const audit = yield* Audit
+
+    /** The plate of a read as it was recorded. */
+    const recordedPlate = SqlSchema.findOne({
+      Request: Schema.Number,
+      Result: Schema.Struct({ plate: Schema.String }),
+      execute: (detectionId) => sql`SELECT plate FROM detections WHERE id = ${detectionId}`
+    })
+
+    const insert = SqlSchema.single({
+      Request: Schema.Struct({
+        detectionId: Schema.Number,
+        action: CorrectionAction,
+        plate: Schema.NullOr(Schema.Struct({ text: Schema.String, normalized: Schema.String, ocr: Schema.String })),
+        note: Schema.NullOr(Schema.String),
+        user: Schema.Struct({ userId: Schema.String, username: Schema.String })
+      }),
+      Result: CorrectionRow,
+      execute: ({ action, detectionId, note, plate, user }) =>
+        sql`
+          INSERT INTO corrections (detection_id, action, plate_text, plate, plate_ocr, note, user_id, username)
+          VALUES (${detectionId}, ${action}, ${plate?.text ?? null}, ${plate?.normalized ?? null},
+                  ${plate?.ocr ?? null}, ${note}, ${user.userId}, ${user.username})
+          RETURNING id::text AS id, detection_id::text AS detection_id, action, plate_text, plate, note,
+                    username AS "by", created_at AS "at"`
+    })
+
+    /** A read's corrections, newest (the one in force) first. */
+    const history = SqlSchema.findAll({
+      Request: Schema.Number,
+      Result: CorrectionRow,
+      execute: (detectionId) =>
+        sql`
+          SELECT id::text AS id, detection_id::text AS detection_id, action, plate_text, plate, note,
+                 username AS "by", created_at AS "at"
+            FROM corrections WHERE detection_id = ${detectionId} ORDER BY id DESC`
+    })
 
     const create = (
       detectionId: number,
@@ -74,13 +105,13 @@ export class Corrections extends Effect.Service<Corrections>()("@chaverim/server
           return yield* new BadRequest({ message: `plate goes only with action correct, not ${request.action}` })
         }
         return yield* sql.withTransaction(Effect.gen(function*() {
-          const [detection] = yield* sql<{ plate: string }>`SELECT plate FROM detections WHERE id = ${detectionId}`
-          if (detection === undefined) return yield* new NotFound({ message: `no detection ${detectionId}` })
-          const [row] = yield* sql<CorrectionRow>`
-            INSERT INTO corrections (detection_id, action, plate_text, plate, plate_ocr, note, user_id, username)
-            VALUES (${detectionId}, ${request.action}, ${plate?.text ?? null}, ${plate?.normalized ?? null},
-                    ${plate?.ocr ?? null}, ${note}, ${user.userId}, ${user.username})
-            RETURNING id::text AS id, detection_id::text AS detection_id, action, plate_text, plate, note, username, created_at`
+          const found = yield* orBug(recordedPlate(detectionId))
+          if (Option.isNone(found)) return yield* new NotFound({ message: `no detection ${detectionId}` })
+          const detection = found.value
+          const correction = yield* insert({ detectionId, action: request.action, plate, note, user }).pipe(
+            orBug,
+            Effect.catchTag("NoSuchElementException", () => Effect.dieMessage("INSERT ... RETURNING returned no row"))
+          )
           yield* audit.record({
             actor: user,
             address: info.address,
@@ -94,18 +125,15 @@ export class Corrections extends Effect.Service<Corrections>()("@chaverim/server
             ...(note === null ? {} : { reason: note }),
             outcome: "success"
           })
-          return correctionOf(row!)
+          return correction
         }))
       })
 
     const list = (detectionId: number) =>
       Effect.gen(function*() {
-        const [exists] = yield* sql`SELECT 1 FROM detections WHERE id = ${detectionId}`
-        if (exists === undefined) return yield* new NotFound({ message: `no detection ${detectionId}` })
-        const rows = yield* sql<CorrectionRow>`
-          SELECT id::text AS id, detection_id::text AS detection_id, action, plate_text, plate, note, username, created_at
-            FROM corrections WHERE detection_id = ${detectionId} ORDER BY id DESC`
-        return rows.map(correctionOf)
+        const exists = yield* sql`SELECT 1 FROM detections WHERE id = ${detectionId}`
+        if (exists.length === 0) return yield* new NotFound({ message: `no detection ${detectionId}` })
+        return yield* orBug(history(detectionId))
       })
 
     /**
@@ -115,12 +143,7 @@ export class Corrections extends Effect.Service<Corrections>()("@chaverim/server
     const corrected = (options: { readonly includeConfirmed: boolean; readonly since?: Date | undefined }) => {
       const actions = options.includeConfirmed ? ["correct", "confirm"] : ["correct"]
       const page = (afterId: string) =>
-        sql<Omit<CorrectedRead, "image_kinds" | "detected_at" | "corrected_at"> & {
-          detected_at: Date
-          corrected_at: Date
-          correction_id: string
-          image_kinds: ReadonlyArray<string> | null
-        }>`
+        sql<CorrectedRead>`
           SELECT c.id::text AS correction_id, d.id::text AS detection_id, d.detection_id AS collector_detection_id,
                  d.detected_at, coalesce(cam.name, cam.external_id) AS camera, cam.site,
                  d.plate_text AS original_text, d.plate AS original_plate, d.confidence,

@@ -74,7 +74,8 @@ export const exportCorrections = (
     let failed = 0
     for (;;) {
       const batch = yield* page(after)
-      if (batch.length === 0) break
+      const last = batch.at(-1)
+      if (last === undefined) break
       const lines: Array<Array<string | number | null>> = []
       for (const read of batch) {
         const files: Partial<Record<ImageKind, string>> = {}
@@ -109,7 +110,7 @@ export const exportCorrections = (
       }
       yield* Effect.promise(() => file.write(stringify(lines)))
       rows += batch.length
-      after = batch.at(-1)!.correction_id
+      after = last.correction_id
       if (options.onProgress) yield* options.onProgress(rows)
     }
     yield* Effect.promise(() => file.sync())

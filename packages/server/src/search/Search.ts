@@ -3,19 +3,24 @@ import { normalizePlate, ocrKey } from "@chaverim/domain/Plate"
 import {
   type DetectionItem,
   plateDifferences,
+  ReadFields,
   type SearchParams,
   type SearchResult
 } from "@chaverim/domain/Search"
 import { locationOf } from "@chaverim/domain/Location"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as Struct from "effect/Struct"
 import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { requireReason } from "../audit/Reason"
 import { AppConfig } from "../Config"
 import { Cursor, CURSOR_TIME, decodeCursor, encodeCursor } from "../db/Cursor"
-import { type CorrectionRow, correctionOf } from "../corrections/Corrections"
+import { IsoTime, orBug } from "../db/Rows"
+import { CorrectionJson } from "../corrections/Corrections"
 import { imageLinks } from "../images/Images"
 
 /**
@@ -46,35 +51,36 @@ export const partialPattern = (typed: string): { readonly like: string; readonly
 /** Candidates for fuzzy search must share this much of their trigrams with the searched plate. */
 const FUZZY_SIMILARITY = 0.3
 
-interface Row {
-  id: string
-  detection_id: string
-  detected_at: Date
+/** A read as every mode selects it: its columns, its camera's, its photos' kinds and the correction in force. */
+const SearchRow = Schema.Struct({
+  ...Struct.omit(ReadFields, "location", "images"),
+  detected_at: IsoTime,
+  received_at: IsoTime,
   /** detected_at to the microsecond (a Date holds milliseconds), for the cursor */
-  cursor_time: string
-  received_at: Date
-  plate_text: string
-  plate: string
-  confidence: number
-  direction: string | null
-  vehicle_type: string | null
-  vehicle_color: string | null
-  vehicle_make: string | null
-  lat: number | null
-  lon: number | null
-  duplicate_of: string | null
-  camera_id: string
-  camera_external_id: string
-  collector_id: string
-  camera_name: string | null
-  camera_site: string | null
-  camera_lat: number | null
-  camera_lon: number | null
-  image_kinds: ReadonlyArray<string> | null
-  score: number | null
-  distance: number | null
-  correction: CorrectionRow | null
-}
+  cursor_time: Schema.String,
+  lat: Schema.NullOr(Schema.Number),
+  lon: Schema.NullOr(Schema.Number),
+  duplicate_of: Schema.NullOr(Schema.String),
+  camera_id: Schema.String,
+  camera_external_id: Schema.String,
+  collector_id: Schema.String,
+  camera_name: Schema.NullOr(Schema.String),
+  camera_site: Schema.NullOr(Schema.String),
+  camera_lat: Schema.NullOr(Schema.Number),
+  camera_lon: Schema.NullOr(Schema.Number),
+  image_kinds: Schema.NullOr(Schema.Array(Schema.String)),
+  /** fuzzy only: trigram similarity and edit distance */
+  score: Schema.NullOr(Schema.Number),
+  distance: Schema.NullOr(Schema.Number),
+  correction: Schema.NullOr(CorrectionJson)
+})
+type SearchRow = typeof SearchRow.Type
+
+/**
+ * The rows of a page, whichever of the statements below found them (the mode picks one): what
+ * `SqlSchema.findAll` does after its statement, at this one place.
+ */
+const decodePage = Schema.decodeUnknown(Schema.Array(SearchRow))
 
 /**
  * Plate search over the detections: the modes, the filters, keyset pages. Every search is recorded in
@@ -114,7 +120,8 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       c.site AS camera_site, c.lat AS camera_lat, c.lon AS camera_lon,
       (SELECT array_agg(i.kind ORDER BY i.kind) FROM detection_images i WHERE i.detection_id = d.id) AS image_kinds,
       (SELECT row_to_json(k) FROM (
-         SELECT id::text AS id, detection_id::text AS detection_id, action, plate_text, plate, note, username, created_at
+         SELECT id::text AS id, detection_id::text AS detection_id, action, plate_text, plate, note,
+                username AS "by", created_at AS "at"
            FROM corrections WHERE detection_id = d.id ORDER BY corrections.id DESC LIMIT 1) k) AS correction`
 
     /**
@@ -127,12 +134,12 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
          WHERE c.action = 'correct' AND ${condition}
            AND NOT EXISTS (SELECT 1 FROM corrections n WHERE n.detection_id = c.detection_id AND n.id > c.id)))`
 
-    const itemOf = (row: Row, searched: string | undefined): DetectionItem => {
+    const itemOf = (row: SearchRow, searched: string | undefined): DetectionItem => {
       return {
         id: row.id,
         detection_id: row.detection_id,
-        detected_at: row.detected_at.toISOString(),
-        received_at: row.received_at.toISOString(),
+        detected_at: row.detected_at,
+        received_at: row.received_at,
         plate_text: row.plate_text,
         plate: row.plate,
         confidence: row.confidence,
@@ -151,7 +158,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
           lon: row.camera_lon
         },
         duplicate_of: row.duplicate_of,
-        correction: row.correction === null ? null : correctionOf(row.correction),
+        correction: row.correction,
         images: imageLinks(row.id, row.image_kinds),
         ...(searched === undefined ? {} : {
           score: Math.round((row.score ?? 0) * 1000) / 1000,
@@ -178,7 +185,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
      * defeat the ordered index scan and read every sighting of a busy plate), then merged.
      */
     const byTime = (match: Statement.Fragment, byCorrection: Statement.Fragment, params: SearchParams, cursor: Cursor | undefined) =>
-      sql<Row>`
+      sql`
         SELECT * FROM (
           (SELECT ${select}, NULL::real AS score, NULL::int AS distance
              FROM detections d JOIN cameras c ON c.id = d.camera_id
@@ -195,7 +202,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
      * only then the reads themselves. Reads corrected to a plate matching `byCorrection` are merged in.
      */
     const byPlates = (plates: Statement.Fragment, byCorrection: Statement.Fragment, params: SearchParams, cursor: Cursor | undefined) =>
-      sql<Row>`
+      sql`
         WITH m AS MATERIALIZED (${plates})
         SELECT * FROM (
           (SELECT ${select}, NULL::real AS score, NULL::int AS distance
@@ -225,7 +232,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         time: sql`-extract(epoch FROM ${cursor.t}::timestamptz)`,
         id: sql`${`-${cursor.id}`}::bigint`
       }
-      return sql<Row>`
+      return sql`
         WITH k AS MATERIALIZED (
           SELECT * FROM (
             SELECT plate, similarity(plate, ${searched}) AS score, levenshtein(plate, ${searched}) AS distance
@@ -257,14 +264,14 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         const reason = yield* requireReason(config.reasonRequired, params.reason, "search")
         const cursor = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)
         const normalized = normalizePlate(params.plate)
-        let rows: ReadonlyArray<Row>
+        let statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>
         switch (params.mode) {
           case "exact":
           case "ocr": {
             if (normalized === "") return yield* new BadRequest({ message: "plate has no letters or digits" })
-            rows = yield* (params.mode === "exact"
+            statement = params.mode === "exact"
               ? byTime(sql`d.plate = ${normalized}`, sql`c.plate = ${normalized}`, params, cursor)
-              : byTime(sql`d.plate_ocr = ${ocrKey(params.plate)}`, sql`c.plate_ocr = ${ocrKey(params.plate)}`, params, cursor))
+              : byTime(sql`d.plate_ocr = ${ocrKey(params.plate)}`, sql`c.plate_ocr = ${ocrKey(params.plate)}`, params, cursor)
             break
           }
           case "partial": {
@@ -276,18 +283,19 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
               sql`plate LIKE ${pattern.like}`,
               ...(pattern.pairs.length === 0 ? [] : [sql`plate_pairs(plate) @> string_to_array(${pattern.pairs.join(" ")}, ' ')`])
             ])
-            rows = yield* byPlates(sql`SELECT plate FROM plates WHERE ${plates}`, sql`c.plate LIKE ${pattern.like}`, params, cursor)
+            statement = byPlates(sql`SELECT plate FROM plates WHERE ${plates}`, sql`c.plate LIKE ${pattern.like}`, params, cursor)
             break
           }
           case "fuzzy": {
             if ([...normalized].length < 3) return yield* new BadRequest({ message: "a fuzzy search needs at least three letters or digits" })
-            rows = yield* sql.withTransaction(Effect.zipRight(
+            statement = sql.withTransaction(Effect.zipRight(
               sql`SELECT set_config('pg_trgm.similarity_threshold', ${String(FUZZY_SIMILARITY)}, true)`,
               byCloseness(normalized, params, cursor)
             ))
             break
           }
         }
+        const rows = yield* orBug(Effect.flatMap(statement, decodePage))
         const page = rows.slice(0, params.limit)
         const last = page.at(-1)
         const more = rows.length > params.limit && last !== undefined
