@@ -1,37 +1,56 @@
 import {
   type ClaimRequest,
   type CommandAck,
+  CommandAckResponse,
   type CommandName,
   type Heartbeat,
-  type PendingCommand
+  PendingCommand
 } from "@chaverim/domain/Collector"
 import { ClaimCodeExpired, ClaimCodeUnknown, ClaimCodeUsed, NotFound } from "@chaverim/domain/Errors"
+import { type ClaimCode, CollectorSummary as CollectorListItem } from "@chaverim/domain/rpc/Collectors"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Order from "effect/Order"
+import * as Schema from "effect/Schema"
 import { AppConfig } from "../Config"
 import { canonicalClaimCode, newApiKey, newClaimCode, sha256Hex } from "../crypto/Tokens"
+import { IsoTime, IsoTimeOrNull, orBug } from "../db/Rows"
 
-export interface CreatedCollector {
-  readonly collector_id: string
-  readonly claim_code: string
-  readonly expires_at: string
-}
+export type CreatedCollector = typeof ClaimCode.Type
 
-export interface CollectorSummary {
-  readonly id: string
-  readonly name: string
-  readonly status: string
-  readonly hostname: string | null
-  readonly edge_version: string | null
-  readonly last_seen_at: string | null
-  readonly queue_depth: number | null
-  readonly cameras_online: number | null
-  readonly disk_full: boolean | null
-  readonly active_keys: number
-}
+/**
+ * A row of `collectors` with its count of live keys, as the admins' list shows it; `id` here, which
+ * the RPC contract calls `collector_id`.
+ */
+const CollectorRow = Schema.Struct({
+  id: Schema.String,
+  ...CollectorListItem.omit("collector_id").fields,
+  last_seen_at: IsoTimeOrNull
+})
+export type CollectorSummary = typeof CollectorRow.Type
 
-const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString())
+/** A row of `collector_commands` as a heartbeat's answer carries it. */
+const CommandRow = Schema.Struct({ ...PendingCommand.fields, created_at: IsoTime })
+
+/** What a claim needs of a `claim_codes` row. */
+const ClaimCodeRow = Schema.Struct({
+  collector_id: Schema.String,
+  used_at: Schema.NullOr(Schema.DateFromSelf),
+  expired: Schema.Boolean
+})
+
+/** A live `api_keys` row of an enabled collector. */
+const KeyRow = Schema.Struct({
+  id: Schema.String,
+  collector_id: Schema.String,
+  first_used_at: Schema.NullOr(Schema.DateFromSelf)
+})
+
+/** The id an INSERT ... RETURNING gives; no row back would be a bug of ours (a defect). */
+const IdRow = Schema.Struct({ id: Schema.String })
 
 /**
  * Collector provisioning and steering: claim codes exchanged once for an API key, key checks for
@@ -45,19 +64,30 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
     const issueClaimCode = (collectorId: string) =>
       Effect.gen(function*() {
         const code = newClaimCode()
-        const [row] = yield* sql<{ expires_at: Date }>`
-          INSERT INTO claim_codes (code_hash, collector_id, expires_at)
-          VALUES (${sha256Hex(canonicalClaimCode(code))}, ${collectorId},
-                  now() + make_interval(hours => ${config.claimCodeHours}))
-          RETURNING expires_at`
-        return { collector_id: collectorId, claim_code: code, expires_at: iso(row!.expires_at)! }
+        const row = yield* SqlSchema.single({
+          Request: Schema.Void,
+          Result: Schema.Struct({ expires_at: IsoTime }),
+          execute: () =>
+            sql`
+              INSERT INTO claim_codes (code_hash, collector_id, expires_at)
+              VALUES (${sha256Hex(canonicalClaimCode(code))}, ${collectorId},
+                      now() + make_interval(hours => ${config.claimCodeHours}))
+              RETURNING expires_at`
+        })(undefined).pipe(orBug, Effect.catchTag("NoSuchElementException", Effect.die))
+        return { collector_id: collectorId, claim_code: code, expires_at: row.expires_at } satisfies CreatedCollector
       })
+
+    const insertCollector = SqlSchema.single({
+      Request: Schema.String,
+      Result: IdRow,
+      execute: (name) => sql`INSERT INTO collectors (name) VALUES (${name}) RETURNING id`
+    })
 
     const create = Effect.fn("Collectors.create")(function*(name: string) {
       const trimmed = name.trim()
       return yield* sql.withTransaction(Effect.gen(function*() {
-        const [row] = yield* sql<{ id: string }>`INSERT INTO collectors (name) VALUES (${trimmed}) RETURNING id`
-        return yield* issueClaimCode(row!.id)
+        const row = yield* insertCollector(trimmed).pipe(orBug, Effect.catchTag("NoSuchElementException", Effect.die))
+        return yield* issueClaimCode(row.id)
       }))
     })
 
@@ -71,21 +101,34 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
     const insertKey = (collectorId: string) =>
       Effect.gen(function*() {
         const { key, prefix } = newApiKey()
-        const [row] = yield* sql<{ id: string }>`
-          INSERT INTO api_keys (collector_id, prefix, key_hash)
-          VALUES (${collectorId}, ${prefix}, ${sha256Hex(key)}) RETURNING id`
-        return { id: row!.id, key }
+        const row = yield* SqlSchema.single({
+          Request: Schema.Void,
+          Result: IdRow,
+          execute: () =>
+            sql`
+              INSERT INTO api_keys (collector_id, prefix, key_hash)
+              VALUES (${collectorId}, ${prefix}, ${sha256Hex(key)}) RETURNING id`
+        })(undefined).pipe(orBug, Effect.catchTag("NoSuchElementException", Effect.die))
+        return { id: row.id, key }
       })
+
+    const claimCodeOf = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: ClaimCodeRow,
+      execute: (codeHash) =>
+        sql`
+          SELECT collector_id, used_at, expires_at < now() AS expired
+            FROM claim_codes WHERE code_hash = ${codeHash} FOR UPDATE`
+    })
 
     const claim = Effect.fn("Collectors.claim")(function*(request: ClaimRequest, address: string) {
       const codeHash = sha256Hex(canonicalClaimCode(request.claim_code))
       return yield* sql.withTransaction(Effect.gen(function*() {
-        const [code] = yield* sql<{ collector_id: string; used_at: Date | null; expired: boolean }>`
-          SELECT collector_id, used_at, expires_at < now() AS expired
-            FROM claim_codes WHERE code_hash = ${codeHash} FOR UPDATE`
-        if (!code) {
+        const found = yield* orBug(claimCodeOf(codeHash))
+        if (Option.isNone(found)) {
           return yield* new ClaimCodeUnknown({ message: "this claim code is not known; check it for typing errors" })
         }
+        const code = found.value
         if (code.used_at !== null) {
           return yield* new ClaimCodeUsed({
             message: "this claim code was already used; ask an admin for a new one"
@@ -108,14 +151,22 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
       }))
     })
 
+    const liveKey = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: KeyRow,
+      execute: (keyHash) =>
+        sql`
+          SELECT k.id, k.collector_id, k.first_used_at
+            FROM api_keys k JOIN collectors c ON c.id = k.collector_id
+           WHERE k.key_hash = ${keyHash} AND k.revoked_at IS NULL AND c.status = 'active'`
+    })
+
     /** The collector behind an API key, if the key is live and the collector enabled. */
     const authenticate = Effect.fn("Collectors.authenticate")(function*(apiKey: string) {
       if (!apiKey.startsWith("alpr_") || apiKey.length > 200) return Option.none()
-      const [row] = yield* sql<{ id: string; collector_id: string; first_used_at: Date | null }>`
-        SELECT k.id, k.collector_id, k.first_used_at
-          FROM api_keys k JOIN collectors c ON c.id = k.collector_id
-         WHERE k.key_hash = ${sha256Hex(apiKey)} AND k.revoked_at IS NULL AND c.status = 'active'`
-      if (!row) return Option.none()
+      const found = yield* orBug(liveKey(sha256Hex(apiKey)))
+      if (Option.isNone(found)) return Option.none()
+      const row = found.value
       if (row.first_used_at === null) {
         // First use of a rotated key: the key it replaces has done its job.
         yield* sql.withTransaction(Effect.all([
@@ -125,6 +176,24 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
       }
       return Option.some({ collectorId: row.collector_id, keyId: row.id })
     })
+
+    const deliver = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: CommandRow,
+      execute: (collectorId) =>
+        sql`
+          UPDATE collector_commands
+             SET delivered_at = now(), delivery_count = delivery_count + 1
+           WHERE id IN (
+             SELECT id FROM collector_commands
+              WHERE collector_id = ${collectorId} AND status = 'pending'
+                AND (delivered_at IS NULL
+                     OR delivered_at < now() - make_interval(secs => ${config.commandRedeliverySeconds}))
+              ORDER BY created_at
+              FOR UPDATE SKIP LOCKED)
+          RETURNING id, cmd, payload, created_at`
+    })
+    const byCreatedAt = Order.mapInput(Order.string, (command: PendingCommand) => command.created_at)
 
     const heartbeat = Effect.fn("Collectors.heartbeat")(function*(
       collectorId: string,
@@ -141,20 +210,9 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
          WHERE id = ${collectorId}`
       // A command is offered until acknowledged, but not again while the collector may still be
       // carrying it out (a reboot takes longer than one heartbeat).
-      const rows = yield* sql<{ id: string; cmd: CommandName; payload: unknown; created_at: Date }>`
-        UPDATE collector_commands
-           SET delivered_at = now(), delivery_count = delivery_count + 1
-         WHERE id IN (
-           SELECT id FROM collector_commands
-            WHERE collector_id = ${collectorId} AND status = 'pending'
-              AND (delivered_at IS NULL
-                   OR delivered_at < now() - make_interval(secs => ${config.commandRedeliverySeconds}))
-            ORDER BY created_at
-            FOR UPDATE SKIP LOCKED)
-        RETURNING id, cmd, payload, created_at`
-      const pending: Array<PendingCommand> = [...rows]
-        .sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime())
-        .map((r) => ({ id: r.id, cmd: r.cmd, payload: r.payload, created_at: iso(r.created_at)! }))
+      const rows = yield* orBug(deliver(collectorId))
+      // RETURNING keeps no order; ISO times of one format sort as text.
+      const pending: ReadonlyArray<PendingCommand> = Arr.sort(rows, byCreatedAt)
       return { status: "ok" as const, server_time: new Date().toISOString(), pending_commands: pending }
     })
 
@@ -166,25 +224,38 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
     ) {
       const found = yield* sql`SELECT 1 FROM collectors WHERE id = ${collectorId}`
       if (found.length === 0) return yield* new NotFound({ message: `no collector ${collectorId}` })
-      const [row] = yield* sql<{ id: string }>`
-        INSERT INTO collector_commands (collector_id, cmd, payload, created_by)
-        VALUES (${collectorId}, ${cmd}, ${JSON.stringify(payload ?? {})}::jsonb, ${createdBy})
-        RETURNING id`
-      return row!.id
+      const row = yield* SqlSchema.single({
+        Request: Schema.Void,
+        Result: IdRow,
+        execute: () =>
+          sql`
+            INSERT INTO collector_commands (collector_id, cmd, payload, created_by)
+            VALUES (${collectorId}, ${cmd}, ${JSON.stringify(payload ?? {})}::jsonb, ${createdBy})
+            RETURNING id`
+      })(undefined).pipe(orBug, Effect.catchTag("NoSuchElementException", Effect.die))
+      return row.id
     })
 
     /** Idempotent: a second acknowledgement answers with the status first recorded. */
     const ack = Effect.fn("Collectors.ack")(function*(collectorId: string, commandId: string, body: CommandAck) {
-      const [updated] = yield* sql<{ id: string; status: "done" | "failed" }>`
-        UPDATE collector_commands
-           SET status = ${body.status}, acked_at = now(), message = ${body.message ?? null}
-         WHERE id = ${commandId} AND collector_id = ${collectorId} AND status = 'pending'
-        RETURNING id, status`
-      if (updated) return updated
-      const [existing] = yield* sql<{ id: string; status: "done" | "failed" }>`
-        SELECT id, status FROM collector_commands WHERE id = ${commandId} AND collector_id = ${collectorId}`
-      if (!existing) return yield* new NotFound({ message: `no command ${commandId} for this collector` })
-      return existing
+      const updated = yield* SqlSchema.findOne({
+        Request: Schema.Void,
+        Result: CommandAckResponse,
+        execute: () =>
+          sql`
+            UPDATE collector_commands
+               SET status = ${body.status}, acked_at = now(), message = ${body.message ?? null}
+             WHERE id = ${commandId} AND collector_id = ${collectorId} AND status = 'pending'
+            RETURNING id, status`
+      })(undefined).pipe(orBug)
+      if (Option.isSome(updated)) return updated.value
+      const existing = yield* SqlSchema.findOne({
+        Request: Schema.Void,
+        Result: CommandAckResponse,
+        execute: () => sql`SELECT id, status FROM collector_commands WHERE id = ${commandId} AND collector_id = ${collectorId}`
+      })(undefined).pipe(orBug)
+      if (Option.isNone(existing)) return yield* new NotFound({ message: `no command ${commandId} for this collector` })
+      return existing.value
     })
 
     /**
@@ -206,12 +277,18 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
       return rows.length
     })
 
+    const all = SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: CollectorRow,
+      execute: () =>
+        sql`
+          SELECT c.id, c.name, c.status, c.hostname, c.edge_version, c.last_seen_at, c.queue_depth, c.cameras_online,
+                 c.disk_full, (SELECT count(*)::int FROM api_keys k WHERE k.collector_id = c.id AND k.revoked_at IS NULL) AS active_keys
+            FROM collectors c ORDER BY c.name, c.id`
+    })
+
     const list = Effect.fn("Collectors.list")(function*() {
-      const rows = yield* sql<Omit<CollectorSummary, "last_seen_at"> & { last_seen_at: Date | null }>`
-        SELECT c.id, c.name, c.status, c.hostname, c.edge_version, c.last_seen_at, c.queue_depth, c.cameras_online,
-               c.disk_full, (SELECT count(*)::int FROM api_keys k WHERE k.collector_id = c.id AND k.revoked_at IS NULL) AS active_keys
-          FROM collectors c ORDER BY c.name, c.id`
-      return rows.map((r): CollectorSummary => ({ ...r, last_seen_at: iso(r.last_seen_at) }))
+      return yield* orBug(all(undefined))
     })
 
     return { create, newCode, claim, authenticate, heartbeat, enqueueCommand, ack, rotateKey, revokeKeys, list }

@@ -1,9 +1,12 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import { fileURLToPath } from "node:url"
+import { orBug } from "./Rows"
 
 /** `sql/` at the repository root: numbered plain-SQL files, the one source of the schema. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../../sql/", import.meta.url))
@@ -39,6 +42,16 @@ const readMigrations = (dir: string) =>
     catch: (cause) => new MigrationError({ message: `cannot read migrations from ${dir}`, cause })
   })
 
+/** A row of `schema_migrations`: a file applied once. */
+const AppliedRow = Schema.Struct({ version: Schema.Number, name: Schema.String, checksum: Schema.String })
+
+const appliedMigrations = (sql: SqlClient.SqlClient) =>
+  SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: AppliedRow,
+    execute: () => sql`SELECT version, name, checksum FROM schema_migrations`
+  })(undefined).pipe(orBug)
+
 // Serialises concurrent starts (several replicas, or `alpr migrate` next to a running server).
 const LOCK_KEY = 7_415_001
 
@@ -57,8 +70,7 @@ export const migrateFrom = (dir: string) => Effect.gen(function*() {
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`
-    const done = yield* sql<{ version: number; name: string; checksum: string }>`
-      SELECT version, name, checksum FROM schema_migrations`
+    const done = yield* appliedMigrations(sql)
     const byVersion = new Map(done.map((row) => [row.version, row]))
     const applied: Array<string> = []
     for (const file of files) {
@@ -93,8 +105,12 @@ export const migrate = migrateFrom(MIGRATIONS_DIR)
 export const pendingFrom = (dir: string) => Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const files = yield* readMigrations(dir)
-  const [table] = yield* sql<{ present: boolean }>`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`
-  const done = table!.present ? yield* sql<{ version: number }>`SELECT version FROM schema_migrations` : []
+  const table = yield* SqlSchema.single({
+    Request: Schema.Void,
+    Result: Schema.Struct({ present: Schema.Boolean }),
+    execute: () => sql`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`
+  })(undefined).pipe(orBug, Effect.catchTag("NoSuchElementException", Effect.die))
+  const done = table.present ? yield* appliedMigrations(sql) : []
   const applied = new Set(done.map((row) => row.version))
   return files.filter((file) => !applied.has(file.version)).map((file) => file.name)
 })

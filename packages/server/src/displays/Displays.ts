@@ -1,7 +1,10 @@
 import { BadRequest, NotFound, Unauthorized } from "@chaverim/domain/Errors"
-import type { DisplayCode, DisplaySummary } from "@chaverim/domain/Rpc"
+import { type DisplayCode, DisplaySummary } from "@chaverim/domain/rpc/Displays"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { LIVE_EVENTS_KEPT_HOURS } from "../live/Events"
 import { type Viewer, visibleTo } from "../alerts/Views"
 import { Accounts, type Actor } from "../auth/Accounts"
@@ -9,6 +12,7 @@ import { ADDRESS_BUDGET, addressKey, type AttemptBudget, makeThrottle } from "..
 import { Audit } from "../audit/Audit"
 import { AppConfig } from "../Config"
 import { canonicalCode, newTypableCode, sha256Hex } from "../crypto/Tokens"
+import { IsoTime, IsoTimeOrNull, orBug } from "../db/Rows"
 import { type RequestInfo } from "../http/ClientAddress"
 import { throttleScope } from "../http/Proxies"
 
@@ -19,8 +23,24 @@ export const DISPLAY_CODE_MINUTES = 15
 const PAIRING_BUDGET: AttemptBudget = { limit: 5, window: "15 minutes" }
 const pairKey = (address: string) => `pair:${throttleScope(address)}`
 
-const iso = (d: Date | string) => new Date(d).toISOString()
-const isoOrNull = (d: Date | string | null) => (d === null ? null : iso(d))
+/** A row of `displays` with its creator, open code and screen session, as the admins' list shows it. */
+const DisplayRow = Schema.Struct({
+  ...DisplaySummary.fields,
+  created_at: IsoTime,
+  paired_at: IsoTimeOrNull,
+  session_expires_at: IsoTimeOrNull,
+  last_seen_at: IsoTimeOrNull,
+  code_expires_at: IsoTimeOrNull,
+  revoked_at: IsoTimeOrNull
+})
+
+/** A display's row as a change to it needs it. */
+const LockedRow = Schema.Struct({ user_id: Schema.String, name: Schema.String, revoked: Schema.Boolean })
+
+/** The display a pairing code opened, with its account's name. */
+const PairedRow = Schema.Struct({ id: Schema.String, name: Schema.String, user_id: Schema.String, username: Schema.String })
+
+const IdRow = Schema.Struct({ id: Schema.String })
 
 /** The audit log's and the session's name of a display's account: never a person's (no ':' there). */
 export const displayUsername = (name: string) => `display:${name}`
@@ -41,43 +61,24 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
     const throttle = yield* makeThrottle
     const { displaySessionDays } = yield* AppConfig
 
-    const list = sql<{
-      id: string
-      name: string
-      created_at: Date
-      created_by: string | null
-      paired_at: Date | null
-      session_expires_at: Date | null
-      last_seen_at: Date | null
-      code_expires_at: Date | null
-      revoked_at: Date | null
-    }>`
-      SELECT d.id, d.name, d.created_at, c.username AS created_by, d.paired_at, d.revoked_at,
-             CASE WHEN d.code_expires_at > now() THEN d.code_expires_at END AS code_expires_at,
-             s.expires_at AS session_expires_at,
-             (SELECT max(last_seen_at) FROM sessions x WHERE x.user_id = d.user_id) AS last_seen_at
-        FROM displays d
-        LEFT JOIN users c ON c.id = d.created_by
-        LEFT JOIN LATERAL (
-          SELECT expires_at FROM sessions
-           WHERE user_id = d.user_id AND revoked_at IS NULL AND expires_at > now()
-           ORDER BY expires_at DESC LIMIT 1
-        ) s ON true
-       ORDER BY d.revoked_at IS NOT NULL, lower(d.name)`.pipe(
-      Effect.map((rows) =>
-        rows.map((r): DisplaySummary => ({
-          display_id: r.id,
-          name: r.name,
-          created_at: iso(r.created_at),
-          created_by: r.created_by,
-          paired_at: isoOrNull(r.paired_at),
-          session_expires_at: isoOrNull(r.session_expires_at),
-          last_seen_at: isoOrNull(r.last_seen_at),
-          code_expires_at: isoOrNull(r.code_expires_at),
-          revoked_at: isoOrNull(r.revoked_at)
-        }))
-      )
-    )
+    const list = SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: DisplayRow,
+      execute: () =>
+        sql`
+          SELECT d.id AS display_id, d.name, d.created_at, c.username AS created_by, d.paired_at, d.revoked_at,
+                 CASE WHEN d.code_expires_at > now() THEN d.code_expires_at END AS code_expires_at,
+                 s.expires_at AS session_expires_at,
+                 (SELECT max(last_seen_at) FROM sessions x WHERE x.user_id = d.user_id) AS last_seen_at
+            FROM displays d
+            LEFT JOIN users c ON c.id = d.created_by
+            LEFT JOIN LATERAL (
+              SELECT expires_at FROM sessions
+               WHERE user_id = d.user_id AND revoked_at IS NULL AND expires_at > now()
+               ORDER BY expires_at DESC LIMIT 1
+            ) s ON true
+           ORDER BY d.revoked_at IS NOT NULL, lower(d.name)`
+    })(undefined).pipe(orBug)
 
     const summaryOf = (displayId: string) =>
       Effect.flatMap(list, (all) => {
@@ -89,13 +90,19 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
     const issueCode = (displayId: string, name: string) =>
       Effect.gen(function*() {
         const code = newTypableCode(2)
-        const [row] = yield* sql<{ code_expires_at: Date }>`
-          UPDATE displays
-             SET code_hash = ${sha256Hex(canonicalCode(code))},
-                 code_expires_at = now() + make_interval(mins => ${DISPLAY_CODE_MINUTES})
-           WHERE id = ${displayId}
-          RETURNING code_expires_at`
-        return { display_id: displayId, name, code, expires_at: iso(row!.code_expires_at) } satisfies DisplayCode
+        // The display was just made or locked by the caller: no row back would be a bug (a defect).
+        const row = yield* SqlSchema.single({
+          Request: Schema.Void,
+          Result: Schema.Struct({ code_expires_at: IsoTime }),
+          execute: () =>
+            sql`
+              UPDATE displays
+                 SET code_hash = ${sha256Hex(canonicalCode(code))},
+                     code_expires_at = now() + make_interval(mins => ${DISPLAY_CODE_MINUTES})
+               WHERE id = ${displayId}
+              RETURNING code_expires_at`
+        })(undefined).pipe(orBug, Effect.catchTag("NoSuchElementException", Effect.die))
+        return { display_id: displayId, name, code, expires_at: row.code_expires_at } satisfies DisplayCode
       })
 
     const create = (name: string, by: Actor, request: RequestInfo) =>
@@ -104,23 +111,34 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
         const taken = new BadRequest({ message: `a display named ${trimmed} exists (or existed): choose another name` })
         // Both names are unique (case aside): a second admin adding the same name at the same moment
         // waits for the first and then finds it taken.
-        const [user] = yield* sql<{ id: string }>`
-          INSERT INTO users (username, role, password_hash, must_change_password, display)
-          VALUES (${displayUsername(trimmed)}, 'viewer', NULL, false, true)
-          ON CONFLICT DO NOTHING
-          RETURNING id`
-        if (user === undefined) return yield* taken
-        const [display] = yield* sql<{ id: string }>`
-          INSERT INTO displays (name, user_id, created_by) VALUES (${trimmed}, ${user.id}, ${by.userId ?? null})
-          ON CONFLICT DO NOTHING
-          RETURNING id`
-        if (display === undefined) return yield* taken
-        const code = yield* issueCode(display!.id, trimmed)
+        const user = yield* SqlSchema.findOne({
+          Request: Schema.Void,
+          Result: IdRow,
+          execute: () =>
+            sql`
+              INSERT INTO users (username, role, password_hash, must_change_password, display)
+              VALUES (${displayUsername(trimmed)}, 'viewer', NULL, false, true)
+              ON CONFLICT DO NOTHING
+              RETURNING id`
+        })(undefined).pipe(orBug)
+        if (Option.isNone(user)) return yield* taken
+        const display = yield* SqlSchema.findOne({
+          Request: Schema.Void,
+          Result: IdRow,
+          execute: () =>
+            sql`
+              INSERT INTO displays (name, user_id, created_by) VALUES (${trimmed}, ${user.value.id}, ${by.userId ?? null})
+              ON CONFLICT DO NOTHING
+              RETURNING id`
+        })(undefined).pipe(orBug)
+        if (Option.isNone(display)) return yield* taken
+        const displayId = display.value.id
+        const code = yield* issueCode(displayId, trimmed)
         yield* audit.record({
           actor: by,
           address: request.address,
           action: "display.create",
-          target: `display:${display!.id}`,
+          target: `display:${displayId}`,
           details: { name: trimmed, code_expires_at: code.expires_at },
           outcome: "success"
         })
@@ -128,11 +146,19 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
       }))
 
     /** The display's row, locked to the end of the transaction. */
+    const lockedRow = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: LockedRow,
+      execute: (displayId) =>
+        sql`SELECT user_id, name, revoked_at IS NOT NULL AS revoked FROM displays WHERE id = ${displayId} FOR UPDATE`
+    })
     const locked = (displayId: string) =>
       Effect.flatMap(
-        sql<{ user_id: string; name: string; revoked: boolean }>`
-          SELECT user_id, name, revoked_at IS NOT NULL AS revoked FROM displays WHERE id = ${displayId} FOR UPDATE`,
-        ([display]) => display === undefined ? new NotFound({ message: `no display ${displayId}` }) : Effect.succeed(display)
+        orBug(lockedRow(displayId)),
+        Option.match({
+          onNone: () => new NotFound({ message: `no display ${displayId}` }),
+          onSome: Effect.succeed
+        })
       )
 
     const newCode = (displayId: string, by: Actor, request: RequestInfo) =>
@@ -171,6 +197,19 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
         return yield* summaryOf(displayId)
       })
 
+    /** Takes the open code `hash` off its display, which is then paired. */
+    const pairedBy = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: PairedRow,
+      execute: (hash) =>
+        sql`
+          UPDATE displays d SET code_hash = NULL, code_expires_at = NULL, paired_at = now()
+            FROM users u
+           WHERE d.code_hash = ${hash} AND d.code_expires_at > now() AND d.revoked_at IS NULL
+             AND u.id = d.user_id AND u.disabled_at IS NULL
+          RETURNING d.id, d.name, d.user_id, u.username`
+    })
+
     /**
      * The screen's side: a session for the display whose open code this is. Each try takes an attempt
      * from the address's budgets before the code is looked up (5 codes in 15 minutes, and the 20 of
@@ -182,13 +221,9 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
         const attempt = yield* throttle.take([[pairKey(address), PAIRING_BUDGET], [addressKey(address), ADDRESS_BUDGET]])
         const hash = sha256Hex(canonicalCode(typed))
         const outcome = yield* sql.withTransaction(Effect.gen(function*() {
-          const [display] = yield* sql<{ id: string; name: string; user_id: string; username: string }>`
-            UPDATE displays d SET code_hash = NULL, code_expires_at = NULL, paired_at = now()
-              FROM users u
-             WHERE d.code_hash = ${hash} AND d.code_expires_at > now() AND d.revoked_at IS NULL
-               AND u.id = d.user_id AND u.disabled_at IS NULL
-            RETURNING d.id, d.name, d.user_id, u.username`
-          if (display === undefined) return undefined
+          const paired = yield* orBug(pairedBy(hash))
+          if (Option.isNone(paired)) return undefined
+          const display = paired.value
           // One screen per display: pairing again moves the display to the screen that typed the code.
           const replaced = yield* accounts.revokeSessions(display.user_id)
           const { hash: sessionHash, session } = yield* accounts.openSession(display.user_id, displaySessionDays * 24, request)
@@ -220,16 +255,21 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
      */
     const shows = (detectionId: string, display: Viewer) =>
       Effect.map(
-        sql<{ shown: boolean }>`
-          SELECT EXISTS (
-                   SELECT 1 FROM detections
-                    WHERE id = ${detectionId}
-                      AND received_at > now() - make_interval(hours => ${LIVE_EVENTS_KEPT_HOURS}))
-              OR EXISTS (
-                   SELECT 1 FROM alerts a JOIN watchlists w ON w.id = a.watchlist_id
-                    WHERE a.last_detection_id = ${detectionId} AND a.status = 'new' AND ${visibleTo(sql, display)})
-              AS shown`,
-        ([row]) => row?.shown === true
+        SqlSchema.findOne({
+          Request: Schema.Void,
+          Result: Schema.Struct({ shown: Schema.Boolean }),
+          execute: () =>
+            sql`
+              SELECT EXISTS (
+                       SELECT 1 FROM detections
+                        WHERE id = ${detectionId}
+                          AND received_at > now() - make_interval(hours => ${LIVE_EVENTS_KEPT_HOURS}))
+                  OR EXISTS (
+                       SELECT 1 FROM alerts a JOIN watchlists w ON w.id = a.watchlist_id
+                        WHERE a.last_detection_id = ${detectionId} AND a.status = 'new' AND ${visibleTo(sql, display)})
+                  AS shown`
+        })(undefined).pipe(orBug),
+        Option.exists((row) => row.shown)
       )
 
     return { list, create, newCode, revoke, pair, seen, shows } as const

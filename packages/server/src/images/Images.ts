@@ -1,10 +1,14 @@
 import type { ImageKind } from "@chaverim/domain/Detection"
 import { ImageIntegrityError, NotFound } from "@chaverim/domain/Errors"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { sha256Hex } from "../crypto/Tokens"
+import { orBug } from "../db/Rows"
 import { ObjectStore } from "./ObjectStore"
 
 /**
@@ -33,6 +37,9 @@ export interface StoredImage {
   readonly size_bytes: number
   readonly sha256: string
 }
+
+/** What reading an image back needs of its `detection_images` row. */
+const ImageRow = Schema.Struct({ object_key: Schema.String, content_type: Schema.String, sha256: Schema.String })
 
 const EXTENSIONS: Record<string, string> = {
   "image/jpeg": "jpg",
@@ -92,12 +99,20 @@ export class Images extends Effect.Service<Images>()("@chaverim/server/Images", 
       } satisfies StoredImage
     })
 
+    const imageOf = SqlSchema.findOne({
+      Request: Schema.Struct({ detectionRowId: Schema.Number, kind: Schema.String }),
+      Result: ImageRow,
+      execute: ({ detectionRowId, kind }) =>
+        sql`
+          SELECT object_key, content_type, sha256 FROM detection_images
+           WHERE detection_id = ${detectionRowId} AND kind = ${kind}`
+    })
+
     /** The image bytes, refused unless they still hash to what was recorded at ingest. */
     const read = Effect.fn("Images.read")(function*(detectionRowId: number, kind: ImageKind) {
-      const [row] = yield* sql<{ object_key: string; content_type: string; sha256: string }>`
-        SELECT object_key, content_type, sha256 FROM detection_images
-         WHERE detection_id = ${detectionRowId} AND kind = ${kind}`
-      if (!row) return yield* new NotFound({ message: `detection ${detectionRowId} has no ${kind} image` })
+      const found = yield* orBug(imageOf({ detectionRowId, kind }))
+      if (Option.isNone(found)) return yield* new NotFound({ message: `detection ${detectionRowId} has no ${kind} image` })
+      const row = found.value
       const bytes = yield* store.get(row.object_key).pipe(
         Effect.catchTag("ObjectNotFound", () =>
           Effect.logError("evidence image missing from the object store").pipe(
@@ -112,6 +127,12 @@ export class Images extends Effect.Service<Images>()("@chaverim/server/Images", 
       return { bytes, contentType: row.content_type }
     })
 
+    const recorded = SqlSchema.findAll({
+      Request: Schema.Array(Schema.String),
+      Result: Schema.Struct({ object_key: Schema.String }),
+      execute: (keys) => sql`SELECT object_key FROM detection_images WHERE object_key IN ${sql.in(keys)}`
+    })
+
     /**
      * Objects that no database row points at: left when a server stopped between writing an image
      * and committing its detection. Reported, never deleted here: that is an operator's decision.
@@ -121,8 +142,7 @@ export class Images extends Effect.Service<Images>()("@chaverim/server/Images", 
         Stream.grouped(500),
         Stream.mapEffect((keys) =>
           Effect.map(
-            sql<{ object_key: string }>`
-              SELECT object_key FROM detection_images WHERE object_key IN ${sql.in(Chunk.toReadonlyArray(keys))}`,
+            orBug(recorded(Chunk.toReadonlyArray(keys))),
             (rows) => {
               const known = new Set(rows.map((r) => r.object_key))
               return Chunk.filter(keys, (k) => !known.has(k))

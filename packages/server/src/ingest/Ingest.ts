@@ -1,11 +1,13 @@
 import { type BatchError, type BatchResult, Detection } from "@chaverim/domain/Detection"
 import { normalizePlate, ocrKey } from "@chaverim/domain/Plate"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { orBug } from "../db/Rows"
 import { Images, type StoredImage } from "../images/Images"
 import type { ReceivedBatch } from "./BatchBody"
 import { linkRuns, type NewRead, type RunStart, type StoredPredecessor } from "./Runs"
@@ -36,6 +38,26 @@ interface ValidEvent {
   readonly event: Detection
   readonly detectedAt: Date
   readonly raw: unknown
+}
+
+// The batch's lookup and insert answer one row per read: those rows are typed, not decoded with a
+// Schema, which would cost ~1.3 µs a lookup row and ~0.6 µs an inserted row on the path that must
+// keep up with 5,000 reads a second. Their shape is fixed by the query that reads them.
+
+/** Per read of the batch: whether it is stored already, and the stored read whose run it may continue. */
+interface LookupRow {
+  readonly detection_id: string
+  readonly known: boolean
+  /** bigint as text; null when no stored read of the plate at the camera is at most 30 s older */
+  readonly root: string | null
+  /** null exactly when `root` is */
+  readonly detected_at: Date | null
+}
+
+/** A read the batch's INSERT stored: its identity (bigint as text) and the collector's id of it. */
+interface InsertedRow {
+  readonly id: string
+  readonly detection_id: string
 }
 
 // One new row for `detections`, as a JSON record for json_to_recordset (see insertDetections).
@@ -101,15 +123,21 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
         if (cached && cached.mac === camera.mac && (camera.name === undefined || cached.name === camera.name)) {
           return cached.id
         }
-        // The name a camera reports only fills an empty one: a name an admin gave it stays.
-        const [row] = yield* sql<{ id: string }>`
-          INSERT INTO cameras (collector_id, external_id, mac, name)
-          VALUES (${collectorId}, ${camera.id}, ${camera.mac}, ${camera.name ?? null})
-          ON CONFLICT (collector_id, external_id) DO UPDATE
-            SET mac = EXCLUDED.mac, name = coalesce(cameras.name, EXCLUDED.name), updated_at = now()
-          RETURNING id`
-        cameraCache.set(cacheKey, { id: row!.id, mac: camera.mac, name: camera.name })
-        return row!.id
+        // The name a camera reports only fills an empty one: a name an admin gave it stays. An upsert
+        // always returns its row.
+        const row = yield* SqlSchema.single({
+          Request: Schema.Void,
+          Result: Schema.Struct({ id: Schema.String }),
+          execute: () =>
+            sql`
+              INSERT INTO cameras (collector_id, external_id, mac, name)
+              VALUES (${collectorId}, ${camera.id}, ${camera.mac}, ${camera.name ?? null})
+              ON CONFLICT (collector_id, external_id) DO UPDATE
+                SET mac = EXCLUDED.mac, name = coalesce(cameras.name, EXCLUDED.name), updated_at = now()
+              RETURNING id`
+        })(undefined).pipe(orBug, Effect.catchTag("NoSuchElementException", Effect.die))
+        cameraCache.set(cacheKey, { id: row.id, mac: camera.mac, name: camera.name })
+        return row.id
       })
 
     // The whole batch is one parameter, read by json_to_recordset: far cheaper to bind than a
@@ -117,7 +145,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
     // continue a run started in this batch go in second, pointing at the identity the first gave it.
     // A run start that was not inserted (sent at the same moment by a retry) is looked up instead.
     const insertDetections = (collectorId: string, rows: ReadonlyArray<Row>) =>
-      sql<{ id: string; detection_id: string }>`
+      sql<InsertedRow>`
         WITH input AS (
           SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r(
             detection_id text, camera_id uuid, detected_at timestamptz, plate_text text, plate text,
@@ -201,12 +229,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
 
       // For each read: whether an earlier upload stored it already (then neither it nor its images are
       // stored again), and the stored read whose run it may continue (see Runs.ts).
-      const lookup = reads.length === 0 ? [] : yield* sql<{
-        detection_id: string
-        known: boolean
-        root: string | null
-        detected_at: Date | null
-      }>`
+      const lookup = reads.length === 0 ? [] : yield* sql<LookupRow>`
         SELECT r.detection_id, p.root, p.detected_at, k.known IS NOT NULL AS known
           FROM json_to_recordset(${
         JSON.stringify(reads.map(({ read }) => ({
@@ -234,7 +257,9 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
       const predecessors = new Map<string, StoredPredecessor>()
       for (const row of lookup) {
         if (row.known) known.add(row.detection_id)
-        else if (row.root !== null) predecessors.set(row.detection_id, { root: row.root, at: row.detected_at!.getTime() })
+        else if (row.root !== null && row.detected_at !== null) {
+          predecessors.set(row.detection_id, { root: row.root, at: row.detected_at.getTime() })
+        }
       }
       const fresh = reads.filter(({ read }) => !known.has(read.detectionId))
       const starts = linkRuns(fresh.map((c) => c.read), predecessors)
