@@ -718,7 +718,7 @@ const getJson = async (client: Client, path: string) => {
 
 const searchProbe = (mode: Mode): Probe => ({
   name: mode,
-  path: (query) => `/api/v1/detections?${new URLSearchParams({ plate: query.plate, mode, reason: "bench" })}`,
+  path: (query) => `/api/v1/detections?${new URLSearchParams({ plate: query.plate, mode, reason_code: "audit", reason: "bench" })}`,
   items: (body) => (body as { items: ReadonlyArray<unknown> }).items.length
 })
 
@@ -737,7 +737,7 @@ const platePath = (path: string, plate: string) => path.replace(":plate", encode
 /** GET /api/v1/plates/{plate}/timeline?from=&to=&reason= : every read of the plate in the range. */
 const timelineProbe = (path: string, range: { from: string; to: string }): Probe => ({
   name: "timeline",
-  path: (query) => `${platePath(path, query.plate)}?${new URLSearchParams({ ...range, reason: "bench" })}`,
+  path: (query) => `${platePath(path, query.plate)}?${new URLSearchParams({ ...range, reason_code: "audit", reason: "bench" })}`,
   items: (body) => (body as { total?: number }).total ?? Number.NaN
 })
 
@@ -750,6 +750,7 @@ const convoyProbe = (path: string, settings: { from: string; to: string; windowS
       to: settings.to,
       window_s: String(settings.windowS),
       min_cameras: String(settings.minCameras),
+      reason_code: "audit",
       reason: "bench"
     })}`,
   items: (body) => (body as { items?: ReadonlyArray<unknown> }).items?.length ?? Number.NaN

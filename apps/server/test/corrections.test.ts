@@ -21,7 +21,7 @@ describe("corrections", () => {
 
   const search = async (plate: string, mode = "exact") => {
     const response = await fetch(
-      `${server.url}/api/v1/detections?${new URLSearchParams({ plate, mode, reason: "corrections test" })}`,
+      `${server.url}/api/v1/detections?${new URLSearchParams({ plate, mode, reason_code: "training", reason: "corrections test" })}`,
       { headers: { cookie: operator.cookie } }
     )
     expect(response.status).toBe(200)
@@ -123,8 +123,18 @@ describe("corrections", () => {
       const alpr = alprAgainst(() => server.databaseUrl)
       const refused = await alpr(["corrections", "export", "--out", out], { DATA_DIR: server.dataDir })
       expect(refused.code, describeRun(refused)).not.toBe(0)
-      expect(refused.stderr).toMatch(/reason is required/)
-      const run = await alpr(["corrections", "export", "--out", out, "--reason", "retrain the county model"], { DATA_DIR: server.dataDir })
+      expect(refused.stderr).toMatch(/reason_code is required: say why you export .*one of: .*training/)
+      // Words alone do not do: the code is what is required.
+      const wordsOnly = await alpr(["corrections", "export", "--out", out, "--reason", "retrain"], { DATA_DIR: server.dataDir })
+      expect(wordsOnly.code, describeRun(wordsOnly)).not.toBe(0)
+      expect(wordsOnly.stderr).toMatch(/reason_code is required/)
+      const unknown = await alpr(["corrections", "export", "--out", out, "--reason-code", "retraining"], { DATA_DIR: server.dataDir })
+      expect(unknown.code, describeRun(unknown)).not.toBe(0)
+      expect(unknown.stderr).toMatch(/reason_code "retraining" is not a reason code; use one of: .*training/)
+      const run = await alpr(
+        ["corrections", "export", "--out", out, "--reason-code", "training", "--case", "ML-2026-4", "--reason", "retrain the county model"],
+        { DATA_DIR: server.dataDir }
+      )
       expect(run.code, describeRun(run)).toBe(0)
       expect(lastJson(run)).toMatchObject({ rows: 2, images: 1, images_failed: 0 })
       const rows = parse(await Fs.readFile(Path.join(out, "corrections.csv")), { columns: true }) as Array<Record<string, string>>
@@ -142,12 +152,15 @@ describe("corrections", () => {
 
       // A read a person confirmed is a labelled example too, when asked for.
       expect((await correct(ids["NOISE77"]!, { action: "confirm" })).status).toBe(201)
-      const withConfirmed = await alpr(["corrections", "export", "--out", out, "--include-confirmed", "--reason", "labels"], {
+      const withConfirmed = await alpr(["corrections", "export", "--out", out, "--include-confirmed", "--reason-code", "training"], {
         DATA_DIR: server.dataDir
       })
       expect(lastJson(withConfirmed)).toMatchObject({ rows: 3 })
       const audit = await server.db.query("SELECT reason, details FROM audit_log WHERE action = 'export.corrections' ORDER BY id")
-      expect(audit.rows.map((r) => [r.reason, r.details.rows])).toEqual([["retrain the county model", 2], ["labels", 3]])
+      expect(audit.rows.map((r) => [r.reason, r.details.reason_code, r.details.case_number, r.details.rows])).toEqual([
+        ["retrain the county model", "training", "ML-2026-4", 2],
+        [null, "training", undefined, 3]
+      ])
     } finally {
       await Fs.rm(out, { recursive: true, force: true })
     }
@@ -168,7 +181,7 @@ describe("corrections", () => {
     const out = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-corrections-"))
     try {
       const alpr = alprAgainst(() => server.databaseUrl)
-      const run = await alpr(["corrections", "export", "--out", out, "--reason", "formula check"], { DATA_DIR: server.dataDir })
+      const run = await alpr(["corrections", "export", "--out", out, "--reason-code", "audit", "--reason", "formula check"], { DATA_DIR: server.dataDir })
       expect(run.code, describeRun(run)).toBe(0)
       const rows = parse(await Fs.readFile(Path.join(out, "corrections.csv")), { columns: true }) as Array<Record<string, string>>
       for (const row of rows) for (const cell of Object.values(row)) expect(cell).not.toMatch(/^[=+\-@\t\r]/)

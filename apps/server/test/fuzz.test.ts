@@ -89,7 +89,7 @@ const knownShapes = [
   { claim_code: "ABCD-EFGH", hardware_id: "hw-1" },
   { events: [detection()] },
   { current_password: "a", new_password: "b" },
-  { plate: "ABC123", reason: "case 1" }
+  { plate: "ABC123", reason_code: "investigation", reason: "case 1", case_number: "2026-1" }
 ].map((shape) => JSON.stringify(shape))
 
 /** An event that can never be stored: one required field missing or of the wrong type. */

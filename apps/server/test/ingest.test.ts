@@ -105,7 +105,8 @@ describe("batch ingest", () => {
     expect(image.status).toBe(200)
     expect(image.headers.get("content-type")).toBe("image/jpeg")
     expect(new Uint8Array(await image.arrayBuffer())).toEqual(plate)
-    expect((await fetch(sceneUrl, { headers: { cookie } })).status).toBe(200)
+    // A person opening a scene photo says why, as for a search (see reasonCodes.test.ts).
+    expect((await fetch(`${sceneUrl}?reason_code=investigation`, { headers: { cookie } })).status).toBe(200)
   })
 
   it("refuses to serve an image whose stored bytes no longer match their hash", async () => {
@@ -120,7 +121,7 @@ describe("batch ingest", () => {
     const response = await fetch(`${server.url}/api/v1/detections/${rows[0].id}/images/plate`, { headers: { cookie } })
     expect(response.status).toBe(500)
     expect(await response.json()).toMatchObject({ _tag: "ImageIntegrityError" })
-    const missing = await fetch(`${server.url}/api/v1/detections/${rows[0].id}/images/scene`, { headers: { cookie } })
+    const missing = await fetch(`${server.url}/api/v1/detections/${rows[0].id}/images/scene?reason_code=audit`, { headers: { cookie } })
     expect(missing.status).toBe(404)
   })
 

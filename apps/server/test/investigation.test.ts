@@ -110,7 +110,7 @@ describe("investigating a plate", () => {
   }
   const get = (path: string, params: Record<string, string | number>, headers: Record<string, string> = { cookie: operator.cookie }) =>
     fetch(
-      `${server.url}${path}?${new URLSearchParams({ reason: "case 2026-311", ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) })}`,
+      `${server.url}${path}?${new URLSearchParams({ reason_code: "investigation", reason: "case 2026-311", ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) })}`,
       { headers }
     )
   const ok = async <A>(path: string, params: Record<string, string | number>): Promise<A> => {
@@ -201,8 +201,14 @@ describe("investigating a plate", () => {
       expect(hourly.gaps.map((g) => g.seconds)).toEqual([86_400])
     })
 
-    it("is audited with the plate, the parameters and the reason", async () => {
-      await ok("/api/v1/plates/TLN100/timeline", { from: at(0, 0), to: at(3, 0), reason: "burglary 14 Elm St" })
+    it("is audited with the plate, the parameters, the reason code, the case number and the reason", async () => {
+      await ok("/api/v1/plates/TLN100/timeline", {
+        from: at(0, 0),
+        to: at(3, 0),
+        reason_code: "stolen_vehicle",
+        case_number: "PD-2026-0311",
+        reason: "burglary 14 Elm St"
+      })
       const { rows } = await server.db.query(
         "SELECT actor_username, action, target, reason, details FROM audit_log WHERE action = 'investigate.timeline' ORDER BY id DESC LIMIT 1"
       )
@@ -210,7 +216,15 @@ describe("investigating a plate", () => {
         actor_username: operator.username,
         target: "plate:TLN100",
         reason: "burglary 14 Elm St",
-        details: { plate: "TLN100", from: at(0, 0), to: at(3, 0), bucket: "day", results: 7 }
+        details: {
+          reason_code: "stolen_vehicle",
+          case_number: "PD-2026-0311",
+          plate: "TLN100",
+          from: at(0, 0),
+          to: at(3, 0),
+          bucket: "day",
+          results: 7
+        }
       })
     })
 
@@ -450,7 +464,7 @@ describe("investigating a plate", () => {
     })
 
     it("finds the plate seen at every incident, and not those at some", async () => {
-      const response = await multiPlace({ places: places(), reason: "three break-ins, case 2026-77" })
+      const response = await multiPlace({ places: places(), reason_code: "wanted_person", case_number: "2026-77", reason: "three break-ins" })
       const text = await response.text()
       expect(response.status, text).toBe(200)
       const result = JSON.parse(text) as MultiPlace
@@ -462,36 +476,39 @@ describe("investigating a plate", () => {
         [2, 2, [[camera.D, at(7, 5, 5)], [camera.D, at(7, 5, 50)]]]
       ])
 
-      const two = (await (await multiPlace({ places: places().slice(0, 2), reason: "two of them" })).json()) as MultiPlace
+      const two = (await (await multiPlace({ places: places().slice(0, 2), reason_code: "investigation", reason: "two of them" })).json()) as MultiPlace
       expect(two.items.map((i) => i.plate)).toEqual(["MPX111", "MPY222"])
       const { rows } = await server.db.query(
         "SELECT reason, details FROM audit_log WHERE action = 'investigate.multi_place' ORDER BY id LIMIT 1"
       )
-      expect(rows[0]).toMatchObject({ reason: "three break-ins, case 2026-77", details: { results: 1, plates: ["MPX111"] } })
+      expect(rows[0]).toMatchObject({
+        reason: "three break-ins",
+        details: { reason_code: "wanted_person", case_number: "2026-77", results: 1, plates: ["MPX111"] }
+      })
       expect(rows[0]!.details.places).toHaveLength(3)
     })
 
     it("refuses bad requests clearly, a missing CSRF token and viewers", async () => {
       for (const body of [
-        { places: places().slice(0, 1), reason: "x" },
+        { places: places().slice(0, 1), reason_code: "investigation", reason: "x" },
         { places: places() },
-        { places: [...places(), { camera_ids: [], from: at(5, 1), to: at(5, 2) }], reason: "x" },
-        { places: [...places(), { camera_ids: ["not-a-uuid"], from: at(5, 1), to: at(5, 2) }], reason: "x" },
-        { places: [...places(), { camera_ids: ["00000000-0000-4000-8000-000000000009"], from: at(5, 1), to: at(5, 2) }], reason: "x" },
-        { places: [...places(), { camera_ids: [camera.A], from: at(5, 2), to: at(5, 1) }], reason: "x" },
-        { places: [...places(), { camera_ids: [camera.A], from: at(0, 0), to: at(9, 0) }], reason: "x" },
-        { places: [...places(), { camera_ids: [camera.A], from: "yesterday", to: at(5, 1) }], reason: "x" },
-        { places: Array.from({ length: 11 }, () => places()[0]), reason: "x" }
+        { places: [...places(), { camera_ids: [], from: at(5, 1), to: at(5, 2) }], reason_code: "investigation", reason: "x" },
+        { places: [...places(), { camera_ids: ["not-a-uuid"], from: at(5, 1), to: at(5, 2) }], reason_code: "investigation", reason: "x" },
+        { places: [...places(), { camera_ids: ["00000000-0000-4000-8000-000000000009"], from: at(5, 1), to: at(5, 2) }], reason_code: "investigation", reason: "x" },
+        { places: [...places(), { camera_ids: [camera.A], from: at(5, 2), to: at(5, 1) }], reason_code: "investigation", reason: "x" },
+        { places: [...places(), { camera_ids: [camera.A], from: at(0, 0), to: at(9, 0) }], reason_code: "investigation", reason: "x" },
+        { places: [...places(), { camera_ids: [camera.A], from: "yesterday", to: at(5, 1) }], reason_code: "investigation", reason: "x" },
+        { places: Array.from({ length: 11 }, () => places()[0]), reason_code: "investigation", reason: "x" }
       ]) {
         const response = await multiPlace(body)
         const text = await response.text()
         expect(response.status, `${JSON.stringify(body)}: ${text}`).toBe(400)
         expect(text).toMatch(/"message"/)
       }
-      const unknown = await multiPlace({ places: [...places(), { camera_ids: ["00000000-0000-4000-8000-000000000009"], from: at(5, 1), to: at(5, 2) }], reason: "x" })
+      const unknown = await multiPlace({ places: [...places(), { camera_ids: ["00000000-0000-4000-8000-000000000009"], from: at(5, 1), to: at(5, 2) }], reason_code: "investigation", reason: "x" })
       expect(((await unknown.json()) as { message: string }).message).toMatch(/no such camera: 00000000-0000-4000-8000-000000000009/)
-      expect((await multiPlace({ places: places(), reason: "x" }, operator, false)).status).toBe(403)
-      expect((await multiPlace({ places: places(), reason: "x" }, await server.signIn("viewer"))).status).toBe(403)
+      expect((await multiPlace({ places: places(), reason_code: "investigation", reason: "x" }, operator, false)).status).toBe(403)
+      expect((await multiPlace({ places: places(), reason_code: "investigation", reason: "x" }, await server.signIn("viewer"))).status).toBe(403)
     })
   })
 
@@ -512,8 +529,10 @@ describe("investigating a plate", () => {
       ["/api/v1/plates/CNV300/convoy", { from: at(-40, 0), to: at(0, 0) }, /31 days/],
       ["/api/v1/plates/-.-/timeline", {}, /letters or digits/],
       [`/api/v1/plates/${"X".repeat(40)}/route`, {}, /32 characters/],
-      ["/api/v1/plates/TLN100/timeline", { reason: "" }, /reason is required/],
-      ["/api/v1/plates/TLN100/convoy", { reason: " " }, /reason is required/]
+      ["/api/v1/plates/TLN100/timeline", { reason_code: "" }, /reason_code is required: say why you investigate .*one of: .*stolen_vehicle/],
+      ["/api/v1/plates/TLN100/map", { reason_code: " " }, /reason_code is required/],
+      ["/api/v1/plates/RTE200/route", { reason_code: "hunch" }, /reason_code \\"hunch\\" is not a reason code; use one of: .*missing_person/],
+      ["/api/v1/plates/CNV300/convoy", { reason_code: "audit", case_number: "a\tb" }, /case_number is at most 64 printable/]
     ]
     for (const [path, params, message] of cases) {
       const response = await get(path, params)

@@ -42,7 +42,7 @@ describe("plate search", () => {
   })
 
   const search = async (params: Record<string, string | number>, headers: Record<string, string> = { cookie }) => {
-    const query = new URLSearchParams({ reason: "case 2026-114", ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) })
+    const query = new URLSearchParams({ reason_code: "investigation", ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) })
     return fetch(`${server.url}/api/v1/detections?${query}`, { headers })
   }
   const found = async (params: Record<string, string | number>) => {
@@ -208,21 +208,50 @@ describe("plate search", () => {
     expect(seen.slice(7).every((i) => i.distance === 1)).toBe(true)
   })
 
-  it("audits every search with its query and reason, and requires the reason", async () => {
-    const missing = await fetch(`${server.url}/api/v1/detections?plate=ABC1234`, { headers: { cookie } })
-    expect(missing.status).toBe(400)
-    expect(((await missing.json()) as { message: string }).message).toMatch(/reason/)
-    await found({ plate: "abc 1234", reason: "stolen car report 7781" })
+  it("audits every search with its query, reason code, case number and reason, and requires the code", async () => {
+    const searches = async () => (await server.db.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'search'")).rows[0].n
+    const before = await searches()
+    const refused = async (query: string) => {
+      const response = await fetch(`${server.url}/api/v1/detections?plate=ABC1234&${query}`, { headers: { cookie } })
+      expect(response.status, query).toBe(400)
+      return ((await response.json()) as { message: string }).message
+    }
+    // Free text alone no longer does: the code is what AUDIT_REASON_REQUIRED asks for, and the answer names the codes.
+    for (const query of ["", "reason=stolen+car+report+7781", "reason_code=", "reason_code=+"]) {
+      expect(await refused(query)).toMatch(/^reason_code is required: say why you search .*one of: .*\bstolen_vehicle\b.*\bwanted_person\b/)
+    }
+    expect(await refused("reason_code=joyride")).toMatch(/^reason_code "joyride" is not a reason code; use one of: .*\bamber_alert\b/)
+    expect(await refused("reason_code=DROP%20TABLE%20x")).toMatch(/^reason_code is not a reason code; use one of: /)
+    expect(await refused(`reason_code=stolen_vehicle&case_number=${"9".repeat(65)}`)).toMatch(/case_number is at most 64 printable/)
+    expect(await refused("reason_code=stolen_vehicle&case_number=A%0AB")).toMatch(/case_number is at most 64 printable/)
+    expect(await refused("reason_code=stolen_vehicle&case_number=A%E2%80%AEB")).toMatch(/case_number/) // a bidi override
+    expect(await refused(`reason_code=stolen_vehicle&reason=${"x".repeat(501)}`)).toMatch(/reason is at most 500/)
+    expect(await searches()).toBe(before)
+
+    await found({ plate: "abc 1234", reason_code: "stolen_vehicle", case_number: " 2026-7781 ", reason: "stolen car report" })
+    await found({ plate: "ABC1235", reason_code: "training" })
     const { rows } = await server.db.query(
-      "SELECT action, target, reason, details, outcome FROM audit_log WHERE action = 'search' ORDER BY id DESC LIMIT 1"
+      "SELECT action, target, reason, details, outcome FROM audit_log WHERE action = 'search' ORDER BY id DESC LIMIT 2"
     )
-    expect(rows[0]).toMatchObject({
+    expect(rows[1]).toMatchObject({
       action: "search",
       target: "plate:ABC1234",
-      reason: "stolen car report 7781",
+      reason: "stolen car report",
       outcome: "success",
-      details: { mode: "exact", plate: "abc 1234", results: 1 }
+      details: { reason_code: "stolen_vehicle", case_number: "2026-7781", mode: "exact", plate: "abc 1234", results: 1 }
     })
+    // Free text and the case number are optional.
+    expect(rows[0]).toMatchObject({ target: "plate:ABC1235", reason: null, details: { reason_code: "training", results: 1 } })
+    expect(rows[0].details).not.toHaveProperty("case_number")
+  })
+
+  it("refuses a retired code, naming the active ones", async () => {
+    await server.db.query("INSERT INTO reason_codes (code, label, retired_at) VALUES ('old_reason', 'Old reason', now())")
+    const response = await search({ plate: "ABC1234", reason_code: "old_reason" })
+    expect(response.status).toBe(400)
+    const { message } = (await response.json()) as { message: string }
+    expect(message).toMatch(/^reason_code "old_reason" is retired; use one of: /)
+    expect(message).not.toMatch(/old_reason, |, old_reason/)
   })
 
   it("answers bad parameters with clear 400s", async () => {

@@ -174,7 +174,72 @@ describe("the admin panel", () => {
     await context.close()
   })
 
+  it("keeps the reason codes: adds, relabels and retires one (audited); the operator's form offers it while it is active; the audit log shows codes and case numbers", async () => {
+    const offered = async () => {
+      const operator = await server.signIn("operator")
+      const { page, context } = await openPage(browser, { url: server.url, cookie: operator.cookie })
+      await page.goto(server.url)
+      const select = page.getByLabel("Reason", { exact: true })
+      await select.locator("option").nth(1).waitFor({ state: "attached" })
+      const labels = await select.locator("option").allTextContents()
+      await context.close()
+      return labels
+    }
+    const { page, errors, context } = await adminPage(PHONE, "/admin/reasons")
+    await page.getByRole("heading", { name: "Admin: Reason codes" }).waitFor()
+    const codes = page.getByRole("list", { name: "Reason codes" })
+    await codes.getByRole("listitem", { name: "Reason code stolen_vehicle" }).waitFor()
+    expect(await codes.getByRole("listitem").count()).toBe(7)
+
+    await page.getByLabel("Code", { exact: true }).fill("hit_and_run")
+    await page.getByLabel("Label", { exact: true }).fill("Hit and run")
+    await page.getByRole("button", { name: "Add reason code" }).click()
+    const row = codes.getByRole("listitem", { name: "Reason code hit_and_run" })
+    await row.getByText("active").waitFor()
+    expect(await offered()).toContain("Hit and run")
+
+    await row.getByLabel("Label of hit_and_run").fill("Hit-and-run collision")
+    await row.getByRole("button", { name: "Save label" }).click()
+    await expect.poll(async () =>
+      (await server.db.query("SELECT label FROM reason_codes WHERE code = 'hit_and_run'")).rows[0].label
+    ).toBe("Hit-and-run collision")
+    await screenshot(page, "phone-admin-reasons", { fullPage: true })
+
+    page.once("dialog", (dialog) => void dialog.accept())
+    await codes.getByRole("listitem", { name: "Reason code hit_and_run" }).getByRole("button", { name: "Retire" }).click()
+    await codes.getByRole("listitem", { name: "Reason code hit_and_run" }).getByText(/^retired /).waitFor()
+    // Retired: listed for admins, no longer offered, and no way to delete it.
+    expect(await codes.getByRole("listitem", { name: "Reason code hit_and_run" }).getByRole("button").count()).toBe(0)
+    const labels = await offered()
+    expect(labels).not.toContain("Hit-and-run collision")
+    expect(labels).toContain("Stolen vehicle")
+
+    const { rows } = await server.db.query(
+      "SELECT actor_username, action, details FROM audit_log WHERE target = 'reason_code:hit_and_run' ORDER BY id")
+    expect(rows).toEqual([
+      { actor_username: admin.username, action: "reason_code.create", details: { via: "rpc", label: "Hit and run" } },
+      { actor_username: admin.username, action: "reason_code.relabel", details: { via: "rpc", from: "Hit and run", to: "Hit-and-run collision" } },
+      { actor_username: admin.username, action: "reason_code.retire", details: { via: "rpc", label: "Hit-and-run collision" } }
+    ])
+
+    // The audit log shows a row's reason code and case number.
+    const searched = await fetch(`${server.url}/api/v1/detections?${new URLSearchParams({
+      plate: "ADM0001", reason_code: "audit", case_number: "QA-2026-9", reason: "monthly check"
+    })}`, { headers: { cookie: admin.cookie } })
+    expect(searched.status).toBe(200)
+    await page.goto(`${server.url}/admin/audit`)
+    await page.getByLabel("Action").fill("search")
+    await page.getByRole("button", { name: "Show" }).click()
+    const logged = page.locator("section[aria-label='Audit log'] ol > li summary").filter({ hasText: "plate:ADM0001" })
+    await logged.getByText("case QA-2026-9").waitFor()
+    await logged.getByText("audit", { exact: true }).waitFor()
+    await logged.getByText("“monthly check”").waitFor()
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
   it("looks right at phone and wall sizes, every control named", async () => {
+    await bothSizes("reasons", "/admin/reasons", (page) => page.getByRole("listitem", { name: "Reason code hit_and_run" }).waitFor())
     await bothSizes("users-list", "/admin/users", (page) => page.getByText("erin", { exact: true }).waitFor())
     await bothSizes("cameras-list", "/admin/cameras", (page) => page.getByRole("button", { name: /Main St northbound/ }).waitFor())
     await bothSizes("audit", "/admin/audit", (page) => page.getByText("collector.create").first().waitFor())

@@ -46,12 +46,21 @@ afterAll(async () => {
   delete process.env.MAP_TILE_ATTRIBUTION
 })
 
+/** Why, as an operator says it: a reason code and a case number. */
+const giveReason = async (page: import("playwright-core").Page) => {
+  await page.getByLabel("Reason", { exact: true }).selectOption("investigation")
+  await page.getByLabel("Case number (optional)").fill("e2e case 17")
+}
+
 const search = async (page: import("playwright-core").Page, plate: string, mode: string) => {
   await page.getByLabel("Plate", { exact: true }).fill(plate)
   await page.getByText(mode, { exact: true }).click()
-  await page.getByLabel("Reason").fill("e2e case 17")
+  await giveReason(page)
   await page.getByRole("button", { name: "Search", exact: true }).click()
 }
+
+/** A reason already given in this tab, as the search form leaves it in sessionStorage. */
+const REMEMBERED = JSON.stringify({ code: "investigation", text: "", caseNumber: "e2e case 17" })
 
 describe("the operator's phone view", () => {
   it("finds an ingested plate with its photo, in every mode, and pages with More", async () => {
@@ -96,12 +105,16 @@ describe("the operator's phone view", () => {
     const { page, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: WALL })
     await page.goto(server.url)
     await page.getByRole("heading", { name: "Search a plate" }).waitFor()
+    await page.getByLabel("Reason", { exact: true }).locator("option").nth(1).waitFor({ state: "attached" })
     // The plate field has the focus on arrival.
     await page.keyboard.type("tst4242")
     await page.keyboard.press("Tab") // to the match modes
     await page.keyboard.press("ArrowRight") // Exact -> Look-alike
     await page.keyboard.press("Tab") // Filters
-    await page.keyboard.press("Tab") // Reason
+    await page.keyboard.press("Tab") // Reason: a select, chosen by typing
+    await page.keyboard.type("Inv")
+    expect(await page.getByLabel("Reason", { exact: true }).inputValue()).toBe("investigation")
+    await page.keyboard.press("Tab") // Case number
     await page.keyboard.type("e2e case 18")
     await page.keyboard.press("Enter")
     await page.getByRole("status").filter({ hasText: /reads/ }).waitFor()
@@ -109,6 +122,94 @@ describe("the operator's phone view", () => {
     expect(await page.evaluate(() => document.activeElement?.getAttribute("role"))).toBe("status")
     await screenshot(page, "wall-operator-results")
     expect(await unnamedControls(page)).toEqual([])
+    await context.close()
+  })
+
+  it("asks why with the admins' reason codes, remembers it for the tab, and records it with searches, investigations and photos", async () => {
+    const lastAudit = async (action: string, target: string) =>
+      (await server.db.query(
+        "SELECT reason, details FROM audit_log WHERE action = $1 AND target LIKE $2 AND actor_id = $3 ORDER BY id DESC LIMIT 1",
+        [action, target, operator.userId]
+      )).rows[0]
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie })
+    await page.goto(server.url)
+    const select = page.getByLabel("Reason", { exact: true })
+    await select.locator("option").nth(1).waitFor({ state: "attached" })
+    expect(await select.locator("option").allTextContents()).toEqual([
+      "Choose a reason…", "AMBER alert", "Audit", "Investigation", "Missing person", "Stolen vehicle", "Training", "Wanted person"
+    ])
+
+    // Without a code the form does not go.
+    await page.getByLabel("Plate", { exact: true }).fill("TST4242")
+    await page.getByRole("button", { name: "Search", exact: true }).click()
+    expect(await select.evaluate((s: HTMLSelectElement) => s.validity.valueMissing)).toBe(true)
+    expect(page.url()).not.toContain("plate=")
+
+    await select.selectOption({ label: "Stolen vehicle" })
+    await page.getByLabel("Case number (optional)").fill("PD-26-0042")
+    await page.getByLabel("Details (optional)").fill("blue van seen leaving")
+    await screenshot(page, "phone-operator-reason", { fullPage: true })
+    await page.getByRole("button", { name: "Search", exact: true }).click()
+    await page.getByRole("status").filter({ hasText: /reads/ }).waitFor()
+    expect(await lastAudit("search", "plate:TST4242")).toEqual({
+      reason: "blue van seen leaving",
+      details: expect.objectContaining({ reason_code: "stolen_vehicle", case_number: "PD-26-0042" })
+    })
+
+    // Opening a read's scene photo is a view on the record, for the same reason.
+    const card = page.getByRole("article").first()
+    await card.getByRole("button", { name: "Check this read" }).click()
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>("img[alt^='Scene photo of the read']")
+      return img !== null && img.complete && img.naturalWidth > 0
+    })
+    expect(await lastAudit("image.view", "%/scene")).toEqual({
+      reason: "blue van seen leaving",
+      details: { reason_code: "stolen_vehicle", case_number: "PD-26-0042" }
+    })
+
+    // The tab remembers it: the form comes back filled in, and the plate page does not ask again.
+    await page.goto(server.url)
+    await select.locator("option").nth(1).waitFor({ state: "attached" })
+    expect(await select.inputValue()).toBe("stolen_vehicle")
+    expect(await page.getByLabel("Case number (optional)").inputValue()).toBe("PD-26-0042")
+    expect(await page.getByLabel("Details (optional)").inputValue()).toBe("blue van seen leaving")
+    await page.goto(`${server.url}/plate/TST4242`)
+    await page.getByText("Reason: Stolen vehicle · case PD-26-0042 · blue van seen leaving").waitFor()
+    await page.getByRole("img", { name: /Reads per day/ }).waitFor()
+    expect(await lastAudit("investigate.timeline", "plate:TST4242")).toEqual({
+      reason: "blue van seen leaving",
+      details: expect.objectContaining({ reason_code: "stolen_vehicle", case_number: "PD-26-0042" })
+    })
+
+    // The reason changes from the plate page, and is what the tab remembers from then on.
+    await page.getByRole("button", { name: "Change reason" }).click()
+    await select.selectOption("wanted_person")
+    await page.getByLabel("Case number (optional)").fill("PD-26-0043")
+    await page.getByLabel("Details (optional)").fill("")
+    await page.getByRole("button", { name: "Continue" }).click()
+    await page.getByText("Reason: Wanted person · case PD-26-0043").waitFor()
+    await expect.poll(() => lastAudit("investigate.timeline", "plate:TST4242")).toEqual({
+      reason: null,
+      details: expect.objectContaining({ reason_code: "wanted_person", case_number: "PD-26-0043" })
+    })
+    expect(JSON.parse((await page.evaluate(() => window.sessionStorage.getItem("alpr.reason")))!)).toEqual(
+      { code: "wanted_person", text: "", caseNumber: "PD-26-0043" }
+    )
+
+    // Another tab has not been told: the plate page asks.
+    const other = await context.newPage()
+    await other.goto(`${server.url}/plate/TST4242`)
+    const asked = other.getByRole("form", { name: "Why you look into this plate" })
+    await asked.getByLabel("Reason", { exact: true }).locator("option").nth(1).waitFor({ state: "attached" })
+    await asked.getByLabel("Reason", { exact: true }).selectOption("missing_person")
+    await asked.getByRole("button", { name: "Continue" }).click()
+    await other.getByRole("img", { name: /Reads per day/ }).waitFor()
+    expect(await lastAudit("investigate.timeline", "plate:TST4242")).toEqual({
+      reason: null,
+      details: expect.objectContaining({ reason_code: "missing_person" })
+    })
+    expect(appErrors(errors)).toEqual([])
     await context.close()
   })
 
@@ -124,7 +225,7 @@ describe("the operator's phone view", () => {
   it("corrects a read: the card shows the correction", async () => {
     const { page, context } = await openPage(browser, { url: server.url, cookie: operator.cookie })
     await page.goto(`${server.url}/?plate=FLW777`)
-    await page.getByLabel("Reason").fill("e2e case 17")
+    await giveReason(page)
     await page.getByRole("button", { name: "Search", exact: true }).click()
     const card = page.getByRole("article").first()
     await card.getByRole("button", { name: "Check this read" }).click()
@@ -143,7 +244,7 @@ describe("the operator's phone view", () => {
     for (const [size, viewport] of [["phone", PHONE], ["wall", WALL]] as const) {
       const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport })
       await page.goto(server.url)
-      await page.evaluate(() => window.sessionStorage.setItem("alpr.reason", "e2e case 17"))
+      await page.evaluate((reason) => window.sessionStorage.setItem("alpr.reason", reason), REMEMBERED)
       await page.goto(`${server.url}/plate/TST4242`)
       await page.getByRole("img", { name: /Reads per day: 39 in all/ }).waitFor()
       await screenshot(page, `${size}-plate-timeline`, { fullPage: true })

@@ -1,4 +1,5 @@
 import * as Schema from "effect/Schema"
+import { ReasonFields } from "./Reason"
 import { CameraRef } from "./Search"
 
 /**
@@ -8,8 +9,6 @@ import { CameraRef } from "./Search"
  */
 
 const Instant = Schema.Date.annotations({ message: () => "a time is ISO 8601, e.g. 2026-11-29T14:00:00Z" })
-
-const Reason = Schema.String.pipe(Schema.maxLength(500, { message: () => "reason is at most 500 characters" }))
 
 /** A whole number in a query parameter, within bounds, with a message naming the parameter. */
 const IntParam = (name: string, min: number, max: number) =>
@@ -31,8 +30,8 @@ export type PlatePath = typeof PlatePath.Type
 const Range = {
   from: Schema.optional(Instant),
   to: Schema.optional(Instant),
-  /** Why; recorded in the audit log (required unless the server is set otherwise). */
-  reason: Schema.optional(Reason)
+  /** Why (a reason code, free text, a case number); recorded in the audit log. */
+  ...ReasonFields
 }
 
 export const TimelineBucket = Schema.Literal("hour", "day")
@@ -282,7 +281,7 @@ export const MultiPlaceRequest = Schema.Struct({
     Schema.minItems(2, { message: () => "places: 2 to 10" }),
     Schema.maxItems(10, { message: () => "places: 2 to 10" })
   ),
-  reason: Schema.optional(Reason),
+  ...ReasonFields,
   limit: Schema.optionalWith(
     Schema.Number.pipe(Schema.int(), Schema.between(1, 500, { message: () => "limit is 1 to 500" })),
     { default: () => 100 }

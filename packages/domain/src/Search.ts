@@ -1,5 +1,6 @@
 import * as Schema from "effect/Schema"
 import { Correction } from "./Corrections"
+import { ReasonFields } from "./Reason"
 
 /**
  * Plate search: `exact` (the normalised plate), `ocr` (the OCR-aware key: BOS5 finds B0S5 and 8O55),
@@ -45,8 +46,8 @@ export const SearchParams = Schema.Struct({
     { default: () => 50 }
   ),
   cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
-  /** Why the search is made; recorded in the audit log (required unless the server is set otherwise). */
-  reason: Schema.optional(Schema.String.pipe(Schema.maxLength(500, { message: () => "reason is at most 500 characters" })))
+  /** Why the search is made (a reason code, free text, a case number); recorded in the audit log. */
+  ...ReasonFields
 })
 export type SearchParams = typeof SearchParams.Type
 

@@ -5,7 +5,8 @@ import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { makeHooks, type Runner } from "./hooks"
+import { makeHooks, notifySignedOut, type Runner } from "./hooks"
+import { fromExit } from "./problem"
 import { onSessionChanged } from "./sessionEvents"
 import { socketUrl } from "./socketUrl"
 
@@ -41,3 +42,11 @@ const run: Runner<Rpc> = (effect, signal) => current().runPromiseExit(effect, si
 export const withRpc = <A, E>(f: (rpc: Rpc) => Effect.Effect<A, E>) => Effect.flatMap(Rpc, f)
 
 export const { useAction: useRpcAction, useRemote: useRpc } = makeHooks(() => run)
+
+/** One call outside a component's hooks (a value shared by several views), as a Remote. */
+export const callRpc = <A, E>(f: (rpc: Rpc) => Effect.Effect<A, E>) =>
+  run(withRpc(f)).then((exit) => {
+    const remote = fromExit(exit)
+    if (remote.state === "failed" && remote.problem.kind === "signed-out") notifySignedOut()
+    return remote
+  })

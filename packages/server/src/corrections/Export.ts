@@ -4,8 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { Audit } from "../audit/Audit"
-import { requireReason } from "../audit/Reason"
-import { AppConfig } from "../Config"
+import { reasonDetails, reasonOf } from "../audit/Reason"
 import { neutraliseFormula } from "../csv/Formulas"
 import { Images } from "../images/Images"
 import { Corrections } from "./Corrections"
@@ -49,13 +48,18 @@ export const exportCorrections = (
   options: {
     readonly includeConfirmed: boolean
     readonly since?: Date | undefined
-    /** why the data set is made: audited, and required unless AUDIT_REASON_REQUIRED=false */
+    /**
+     * why the data set is made, audited: a reason code (required unless AUDIT_REASON_REQUIRED=false),
+     * free text and a case number
+     */
+    readonly reasonCode?: string | undefined
     readonly reason?: string | undefined
+    readonly caseNumber?: string | undefined
     readonly onProgress?: (rows: number) => Effect.Effect<void>
   }
 ) =>
   Effect.gen(function*() {
-    const reason = yield* requireReason((yield* AppConfig).reasonRequired, options.reason, "export")
+    const reason = yield* reasonOf({ code: options.reasonCode, text: options.reason, caseNumber: options.caseNumber }, "export")
     const corrections = yield* Corrections
     const images = yield* Images
     const imagesDir = Path.join(out, "images")
@@ -120,8 +124,9 @@ export const exportCorrections = (
     yield* (yield* Audit).record({
       action: "export.corrections",
       target: summary.out,
-      ...(reason === undefined ? {} : { reason }),
+      reason: reason.text,
       details: {
+        ...reasonDetails(reason),
         via: "cli",
         include_confirmed: options.includeConfirmed,
         ...(options.since === undefined ? {} : { since: options.since.toISOString() }),

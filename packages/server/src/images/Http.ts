@@ -5,6 +5,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import { Audit } from "../audit/Audit"
+import { givenReason, makeReasonOf, reasonDetails } from "../audit/Reason"
 import { Accounts } from "../auth/Accounts"
 import { deny, requireRole } from "../auth/UserAuth"
 import { Displays } from "../displays/Displays"
@@ -12,9 +13,14 @@ import { requestInfo } from "../http/ClientAddress"
 import { Images } from "./Images"
 
 /**
- * Evidence images, each view audited (who saw which photo, from where, and whether it was there and
- * intact). Not cached: a view the browser answers from its cache would be a view nobody recorded.
+ * Evidence images, each view audited (who saw which photo, from where, why, and whether it was there
+ * and intact). Not cached: a view the browser answers from its cache would be a view nobody recorded.
  * Viewers get plate crops only, and wall displays those of what the wall shows (see ImagesApi).
+ *
+ * A scene photo is opened by a person on purpose, and says why like a search does: its reason code is
+ * required (unless AUDIT_REASON_REQUIRED=false). A plate crop shows no more than the plate's text and
+ * appears by itself on the wall, in alerts and beside results: its reason is recorded when it comes
+ * with one (a code given is checked), and not asked for.
  */
 export const ImagesHttpLayer = HttpApiBuilder.group(AlprApi, "images", (handlers) =>
   Effect.gen(function*() {
@@ -22,7 +28,8 @@ export const ImagesHttpLayer = HttpApiBuilder.group(AlprApi, "images", (handlers
     const audit = yield* Audit
     const accounts = yield* Accounts
     const displays = yield* Displays
-    return handlers.handleRaw("image", ({ path }) =>
+    const reasonOf = yield* makeReasonOf
+    return handlers.handleRaw("image", ({ path, urlParams }) =>
       Effect.gen(function*() {
         const user = yield* CurrentUser
         const { address } = yield* requestInfo
@@ -31,8 +38,17 @@ export const ImagesHttpLayer = HttpApiBuilder.group(AlprApi, "images", (handlers
         if (user.display && !(yield* displays.shows(String(path.id), user))) {
           yield* deny(accounts, user, "a wall display may see the plate crops of what the wall shows only")
         }
+        const reason = yield* reasonOf(givenReason(urlParams), "open the photo", { required: path.kind === "scene" })
         const record = (outcome: "success" | "failure", details: Record<string, unknown> = {}) =>
-          audit.record({ actor: user, address, action: "image.view", target: `detection:${path.id}/${path.kind}`, details, outcome })
+          audit.record({
+            actor: user,
+            address,
+            action: "image.view",
+            target: `detection:${path.id}/${path.kind}`,
+            reason: reason.text,
+            details: { ...reasonDetails(reason), ...details },
+            outcome
+          })
         const { bytes } = yield* images.read(path.id, path.kind).pipe(
           Effect.tapError((error) => record("failure", { error: error._tag }))
         )

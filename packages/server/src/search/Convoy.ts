@@ -142,7 +142,7 @@ export const makeConvoy = ({ inRange, reasonOf, record, sql }: Inquiry) => {
     user: Actor,
     request: RequestInfo
   ) {
-    const reason = yield* reasonOf(params.reason)
+    const reason = yield* reasonOf(params)
     const plate = yield* plateOf(typed)
     const range = yield* rangeOf(params, CONVOY_MAX_RANGE_DAYS)
     const window = params.window_s

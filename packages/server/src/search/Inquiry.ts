@@ -6,9 +6,8 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Struct from "effect/Struct"
 import { Audit } from "../audit/Audit"
-import { requireReason } from "../audit/Reason"
+import { givenReason, makeReasonOf, type Reason, reasonDetails } from "../audit/Reason"
 import type { Actor, RequestInfo } from "../auth/Accounts"
-import { AppConfig } from "../Config"
 
 /**
  * What every investigation does before and after its own statements: it checks the reason, the plate
@@ -50,16 +49,17 @@ export const cameraRef = (row: typeof CameraRef.Type): typeof CameraRef.Type =>
 export const makeInquiry = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const audit = yield* Audit
-  const config = yield* AppConfig
+  const check = yield* makeReasonOf
 
-  const reasonOf = (given: string | undefined) => requireReason(config.reasonRequired, given, "investigate")
+  /** The reason the request carries (`reason_code`, `reason`, `case_number`), checked. */
+  const reasonOf = (params: Parameters<typeof givenReason>[0]) => check(givenReason(params), "investigate")
 
   const record = (
     user: Actor,
     request: RequestInfo,
     action: string,
     target: string | undefined,
-    reason: string | undefined,
+    reason: Reason,
     details: Record<string, unknown>
   ) =>
     audit.record({
@@ -67,8 +67,8 @@ export const makeInquiry = Effect.gen(function*() {
       address: request.address,
       action,
       ...(target === undefined ? {} : { target }),
-      ...(reason === undefined ? {} : { reason }),
-      details,
+      reason: reason.text,
+      details: { ...reasonDetails(reason), ...details },
       outcome: "success"
     })
 

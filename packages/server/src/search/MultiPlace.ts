@@ -82,7 +82,7 @@ export const makeMultiPlace = ({ reasonOf, record, sql }: Inquiry) => {
     user: Actor,
     request: RequestInfo
   ) {
-    const reason = yield* reasonOf(body.reason)
+    const reason = yield* reasonOf(body)
     for (const [i, place] of body.places.entries()) yield* rangeOf(place, PLACE_MAX_RANGE_DAYS, `places[${i}]`)
     const places = body.places.map((p) => ({ ...p, camera_ids: [...new Set(p.camera_ids.map((id) => id.toLowerCase()))] }))
     const wanted = [...new Set(places.flatMap((p) => p.camera_ids))]

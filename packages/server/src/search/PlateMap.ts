@@ -42,7 +42,7 @@ export const makeMap = ({ inRange, reasonOf, record, sql }: Inquiry) => {
   })
 
   return Effect.fn("Investigation.map")(function*(typed: string, params: MapParams, user: Actor, request: RequestInfo) {
-    const reason = yield* reasonOf(params.reason)
+    const reason = yield* reasonOf(params)
     const plate = yield* plateOf(typed)
     const range = yield* rangeOf(params, MAX_RANGE_DAYS)
     const rows = yield* orBug(camerasOf({ plate, range }))

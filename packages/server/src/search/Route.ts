@@ -58,7 +58,7 @@ export const makeRoute = ({ inRange, reasonOf, record, sql }: Inquiry) => {
     user: Actor,
     request: RequestInfo
   ) {
-    const reason = yield* reasonOf(params.reason)
+    const reason = yield* reasonOf(params)
     const plate = yield* plateOf(typed)
     const range = yield* rangeOf(params, MAX_RANGE_DAYS)
     const rows = yield* orBug(readsOf({ plate, range }))

@@ -16,8 +16,7 @@ import * as Schema from "effect/Schema"
 import * as Struct from "effect/Struct"
 import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
-import { requireReason } from "../audit/Reason"
-import { AppConfig } from "../Config"
+import { givenReason, makeReasonOf, reasonDetails } from "../audit/Reason"
 import { Cursor, CURSOR_TIME, decodeCursor, encodeCursor } from "../db/Cursor"
 import { IsoTime, orBug } from "../db/Rows"
 import { CorrectionJson } from "../corrections/Corrections"
@@ -90,7 +89,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const audit = yield* Audit
-    const config = yield* AppConfig
+    const reasonOf = yield* makeReasonOf
 
     const filtersOf = (params: SearchParams): Array<Statement.Fragment> => {
       const where: Array<Statement.Fragment> = []
@@ -261,7 +260,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
 
     const search = (params: SearchParams, user: Actor, request: RequestInfo) =>
       Effect.gen(function*() {
-        const reason = yield* requireReason(config.reasonRequired, params.reason, "search")
+        const reason = yield* reasonOf(givenReason(params), "search")
         const cursor = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)
         const normalized = normalizePlate(params.plate)
         let statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>
@@ -314,8 +313,9 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
           address: request.address,
           action: "search",
           target: `plate:${normalized}`,
-          ...(reason === undefined ? {} : { reason }),
+          reason: reason.text,
           details: {
+            ...reasonDetails(reason),
             mode: params.mode,
             plate: params.plate,
             filters: {

@@ -106,7 +106,7 @@ export const makeTimeline = ({ inRange, reasonOf, record, sql }: Inquiry) => {
     user: Actor,
     request: RequestInfo
   ) {
-    const reason = yield* reasonOf(params.reason)
+    const reason = yield* reasonOf(params)
     const plate = yield* plateOf(typed)
     const range = yield* rangeOf(params, MAX_RANGE_DAYS)
     const cursor = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)

@@ -47,6 +47,8 @@ const Entry = ({ entry }: { readonly entry: AuditEntry }) => (
         <code className="text-slate-900">{entry.action}</code>
         {entry.target && <span className="break-all text-sm text-slate-700">{entry.target}</span>}
         <Badge tone={OUTCOME_TONE[entry.outcome]}>{entry.outcome}</Badge>
+        {typeof entry.details.reason_code === "string" && <Badge>{entry.details.reason_code}</Badge>}
+        {typeof entry.details.case_number === "string" && <span className="text-sm text-slate-800">case {entry.details.case_number}</span>}
         {entry.reason && <span className="text-sm text-slate-800">“{entry.reason}”</span>}
       </summary>
       <dl className="mt-2 grid grid-cols-[auto_1fr] gap-x-3 text-sm text-slate-800">

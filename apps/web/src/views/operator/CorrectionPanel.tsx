@@ -2,6 +2,7 @@ import type { Correction, CorrectionAction } from "@chaverim/domain/Corrections"
 import type { DetectionItem } from "@chaverim/domain/Search"
 import { useState } from "react"
 import { withApi } from "../../client/api"
+import { photoWithReason, type SessionReason } from "../../client/reason"
 import { useApi, useApiAction } from "../../client/useApi"
 import { Button, Notice, ProblemNote, TextField } from "../../ui/controls"
 import { formatDateTime } from "../../ui/format"
@@ -29,9 +30,11 @@ const History = ({ id }: { readonly id: number }) => {
 }
 
 /** Confirm, correct or reject a read: the read itself never changes, the correction is kept beside it. */
-export const CorrectionPanel = ({ item, onCorrected }: {
+export const CorrectionPanel = ({ item, onCorrected, reason }: {
   readonly item: DetectionItem
   readonly onCorrected: (correction: Correction) => void
+  /** why the read is looked at: opening its scene photo is audited with it */
+  readonly reason: SessionReason | undefined
 }) => {
   const id = Number(item.id)
   const [action, setAction] = useState<CorrectionAction>("confirm")
@@ -53,7 +56,7 @@ export const CorrectionPanel = ({ item, onCorrected }: {
         if (result.state === "ready") onCorrected(result.value)
       }}
     >
-      <PlatePhoto src={item.images.scene} alt={`Scene photo of the read ${item.plate_text}`} className="max-h-72 w-full" />
+      <PlatePhoto src={photoWithReason(item.images.scene, reason)} alt={`Scene photo of the read ${item.plate_text}`} className="max-h-72 w-full" />
       <fieldset className="flex flex-col gap-1">
         <legend className="mb-1 text-sm font-medium text-slate-800">What is right?</legend>
         {ACTIONS.map((a) => (

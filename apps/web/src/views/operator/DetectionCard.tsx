@@ -1,6 +1,7 @@
 import type { Correction } from "@chaverim/domain/Corrections"
 import type { DetectionItem, PlateDifference } from "@chaverim/domain/Search"
 import { useState } from "react"
+import { photoWithReason, type SessionReason } from "../../client/reason"
 import { Link } from "../../router"
 import { Badge, PlateText } from "../../ui/controls"
 import { cameraLabel, formatDateTime, formatPercent } from "../../ui/format"
@@ -31,14 +32,19 @@ const CorrectionBadge = ({ correction }: { readonly correction: Correction }) =>
 const vehicleOf = (item: DetectionItem) =>
   [item.vehicle_color, item.vehicle_make, item.vehicle_type].filter(Boolean).join(" ")
 
-export const DetectionCard = ({ item, searched }: { readonly item: DetectionItem; readonly searched: string }) => {
+export const DetectionCard = ({ item, searched, reason }: {
+  readonly item: DetectionItem
+  readonly searched: string
+  /** why the reads are looked at: their photos are audited with it */
+  readonly reason: SessionReason | undefined
+}) => {
   const [checking, setChecking] = useState(false)
   const [correction, setCorrection] = useState(item.correction)
   const differs = item.plate !== searched.toUpperCase().replace(/[\s.-]/g, "")
   return (
     <article className="rounded-xl bg-white p-3 shadow-sm ring-1 ring-slate-200" aria-label={`Read of ${item.plate_text}`}>
       <div className="flex items-center gap-3">
-        <PlatePhoto src={item.images.plate} alt={`Plate crop of the read ${item.plate_text}`} className="h-12 w-36 shrink-0" />
+        <PlatePhoto src={photoWithReason(item.images.plate, reason)} alt={`Plate crop of the read ${item.plate_text}`} className="h-12 w-36 shrink-0" />
         <p className="flex min-w-0 flex-wrap items-baseline gap-x-3 gap-y-1">
           {item.differences && differs
             ? <FuzzyPlate plate={item.plate} differences={item.differences} />
@@ -65,7 +71,7 @@ export const DetectionCard = ({ item, searched }: { readonly item: DetectionItem
           {checking ? "Close" : "Check this read"}
         </button>
       </div>
-      {checking && <CorrectionPanel item={item} onCorrected={setCorrection} />}
+      {checking && <CorrectionPanel item={item} onCorrected={setCorrection} reason={reason} />}
     </article>
   )
 }

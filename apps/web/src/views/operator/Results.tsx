@@ -1,20 +1,22 @@
 import type { DetectionItem } from "@chaverim/domain/Search"
-import { useEffect, useRef } from "react"
+import { useEffect, useRef, useState } from "react"
 import { withApi } from "../../client/api"
-import { savedReason } from "../../client/reason"
+import { savedReason, type SessionReason } from "../../client/reason"
 import { useApi, useApiAction } from "../../client/useApi"
 import { usePages } from "../../client/usePages"
 import { Button, Loading, ProblemNote } from "../../ui/controls"
 import { DetectionCard } from "./DetectionCard"
 import { type SearchQuery, searchParams } from "./query"
 
-const search = (query: SearchQuery, cursor?: string) =>
-  withApi((api) => api.search.detections({ urlParams: searchParams(query, savedReason(), cursor) }))
+const search = (query: SearchQuery, reason: SessionReason | undefined, cursor?: string) =>
+  withApi((api) => api.search.detections({ urlParams: searchParams(query, reason, cursor) }))
 
 /** The first page, then "More" pages by keyset cursor: nothing skipped or repeated while reads arrive. */
 export const Results = ({ query, focusWhenDone }: { readonly query: SearchQuery; readonly focusWhenDone: boolean }) => {
-  const [first] = useApi(() => search(query), [])
-  const [more, loadMore] = useApiAction((cursor: string) => search(query, cursor))
+  // The reason the search was made with; its photos are looked at for the same reason.
+  const [reason] = useState(savedReason)
+  const [first] = useApi(() => search(query, reason), [])
+  const [more, loadMore] = useApiAction((cursor: string) => search(query, reason, cursor))
   const { items, next, add } = usePages(first)
   // After a search the summary takes the focus: on a phone that scrolls the results into view below
   // the form, and a screen reader reads how many were found.
@@ -33,7 +35,7 @@ export const Results = ({ query, focusWhenDone }: { readonly query: SearchQuery;
         {query.mode === "fuzzy" && items.length > 0 ? ", closest first" : items.length > 0 ? ", newest first" : ""}
       </div>
       <ul className="flex flex-col gap-3">
-        {items.map((item: DetectionItem) => <li key={item.id}><DetectionCard item={item} searched={query.plate} /></li>)}
+        {items.map((item: DetectionItem) => <li key={item.id}><DetectionCard item={item} searched={query.plate} reason={reason} /></li>)}
       </ul>
       {more.state === "failed" && <ProblemNote problem={more.problem} />}
       {next !== null && (

@@ -1,8 +1,9 @@
 import type { SearchMode } from "@chaverim/domain/Search"
 import { useState } from "react"
-import { savedReason, saveReason } from "../../client/reason"
+import { noReason, savedReason, saveReason } from "../../client/reason"
 import { Button, TextField } from "../../ui/controls"
 import { filterCount, type SearchQuery } from "./query"
+import { ReasonFields } from "./ReasonFields"
 
 const MODES: ReadonlyArray<{ readonly mode: SearchMode; readonly label: string; readonly hint: string }> = [
   { mode: "exact", label: "Exact", hint: "The plate as typed; spaces, dashes and dots are ignored." },
@@ -53,7 +54,7 @@ export const SearchForm = ({ initial, onSearch }: {
   readonly onSearch: (query: SearchQuery) => void
 }) => {
   const [draft, setDraft] = useState(initial)
-  const [reason, setReason] = useState(savedReason)
+  const [reason, setReason] = useState(() => savedReason() ?? noReason)
   const set = (change: Partial<SearchQuery>) => setDraft((d) => ({ ...d, ...change }))
   return (
     <form
@@ -71,8 +72,7 @@ export const SearchForm = ({ initial, onSearch }: {
         className="[&_input]:font-mono [&_input]:text-2xl [&_input]:uppercase [&_input]:tracking-wider" />
       <ModePicker mode={draft.mode} onChange={(mode) => set({ mode })} />
       <Filters draft={draft} set={set} />
-      <TextField label="Reason" name="reason" value={reason} onChange={(e) => setReason(e.target.value)} required
-        maxLength={500} hint="Case or incident number; recorded with the search." />
+      <ReasonFields value={reason} onChange={setReason} doing="the search" />
       <Button type="submit" className="text-lg">Search</Button>
     </form>
   )

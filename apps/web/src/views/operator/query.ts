@@ -1,5 +1,6 @@
 import type { SearchMode, SearchParams } from "@chaverim/domain/Search"
 import { definedFields } from "../../client/fields"
+import { reasonParams, type SessionReason } from "../../client/reason"
 
 /** The search as it stands in the address bar, so that Back and a shared link give the same search. */
 export interface SearchQuery {
@@ -55,7 +56,7 @@ const instant = (value: string) => (value === "" ? undefined : new Date(value))
 
 export const PAGE_SIZE = 25
 
-export const searchParams = (query: SearchQuery, reason: string, cursor?: string): SearchParams => ({
+export const searchParams = (query: SearchQuery, reason: SessionReason | undefined, cursor?: string): SearchParams => ({
   plate: query.plate.trim(),
   mode: query.mode,
   limit: PAGE_SIZE,
@@ -67,9 +68,9 @@ export const searchParams = (query: SearchQuery, reason: string, cursor?: string
     vehicle_type: list(query.vehicleType),
     vehicle_color: list(query.vehicleColor),
     min_confidence: query.minConfidence === "" ? undefined : Number(query.minConfidence) / 100,
-    reason: reason === "" ? undefined : reason,
     cursor
-  })
+  }),
+  ...reasonParams(reason)
 })
 
 export const filterCount = (query: SearchQuery) =>

@@ -1,5 +1,6 @@
 import type { TimelineResult } from "@chaverim/domain/Investigation"
 import { useState } from "react"
+import { photoWithReason, type SessionReason } from "../../client/reason"
 import { Button } from "../../ui/controls"
 import { cameraLabel, formatDateTime } from "../../ui/format"
 import { PlatePhoto } from "../../ui/PlatePhoto"
@@ -7,7 +8,7 @@ import { PlatePhoto } from "../../ui/PlatePhoto"
 const PAGE = 24
 
 /** The photos of the reads listed by the timeline, newest first. */
-export const PhotosPanel = ({ timeline }: { readonly timeline: TimelineResult }) => {
+export const PhotosPanel = ({ timeline, reason }: { readonly timeline: TimelineResult; readonly reason: SessionReason }) => {
   const [shown, setShown] = useState(PAGE)
   const reads = timeline.cameras
     .flatMap((c) => c.sightings.map((s) => ({ ...s, camera: c.camera })))
@@ -19,9 +20,9 @@ export const PhotosPanel = ({ timeline }: { readonly timeline: TimelineResult })
       <ul className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
         {reads.slice(0, shown).map((read) => (
           <li key={read.id} className="flex flex-col gap-2 rounded-lg bg-white p-2 ring-1 ring-slate-200">
-            <PlatePhoto src={read.images.scene} alt={`Scene of the read at ${formatDateTime(read.detected_at)}`} className="aspect-video w-full" />
+            <PlatePhoto src={photoWithReason(read.images.scene, reason)} alt={`Scene of the read at ${formatDateTime(read.detected_at)}`} className="aspect-video w-full" />
             <div className="flex items-center gap-2">
-              <PlatePhoto src={read.images.plate} alt={`Plate crop, read as ${read.plate_text}`} className="h-10 w-28" />
+              <PlatePhoto src={photoWithReason(read.images.plate, reason)} alt={`Plate crop, read as ${read.plate_text}`} className="h-10 w-28" />
               <p className="text-sm text-slate-800">
                 <time dateTime={read.detected_at}>{formatDateTime(read.detected_at)}</time><br />{cameraLabel(read.camera)}
               </p>

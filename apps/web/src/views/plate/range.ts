@@ -1,4 +1,5 @@
 import type { TimelineBucket } from "@chaverim/domain/Investigation"
+import { reasonParams, type SessionReason } from "../../client/reason"
 
 export const RANGES = [
   { days: 1, label: "Last 24 hours" },
@@ -24,4 +25,4 @@ export const rangeOf = (days: number, now = new Date()): Range => ({
 export const bucketOf = (range: Range): TimelineBucket => (range.days <= 7 ? "hour" : "day")
 
 /** The fields every investigation call shares: the range and the reason. */
-export const investigationParams = (range: Range, reason: string) => ({ from: range.from, to: range.to, reason })
+export const investigationParams = (range: Range, reason: SessionReason) => ({ from: range.from, to: range.to, ...reasonParams(reason) })
