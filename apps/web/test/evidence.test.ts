@@ -1,0 +1,112 @@
+import { spawnSync } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { Browser } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
+import { appErrors, launch, openPage, PHONE, screenshot, unnamedControls, WALL } from "./browser"
+import { CAMERAS, drawPhotos, ingest, readAt } from "./fixtures"
+
+const VERIFIER = fileURLToPath(new URL("../../../tools/verify-evidence.mjs", import.meta.url))
+
+let server: TestServer
+let browser: Browser
+let operator: SignedIn
+let admin: SignedIn
+let fingerprint: string
+
+const PLATE = "EVX-2026"
+
+beforeAll(async () => {
+  process.env.MAP_TILE_URL = "none"
+  ;[server, browser] = await Promise.all([startServer(), launch()])
+  operator = await server.signIn("operator")
+  admin = await server.signIn("admin")
+  const { apiKey } = await server.collector("Main St")
+  const { page, context } = await openPage(browser, { url: server.url })
+  const photos = await drawPhotos(page, PLATE)
+  await context.close()
+  await ingest(server, apiKey, [readAt(PLATE, CAMERAS[0], 40), readAt(PLATE, CAMERAS[1], 20)], photos)
+  fingerprint = ((await (await fetch(`${server.url}/api/v1/evidence/key`)).json()) as { fingerprint: string }).fingerprint
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+  delete process.env.MAP_TILE_URL
+})
+
+describe("evidence exports in the web app", () => {
+  it("exports a plate's reads from the plate page as a bundle that verifies with the pinned key", async () => {
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: PHONE })
+    await page.goto(server.url)
+    await page.evaluate(() =>
+      window.sessionStorage.setItem("alpr.reason", JSON.stringify({ code: "stolen_vehicle", text: "blue van", caseNumber: "PD-26-0099" }))
+    )
+    await page.goto(`${server.url}/plate/EVX2026`)
+    await page.getByRole("tab", { name: "Export" }).click()
+    const caseField = page.getByLabel("Case number")
+    expect(await caseField.inputValue()).toBe("PD-26-0099")
+    await screenshot(page, "phone-plate-export", { fullPage: true })
+    expect(await unnamedControls(page)).toEqual([])
+
+    const downloaded = page.waitForEvent("download")
+    await page.getByRole("button", { name: "Export evidence (zip)" }).click()
+    const download = await downloaded
+    expect(download.suggestedFilename()).toBe("evidence-EVX2026-PD-26-0099.zip")
+    await page.getByRole("status").filter({ hasText: "Bundle made and recorded" }).waitFor()
+    const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "web-evidence-"))
+    try {
+      const file = Path.join(dir, "bundle.zip")
+      await download.saveAs(file)
+      await Fs.copyFile(VERIFIER, Path.join(dir, "verify-evidence.mjs"))
+      const run = spawnSync(process.execPath, ["verify-evidence.mjs", "bundle.zip", "--key", fingerprint], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        encoding: "utf8"
+      })
+      expect(run.status, run.stdout).toBe(0)
+      expect(run.stdout).toMatch(/^ok\n/)
+      expect(run.stdout).toContain("case PD-26-0099; reason stolen_vehicle: blue van")
+      expect(run.stdout).toContain("2 reads, 4 photos")
+    } finally {
+      await Fs.rm(dir, { recursive: true, force: true })
+    }
+    const { rows } = await server.db.query(
+      "SELECT username, case_number, reason_code, reason, selection FROM evidence_exports ORDER BY created_at DESC LIMIT 1"
+    )
+    expect(rows[0]).toEqual({
+      username: operator.username,
+      case_number: "PD-26-0099",
+      reason_code: "stolen_vehicle",
+      reason: "blue van",
+      selection: { kind: "plate", plate: "EVX2026", with_corrections: true }
+    })
+
+    // Without a case number the form does not go.
+    await caseField.fill("")
+    await page.getByRole("button", { name: "Export evidence (zip)" }).click()
+    expect(await caseField.evaluate((input: HTMLInputElement) => input.validity.valueMissing)).toBe(true)
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("shows admins the evidence key to pin and every export made", async () => {
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: WALL })
+    await page.goto(`${server.url}/admin/evidence`)
+    await page.getByRole("heading", { name: "Admin: Evidence exports" }).waitFor()
+    await page.getByText(fingerprint, { exact: true }).waitFor()
+    const exports = page.getByRole("region", { name: "Evidence exports" })
+    await exports.getByText("Case PD-26-0099").waitFor()
+    await expect(exports.textContent()).resolves.toContain(`by ${operator.username}`)
+    await expect(exports.textContent()).resolves.toContain("plate EVX2026 with its corrections · 2 reads, 4 photos")
+    const { rows } = await server.db.query<{ sha256: string }>("SELECT sha256 FROM evidence_exports")
+    await exports.getByText(`SHA-256 ${rows[0]!.sha256}`).waitFor()
+    await screenshot(page, "wall-admin-evidence", { fullPage: true })
+    expect(await unnamedControls(page)).toEqual([])
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+})

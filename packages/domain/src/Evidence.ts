@@ -1,0 +1,149 @@
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as OpenApi from "@effect/platform/OpenApi"
+import * as Schema from "effect/Schema"
+import { AdminAuth, OperatorAuth } from "./Auth"
+import { BadRequest, NotFound, ServiceUnavailable } from "./Errors"
+import { CaseNumber, ReasonCodeParam, ReasonText } from "./Reason"
+
+/**
+ * Case exports: the reads of a case, their photos, corrections, chain of custody and audit rows in a
+ * zip whose manifest is signed with the installation's Ed25519 evidence key, so that a recipient can
+ * verify it offline with tools/verify-evidence.mjs and nothing else.
+ */
+
+/** The installation's evidence key: public, so that agencies can pin it before they receive a bundle. */
+export const EvidenceKey = Schema.Struct({
+  algorithm: Schema.Literal("Ed25519"),
+  /** SubjectPublicKeyInfo, PEM */
+  public_key_pem: Schema.String,
+  /** the 32 bytes of the raw public key, base64 */
+  public_key_base64: Schema.String,
+  /** SHA-256 of the raw public key, 64 hex digits: what `--key` of the verifier takes */
+  fingerprint: Schema.String,
+  /** its first 16 hex digits in groups of four, for reading aloud; pin the full one */
+  fingerprint_short: Schema.String,
+  created_at: Schema.String
+})
+export type EvidenceKey = typeof EvidenceKey.Type
+
+/** The most reads one export may list by id (`detections`). */
+export const MAX_LISTED_DETECTIONS = 1_000
+
+const Instant = Schema.Date.annotations({ message: () => "a time is ISO 8601, e.g. 2026-11-29T14:00:00Z" })
+
+/** A read's id as the contracts carry it: its decimal digits. */
+export const DetectionIdText = Schema.String.pipe(
+  Schema.pattern(/^[1-9][0-9]{0,17}$/, { message: () => "a read's id is its number, e.g. \"1234\"" })
+)
+
+/**
+ * What to export: exactly one of `plate` (with `with_corrections` to add the reads corrected to that
+ * plate), `detections` (ids) or `camera_id` with `from` and `to`; and always why.
+ */
+export const ExportRequest = Schema.Struct({
+  plate: Schema.optional(Schema.String.pipe(
+    Schema.filter((s) => s.trim().length > 0 || "plate is empty"),
+    Schema.maxLength(32, { message: () => "plate is at most 32 characters" })
+  )),
+  /** with `plate`: also the reads whose correction in force says they show that plate */
+  with_corrections: Schema.optional(Schema.Boolean),
+  detections: Schema.optional(Schema.Array(DetectionIdText).pipe(
+    Schema.minItems(1, { message: () => "detections lists at least one read" }),
+    Schema.maxItems(MAX_LISTED_DETECTIONS, { message: () => `detections lists at most ${MAX_LISTED_DETECTIONS} reads` })
+  )),
+  camera_id: Schema.optional(Schema.UUID.annotations({ message: () => "camera_id is a camera's UUID" })),
+  /** with `camera_id`: inclusive */
+  from: Schema.optional(Instant),
+  /** with `camera_id`: exclusive */
+  to: Schema.optional(Instant),
+  case_number: CaseNumber.pipe(Schema.filter((s) => s.trim().length > 0 || "case_number is required")),
+  reason_code: ReasonCodeParam,
+  reason: Schema.optional(ReasonText)
+})
+export type ExportRequest = typeof ExportRequest.Type
+
+/** The reads an export was asked for, as recorded. */
+export const ExportSelection = Schema.Struct({
+  kind: Schema.Literal("plate", "detections", "camera"),
+  plate: Schema.optional(Schema.String),
+  with_corrections: Schema.optional(Schema.Boolean),
+  detection_ids: Schema.optional(Schema.Array(Schema.String)),
+  camera_id: Schema.optional(Schema.String),
+  from: Schema.optional(Schema.String),
+  to: Schema.optional(Schema.String)
+})
+export type ExportSelection = typeof ExportSelection.Type
+
+/** One export as admins see it in the list. */
+export const ExportRecord = Schema.Struct({
+  id: Schema.String,
+  created_at: Schema.String,
+  /** null: made with the command line */
+  exported_by: Schema.NullOr(Schema.String),
+  via: Schema.Literal("http", "cli"),
+  case_number: Schema.String,
+  reason_code: Schema.String,
+  reason: Schema.NullOr(Schema.String),
+  selection: ExportSelection,
+  detections: Schema.Number,
+  images: Schema.Number,
+  /** photos whose stored bytes no longer had their SHA-256 from ingest, or were gone, when exported */
+  images_not_matching: Schema.Number,
+  bytes: Schema.Number,
+  /** SHA-256 of the zip as it was handed out */
+  sha256: Schema.String,
+  key_fingerprint: Schema.String
+})
+export type ExportRecord = typeof ExportRecord.Type
+
+export const ExportListParams = Schema.Struct({
+  limit: Schema.optionalWith(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 200, { message: () => "limit is 1 to 200" })),
+    { default: () => 50 }
+  ),
+  /** the `next_cursor` of the previous page */
+  cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(200)))
+})
+
+export const ExportPage = Schema.Struct({
+  items: Schema.Array(ExportRecord),
+  next_cursor: Schema.NullOr(Schema.String)
+})
+export type ExportPage = typeof ExportPage.Type
+
+export class EvidenceApi extends HttpApiGroup.make("evidence")
+  .add(
+    HttpApiEndpoint.get("key", "/api/v1/evidence/key")
+      .addSuccess(EvidenceKey)
+      .annotate(
+        OpenApi.Description,
+        "The installation's Ed25519 evidence key and its fingerprint. Public, without signing in: agencies pin it " +
+          "ahead of time and check bundles against it (node tools/verify-evidence.mjs FILE.zip --key FINGERPRINT)."
+      )
+  )
+  .add(
+    HttpApiEndpoint.post("export", "/api/v1/evidence/exports")
+      .setPayload(ExportRequest)
+      .addSuccess(HttpApiSchema.Uint8Array({ contentType: "application/zip" }))
+      .addError(BadRequest)
+      .addError(NotFound)
+      .addError(ServiceUnavailable)
+      .middleware(OperatorAuth)
+      .annotate(
+        OpenApi.Description,
+        "Export the reads of a case as a signed bundle (zip): by plate, by a list of reads, or by camera and time. " +
+          "case_number and reason_code are required. The answer is the zip; X-Export-Id and X-Bundle-SHA256 name it. " +
+          "Recorded and audited (evidence.export) before it is sent."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/api/v1/evidence/exports")
+      .setUrlParams(ExportListParams)
+      .addSuccess(ExportPage)
+      .addError(BadRequest)
+      .middleware(AdminAuth)
+      .annotate(OpenApi.Description, "Every export made, newest first: who, when, the case, the reason, what, and the bundle's SHA-256.")
+  )
+{}
