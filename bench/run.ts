@@ -31,6 +31,10 @@ const BENCHMARKS: Readonly<Record<string, { readonly summary: string; readonly l
     summary: "alert latency at 1,000 reads/s with 100,000 watchlist entries: to the live WebSocket and to Telegram",
     load: () => import("./alerts")
   },
+  retention: {
+    summary: "the retention job purging old reads with their photos: reads deleted per second, dry run, steady state",
+    load: () => import("./retention")
+  },
   wall: {
     summary: "the wall view in Chromium while 50 reads/s arrive: fps, long tasks, ingest-to-screen latency, page memory",
     load: () => import("./wall")

@@ -84,6 +84,19 @@ const behaviours = (it: Vitest.MethodsNonLive<ObjectStore>) => {
       expect(yield* store.get("replace/plate.jpg")).toEqual(new Uint8Array([4, 5]))
     }))
 
+  it.effect("remove takes the object away, leaves its neighbours, and a missing key is no error", () =>
+    Effect.gen(function*() {
+      const store = yield* ObjectStore
+      yield* store.put("remove/2026/d1/plate.jpg", new Uint8Array([1]), "image/jpeg")
+      yield* store.put("remove/2026/d2/plate.jpg", new Uint8Array([2]), "image/jpeg")
+      yield* store.remove("remove/2026/d1/plate.jpg")
+      expect((yield* Effect.flip(store.get("remove/2026/d1/plate.jpg")))._tag).toBe("ObjectNotFound")
+      expect(yield* store.get("remove/2026/d2/plate.jpg")).toEqual(new Uint8Array([2]))
+      yield* store.remove("remove/2026/d1/plate.jpg")
+      expect(yield* listAll("remove")).toEqual(["remove/2026/d2/plate.jpg"])
+      expect((yield* Effect.flip(store.remove("../escape.jpg")))._tag).toBe("ObjectStoreError")
+    }))
+
   it.effect("get of a missing key fails with ObjectNotFound", () =>
     Effect.gen(function*() {
       const store = yield* ObjectStore
@@ -131,6 +144,21 @@ describe("ObjectStore", () => {
 
     it.effect("is the filesystem store", () =>
       Effect.map(ObjectStore, (store) => expect(store.kind).toBe("filesystem")))
+
+    it.effect("a removal takes the folders it leaves empty, and no more", () =>
+      Effect.gen(function*() {
+        const store = yield* ObjectStore
+        const root = yield* StoreRoot
+        yield* store.put("empty/2026/01/c1/d1/plate.jpg", new Uint8Array([1]), "image/jpeg")
+        yield* store.put("empty/2026/01/c1/d2/plate.jpg", new Uint8Array([2]), "image/jpeg")
+        yield* store.remove("empty/2026/01/c1/d1/plate.jpg")
+        const left = yield* Effect.promise(() => Fs.readdir(Path.join(root, "empty/2026/01/c1")))
+        expect(left).toEqual(["d2"])
+        yield* store.remove("empty/2026/01/c1/d2/plate.jpg")
+        const exists = yield* Effect.promise(() => Fs.access(Path.join(root, "empty")).then(() => true, () => false))
+        expect(exists).toBe(false)
+        expect(yield* Effect.promise(() => Fs.access(root).then(() => true, () => false))).toBe(true)
+      }))
 
     it.effect("a put leaves no temporary file behind", () =>
       Effect.gen(function*() {

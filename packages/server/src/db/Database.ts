@@ -9,6 +9,7 @@ import * as Path from "node:path"
 import { AppConfig } from "../Config"
 import { embeddedPostgres } from "./EmbeddedPostgres"
 import { migrate, pendingMigrations } from "./Migrator"
+import { setRetentionFloors } from "./RetentionFloors"
 import {
   currentPrivileges,
   derivedServingUrl,
@@ -98,6 +99,8 @@ const setUp = Effect.fn("Database.setUp")(function*(urls: Urls) {
     return { applied: [] as ReadonlyArray<string>, url: urls.admin }
   }
   const applied = yield* migrate
+  // The owner's word on what the purge may delete: the settings of whoever holds the owner's URL.
+  yield* setRetentionFloors((yield* AppConfig).retention)
   if (urls.serving !== undefined) {
     const role = roleOf(urls.serving)
     if (role === self.user) {

@@ -23,6 +23,11 @@ export interface ObjectStoreShape {
   readonly kind: "s3" | "filesystem"
   readonly put: (key: string, body: Uint8Array, contentType: string) => Effect.Effect<void, ObjectStoreError>
   readonly get: (key: string) => Effect.Effect<Uint8Array, ObjectStoreError | ObjectNotFound>
+  /**
+   * Removes the object; one that is not there is not an error (a removal repeated after a crash). On
+   * disk the folders it leaves empty go too, up to the store's root.
+   */
+  readonly remove: (key: string) => Effect.Effect<void, ObjectStoreError>
   /** Every key under a prefix, in no particular order. */
   readonly list: (prefix: string) => Stream.Stream<string, ObjectStoreError>
   /** Succeeds when the store answers. */
@@ -76,6 +81,25 @@ export const makeFileSystemStore = (root: string): Effect.Effect<ObjectStoreShap
               : new ObjectStoreError({ message: `cannot read object ${k}`, cause })
         }).pipe(Effect.map((buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength))))
 
+    const remove: ObjectStoreShape["remove"] = (key) =>
+      Effect.flatMap(validateKey(key), (k) =>
+        Effect.tryPromise({
+          try: async () => {
+            const target = Path.join(base, k)
+            await Fs.rm(target, { force: true })
+            // A read's folder and the date folders above it, once empty; a folder another object is
+            // being written into is not empty (or is made again by that write).
+            for (let dir = Path.dirname(target); dir.startsWith(base + Path.sep); dir = Path.dirname(dir)) {
+              try {
+                await Fs.rmdir(dir)
+              } catch {
+                break
+              }
+            }
+          },
+          catch: (cause) => new ObjectStoreError({ message: `cannot remove object ${k}`, cause })
+        }))
+
     const list: ObjectStoreShape["list"] = (prefix) =>
       prefix === "" ? Stream.empty : Stream.unwrap(Effect.map(validateKey(prefix), (prefix) => Stream.fromAsyncIterable(
         (async function*() {
@@ -104,7 +128,7 @@ export const makeFileSystemStore = (root: string): Effect.Effect<ObjectStoreShap
       catch: (cause) => new ObjectStoreError({ message: `object folder ${base} is not writable`, cause })
     })
 
-    return { kind: "filesystem", put, get, list, ping } satisfies ObjectStoreShape
+    return { kind: "filesystem", put, get, remove, list, ping } satisfies ObjectStoreShape
   })
 
 export const fileSystemLayer = (root: string) => Layer.effect(ObjectStore, makeFileSystemStore(root))

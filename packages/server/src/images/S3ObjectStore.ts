@@ -99,6 +99,15 @@ export const makeS3Store = (settings: S3Settings): Effect.Effect<ObjectStoreShap
       return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
     })
 
+    // S3 answers a removal of a missing key with success, as the contract wants.
+    const remove: ObjectStoreShape["remove"] = Effect.fn("S3ObjectStore.remove")(function*(key: string) {
+      const k = yield* validateKey(key)
+      yield* Effect.tryPromise({
+        try: () => client.removeObject(bucket, k),
+        catch: (cause) => new ObjectStoreError({ message: `cannot remove object ${k}`, cause })
+      })
+    })
+
     // Keys are paths, so a prefix names a folder: "2026/05/0" must not match "2026/05/01/...", as on disk.
     const list: ObjectStoreShape["list"] = (prefix) => {
       const folder = prefix.replace(/\/+$/, "")
@@ -126,7 +135,7 @@ export const makeS3Store = (settings: S3Settings): Effect.Effect<ObjectStoreShap
       Effect.withSpan("S3ObjectStore.ping")
     )
 
-    return { kind: "s3", put, get, list, ping } satisfies ObjectStoreShape
+    return { kind: "s3", put, get, remove, list, ping } satisfies ObjectStoreShape
   })
 
 export const s3Layer = (settings: S3Settings) => Layer.effect(ObjectStore, makeS3Store(settings))
