@@ -12,6 +12,7 @@ import {
   LiveFeedRouteLayer,
   MatcherCache,
   PgListener,
+  RetentionScheduleLayer,
   RpcLayer,
   ServicesLayer,
   TelegramLayer,
@@ -38,10 +39,10 @@ export const CoreLayer = ServicesLayer.pipe(
 /**
  * What a running server adds to the services: the alert engine's workers, the watchlists held in
  * memory, the live feed and the outbound channels' consumers of the outbox (Telegram's recipients), on
- * one LISTEN connection. Only `serve` runs it (commands of the CLI do not process alerts). Needs the
- * database and AppConfig.
+ * one LISTEN connection, and the retention job on its schedule. Only `serve` runs it (commands of the
+ * CLI do not process alerts). Needs the database, the services and AppConfig.
  */
-export const RuntimeLayer = Layer.mergeAll(AlertEngine.Default, LiveFeed.Default, TelegramRecipientsLayer).pipe(
+export const RuntimeLayer = Layer.mergeAll(AlertEngine.Default, LiveFeed.Default, TelegramRecipientsLayer, RetentionScheduleLayer).pipe(
   Layer.provideMerge(MatcherCache.Default),
   Layer.provideMerge(PgListener.Default)
 )

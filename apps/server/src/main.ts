@@ -2,6 +2,8 @@
 import { Username } from "@chaverim/domain/Accounts"
 import { Role } from "@chaverim/domain/Auth"
 import { CommandName } from "@chaverim/domain/Collector"
+import { HoldRequest } from "@chaverim/domain/Holds"
+import { NewReasonCode, ReasonLabel } from "@chaverim/domain/Reason"
 import {
   Accounts,
   AppConfig,
@@ -13,6 +15,9 @@ import {
   Images,
   migrateDatabase,
   MigratedDatabaseLayer,
+  ReasonCodes,
+  Retention,
+  Holds,
   TelegramLinks
 } from "@chaverim/server"
 import { Args, Command, Options, ValidationError } from "@effect/cli"
@@ -22,11 +27,13 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { LoggingLayer } from "@chaverim/domain/Logging"
 import { WatchlistCategory } from "@chaverim/domain/Watchlist"
 import { exportWatchlistFile, importWatchlistFile, WatchlistCliLayer } from "@chaverim/server"
+import { exportEvidenceFile, verifyEvidenceFile } from "@chaverim/server"
 import { CoreLayer, ServerLayer } from "./Server"
 
 const printJson = (value: unknown) => Console.log(JSON.stringify(value))
@@ -108,6 +115,16 @@ const imagesOrphans = Command.make("orphans", {}, () =>
     yield* printJson({ orphans: count })
   }).pipe(withCore)).pipe(Command.withDescription("Report stored objects that no detection points at"))
 
+/** The reason an audited command is run with (see the README's reason codes). */
+const reasonOptions = (why: string) => ({
+  reasonCode: Options.text("reason-code").pipe(
+    Options.optional,
+    Options.withDescription(`${why}: a reason code (see reason-code list; required unless AUDIT_REASON_REQUIRED=false)`)
+  ),
+  reason: Options.text("reason").pipe(Options.optional, Options.withDescription(`${why}, in words (optional, audited)`)),
+  caseNumber: Options.text("case").pipe(Options.optional, Options.withDescription("the case or incident number (optional, audited)"))
+})
+
 const correctionsExport = Command.make(
   "export",
   {
@@ -120,16 +137,15 @@ const correctionsExport = Command.make(
     includeConfirmed: Options.boolean("include-confirmed").pipe(
       Options.withDescription("also reads an operator confirmed as right")
     ),
-    reason: Options.text("reason").pipe(
-      Options.optional,
-      Options.withDescription("why the data set is made (audited; required unless AUDIT_REASON_REQUIRED=false)")
-    )
+    ...reasonOptions("why the data set is made")
   },
-  ({ includeConfirmed, out, reason, since }) =>
+  ({ caseNumber, includeConfirmed, out, reason, reasonCode, since }) =>
     exportCorrections(out, {
       includeConfirmed,
       since: Option.getOrUndefined(since),
+      reasonCode: Option.getOrUndefined(reasonCode),
       reason: Option.getOrUndefined(reason),
+      caseNumber: Option.getOrUndefined(caseNumber),
       onProgress: (rows) => Console.error(`exported ${rows} reads`)
     }).pipe(Effect.flatMap(printJson), withCore)
 ).pipe(Command.withDescription(
@@ -261,8 +277,190 @@ const watchlist = Command.make("watchlist").pipe(
   Command.withDescription("Watchlists: bulk import and export")
 )
 
+const reasonCodeArg = Options.text("code").pipe(Options.withDescription("the reason code, e.g. hit_and_run"))
+const reasonLabel = Options.text("label").pipe(
+  Options.withSchema(ReasonLabel),
+  Options.withDescription("what people see in the list, e.g. \"Hit and run\"")
+)
+/** A change of the list, recorded in the audit log as done from the CLI. */
+const cliChange = { via: "cli" } as const
+
+const reasonCodeList = Command.make("list", {}, () =>
+  Effect.flatMap(ReasonCodes, (codes) => codes.listAll()).pipe(
+    Effect.flatMap(Effect.forEach(printJson, { discard: true })),
+    withCore
+  )).pipe(Command.withDescription("List the reason codes, the retired ones too, one JSON line each"))
+
+const reasonCodeCreate = Command.make(
+  "create",
+  { code: reasonCodeArg.pipe(Options.withSchema(NewReasonCode)), label: reasonLabel },
+  ({ code, label }) => Effect.flatMap(ReasonCodes, (codes) => codes.create(code, label, cliChange)).pipe(Effect.flatMap(printJson), withCore)
+).pipe(Command.withDescription("Add a reason code"))
+
+const reasonCodeRelabel = Command.make(
+  "relabel",
+  { code: reasonCodeArg, label: reasonLabel },
+  ({ code, label }) => Effect.flatMap(ReasonCodes, (codes) => codes.relabel(code, label, cliChange)).pipe(Effect.flatMap(printJson), withCore)
+).pipe(Command.withDescription("Change what a reason code's label says (the code stays)"))
+
+const reasonCodeRetire = Command.make(
+  "retire",
+  { code: reasonCodeArg },
+  ({ code }) => Effect.flatMap(ReasonCodes, (codes) => codes.retire(code, cliChange)).pipe(Effect.flatMap(printJson), withCore)
+).pipe(Command.withDescription("Retire a reason code: refused in new requests from now on, for good (codes are never deleted)"))
+
+const reasonCode = Command.make("reason-code").pipe(
+  Command.withSubcommands([reasonCodeList, reasonCodeCreate, reasonCodeRelabel, reasonCodeRetire]),
+  Command.withDescription("The reason codes searches, investigations, photo views and exports carry")
+)
+
+const evidenceExport = Command.make(
+  "export",
+  {
+    plate: Options.text("plate").pipe(Options.optional, Options.withDescription("the reads of this plate")),
+    withCorrections: Options.boolean("with-corrections").pipe(
+      Options.withDescription("with --plate: also the reads corrected to that plate")
+    ),
+    detections: Options.text("detections").pipe(Options.optional, Options.withDescription("these reads: ids, comma-separated")),
+    camera: Options.text("camera").pipe(Options.optional, Options.withDescription("the reads of this camera (its id), with --from and --to")),
+    from: Options.text("from").pipe(Options.optional, Options.withDescription("with --camera: from this time (ISO 8601, inclusive)")),
+    to: Options.text("to").pipe(Options.optional, Options.withDescription("with --camera: to this time (ISO 8601, exclusive)")),
+    caseNumber: Options.text("case").pipe(Options.withDescription("the case or incident number")),
+    reasonCode: Options.text("reason-code").pipe(Options.withDescription("why: an active reason code")),
+    reason: Options.text("reason").pipe(Options.optional, Options.withDescription("why, in words (optional)")),
+    out: Options.file("out").pipe(Options.withDescription("the bundle to write (FILE.zip)"))
+  },
+  (o) =>
+    exportEvidenceFile({
+      plate: Option.getOrUndefined(o.plate),
+      withCorrections: o.withCorrections,
+      detections: Option.getOrUndefined(o.detections),
+      camera: Option.getOrUndefined(o.camera),
+      from: Option.getOrUndefined(o.from),
+      to: Option.getOrUndefined(o.to),
+      caseNumber: o.caseNumber,
+      reasonCode: o.reasonCode,
+      reason: Option.getOrUndefined(o.reason),
+      out: o.out
+    }).pipe(withCore)
+).pipe(Command.withDescription(
+  "Export the reads of a case as a signed bundle (zip); recorded and audited. Last line: {export_id, detections, images, sha256}"
+))
+
+/** Needs no database and no server: the repository's verifier (tools/verify-evidence.mjs). */
+const evidenceVerify = Command.make(
+  "verify",
+  {
+    file: Args.text({ name: "FILE.zip" }),
+    key: Options.text("key").pipe(Options.optional, Options.withDescription("the installation's key fingerprint (64 hex digits) to pin"))
+  },
+  ({ file, key }) => verifyEvidenceFile(file, Option.getOrUndefined(key))
+).pipe(Command.withDescription(
+  "Verify an evidence bundle offline: prints ok and a summary, or names the first file that fails and exits 1"
+))
+
+const evidence = Command.make("evidence").pipe(
+  Command.withSubcommands([evidenceExport, evidenceVerify]),
+  Command.withDescription("Case exports a recipient can verify offline")
+)
+
+const retentionRun = Command.make(
+  "run",
+  { dryRun: Options.boolean("dry-run").pipe(Options.withDescription("count what would be deleted, deleting nothing")) },
+  ({ dryRun }) =>
+    Effect.gen(function*() {
+      const retention = yield* Retention
+      let told = Date.now()
+      const report = yield* retention.run({
+        dryRun,
+        trigger: "cli",
+        onProgress: (counts) =>
+          Date.now() - told < 5_000 ? Effect.void : Effect.zipRight(
+            Effect.sync(() => (told = Date.now())),
+            Console.error(`examined ${counts.examined} reads, ${counts.detections_deleted} deleted so far`)
+          )
+      })
+      yield* printJson(report)
+      const { detections_deleted, held_skipped, plate_images_deleted, scene_images_deleted, seconds } = report
+      yield* printJson({ scene_images_deleted, plate_images_deleted, detections_deleted, held_skipped, seconds })
+    }).pipe(withCore)
+).pipe(Command.withDescription(
+  "Apply the retention periods (RETENTION_*) now, as the schedule does; one run at a time per database. " +
+    "Last line: {scene_images_deleted, plate_images_deleted, detections_deleted, held_skipped, seconds}"
+))
+
+const retention = Command.make("retention").pipe(
+  Command.withSubcommands([retentionRun]),
+  Command.withDescription("Retention: deleting what is past its period, except what a legal hold keeps")
+)
+
+const holdCreate = Command.make(
+  "create",
+  {
+    plate: Options.text("plate").pipe(Options.optional, Options.withDescription("hold the reads of this plate (and those corrected to it), now and to come")),
+    detections: Options.text("detections").pipe(Options.optional, Options.withDescription("hold these reads: ids, comma-separated")),
+    camera: Options.text("camera").pipe(Options.optional, Options.withDescription("hold the reads of this camera (its id), with --from and --to")),
+    from: Options.text("from").pipe(Options.optional, Options.withDescription("with --camera: from this time (ISO 8601, inclusive)")),
+    to: Options.text("to").pipe(Options.optional, Options.withDescription("with --camera: to this time (ISO 8601, inclusive)")),
+    caseNumber: Options.text("case").pipe(Options.withDescription("the case number")),
+    reason: Options.text("reason").pipe(Options.withDescription("why the reads must be kept"))
+  },
+  (o) =>
+    Effect.gen(function*() {
+      const request = yield* Schema.decodeUnknown(HoldRequest)({
+        ...(Option.isSome(o.plate) ? { plate: o.plate.value } : {}),
+        ...(Option.isSome(o.detections)
+          ? { detections: o.detections.value.split(",").map((id) => id.trim()).filter((id) => id !== "") }
+          : {}),
+        ...(Option.isSome(o.camera) ? { camera_id: o.camera.value } : {}),
+        ...(Option.isSome(o.from) ? { from: o.from.value } : {}),
+        ...(Option.isSome(o.to) ? { to: o.to.value } : {}),
+        case_number: o.caseNumber,
+        reason: o.reason
+      }).pipe(Effect.mapError((error) => new Error(ParseResult.TreeFormatter.formatErrorSync(error))))
+      const hold = yield* Effect.flatMap(Holds, (holds) => holds.create(request, "cli"))
+      yield* printJson(hold)
+      yield* printJson({ hold_id: hold.id, detections: hold.detections })
+    }).pipe(withCore)
+).pipe(Command.withDescription(
+  "Put a legal hold on a plate, a list of reads or a camera over a time range (audited). Last line: {hold_id, detections}"
+))
+
+const holdList = Command.make(
+  "list",
+  {
+    status: Options.choice("status", ["active", "released", "all"]).pipe(
+      Options.withDefault("active" as const),
+      Options.withDescription("which holds (default: active)")
+    )
+  },
+  ({ status }) =>
+    Effect.flatMap(Holds, (holds) => holds.list({ status })).pipe(
+      Effect.flatMap(Effect.forEach(printJson, { discard: true })),
+      withCore
+    )
+).pipe(Command.withDescription("List legal holds newest first, one JSON line each, with the reads each covers now"))
+
+const holdRelease = Command.make(
+  "release",
+  {
+    id: Options.text("id").pipe(Options.withSchema(Schema.UUID), Options.withDescription("the hold's id")),
+    note: Options.text("note").pipe(Options.optional, Options.withDescription("why it is released (audited)"))
+  },
+  ({ id, note }) =>
+    Effect.flatMap(Holds, (holds) => holds.release(id, Option.getOrUndefined(note), "cli")).pipe(
+      Effect.flatMap(printJson),
+      withCore
+    )
+).pipe(Command.withDescription("Release a legal hold (audited): its reads fall under the retention periods again at the next run"))
+
+const hold = Command.make("hold").pipe(
+  Command.withSubcommands([holdCreate, holdList, holdRelease]),
+  Command.withDescription("Legal holds: reads kept past the retention periods for a case")
+)
+
 const alpr = Command.make("alpr").pipe(
-  Command.withSubcommands([serve, migrateCommand, collector, user, images, corrections, auditCommand, telegram, watchlist]),
+  Command.withSubcommands([serve, migrateCommand, collector, user, images, corrections, auditCommand, telegram, watchlist, reasonCode, evidence, retention, hold]),
   Command.withDescription("Chaverim ALPR central server")
 )
 

@@ -35,7 +35,8 @@ import { rpcSocket, rpcUrlOf } from "./rpcClient"
  * be listed here as public: a new endpoint without a rule fails this test. A wall display is a viewer
  * that may call only what the contract marks DisplayAllowed; every other endpoint refuses it (403, audited).
  */
-const PUBLIC = new Set(["system.health", "system.ready", "system.metrics", "collectors.claim", "auth.login", "auth.pair"])
+// evidence.key: the public half of the evidence key, which agencies pin before they have an account.
+const PUBLIC = new Set(["system.health", "system.ready", "system.metrics", "collectors.claim", "auth.login", "auth.pair", "evidence.key", "transparency.report"])
 
 type Access =
   | { readonly kind: "public" }

@@ -38,7 +38,7 @@ const expectEvidenceProtected = async (client: pg.Client) => {
   )
   expect(owned.n, "the serving role owns nothing").toBe(0)
 
-  const columns = { detections: "plate", detection_images: "kind", audit_log: "reason", corrections: "note" }
+  const columns = { detections: "plate", detection_images: "kind", audit_log: "reason", corrections: "note", evidence_exports: "case_number" }
   for (const [table, column] of Object.entries(columns)) {
     await expectRefused(client, `UPDATE ${table} SET ${column} = ${column}`)
     await expectRefused(client, `DELETE FROM ${table}`)
@@ -53,6 +53,8 @@ const expectEvidenceProtected = async (client: pg.Client) => {
   await expectRefused(client, "UPDATE audit_chain_head SET hash = repeat('0', 64)")
   // The key that signs Telegram buttons is read, never chosen, by the server.
   await expectRefused(client, "UPDATE server_secrets SET secret = secret")
+  // Nor the evidence key that signs case exports: agencies have pinned its public half.
+  await expectRefused(client, "DELETE FROM server_secrets WHERE name = 'evidence_signing'")
   await expectRefused(client, "INSERT INTO server_secrets (name, secret) VALUES ('x', '\\x00')")
   // Which channels hear which events is a migration's choice: a server cannot add a channel or widen one.
   await expectRefused(client, "INSERT INTO outbound_channels (name, events) VALUES ('exfil', ARRAY['alert_raised'])")

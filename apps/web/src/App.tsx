@@ -16,6 +16,8 @@ const Alerts = lazy(() => import("./views/alerts/Alerts"))
 const Watchlists = lazy(() => import("./views/watchlists/Watchlists"))
 const Telegram = lazy(() => import("./views/telegram/Telegram"))
 const Pair = lazy(() => import("./views/pair/Pair"))
+const Holds = lazy(() => import("./views/holds/Holds"))
+const Transparency = lazy(() => import("./views/transparency/Transparency"))
 
 const NotFound = () => (
   <div className="py-8">
@@ -32,9 +34,11 @@ const routeOf = (path: string): { readonly key: string; readonly view: ReactNode
   if (admin) return { key: "admin", view: <Admin section={admin[1] ?? "users"} /> }
   if (path === "/wall") return { key: "wall", view: <Wall />, bare: true }
   if (path === "/pair") return { key: "pair", view: null, bare: true }
+  if (path === "/transparency") return { key: "transparency", view: <Transparency />, bare: true }
   if (path === "/alerts") return { key: "alerts", view: <Alerts /> }
   if (path === "/lists") return { key: "lists", view: <Watchlists /> }
   if (path === "/telegram") return { key: "telegram", view: <Telegram /> }
+  if (path === "/holds") return { key: "holds", view: <Holds /> }
   return { key: "not-found", view: <NotFound /> }
 }
 
@@ -71,6 +75,8 @@ export const App = () => {
     if (redirect !== undefined) navigate(redirect, { replace: true })
   }, [redirect])
 
+  // The transparency page is public: the same for everyone, signed in or not.
+  if (route.key === "transparency") return <Suspense fallback={<Loading />}>{route.view}</Suspense>
   if (session.state === "checking") return <main className="p-6"><Loading label="Connecting" /></main>
   if (session.state === "unreachable") return <Unreachable problem={session.problem} onRetry={recheck} dark={route.bare === true} />
   // Pairing is public; a person's session in this browser is replaced by the display's.

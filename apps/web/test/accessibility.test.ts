@@ -284,7 +284,8 @@ const everyView = async (size: Size, viewport: typeof PHONE | typeof WALL) => {
   await check("search")
   await tabs("search")
   await page.getByLabel("Plate", { exact: true }).fill(PLATE)
-  await page.getByLabel("Reason").fill("a11y case 1")
+  await page.getByLabel("Reason", { exact: true }).selectOption("audit")
+  await page.getByLabel("Case number (optional)").fill("a11y case 1")
   await page.getByRole("button", { name: "Search", exact: true }).click()
   await page.getByRole("status").filter({ hasText: /reads/ }).waitFor()
   await page.getByRole("button", { name: "Check this read" }).first().click()
@@ -292,7 +293,7 @@ const everyView = async (size: Size, viewport: typeof PHONE | typeof WALL) => {
   await check("search results")
   await tabs("search results")
 
-  // The plate page's five tabs.
+  // The plate page's six tabs.
   await page.getByRole("link", { name: "Timeline and map" }).first().click()
   await page.getByRole("img", { name: /Reads per day/ }).waitFor()
   await check("plate timeline")
@@ -312,6 +313,9 @@ const everyView = async (size: Size, viewport: typeof PHONE | typeof WALL) => {
   await page.getByRole("img", { name: /^Scene of the read/ }).first().waitFor()
   await imagesLoaded(page)
   await check("plate photos")
+  await page.getByRole("tab", { name: "Export" }).click()
+  await page.getByRole("button", { name: "Export evidence (zip)" }).waitFor()
+  await check("plate export")
 
   // Alerts, one being resolved.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Alerts" }).click()
@@ -342,6 +346,13 @@ const everyView = async (size: Size, viewport: typeof PHONE | typeof WALL) => {
   await page.getByTestId("link-code").waitFor()
   await check("telegram")
   await tabs("telegram")
+
+  // Legal holds: the form and the list.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Holds" }).click()
+  await page.getByRole("heading", { name: "Legal holds" }).waitFor()
+  await page.getByText("No holds.").waitFor()
+  await check("holds")
+  await tabs("holds")
 
   // Every admin tab.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).click()
@@ -380,6 +391,16 @@ const everyView = async (size: Size, viewport: typeof PHONE | typeof WALL) => {
   await section("Telegram")
   await page.getByText("Forbidden: bot was blocked by the user").waitFor()
   await check("admin telegram")
+  await section("Reason codes")
+  await page.getByRole("listitem", { name: "Reason code stolen_vehicle" }).waitFor()
+  await check("admin reason codes")
+  await section("Evidence exports")
+  await page.getByRole("heading", { name: "Evidence key" }).waitFor()
+  await page.getByText("No exports yet.").waitFor()
+  await check("admin evidence exports")
+  await section("Retention")
+  await page.getByRole("heading", { name: "Periods" }).waitFor()
+  await check("admin retention")
   await section("Audit log")
   await page.getByText("user.create").first().waitFor()
   await check("admin audit")
@@ -419,6 +440,13 @@ const everyView = async (size: Size, viewport: typeof PHONE | typeof WALL) => {
   await page.getByRole("heading", { name: "Pair this screen" }).waitFor()
   await check("pair")
   await tabs("pair")
+  // The public transparency page, signed out.
+  await page.goto(`${server.url}/transparency`)
+  await page.getByRole("heading", { name: "What this system does not do" }).waitFor()
+  await check("transparency")
+  await tabs("transparency")
+  await page.goto(`${server.url}/pair`)
+  await page.getByRole("heading", { name: "Pair this screen" }).waitFor()
   await page.getByRole("link", { name: "Sign in with your account" }).click()
   await page.getByRole("heading", { name: "Sign in" }).waitFor()
   await page.getByLabel("Username").fill(username)
@@ -492,7 +520,11 @@ describe("accessibility", () => {
     await page.keyboard.type("tst 4242")
     await tabTo(/name="mode"/)
     await page.keyboard.press("ArrowRight") // Exact -> Look-alike
-    await tabTo(/name="reason"/)
+    // Why: a reason code chosen by typing its first letters, then the case number.
+    await page.locator("select[name=reason_code] option").nth(1).waitFor({ state: "attached" })
+    await tabTo(/name="reason_code"/)
+    await page.keyboard.type("Inv")
+    await tabTo(/name="case_number"/)
     await page.keyboard.type("a11y case 2")
     await page.keyboard.press("Enter")
     await page.getByRole("status").filter({ hasText: /reads/ }).waitFor()

@@ -8,8 +8,12 @@ import { LoginRequest, LoginResponse, Me, PairRequest, PasswordChange, TotpReque
 import { AlertListParams, AlertPage, AlertPath, Alert, AlertStateConflict, ResolveRequest } from "./Alerts"
 import { CollectorAuth, DisplayAllowed, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
 import { Correction, CorrectionRequest } from "./Corrections"
+import { ReasonParams } from "./Reason"
 import { SearchParams, SearchResult } from "./Search"
 import { TelegramApi } from "./Telegram"
+import { EvidenceApi } from "./Evidence"
+import { HoldsApi } from "./Holds"
+import { TransparencyApi } from "./Transparency"
 import {
   ConvoyParams,
   ConvoyResult,
@@ -122,12 +126,16 @@ export class CollectorsApi extends HttpApiGroup.make("collectors")
  * and admins only, and a viewer asking for it is refused (403, audited as access.denied). A wall
  * display gets the plate crops of what the wall shows: reads the live feed still carries (received in
  * the last day) and the latest read of each new alert it may see; any other is refused the same way.
+ * Every view is audited with the reason it carries (`reason_code`, `reason`, `case_number`); a person
+ * opening a scene photo must give a reason code unless AUDIT_REASON_REQUIRED=false.
  */
 export class ImagesApi extends HttpApiGroup.make("images")
   .add(
     HttpApiEndpoint.get("image", "/api/v1/detections/:id/images/:kind")
       .setPath(Schema.Struct({ id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive()), kind: ImageKind }))
+      .setUrlParams(ReasonParams)
       .addSuccess(HttpApiSchema.Uint8Array({ contentType: "image/jpeg" }))
+      .addError(BadRequest)
       .addError(NotFound)
       .addError(Forbidden)
       .addError(ImageIntegrityError)
@@ -342,6 +350,9 @@ export class AlprApi extends HttpApi.make("alpr")
   .add(CorrectionsApi)
   .add(TelegramApi)
   .add(AlertsApi)
+  .add(EvidenceApi)
+  .add(HoldsApi)
+  .add(TransparencyApi)
   // Any endpoint that takes a body may refuse it before decoding (see packages/server/src/http/RequestBodies.ts).
   .addError(BadRequest)
   .addError(PayloadTooLarge)

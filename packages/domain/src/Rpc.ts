@@ -8,6 +8,8 @@ import { AuditRpcs } from "./rpc/Audit"
 import { CamerasRpcs } from "./rpc/Cameras"
 import { CollectorsRpcs } from "./rpc/Collectors"
 import { DisplaysRpcs } from "./rpc/Displays"
+import { ReasonCodesRpcs } from "./rpc/ReasonCodes"
+import { RetentionRpcs } from "./rpc/Retention"
 import { UsersRpcs } from "./rpc/Users"
 import { WallRpcs } from "./rpc/Wall"
 import { WatchlistsRpcs } from "./rpc/Watchlists"
@@ -21,4 +23,4 @@ export class AdminRpcs extends UsersRpcs.merge(CollectorsRpcs, DisplaysRpcs, Cam
  * The procedures served at `/rpc`. Operator and viewer groups (watchlists, the wall) merge in here, each declaring
  * its own roles; the endpoint, the session and the role check stay the same.
  */
-export class AlprRpcs extends AdminRpcs.merge(WatchlistsRpcs, WallRpcs) {}
+export class AlprRpcs extends AdminRpcs.merge(WatchlistsRpcs, WallRpcs, ReasonCodesRpcs, RetentionRpcs) {}

@@ -61,6 +61,32 @@ export interface AppSettings {
   readonly trustedProxies: ProxyList
   /** A bearer token for /metrics and the API docs (a Prometheus scraper); an admin's session also opens them. */
   readonly metricsToken: Option.Option<Redacted.Redacted>
+  /** Retention periods and the job's schedule. */
+  readonly retention: RetentionSettings
+  /** The most reads one evidence export may hold; a larger selection is refused (400) before any work. */
+  readonly evidenceMaxReads: number
+  /** The most photo bytes one evidence export may hold (the zip holds them twice: as files and in the report). */
+  readonly evidenceMaxPhotoBytes: number
+  /** TRANSPARENCY_PAGE: whether /transparency and its JSON are published (on by default). */
+  readonly transparencyPage: boolean
+}
+
+/**
+ * How long each class of data is kept, by the read's own time (detected_at), and how often the
+ * retention job runs (retention/Retention.ts). The owner writes the periods into the database at
+ * every start (db/RetentionFloors.ts), where the purge enforces them.
+ */
+export interface RetentionSettings {
+  /** RETENTION_SCENE_IMAGE_DAYS: scene photos */
+  readonly sceneImageDays: number
+  /** RETENTION_PLATE_IMAGE_DAYS: plate crops */
+  readonly plateImageDays: number
+  /** RETENTION_DETECTION_DAYS: the read itself (metadata), with its corrections and alerts */
+  readonly detectionDays: number
+  /** RETENTION_NONHIT_MINUTES: reads that raised no alert and are under no hold; none: no policy of their own */
+  readonly nonhitMinutes: Option.Option<number>
+  /** RETENTION_INTERVAL_MINUTES: between scheduled runs; none: never scheduled (`alpr retention run` only) */
+  readonly intervalMinutes: Option.Option<number>
 }
 
 /** S3 settings only when S3_ENDPOINT is set; then the keys are required, not silently ignored. */
@@ -75,6 +101,55 @@ const s3Config: Effect.Effect<Option.Option<S3Settings>, ConfigError.ConfigError
   })
   return Option.some({ endpoint: endpoint.value, ...rest })
 })
+
+const MAX_DAYS = 36_500
+
+/** Read as text, so that the message of a value that is no number names the setting too. */
+const days = (name: string, fallback: number) =>
+  Config.string(name).pipe(
+    Config.withDefault(String(fallback)),
+    Config.mapOrFail((text) => {
+      const value = text.trim()
+      const n = Number(value)
+      return /^\d+$/.test(value) && n >= 1 && n <= MAX_DAYS
+        ? Either.right(n)
+        : Either.left(ConfigError.InvalidData([name], `${name} is a whole number of days from 1 to ${MAX_DAYS}, not "${text}"`))
+    })
+  )
+
+/** A whole number of minutes, or "off" (the default when `fallback` is "off"). */
+const minutesOrOff = (name: string, fallback: string, max: number) =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.mapOrFail((text) => {
+      const value = text.trim().toLowerCase()
+      if (value === "off" || value === "") return Either.right(Option.none<number>())
+      const n = Number(value)
+      return /^\d+$/.test(value) && n >= 1 && n <= max
+        ? Either.right(Option.some(n))
+        : Either.left(ConfigError.InvalidData([name], `${name} is a whole number of minutes from 1 to ${max}, or off`))
+    })
+  )
+
+/** A bad value stops the server with a message naming the setting: a wrong period deletes evidence. */
+const retentionConfig: Config.Config<RetentionSettings> = Config.all({
+  sceneImageDays: days("RETENTION_SCENE_IMAGE_DAYS", 365),
+  plateImageDays: days("RETENTION_PLATE_IMAGE_DAYS", 365),
+  detectionDays: days("RETENTION_DETECTION_DAYS", 2557),
+  nonhitMinutes: minutesOrOff("RETENTION_NONHIT_MINUTES", "off", MAX_DAYS * 24 * 60),
+  intervalMinutes: minutesOrOff("RETENTION_INTERVAL_MINUTES", "60", 7 * 24 * 60)
+}).pipe(
+  Config.mapOrFail((settings) =>
+    settings.detectionDays < Math.max(settings.sceneImageDays, settings.plateImageDays)
+      ? Either.left(ConfigError.InvalidData(["RETENTION_DETECTION_DAYS"],
+        `RETENTION_DETECTION_DAYS (${settings.detectionDays}) is shorter than RETENTION_SCENE_IMAGE_DAYS or ` +
+          "RETENTION_PLATE_IMAGE_DAYS: a photo cannot outlive its read"))
+      : Option.exists(settings.nonhitMinutes, (m) => m > settings.detectionDays * 24 * 60)
+      ? Either.left(ConfigError.InvalidData(["RETENTION_NONHIT_MINUTES"],
+        "RETENTION_NONHIT_MINUTES is longer than RETENTION_DETECTION_DAYS: a non-hit cannot outlive a hit"))
+      : Either.right(settings)
+  )
+)
 
 export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Effect.all({
   port: Config.port("PORT").pipe(Config.withDefault(8080)),
@@ -124,7 +199,20 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
       validation: (token) => Redacted.value(token) === "" || Redacted.value(token).length >= 24
     }),
     Config.map((token) => (Redacted.value(token) === "" ? Option.none() : Option.some(token)))
-  )
+  ),
+  retention: retentionConfig,
+  evidenceMaxReads: Config.integer("EVIDENCE_MAX_READS").pipe(
+    Config.withDefault(5_000),
+    Config.validate({ message: "EVIDENCE_MAX_READS is 1 to 50000", validation: (n) => n >= 1 && n <= 50_000 })
+  ),
+  // A bundle stays under 4 GiB (no zip64, which the single-file verifier does not read): photos twice, and the rest.
+  evidenceMaxPhotoBytes: Config.integer("EVIDENCE_MAX_PHOTO_MB").pipe(
+    Config.withDefault(1_024),
+    Config.validate({ message: "EVIDENCE_MAX_PHOTO_MB is 1 to 1536", validation: (n) => n >= 1 && n <= 1_536 }),
+    Config.map((mb) => mb * 1024 * 1024)
+  ),
+  // Config.boolean reads on/off, true/false, yes/no and 1/0; anything else refuses to start.
+  transparencyPage: Config.boolean("TRANSPARENCY_PAGE").pipe(Config.withDefault(true))
 })
 
 /** The server's settings, read once from the environment (see the README's configuration table). */

@@ -50,6 +50,14 @@ const mayUse: Record<string, ReadonlyArray<string>> = {
   telegram: ["audit", "auth", "images", "alerts"],
   corrections: ["audit", "auth", "images"],
   search: ["audit", "auth", "images", "corrections"],
+  // after the reads are stored and searched: bundles a case's reads, photos and audit rows, signed
+  evidence: ["audit", "auth", "images"],
+  // legal holds: records only; retention's purge (in the database) reads them
+  holds: ["audit", "auth"],
+  // applies the retention periods to everything above: deletes reads and photos through the owner's purge
+  retention: ["audit", "auth", "images"],
+  // the public report: counts from the tables themselves, nothing imported from the capabilities
+  transparency: [],
   system: ["auth", "images"]
 }
 

@@ -18,14 +18,35 @@ import { orBug } from "./Rows"
  */
 
 /** Append-only for the serving role: rows are added, never changed or removed. */
-export const EVIDENCE_TABLES = ["detections", "detection_images", "audit_log", "corrections"] as const
+export const EVIDENCE_TABLES = ["detections", "detection_images", "audit_log", "corrections", "evidence_exports"] as const
 
 /**
  * Read-only for the serving role: written only by the migrator and by the audit chain's owner-run
  * triggers. The server's keys (server_secrets) are made by a migration: the server reads them and
  * could otherwise swap in one of its own choosing. Outbound channels are registered by their migration.
  */
-const READ_ONLY_TABLES = ["audit_chain_head", "schema_migrations", "server_secrets", "outbound_channels"] as const
+const READ_ONLY_TABLES = [
+  "audit_chain_head",
+  "schema_migrations",
+  "server_secrets",
+  "outbound_channels",
+  // Retention's floors and bookkeeping (sql/0017): the owner's functions write them. A server that could
+  // queue an object key for removal, or lower a floor, could delete evidence the purge would refuse.
+  "retention_policy",
+  "retention_pending_objects",
+  "retention_kept",
+  "retention_plate_candidates"
+] as const
+
+/**
+ * The owner's functions the serving role may call (EXECUTE is revoked from PUBLIC by their migration):
+ * they delete what retention may, checking the policy and the legal holds themselves (sql/0017).
+ */
+const SERVING_FUNCTIONS = [
+  "retention_purge(bigint[], timestamptz, timestamptz, timestamptz, timestamptz, boolean)",
+  "retention_objects_removed(text[])",
+  "retention_prune_plates(integer)"
+] as const
 
 /** Taken from only by owner-run triggers (the audit chain numbers its rows under its own lock). */
 const OWNER_SEQUENCES = ["audit_log_id_seq"] as const
@@ -187,7 +208,8 @@ export const grantServing = Effect.fn("ServingRole.grant")(function*(role: strin
         `REVOKE UPDATE, DELETE ON ${tables(EVIDENCE_TABLES)} FROM ${r}`,
         `REVOKE INSERT, UPDATE, DELETE ON ${tables(READ_ONLY_TABLES)} FROM ${r}`,
         `GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${s} TO ${r}`,
-        `REVOKE USAGE ON SEQUENCE ${tables(OWNER_SEQUENCES)} FROM ${r}`
+        `REVOKE USAGE ON SEQUENCE ${tables(OWNER_SEQUENCES)} FROM ${r}`,
+        ...SERVING_FUNCTIONS.map((f) => `GRANT EXECUTE ON FUNCTION ${s}.${f} TO ${r}`)
       ]
     ) yield* sql.unsafe(statement)
     // Before PostgreSQL 15 every role may create in `public`: take that from everyone, if we may.

@@ -11,6 +11,7 @@ import { Accounts } from "../auth/Accounts"
 import { AuthHttpLayer } from "../auth/Http"
 import { UserAuthLayer } from "../auth/UserAuth"
 import { AuditLayer } from "../audit/Audit"
+import { ReasonCodes } from "../audit/ReasonCodes"
 import { Collectors } from "../collectors/Collectors"
 import { Corrections } from "../corrections/Corrections"
 import { Displays } from "../displays/Displays"
@@ -25,14 +26,21 @@ import { SearchHttpLayer } from "../search/Http"
 import { Investigation } from "../search/Investigation"
 import { InvestigationHttpLayer } from "../search/InvestigationHttp"
 import { Search } from "../search/Search"
+import { Evidence } from "../evidence/Exports"
+import { EvidenceHttpLayer } from "../evidence/Http"
 import { SystemHttpLayer } from "../system/Http"
+import { Holds } from "../holds/Holds"
+import { HoldsHttpLayer } from "../holds/Http"
+import { Retention } from "../retention/Retention"
 import { TelegramDeliveries } from "../telegram/Deliveries"
 import { TelegramHttpLayer } from "../telegram/Http"
 import { TelegramLinks } from "../telegram/Links"
+import { TransparencyHttpLayer } from "../transparency/Http"
+import { Transparency } from "../transparency/Transparency"
 import { RequestBodiesLayer } from "./RequestBodies"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
-export const ServicesLayer = Layer.mergeAll(Collectors.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default,
+export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default, Evidence.Default, Holds.Default, Retention.Default, Transparency.Default,
   // Displays open and end their screens' sessions through Accounts (one instance: layers are memoised).
   Displays.Default.pipe(Layer.provide(Accounts.Default))).pipe(
   Layer.provideMerge(Images.Default),
@@ -41,7 +49,7 @@ export const ServicesLayer = Layer.mergeAll(Collectors.Default, Ingest.Default, 
 
 /** The HttpApi with every group implemented. */
 export const ApiLayer = HttpApiBuilder.api(AlprApi).pipe(
-  Layer.provide([SystemHttpLayer, IngestHttpLayer, CollectorsHttpLayer, ImagesHttpLayer, AuthHttpLayer, SearchHttpLayer, CorrectionsHttpLayer, InvestigationHttpLayer, TelegramHttpLayer, AlertsHttpLayer]),
+  Layer.provide([SystemHttpLayer, IngestHttpLayer, CollectorsHttpLayer, ImagesHttpLayer, AuthHttpLayer, SearchHttpLayer, CorrectionsHttpLayer, InvestigationHttpLayer, TelegramHttpLayer, AlertsHttpLayer, EvidenceHttpLayer, HoldsHttpLayer, TransparencyHttpLayer]),
   Layer.provide([CollectorAuthLayer, UserAuthLayer]),
   // Bodies are checked against the contract's content types, capped and parsed before decoding.
   Layer.provide(RequestBodiesLayer)

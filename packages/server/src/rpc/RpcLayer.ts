@@ -7,6 +7,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { AuditRpcsLayer } from "../audit/Rpc"
+import { ReasonCodesRpcsLayer } from "../audit/ReasonCodesRpc"
+import { RetentionRpcsLayer } from "../retention/Rpc"
 import { UsersRpcsLayer } from "../auth/Rpc"
 import { Cameras } from "../collectors/Cameras"
 import { CamerasRpcsLayer } from "../collectors/CamerasRpc"
@@ -47,7 +49,9 @@ const HandlersLayer = Layer.mergeAll(
   CamerasRpcsLayer,
   AuditRpcsLayer,
   WatchlistsRpcsLayer,
-  WallRpcsLayer
+  WallRpcsLayer,
+  ReasonCodesRpcsLayer,
+  RetentionRpcsLayer
 )
 
 /**

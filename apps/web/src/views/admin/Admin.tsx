@@ -6,6 +6,9 @@ import { WatchlistManager } from "../watchlists/Watchlists"
 import { Collectors } from "./Collectors"
 import { Deliveries } from "./Deliveries"
 import { Displays } from "./Displays"
+import { Evidence } from "./Evidence"
+import { ReasonCodes } from "./ReasonCodes"
+import { Retention } from "./Retention"
 import { Users } from "./Users"
 
 const AllWatchlists = () => <WatchlistManager path="/admin/watchlists" />
@@ -17,6 +20,9 @@ const SECTIONS = [
   { key: "cameras", label: "Cameras", view: Cameras },
   { key: "watchlists", label: "Watchlists", view: AllWatchlists },
   { key: "telegram", label: "Telegram", view: Deliveries },
+  { key: "reasons", label: "Reason codes", view: ReasonCodes },
+  { key: "evidence", label: "Evidence exports", view: Evidence },
+  { key: "retention", label: "Retention", view: Retention },
   { key: "audit", label: "Audit log", view: Audit }
 ] as const
 

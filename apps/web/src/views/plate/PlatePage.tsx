@@ -1,6 +1,7 @@
 import { normalizePlate } from "@chaverim/domain/Plate"
 import { type ReactNode, useState } from "react"
 import { withApi } from "../../client/api"
+import type { SessionReason } from "../../client/reason"
 import type { Remote } from "../../client/problem"
 import { useApi } from "../../client/useApi"
 import { Link } from "../../router"
@@ -8,6 +9,7 @@ import { lastSearchUrl } from "../operator/query"
 import { Loading, PlateText, ProblemNote, SelectField } from "../../ui/controls"
 import { Tabs } from "../../ui/Tabs"
 import { ConvoyPanel } from "./ConvoyPanel"
+import { EvidenceExport } from "./EvidenceExport"
 import { MapPanel } from "./MapPanel"
 import { PhotosPanel } from "./PhotosPanel"
 import { bucketOf, investigationParams, RANGES, type Range, rangeOf } from "./range"
@@ -15,14 +17,15 @@ import { ReasonGate } from "./ReasonGate"
 import { RoutePanel } from "./RoutePanel"
 import { TimelinePanel } from "./TimelinePanel"
 
-type TabKey = "timeline" | "map" | "route" | "convoy" | "photos"
+type TabKey = "timeline" | "map" | "route" | "convoy" | "photos" | "export"
 
 const TABS = [
   { key: "timeline", label: "Timeline" },
   { key: "map", label: "Map" },
   { key: "route", label: "Route" },
   { key: "convoy", label: "Convoy" },
-  { key: "photos", label: "Photos" }
+  { key: "photos", label: "Photos" },
+  { key: "export", label: "Export" }
 ] as const
 
 /** Loading, a failure, or the panel drawn from the value. */
@@ -34,7 +37,7 @@ const Show = <A,>({ remote, children }: { readonly remote: Remote<A>; readonly c
 /** Convoys are searched over at most 31 days. */
 const convoyRange = (range: Range): Range => (range.days > 31 ? rangeOf(31, range.to) : range)
 
-const Investigation = ({ plate, reason }: { readonly plate: string; readonly reason: string }) => {
+const Investigation = ({ plate, reason }: { readonly plate: string; readonly reason: SessionReason }) => {
   const [range, setRange] = useState(() => rangeOf(30))
   const [tab, setTab] = useState<TabKey>("timeline")
   const [visited, setVisited] = useState<ReadonlySet<TabKey>>(new Set(["timeline"]))
@@ -77,7 +80,8 @@ const Investigation = ({ plate, reason }: { readonly plate: string; readonly rea
       </SelectField>
       <Tabs tabs={TABS} selected={tab} onSelect={select} label="Views of the plate">
         {tab === "timeline" && <Show remote={timeline}>{(t) => <TimelinePanel timeline={t} />}</Show>}
-        {tab === "photos" && <Show remote={timeline}>{(t) => <PhotosPanel timeline={t} />}</Show>}
+        {tab === "photos" && <Show remote={timeline}>{(t) => <PhotosPanel timeline={t} reason={reason} />}</Show>}
+        {tab === "export" && <EvidenceExport plate={plate} reason={reason} />}
         {tab === "map" && <Show remote={map}>{(m) => <MapPanel map={m} route={route.state === "ready" ? route.value : undefined} />}</Show>}
         {tab === "route" && <Show remote={route}>{(r) => <RoutePanel route={r} />}</Show>}
         {tab === "convoy" && (
@@ -110,7 +114,12 @@ const PlatePage = ({ plate }: { readonly plate: string }) => {
       <h1 className="text-slate-900" tabIndex={-1}>
         <span className="sr-only">Plate </span><PlateText plate={normalized} className="text-3xl" />
       </h1>
-      <ReasonGate>{(reason) => <Investigation key={normalized} plate={normalized} reason={reason} />}</ReasonGate>
+      <Link to={`/holds?plate=${encodeURIComponent(normalized)}`} className="self-start py-2 font-medium text-blue-800 underline-offset-2 hover:underline">
+        Put this plate's reads on legal hold
+      </Link>
+      <ReasonGate>
+        {(reason) => <Investigation key={`${normalized}|${JSON.stringify(reason)}`} plate={normalized} reason={reason} />}
+      </ReasonGate>
     </div>
   )
 }
