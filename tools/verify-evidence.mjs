@@ -326,6 +326,9 @@ export const main = (argv, print = (line) => console.log(line)) => {
     print("ok")
     print(`export ${e.export_id ?? "?"}, made ${e.created_at ?? "?"} by ${by}`)
     print(`case ${e.case_number ?? "?"}; reason ${e.reason_code ?? "?"}${e.reason ? `: ${e.reason}` : ""}`)
+    if (isObject(e.approval)) {
+      print(`approved by ${e.approval.approved_by ?? "?"} at ${e.approval.approved_at ?? "?"}; asked for by ${e.approval.requested_by ?? "the command line"} at ${e.approval.requested_at ?? "?"}`)
+    }
     print(`${result.reads} reads, ${result.photos} photos, ${result.files} files, each matching the signed manifest`)
     print(`${result.auditRows} audit rows, each hashing as the audit chain recorded it; chain head at export: ${isObject(result.auditHead) ? `row ${result.auditHead.id}, ${result.auditHead.hash}` : "?"}`)
     print(`signed with Ed25519 key ${result.fingerprint}`)

@@ -33,7 +33,7 @@ import * as Stream from "effect/Stream"
 import { LoggingLayer } from "@chaverim/domain/Logging"
 import { WatchlistCategory } from "@chaverim/domain/Watchlist"
 import { exportWatchlistFile, importWatchlistFile, WatchlistCliLayer } from "@chaverim/server"
-import { exportEvidenceFile, verifyEvidenceFile } from "@chaverim/server"
+import { decideExport, exportEvidenceFile, fetchExport, verifyEvidenceFile } from "@chaverim/server"
 import { CoreLayer, ServerLayer } from "./Server"
 
 const printJson = (value: unknown) => Console.log(JSON.stringify(value))
@@ -359,8 +359,36 @@ const evidenceVerify = Command.make(
   "Verify an evidence bundle offline: prints ok and a summary, or names the first file that fails and exits 1"
 ))
 
+const exportId = Options.text("id").pipe(Options.withSchema(Schema.UUID), Options.withDescription("the export's id (from evidence export)"))
+const approverName = Options.text("as").pipe(
+  Options.withDescription("the enabled admin account in whose name this is decided (recorded; never the requester)")
+)
+
+const evidenceApprove = Command.make(
+  "approve",
+  { id: exportId, as: approverName, note: Options.text("note").pipe(Options.optional, Options.withDescription("a note (audited)")) },
+  ({ as, id, note }) => decideExport(id, "approved", as, Option.getOrUndefined(note)).pipe(withCore)
+).pipe(Command.withDescription(
+  "Approve a pending export (EXPORT_APPROVAL=required) in the name of an admin other than its requester; " +
+    "an export asked for at the command line is approved in the web app"
+))
+
+const evidenceRefuse = Command.make(
+  "refuse",
+  { id: exportId, as: approverName, note: Options.text("note").pipe(Options.withDescription("why it is refused (audited, shown to the requester)")) },
+  ({ as, id, note }) => decideExport(id, "refused", as, note).pipe(withCore)
+).pipe(Command.withDescription("Refuse a pending export, saying why, in the name of an admin other than its requester"))
+
+const evidenceFetch = Command.make(
+  "fetch",
+  { id: exportId, out: Options.file("out").pipe(Options.withDescription("the bundle to write (FILE.zip)")) },
+  ({ id, out }) => fetchExport(id, out).pipe(withCore)
+).pipe(Command.withDescription(
+  "Write the bundle of an approved export asked for at the command line. Last line: {export_id, detections, images, sha256}"
+))
+
 const evidence = Command.make("evidence").pipe(
-  Command.withSubcommands([evidenceExport, evidenceVerify]),
+  Command.withSubcommands([evidenceExport, evidenceVerify, evidenceApprove, evidenceRefuse, evidenceFetch]),
   Command.withDescription("Case exports a recipient can verify offline")
 )
 

@@ -110,3 +110,74 @@ describe("evidence exports in the web app", () => {
     await context.close()
   })
 })
+
+describe("evidence exports that need a second person's approval (EXPORT_APPROVAL=required)", () => {
+  let approving: TestServer
+
+  beforeAll(async () => {
+    approving = await startServer({ exportApproval: "required" })
+    const { apiKey } = await approving.collector("Main St")
+    await ingest(approving, apiKey, [readAt(PLATE, CAMERAS[0], 30)])
+  })
+  afterAll(() => approving?.close())
+
+  it("the operator asks, an admin approves in the admin panel, then the operator downloads a bundle naming the approver", async () => {
+    const asker = await approving.signIn("operator")
+    const approver = await approving.signIn("admin")
+    const key = ((await (await fetch(`${approving.url}/api/v1/evidence/key`)).json()) as { fingerprint: string }).fingerprint
+
+    const { page, errors, context } = await openPage(browser, { url: approving.url, cookie: asker.cookie, viewport: PHONE })
+    await page.goto(approving.url)
+    await page.evaluate(() =>
+      window.sessionStorage.setItem("alpr.reason", JSON.stringify({ code: "investigation", text: "", caseNumber: "PD-26-0100" }))
+    )
+    await page.goto(`${approving.url}/plate/EVX2026`)
+    await page.getByRole("tab", { name: "Export" }).click()
+    await page.getByRole("button", { name: "Export evidence (zip)" }).click()
+    await page.getByRole("status").filter({ hasText: "requires a second person's approval" }).waitFor()
+    const requests = page.getByRole("region", { name: "Exports asked for" })
+    await requests.getByText("Awaiting approval").waitFor()
+    expect(await page.getByRole("button", { name: "Download the bundle (zip)" }).count()).toBe(0)
+    const { rows: none } = await approving.db.query("SELECT count(*)::int AS n FROM evidence_exports")
+    expect(none[0].n).toBe(0)
+
+    // An admin who did not ask approves it in the admin panel.
+    const admin = await openPage(browser, { url: approving.url, cookie: approver.cookie, viewport: WALL })
+    await admin.page.goto(`${approving.url}/admin/evidence`)
+    const pending = admin.page.getByRole("region", { name: "Exports awaiting approval" })
+    await pending.getByText("Case PD-26-0100").waitFor()
+    await expect(pending.textContent()).resolves.toContain(`asked by ${asker.username}`)
+    expect(await unnamedControls(admin.page)).toEqual([])
+    await pending.getByLabel("Note (required to refuse)").fill("checked with the desk sergeant")
+    await pending.getByRole("button", { name: "Approve" }).click()
+    await pending.getByText("No export awaits approval.").waitFor()
+    expect(appErrors(admin.errors)).toEqual([])
+    await admin.context.close()
+
+    // The operator sees it approved, and downloads it.
+    await requests.getByRole("button", { name: "Refresh" }).click()
+    await requests.getByText(`Approved by ${approver.username}`, { exact: false }).waitFor()
+    const downloaded = page.waitForEvent("download")
+    await page.getByRole("button", { name: "Download the bundle (zip)" }).click()
+    const download = await downloaded
+    const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "web-evidence-approved-"))
+    try {
+      await download.saveAs(Path.join(dir, "bundle.zip"))
+      await Fs.copyFile(VERIFIER, Path.join(dir, "verify-evidence.mjs"))
+      const run = spawnSync(process.execPath, ["verify-evidence.mjs", "bundle.zip", "--key", key], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        encoding: "utf8"
+      })
+      expect(run.status, run.stdout).toBe(0)
+      expect(run.stdout).toContain(`approved by ${approver.username} at `)
+      expect(run.stdout).toContain(`asked for by ${asker.username}`)
+    } finally {
+      await Fs.rm(dir, { recursive: true, force: true })
+    }
+    const { rows } = await approving.db.query("SELECT username, request_id IS NOT NULL AS approved FROM evidence_exports")
+    expect(rows).toEqual([{ username: asker.username, approved: true }])
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+})

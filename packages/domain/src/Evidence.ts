@@ -4,7 +4,7 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import { AdminAuth, OperatorAuth } from "./Auth"
-import { BadRequest, NotFound, ServiceUnavailable } from "./Errors"
+import { BadRequest, Forbidden, NotFound, ServiceUnavailable } from "./Errors"
 import { CaseNumber, ReasonCodeParam, ReasonText } from "./Reason"
 
 /**
@@ -113,6 +113,67 @@ export const ExportPage = Schema.Struct({
 })
 export type ExportPage = typeof ExportPage.Type
 
+/**
+ * An export asked for while a second person's approval is required (EXPORT_APPROVAL=required): no
+ * bundle exists until an admin other than the requester approves it; then the requester (or an admin)
+ * downloads bundles made from exactly the reads selected when it was asked for.
+ */
+export const ExportApprovalState = Schema.Literal("pending", "approved", "refused")
+export type ExportApprovalState = typeof ExportApprovalState.Type
+
+export const ExportRequestRecord = Schema.Struct({
+  id: Schema.String,
+  created_at: Schema.String,
+  /** null: asked for with the command line */
+  requested_by: Schema.NullOr(Schema.String),
+  requested_via: Schema.Literal("http", "cli"),
+  case_number: Schema.String,
+  reason_code: Schema.String,
+  reason: Schema.NullOr(Schema.String),
+  selection: ExportSelection,
+  detections: Schema.Number,
+  images: Schema.Number,
+  state: ExportApprovalState,
+  decided_at: Schema.NullOr(Schema.String),
+  /** the admin who approved or refused it */
+  decided_by: Schema.NullOr(Schema.String),
+  decided_via: Schema.NullOr(Schema.Literal("http", "cli")),
+  decision_note: Schema.NullOr(Schema.String),
+  /** bundles released from it so far */
+  released: Schema.Number
+})
+export type ExportRequestRecord = typeof ExportRequestRecord.Type
+
+export const ExportRequestListParams = Schema.Struct({
+  /** all states when absent */
+  state: Schema.optional(ExportApprovalState),
+  limit: Schema.optionalWith(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 200, { message: () => "limit is 1 to 200" })),
+    { default: () => 50 }
+  )
+})
+
+export const ExportRequestList = Schema.Struct({ items: Schema.Array(ExportRequestRecord) })
+export type ExportRequestList = typeof ExportRequestList.Type
+
+export const ExportRequestPath = Schema.Struct({
+  id: Schema.UUID.annotations({ message: () => "an export's id is a UUID" })
+})
+
+const DecisionNote = Schema.String.pipe(Schema.maxLength(500, { message: () => "note is at most 500 characters" }))
+
+export const ApproveExport = Schema.Struct({ note: Schema.optional(DecisionNote) })
+export const RefuseExport = Schema.Struct({
+  note: DecisionNote.pipe(Schema.filter((s) => s.trim().length > 0 || "a refusal says why: note is required"))
+})
+
+/** The request was decided already (a decision is final), or is not approved (no bundle is released). */
+export class ExportNotReleasable extends Schema.TaggedError<ExportNotReleasable>()(
+  "ExportNotReleasable",
+  { message: Schema.String, state: ExportApprovalState },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+
 export class EvidenceApi extends HttpApiGroup.make("evidence")
   .add(
     HttpApiEndpoint.get("key", "/api/v1/evidence/key")
@@ -127,6 +188,7 @@ export class EvidenceApi extends HttpApiGroup.make("evidence")
     HttpApiEndpoint.post("export", "/api/v1/evidence/exports")
       .setPayload(ExportRequest)
       .addSuccess(HttpApiSchema.Uint8Array({ contentType: "application/zip" }))
+      .addSuccess(ExportRequestRecord, { status: 202 })
       .addError(BadRequest)
       .addError(NotFound)
       .addError(ServiceUnavailable)
@@ -135,7 +197,54 @@ export class EvidenceApi extends HttpApiGroup.make("evidence")
         OpenApi.Description,
         "Export the reads of a case as a signed bundle (zip): by plate, by a list of reads, or by camera and time. " +
           "case_number and reason_code are required. The answer is the zip; X-Export-Id and X-Bundle-SHA256 name it. " +
-          "Recorded and audited (evidence.export) before it is sent."
+          "Recorded and audited (evidence.export) before it is sent. With EXPORT_APPROVAL=required the answer is 202 " +
+          "with the pending request (audited: evidence.request) and no bundle: an admin other than the requester " +
+          "approves it first."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("requests", "/api/v1/evidence/requests")
+      .setUrlParams(ExportRequestListParams)
+      .addSuccess(ExportRequestList)
+      .addError(BadRequest)
+      .middleware(OperatorAuth)
+      .annotate(OpenApi.Description, "Export requests newest first: every one for admins, one's own for operators.")
+  )
+  .add(
+    HttpApiEndpoint.post("approve", "/api/v1/evidence/requests/:id/approve")
+      .setPath(ExportRequestPath)
+      .setPayload(ApproveExport)
+      .addSuccess(ExportRequestRecord)
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(ExportNotReleasable)
+      .middleware(AdminAuth)
+      .annotate(OpenApi.Description, "Approve a pending export (admins, never its requester; audited: evidence.approve).")
+  )
+  .add(
+    HttpApiEndpoint.post("refuse", "/api/v1/evidence/requests/:id/refuse")
+      .setPath(ExportRequestPath)
+      .setPayload(RefuseExport)
+      .addSuccess(ExportRequestRecord)
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(ExportNotReleasable)
+      .middleware(AdminAuth)
+      .annotate(OpenApi.Description, "Refuse a pending export with a note saying why (admins, never its requester; audited: evidence.refuse).")
+  )
+  .add(
+    HttpApiEndpoint.post("release", "/api/v1/evidence/requests/:id/bundle")
+      .setPath(ExportRequestPath)
+      .addSuccess(HttpApiSchema.Uint8Array({ contentType: "application/zip" }))
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(ExportNotReleasable)
+      .addError(ServiceUnavailable)
+      .middleware(OperatorAuth)
+      .annotate(
+        OpenApi.Description,
+        "The bundle of an approved export (its requester, or an admin), made now from the reads approved and naming " +
+          "who approved it; recorded and audited (evidence.export) as every bundle is."
       )
   )
   .add(

@@ -69,6 +69,8 @@ export interface AppSettings {
   readonly evidenceMaxPhotoBytes: number
   /** TRANSPARENCY_PAGE: whether /transparency and its JSON are published (on by default). */
   readonly transparencyPage: boolean
+  /** EXPORT_APPROVAL: `required`: an evidence bundle is released only once an admin other than its requester approved it. */
+  readonly exportApproval: "off" | "required"
 }
 
 /**
@@ -212,7 +214,17 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
     Config.map((mb) => mb * 1024 * 1024)
   ),
   // Config.boolean reads on/off, true/false, yes/no and 1/0; anything else refuses to start.
-  transparencyPage: Config.boolean("TRANSPARENCY_PAGE").pipe(Config.withDefault(true))
+  transparencyPage: Config.boolean("TRANSPARENCY_PAGE").pipe(Config.withDefault(true)),
+  // A misspelt value stops the server rather than release bundles an admin meant to have approved.
+  exportApproval: Config.string("EXPORT_APPROVAL").pipe(
+    Config.withDefault("off"),
+    Config.mapOrFail((text) => {
+      const value = text.trim().toLowerCase()
+      return value === "off" || value === "" || value === "required"
+        ? Either.right(value === "required" ? "required" as const : "off" as const)
+        : Either.left(ConfigError.InvalidData(["EXPORT_APPROVAL"], `EXPORT_APPROVAL is off or required, not "${text}"`))
+    })
+  )
 })
 
 /** The server's settings, read once from the environment (see the README's configuration table). */

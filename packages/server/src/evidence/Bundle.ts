@@ -39,8 +39,23 @@ export interface ExportedBy {
   readonly host?: string | undefined
 }
 
+/** The second person's approval of an export (EXPORT_APPROVAL=required), as the bundle tells it. */
+export interface BundleApproval {
+  readonly request_id: string
+  readonly requested_at: string
+  /** a username, or null: asked for with the command line */
+  readonly requested_by: string | null
+  readonly requested_via: "http" | "cli"
+  readonly approved_by: string
+  readonly approved_via: "http" | "cli"
+  readonly approved_at: string
+  readonly note: string | null
+}
+
 export interface BundleRequest {
   readonly exportId: string
+  /** present when the export needed a second person's approval */
+  readonly approval?: BundleApproval | undefined
   readonly createdAt: Date
   readonly exportedBy: ExportedBy
   readonly caseNumber: string
@@ -175,7 +190,10 @@ const README = (request: BundleRequest, fingerprint: string) =>
   `Chaverim ALPR evidence bundle
 =============================
 
-Export ${request.exportId}, case ${request.caseNumber}, made ${request.createdAt.toISOString()}.
+Export ${request.exportId}, case ${request.caseNumber}, made ${request.createdAt.toISOString()}.${
+    request.approval === undefined ? "" : `
+Asked for by ${request.approval.requested_by ?? "the command line"} at ${request.approval.requested_at}; approved by ${request.approval.approved_by} at ${request.approval.approved_at} (export request ${request.approval.request_id}).`
+  }
 
 What is here
   README.txt            this note
@@ -483,6 +501,7 @@ export const makeBundle = (request: BundleRequest, outPath: string, stageDir: st
       export_id: request.exportId,
       created_at: request.createdAt.toISOString(),
       exported_by: request.exportedBy,
+      ...(request.approval === undefined ? {} : { approval: request.approval }),
       case_number: request.caseNumber,
       reason_code: request.reasonCode,
       reason_label: request.reasonLabel,
@@ -504,6 +523,11 @@ export const makeBundle = (request: BundleRequest, outPath: string, stageDir: st
         exportId: request.exportId,
         createdAt: request.createdAt.toISOString(),
         exportedBy,
+        approval: request.approval === undefined ? undefined : `approved by ${request.approval.approved_by} at ${
+          request.approval.approved_at
+        }, asked for by ${request.approval.requested_by ?? "the command line"} at ${request.approval.requested_at}${
+          request.approval.note === null ? "" : ` (note: ${request.approval.note})`
+        }`,
         caseNumber: request.caseNumber,
         reasonCode: request.reasonCode,
         reasonLabel: request.reasonLabel,

@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Os from "node:os"
-import { Evidence } from "./Exports"
+import { Evidence, type ExportSummary } from "./Exports"
 import { runVerifier } from "./Verifier"
 
 /** `alpr evidence export`'s options, as typed. */
@@ -49,8 +49,29 @@ export const exportEvidenceFile = (options: ExportOptions) =>
       ...(options.reason === undefined ? {} : { reason: options.reason })
     }, { errors: "all" }).pipe(Effect.mapError((error) => new BadRequest({ message: describe(error) })))
     const evidence = yield* Evidence
-    const summary = yield* evidence.toFile(request, { via: "cli", osUser: Os.userInfo().username, host: Os.hostname() }, options.out)
-    yield* Console.error(`wrote ${options.out}: ${summary.detections} reads, ${summary.images} photos, ${summary.bytes} bytes`)
+    const made = yield* evidence.toFile(request, cliExporter(), options.out)
+    if (made._tag === "Pending") {
+      // EXPORT_APPROVAL=required: nothing is written; an admin approves in the web app, then `evidence fetch`.
+      yield* Console.error(
+        `export ${made.request.id} awaits an admin's approval (EXPORT_APPROVAL=required): nothing was written to ${options.out}; ` +
+          `once approved, run: alpr evidence fetch --id ${made.request.id} --out FILE.zip`
+      )
+      yield* Console.log(JSON.stringify({
+        export_id: made.request.id,
+        state: made.request.state,
+        detections: made.request.detections,
+        images: made.request.images
+      }))
+      return
+    }
+    yield* printSummary(options.out, made)
+  })
+
+const cliExporter = () => ({ via: "cli" as const, osUser: Os.userInfo().username, host: Os.hostname() })
+
+const printSummary = (out: string, summary: ExportSummary) =>
+  Effect.gen(function*() {
+    yield* Console.error(`wrote ${out}: ${summary.detections} reads, ${summary.images} photos, ${summary.bytes} bytes`)
     yield* Console.log(JSON.stringify({
       export_id: summary.export_id,
       detections: summary.detections,
@@ -58,6 +79,23 @@ export const exportEvidenceFile = (options: ExportOptions) =>
       sha256: summary.sha256
     }))
   })
+
+/**
+ * `alpr evidence approve|refuse --id ID --as USERNAME`: the command line decides only in the name of an
+ * enabled admin account (recorded as the one who decided), never for a request made at the command
+ * line (one person at one shell could be both), and never for the named admin's own request.
+ */
+export const decideExport = (id: string, decision: "approved" | "refused", asUsername: string, note: string | undefined) =>
+  Effect.flatMap(Evidence, (evidence) =>
+    evidence.decide(id, decision, note, { via: "cli", asUsername, osUser: Os.userInfo().username, host: Os.hostname() })).pipe(
+      Effect.flatMap((record) => Console.log(JSON.stringify(record)))
+    )
+
+/** `alpr evidence fetch --id ID --out FILE.zip`: the bundle of an approved request made at the command line. */
+export const fetchExport = (id: string, out: string) =>
+  Effect.flatMap(Evidence, (evidence) => evidence.releaseToFile(id, cliExporter(), out)).pipe(
+    Effect.flatMap((summary) => printSummary(out, summary))
+  )
 
 export class EvidenceNotVerified extends Data.TaggedError("EvidenceNotVerified")<{ readonly message: string }> {}
 

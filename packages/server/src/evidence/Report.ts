@@ -8,6 +8,8 @@ export interface ReportExport {
   readonly exportId: string
   readonly createdAt: string
   readonly exportedBy: string
+  /** who approved the export and when, when a second person's approval was required */
+  readonly approval?: string | undefined
   readonly caseNumber: string
   readonly reasonCode: string
   readonly reasonLabel: string
@@ -97,6 +99,7 @@ export const writeReport = async (path: string, meta: ReportExport, reads: Reado
   field("Reason", `${meta.reasonLabel} (${meta.reasonCode})${meta.reason === undefined ? "" : `: ${meta.reason}`}`)
   field("Reads selected", meta.selection)
   field("Exported by", meta.exportedBy)
+  if (meta.approval !== undefined) field("Second person's approval", meta.approval)
   field("Exported at", meta.createdAt)
   field("Export id", meta.exportId)
   field("Reads", String(reads.length))

@@ -1,8 +1,9 @@
-import type { ExportRecord } from "@chaverim/domain/Evidence"
+import type { ExportRecord, ExportRequestRecord } from "@chaverim/domain/Evidence"
+import { useState } from "react"
 import { withApi } from "../../client/api"
 import { useApi, useApiAction } from "../../client/useApi"
 import { usePages } from "../../client/usePages"
-import { Loaded, Loading, MorePages, ProblemNote } from "../../ui/controls"
+import { Button, Loaded, Loading, MorePages, Notice, ProblemNote, TextField } from "../../ui/controls"
 import { formatShort } from "../../ui/format"
 
 const PAGE = 50
@@ -34,7 +35,72 @@ const Row = ({ record }: { readonly record: ExportRecord }) => (
   </li>
 )
 
-/** The evidence key agencies pin, and every export made, newest first. */
+/** One export awaiting approval: approved, or refused with a note saying why (by an admin who did not ask for it). */
+const PendingRow = ({ request, onDecided }: { readonly request: ExportRequestRecord; readonly onDecided: () => void }) => {
+  const [note, setNote] = useState("")
+  const [decided, decide] = useApiAction((decision: "approve" | "refuse") =>
+    withApi((api) =>
+      decision === "approve"
+        ? api.evidence.approve({ path: { id: request.id }, payload: note.trim() === "" ? {} : { note: note.trim() } })
+        : api.evidence.refuse({ path: { id: request.id }, payload: { note: note.trim() } })
+    )
+  )
+  const act = async (decision: "approve" | "refuse") => {
+    if ((await decide(decision)).state === "ready") onDecided()
+  }
+  return (
+    <li className="flex flex-col gap-2 rounded-lg bg-white p-3 ring-1 ring-slate-200" data-request={request.id}>
+      <p className="flex flex-wrap items-baseline gap-x-3">
+        <span className="font-bold text-slate-900">Case {request.case_number}</span>
+        <span className="text-slate-900">{request.reason_code}{request.reason ? `: ${request.reason}` : ""}</span>
+      </p>
+      <p className="text-sm text-slate-800">
+        {selection(request.selection)} · {request.detections} reads, {request.images} photos
+      </p>
+      <p className="text-sm text-slate-700">
+        asked by {request.requested_by ?? "the command line"} · {formatShort(request.created_at)}
+      </p>
+      <TextField label="Note (required to refuse)" maxLength={500} value={note} autoComplete="off"
+        onChange={(e) => setNote(e.target.value)} />
+      <div className="flex flex-wrap gap-2">
+        <Button disabled={decided.state === "loading"} onClick={() => void act("approve")}>Approve</Button>
+        <Button variant="secondary" disabled={decided.state === "loading" || note.trim() === ""} onClick={() => void act("refuse")}>
+          Refuse
+        </Button>
+      </div>
+      {decided.state === "failed" && <ProblemNote problem={decided.problem} />}
+    </li>
+  )
+}
+
+/** Exports awaiting a second person's approval (EXPORT_APPROVAL=required), oldest asked first. */
+const Pending = () => {
+  const [pending, reload] = useApi(() => withApi((api) => api.evidence.requests({ urlParams: { state: "pending", limit: 200 } })), [])
+  const [last, setLast] = useState<string>()
+  return (
+    <section aria-label="Exports awaiting approval" className="flex flex-col gap-3">
+      <h2 className="text-lg font-bold text-slate-900">Awaiting approval</h2>
+      {last !== undefined && <Notice tone="success">{last}</Notice>}
+      <Loaded remote={pending}>
+        {(page) =>
+          page.items.length === 0
+            ? <p className="text-slate-700">No export awaits approval.</p>
+            : (
+              <ul className="flex flex-col gap-2">
+                {[...page.items].reverse().map((r) => (
+                  <PendingRow key={r.id} request={r} onDecided={() => {
+                    setLast(`Case ${r.case_number}: decided.`)
+                    reload()
+                  }} />
+                ))}
+              </ul>
+            )}
+      </Loaded>
+    </section>
+  )
+}
+
+/** The evidence key agencies pin, exports awaiting approval, and every export made, newest first. */
 export const Evidence = () => {
   const [key] = useApi(() => withApi((api) => api.evidence.key()), [])
   const [first] = useApi(() => load(), [])
@@ -62,6 +128,7 @@ export const Evidence = () => {
           )}
         </Loaded>
       </section>
+      <Pending />
       <section aria-label="Evidence exports" className="flex flex-col gap-3">
         <h2 className="text-lg font-bold text-slate-900">Exports</h2>
         {first.state === "failed" && <ProblemNote problem={first.problem} />}
