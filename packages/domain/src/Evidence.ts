@@ -5,6 +5,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import { AdminAuth, OperatorAuth } from "./Auth"
 import { BadRequest, Forbidden, NotFound, ServiceUnavailable } from "./Errors"
+import { Instant, readSelectionFields } from "./ReadSelection"
 import { CaseNumber, ReasonCodeParam, ReasonText } from "./Reason"
 
 /**
@@ -31,29 +32,14 @@ export type EvidenceKey = typeof EvidenceKey.Type
 /** The most reads one export may list by id (`detections`). */
 export const MAX_LISTED_DETECTIONS = 1_000
 
-const Instant = Schema.Date.annotations({ message: () => "a time is ISO 8601, e.g. 2026-11-29T14:00:00Z" })
-
-/** A read's id as the contracts carry it: its decimal digits. */
-export const DetectionIdText = Schema.String.pipe(
-  Schema.pattern(/^[1-9][0-9]{0,17}$/, { message: () => "a read's id is its number, e.g. \"1234\"" })
-)
-
 /**
  * What to export: exactly one of `plate` (with `with_corrections` to add the reads corrected to that
  * plate), `detections` (ids) or `camera_id` with `from` and `to`; and always why.
  */
 export const ExportRequest = Schema.Struct({
-  plate: Schema.optional(Schema.String.pipe(
-    Schema.filter((s) => s.trim().length > 0 || "plate is empty"),
-    Schema.maxLength(32, { message: () => "plate is at most 32 characters" })
-  )),
+  ...readSelectionFields(MAX_LISTED_DETECTIONS),
   /** with `plate`: also the reads whose correction in force says they show that plate */
   with_corrections: Schema.optional(Schema.Boolean),
-  detections: Schema.optional(Schema.Array(DetectionIdText).pipe(
-    Schema.minItems(1, { message: () => "detections lists at least one read" }),
-    Schema.maxItems(MAX_LISTED_DETECTIONS, { message: () => `detections lists at most ${MAX_LISTED_DETECTIONS} reads` })
-  )),
-  camera_id: Schema.optional(Schema.UUID.annotations({ message: () => "camera_id is a camera's UUID" })),
   /** with `camera_id`: inclusive */
   from: Schema.optional(Instant),
   /** with `camera_id`: exclusive */

@@ -5,6 +5,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import { AdminAuth, OperatorAuth } from "./Auth"
 import { BadRequest, NotFound, ServiceUnavailable } from "./Errors"
+import { Instant, readSelectionFields } from "./ReadSelection"
 import { CaseNumber } from "./Reason"
 
 /**
@@ -18,24 +19,9 @@ import { CaseNumber } from "./Reason"
 /** The most reads one hold may list by id. */
 export const MAX_HELD_DETECTIONS = 10_000
 
-const Instant = Schema.Date.annotations({ message: () => "a time is ISO 8601, e.g. 2026-11-29T14:00:00Z" })
-
-/** A read's id as the contracts carry it: its decimal digits. */
-const DetectionIdText = Schema.String.pipe(
-  Schema.pattern(/^[1-9][0-9]{0,17}$/, { message: () => "a read's id is its number, e.g. \"1234\"" })
-)
-
 /** Exactly one of `plate`, `detections` or `camera_id` (with `from` and `to`), a case number and a reason. */
 export const HoldRequest = Schema.Struct({
-  plate: Schema.optional(Schema.String.pipe(
-    Schema.filter((s) => s.trim().length > 0 || "plate is empty"),
-    Schema.maxLength(32, { message: () => "plate is at most 32 characters" })
-  )),
-  detections: Schema.optional(Schema.Array(DetectionIdText).pipe(
-    Schema.minItems(1, { message: () => "detections lists at least one read" }),
-    Schema.maxItems(MAX_HELD_DETECTIONS, { message: () => `detections lists at most ${MAX_HELD_DETECTIONS} reads` })
-  )),
-  camera_id: Schema.optional(Schema.UUID.annotations({ message: () => "camera_id is a camera's UUID" })),
+  ...readSelectionFields(MAX_HELD_DETECTIONS),
   /** with `camera_id`: the first instant held */
   from: Schema.optional(Instant),
   /** with `camera_id`: the last instant held */

@@ -1,4 +1,5 @@
 import * as Schema from "effect/Schema"
+import { Instant } from "./ReadSelection"
 import { ReasonFields } from "./Reason"
 import { CameraRef } from "./Search"
 
@@ -8,7 +9,6 @@ import { CameraRef } from "./Search"
  * Every call is audited with its parameters and the reason given.
  */
 
-const Instant = Schema.Date.annotations({ message: () => "a time is ISO 8601, e.g. 2026-11-29T14:00:00Z" })
 
 /** A whole number in a query parameter, within bounds, with a message naming the parameter. */
 const IntParam = (name: string, min: number, max: number) =>
