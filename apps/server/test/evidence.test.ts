@@ -1,20 +1,18 @@
 import type { S3Settings } from "@chaverim/server/Config"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { spawn } from "node:child_process"
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { crc32, deflateSync } from "node:zlib"
 import S3rver from "s3rver"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import yazl from "yazl"
 import { alprAgainst, describeRun, lastJson } from "./alprCli"
 import { detection, type SignedIn, startServer, type TestServer } from "./harness"
+import { VERIFIER, verifyAsRecipient } from "./recipient"
 
-const VERIFIER = fileURLToPath(new URL("../../../tools/verify-evidence.mjs", import.meta.url))
 
 interface Verifier {
   readonly readZip: (zip: Buffer) => Map<string, { readonly read: () => Buffer }>
@@ -111,37 +109,6 @@ const exported = async (server: TestServer, who: SignedIn, body: unknown) => {
   }
 }
 
-interface VerifierRun {
-  readonly code: number | null
-  readonly stdout: string
-}
-
-/**
- * The verifier as a recipient runs it: a copy of the one file in an empty folder (no node_modules
- * anywhere up its path), run by plain `node` with no options or module paths.
- */
-const verifyAsRecipient = async (zip: Buffer, key?: string): Promise<VerifierRun> => {
-  const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "recipient-"))
-  try {
-    await Fs.copyFile(VERIFIER, Path.join(dir, "verify-evidence.mjs"))
-    await Fs.writeFile(Path.join(dir, "bundle.zip"), zip)
-    const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir }
-    return await new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ["verify-evidence.mjs", "bundle.zip", ...(key === undefined ? [] : ["--key", key])], {
-        cwd: dir,
-        env,
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let stdout = ""
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-      child.once("error", reject)
-      child.once("close", (code) => resolve({ code, stdout }))
-    })
-  } finally {
-    await Fs.rm(dir, { recursive: true, force: true })
-  }
-}
 
 /** The bundle as an attacker would remake it: every entry the same but `name`, changed by `change`. */
 const remade = async (zip: Buffer, name: string, change: (bytes: Buffer) => Buffer) => {

@@ -1,18 +1,16 @@
 import { derivedServingUrl } from "@chaverim/server/db/ServingRole"
-import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { connect } from "../../../test-support/Database"
 import { alprAgainst, describeRun, lastJson } from "./alprCli"
 import { detection, fakeJpeg, type SignedIn, startServer, type TestServer } from "./harness"
+import { bundleFile, verifyAsRecipient } from "./recipient"
 
 // EXPORT_APPROVAL=required: an export is released only once an admin other than its requester approved it.
 
-const VERIFIER = fileURLToPath(new URL("../../../tools/verify-evidence.mjs", import.meta.url))
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
 
@@ -52,32 +50,8 @@ const post = (server: TestServer, who: SignedIn | undefined, path: string, body?
 const get = (server: TestServer, who: SignedIn, path: string) => fetch(`${server.url}${path}`, { headers: { cookie: who.cookie } })
 
 /** The verifier as a recipient runs it: one file in an empty folder, plain `node`. */
-const verifyAsRecipient = async (zip: Buffer, key: string) => {
-  const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "recipient-approval-"))
-  try {
-    await Fs.copyFile(VERIFIER, Path.join(dir, "verify-evidence.mjs"))
-    await Fs.writeFile(Path.join(dir, "bundle.zip"), zip)
-    return await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ["verify-evidence.mjs", "bundle.zip", "--key", key], {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let stdout = ""
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-      child.once("error", reject)
-      child.once("close", (code) => resolve({ code, stdout }))
-    })
-  } finally {
-    await Fs.rm(dir, { recursive: true, force: true })
-  }
-}
 
-const exportJson = async (zip: Buffer): Promise<any> => {
-  const { readZip } = (await import(VERIFIER)) as { readZip: (zip: Buffer) => Map<string, { read: () => Buffer }> }
-  return JSON.parse(readZip(zip).get("export.json")!.read().toString("utf8"))
-}
+const exportJson = async (zip: Buffer): Promise<any> => JSON.parse((await bundleFile(zip, "export.json")).toString("utf8"))
 
 const auditRows = async (server: TestServer, action: string, target: string) =>
   (await server.db.query(

@@ -1,15 +1,10 @@
-import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
-import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import type { Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
+import { verifyAsRecipient } from "../../server/test/recipient"
 import { appErrors, launch, openPage, PHONE, screenshot, unnamedControls, WALL } from "./browser"
 import { CAMERAS, drawPhotos, ingest, readAt } from "./fixtures"
-
-const VERIFIER = fileURLToPath(new URL("../../../tools/verify-evidence.mjs", import.meta.url))
 
 let server: TestServer
 let browser: Browser
@@ -57,23 +52,11 @@ describe("evidence exports in the web app", () => {
     const download = await downloaded
     expect(download.suggestedFilename()).toBe("evidence-EVX2026-PD-26-0099.zip")
     await page.getByRole("status").filter({ hasText: "Bundle made and recorded" }).waitFor()
-    const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "web-evidence-"))
-    try {
-      const file = Path.join(dir, "bundle.zip")
-      await download.saveAs(file)
-      await Fs.copyFile(VERIFIER, Path.join(dir, "verify-evidence.mjs"))
-      const run = spawnSync(process.execPath, ["verify-evidence.mjs", "bundle.zip", "--key", fingerprint], {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-        encoding: "utf8"
-      })
-      expect(run.status, run.stdout).toBe(0)
-      expect(run.stdout).toMatch(/^ok\n/)
-      expect(run.stdout).toContain("case PD-26-0099; reason stolen_vehicle: blue van")
-      expect(run.stdout).toContain("2 reads, 4 photos")
-    } finally {
-      await Fs.rm(dir, { recursive: true, force: true })
-    }
+    const run = await verifyAsRecipient(await Fs.readFile(await download.path()), fingerprint)
+    expect(run.code, run.stdout).toBe(0)
+    expect(run.stdout).toMatch(/^ok\n/)
+    expect(run.stdout).toContain("case PD-26-0099; reason stolen_vehicle: blue van")
+    expect(run.stdout).toContain("2 reads, 4 photos")
     const { rows } = await server.db.query(
       "SELECT username, case_number, reason_code, reason, selection FROM evidence_exports ORDER BY created_at DESC LIMIT 1"
     )
@@ -160,21 +143,10 @@ describe("evidence exports that need a second person's approval (EXPORT_APPROVAL
     const downloaded = page.waitForEvent("download")
     await page.getByRole("button", { name: "Download the bundle (zip)" }).click()
     const download = await downloaded
-    const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "web-evidence-approved-"))
-    try {
-      await download.saveAs(Path.join(dir, "bundle.zip"))
-      await Fs.copyFile(VERIFIER, Path.join(dir, "verify-evidence.mjs"))
-      const run = spawnSync(process.execPath, ["verify-evidence.mjs", "bundle.zip", "--key", key], {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-        encoding: "utf8"
-      })
-      expect(run.status, run.stdout).toBe(0)
-      expect(run.stdout).toContain(`approved by ${approver.username} at `)
-      expect(run.stdout).toContain(`asked for by ${asker.username}`)
-    } finally {
-      await Fs.rm(dir, { recursive: true, force: true })
-    }
+    const run = await verifyAsRecipient(await Fs.readFile(await download.path()), key)
+    expect(run.code, run.stdout).toBe(0)
+    expect(run.stdout).toContain(`approved by ${approver.username} at `)
+    expect(run.stdout).toContain(`asked for by ${asker.username}`)
     const { rows } = await approving.db.query("SELECT username, request_id IS NOT NULL AS approved FROM evidence_exports")
     expect(rows).toEqual([{ username: asker.username, approved: true }])
     expect(appErrors(errors)).toEqual([])
