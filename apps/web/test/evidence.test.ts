@@ -124,16 +124,29 @@ describe("evidence exports that need a second person's approval (EXPORT_APPROVAL
     const { rows: none } = await approving.db.query("SELECT count(*)::int AS n FROM evidence_exports")
     expect(none[0].n).toBe(0)
 
+    // The admin has asked for an export too: that one is for someone else to decide.
+    const own = await fetch(`${approving.url}/api/v1/evidence/exports`, {
+      method: "POST",
+      headers: { cookie: approver.cookie, "x-csrf-token": approver.csrf, "content-type": "application/json" },
+      body: JSON.stringify({ plate: "EVX2026", case_number: "PD-26-0200", reason_code: "audit" })
+    })
+    expect(own.status).toBe(202)
+
     // An admin who did not ask approves it in the admin panel.
     const admin = await openPage(browser, { url: approving.url, cookie: approver.cookie, viewport: WALL })
     await admin.page.goto(`${approving.url}/admin/evidence`)
     const pending = admin.page.getByRole("region", { name: "Exports awaiting approval" })
-    await pending.getByText("Case PD-26-0100").waitFor()
-    await expect(pending.textContent()).resolves.toContain(`asked by ${asker.username}`)
+    const theirs = pending.getByRole("listitem").filter({ hasText: "Case PD-26-0100" })
+    const mine = pending.getByRole("listitem").filter({ hasText: "Case PD-26-0200" })
+    await theirs.waitFor()
+    await expect(theirs.textContent()).resolves.toContain(`asked by ${asker.username}`)
+    await mine.getByText("You asked for this export: another admin approves or refuses it.").waitFor()
+    expect(await mine.getByRole("button").count()).toBe(0)
     expect(await unnamedControls(admin.page)).toEqual([])
-    await pending.getByLabel("Note (required to refuse)").fill("checked with the desk sergeant")
-    await pending.getByRole("button", { name: "Approve" }).click()
-    await pending.getByText("No export awaits approval.").waitFor()
+    await theirs.getByLabel("Note (required to refuse)").fill("checked with the desk sergeant")
+    await theirs.getByRole("button", { name: "Approve" }).click()
+    await theirs.waitFor({ state: "detached" })
+    await mine.waitFor()
     expect(appErrors(admin.errors)).toEqual([])
     await admin.context.close()
 

@@ -1,6 +1,7 @@
 import type { ExportRecord, ExportRequestRecord } from "@chaverim/domain/Evidence"
 import { useState } from "react"
 import { withApi } from "../../client/api"
+import { useSession } from "../../client/session"
 import { useApi, useApiAction } from "../../client/useApi"
 import { usePages } from "../../client/usePages"
 import { Button, Loaded, Loading, MorePages, Notice, ProblemNote, TextField } from "../../ui/controls"
@@ -48,6 +49,9 @@ const PendingRow = ({ request, onDecided }: { readonly request: ExportRequestRec
   const act = async (decision: "approve" | "refuse") => {
     if ((await decide(decision)).state === "ready") onDecided()
   }
+  const { session } = useSession()
+  // The server refuses a requester deciding their own export; say so instead of offering the buttons.
+  const mine = session.state === "signed-in" && request.requested_by === session.me.username
   return (
     <li className="flex flex-col gap-2 rounded-lg bg-white p-3 ring-1 ring-slate-200" data-request={request.id}>
       <p className="flex flex-wrap items-baseline gap-x-3">
@@ -60,14 +64,21 @@ const PendingRow = ({ request, onDecided }: { readonly request: ExportRequestRec
       <p className="text-sm text-slate-700">
         asked by {request.requested_by ?? "the command line"} · {formatShort(request.created_at)}
       </p>
-      <TextField label="Note (required to refuse)" maxLength={500} value={note} autoComplete="off"
-        onChange={(e) => setNote(e.target.value)} />
-      <div className="flex flex-wrap gap-2">
-        <Button disabled={decided.state === "loading"} onClick={() => void act("approve")}>Approve</Button>
-        <Button variant="secondary" disabled={decided.state === "loading" || note.trim() === ""} onClick={() => void act("refuse")}>
-          Refuse
-        </Button>
-      </div>
+      {mine
+        ? <p className="text-sm text-slate-800">You asked for this export: another admin approves or refuses it.</p>
+        : (
+          <>
+            <TextField label="Note (required to refuse)" maxLength={500} value={note} autoComplete="off"
+              onChange={(e) => setNote(e.target.value)} />
+            <div className="flex flex-wrap gap-2">
+              <Button disabled={decided.state === "loading"} onClick={() => void act("approve")}>Approve</Button>
+              <Button variant="secondary" disabled={decided.state === "loading" || note.trim() === ""}
+                onClick={() => void act("refuse")}>
+                Refuse
+              </Button>
+            </div>
+          </>
+        )}
       {decided.state === "failed" && <ProblemNote problem={decided.problem} />}
     </li>
   )
