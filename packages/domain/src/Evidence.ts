@@ -62,19 +62,27 @@ export const ExportSelection = Schema.Struct({
 })
 export type ExportSelection = typeof ExportSelection.Type
 
+/** Where an export was asked for or made: the web app (HTTP) or the command line. */
+const Via = Schema.Literal("http", "cli")
+
+/** What an export and a request for one both record: the case, why, which reads and how many. */
+const CaseFields = {
+  case_number: Schema.String,
+  reason_code: Schema.String,
+  reason: Schema.NullOr(Schema.String),
+  selection: ExportSelection,
+  detections: Schema.Number,
+  images: Schema.Number
+}
+
 /** One export as admins see it in the list. */
 export const ExportRecord = Schema.Struct({
   id: Schema.String,
   created_at: Schema.String,
   /** null: made with the command line */
   exported_by: Schema.NullOr(Schema.String),
-  via: Schema.Literal("http", "cli"),
-  case_number: Schema.String,
-  reason_code: Schema.String,
-  reason: Schema.NullOr(Schema.String),
-  selection: ExportSelection,
-  detections: Schema.Number,
-  images: Schema.Number,
+  via: Via,
+  ...CaseFields,
   /** photos whose stored bytes no longer had their SHA-256 from ingest, or were gone, when exported */
   images_not_matching: Schema.Number,
   bytes: Schema.Number,
@@ -112,18 +120,13 @@ export const ExportRequestRecord = Schema.Struct({
   created_at: Schema.String,
   /** null: asked for with the command line */
   requested_by: Schema.NullOr(Schema.String),
-  requested_via: Schema.Literal("http", "cli"),
-  case_number: Schema.String,
-  reason_code: Schema.String,
-  reason: Schema.NullOr(Schema.String),
-  selection: ExportSelection,
-  detections: Schema.Number,
-  images: Schema.Number,
+  requested_via: Via,
+  ...CaseFields,
   state: ExportApprovalState,
   decided_at: Schema.NullOr(Schema.String),
   /** the admin who approved or refused it */
   decided_by: Schema.NullOr(Schema.String),
-  decided_via: Schema.NullOr(Schema.Literal("http", "cli")),
+  decided_via: Schema.NullOr(Via),
   decision_note: Schema.NullOr(Schema.String),
   /** bundles released from it so far */
   released: Schema.Number
