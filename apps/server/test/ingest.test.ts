@@ -363,6 +363,14 @@ describe("batch limits and malformed requests", () => {
     expect(truncated.status).toBe(400)
     expect(((await truncated.json()) as { message: string }).message).toMatch(/multipart/)
 
+    // An empty body, or one that stops after a boundary, leaves the platform's parser waiting for
+    // ever; the batch route runs uninterruptibly and must answer all the same.
+    for (const body of ["", "--XyZ", "--XyZ\r\n"]) {
+      const stuck = await raw(body)
+      expect(stuck.status, JSON.stringify(body)).toBe(400)
+      expect(((await stuck.json()) as { message: string }).message).toMatch(/multipart/)
+    }
+
     const noBatch = new FormData()
     noBatch.append("other", "x")
     const r1 = await fetch(`${server.url}/api/v1/detections/batch`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body: noBatch })

@@ -121,7 +121,10 @@ const partsOf = (request: HttpServerRequest.HttpServerRequest): Stream.Stream<Mu
   )
   const parts = Stream.catchAllCause(request.multipartStream, (cause) =>
     Option.exists(Cause.dieOption(cause), isMissingBoundary) ? Stream.fail(malformed("InvalidBoundary")) : Stream.failCause(cause))
-  return Stream.unwrapScoped(Effect.map(Stream.toPull(parts), (pull) => Stream.repeatEffectChunkOption(Effect.raceFirst(pull, stuck))))
+  // Both sides of the race interruptible, or the loser would be awaited for ever: the batch route
+  // runs uninterruptibly, and a pull the parser never answers is the very case the watch is for.
+  return Stream.unwrapScoped(Effect.map(Stream.toPull(parts), (pull) =>
+    Stream.repeatEffectChunkOption(Effect.raceFirst(Effect.interruptible(pull), stuck))))
 }
 
 /** The request with body accessors that check, cap and parse; everything else is the request itself. */
