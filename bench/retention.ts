@@ -10,7 +10,9 @@
  *
  * Measured through the Retention service (the code `alpr retention run` runs, in this process): a
  * dry run, the purge itself (reads deleted per second, photo rows and objects per second), and a
- * second run with nothing left to do (the cost of a scheduled run in steady state). The SQL that
+ * second run with nothing left to do (the cost of a scheduled run in steady state). With `--month`
+ * the old reads fill one calendar month, which goes whole (its partition dropped, sql/0020): the
+ * figure for a month of 10 million reads is `--month --reads 10000000 --young 0 --no-files`. The SQL that
  * finds candidates is captured as the job runs it and EXPLAINed (ANALYZE, BUFFERS) on stderr.
  */
 import { AppConfig, Retention } from "@chaverim/server"
@@ -41,6 +43,11 @@ export const options: OptionSpecs = {
   "run-length": { description: "reads per run (same plate, same camera, linked by duplicate_of)", default: "2" },
   batch: { description: "reads per purge call", default: "1000" },
   "no-files": { description: "photo rows only, no files in the object folder", flag: true },
+  month: {
+    description: "the old reads all in one calendar month, no photos, alerts or holds among them (their photos went years before, " +
+      "as the policy has it): the month goes whole, as its partition",
+    flag: true
+  },
   keep: { description: "keep the database and object folder afterwards", flag: true }
 }
 
@@ -54,6 +61,7 @@ export const main = async (argv: ReadonlyArray<string>) => {
   const runLength = numberOption(args, "run-length", { min: 1, integer: true })
   const batch = numberOption(args, "batch", { min: 1, integer: true })
   const files = args.get("no-files") !== "true"
+  const wholeMonth = args.get("month") === "true"
   const scope = runScope()
   try {
     const database = await freshDatabase()
@@ -130,17 +138,29 @@ export const main = async (argv: ReadonlyArray<string>) => {
       }
     }
     const now = Date.now()
-    await insertReads(reads, new Date(now - 2800 * DAY_MS), 200 * DAY_MS, "old-")
+    const early = new Date(now - 2800 * DAY_MS)
+    const monthStart = new Date(Date.UTC(early.getUTCFullYear(), early.getUTCMonth(), 1))
+    const monthMs = Date.UTC(early.getUTCFullYear(), early.getUTCMonth() + 1, 1) - monthStart.getTime()
+    const [oldest, oldSpan] = wholeMonth ? [monthStart, monthMs - 60_000] : [early, 200 * DAY_MS]
+    // The months get their partitions first, as ingest asks for them (a server without partitions
+    // answers that it has no such function, and the reads go into its one table).
+    await db.query(
+      `SELECT detections_ensure_months(ARRAY(SELECT generate_series($1::timestamptz, $2::timestamptz, interval '1 day')))`,
+      [oldest.toISOString(), new Date(now).toISOString()]
+    ).catch((e: Error) => progress(`no monthly partitions: ${e.message}`))
+    await insertReads(reads, oldest, oldSpan, "old-")
     if (young > 0) await insertReads(young, new Date(now - 30 * DAY_MS), 29 * DAY_MS, "new-")
     await db.query("ALTER TABLE detections ENABLE TRIGGER detections_queue_alert_work")
     await db.query(
-      `INSERT INTO detection_images (detection_id, kind, object_key, content_type, size_bytes, sha256)
-       SELECT d.id, k, 'detections/bench/' || d.id || '/' || k || '.jpg', 'image/jpeg', 512, repeat('a', 64)
-         FROM detections d CROSS JOIN unnest(ARRAY['plate', 'scene']) AS k`
+      `INSERT INTO detection_images (detection_id, detected_at, kind, object_key, content_type, size_bytes, sha256)
+       SELECT d.id, d.detected_at, k, 'detections/bench/' || d.id || '/' || k || '.jpg', 'image/jpeg', 512, repeat('a', 64)
+         FROM detections d CROSS JOIN unnest(ARRAY['plate', 'scene']) AS k
+        WHERE NOT $1 OR d.detection_id LIKE 'new-%'`,
+      [wholeMonth]
     )
     // A tenth of the old runs raised an alert, with a sighting for each read of the run.
     const { rows: [list] } = await db.query("INSERT INTO watchlists (name, category) VALUES ('bench', 'stolen') RETURNING id")
-    await db.query(
+    if (!wholeMonth) await db.query(
       `WITH heads AS (
          SELECT id, plate, detected_at FROM detections
           WHERE detection_id LIKE 'old-%' AND duplicate_of IS NULL AND id % 10 = 0
@@ -154,7 +174,7 @@ export const main = async (argv: ReadonlyArray<string>) => {
       [list.id]
     )
     // One plate in a hundred of the old ones is on hold.
-    await db.query(
+    if (!wholeMonth) await db.query(
       `INSERT INTO legal_holds (case_number, reason, plate, created_by_name)
        SELECT 'BENCH-' || n, 'bench', 'B' || lpad(n::text, 5, '0'), 'bench' FROM generate_series(0, 49999, 100) AS n`
     )
@@ -210,6 +230,7 @@ export const main = async (argv: ReadonlyArray<string>) => {
     emit("retention_objects_removed", purge.objects_removed, "objects")
     emit("retention_alerts_deleted", purge.alerts_deleted, "alerts")
     emit("retention_held_skipped", purge.held_skipped, "reads")
+    emit("retention_months_dropped", purge.months_dropped ?? 0, "months")
 
     progress("steady state: a run with nothing due")
     captured.length = 0

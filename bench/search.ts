@@ -375,6 +375,13 @@ const generate = async (
       [settings.days]
     )
 
+    // The days' months get their partitions first, as ingest asks for them (sql/0019; a server from
+    // before the partitions has no such function and loads its one table).
+    await db.query(
+      `SELECT detections_ensure_months(ARRAY(SELECT generate_series(to_timestamp($1), to_timestamp($2), interval '1 day')))`,
+      [range.from, range.to]
+    ).catch((e: Error) => progress(`no monthly partitions: ${e.message}`))
+
     const before = await indexesOf(db, "detections")
     const indexes = before.filter((i) => !i.referenced)
     progress(`dropping ${indexes.length} of the ${before.length} indexes of detections for the load (rebuilt from these definitions):`)

@@ -164,8 +164,8 @@ describe("batch ingest", () => {
     await Fs.mkdir(Path.join(server.dataDir, "objects", "legacy"), { recursive: true })
     await Fs.writeFile(Path.join(server.dataDir, "objects", key), page)
     await server.db.query(
-      `INSERT INTO detection_images (detection_id, kind, object_key, content_type, size_bytes, sha256)
-       VALUES ($1, 'plate', $2, 'text/html', $3, $4)`,
+      `INSERT INTO detection_images (detection_id, detected_at, kind, object_key, content_type, size_bytes, sha256)
+       SELECT id, detected_at, 'plate', $2, 'text/html', $3, $4 FROM detections WHERE id = $1`,
       [id, key, page.byteLength, createHash("sha256").update(page).digest("hex")]
     )
     const old = await fetch(`${server.url}/api/v1/detections/${id}/images/plate`, { headers: { cookie } })

@@ -46,7 +46,7 @@ describe("migrations", () => {
     const { rows } = await database.db.query("SELECT indexname FROM pg_indexes WHERE tablename = 'detections'")
     expect(rows.map((r) => r.indexname)).toEqual(expect.arrayContaining([
       "detections_plate_time", "detections_plate_ocr", "detections_camera_time", "detections_time",
-      "detections_collector_id_detection_id_key"
+      "detections_read_key", "detections_pkey"
     ]))
   })
 })
@@ -108,8 +108,8 @@ describe("evidence is write-once", () => {
     )
     detectionId = detection.rows[0].id
     await database.db.query(
-      `INSERT INTO detection_images (detection_id, kind, object_key, content_type, size_bytes, sha256)
-       VALUES ($1, 'plate', 'k/1.jpg', 'image/jpeg', 10, repeat('a', 64))`,
+      `INSERT INTO detection_images (detection_id, detected_at, kind, object_key, content_type, size_bytes, sha256)
+       SELECT id, detected_at, 'plate', 'k/1.jpg', 'image/jpeg', 10, repeat('a', 64) FROM detections WHERE id = $1`,
       [detectionId]
     )
   })

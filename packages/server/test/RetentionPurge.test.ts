@@ -66,9 +66,9 @@ const read = async (options: ReadOptions): Promise<string> => {
   )
   if (options.photos !== false) {
     await database.db.query(
-      `INSERT INTO detection_images (detection_id, kind, object_key, content_type, size_bytes, sha256)
-       SELECT $1::bigint, k, 'detections/test/' || $1::text || '/' || k || '.jpg', 'image/jpeg', 10, repeat('a', 64)
-         FROM unnest(ARRAY['plate', 'scene']) AS k`,
+      `INSERT INTO detection_images (detection_id, detected_at, kind, object_key, content_type, size_bytes, sha256)
+       SELECT d.id, d.detected_at, k, 'detections/test/' || $1::text || '/' || k || '.jpg', 'image/jpeg', 10, repeat('a', 64)
+         FROM detections d CROSS JOIN unnest(ARRAY['plate', 'scene']) AS k WHERE d.id = $1::bigint`,
       [row.id]
     )
   }

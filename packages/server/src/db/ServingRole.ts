@@ -45,7 +45,10 @@ const READ_ONLY_TABLES = [
 const SERVING_FUNCTIONS = [
   "retention_purge(bigint[], timestamptz, timestamptz, timestamptz, timestamptz, boolean)",
   "retention_objects_removed(text[])",
-  "retention_prune_plates(integer)"
+  "retention_prune_plates(integer)",
+  // Months of reads (sql/0019, 0020): a partition made for a month that has none, a month dropped whole.
+  "detections_ensure_months(timestamptz[])",
+  "retention_drop_month(timestamptz, timestamptz, boolean)"
 ] as const
 
 /** Taken from only by owner-run triggers (the audit chain numbers its rows under its own lock). */
@@ -212,6 +215,22 @@ export const grantServing = Effect.fn("ServingRole.grant")(function*(role: strin
         ...SERVING_FUNCTIONS.map((f) => `GRANT EXECUTE ON FUNCTION ${s}.${f} TO ${r}`)
       ]
     ) yield* sql.unsafe(statement)
+    // The reads' months are reached through `detections` alone; their partitions grant nothing. A read's
+    // id is the sequence's: the role inserts every column of a read but that one, so ids stay unique
+    // across the partitions (a primary key there holds only per month).
+    const readsTable = `${s}.detections`
+    const partitions = yield* sql<{ readonly name: string }>`
+      SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent = to_regclass(${readsTable})`
+    if (partitions.length > 0) yield* sql.unsafe(`REVOKE ALL ON ${tables(partitions.map((p) => p.name))} FROM ${r}`)
+    const columns = yield* sql<{ readonly name: string }>`
+      SELECT attname AS name FROM pg_attribute
+       WHERE attrelid = to_regclass(${readsTable}) AND attnum > 0 AND NOT attisdropped AND attname <> 'id'
+       ORDER BY attnum`
+    if (columns.length > 0) {
+      yield* sql.unsafe(`REVOKE INSERT ON ${readsTable} FROM ${r}`)
+      yield* sql.unsafe(`GRANT INSERT (${columns.map((c) => id(c.name)).join(", ")}) ON ${readsTable} TO ${r}`)
+    }
     // Before PostgreSQL 15 every role may create in `public`: take that from everyone, if we may.
     const mayCreate = oneRow(
       Schema.Struct({ create: Schema.Boolean }),

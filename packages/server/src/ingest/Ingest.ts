@@ -9,6 +9,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { orBug } from "../db/Rows"
 import { Images, type StoredImage } from "../images/Images"
+import { makeReadMonths } from "../db/ReadMonths"
 import type { ReceivedBatch } from "./BatchBody"
 import { linkRuns, type NewRead, type RunStart, type StoredPredecessor } from "./Runs"
 import { ingestBatchSeconds, ingestDetections, ingestImageBytes } from "./Metrics"
@@ -113,6 +114,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const images = yield* Images
+    const months = yield* makeReadMonths
     // Camera rows by collector + camera id, with the mac and name they were stored with.
     const cameraCache = new Map<string, { id: string; mac: string; name: string | undefined }>()
 
@@ -160,7 +162,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
                  confidence, direction, vehicle_type, vehicle_color, vehicle_make, lat, lon,
                  duplicate_of, raw
             FROM input WHERE run_start IS NULL ORDER BY detected_at
-          ON CONFLICT (collector_id, detection_id) DO NOTHING
+          ON CONFLICT (collector_id, detection_id, detected_at) DO NOTHING
           RETURNING id, detection_id
         ), second AS (
           INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate,
@@ -171,11 +173,13 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
                  i.lat, i.lon,
                  coalesce(f.id, (SELECT coalesce(d.duplicate_of, d.id) FROM detections d
                                   WHERE d.collector_id = ${collectorId} AND d.detection_id = i.run_start
-                                    AND d.camera_id = i.camera_id AND d.plate = i.plate)),
+                                    AND d.camera_id = i.camera_id AND d.plate = i.plate
+                                    AND d.detected_at <= i.detected_at
+                                  ORDER BY d.detected_at DESC LIMIT 1)),
                  i.raw
             FROM input i LEFT JOIN first f ON f.detection_id = i.run_start
            WHERE i.run_start IS NOT NULL ORDER BY i.detected_at
-          ON CONFLICT (collector_id, detection_id) DO NOTHING
+          ON CONFLICT (collector_id, detection_id, detected_at) DO NOTHING
           RETURNING id, detection_id
         )
         SELECT id, detection_id FROM first UNION ALL SELECT id, detection_id FROM second`
@@ -251,7 +255,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
           -- ran EXISTS as a scan of all of the collector's rows (bench: 33 ms a batch at 34k rows).
           LEFT JOIN LATERAL (
             SELECT true AS known FROM detections k
-             WHERE k.collector_id = ${collectorId} AND k.detection_id = r.detection_id
+             WHERE k.collector_id = ${collectorId} AND k.detection_id = r.detection_id AND k.detected_at = r.at
              LIMIT 1) k ON true`
       const known = new Set<string>()
       const predecessors = new Map<string, StoredPredecessor>()
@@ -275,10 +279,14 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
         )
       }, { concurrency: 8, discard: true })
 
+      // Each photo row names its read's time too, so that its check reads one month's partition.
+      const readTimes = new Map(fresh.map(({ v }) => [v.event.detection_id, v.detectedAt]))
+      if (rows.length > 0) yield* months.ensure(fresh.map(({ v }) => v.detectedAt))
+
       const inserted = rows.length === 0 ? [] : yield* sql.withTransaction(Effect.gen(function*() {
         const ids = yield* insertDetections(collectorId, rows)
         const imageRows = ids.flatMap(({ id, detection_id }) =>
-          (stored.get(detection_id) ?? []).map((image) => ({ detection_id: id, ...image })))
+          (stored.get(detection_id) ?? []).map((image) => ({ detection_id: id, detected_at: readTimes.get(detection_id)!, ...image })))
         if (imageRows.length > 0) yield* sql`INSERT INTO detection_images ${sql.insert(imageRows)}`
         return ids
       }))

@@ -51,6 +51,8 @@ export interface Counts {
   objects_removed: number
   /** reads examined (asked about) */
   examined: number
+  /** months whose partition went whole (sql/0020), their reads counted in detections_deleted */
+  months_dropped: number
 }
 
 /** What a run did; the first five fields are the command line's summary (`alpr retention run`). */
@@ -74,7 +76,8 @@ const zero = (): Counts => ({
   held_skipped: 0,
   kept: 0,
   objects_removed: 0,
-  examined: 0
+  examined: 0,
+  months_dropped: 0
 })
 
 const PurgeRow = Schema.Struct({
@@ -86,6 +89,14 @@ const PurgeRow = Schema.Struct({
   kept: Count,
   object_keys: Schema.Array(Schema.String),
   extra_ids: Schema.Array(Schema.String)
+})
+
+const MonthRow = Schema.Struct({
+  reads: Count,
+  scene_images: Count,
+  plate_images: Count,
+  alerts_deleted: Count,
+  why: Schema.NullOr(Schema.String)
 })
 
 const FloorRow = Schema.Struct({ data_class: Schema.String, minutes: Schema.NullOr(Schema.Number) })
@@ -142,6 +153,21 @@ const merged = (windows: ReadonlyArray<Window>): ReadonlyArray<Window> => {
   }
   return out
 }
+
+const nextMonth = (month: Date) => new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1))
+
+/** The windows less the ranges (each range [from, to) with a from). */
+const without = (windows: ReadonlyArray<Window>, ranges: ReadonlyArray<Window>): ReadonlyArray<Window> =>
+  ranges.reduce<ReadonlyArray<Window>>((left, range) =>
+    left.flatMap((w) => {
+      const from = range.from!.getTime()
+      const to = range.to.getTime()
+      if (to <= (w.from?.getTime() ?? -Infinity) || from >= w.to.getTime()) return [w]
+      const pieces: Array<Window> = []
+      if ((w.from?.getTime() ?? -Infinity) < from) pieces.push({ from: w.from, to: range.from! })
+      if (to < w.to.getTime()) pieces.push({ from: range.to, to: w.to })
+      return pieces
+    }), windows)
 
 /**
  * The retention job (issue 16): applies the periods of the settings (RETENTION_*) to reads and
@@ -213,6 +239,27 @@ export class Retention extends Effect.Service<Retention>()("@chaverim/server/Ret
               FROM retention_purge(${`{${ids.join(",")}}`}::bigint[], ${cutoffs.scene}::timestamptz,
                                    ${cutoffs.plate}::timestamptz, ${cutoffs.detection}::timestamptz,
                                    ${cutoffs.nonhit}::timestamptz, ${dryRun})`
+      })(undefined).pipe(
+        orBug,
+        Effect.catchTag("NoSuchElementException", Effect.die),
+        Effect.retry({ while: isRetryable, schedule: Schedule.exponential("50 millis").pipe(Schedule.intersect(Schedule.recurs(4))) })
+      )
+
+    const monthsBefore = (before: Date) =>
+      SqlSchema.findAll({
+        Request: Schema.Void,
+        Result: Schema.Struct({ month: Schema.DateFromSelf }),
+        execute: () => sql`SELECT m AS month FROM retention_months(${before}::timestamptz) AS m`
+      })(undefined).pipe(orBug)
+
+    const dropMonth = (month: Date, before: Date, dryRun: boolean) =>
+      SqlSchema.single({
+        Request: Schema.Void,
+        Result: MonthRow,
+        execute: () =>
+          sql`
+            SELECT reads, scene_images, plate_images, alerts_deleted, why
+              FROM retention_drop_month(${month}::timestamptz, ${before}::timestamptz, ${dryRun})`
       })(undefined).pipe(
         orBug,
         Effect.catchTag("NoSuchElementException", Effect.die),
@@ -308,11 +355,21 @@ export class Retention extends Effect.Service<Retention>()("@chaverim/server/Ret
                   WHERE d.detected_at >= w.lo AND d.detected_at < w.hi)`
       })(undefined).pipe(orBug)
 
-    const keptReads = SqlSchema.findAll({
-      Request: Schema.Void,
-      Result: IdRow,
-      execute: () => sql`SELECT detection_id::text AS id FROM retention_kept ORDER BY detection_id`
-    })
+    /** Reads kept by an earlier run, but for those of the months `gone` (a dry run counted them whole). */
+    const keptReads = (gone: ReadonlyArray<Window>) =>
+      SqlSchema.findAll({
+        Request: Schema.Void,
+        Result: IdRow,
+        execute: () =>
+          sql`
+            SELECT k.detection_id::text AS id FROM retention_kept k
+             WHERE NOT EXISTS (
+               SELECT FROM detections d, json_to_recordset(${
+            JSON.stringify(gone.map((w) => ({ lo: w.from!.toISOString(), hi: w.to.toISOString() })))
+          }::json) AS w(lo timestamptz, hi timestamptz)
+                WHERE d.id = k.detection_id AND d.detected_at >= w.lo AND d.detected_at < w.hi)
+             ORDER BY k.detection_id`
+      })(undefined).pipe(orBug)
 
     const cameras = SqlSchema.findAll({
       Request: Schema.Void,
@@ -397,7 +454,24 @@ export class Retention extends Effect.Service<Retention>()("@chaverim/server/Ret
               for (let i = 0; i < fresh.length; i += batchSize) yield* purge(fresh.slice(i, i + batchSize))
             })
 
-          yield* inBatches((yield* orBug(keptReads())).map((row) => row.id))
+          // Whole months past the detection policy go first, each in one call (sql/0020). A month with
+          // a read that must stay (held, or tied to a read that stays) is left to the purge below,
+          // read by read.
+          const monthsGone: Array<Window> = []
+          for (const { month } of yield* monthsBefore(cutoffs.detection)) {
+            const done = yield* dropMonth(month, cutoffs.detection, options.dryRun)
+            if (done.why !== null) continue
+            monthsGone.push({ from: month, to: nextMonth(month) })
+            counts.months_dropped += 1
+            counts.detections_deleted += done.reads
+            counts.scene_images_deleted += done.scene_images
+            counts.plate_images_deleted += done.plate_images
+            counts.alerts_deleted += done.alerts_deleted
+            if (options.onProgress) yield* options.onProgress({ ...counts })
+          }
+          if (!options.dryRun && counts.months_dropped > 0) counts.objects_removed += yield* removeLeftovers
+
+          yield* inBatches((yield* keptReads(monthsGone)).map((row) => row.id))
           if (previous !== undefined) {
             const newest = new Date(Math.max(
               cutoffs.scene.getTime(),
@@ -405,9 +479,10 @@ export class Retention extends Effect.Service<Retention>()("@chaverim/server/Ret
               cutoffs.detection.getTime(),
               cutoffs.nonhit?.getTime() ?? 0
             ))
-            yield* inBatches((yield* lateReads(previous.started_at, windows, newest)).map((row) => row.id))
+            yield* inBatches((yield* lateReads(previous.started_at, [...windows, ...monthsGone], newest)).map((row) => row.id))
           }
-          for (const window of windows) {
+          // A dry run counted those months whole: their reads are not asked about again.
+          for (const window of without(windows, monthsGone)) {
             for (const { id: camera } of yield* orBug(cameras())) {
               let after: { at: string; id: string } | undefined
               for (;;) {

@@ -1,0 +1,30 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+
+/** The month (UTC) a read's time falls in, as "YYYY-MM". */
+const monthOf = (at: Date) => at.toISOString().slice(0, 7)
+
+/**
+ * The monthly partitions of the reads (sql/0019): before reads are stored, their months get a
+ * partition of their own if they have none yet, through the owner's `detections_ensure_months` (a
+ * read of a month without one would land in the default partition and keep that month from ever
+ * getting one). The function makes a partition in its own short transaction, never inside a batch's.
+ *
+ * This month and later ones are asked about once per process. An earlier month is asked about each
+ * time: retention may have dropped its partition since (a month goes only once it has ended).
+ */
+export const makeReadMonths = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const known = new Set<string>()
+
+  const ensure = (times: ReadonlyArray<Date>) =>
+    Effect.gen(function*() {
+      const missing = [...new Set(times.map(monthOf))].filter((month) => !known.has(month))
+      if (missing.length === 0) return
+      yield* sql`SELECT detections_ensure_months(${`{${missing.map((month) => `${month}-01T00:00:00Z`).join(",")}}`}::timestamptz[])`
+      const current = monthOf(new Date())
+      for (const month of missing) if (month >= current) known.add(month)
+    })
+
+  return { ensure } as const
+})
