@@ -114,27 +114,24 @@ export const main = async (argv: ReadonlyArray<string>) => {
       const chunk = 50_000
       for (let from = 0; from < runs; from += chunk) {
         const to = Math.min(runs, from + chunk)
-        // The first read of each run, then the others pointing at it, 5 s apart.
+        // The first read of each run, then the others pointing at it, 5 s apart (from the rows the
+        // first insert returns: looking the heads up again by detection_id would read every month).
         await db.query(
-          `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
-           SELECT $1, $5::text || r, c.id, $2::timestamptz + (r::float8 / $4) * $3::float8 * interval '1 millisecond',
-                  p, p, p, 0.9, '{}'::jsonb
-             FROM generate_series($6::int, $7::int - 1) AS r
-             CROSS JOIN LATERAL (SELECT 'B' || lpad((r % 50000)::text, 5, '0') AS p) plate
-             JOIN cameras c ON c.external_id = 'cam-' || (1 + r % $8::int)`,
-          [collector.id, oldest.toISOString(), spanMs, runs, prefix, from, to, cameras]
+          `WITH heads AS (
+             INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
+             SELECT $1, $5::text || r, c.id, $2::timestamptz + (r::float8 / $4) * $3::float8 * interval '1 millisecond',
+                    p, p, p, 0.9, '{}'::jsonb
+               FROM generate_series($6::int, $7::int - 1) AS r
+               CROSS JOIN LATERAL (SELECT 'B' || lpad((r % 50000)::text, 5, '0') AS p) plate
+               JOIN cameras c ON c.external_id = 'cam-' || (1 + r % $8::int)
+             RETURNING id, collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw
+           )
+           INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw, duplicate_of)
+           SELECT h.collector_id, h.detection_id || '-' || m, h.camera_id, h.detected_at + m * interval '5 seconds',
+                  h.plate_text, h.plate, h.plate_ocr, h.confidence, h.raw, h.id
+             FROM heads h CROSS JOIN generate_series(1, $9::int - 1) AS m`,
+          [collector.id, oldest.toISOString(), spanMs, runs, prefix, from, to, cameras, runLength]
         )
-        if (runLength > 1) {
-          await db.query(
-            `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw, duplicate_of)
-             SELECT h.collector_id, h.detection_id || '-' || m, h.camera_id, h.detected_at + m * interval '5 seconds',
-                    h.plate_text, h.plate, h.plate_ocr, h.confidence, h.raw, h.id
-               FROM generate_series($3::int, $4::int - 1) AS r
-               JOIN detections h ON h.collector_id = $1 AND h.detection_id = $2::text || r
-              CROSS JOIN generate_series(1, $5::int - 1) AS m`,
-            [collector.id, prefix, from, to, runLength]
-          )
-        }
       }
     }
     const now = Date.now()

@@ -474,7 +474,9 @@ const generate = async (
           const t0 = performance.now()
           building.set(backend!.pid, index.name)
           await client.query(
-            index.constraint === null ? index.def : `ALTER TABLE detections ADD CONSTRAINT ${index.name} ${index.constraint}`
+            // A partitioned table's index is described as "ON ONLY" the parent; built so, its
+            // partitions would get none.
+            index.constraint === null ? index.def.replace(" ON ONLY ", " ON ") : `ALTER TABLE detections ADD CONSTRAINT ${index.name} ${index.constraint}`
           )
           progress(`  built ${index.name} in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
         }

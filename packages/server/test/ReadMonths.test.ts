@@ -190,6 +190,30 @@ describe("monthly partitions of the reads", () => {
   })
 })
 
+describe("lookups by id that name their months", () => {
+  it("an alert work item carries its reads' earliest and latest times", async () => {
+    await serving.query("SELECT detections_ensure_months(ARRAY['2019-08-01T00:00:00Z', '2019-09-01T00:00:00Z']::timestamptz[])")
+    await database.db.query("ALTER TABLE detections ENABLE TRIGGER detections_queue_alert_work")
+    try {
+      const { rows: ids } = await serving.query(
+        `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
+         VALUES ($1, 'w1', $2, '2019-08-31T23:59:59.123456Z', 'W', 'W', 'W', 0.9, '{}'),
+                ($1, 'w2', $2, '2019-09-02T10:00:00Z', 'W', 'W', 'W', 0.9, '{}')
+         RETURNING id::text AS id`,
+        [collector, camera]
+      )
+      const { rows: [item] } = await database.db.query(
+        `SELECT detection_ids::text[] AS ids, detected_from = '2019-08-31T23:59:59.123456Z' AS from_ok,
+                detected_to = '2019-09-02T10:00:00Z' AS to_ok
+           FROM alert_work ORDER BY id DESC LIMIT 1`
+      )
+      expect(item).toEqual({ ids: ids.map((r) => r.id).sort(), from_ok: true, to_ok: true })
+    } finally {
+      await database.db.query("ALTER TABLE detections DISABLE TRIGGER detections_queue_alert_work")
+    }
+  })
+})
+
 describe("retention by whole months", () => {
   it("drops a month past the policy with its photos (queued for the store), corrections, alerts and plates", async () => {
     const a = await read("2017-01-10T00:00:00Z", { plate: "GONE01" })

@@ -82,7 +82,10 @@ const matchAll = <A>(matcher: Matcher, items: ReadonlyArray<A>, readOf: (item: A
 const WorkItem = Schema.Struct({
   id: Int8Text,
   detection_ids: Schema.NullOr(Schema.Array(Schema.String)),
-  entry_ids: Schema.NullOr(Schema.Array(Schema.String))
+  entry_ids: Schema.NullOr(Schema.Array(Schema.String)),
+  /** the reads' earliest and latest times, as PostgreSQL writes them (to the microsecond) */
+  detected_from: Schema.NullOr(Schema.String),
+  detected_to: Schema.NullOr(Schema.String)
 })
 
 /** A read as matching needs it. */
@@ -182,7 +185,8 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
               ORDER BY w.id
               LIMIT 1
                 FOR UPDATE SKIP LOCKED)
-          RETURNING id, detection_ids::text[] AS detection_ids, entry_ids::text[] AS entry_ids`
+          RETURNING id, detection_ids::text[] AS detection_ids, entry_ids::text[] AS entry_ids,
+                    detected_from::text AS detected_from, detected_to::text AS detected_to`
     })
 
     /**
@@ -281,16 +285,25 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
       ]).pipe(Effect.provideService(SqlClient.SqlClient, sql))
 
     /** A detection item: its reads against the lists held in memory; one live event per read. */
-    const detectionItem = (ids: ReadonlyArray<string>) =>
+    const detectionItem = (ids: ReadonlyArray<string>, from: string | null, to: string | null) =>
       Effect.gen(function*() {
+        // The times name the reads' months to the planner (sql/0021): an unnamed statement is
+        // planned with its parameters' values, so the other months are left out of the plan.
+        const within = from === null || to === null
+          ? sql``
+          : sql`AND detected_at BETWEEN ${from}::timestamptz AND ${to}::timestamptz`
         const reads = yield* readsOf(sql`
           SELECT id, plate, camera_id, detected_at FROM detections
-           WHERE id = ANY(string_to_array(${ids.join(",")}, ',')::bigint[])
+           WHERE id = ANY(string_to_array(${ids.join(",")}, ',')::bigint[]) ${within}
            ORDER BY detected_at, detections.id`)
         const hits = yield* hitsOf(yield* cache.current, reads)
         const { added, created, touched } = yield* raise(hits, false)
         yield* published(created, touched)
-        yield* live({ detectionIds: reads.map((r) => r.id), alertIds: [...touched] })
+        yield* live({
+          detectionIds: reads.map((r) => r.id),
+          detectionTimes: reads.map((r) => r.detected_at.toISOString()),
+          alertIds: [...touched]
+        })
         return { created: created.length, sightings: added }
       })
 
@@ -362,7 +375,7 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
         const item = claimedItem.value
         claimed = item.id
         const result = item.detection_ids !== null
-          ? yield* detectionItem(item.detection_ids)
+          ? yield* detectionItem(item.detection_ids, item.detected_from, item.detected_to)
           : yield* retroItem(item.entry_ids ?? [])
         yield* Metric.incrementBy(alertsCreated, result.created)
         yield* Metric.incrementBy(sightingsAdded, result.sightings)

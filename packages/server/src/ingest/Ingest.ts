@@ -83,6 +83,9 @@ interface Row {
   readonly run_start: string | null
 }
 
+/** The earliest time among rows (ISO strings of one format sort as times): the batch's months begin there. */
+const earliestOf = (rows: ReadonlyArray<Row>) => rows.reduce((min, row) => (row.detected_at < min ? row.detected_at : min), rows[0]!.detected_at)
+
 const toRow = (read: NewRead, v: ValidEvent, start: RunStart | undefined): Row => {
   const e = v.event
   return {
@@ -175,6 +178,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
                                   WHERE d.collector_id = ${collectorId} AND d.detection_id = i.run_start
                                     AND d.camera_id = i.camera_id AND d.plate = i.plate
                                     AND d.detected_at <= i.detected_at
+                                    AND d.detected_at >= ${earliestOf(rows)}::timestamptz
                                   ORDER BY d.detected_at DESC LIMIT 1)),
                  i.raw
             FROM input i LEFT JOIN first f ON f.detection_id = i.run_start
@@ -231,6 +235,13 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
         reads.push({ v, read })
       }
 
+      // The batch's time span, as parameters the planner sees (an unnamed statement is planned with
+      // their values): the reads are partitioned by month, and a probe bounded only by each row's own
+      // time would be planned against every month.
+      const times = reads.map(({ read }) => read.at)
+      const spanFrom = new Date(times.length === 0 ? 0 : Math.min(...times) - 30_000).toISOString()
+      const spanTo = new Date(times.length === 0 ? 0 : Math.max(...times)).toISOString()
+
       // For each read: whether an earlier upload stored it already (then neither it nor its images are
       // stored again), and the stored read whose run it may continue (see Runs.ts).
       const lookup = reads.length === 0 ? [] : yield* sql<LookupRow>`
@@ -248,6 +259,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
               FROM detections d
              WHERE d.plate = r.plate AND d.camera_id = r.camera_id
                AND d.detected_at BETWEEN r.at - interval '30 seconds' AND r.at
+               AND d.detected_at BETWEEN ${spanFrom}::timestamptz AND ${spanTo}::timestamptz
                AND NOT (d.collector_id = ${collectorId} AND d.detection_id = r.detection_id)
              ORDER BY d.detected_at DESC, d.id DESC
              LIMIT 1) p ON true
@@ -256,6 +268,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
           LEFT JOIN LATERAL (
             SELECT true AS known FROM detections k
              WHERE k.collector_id = ${collectorId} AND k.detection_id = r.detection_id AND k.detected_at = r.at
+               AND k.detected_at BETWEEN ${spanFrom}::timestamptz AND ${spanTo}::timestamptz
              LIMIT 1) k ON true`
       const known = new Set<string>()
       const predecessors = new Map<string, StoredPredecessor>()

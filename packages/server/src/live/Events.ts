@@ -17,6 +17,11 @@ export const LIVE_EVENT_LOCK = 7_415_010
 export interface LiveEventsToAppend {
   /** one `detection` event each, in this order */
   readonly detectionIds?: ReadonlyArray<string> | undefined
+  /**
+   * the reads' times (ISO), in the same order: they name the reads' months to the live feed's lookup
+   * (reads are partitioned by month; sql/0021)
+   */
+  readonly detectionTimes?: ReadonlyArray<string> | undefined
   /** one `alert` event each (raised or changed), after the detections */
   readonly alertIds?: ReadonlyArray<string> | undefined
 }
@@ -36,12 +41,15 @@ export const appendLiveEvents = Effect.fn("LiveEvents.append")(function*(events:
   yield* sql`SELECT pg_notify(${LIVE_EVENTS_CHANNEL}, 'appended'), pg_advisory_xact_lock(${LIVE_EVENT_LOCK})`
   // Ids travel as one text parameter each (bigint digits only), whatever their number.
   yield* sql`
-    INSERT INTO live_events (id, kind, detection_id, alert_id)
-    SELECT nextval('live_event_id'), e.kind, e.detection_id, e.alert_id
-      FROM (SELECT 'detection' AS kind, t.id::bigint AS detection_id, NULL::bigint AS alert_id, t.n AS n
-              FROM unnest(string_to_array(${detectionIds.join(",")}, ',')) WITH ORDINALITY AS t(id, n)
+    INSERT INTO live_events (id, kind, detection_id, alert_id, detected_at)
+    SELECT nextval('live_event_id'), e.kind, e.detection_id, e.alert_id, e.detected_at
+      FROM (SELECT 'detection' AS kind, t.id::bigint AS detection_id, NULL::bigint AS alert_id, t.at::timestamptz AS detected_at,
+                   t.n AS n
+              FROM unnest(string_to_array(${detectionIds.join(",")}, ','), string_to_array(${(events.detectionTimes ?? []).join(",")}, ','))
+                   WITH ORDINALITY AS t(id, at, n)
+             WHERE t.id IS NOT NULL
             UNION ALL
-            SELECT 'alert', NULL, u.id::bigint, ${detectionIds.length} + u.n
+            SELECT 'alert', NULL, u.id::bigint, NULL, ${detectionIds.length} + u.n
               FROM unnest(string_to_array(${alertIds.join(",")}, ',')) WITH ORDINALITY AS u(id, n)) e
      ORDER BY e.n`
 })

@@ -76,7 +76,9 @@ const EventRow = Schema.Struct({
   id: Schema.NumberFromString,
   kind: Schema.Literal("detection", "alert"),
   detection_id: Schema.NullOr(Schema.String),
-  alert_id: Schema.NullOr(Schema.String)
+  alert_id: Schema.NullOr(Schema.String),
+  /** the read's time in milliseconds since 1970; null for an alert, or an event from before sql/0021 */
+  at_ms: Schema.NullOr(Schema.Number)
 })
 
 /** The journal's first and last event numbers (as text), both null when it is empty. */
@@ -208,7 +210,8 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
       Result: EventRow,
       execute: ({ after, upTo }) =>
         sql`
-          SELECT id::text AS id, kind, detection_id::text AS detection_id, alert_id::text AS alert_id
+          SELECT id::text AS id, kind, detection_id::text AS detection_id, alert_id::text AS alert_id,
+                 (extract(epoch FROM detected_at) * 1000)::float8 AS at_ms
             FROM live_events
            WHERE ${sql.and([sql`id > ${after}`, ...(upTo === undefined ? [] : [sql`id <= ${upTo}`])])}
            ORDER BY live_events.id
@@ -230,9 +233,16 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
         const alertIds = [...new Set(events.flatMap((e) => (e.alert_id === null ? [] : [e.alert_id])))]
         const detections = new Map<string, DetectionRow>()
         if (detectionIds.length > 0) {
+          // The reads' times bound the lookup to their months (a parameter the planner sees), when
+          // every event carries one.
+          const times = events.flatMap((e) => (e.detection_id === null ? [] : [e.at_ms]))
+          const within = times.some((t) => t === null)
+            ? sql``
+            : sql`AND d.detected_at BETWEEN ${new Date(Math.floor(Math.min(...(times as Array<number>))) - 1).toISOString()}::timestamptz
+                                        AND ${new Date(Math.ceil(Math.max(...(times as Array<number>))) + 1).toISOString()}::timestamptz`
           const rows = yield* sql`
             SELECT ${detectionColumns(sql)} FROM detections d JOIN cameras c ON c.id = d.camera_id
-             WHERE d.id = ANY(string_to_array(${detectionIds.join(",")}, ',')::bigint[])`
+             WHERE d.id = ANY(string_to_array(${detectionIds.join(",")}, ',')::bigint[]) ${within}`
           for (const row of yield* orBug(decodeDetectionRows(rows))) detections.set(row.d_id, row)
         }
         const alerts = new Map<string, AlertRow>()
