@@ -192,7 +192,10 @@ export const main = async (argv: ReadonlyArray<string>) => {
     await db.query("VACUUM ANALYZE")
     const { rows: [counts] } = await db.query(
       `SELECT (SELECT count(*) FROM detections)::int AS reads, (SELECT count(*) FROM detection_images)::int AS photos,
-              (SELECT count(*) FROM alerts)::int AS alerts, pg_size_pretty(pg_total_relation_size('detections')) AS size`
+              (SELECT count(*) FROM alerts)::int AS alerts,
+              -- a partitioned table holds nothing itself: its size is its partitions'
+              pg_size_pretty(pg_total_relation_size('detections') + coalesce((
+                SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'detections'::regclass), 0)) AS size`
     )
     progress(`generated in ${((performance.now() - generated) / 1000).toFixed(1)} s: ${JSON.stringify(counts)}`)
     emit("retention_reads_total", counts.reads, "reads")
