@@ -1,15 +1,11 @@
-import { PgClient } from "@effect/sql-pg"
-import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type pg from "pg"
 import { connect, freshDatabase, useFreshDatabase } from "../../../test-support/Database"
 import { migrate, migrateFrom, MIGRATIONS_DIR } from "../src/db/Migrator"
-import { derivedServingUrl, ensureRole, grantServing, servingPassword, servingRoleName } from "../src/db/ServingRole"
+import { migratedWithServingRole, runOn } from "./servingRole"
 
 /**
  * Reads partitioned by month (sql/0019) and months dropped whole by retention (sql/0020), against a
@@ -23,15 +19,8 @@ let collector: string
 let camera: string
 let fixer: string
 
-const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>, url = database.url) =>
-  Effect.runPromise(Effect.provide(effect, PgClient.layer({ url: Redacted.make(url) })) as Effect.Effect<A, E>)
-
 beforeAll(async () => {
-  await run(migrate)
-  const { rows: [me] } = await database.db.query("SELECT current_database() AS name, current_schema() AS schema")
-  const role = servingRoleName(me.name)
-  await run(Effect.zipRight(ensureRole(role, servingPassword(database.url, role)), grantServing(role, me.schema)))
-  serving = await connect(derivedServingUrl(database.url, me.name))
+  serving = await migratedWithServingRole(database)
   ;({ rows: [{ id: collector }] } = await database.db.query("INSERT INTO collectors (name) VALUES ('months') RETURNING id"))
   ;({ rows: [{ id: camera }] } = await database.db.query(
     "INSERT INTO cameras (collector_id, external_id, mac) VALUES ($1, 'cam', 'm') RETURNING id",
@@ -300,7 +289,7 @@ describe("the move to monthly partitions", () => {
       for (const name of await Fs.readdir(MIGRATIONS_DIR)) {
         if (name < "0019") await Fs.copyFile(Path.join(MIGRATIONS_DIR, name), Path.join(dir, name))
       }
-      await run(migrateFrom(dir), upgrading.url)
+      await runOn(upgrading.url, migrateFrom(dir))
       await Fs.rm(dir, { recursive: true })
       const { rows: [c] } = await db.query("INSERT INTO collectors (name) VALUES ('old') RETURNING id")
       const { rows: [cam] } = await db.query(
@@ -319,7 +308,7 @@ describe("the move to monthly partitions", () => {
       )
       const before = (await db.query("SELECT id, detection_id, detected_at, raw FROM detections ORDER BY id")).rows
 
-      await run(migrate, upgrading.url)
+      await runOn(upgrading.url, migrate)
       const after = (await db.query("SELECT id, detection_id, detected_at, raw FROM detections ORDER BY id")).rows
       expect(after).toEqual(before)
       const { rows: homes } = await db.query("SELECT DISTINCT tableoid::regclass::text AS p FROM detections")

@@ -1,12 +1,7 @@
-import { PgClient } from "@effect/sql-pg"
-import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import type pg from "pg"
-import { connect, useFreshDatabase } from "../../../test-support/Database"
-import { migrate } from "../src/db/Migrator"
-import { derivedServingUrl, ensureRole, grantServing, servingPassword, servingRoleName } from "../src/db/ServingRole"
+import { useFreshDatabase } from "../../../test-support/Database"
+import { migratedWithServingRole } from "./servingRole"
 
 /**
  * The purge function of sql/0017 on its own, against a migrated database with no server: what it
@@ -20,15 +15,8 @@ let collector: string
 let camera: string
 let otherCamera: string
 
-const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
-  Effect.runPromise(Effect.provide(effect, PgClient.layer({ url: Redacted.make(database.url) })) as Effect.Effect<A, E>)
-
 beforeAll(async () => {
-  await run(migrate)
-  const { rows: [me] } = await database.db.query("SELECT current_database() AS name, current_schema() AS schema")
-  const role = servingRoleName(me.name)
-  await run(Effect.zipRight(ensureRole(role, servingPassword(database.url, role)), grantServing(role, me.schema)))
-  serving = await connect(derivedServingUrl(database.url, me.name))
+  serving = await migratedWithServingRole(database)
   ;({ rows: [{ id: collector }] } = await database.db.query("INSERT INTO collectors (name) VALUES ('purge') RETURNING id"))
   ;({ rows: [{ id: camera }] } = await database.db.query(
     "INSERT INTO cameras (collector_id, external_id, mac) VALUES ($1, 'cam-a', 'm') RETURNING id",
