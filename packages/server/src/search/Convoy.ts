@@ -89,6 +89,10 @@ export const makeConvoy = ({ inRange, reasonOf, record, sql }: Inquiry) => {
                WHERE d.camera_id = t.camera_id
                  AND d.detected_at >= t.first_at - make_interval(secs => ${window}::int)
                  AND d.detected_at <= t.last_at + make_interval(secs => ${window}::int)
+                 -- Implied by the two above (the target's reads lie in the range); spelled out so that the
+                 -- statement is planned against the range's months only (reads are partitioned by month).
+                 AND d.detected_at >= ${range.from}::timestamptz - make_interval(secs => ${window}::int)
+                 AND d.detected_at <= ${range.to}::timestamptz + make_interval(secs => ${window}::int)
                  AND d.plate <> ${plate} AND d.plate_ocr <> ${ocrKey(plate)}
                ORDER BY d.plate, abs(extract(epoch FROM d.detected_at - t.first_at)), d.id
             ) n

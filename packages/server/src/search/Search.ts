@@ -205,14 +205,15 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         WITH m AS MATERIALIZED (${plates})
         SELECT * FROM (
           (SELECT ${select}, NULL::real AS score, NULL::int AS distance
-             FROM (SELECT r.id FROM m CROSS JOIN LATERAL (
+             FROM (SELECT r.id, r.detected_at FROM m CROSS JOIN LATERAL (
                      SELECT d.id, d.detected_at FROM detections d
                       WHERE ${sql.and([sql`d.plate = m.plate`, ...filtersOf(params), ...afterCursor(cursor)])}
                       ORDER BY d.detected_at DESC, d.id DESC
                       LIMIT ${params.limit + 1}) r
                     ORDER BY r.detected_at DESC, r.id DESC
                     LIMIT ${params.limit + 1}) top
-             JOIN detections d ON d.id = top.id JOIN cameras c ON c.id = d.camera_id)
+             -- By time too: each read is then looked for in its own month only (reads are partitioned by month).
+             JOIN detections d ON d.id = top.id AND d.detected_at = top.detected_at JOIN cameras c ON c.id = d.camera_id)
           UNION ALL ${byCorrectionBranch(sql`${corrected(byCorrection)} AND d.plate NOT IN (SELECT plate FROM m)`, params, cursor)}) u
          ORDER BY u.detected_at DESC, u.id::bigint DESC
          LIMIT ${params.limit + 1}`
@@ -254,7 +255,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
                    LIMIT ${params.limit + 1}) r
                  ORDER BY k.distance, k.score DESC, r.detected_at DESC, r.id DESC
                  LIMIT ${params.limit + 1}) top
-          JOIN detections d ON d.id = top.id JOIN cameras c ON c.id = d.camera_id
+          JOIN detections d ON d.id = top.id AND d.detected_at = top.detected_at JOIN cameras c ON c.id = d.camera_id
          ORDER BY top.distance, top.score DESC, d.detected_at DESC, d.id DESC`
     }
 
