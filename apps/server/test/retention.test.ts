@@ -158,7 +158,10 @@ describe("retention, photos on disk", () => {
     const { rows: [alert] } = await server.db.query("SELECT id, sightings FROM alerts WHERE watchlist_id = $1", [list.id])
     expect(alert.sightings).toBe(2)
     const report = await runRetention(server)
-    expect(report).toMatchObject({ detections_deleted: 2, alerts_deleted: 1 })
+    // Nothing else in their month: it went whole, and the run's audit row says so.
+    expect(report).toMatchObject({ detections_deleted: 2, alerts_deleted: 1, months_dropped: 1 })
+    const [audited] = (await auditOf(server, ["retention.run"])).slice(-1)
+    expect(audited!.details).toMatchObject({ months_dropped: 1, detections_deleted: 2 })
     expect(await readExists(server, a!.id)).toBe(false)
     expect(await readExists(server, b!.id)).toBe(false)
     expect((await server.db.query("SELECT 1 FROM alerts WHERE id = $1", [alert.id])).rowCount).toBe(0)
