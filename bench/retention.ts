@@ -29,7 +29,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { CoreLayer } from "../apps/server/src/Server"
 import { numberOption, type OptionSpecs, parseArgs } from "./lib/args"
-import { connect, freshDatabase } from "./lib/database"
+import { connect, freshDatabase, makeReadMonths } from "./lib/database"
 import { emit, progress } from "./lib/report"
 import { runScope } from "./lib/run"
 
@@ -139,12 +139,8 @@ export const main = async (argv: ReadonlyArray<string>) => {
     const monthStart = new Date(Date.UTC(early.getUTCFullYear(), early.getUTCMonth(), 1))
     const monthMs = Date.UTC(early.getUTCFullYear(), early.getUTCMonth() + 1, 1) - monthStart.getTime()
     const [oldest, oldSpan] = wholeMonth ? [monthStart, monthMs - 60_000] : [early, 200 * DAY_MS]
-    // The months get their partitions first, as ingest asks for them (a server without partitions
-    // answers that it has no such function, and the reads go into its one table).
-    await db.query(
-      `SELECT detections_ensure_months(ARRAY(SELECT generate_series($1::timestamptz, $2::timestamptz, interval '1 day')))`,
-      [oldest.toISOString(), new Date(now).toISOString()]
-    ).catch((e: Error) => progress(`no monthly partitions: ${e.message}`))
+    // The months get their partitions first, as ingest gets its months'.
+    await makeReadMonths(db, oldest, new Date(now))
     await insertReads(reads, oldest, oldSpan, "old-")
     if (young > 0) await insertReads(young, new Date(now - 30 * DAY_MS), 29 * DAY_MS, "new-")
     await db.query("ALTER TABLE detections ENABLE TRIGGER detections_queue_alert_work")

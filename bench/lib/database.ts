@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
 import pg from "pg"
 import { servingRoleName } from "@chaverim/server/db/ServingRole"
+import { progress } from "./report"
 
 /**
  * The PostgreSQL server benchmarks run against, as an admin URL: BENCH_DATABASE_URL, else
@@ -52,4 +53,20 @@ export const connect = async (url: string): Promise<pg.Client> => {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   return client
+}
+
+/**
+ * Gives every month from `from` to `to` (UTC) its partition of the reads, as the owner: with
+ * detections_make_months (sql/0022), or on a server from before it with detections_ensure_months
+ * (sql/0019, then unbounded). A server from before the partitions has neither, and its one table
+ * takes the reads: said on stderr, not an error, so that a run can compare with it.
+ */
+export const makeReadMonths = async (db: pg.Client, from: Date, to: Date): Promise<void> => {
+  const months = "ARRAY(SELECT generate_series($1::timestamptz, $2::timestamptz, interval '1 day'))"
+  const args = [from.toISOString(), to.toISOString()]
+  for (const fn of ["detections_make_months", "detections_ensure_months"]) {
+    const made = await db.query(`SELECT ${fn}(${months})`, args).then(() => true, () => false)
+    if (made) return
+  }
+  progress("no monthly partitions: the server keeps its reads in one table")
 }

@@ -301,6 +301,22 @@ describe("batch ingest", () => {
     const body = await (await postBatch(server, apiKey, [good, bad])).json() as Record<string, unknown>
     expect(body).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, message: expect.stringMatching(/NUL/) }] })
   })
+
+  it("stores reads from months long past without giving each month a table of its own", async () => {
+    const partitions = async () =>
+      Number((await server.db.query("SELECT count(*) FROM pg_inherits WHERE inhparent = 'detections'::regclass")).rows[0].count)
+    const before = await partitions()
+    // Spread a year apart, 2000 to 2025: each would have been a partition that every query plans against.
+    const events = Array.from({ length: 26 }, (_, i) => detection({ timestamp: `${2000 + i}-06-15T12:00:00.000Z` }))
+    const response = await postBatch(server, apiKey, events)
+    expect(await response.json()).toMatchObject({ accepted: 26, rejected: 0 })
+    expect(await partitions()).toBe(before)
+    const { rows } = await server.db.query(
+      "SELECT DISTINCT tableoid::regclass::text AS month FROM detections WHERE collector_id = $1 AND detection_id = ANY($2)",
+      [collectorId, events.map((e) => e.detection_id)]
+    )
+    expect(rows).toEqual([{ month: "detections_default" }])
+  })
 })
 
 describe("batch limits and malformed requests", () => {

@@ -36,9 +36,12 @@ afterAll(async () => {
 
 let sequence = 0
 
-/** A read at `at`, inserted by the serving role (after asking for its month's partition, as ingest does, unless told not to). */
+/**
+ * A read at `at`, inserted by the serving role, after its month's partition is made (unless told not
+ * to) by the owner's unbounded call: the serving role's own call makes only months near now.
+ */
 const read = async (at: string, options: { plate?: string; duplicateOf?: string; ensure?: boolean; photos?: boolean } = {}) => {
-  if (options.ensure !== false) await serving.query("SELECT detections_ensure_months(ARRAY[$1::timestamptz])", [at])
+  if (options.ensure !== false) await database.db.query("SELECT detections_make_months(ARRAY[$1::timestamptz])", [at])
   const plate = options.plate ?? "MON001"
   const { rows: [row] } = await serving.query(
     `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw, duplicate_of)
@@ -104,9 +107,9 @@ const alertOver = async (plate: string, first: string, last: string) => {
 
 describe("monthly partitions of the reads", () => {
   it("give a month its partition when asked before its first read; a read of a month without one waits in the default partition", async () => {
-    const { rows: [made] } = await serving.query("SELECT detections_ensure_months(ARRAY['2019-03-15T12:00:00Z', '2019-03-20T00:00:00Z']::timestamptz[]) AS n")
+    const { rows: [made] } = await database.db.query("SELECT detections_make_months(ARRAY['2019-03-15T12:00:00Z', '2019-03-20T00:00:00Z']::timestamptz[]) AS n")
     expect(made.n).toBe(1)
-    const { rows: [again] } = await serving.query("SELECT detections_ensure_months(ARRAY['2019-03-01T00:00:00Z']::timestamptz[]) AS n")
+    const { rows: [again] } = await database.db.query("SELECT detections_make_months(ARRAY['2019-03-01T00:00:00Z']::timestamptz[]) AS n")
     expect(again.n).toBe(0)
     // Months are UTC: the last instant of March and the first of April fall either side.
     expect((await read("2019-03-31T23:59:59.999Z")).month).toBe("detections_2019_03")
@@ -115,10 +118,46 @@ describe("monthly partitions of the reads", () => {
     const stray = await read("2019-06-10T00:00:00Z", { ensure: false })
     expect(stray.month).toBe("detections_default")
     // That month keeps its reads where they are: a partition for it would have to move evidence.
-    const { rows: [none] } = await serving.query("SELECT detections_ensure_months(ARRAY['2019-06-01T00:00:00Z']::timestamptz[]) AS n")
+    const { rows: [none] } = await database.db.query("SELECT detections_make_months(ARRAY['2019-06-01T00:00:00Z']::timestamptz[]) AS n")
     expect(none.n).toBe(0)
     expect(await partitionExists("detections_2019_06")).toBe(false)
     expect((await read("2019-06-11T00:00:00Z")).month).toBe("detections_default")
+  })
+
+  it("are made by the serving role only for the months a collector can still be sending: older and later reads wait in the default partition", async () => {
+    const monthStart = (months: number) => {
+      const now = new Date()
+      return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + months, 1))
+    }
+    const name = (at: Date) => `detections_${at.toISOString().slice(0, 4)}_${at.toISOString().slice(5, 7)}`
+    // Two months back is the oldest it makes (the migration made this month and the next two).
+    const twoBack = monthStart(-2)
+    const threeBack = monthStart(-3)
+    const { rows: [made] } = await serving.query(
+      "SELECT detections_ensure_months(ARRAY[$1::timestamptz, $2::timestamptz]) AS n",
+      [new Date(twoBack.getTime() + 86_400_000), new Date(threeBack.getTime() + 86_400_000)]
+    )
+    expect(made.n).toBe(1)
+    expect(await partitionExists(name(twoBack))).toBe(true)
+    expect(await partitionExists(name(threeBack))).toBe(false)
+
+    // A batch spread a month apart over 2000 to 2024 asks for 300 months and makes none of them.
+    const spread = Array.from({ length: 300 }, (_, i) => new Date(Date.UTC(2000, i, 15)).toISOString())
+    const { rows: [{ tables: before }] } = await database.db.query(
+      "SELECT count(*)::int AS tables FROM pg_inherits WHERE inhparent = 'detections'::regclass"
+    )
+    const { rows: [none] } = await serving.query("SELECT detections_ensure_months($1::timestamptz[]) AS n", [spread])
+    expect(none.n).toBe(0)
+    const { rows: [{ tables: after }] } = await database.db.query(
+      "SELECT count(*)::int AS tables FROM pg_inherits WHERE inhparent = 'detections'::regclass"
+    )
+    expect(after).toBe(before)
+    // Their reads are stored all the same.
+    expect((await read("2003-05-05T05:05:05Z", { ensure: false })).month).toBe("detections_default")
+    // Nor may the serving role call the owner's unbounded one.
+    await expect(serving.query("SELECT detections_make_months(ARRAY['2004-01-01T00:00:00Z']::timestamptz[])")).rejects.toThrow(
+      /permission denied/
+    )
   })
 
   it("take ids from their sequence alone: the serving role may not choose one", async () => {
@@ -181,7 +220,7 @@ describe("monthly partitions of the reads", () => {
 
 describe("lookups by id that name their months", () => {
   it("an alert work item carries its reads' earliest and latest times", async () => {
-    await serving.query("SELECT detections_ensure_months(ARRAY['2019-08-01T00:00:00Z', '2019-09-01T00:00:00Z']::timestamptz[])")
+    await database.db.query("SELECT detections_make_months(ARRAY['2019-08-01T00:00:00Z', '2019-09-01T00:00:00Z']::timestamptz[])")
     await database.db.query("ALTER TABLE detections ENABLE TRIGGER detections_queue_alert_work")
     try {
       const { rows: ids } = await serving.query(
