@@ -33,7 +33,7 @@ import * as Path from "node:path"
 import type pg from "pg"
 import { Interrupted, numberOption, type OptionSpecs, parseArgs, UsageError } from "./lib/args"
 import { coresBetween, cpuSnapshot } from "./lib/cpu"
-import { adminUrl, connect, freshDatabase } from "./lib/database"
+import { adminUrl, connect, freshDatabase, makeReadMonths } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
 import { runScope } from "./lib/run"
 import { type ServerProcess, type ServerSnapshot, startServer } from "./lib/server"
@@ -375,12 +375,8 @@ const generate = async (
       [settings.days]
     )
 
-    // The days' months get their partitions first, as ingest asks for them (sql/0019; a server from
-    // before the partitions has no such function and loads its one table).
-    await db.query(
-      `SELECT detections_ensure_months(ARRAY(SELECT generate_series(to_timestamp($1), to_timestamp($2), interval '1 day')))`,
-      [range.from, range.to]
-    ).catch((e: Error) => progress(`no monthly partitions: ${e.message}`))
+    // The days' months get their partitions first, as ingest gets its months'.
+    await makeReadMonths(db, new Date(range.from * 1000), new Date(range.to * 1000))
 
     const before = await indexesOf(db, "detections")
     const indexes = before.filter((i) => !i.referenced)
@@ -458,6 +454,15 @@ const generate = async (
     await db.query("SET work_mem = '256MB'")
     const { rowCount: distinctPlates } = await db.query("INSERT INTO plates (plate) SELECT DISTINCT plate FROM detections ORDER BY plate")
     progress(`  ${fmt(distinctPlates ?? 0)} distinct plates in ${((performance.now() - platesStarted) / 1000).toFixed(0)} s`)
+    // Each plate's months (sql/0023), which the trigger notes alongside; a server from before has none.
+    const { rows: [monthsTable] } = await db.query<{ exists: boolean }>("SELECT to_regclass('plate_months') IS NOT NULL AS exists")
+    if (monthsTable!.exists) {
+      const monthsStarted = performance.now()
+      const { rowCount: plateMonths } = await db.query(
+        "INSERT INTO plate_months (plate, month) SELECT DISTINCT plate, read_month(detected_at) FROM detections ORDER BY 1, 2"
+      )
+      progress(`  ${fmt(plateMonths ?? 0)} plates' months in ${((performance.now() - monthsStarted) / 1000).toFixed(0)} s`)
+    }
 
     const indexStarted = performance.now()
     progress(`rebuilding ${indexes.length + platesBefore.length} indexes (GIN in one session, the others in a second: two cores)`)
@@ -503,6 +508,7 @@ const generate = async (
     const vacuumStarted = performance.now()
     await db.query("VACUUM (ANALYZE) detections")
     await db.query("VACUUM (ANALYZE) plates")
+    if (monthsTable!.exists) await db.query("VACUUM (ANALYZE) plate_months")
     await db.query("ANALYZE cameras")
     await db.query("ANALYZE collectors")
     const vacuumSeconds = (performance.now() - vacuumStarted) / 1000

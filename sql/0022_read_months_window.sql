@@ -12,34 +12,24 @@
 -- The owner keeps the unbounded call, detections_make_months (the migrations, an import of an
 -- installation's history, the benchmarks).
 
-CREATE FUNCTION detections_make_months(ats timestamptz[]) RETURNS integer LANGUAGE plpgsql AS $$
+-- The unbounded function keeps its body under the owner's new name; the grants it carried (the
+-- serving role's, by name, from db/ServingRole.ts) go with it to nobody: revoked from every role but
+-- its owner. The serving role's name then gets the bounded one below.
+ALTER FUNCTION detections_ensure_months(timestamptz[]) RENAME TO detections_make_months;
+DO $$
 DECLARE
-  month_start timestamptz;
-  month_end timestamptz;
-  partition_name text;
-  made integer := 0;
+  grantee regrole;
 BEGIN
-  FOR month_start IN
-    SELECT DISTINCT date_trunc('month', a, 'UTC') FROM unnest(ats) AS a WHERE a IS NOT NULL ORDER BY 1
+  FOR grantee IN
+    SELECT DISTINCT a.grantee::regrole
+      FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
+     WHERE p.oid = 'detections_make_months(timestamptz[])'::regprocedure AND a.grantee NOT IN (0, p.proowner)
   LOOP
-    partition_name := detections_partition_name(month_start);
-    CONTINUE WHEN to_regclass(partition_name) IS NOT NULL;
-    PERFORM pg_advisory_xact_lock(7415019);
-    CONTINUE WHEN to_regclass(partition_name) IS NOT NULL;
-    month_end := (date_trunc('month', month_start, 'UTC') AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC';
-    CONTINUE WHEN EXISTS (SELECT FROM detections_default WHERE detected_at >= month_start AND detected_at < month_end);
-    EXECUTE format('CREATE TABLE %I (LIKE detections INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', partition_name);
-    -- Proves the range to the ATTACH below, which then need not scan the table.
-    EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (detected_at >= %L AND detected_at < %L)',
-                   partition_name, partition_name || '_month', month_start, month_end);
-    EXECUTE format('ALTER TABLE detections ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
-                   partition_name, month_start, month_end);
-    PERFORM detections_guard_partition(partition_name);
-    made := made + 1;
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION detections_make_months(timestamptz[]) FROM %s', grantee);
   END LOOP;
-  RETURN made;
 END
 $$;
+REVOKE EXECUTE ON FUNCTION detections_make_months(timestamptz[]) FROM PUBLIC;
 
 -- The first month (UTC) the serving role may make a partition for, and the last. Mirrored by
 -- db/ReadMonths.ts, which does not ask about months outside it.
@@ -48,8 +38,8 @@ LANGUAGE sql STABLE AS $$
   SELECT date_trunc('month', now() - interval '2 months', 'UTC'), date_trunc('month', now() + interval '1 month', 'UTC')
 $$;
 
--- Kept under its name and signature: the serving role's grant (db/ServingRole.ts) stays with it.
-CREATE OR REPLACE FUNCTION detections_ensure_months(ats timestamptz[]) RETURNS integer LANGUAGE plpgsql AS $$
+-- Under the name and signature the serving role is granted (db/ServingRole.ts, at every start).
+CREATE FUNCTION detections_ensure_months(ats timestamptz[]) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
   w record;
 BEGIN
@@ -62,8 +52,7 @@ $$;
 DO $$
 BEGIN
   EXECUTE format('ALTER FUNCTION detections_ensure_months(timestamptz[]) SECURITY DEFINER SET search_path = %I, pg_temp', current_schema());
-  EXECUTE format('ALTER FUNCTION detections_make_months(timestamptz[]) SET search_path = %I, pg_temp', current_schema());
   EXECUTE format('ALTER FUNCTION detections_months_window() SET search_path = %I, pg_temp', current_schema());
 END
 $$;
-REVOKE EXECUTE ON FUNCTION detections_make_months(timestamptz[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION detections_ensure_months(timestamptz[]) FROM PUBLIC;

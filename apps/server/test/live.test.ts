@@ -97,6 +97,28 @@ describe("live feed at /api/v1/live", () => {
     await client.close()
   })
 
+  it("sends every read of a batch whose times span months, partitions and the default partition alike", async () => {
+    // The feed looks reads up by id within the span of their times (sql/0021): a span crossing
+    // months, down to the millisecond at its edges, must still find each one.
+    const client = await LiveClient.open(server, admin.cookie)
+    await client.next(isHello)
+    const now = new Date()
+    const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)
+    const times = [
+      new Date(monthStart - 1), // the last millisecond of last month
+      new Date(monthStart), // the first of this one
+      new Date(monthStart - 40 * 86_400_000 + 123), // the month before
+      new Date(Date.UTC(2019, 4, 31, 23, 59, 59, 999)) // kept in the default partition
+    ].filter((t) => t.getTime() < now.getTime())
+    const sent = await ingest(times.map((t, i) => read(`SPAN${i}`, { timestamp: t.toISOString() })))
+    for (const [i, event] of sent.entries()) {
+      const seen = await client.next(isDetectionOf(event.detection_id as string))
+      expect(seen.detection).toMatchObject({ plate: `SPAN${i}` })
+      expect(new Date(seen.detection.detected_at).getTime()).toBe(times[i]!.getTime())
+    }
+    await client.close()
+  })
+
   it("with ?only=alerts sends the alerts and leaves out the reads, live and on resuming", async () => {
     const list = await createList(server)
     await createEntry(server, list.id, "wildcard", "ONL*")

@@ -193,6 +193,46 @@ describe("plate search", () => {
     }
   })
 
+  it("pages partial and fuzzy results across months, partitions and the default partition alike", async () => {
+    // Reads of months with partitions of their own (this one, one and two back) and of months long
+    // past that ingest keeps in the default partition, in no order.
+    const DAY = 24
+    const events = [
+      ["MNT101", 2 * DAY], ["MNT202", 35 * DAY], ["MNT101", 62 * DAY], ["MNT303", 400 * DAY], ["MNT202", 1 * DAY],
+      ["MNT404", 3000 * DAY], ["MNT101", 36 * DAY], ["MNT303", 3 * DAY], ["MNT404", 61 * DAY], ["MNT202", 401 * DAY]
+    ].map(([text, hours]) => plate(text as string, { timestamp: past(hours as number) }))
+    await ingest(events)
+    const newestFirst = [...events].sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp)).map((e) => e.timestamp)
+
+    const all = async (params: Record<string, string | number>) => {
+      const seen: Array<Item> = []
+      let cursor: string | null = null
+      do {
+        const page: Page = await found({ ...params, limit: 3, ...(cursor === null ? {} : { cursor }) })
+        seen.push(...page.items)
+        cursor = page.next_cursor
+      } while (cursor !== null && seen.length < 100)
+      return seen
+    }
+    const partial = await all({ plate: "MNT*", mode: "partial" })
+    expect(partial.map((i) => new Date(i.detected_at).toISOString())).toEqual(newestFirst)
+
+    // A time range leaves out the months outside it, and the edges of the ones it cuts.
+    const from = past(63 * DAY)
+    const to = past(2 * DAY - 1)
+    const ranged = await all({ plate: "MNT*", mode: "partial", from, to })
+    expect(ranged.map((i) => new Date(i.detected_at).toISOString())).toEqual(
+      newestFirst.filter((t) => t >= from && t < to)
+    )
+
+    // One plate's reads, newest first, from three months.
+    const fuzzy = await all({ plate: "MNT10", mode: "fuzzy" })
+    const mnt101 = fuzzy.filter((i) => i.plate === "MNT101")
+    expect(mnt101.map((i) => new Date(i.detected_at).toISOString())).toEqual(
+      events.filter((e) => e.plate.text === "MNT101").map((e) => e.timestamp).sort().reverse()
+    )
+  })
+
   it("pages fuzzy results in rank order too", async () => {
     await ingest(Array.from({ length: 7 }, () => plate("FUZ7777")).concat(Array.from({ length: 5 }, () => plate("FUZ7778"))))
     const seen: Array<Item> = []

@@ -44,6 +44,11 @@ const expectEvidenceProtected = async (client: pg.Client) => {
     await expectRefused(client, `DELETE FROM ${table}`)
     await expectRefused(client, `TRUNCATE ${table}`)
   }
+  // Nor hide a plate's reads from partial and fuzzy search by forgetting the plate or its months.
+  for (const table of ["plates", "plate_months"]) {
+    await expectRefused(client, `DELETE FROM ${table}`)
+    await expectRefused(client, `UPDATE ${table} SET plate = plate`)
+  }
   await expectRefused(client, "ALTER TABLE detections DISABLE TRIGGER detections_worm")
   await expectRefused(client, "ALTER TABLE audit_log DISABLE TRIGGER USER")
   await expectRefused(client, "DROP TRIGGER detections_worm ON detections")

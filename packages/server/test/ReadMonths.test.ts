@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type pg from "pg"
 import { connect, freshDatabase, useFreshDatabase } from "../../../test-support/Database"
 import { migrate, migrateFrom, MIGRATIONS_DIR } from "../src/db/Migrator"
+import { derivedServingUrl, ensureRole, grantServing, servingPassword, servingRoleName } from "../src/db/ServingRole"
 import { migratedWithServingRole, runOn } from "./servingRole"
 
 /**
@@ -364,6 +366,62 @@ describe("the move to monthly partitions", () => {
       )
       expect(next.id).toBe(31)
     } finally {
+      await db.end()
+      await upgrading.drop()
+    }
+  }, 120_000)
+})
+
+describe("the upgrade to bounded months and plates' months (sql/0022, 0023)", () => {
+  it("takes the unbounded call from the serving role it was granted to, and notes the months of the reads already stored", async () => {
+    const upgrading = await freshDatabase()
+    const db = await connect(upgrading.url)
+    let serving: pg.Client | undefined
+    try {
+      const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-before-window-"))
+      for (const name of await Fs.readdir(MIGRATIONS_DIR)) {
+        if (name < "0022") await Fs.copyFile(Path.join(MIGRATIONS_DIR, name), Path.join(dir, name))
+      }
+      await runOn(upgrading.url, migrateFrom(dir))
+      await Fs.rm(dir, { recursive: true })
+      // A server of then made its serving role and granted it, among the rest, the (then unbounded) call.
+      const { rows: [me] } = await db.query("SELECT current_database() AS name, current_schema() AS schema")
+      const role = servingRoleName(me.name)
+      await runOn(upgrading.url, ensureRole(role, servingPassword(upgrading.url, role)))
+      await db.query(`GRANT USAGE ON SCHEMA ${me.schema} TO ${role}`)
+      await db.query(`GRANT EXECUTE ON FUNCTION detections_ensure_months(timestamptz[]) TO ${role}`)
+      serving = await connect(derivedServingUrl(upgrading.url, me.name))
+      await serving.query("SELECT detections_ensure_months(ARRAY['2018-01-01T00:00:00Z']::timestamptz[])")
+      const { rows: [c] } = await db.query("INSERT INTO collectors (name) VALUES ('old') RETURNING id")
+      const { rows: [cam] } = await db.query(
+        "INSERT INTO cameras (collector_id, external_id, mac) VALUES ($1, 'cam', 'm') RETURNING id",
+        [c.id]
+      )
+      await db.query(
+        `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
+         VALUES ($1, 'a', $2, '2018-01-31T23:59:59Z', 'UPG1', 'UPG1', 'UPG1', 0.9, '{}'),
+                ($1, 'b', $2, '2018-02-01T00:00:00Z', 'UPG1', 'UPG1', 'UPG1', 0.9, '{}'),
+                ($1, 'c', $2, '2018-01-15T00:00:00Z', 'UPG2', 'UPG2', 'UPG2', 0.9, '{}')`,
+        [c.id, cam.id]
+      )
+
+      // The migrations run while that server's role still holds its grants (a server grants at start).
+      await runOn(upgrading.url, migrate)
+      await expect(serving.query("SELECT detections_make_months(ARRAY['2017-01-01T00:00:00Z']::timestamptz[])")).rejects.toThrow(
+        /permission denied/
+      )
+      await runOn(upgrading.url, grantServing(role, me.schema))
+      const { rows: [none] } = await serving.query("SELECT detections_ensure_months(ARRAY['2017-01-01T00:00:00Z']::timestamptz[]) AS n")
+      expect(none.n).toBe(0)
+
+      const { rows: months } = await db.query("SELECT plate, to_char(month, 'YYYY-MM') AS month FROM plate_months ORDER BY 1, 2")
+      expect(months).toEqual([
+        { plate: "UPG1", month: "2018-01" },
+        { plate: "UPG1", month: "2018-02" },
+        { plate: "UPG2", month: "2018-01" }
+      ])
+    } finally {
+      await serving?.end()
       await db.end()
       await upgrading.drop()
     }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type pg from "pg"
-import { useFreshDatabase } from "../../../test-support/Database"
+import { connect, useFreshDatabase } from "../../../test-support/Database"
 import { migratedWithServingRole } from "./servingRole"
 
 /**
@@ -395,5 +395,31 @@ describe("the plates table", () => {
     }
     const { rows } = await database.db.query("SELECT plate FROM plates WHERE plate IN ('FORGET', 'REMAIN')")
     expect(rows.map((r) => r.plate)).toEqual(["REMAIN"])
+    // And the months each was read in (sql/0023): only REMAIN's month of yesterday is left.
+    const { rows: months } = await database.db.query(
+      "SELECT plate, to_char(month, 'YYYY-MM') AS month FROM plate_months WHERE plate IN ('FORGET', 'REMAIN') ORDER BY 1, 2"
+    )
+    expect(months).toEqual([
+      { plate: "REMAIN", month: new Date(Date.now() - 86_400_000).toISOString().slice(0, 7) }
+    ])
+  })
+
+  it("note each plate's months by the reads' own time (UTC), whoever inserts them", async () => {
+    // The last instant of a month in UTC and the first of the next, in a session set to New York.
+    const client = await connect(database.url)
+    try {
+      await client.query("SET TIME ZONE 'America/New_York'")
+      for (const at of ["2019-10-31T23:59:59.999Z", "2019-11-01T00:00:00Z"]) {
+        await client.query(
+          `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
+           VALUES ($1, $2, $3, $4, 'NOTED', 'NOTED', 'N0TED', 0.9, '{}')`,
+          [collector, `noted-${at}`, camera, at]
+        )
+      }
+    } finally {
+      await client.end()
+    }
+    const { rows } = await database.db.query("SELECT to_char(month, 'YYYY-MM-DD') AS month FROM plate_months WHERE plate = 'NOTED' ORDER BY 1")
+    expect(rows).toEqual([{ month: "2019-10-01" }, { month: "2019-11-01" }])
   })
 })

@@ -21,6 +21,13 @@ import { orBug } from "./Rows"
 export const EVIDENCE_TABLES = ["detections", "detection_images", "audit_log", "corrections", "evidence_exports"] as const
 
 /**
+ * Noted by the reads' insert trigger (the serving role's), forgotten only by retention's owner-run
+ * `retention_prune_plates`: the distinct plates and their months, which partial and fuzzy search go
+ * through. A server that could delete a row here could hide a plate's reads from those searches.
+ */
+const NOTED_TABLES = ["plates", "plate_months"] as const
+
+/**
  * Read-only for the serving role: written only by the migrator and by the audit chain's owner-run
  * triggers. The server's keys (server_secrets) are made by a migration: the server reads them and
  * could otherwise swap in one of its own choosing. Outbound channels are registered by their migration.
@@ -205,10 +212,14 @@ export const grantServing = Effect.fn("ServingRole.grant")(function*(role: strin
       const statement of [
         `REVOKE ALL ON ALL TABLES IN SCHEMA ${s} FROM ${r}`,
         `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${s} FROM ${r}`,
+        // A function granted by an earlier version and since renamed or dropped from the list keeps no
+        // grant (what every role may call stays PUBLIC's).
+        `REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ${s} FROM ${r}`,
         `REVOKE ALL ON SCHEMA ${s} FROM ${r}`,
         `GRANT USAGE ON SCHEMA ${s} TO ${r}`,
         `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${r}`,
         `REVOKE UPDATE, DELETE ON ${tables(EVIDENCE_TABLES)} FROM ${r}`,
+        `REVOKE UPDATE, DELETE ON ${tables(NOTED_TABLES)} FROM ${r}`,
         `REVOKE INSERT, UPDATE, DELETE ON ${tables(READ_ONLY_TABLES)} FROM ${r}`,
         `GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${s} TO ${r}`,
         `REVOKE USAGE ON SEQUENCE ${tables(OWNER_SEQUENCES)} FROM ${r}`,

@@ -195,22 +195,40 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
          ORDER BY u.detected_at DESC, u.id::bigint DESC
          LIMIT ${params.limit + 1}`
 
+    /** A read of the month `month` (a date, sql/0023) only: its bounds prune the probe to that month's partition. */
+    const inMonth = (month: Statement.Fragment) =>
+      sql`d.detected_at >= read_month_start(${month}) AND d.detected_at < read_month_end(${month})`
+
+    /** The months of `plate_months` a search's time filters (and a cursor's time) leave any reads in. */
+    const monthsWithin = (params: SearchParams, before: string | undefined): Array<Statement.Fragment> => [
+      ...(params.from === undefined ? [] : [sql`pm.month >= read_month(${params.from}::timestamptz)`]),
+      ...(params.to === undefined ? [] : [sql`pm.month <= read_month(${params.to}::timestamptz)`]),
+      ...(before === undefined ? [] : [sql`pm.month <= read_month(${before}::timestamptz)`])
+    ]
+
     /**
-     * Newest first among the reads of the plates `plates` selects (from the distinct plates): the
-     * newest page of each plate from the index `(plate, detected_at, id)`, the newest of those, and
-     * only then the reads themselves. Reads corrected to a plate matching `byCorrection` are merged in.
+     * Newest first among the reads of the plates `plates` selects (from the distinct plates). The months
+     * each plate was read in (sql/0023) come newest month first, and each is probed for that plate's
+     * newest page in its own partition: the page is complete once a month's probes have filled it, and
+     * older months are never read (reads are partitioned by month, so probing every plate in every month
+     * cost one index descent per plate and month). Only then are the reads themselves fetched. Reads
+     * corrected to a plate matching `byCorrection` are merged in.
      */
     const byPlates = (plates: Statement.Fragment, byCorrection: Statement.Fragment, params: SearchParams, cursor: Cursor | undefined) =>
       sql`
         WITH m AS MATERIALIZED (${plates})
         SELECT * FROM (
           (SELECT ${select}, NULL::real AS score, NULL::int AS distance
-             FROM (SELECT r.id, r.detected_at FROM m CROSS JOIN LATERAL (
+             FROM (SELECT r.id, r.detected_at FROM (
+                     SELECT pm.plate, pm.month FROM plate_months pm
+                      WHERE ${sql.and([sql`pm.plate = ANY(ARRAY(SELECT plate FROM m))`, ...monthsWithin(params, cursor?.t)])}
+                      ORDER BY pm.month DESC) pm
+                   CROSS JOIN LATERAL (
                      SELECT d.id, d.detected_at FROM detections d
-                      WHERE ${sql.and([sql`d.plate = m.plate`, ...filtersOf(params), ...afterCursor(cursor)])}
+                      WHERE ${sql.and([sql`d.plate = pm.plate`, inMonth(sql`pm.month`), ...filtersOf(params), ...afterCursor(cursor)])}
                       ORDER BY d.detected_at DESC, d.id DESC
                       LIMIT ${params.limit + 1}) r
-                    ORDER BY r.detected_at DESC, r.id DESC
+                    ORDER BY pm.month DESC, r.detected_at DESC, r.id DESC
                     LIMIT ${params.limit + 1}) top
              -- By time too: each read is then looked for in its own month only (reads are partitioned by month).
              JOIN detections d ON d.id = top.id AND d.detected_at = top.detected_at JOIN cameras c ON c.id = d.camera_id)
@@ -243,15 +261,24 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       ])})
         SELECT ${select}, top.score, top.distance
           FROM (SELECT r.id, k.score, k.distance, r.detected_at FROM k CROSS JOIN LATERAL (
-                  SELECT d.id, d.detected_at FROM detections d
-                   WHERE ${sql.and([
+                  -- The plate's newest page, its months newest first (as in byPlates).
+                  SELECT pr.id, pr.detected_at FROM (
+                    SELECT pm.month FROM plate_months pm
+                     WHERE ${sql.and([sql`pm.plate = k.plate`, ...monthsWithin(params, undefined)])}
+                     ORDER BY pm.month DESC) pm
+                  CROSS JOIN LATERAL (
+                    SELECT d.id, d.detected_at FROM detections d
+                     WHERE ${sql.and([
         sql`d.plate = k.plate`,
+        inMonth(sql`pm.month`),
         ...filtersOf(params),
         ...(key === undefined ? [] : [
           sql`(k.distance, -k.score, -extract(epoch FROM d.detected_at), -d.id) > (${key.distance}, ${key.score}, ${key.time}, ${key.id})`
         ])
       ])}
-                   ORDER BY d.detected_at DESC, d.id DESC
+                     ORDER BY d.detected_at DESC, d.id DESC
+                     LIMIT ${params.limit + 1}) pr
+                   ORDER BY pm.month DESC, pr.detected_at DESC, pr.id DESC
                    LIMIT ${params.limit + 1}) r
                  ORDER BY k.distance, k.score DESC, r.detected_at DESC, r.id DESC
                  LIMIT ${params.limit + 1}) top
