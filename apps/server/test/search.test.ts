@@ -120,28 +120,48 @@ describe("plate search", () => {
     expect(page.items.map((i) => i.plate)).not.toContain("QRS9876")
   })
 
-  it("combines filters: time range, camera, site, direction, confidence", async () => {
+  it("combines filters: time range, camera, site, direction, vehicle type and colour, confidence, in every mode", async () => {
     const collector = await server.collector("Filter site")
     const send = (events: Array<Record<string, unknown>>) =>
       postBatch(server, collector.apiKey, events.map((e) => detection(e))).then((r) => expect(r.status).toBe(200))
     await send([
-      { timestamp: past(30), camera: { id: "gate", mac: "AA:00:00:00:00:01" }, plate: { text: "FLT100", confidence: 0.95 }, vehicle: { direction: "in" } },
-      { timestamp: past(2), camera: { id: "gate", mac: "AA:00:00:00:00:01" }, plate: { text: "FLT100", confidence: 0.5 }, vehicle: { direction: "out" } },
-      { timestamp: past(2), camera: { id: "road", mac: "AA:00:00:00:00:02" }, plate: { text: "FLT100", confidence: 0.99 }, vehicle: { direction: "IN" } }
+      {
+        timestamp: past(30),
+        camera: { id: "gate", mac: "AA:00:00:00:00:01" },
+        plate: { text: "FLT100", confidence: 0.95 },
+        vehicle: { direction: "in", type: "car", color: "Blue" }
+      },
+      {
+        timestamp: past(2),
+        camera: { id: "gate", mac: "AA:00:00:00:00:01" },
+        plate: { text: "FLT100", confidence: 0.5 },
+        vehicle: { direction: "out", type: "truck", color: "red" }
+      },
+      {
+        timestamp: past(2),
+        camera: { id: "road", mac: "AA:00:00:00:00:02" },
+        plate: { text: "FLT100", confidence: 0.99 },
+        vehicle: { direction: "IN", type: "CAR", color: "blue" }
+      }
     ])
     await server.db.query("UPDATE cameras SET site = 'North gate' WHERE external_id = 'gate'")
-    const all = await found({ plate: "FLT100" })
-    expect(all.items).toHaveLength(3)
-    const gate = all.items.find((i) => i.camera.external_id === "gate")!.camera.id
+    // Exact search reads the plate's index; partial and fuzzy go through the plates' months (sql/0023).
+    for (const query of [{ plate: "FLT100" }, { plate: "FLT10*", mode: "partial" }, { plate: "FLT100", mode: "fuzzy" }]) {
+      const all = await found(query)
+      expect(all.items, query.plate).toHaveLength(3)
+      const gate = all.items.find((i) => i.camera.external_id === "gate")!.camera.id
 
-    expect((await found({ plate: "FLT100", camera_id: gate })).items).toHaveLength(2)
-    expect((await found({ plate: "FLT100", site: "North gate" })).items).toHaveLength(2)
-    expect((await found({ plate: "FLT100", direction: "in" })).items).toHaveLength(2)
-    expect((await found({ plate: "FLT100", min_confidence: 0.9 })).items).toHaveLength(2)
-    expect((await found({ plate: "FLT100", from: new Date(Date.now() - 24 * HOUR).toISOString() })).items).toHaveLength(2)
-    const combined = await found({ plate: "FLT100", site: "North gate", direction: "in,out", min_confidence: 0.9 })
-    expect(combined.items.map((i) => i.confidence)).toEqual([0.95])
-    expect((await found({ plate: "FLT100", to: new Date(Date.now() - 24 * HOUR).toISOString(), direction: "out" })).items).toEqual([])
+      expect((await found({ ...query, camera_id: gate })).items).toHaveLength(2)
+      expect((await found({ ...query, site: "North gate" })).items).toHaveLength(2)
+      expect((await found({ ...query, direction: "in" })).items).toHaveLength(2)
+      expect((await found({ ...query, vehicle_type: "car" })).items).toHaveLength(2)
+      expect((await found({ ...query, vehicle_color: "BLUE,green" })).items).toHaveLength(2)
+      expect((await found({ ...query, min_confidence: 0.9 })).items).toHaveLength(2)
+      expect((await found({ ...query, from: new Date(Date.now() - 24 * HOUR).toISOString() })).items).toHaveLength(2)
+      const combined = await found({ ...query, site: "North gate", direction: "in,out", min_confidence: 0.9 })
+      expect(combined.items.map((i) => i.confidence)).toEqual([0.95])
+      expect((await found({ ...query, to: new Date(Date.now() - 24 * HOUR).toISOString(), direction: "out" })).items).toEqual([])
+    }
   })
 
   it("pages with a cursor, newest first, never skipping or repeating, also through equal times", async () => {

@@ -195,43 +195,42 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
          ORDER BY u.detected_at DESC, u.id::bigint DESC
          LIMIT ${params.limit + 1}`
 
-    /** A read of the month `month` (a date, sql/0023) only: its bounds prune the probe to that month's partition. */
-    const inMonth = (month: Statement.Fragment) =>
-      sql`d.detected_at >= read_month_start(${month}) AND d.detected_at < read_month_end(${month})`
-
-    /** The months of `plate_months` a search's time filters (and a cursor's time) leave any reads in. */
-    const monthsWithin = (params: SearchParams, before: string | undefined): Array<Statement.Fragment> => [
-      ...(params.from === undefined ? [] : [sql`pm.month >= read_month(${params.from}::timestamptz)`]),
-      ...(params.to === undefined ? [] : [sql`pm.month <= read_month(${params.to}::timestamptz)`]),
-      ...(before === undefined ? [] : [sql`pm.month <= read_month(${before}::timestamptz)`])
-    ]
+    /** A list as a SQL text array (NULL when absent or empty), lower-cased where the filter is case-blind. */
+    const textArray = (values: ReadonlyArray<string> | undefined, lower = false) =>
+      values === undefined || values.length === 0
+        ? sql`NULL::text[]`
+        : sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(lower ? values.map((v) => v.toLowerCase()) : values)}::jsonb))`
 
     /**
-     * Newest first among the reads of the plates `plates` selects (from the distinct plates). The months
-     * each plate was read in (sql/0023) come newest month first, and each is probed for that plate's
-     * newest page in its own partition: the page is complete once a month's probes have filled it, and
-     * older months are never read (reads are partitioned by month, so probing every plate in every month
-     * cost one index descent per plate and month). Only then are the reads themselves fetched. Reads
-     * corrected to a plate matching `byCorrection` are merged in.
+     * The newest page of the reads of `plates` (a text[] expression) after the search's filters and
+     * before (`at`, `id`), through `plate_reads_newest` (sql/0023): each plate's months newest first,
+     * probed in their own partition, under a plan PostgreSQL keeps (planned here at each search, the same
+     * statement spent longer planning against every month than running). Rows as `detections`, as `d`.
+     */
+    const newestReads = (plates: Statement.Fragment, params: SearchParams, before: { at: Statement.Fragment; id: Statement.Fragment }) =>
+      sql`plate_reads_newest(${plates}, ${params.limit + 1}::int,
+            ${params.from ?? null}::timestamptz, ${params.to ?? null}::timestamptz, ${before.at}, ${before.id},
+            ${textArray(params.camera_id)}::uuid[], ${textArray(params.site)}, ${textArray(params.direction, true)},
+            ${textArray(params.vehicle_type, true)}, ${textArray(params.vehicle_color, true)},
+            ${params.min_confidence ?? null}::float8) d`
+
+    const beforeCursor = (cursor: Cursor | undefined) =>
+      cursor === undefined
+        ? { at: sql`NULL::timestamptz`, id: sql`NULL::bigint` }
+        : { at: sql`${cursor.t}::timestamptz`, id: sql`${cursor.id}::bigint` }
+
+    /**
+     * Newest first among the reads of the plates `plates` selects (from the distinct plates), the
+     * months each was read in newest first (newestReads). Reads corrected to a plate matching
+     * `byCorrection` are merged in.
      */
     const byPlates = (plates: Statement.Fragment, byCorrection: Statement.Fragment, params: SearchParams, cursor: Cursor | undefined) =>
       sql`
         WITH m AS MATERIALIZED (${plates})
         SELECT * FROM (
           (SELECT ${select}, NULL::real AS score, NULL::int AS distance
-             FROM (SELECT r.id, r.detected_at FROM (
-                     SELECT pm.plate, pm.month FROM plate_months pm
-                      WHERE ${sql.and([sql`pm.plate = ANY(ARRAY(SELECT plate FROM m))`, ...monthsWithin(params, cursor?.t)])}
-                      ORDER BY pm.month DESC) pm
-                   CROSS JOIN LATERAL (
-                     SELECT d.id, d.detected_at FROM detections d
-                      WHERE ${sql.and([sql`d.plate = pm.plate`, inMonth(sql`pm.month`), ...filtersOf(params), ...afterCursor(cursor)])}
-                      ORDER BY d.detected_at DESC, d.id DESC
-                      LIMIT ${params.limit + 1}) r
-                    ORDER BY pm.month DESC, r.detected_at DESC, r.id DESC
-                    LIMIT ${params.limit + 1}) top
-             -- By time too: each read is then looked for in its own month only (reads are partitioned by month).
-             JOIN detections d ON d.id = top.id AND d.detected_at = top.detected_at JOIN cameras c ON c.id = d.camera_id)
+             FROM ${newestReads(sql`ARRAY(SELECT plate FROM m)`, params, beforeCursor(cursor))}
+             JOIN cameras c ON c.id = d.camera_id)
           UNION ALL ${byCorrectionBranch(sql`${corrected(byCorrection)} AND d.plate NOT IN (SELECT plate FROM m)`, params, cursor)}) u
          ORDER BY u.detected_at DESC, u.id::bigint DESC
          LIMIT ${params.limit + 1}`
@@ -243,13 +242,12 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
      */
     const byCloseness = (searched: string, params: SearchParams, cursor: Cursor | undefined) => {
       const maxDistance = [...searched].length >= 6 ? 2 : 1
-      // The cursor's place in (distance, -score, -time, -id): plates before it are skipped whole.
-      const key = cursor === undefined ? undefined : {
-        distance: cursor.d ?? 0,
-        score: sql`${-(cursor.s ?? 0)}::real`,
-        time: sql`-extract(epoch FROM ${cursor.t}::timestamptz)`,
-        id: sql`${`-${cursor.id}`}::bigint`
-      }
+      // The cursor's place in (distance, -score): plates before it are skipped whole, the plate it stopped
+      // in is read on from the cursor's read, and the plates after it from their newest.
+      const place = cursor === undefined ? undefined : { distance: cursor.d ?? 0, score: sql`${-(cursor.s ?? 0)}::real` }
+      const inPlace = (value: Statement.Fragment) =>
+        place === undefined ? value : sql`CASE WHEN (k.distance, -k.score) = (${place.distance}, ${place.score}) THEN ${value} END`
+      const before = beforeCursor(cursor)
       return sql`
         WITH k AS MATERIALIZED (
           SELECT * FROM (
@@ -257,33 +255,15 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
               FROM plates WHERE plate % ${searched}) p
            WHERE ${sql.and([
         sql`p.distance <= ${maxDistance}`,
-        ...(key === undefined ? [] : [sql`(p.distance, -p.score) >= (${key.distance}, ${key.score})`])
+        ...(place === undefined ? [] : [sql`(p.distance, -p.score) >= (${place.distance}, ${place.score})`])
       ])})
-        SELECT ${select}, top.score, top.distance
-          FROM (SELECT r.id, k.score, k.distance, r.detected_at FROM k CROSS JOIN LATERAL (
-                  -- The plate's newest page, its months newest first (as in byPlates).
-                  SELECT pr.id, pr.detected_at FROM (
-                    SELECT pm.month FROM plate_months pm
-                     WHERE ${sql.and([sql`pm.plate = k.plate`, ...monthsWithin(params, undefined)])}
-                     ORDER BY pm.month DESC) pm
-                  CROSS JOIN LATERAL (
-                    SELECT d.id, d.detected_at FROM detections d
-                     WHERE ${sql.and([
-        sql`d.plate = k.plate`,
-        inMonth(sql`pm.month`),
-        ...filtersOf(params),
-        ...(key === undefined ? [] : [
-          sql`(k.distance, -k.score, -extract(epoch FROM d.detected_at), -d.id) > (${key.distance}, ${key.score}, ${key.time}, ${key.id})`
-        ])
-      ])}
-                     ORDER BY d.detected_at DESC, d.id DESC
-                     LIMIT ${params.limit + 1}) pr
-                   ORDER BY pm.month DESC, pr.detected_at DESC, pr.id DESC
-                   LIMIT ${params.limit + 1}) r
-                 ORDER BY k.distance, k.score DESC, r.detected_at DESC, r.id DESC
-                 LIMIT ${params.limit + 1}) top
-          JOIN detections d ON d.id = top.id AND d.detected_at = top.detected_at JOIN cameras c ON c.id = d.camera_id
-         ORDER BY top.distance, top.score DESC, d.detected_at DESC, d.id DESC`
+        SELECT ${select}, k.score, k.distance
+          FROM k CROSS JOIN LATERAL ${
+        newestReads(sql`ARRAY[k.plate]`, params, { at: inPlace(before.at), id: inPlace(before.id) })
+      }
+          JOIN cameras c ON c.id = d.camera_id
+         ORDER BY k.distance, k.score DESC, d.detected_at DESC, d.id DESC
+         LIMIT ${params.limit + 1}`
     }
 
     const search = (params: SearchParams, user: Actor, request: RequestInfo) =>
