@@ -276,6 +276,43 @@ describe("retention by whole months", () => {
     expect(await dropMonth("2017-01-01T00:00:00Z")).toMatchObject({ reads: 0, why: "no partition" })
   })
 
+  it("asks for the parent's exclusive lock only at the drop itself, after every deletion", async () => {
+    await read("2016-03-10T00:00:00Z", { plate: "LOCK01" })
+    const reader = await connect(database.url)
+    const dropper = await connect(database.url)
+    try {
+      // A long query over this month's reads holds the parent (and its month) shared.
+      await reader.query("BEGIN")
+      await reader.query("SELECT count(*) FROM detections WHERE detected_at >= now() - interval '1 day'")
+      const { rows: [{ pid }] } = await dropper.query("SELECT pg_backend_pid() AS pid")
+      const dropping = dropper.query(
+        "SELECT reads::int FROM retention_drop_month('2016-03-01T00:00:00Z', now() - interval '2557 days', false)"
+      )
+      const locksOf = async () =>
+        (await database.db.query(
+          `SELECT c.relname AS rel, l.mode, l.granted FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+            WHERE l.pid = $1 AND l.locktype = 'relation'`,
+          [pid]
+        )).rows as Array<{ rel: string; mode: string; granted: boolean }>
+      let locks = await locksOf()
+      for (let i = 0; i < 100 && !locks.some((l) => !l.granted); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        locks = await locksOf()
+      }
+      // It waits for the parent's exclusive lock, having deleted the month's photo rows already; the
+      // parent was never locked exclusively before, so ingest and search went on meanwhile.
+      expect(locks).toContainEqual({ rel: "detections", mode: "AccessExclusiveLock", granted: false })
+      expect(locks).toContainEqual({ rel: "detection_images", mode: "RowExclusiveLock", granted: true })
+      expect(locks.filter((l) => l.rel === "detections" && l.granted).map((l) => l.mode)).not.toContain("AccessExclusiveLock")
+      await reader.query("COMMIT")
+      expect((await dropping).rows[0]).toEqual({ reads: 1 })
+      expect(await partitionExists("detections_2016_03")).toBe(false)
+    } finally {
+      await reader.end()
+      await dropper.end()
+    }
+  })
+
   it("keeps a month a legal hold covers, and drops it once the hold is released", async () => {
     await read("2016-01-10T00:00:00Z", { plate: "HELD01" })
     await read("2016-01-11T00:00:00Z", { plate: "FREE01" })
