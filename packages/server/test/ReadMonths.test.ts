@@ -357,27 +357,43 @@ describe("retention by whole months", () => {
   })
 })
 
+/**
+ * A fresh database migrated only up to (not including) migration `before`, as an installation made
+ * before it, with a collector and its camera; dropped with `drop`.
+ */
+const installationBefore = async (before: string) => {
+  const upgrading = await freshDatabase()
+  const db = await connect(upgrading.url)
+  const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), `alpr-before-${before}-`))
+  for (const name of await Fs.readdir(MIGRATIONS_DIR)) {
+    if (name < before) await Fs.copyFile(Path.join(MIGRATIONS_DIR, name), Path.join(dir, name))
+  }
+  await runOn(upgrading.url, migrateFrom(dir))
+  await Fs.rm(dir, { recursive: true })
+  const { rows: [c] } = await db.query("INSERT INTO collectors (name) VALUES ('old') RETURNING id")
+  const { rows: [cam] } = await db.query("INSERT INTO cameras (collector_id, external_id, mac) VALUES ($1, 'cam', 'm') RETURNING id", [c.id])
+  return {
+    url: upgrading.url,
+    db,
+    collector: c.id as string,
+    camera: cam.id as string,
+    drop: async () => {
+      await db.end()
+      await upgrading.drop()
+    }
+  }
+}
+
 describe("the move to monthly partitions", () => {
   it("keeps every read of an installation made before it, with its photos, and ids go on from the last", async () => {
-    const upgrading = await freshDatabase()
-    const db = await connect(upgrading.url)
+    const upgrading = await installationBefore("0019")
+    const { collector, camera, db } = upgrading
     try {
-      const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-before-months-"))
-      for (const name of await Fs.readdir(MIGRATIONS_DIR)) {
-        if (name < "0019") await Fs.copyFile(Path.join(MIGRATIONS_DIR, name), Path.join(dir, name))
-      }
-      await runOn(upgrading.url, migrateFrom(dir))
-      await Fs.rm(dir, { recursive: true })
-      const { rows: [c] } = await db.query("INSERT INTO collectors (name) VALUES ('old') RETURNING id")
-      const { rows: [cam] } = await db.query(
-        "INSERT INTO cameras (collector_id, external_id, mac) VALUES ($1, 'cam', 'm') RETURNING id",
-        [c.id]
-      )
       await db.query(
         `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
          SELECT $1, 'old' || i, $2, now() - make_interval(days => i * 20), 'OLD' || i, 'OLD' || i, 'OLD' || i, 0.9, '{}'
            FROM generate_series(1, 30) AS i`,
-        [c.id, cam.id]
+        [collector, camera]
       )
       await db.query(
         `INSERT INTO detection_images (detection_id, kind, object_key, content_type, size_bytes, sha256)
@@ -398,11 +414,10 @@ describe("the move to monthly partitions", () => {
       const { rows: [next] } = await db.query(
         `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
          VALUES ($1, 'new', $2, now(), 'NEW', 'NEW', 'NEW', 0.9, '{}') RETURNING id::int AS id`,
-        [c.id, cam.id]
+        [collector, camera]
       )
       expect(next.id).toBe(31)
     } finally {
-      await db.end()
       await upgrading.drop()
     }
   }, 120_000)
@@ -410,16 +425,10 @@ describe("the move to monthly partitions", () => {
 
 describe("the upgrade to bounded months and plates' months (sql/0022, 0023)", () => {
   it("takes the unbounded call from the serving role it was granted to, and notes the months of the reads already stored", async () => {
-    const upgrading = await freshDatabase()
-    const db = await connect(upgrading.url)
+    const upgrading = await installationBefore("0022")
+    const { collector, camera, db } = upgrading
     let serving: pg.Client | undefined
     try {
-      const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-before-window-"))
-      for (const name of await Fs.readdir(MIGRATIONS_DIR)) {
-        if (name < "0022") await Fs.copyFile(Path.join(MIGRATIONS_DIR, name), Path.join(dir, name))
-      }
-      await runOn(upgrading.url, migrateFrom(dir))
-      await Fs.rm(dir, { recursive: true })
       // A server of then made its serving role and granted it, among the rest, the (then unbounded) call.
       const { rows: [me] } = await db.query("SELECT current_database() AS name, current_schema() AS schema")
       const role = servingRoleName(me.name)
@@ -428,17 +437,12 @@ describe("the upgrade to bounded months and plates' months (sql/0022, 0023)", ()
       await db.query(`GRANT EXECUTE ON FUNCTION detections_ensure_months(timestamptz[]) TO ${role}`)
       serving = await connect(derivedServingUrl(upgrading.url, me.name))
       await serving.query("SELECT detections_ensure_months(ARRAY['2018-01-01T00:00:00Z']::timestamptz[])")
-      const { rows: [c] } = await db.query("INSERT INTO collectors (name) VALUES ('old') RETURNING id")
-      const { rows: [cam] } = await db.query(
-        "INSERT INTO cameras (collector_id, external_id, mac) VALUES ($1, 'cam', 'm') RETURNING id",
-        [c.id]
-      )
       await db.query(
         `INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr, confidence, raw)
          VALUES ($1, 'a', $2, '2018-01-31T23:59:59Z', 'UPG1', 'UPG1', 'UPG1', 0.9, '{}'),
                 ($1, 'b', $2, '2018-02-01T00:00:00Z', 'UPG1', 'UPG1', 'UPG1', 0.9, '{}'),
                 ($1, 'c', $2, '2018-01-15T00:00:00Z', 'UPG2', 'UPG2', 'UPG2', 0.9, '{}')`,
-        [c.id, cam.id]
+        [collector, camera]
       )
 
       // The migrations run while that server's role still holds its grants (a server grants at start).
@@ -458,7 +462,6 @@ describe("the upgrade to bounded months and plates' months (sql/0022, 0023)", ()
       ])
     } finally {
       await serving?.end()
-      await db.end()
       await upgrading.drop()
     }
   }, 120_000)
