@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
+import * as Fs from "node:fs"
 import { VENDORS } from "../src/adapters/CameraRead"
 import { parseAlertParts, parsePlates, platePicturePath, platesPath, platesQuery } from "../src/adapters/hikvision"
 import {
@@ -27,6 +28,8 @@ const UNIFI_TRACK = "unifi/uiprotect_sample_event_smart_track_licensePlate.json"
 const AXIS = "axis/parkpow_axis_lpr_fflprapp_event.json"
 const GENETEC = "genetec/parkpow_snapshot-middleware_Genetec.json"
 const SURVISION = "survision/parkpow_snapshot-middleware_Survision.json"
+const PR_SNAPSHOT = "platerecognizer/parkpow_SurvisionSnapshot_snapshot_api_response.json"
+const PR_SNAPSHOT_EMPTY = "platerecognizer/parkpow_GenetecSnapshot_snapshot_api_response_no_results.json"
 
 const alertXml = () => fixtureText(HIK_ALERT)
 const jsonFixture = (name: string): Record<string, any> => JSON.parse(fixtureText(name))
@@ -420,6 +423,141 @@ describe("Survision", () => {
 
 // ---------------------------------------------------------------------------------------------
 
+describe("Plate Recognizer", () => {
+  /** The Stream webhook body of Plate Recognizer's own webhook tester (test/fixtures/platerecognizer/SOURCES.md). */
+  const webhookText = () =>
+    Fs.readFileSync(new URL("./fixtures/platerecognizer/parkpow_webhook_tester_stream_recognition.json", import.meta.url), "utf8")
+  const webhook = (): Record<string, any> => JSON.parse(webhookText())
+  const snapshot = () => jsonFixture(PR_SNAPSHOT)
+
+  const snapshotRead = {
+    detection_id: "platerecognizer:e381232f46cb8c29ab31af1079848e75",
+    timestamp: "2024-10-17T23:04:50.098000Z",
+    camera: { id: "platerecognizer:sv1-searial-1", mac: "unknown" },
+    plate: { text: "MW818WM", confidence: 1 },
+    vehicle: { direction: "leaving", color: "black" }
+  }
+  const webhookRead = {
+    detection_id: "platerecognizer:d16ea6ca0efdcc2a6cf48537ec7fd1de",
+    timestamp: "2021-10-27T06:20:55.161444Z",
+    camera: { id: "platerecognizer:camera-1", mac: "unknown" },
+    plate: { text: "SLZ9043M", confidence: 0.906 },
+    vehicle: { direction: "approaching", type: "suv", color: "white", make: "Mercedes-Benz" }
+  }
+
+  /**
+   * The multipart webhook as Stream posts it: the JSON in a `json` field, the frame in `upload`. Built
+   * here around the real JSON (no multipart capture is published); the frame is a fake JPEG.
+   */
+  const multipart = async (jsonText: string | undefined, upload: Uint8Array | undefined) => {
+    const form = new FormData()
+    if (jsonText !== undefined) form.append("json", jsonText)
+    if (upload !== undefined) form.append("upload", new Blob([Buffer.from(upload)], { type: "application/octet-stream" }), "image.jpg")
+    const response = new Response(form)
+    return { body: new Uint8Array(await response.arrayBuffer()), contentType: response.headers.get("content-type") ?? "" }
+  }
+
+  it("reads a Snapshot API response: plate upper-cased, score as confidence, best colour, orientation Rear leaving", () => {
+    const parsed = accepted(parse("platerecognizer", fixture(PR_SNAPSHOT)))
+    expect(parsed).toEqual({ reads: [{ detection: snapshotRead, images: [] }], noPlate: 0 })
+  })
+
+  it("reads a Snapshot API response with no results as no reads", () => {
+    expect(accepted(parse("platerecognizer", fixture(PR_SNAPSHOT_EMPTY)))).toEqual({ reads: [], noPlate: 0 })
+  })
+
+  it("reads the Stream webhook JSON {hook, data}: vehicle type, best colour and make, orientation Front approaching", () => {
+    expect(onlyDetection(parse("platerecognizer", webhookText(), {}, "application/json"))).toEqual(webhookRead)
+  })
+
+  it("reads the multipart webhook, the upload being the scene photo (type from its bytes), with or without Content-Type", async () => {
+    const frame = fakeJpeg(12_345)
+    const push = await multipart(webhookText(), frame)
+    for (const contentType of [push.contentType, undefined]) {
+      const parsed = accepted(parse("platerecognizer", push.body, {}, contentType))
+      expect(parsed.reads.map((r) => r.detection)).toEqual([webhookRead])
+      expect(imagesOf(parsed.reads[0])).toEqual([{ kind: "scene", contentType: "image/jpeg", size: 12_345 }])
+      expect(Buffer.from(parsed.reads[0]!.images[0]!.bytes).equals(Buffer.from(frame))).toBe(true)
+    }
+    const noFrame = await multipart(webhookText(), undefined)
+    expect(accepted(parse("platerecognizer", noFrame.body, {}, noFrame.contentType)).reads[0]?.images).toEqual([])
+  })
+
+  it("uses the configured camera, MAC and position over camera_id", () => {
+    expect(onlyDetection(parse("platerecognizer", fixture(PR_SNAPSHOT), {
+      cameraId: "gate-pr",
+      cameraName: "Gate (Stream)",
+      mac: "00:1b:c5:0a:0b:0c",
+      location: { lat: 41.14, lon: -74.03 }
+    }))).toMatchObject({
+      camera: { id: "gate-pr", mac: "00:1B:C5:0A:0B:0C", name: "Gate (Stream)" },
+      location: { lat: 41.14, lon: -74.03 }
+    })
+    expect(onlyDetection(parse("platerecognizer", json({ ...snapshot(), camera_id: null }))).camera)
+      .toEqual({ id: "platerecognizer:unknown", mac: "unknown" })
+  })
+
+  it("reads one read per result, and counts a result with an empty plate as no plate", () => {
+    const [first] = snapshot()["results"]
+    const results = [first, { ...first, plate: "ab123cd", score: 0.8, color: null, model_make: null, orientation: null }, {
+      ...first,
+      plate: "",
+      score: 0
+    }]
+    const parsed = accepted(parse("platerecognizer", json({ ...snapshot(), results })))
+    expect(parsed.noPlate).toBe(1)
+    expect(parsed.reads.map((r) => [r.detection.plate, r.detection.vehicle])).toEqual([
+      [{ text: "MW818WM", confidence: 1 }, { direction: "leaving", color: "black" }],
+      [{ text: "AB123CD", confidence: 0.8 }, undefined]
+    ])
+  })
+
+  it("takes timestamp_local when there is no timestamp (its offset, else the camera's time zone)", () => {
+    // Snapshot's webhooks write the UTC timestamp with a space and no offset.
+    const snapshotHook = { ...webhook(), data: { ...webhook()["data"], timestamp: "2025-09-09 23:22:38.030345" } }
+    expect(onlyDetection(parse("platerecognizer", json(snapshotHook))).timestamp).toBe("2025-09-09T23:22:38.030345Z")
+    const { timestamp: _, ...data } = webhook()["data"]
+    // The fixture's "... 00:00" lost its "+" to form encoding.
+    expect(onlyDetection(parse("platerecognizer", json({ data }))).timestamp).toBe("2021-10-27T06:20:55.161444+00:00")
+    const local = { ...data, timestamp_local: "2021-10-27 06:20:55" }
+    expect(onlyDetection(parse("platerecognizer", json({ data: local }), { timeZone: "Europe/Rome" })).timestamp)
+      .toBe("2021-10-27T06:20:55+02:00")
+  })
+
+  it("refuses malformed payloads, saying what is wrong", async () => {
+    const refused = (body: unknown) => refusal(parse("platerecognizer", json(body)))
+    expect(refusal(parse("platerecognizer", webhookText().slice(0, 400)))).toMatch(/^not valid JSON \(/)
+    expect(refusal(parse("platerecognizer", ""))).toBe("the payload is empty")
+    expect(refusal(parse("platerecognizer", new Uint8Array([0xff, 0xfe, 0x7b])))).toBe("the payload is not UTF-8 text")
+    const { results: _, ...noResults } = snapshot()
+    expect(refused(noResults)).toBe("results is missing")
+    expect(refused({ hook: webhook()["hook"], data: { ...webhook()["data"], results: undefined } })).toBe("data.results is missing")
+    expect(refused({ hook: webhook()["hook"] })).toBe("data is missing")
+    const [first] = snapshot()["results"]
+    const { plate: _p, ...noPlate } = first
+    expect(refused({ ...snapshot(), results: [noPlate] })).toBe("results[0].plate is missing")
+    const { score: _s, ...noScore } = first
+    expect(refused({ ...snapshot(), results: [first, noScore] })).toBe("results[1].score is missing")
+    expect(refused({ ...snapshot(), results: [{ ...first, score: 90 }] }))
+      .toBe("the read is not a valid detection: plate.confidence: confidence must be between 0 and 1")
+    expect(refused({ ...snapshot(), timestamp: "17/10/2024 23:04" })).toBe(`timestamp "17/10/2024 23:04" is not an ISO 8601 time`)
+    const { timestamp: _t, ...noTime } = snapshot()
+    expect(refused(noTime)).toBe("timestamp is missing")
+    expect(refused([])).toMatch(/^Expected \{/)
+
+    const noJson = await multipart(undefined, fakeJpeg(100))
+    expect(refusal(parse("platerecognizer", noJson.body, {}, noJson.contentType))).toBe("the multipart body has no json part")
+    const notImage = await multipart(webhookText(), utf8("<html>not a photo</html>"))
+    expect(refusal(parse("platerecognizer", notImage.body, {}, notImage.contentType)))
+      .toBe("part upload is not a JPEG, PNG, GIF or WebP image")
+    const truncated = await multipart(webhookText(), fakeJpeg(1_000))
+    expect(refusal(parse("platerecognizer", truncated.body.subarray(0, 1_500), {}, truncated.contentType)))
+      .toBe("the multipart body ends before its closing boundary (truncated?)")
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+
 describe("generic webhook", () => {
   const event = {
     detection_id: "gate-1/20260501-120000-3",
@@ -507,7 +645,8 @@ describe("detection ids", () => {
     ["unifi", UNIFI_TRACK],
     ["axis", AXIS],
     ["genetec", GENETEC],
-    ["survision", SURVISION]
+    ["survision", SURVISION],
+    ["platerecognizer", PR_SNAPSHOT]
   ] as const
 
   it("are the same when the camera sends the same read again", () => {
@@ -534,6 +673,7 @@ describe("detection ids", () => {
       ["axis", fixture(AXIS), json(other(jsonFixture(AXIS), (e) => (e["camera_info"]["SerialNumber"] = "ACCC8ED3290E")))],
       ["genetec", fixture(GENETEC), json({ ...jsonFixture(GENETEC), VehicleID: "ccd6761e-b2a6-4afc-b386-412d6529c4ed" })],
       ["survision", fixture(SURVISION), json(other(jsonFixture(SURVISION), (p) => (p["anpr"]["decision"]["@plate"] = "MW818WN")))],
+      ["platerecognizer", fixture(PR_SNAPSHOT), json({ ...jsonFixture(PR_SNAPSHOT), timestamp: "2024-10-17T23:04:51.098000Z" })],
       ["generic", json({ timestamp: "2026-05-01T12:00:00Z", plate: { text: "A1", confidence: 1 } }), json({ timestamp: "2026-05-01T12:00:01Z", plate: { text: "A1", confidence: 1 } })]
     ]
     for (const [vendor, one, two] of pairs) {

@@ -4,15 +4,16 @@ import type { Decoded } from "./decode"
 import { parseGeneric } from "./generic"
 import { parseGenetec } from "./genetec"
 import { parseHikvision } from "./hikvision"
+import { parsePlateRecognizer } from "./platerecognizer"
 import { parseSurvision } from "./survision"
 import { parseUnifi } from "./unifi"
 
 /**
  * The reads in one camera payload, whatever its vendor: synchronous and pure, so the listener can
  * answer the camera as soon as the reads are buffered, and `edge parse` can show what a payload
- * holds. `contentType` is the request's header; it matters for multipart pushes (Hikvision, Axis),
- * whose boundary it carries, and a body that starts with a boundary line is read as multipart
- * without it.
+ * holds. `contentType` is the request's header; it matters for multipart pushes (Hikvision, Axis,
+ * Plate Recognizer), whose boundary it carries, and a body that starts with a boundary line is read
+ * as multipart without it.
  */
 export const parsePayload = (
   vendor: Vendor,
@@ -31,6 +32,8 @@ export const parsePayload = (
       return parseGenetec(body, ctx)
     case "survision":
       return parseSurvision(body, ctx)
+    case "platerecognizer":
+      return parsePlateRecognizer(body, contentType, ctx)
     case "generic":
       return parseGeneric(body, ctx)
   }
