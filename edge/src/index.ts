@@ -1,5 +1,6 @@
 export * from "./adapters/CameraRead"
 export * as Axis from "./adapters/axis"
+export * as BlueIris from "./adapters/blueiris"
 export * as Generic from "./adapters/generic"
 export * as Genetec from "./adapters/genetec"
 export * as Hikvision from "./adapters/hikvision"

@@ -686,3 +686,158 @@ describe("detection ids", () => {
     expect(detections(parse("generic", json({ events: [read, read] })))).toHaveLength(1)
   })
 })
+
+// ---------------------------------------------------------------------------------------------
+
+describe("Blue Iris (ALPR-Database's body)", () => {
+  /** ALPR-Database's own test body and its sample `&JSON` dump (test/fixtures/blueiris/SOURCES.md). */
+  const PAYLOAD = "alpr_database_test_payload.json"
+  const DUMP = "alpr_database_json_dump_example.json"
+  const own = (name: string) => Fs.readFileSync(new URL(`./fixtures/blueiris/${name}`, import.meta.url))
+  const ownJson = (name: string): Record<string, any> => JSON.parse(own(name).toString("utf8"))
+  // The other bodies are built here from the fields ALPR-Database's route reads (no other capture is published).
+  const at = "2026-05-01T12:00:00.123Z"
+  const cam = { id: "blueiris:Gate", mac: "unknown", name: "Gate" }
+  const blueiris = (body: unknown, ctx = {}) => parse("blueiris", json(body), ctx)
+  const plates = (body: unknown) => detections(blueiris(body)).map((d) => [d.plate.text, d.plate.confidence, d.vehicle?.type])
+
+  it("reads the real test body: ai_dump wins over plate_number, one read per prediction, Image the scene photo (WebP)", () => {
+    const parsed = accepted(parse("blueiris", own(PAYLOAD)))
+    const camera = { id: "blueiris:ALPR2", mac: "unknown", name: "ALPR2" }
+    expect(parsed.reads.map((r) => r.detection)).toEqual([
+      {
+        detection_id: "blueiris:ca1d5b35ae649793361e0ac83e88e025",
+        timestamp: "2025-07-15T13:59:04Z",
+        camera,
+        plate: { text: "9RPX658", confidence: 0.9400946199893951 }
+      },
+      {
+        detection_id: "blueiris:9c1ee3830944f43038153d21cfc8e8bd",
+        timestamp: "2025-07-15T13:59:04Z",
+        camera,
+        plate: { text: "HF7499", confidence: 0.9081299901008606 }
+      }
+    ])
+    expect(parsed.noPlate).toBe(0)
+    const photo = Buffer.from(ownJson(PAYLOAD)["Image"], "base64")
+    for (const read of parsed.reads) {
+      expect(imagesOf(read)).toEqual([{ kind: "scene", contentType: "image/webp", size: 44_994 }])
+      expect(Buffer.from(read.images[0]!.bytes).equals(photo)).toBe(true)
+    }
+  })
+
+  it("reads ai_dump as an array or as one object, upper-casing the plate and keeping its space", () => {
+    const dump = ownJson(DUMP)
+    const expected = [["SGX 7923G", 0.9400946199893951, undefined], ["HF7499", 0.9081299901008606, undefined]]
+    expect(plates({ ai_dump: dump, camera: "Gate", timestamp: at })).toEqual(expected)
+    expect(plates({ ai_dump: dump[0], camera: "Gate", timestamp: at })).toEqual(expected)
+    const lower = { api: "alpr", found: { predictions: [{ ...dump[0]["found"]["predictions"][1], plate: "hf7499" }] } }
+    expect(plates({ ai_dump: lower, timestamp: at })).toEqual([["HF7499", 0.9081299901008606, undefined]])
+  })
+
+  it("takes the vehicle from another model's result in ai_dump (the best-scored vehicle label)", () => {
+    const objects = {
+      api: "objects",
+      found: { predictions: [{ label: "person", confidence: 0.97 }, { label: "truck", confidence: 0.61 }, { label: "Car", confidence: 0.83 }] }
+    }
+    const alpr = ownJson(DUMP)[0]
+    expect(onlyDetection(blueiris({
+      ai_dump: [objects, { ...alpr, found: { predictions: [alpr["found"]["predictions"][1]] } }],
+      camera: "Gate",
+      timestamp: at
+    }))).toEqual({
+      detection_id: onlyDetection(blueiris({ plate_number: "HF7499", camera: "Gate", timestamp: at })).detection_id,
+      timestamp: at,
+      camera: cam,
+      plate: { text: "HF7499", confidence: 0.9081299901008606 },
+      vehicle: { type: "car" }
+    })
+  })
+
+  it("reads a memo: plates among object labels, 0..1 or percent, brackets removed, the same plate once", () => {
+    expect(onlyDetection(blueiris({ memo: "ABC123:0.91,car:0.88", camera: "Gate", timestamp: at }))).toEqual({
+      detection_id: "blueiris:82074c1fff9af1b3e3acc242d476a840",
+      timestamp: at,
+      camera: cam,
+      plate: { text: "ABC123", confidence: 0.91 },
+      vehicle: { type: "car" }
+    })
+    expect(plates({ memo: "person:93%, [xyz9]:87%, truck:70%, XYZ9:0.5, DEF456", timestamp: at })).toEqual([
+      ["XYZ9", 0.87, "truck"],
+      ["DEF456", 1, "truck"]
+    ])
+  })
+
+  it("reads plate_number alone, unscored (confidence 1)", () => {
+    expect(onlyDetection(blueiris({ plate_number: "d333x1", timestamp: "2026-05-01T12:00:00Z" }))).toEqual({
+      detection_id: "blueiris:fca4c467fdb7322e7d5f9b7604e3193d",
+      timestamp: "2026-05-01T12:00:00Z",
+      camera: { id: "blueiris:unknown", mac: "unknown" },
+      plate: { text: "D333X1", confidence: 1 }
+    })
+  })
+
+  it("takes ai_dump over memo over plate_number, as ALPR-Database does", () => {
+    const alpr = ownJson(DUMP)
+    expect(plates({ ai_dump: alpr, memo: "MEMO1:0.9", plate_number: "PLATE1", timestamp: at }).map((p) => p[0]))
+      .toEqual(["SGX 7923G", "HF7499"])
+    expect(plates({ memo: "MEMO1:0.9", plate_number: "PLATE1", timestamp: at })).toEqual([["MEMO1", 0.9, undefined]])
+    expect(plates({ ai_dump: null, memo: "", plate_number: "PLATE1", timestamp: at })).toEqual([["PLATE1", 1, undefined]])
+    // A dump without an ALPR result yields no plate even beside a memo.
+    expect(refusal(blueiris({ ai_dump: [{ api: "objects", found: { predictions: [] } }], memo: "MEMO1:0.9" })))
+      .toBe(`No valid plates found in request: ai_dump has no ALPR result (no entry with api "alpr")`)
+  })
+
+  it("decodes Image (a data: URL too) and types it by its bytes; uses the configured camera", () => {
+    const photo = fakeJpeg(3_000)
+    const parsed = accepted(blueiris(
+      { plate_number: "AB12CDE", Image: `data:image/jpeg;base64,${base64(photo)}`, camera: "Gate", timestamp: at },
+      { cameraId: "gate-bi", cameraName: "Gate (Blue Iris)", mac: "00:1b:c5:0a:0b:0c", location: { lat: 41.14, lon: -74.03 } }
+    ))
+    expect(parsed.reads[0]?.detection).toMatchObject({
+      camera: { id: "gate-bi", mac: "00:1B:C5:0A:0B:0C", name: "Gate (Blue Iris)" },
+      location: { lat: 41.14, lon: -74.03 }
+    })
+    expect(imagesOf(parsed.reads[0])).toEqual([{ kind: "scene", contentType: "image/jpeg", size: 3_000 }])
+    expect(Buffer.from(parsed.reads[0]!.images[0]!.bytes).equals(Buffer.from(photo))).toBe(true)
+    expect(parsed.reads[0]?.images).toHaveLength(1)
+    expect(accepted(blueiris({ plate_number: "AB12CDE", Image: "", timestamp: at })).reads[0]?.images).toEqual([])
+  })
+
+  it("reads &ALERT_TIME as ISO 8601 (a time without offset as UTC), and times a body without one on arrival", () => {
+    const time = (timestamp: unknown) => onlyDetection(blueiris({ plate_number: "AB12CDE", timestamp })).timestamp
+    expect(time("2026-05-01T14:00:00.5+02:00")).toBe("2026-05-01T14:00:00.5+02:00")
+    expect(time("2026-05-01 12:00:00")).toBe("2026-05-01T12:00:00Z")
+    const before = Date.now()
+    const arrived = Date.parse(time(undefined))
+    expect(arrived).toBeGreaterThanOrEqual(before - 1)
+    expect(arrived).toBeLessThanOrEqual(Date.now())
+  })
+
+  it("refuses malformed bodies, saying what is wrong", () => {
+    const refused = (body: unknown) => refusal(blueiris(body))
+    expect(refusal(parse("blueiris", own(PAYLOAD).subarray(0, 300)))).toMatch(/^the body is not valid JSON \(/)
+    expect(refusal(parse("blueiris", new Uint8Array([0xff, 0xfe, 0x7b])))).toBe("the payload is not UTF-8 text")
+    expect(refused({ camera: "Gate", timestamp: at })).toBe("No valid plates found in request: send ai_dump, memo or plate_number")
+    expect(refused([{ plate_number: "A1" }])).toBe("the body must be a JSON object with ai_dump, memo or plate_number")
+    expect(refused({ memo: "car:0.88,person:0.7" })).toBe("No valid plates found in request: memo holds no plate")
+    expect(refused({ memo: "ABC123:91" })).toBe(`memo item "ABC123:91": confidence 91 is not between 0 and 1 (nor a percentage)`)
+    const prediction = ownJson(DUMP)[0]["found"]["predictions"][0]
+    expect(refused({ ai_dump: [{ api: "alpr", found: { predictions: [{ ...prediction, confidence: 94 }] } }] }))
+      .toBe("ai_dump[0].found.predictions[0].confidence: confidence must be between 0 and 1")
+    const { confidence: _c, ...unscored } = prediction
+    expect(refused({ ai_dump: { api: "alpr", found: { predictions: [unscored] } } }))
+      .toBe("ai_dump.found.predictions[0].confidence is missing")
+    expect(refused({ ai_dump: { api: "alpr", found: { predictions: [] } } })).toBe("No valid plates found in request: ai_dump holds no plate")
+    expect(refused({ plate_number: 123456 })).toMatch(/^body\.plate_number: Expected string/)
+    expect(refused({ plate_number: "A1", timestamp: "&ALERT_TIME" }))
+      .toBe(`timestamp "&ALERT_TIME" is not an ISO 8601 time such as 2025-07-15T13:59:04Z`)
+    expect(refused({ plate_number: "A1", timestamp: "2026-02-30T12:00:00Z" }))
+      .toBe(`timestamp "2026-02-30T12:00:00Z" is not an ISO 8601 time such as 2025-07-15T13:59:04Z`)
+    expect(refused({ plate_number: "A1", timestamp: at, Image: "not*base64" })).toBe("Image is not base64")
+    expect(refused({ plate_number: "A1", timestamp: at, Image: base64(utf8("<html>no photo</html>")) }))
+      .toBe("Image is not a JPEG, PNG, GIF or WebP image")
+    // A plate with no letter or digit is the adapters' "no plate", counted (the listener answers it 400).
+    expect(accepted(blueiris({ plate_number: "!!", timestamp: at }))).toEqual({ reads: [], noPlate: 1 })
+  })
+})

@@ -96,3 +96,51 @@ describe("the camera listener with a full buffer", () => {
       expect((yield* buffer.pending(100)).map((p) => p.detection.detection_id)).toEqual([small.detection_id, refused.detection_id])
     }))
 })
+
+describe("ALPR-Database's ingest on the listener (Blue Iris)", () => {
+  it.scopedLive("stores a push to /api/plate-reads with the camera's push secret as x-api-key; a wrong key is 401, counted, nothing stored", () =>
+    Effect.gen(function*() {
+      const buffer = yield* makeBuffer({ dir: tempDir(), retentionDays: 7, quotaBytes: 1e9 })
+      const secret = newPushSecret()
+      const routes = yield* listenerRoutes(
+        [{ id: "bi-gate", name: "Gate (Blue Iris)", vendor: "blueiris", mode: "push" }],
+        new CameraActivity(),
+        { pushSecrets: new Map([["bi-gate", secret]]), vendorRoutes: false }
+      ).pipe(Effect.provideService(ReadBuffer, buffer))
+      const url = yield* serve(routes)
+      // Blue Iris's alert action body (README of ALPR-Database), here with a memo and a fake JPEG.
+      const photo = fakeJpeg(5_000)
+      const body = { memo: "ABC123:0.91,car:0.88", Image: base64(photo), camera: "Gate", timestamp: "2026-05-01T12:00:00Z", ALERT_PATH: "Gate.20260501_120000.1234.3-1.jpg", ALERT_CLIP: "@123456" }
+      const post = (headers: Record<string, string>, payload: unknown = body) =>
+        request(`${url}/api/plate-reads`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(payload) })
+      const unauthorized = () => Effect.map(buffer.stats, (s) => s.counters["unauthorized_pushes"] ?? 0)
+
+      expect(yield* post({ "x-api-key": `${secret}x` })).toMatchObject({ status: 401, body: { error: expect.any(String) } })
+      expect(yield* post({})).toMatchObject({ status: 401 })
+      expect(yield* buffer.pending(10)).toEqual([])
+      for (let i = 0; i < 40 && (yield* unauthorized()) < 2; i++) yield* Effect.sleep("100 millis")
+      expect(yield* unauthorized()).toBe(2)
+
+      expect(yield* post({ "x-api-key": secret })).toEqual({
+        status: 201,
+        retryAfter: null,
+        body: { processed: 1, duplicates: 0, ignored: 0, message: "Processed 1 plates, 0 duplicates, 0 ignored" }
+      })
+      const [stored] = yield* buffer.pending(10)
+      expect(stored?.detection).toMatchObject({
+        timestamp: "2026-05-01T12:00:00Z",
+        camera: { id: "bi-gate", mac: "unknown", name: "Gate (Blue Iris)" },
+        plate: { text: "ABC123", confidence: 0.91 },
+        vehicle: { type: "car" }
+      })
+      expect(Fs.readFileSync(stored!.images[0]!.path)).toEqual(Buffer.from(photo))
+
+      // Blue Iris sending the same alert again: known, ALPR-Database's 409.
+      expect(yield* post({ "x-api-key": secret })).toMatchObject({ status: 409, body: { processed: 0, duplicates: 1 } })
+      expect(yield* post({ "x-api-key": secret }, { camera: "Gate" })).toMatchObject({
+        status: 400,
+        body: { error: "No valid plates found in request: send ai_dump, memo or plate_number" }
+      })
+      expect(yield* buffer.pending(10)).toHaveLength(1)
+    }))
+})

@@ -1,6 +1,7 @@
 import { AlprApi } from "@chaverim/domain/Api"
 import {
   AdminAuth,
+  CollectorApiKeyAuth,
   CollectorAuth,
   displayAllowed,
   OperatorAuth,
@@ -49,7 +50,7 @@ const accessOf = (group: HttpApiGroup.HttpApiGroup.AnyWithProps, endpoint: HttpA
   if (middlewares.has(AdminAuth)) return { kind: "role", role: "admin" }
   if (middlewares.has(OperatorAuth)) return { kind: "role", role: "operator" }
   if (middlewares.has(ViewerAuth)) return { kind: "role", role: "viewer" }
-  if (middlewares.has(CollectorAuth)) return { kind: "collector" }
+  if (middlewares.has(CollectorAuth) || middlewares.has(CollectorApiKeyAuth)) return { kind: "collector" }
   if (middlewares.has(PreAuth)) return { kind: "preauth" }
   return PUBLIC.has(`${group.identifier}.${endpoint.name}`) ? { kind: "public" } : undefined
 }

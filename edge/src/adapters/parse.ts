@@ -1,5 +1,6 @@
 import type { CameraContext, Parsed, Vendor } from "./CameraRead"
 import { parseAxis } from "./axis"
+import { parseBlueIris } from "./blueiris"
 import type { Decoded } from "./decode"
 import { parseGeneric } from "./generic"
 import { parseGenetec } from "./genetec"
@@ -34,6 +35,8 @@ export const parsePayload = (
       return parseSurvision(body, ctx)
     case "platerecognizer":
       return parsePlateRecognizer(body, contentType, ctx)
+    case "blueiris":
+      return parseBlueIris(body, ctx)
     case "generic":
       return parseGeneric(body, ctx)
   }

@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { alprDatabaseAnswer } from "@chaverim/domain/AlprDatabase"
 import type { CameraContext, Parsed, Vendor } from "../adapters/CameraRead"
 import { VENDORS } from "../adapters/CameraRead"
 import { parsePayload } from "../adapters/parse"
@@ -20,7 +21,10 @@ import { makePushGuard } from "./PushAuth"
  * with the vendor and identity of its configuration. One that carries none gets 401, is counted
  * (`unauthorized_pushes`) and logged without its secret, and nothing of it is read or buffered.
  * `POST /vendors/<vendor>` takes any camera's reads without credentials, and is off unless
- * `listen.unauthenticated_vendor_routes` is set.
+ * `listen.unauthenticated_vendor_routes` is set. `POST /api/plate-reads` is ALPR-Database's ingest,
+ * as Blue Iris posts it: the body is read as vendor `blueiris` whatever the camera's configured vendor,
+ * the camera's push secret is the `x-api-key` (found as `/push/<secret>` finds it, refused the same
+ * way), and the answer is in ALPR-Database's shape (`alprDatabaseAnswer`).
  *
  * The camera gets its 200 only once the reads are durable in the buffer; a malformed payload gets
  * 400 with the reason (and is counted and logged); a body over MAX_PUSH_BYTES, declared or chunked,
@@ -177,7 +181,25 @@ export const listenerRoutes = (cameras: ReadonlyArray<CameraConfig>, activity: C
       remoteAddress: Option.getOrUndefined(request.remoteAddress)
     }))
 
-    const accept = (source: string, vendor: Vendor, ctx: CameraContext) =>
+    /** The answer to a push whose reads were buffered; ALPR-Database's route answers in its own shape. */
+    type Answer = (outcome: { readonly added: number; readonly duplicates: number; readonly noPlate: number }) => Effect.Effect<
+      HttpServerResponse.HttpServerResponse,
+      never,
+      never
+    >
+
+    const collectorAnswer: Answer = ({ added, duplicates, noPlate }) =>
+      HttpServerResponse.json({ stored: added, duplicates, no_plate: noPlate }).pipe(Effect.orDie)
+
+    const plateReadsAnswer: Answer = ({ added, duplicates }) => {
+      if (added + duplicates === 0) {
+        return HttpServerResponse.json({ error: "No valid plates found in request" }, { status: 400 }).pipe(Effect.orDie)
+      }
+      const { body, status } = alprDatabaseAnswer(added, duplicates)
+      return HttpServerResponse.json(body, { status }).pipe(Effect.orDie)
+    }
+
+    const accept = (source: string, vendor: Vendor, ctx: CameraContext, answer: Answer = collectorAnswer) =>
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
         const declared = Number(request.headers["content-length"] ?? 0)
@@ -199,7 +221,7 @@ export const listenerRoutes = (cameras: ReadonlyArray<CameraConfig>, activity: C
         }
         const stored = yield* buffer.add(reads)
         activity.record(source, { reads: stored.added })
-        return yield* HttpServerResponse.json({ stored: stored.added, duplicates: stored.duplicates, no_plate: noPlate })
+        return yield* answer({ added: stored.added, duplicates: stored.duplicates, noPlate })
       }).pipe(
         Effect.catchTags({
           PushTooLarge: () =>
@@ -242,6 +264,18 @@ export const listenerRoutes = (cameras: ReadonlyArray<CameraConfig>, activity: C
           return yield* verdict._tag === "Accepted"
             ? acceptCamera(verdict.camera)
             : unauthorized(verdict.reason, guard.challenges(now, verdict.stale))
+        })
+      ),
+      HttpRouter.post(
+        "/api/plate-reads",
+        Effect.gen(function*() {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const key = request.headers["x-api-key"]?.trim() ?? ""
+          if (key === "") return yield* unauthorized("a push to /api/plate-reads without x-api-key")
+          const verdict = guard.bySecret(key, yield* pushRequest)
+          return yield* verdict._tag === "Accepted"
+            ? accept(verdict.camera.id, "blueiris", cameraContext(verdict.camera), plateReadsAnswer)
+            : unauthorized(verdict.reason)
         })
       ),
       HttpRouter.post(

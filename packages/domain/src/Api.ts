@@ -6,7 +6,8 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import { LoginRequest, LoginResponse, Me, PairRequest, PasswordChange, TotpRequest, TotpResponse } from "./Accounts"
 import { AlertListParams, AlertPage, AlertPath, Alert, AlertStateConflict, ResolveRequest } from "./Alerts"
-import { CollectorAuth, DisplayAllowed, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
+import { AlprDatabaseBody, AlprDatabaseResult } from "./AlprDatabase"
+import { CollectorApiKeyAuth, CollectorAuth, DisplayAllowed, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
 import { Correction, CorrectionRequest } from "./Corrections"
 import { ReasonParams } from "./Reason"
 import { SearchParams, SearchResult } from "./Search"
@@ -86,6 +87,21 @@ export class IngestApi extends HttpApiGroup.make("ingest")
         OpenApi.Description,
         "Upload at most 100 detections (5 MiB in all). Valid events are stored even when others are rejected; " +
           "a re-sent detection_id counts as a duplicate. Every answer carries X-Backpressure (0..1)."
+      )
+  )
+  .add(
+    HttpApiEndpoint.post("plateReads", "/api/plate-reads")
+      .setPayload(AlprDatabaseBody)
+      .addSuccess(AlprDatabaseResult, { status: 201 })
+      .addError(BadRequest)
+      .addError(PayloadTooLarge)
+      .addError(Overloaded)
+      .middleware(CollectorApiKeyAuth)
+      .annotate(
+        OpenApi.Description,
+        "ALPR-Database's ingest, as Blue Iris posts it, with a collector API key as x-api-key: ai_dump, memo or " +
+          "plate_number, Image (base64), camera, timestamp, ALERT_PATH, ALERT_CLIP. 201 when a read was new, " +
+          "409 when all were stored before, 400 when the body holds no plate. Limits as the batch's."
       )
   )
 {}

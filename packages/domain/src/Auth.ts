@@ -17,6 +17,17 @@ export class CollectorAuth extends HttpApiMiddleware.Tag<CollectorAuth>()("Colle
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
 
+/**
+ * The same collector API keys as `x-api-key` (ALPR-Database's header), for `POST /api/plate-reads`,
+ * so that Blue Iris, which can set a header but not a Bearer token it has no field for, posts to the
+ * server as it posted to ALPR-Database.
+ */
+export class CollectorApiKeyAuth extends HttpApiMiddleware.Tag<CollectorApiKeyAuth>()("CollectorApiKeyAuth", {
+  failure: Unauthorized,
+  provides: CurrentCollector,
+  security: { apiKey: HttpApiSecurity.apiKey({ key: "x-api-key", in: "header" }) }
+}) {}
+
 export const Role = Schema.Literal("admin", "operator", "viewer")
 export type Role = typeof Role.Type
 

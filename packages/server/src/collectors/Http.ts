@@ -1,5 +1,5 @@
 import { AlprApi } from "@chaverim/domain/Api"
-import { CollectorAuth, CurrentCollector } from "@chaverim/domain/Auth"
+import { CollectorApiKeyAuth, CollectorAuth, CurrentCollector } from "@chaverim/domain/Auth"
 import { Unauthorized } from "@chaverim/domain/Errors"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as Effect from "effect/Effect"
@@ -9,22 +9,26 @@ import * as Redacted from "effect/Redacted"
 import { clientAddress } from "../http/ClientAddress"
 import { Collectors } from "./Collectors"
 
-/** Bearer API keys: an unknown, revoked or malformed key and a disabled collector all get 401. */
+/** The collector of an API key: an unknown, revoked or malformed key and a disabled collector all get 401. */
+const collectorOf = (collectors: Collectors) => (key: Redacted.Redacted<string>) =>
+  collectors.authenticate(Redacted.value(key)).pipe(
+    Effect.orDie,
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.fail(new Unauthorized({ message: "unknown, revoked or missing API key" })),
+      onSome: Effect.succeed
+    }))
+  )
+
+/** Bearer API keys. */
 export const CollectorAuthLayer = Layer.effect(
   CollectorAuth,
-  Effect.gen(function*() {
-    const collectors = yield* Collectors
-    return {
-      bearer: (token) =>
-        collectors.authenticate(Redacted.value(token)).pipe(
-          Effect.orDie,
-          Effect.flatMap(Option.match({
-            onNone: () => Effect.fail(new Unauthorized({ message: "unknown, revoked or missing API key" })),
-            onSome: Effect.succeed
-          }))
-        )
-    }
-  })
+  Effect.map(Collectors, (collectors) => ({ bearer: collectorOf(collectors) }))
+)
+
+/** The same keys as `x-api-key` (ALPR-Database's ingest). */
+export const CollectorApiKeyAuthLayer = Layer.effect(
+  CollectorApiKeyAuth,
+  Effect.map(Collectors, (collectors) => ({ apiKey: collectorOf(collectors) }))
 )
 
 export const CollectorsHttpLayer = HttpApiBuilder.group(AlprApi, "collectors", (handlers) =>

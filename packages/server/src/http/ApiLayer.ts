@@ -16,7 +16,7 @@ import { Collectors } from "../collectors/Collectors"
 import { Corrections } from "../corrections/Corrections"
 import { Displays } from "../displays/Displays"
 import { CorrectionsHttpLayer } from "../corrections/Http"
-import { CollectorAuthLayer, CollectorsHttpLayer } from "../collectors/Http"
+import { CollectorApiKeyAuthLayer, CollectorAuthLayer, CollectorsHttpLayer } from "../collectors/Http"
 import { ImagesHttpLayer } from "../images/Http"
 import { Images } from "../images/Images"
 import { IngestHttpLayer } from "../ingest/Http"
@@ -50,7 +50,7 @@ export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Defa
 /** The HttpApi with every group implemented. */
 export const ApiLayer = HttpApiBuilder.api(AlprApi).pipe(
   Layer.provide([SystemHttpLayer, IngestHttpLayer, CollectorsHttpLayer, ImagesHttpLayer, AuthHttpLayer, SearchHttpLayer, CorrectionsHttpLayer, InvestigationHttpLayer, TelegramHttpLayer, AlertsHttpLayer, EvidenceHttpLayer, HoldsHttpLayer, TransparencyHttpLayer]),
-  Layer.provide([CollectorAuthLayer, UserAuthLayer]),
+  Layer.provide([CollectorAuthLayer, CollectorApiKeyAuthLayer, UserAuthLayer]),
   // Bodies are checked against the contract's content types, capped and parsed before decoding.
   Layer.provide(RequestBodiesLayer)
 )

@@ -9,9 +9,12 @@ import * as Option from "effect/Option"
 import { AppConfig } from "../Config"
 import { mapTileSource } from "./WebApp"
 
-/** JSON bodies of people's requests are small; only a collector's batch is large (and checks its own limit). */
+/**
+ * JSON bodies of people's requests are small; only a collector's batch, and ALPR-Database's ingest
+ * with its base64 photo, are large (and check their own limit, the batch's).
+ */
 export const MAX_REQUEST_BYTES = 64 * 1024
-const OWN_LIMIT = ["/api/v1/detections/batch"]
+const OWN_LIMIT = ["/api/v1/detections/batch", "/api/plate-reads"]
 
 /**
  * Same origin only (WebSockets to the server itself included); no framing; images from the server

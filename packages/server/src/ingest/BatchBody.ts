@@ -14,17 +14,23 @@ export interface ReceivedBatch {
   readonly images: ReadonlyMap<string, ReadonlyArray<IncomingImage>>
   /** Why an event's image part was refused, by detection_id: that event is rejected, not the batch. */
   readonly badImages: ReadonlyMap<string, string>
+  /**
+   * What to keep as each event's `raw`, by index, when not the event itself: the body a read was made
+   * from on the server (ALPR-Database's ingest), rather than the Detection made of it.
+   */
+  readonly raws?: ReadonlyArray<unknown>
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
-const tooLarge = (what: string) =>
+export const tooLarge = (what: string) =>
   new PayloadTooLarge({ message: `${what}; a batch may hold at most ${MAX_BATCH_EVENTS} events and ${mib(MAX_BATCH_BYTES)} in all: split it` })
 
 // A body of unannounced length that runs over the limit is read to its end (and dropped) so the
 // client receives the 413 rather than a reset connection; past this much it is cut off.
 const DRAIN_LIMIT = 8 * MAX_BATCH_BYTES
 
-const readCapped = (request: HttpServerRequest.HttpServerRequest) =>
+/** The body as text, held to the batch's limit (MAX_BATCH_BYTES). */
+export const readCapped = (request: HttpServerRequest.HttpServerRequest) =>
   request.stream.pipe(
     Stream.mapError(() => new BadRequest({ message: "the request body could not be read" })),
     Stream.runFoldEffect({ chunks: [] as Array<Uint8Array>, size: 0 }, (acc, chunk) => {

@@ -1,15 +1,66 @@
+import { type AlprDatabasePush, alprDatabaseAnswer, parseAlprDatabaseJson } from "@chaverim/domain/AlprDatabase"
 import { AlprApi } from "@chaverim/domain/Api"
 import { CurrentCollector } from "@chaverim/domain/Auth"
+import { MAX_BATCH_BYTES, sniffImageType } from "@chaverim/domain/Detection"
+import { BadRequest } from "@chaverim/domain/Errors"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
-import { readBatch } from "./BatchBody"
+import { sha256Hex } from "../crypto/Tokens"
+import { readBatch, readCapped, type ReceivedBatch, tooLarge } from "./BatchBody"
 import { Ingest } from "./Ingest"
 import { IngestGate } from "./IngestGate"
 import { ingestBatches } from "./Metrics"
 
 const countBatch = (outcome: string) => Metric.increment(Metric.tagged(ingestBatches, "outcome", outcome))
+
+/** What the camera of a Blue Iris read is called when its body names none. */
+const UNNAMED = "unknown"
+
+/**
+ * An ALPR-Database body as one batch: a Detection per plate, each with the body's `Image` as its
+ * scene photo and the body without `Image` as its raw. The detection_id is the edge adapters'
+ * fingerprint (vendor, camera, time, plate), so a re-sent body is a duplicate; the camera is
+ * `blueiris:<camera>` with the MAC the edge gives a camera that reports none.
+ */
+const plateReadsBatch = (push: AlprDatabasePush): Effect.Effect<ReceivedBatch, BadRequest> =>
+  Effect.gen(function*() {
+    const contentType = push.image === undefined ? undefined : sniffImageType(push.image)
+    if (push.image !== undefined && contentType === undefined) {
+      return yield* new BadRequest({ message: "Image is not a JPEG, PNG or WebP image" })
+    }
+    const camera = {
+      id: `blueiris:${push.camera ?? UNNAMED}`,
+      mac: UNNAMED,
+      ...(push.camera === undefined ? {} : { name: push.camera })
+    }
+    const events = push.reads.map((read) => ({
+      detection_id: `blueiris:${sha256Hex(JSON.stringify(["blueiris", camera.id, push.timestamp, read.plate])).slice(0, 32)}`,
+      timestamp: push.timestamp,
+      camera,
+      plate: { text: read.plate, confidence: read.confidence },
+      ...(read.vehicle === undefined ? {} : { vehicle: { type: read.vehicle } })
+    }))
+    const images = new Map(
+      push.image === undefined || contentType === undefined
+        ? []
+        : events.map((e) => [e.detection_id, [{ kind: "scene" as const, contentType, bytes: push.image! }]])
+    )
+    return { events, images, badImages: new Map(), raws: events.map(() => push.kept) }
+  })
+
+/** The body of `/api/plate-reads`, under the batch's limit, read whatever its content type (as ALPR-Database reads it). */
+const readPlateReads = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function*() {
+    const length = Number(request.headers["content-length"] ?? NaN)
+    if (length > MAX_BATCH_BYTES) return yield* tooLarge("the body is larger than allowed")
+    const parsed = parseAlprDatabaseJson(yield* readCapped(request), new Date())
+    if (Either.isLeft(parsed)) return yield* new BadRequest({ message: parsed.left.message })
+    return yield* plateReadsBatch(parsed.right)
+  })
 
 export const IngestHttpLayer = HttpApiBuilder.group(AlprApi, "ingest", (handlers) =>
   Effect.gen(function*() {
@@ -36,6 +87,29 @@ export const IngestHttpLayer = HttpApiBuilder.group(AlprApi, "ingest", (handlers
         ),
       // A batch that has started is finished even while the server shuts down.
       { uninterruptible: true }
+    ).handleRaw(
+      "plateReads",
+      ({ request }) =>
+        Effect.gen(function*() {
+          const { collectorId } = yield* CurrentCollector
+          const batch = yield* readPlateReads(request)
+          const result = yield* gate.admit(ingest.store(collectorId, batch))
+          yield* countBatch("stored")
+          // Nothing stored nor known already: every read was refused, and the first says why.
+          if (result.accepted + result.duplicates === 0) {
+            return yield* new BadRequest({ message: result.errors[0]?.message ?? "No valid plates found in request" })
+          }
+          const { body, status } = alprDatabaseAnswer(result.accepted, result.duplicates)
+          return yield* HttpServerResponse.json(body, { status })
+        }).pipe(
+          Effect.tapError((e) => countBatch(e._tag)),
+          Effect.catchTag("Overloaded", (e) =>
+            HttpServerResponse.json(
+              { _tag: e._tag, message: e.message, retry_after_s: e.retry_after_s },
+              { status: 503, headers: { "retry-after": String(e.retry_after_s) } }
+            )),
+          Effect.catchTags({ SqlError: Effect.die, ObjectStoreError: Effect.die, HttpBodyError: Effect.die })
+        ),
+      { uninterruptible: true }
     )
   }))
-
