@@ -1,7 +1,7 @@
 import { type AlprDatabasePush, alprDatabaseAnswer, parseAlprDatabaseJson } from "@chaverim/domain/AlprDatabase"
 import { AlprApi } from "@chaverim/domain/Api"
 import { CurrentCollector } from "@chaverim/domain/Auth"
-import { MAX_BATCH_BYTES, sniffImageType } from "@chaverim/domain/Detection"
+import { type BatchResult, MAX_BATCH_BYTES, sniffImageType } from "@chaverim/domain/Detection"
 import { BadRequest } from "@chaverim/domain/Errors"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -66,50 +66,45 @@ export const IngestHttpLayer = HttpApiBuilder.group(AlprApi, "ingest", (handlers
   Effect.gen(function*() {
     const ingest = yield* Ingest
     const gate = yield* IngestGate
+
+    /** A batch (as `read` reads it) stored for the signed-in collector through the gate, counted, answered by `answer`. */
+    const storeBatch = (
+      read: ReturnType<typeof readBatch> | ReturnType<typeof readPlateReads>,
+      answer: (result: BatchResult) => Effect.Effect<HttpServerResponse.HttpServerResponse, BadRequest>
+    ) =>
+      Effect.gen(function*() {
+        const { collectorId } = yield* CurrentCollector
+        const batch = yield* read
+        const result = yield* gate.admit(ingest.store(collectorId, batch))
+        yield* countBatch("stored")
+        return yield* answer(result)
+      }).pipe(
+        Effect.tapError((e) => countBatch(e._tag)),
+        // Overloaded is answered here so that it can carry Retry-After.
+        Effect.catchTag("Overloaded", (e) =>
+          HttpServerResponse.json(
+            { _tag: e._tag, message: e.message, retry_after_s: e.retry_after_s },
+            { status: 503, headers: { "retry-after": String(e.retry_after_s) } }
+          )),
+        Effect.catchTags({ SqlError: Effect.die, ObjectStoreError: Effect.die, HttpBodyError: Effect.die })
+      )
+
     return handlers.handleRaw(
       "batch",
-      ({ request }) =>
-        Effect.gen(function*() {
-          const { collectorId } = yield* CurrentCollector
-          const batch = yield* readBatch(request)
-          const result = yield* gate.admit(ingest.store(collectorId, batch))
-          yield* countBatch("stored")
-          return yield* HttpServerResponse.json(result)
-        }).pipe(
-          Effect.tapError((e) => countBatch(e._tag)),
-          // Overloaded is answered here so that it can carry Retry-After.
-          Effect.catchTag("Overloaded", (e) =>
-            HttpServerResponse.json(
-              { _tag: e._tag, message: e.message, retry_after_s: e.retry_after_s },
-              { status: 503, headers: { "retry-after": String(e.retry_after_s) } }
-            )),
-          Effect.catchTags({ SqlError: Effect.die, ObjectStoreError: Effect.die, HttpBodyError: Effect.die })
-        ),
+      ({ request }) => storeBatch(readBatch(request), (result) => HttpServerResponse.json(result).pipe(Effect.orDie)),
       // A batch that has started is finished even while the server shuts down.
       { uninterruptible: true }
     ).handleRaw(
       "plateReads",
       ({ request }) =>
-        Effect.gen(function*() {
-          const { collectorId } = yield* CurrentCollector
-          const batch = yield* readPlateReads(request)
-          const result = yield* gate.admit(ingest.store(collectorId, batch))
-          yield* countBatch("stored")
+        storeBatch(readPlateReads(request), (result) => {
           // Nothing stored nor known already: every read was refused, and the first says why.
           if (result.accepted + result.duplicates === 0) {
-            return yield* new BadRequest({ message: result.errors[0]?.message ?? "No valid plates found in request" })
+            return new BadRequest({ message: result.errors[0]?.message ?? "No valid plates found in request" })
           }
           const { body, status } = alprDatabaseAnswer(result.accepted, result.duplicates)
-          return yield* HttpServerResponse.json(body, { status })
-        }).pipe(
-          Effect.tapError((e) => countBatch(e._tag)),
-          Effect.catchTag("Overloaded", (e) =>
-            HttpServerResponse.json(
-              { _tag: e._tag, message: e.message, retry_after_s: e.retry_after_s },
-              { status: 503, headers: { "retry-after": String(e.retry_after_s) } }
-            )),
-          Effect.catchTags({ SqlError: Effect.die, ObjectStoreError: Effect.die, HttpBodyError: Effect.die })
-        ),
+          return HttpServerResponse.json(body, { status }).pipe(Effect.orDie)
+        }),
       { uninterruptible: true }
     )
   }))
