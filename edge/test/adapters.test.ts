@@ -435,14 +435,38 @@ describe("Plate Recognizer", () => {
     timestamp: "2024-10-17T23:04:50.098000Z",
     camera: { id: "platerecognizer:sv1-searial-1", mac: "unknown" },
     plate: { text: "MW818WM", confidence: 1 },
-    vehicle: { direction: "leaving", color: "black" }
+    vehicle: { direction: "leaving", color: "black" },
+    // What the read has no field for goes with it as its source (kept in the stored read's raw).
+    source: {
+      candidates: [
+        { score: 1, plate: "mw818wm" },
+        { score: 0.864, plate: "mw81bwm" },
+        { score: 0.864, plate: "mw8i8wm" },
+        { score: 0.864, plate: "mwb18wm" },
+        { score: 0.728, plate: "mw8ibwm" },
+        { score: 0.728, plate: "mwb1bwm" },
+        { score: 0.728, plate: "mwbi8wm" },
+        { score: 0.593, plate: "mwbibwm" }
+      ],
+      region: { code: "fr", score: 0.816 },
+      box: { xmin: 693, ymin: 681, xmax: 988, ymax: 759 },
+      dscore: 0.883,
+      direction: 81
+    }
   }
   const webhookRead = {
     detection_id: "platerecognizer:d16ea6ca0efdcc2a6cf48537ec7fd1de",
     timestamp: "2021-10-27T06:20:55.161444Z",
     camera: { id: "platerecognizer:camera-1", mac: "unknown" },
     plate: { text: "SLZ9043M", confidence: 0.906 },
-    vehicle: { direction: "approaching", type: "suv", color: "white", make: "Mercedes-Benz" }
+    vehicle: { direction: "approaching", type: "suv", color: "white", make: "Mercedes-Benz" },
+    source: {
+      candidates: [{ plate: "slz9043m" }, { plate: "slz9043m" }, { plate: "slz9043m" }],
+      region: { code: "it", score: 0.476 },
+      box: { xmin: 153, ymin: 91, xmax: 302, ymax: 125 },
+      dscore: 0.641,
+      direction: 210
+    }
   }
 
   /**
@@ -704,18 +728,23 @@ describe("Blue Iris (ALPR-Database's body)", () => {
   it("reads the real test body: ai_dump wins over plate_number, one read per prediction, Image the scene photo (WebP)", () => {
     const parsed = accepted(parse("blueiris", own(PAYLOAD)))
     const camera = { id: "blueiris:ALPR2", mac: "unknown", name: "ALPR2" }
+    // The body but its image goes with each read as its source: ALERT_PATH, ALERT_CLIP, the AI dump.
+    const { Image: _image, ...source } = ownJson(PAYLOAD)
+    expect(source).toMatchObject({ ALERT_PATH: "LLLL.LLLL", ALERT_CLIP: "TTTT@TTTT", plate_number: "D333X1" })
     expect(parsed.reads.map((r) => r.detection)).toEqual([
       {
         detection_id: "blueiris:ca1d5b35ae649793361e0ac83e88e025",
         timestamp: "2025-07-15T13:59:04Z",
         camera,
-        plate: { text: "9RPX658", confidence: 0.9400946199893951 }
+        plate: { text: "9RPX658", confidence: 0.9400946199893951 },
+        source
       },
       {
         detection_id: "blueiris:9c1ee3830944f43038153d21cfc8e8bd",
         timestamp: "2025-07-15T13:59:04Z",
         camera,
-        plate: { text: "HF7499", confidence: 0.9081299901008606 }
+        plate: { text: "HF7499", confidence: 0.9081299901008606 },
+        source
       }
     ])
     expect(parsed.noPlate).toBe(0)
@@ -741,16 +770,14 @@ describe("Blue Iris (ALPR-Database's body)", () => {
       found: { predictions: [{ label: "person", confidence: 0.97 }, { label: "truck", confidence: 0.61 }, { label: "Car", confidence: 0.83 }] }
     }
     const alpr = ownJson(DUMP)[0]
-    expect(onlyDetection(blueiris({
-      ai_dump: [objects, { ...alpr, found: { predictions: [alpr["found"]["predictions"][1]] } }],
-      camera: "Gate",
-      timestamp: at
-    }))).toEqual({
+    const body = { ai_dump: [objects, { ...alpr, found: { predictions: [alpr["found"]["predictions"][1]] } }], camera: "Gate", timestamp: at }
+    expect(onlyDetection(blueiris(body))).toEqual({
       detection_id: onlyDetection(blueiris({ plate_number: "HF7499", camera: "Gate", timestamp: at })).detection_id,
       timestamp: at,
       camera: cam,
       plate: { text: "HF7499", confidence: 0.9081299901008606 },
-      vehicle: { type: "car" }
+      vehicle: { type: "car" },
+      source: body
     })
   })
 
@@ -760,7 +787,8 @@ describe("Blue Iris (ALPR-Database's body)", () => {
       timestamp: at,
       camera: cam,
       plate: { text: "ABC123", confidence: 0.91 },
-      vehicle: { type: "car" }
+      vehicle: { type: "car" },
+      source: { memo: "ABC123:0.91,car:0.88", camera: "Gate", timestamp: at }
     })
     expect(plates({ memo: "person:93%, [xyz9]:87%, truck:70%, XYZ9:0.5, DEF456", timestamp: at })).toEqual([
       ["XYZ9", 0.87, "truck"],
@@ -773,8 +801,16 @@ describe("Blue Iris (ALPR-Database's body)", () => {
       detection_id: "blueiris:fca4c467fdb7322e7d5f9b7604e3193d",
       timestamp: "2026-05-01T12:00:00Z",
       camera: { id: "blueiris:unknown", mac: "unknown" },
-      plate: { text: "D333X1", confidence: 1 }
+      plate: { text: "D333X1", confidence: 1 },
+      source: { plate_number: "d333x1", timestamp: "2026-05-01T12:00:00Z" }
     })
+  })
+
+  it("keeps the read but leaves out its source when the body beside it is over 16 KiB of JSON", () => {
+    const memo = "ABC123:0.91"
+    const read = onlyDetection(blueiris({ memo, timestamp: at, ALERT_PATH: "x".repeat(20_000) }))
+    expect(read.plate.text).toBe("ABC123")
+    expect(read.source).toBeUndefined()
   })
 
   it("takes ai_dump over memo over plate_number, as ALPR-Database does", () => {

@@ -302,6 +302,21 @@ describe("batch ingest", () => {
     expect(body).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, message: expect.stringMatching(/NUL/) }] })
   })
 
+  it("keeps what a read's vendor sent beside it (source) in the stored raw, and refuses a source over 16 KiB", async () => {
+    const source = { candidates: [{ plate: "src001", score: 0.9 }, { plate: "5rc001", score: 0.7 }], ALERT_CLIP: "clips/1.bvr" }
+    const kept = detection({ plate: { text: "SRC001", confidence: 0.9 }, source })
+    const tooBig = detection({ source: { ALERT_PATH: "x".repeat(17 * 1024) } })
+    const body = await (await postBatch(server, apiKey, [kept, tooBig])).json() as Record<string, unknown>
+    expect(body).toMatchObject({
+      accepted: 1,
+      rejected: 1,
+      errors: [{ index: 1, detection_id: tooBig.detection_id, message: expect.stringMatching(/source is at most 16 KiB of JSON/) }]
+    })
+    const { rows } = await server.db.query("SELECT raw FROM detections WHERE detection_id = $1", [kept.detection_id])
+    expect(rows[0].raw.source).toEqual(source)
+    expect(await countRows([tooBig.detection_id])).toBe(0)
+  })
+
   it("stores reads from months long past without giving each month a table of its own", async () => {
     const partitions = async () =>
       Number((await server.db.query("SELECT count(*) FROM pg_inherits WHERE inhparent = 'detections'::regclass")).rows[0].count)

@@ -36,7 +36,9 @@ export const parseBlueIris = (body: Uint8Array, ctx: CameraContext): Decoded<Par
         confidence: read.confidence,
         vehicle: { type: lowerAttribute(read.vehicle) },
         location: ctx.location,
-        images: [scene]
+        images: [scene],
+        // ALERT_PATH, ALERT_CLIP, the AI dump: the body but its image, as the server keeps it.
+        source: push.kept
       }))
     )
   })

@@ -39,8 +39,8 @@ import {
  * Vehicle type, and the best-scoring colour, make and orientation; `generic` is the make Plate
  * Recognizer gives a vehicle whose make it could not tell. Direction: orientation `Front` (the front
  * is seen: approaching) and `Rear` (leaving); the `direction` angle in the image says nothing of
- * towards or away without the camera's geometry. The candidates, boxes and region are not carried:
- * a read has no place for them.
+ * towards or away without the camera's geometry. The candidates, region, plate box, dscore and
+ * angle go with the read as its `source` (kept in the stored read's raw).
  * Time: `timestamp`; without it, `timestamp_local` (its offset, else the configured time zone).
  * Identity: no id per result (`filename` names the frame, which may hold several), so a fingerprint;
  * the camera is `platerecognizer:<camera_id>`. The picture, when sent (Stream's `webhook_image_type`:
@@ -59,6 +59,11 @@ const Guesses = <A, I>(guess: Schema.Schema<A, I>) => optional(Schema.NullOr(Sch
 const Result = Schema.Struct({
   plate: Schema.String,
   score: Numeric,
+  candidates: optional(Schema.Unknown),
+  region: optional(Schema.Unknown),
+  box: optional(Schema.Unknown),
+  dscore: optional(Schema.Unknown),
+  direction: optional(Schema.Unknown),
   vehicle: optional(Schema.NullOr(Schema.Struct({ type: optional(Schema.NullOr(Schema.String)) }))),
   color: Guesses(Schema.Struct({ color: Schema.String, score: Numeric })),
   model_make: Guesses(Schema.Struct({ make: Schema.String, score: Numeric })),
@@ -96,6 +101,15 @@ const timeOf = (recognition: Recognition, ctx: CameraContext): Decoded<string> =
   return required(VENDOR, localTime(local, ctx.timeZone), `timestamp_local "${local}" is not an ISO 8601 time`)
 }
 
+/** What a result says beyond the read: the other candidate plates, the region, the boxes, the angle. */
+const sourceOf = (result: Result): Record<string, unknown> | undefined => {
+  const kept = Object.fromEntries(
+    (["candidates", "region", "box", "dscore", "direction"] as const)
+      .flatMap((key) => (result[key] === undefined || result[key] === null ? [] : [[key, result[key]]]))
+  )
+  return Object.keys(kept).length === 0 ? undefined : kept
+}
+
 const make = (result: Result) => {
   const value = attribute(best(result.model_make)?.make)
   return value?.toLowerCase() === NO_MAKE ? undefined : value
@@ -123,7 +137,8 @@ const recognitionReads = (json: unknown, frame: FormPart | undefined, ctx: Camer
           make: make(result)
         },
         location: ctx.location,
-        images: [scene]
+        images: [scene],
+        source: sourceOf(result)
       }))
     )
   })

@@ -1,4 +1,4 @@
-import { Detection } from "@chaverim/domain/Detection"
+import { Detection, jsonBytes, MAX_SOURCE_BYTES } from "@chaverim/domain/Detection"
 import { isPlateRead } from "@chaverim/domain/Plate"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -34,6 +34,11 @@ export interface Sighting {
   readonly vehicle?: Detection["vehicle"]
   readonly location?: Location | undefined
   readonly images?: ReadonlyArray<CameraImage | undefined>
+  /**
+   * What the vendor sent that the read has no field for, kept with it (the Detection's `source`);
+   * left out, and the read kept, when it is more than MAX_SOURCE_BYTES of JSON.
+   */
+  readonly source?: Readonly<Record<string, unknown>> | undefined
 }
 
 export type Camera = Detection["camera"]
@@ -338,7 +343,8 @@ const toDetection = (vendor: Vendor, sighting: Sighting & { readonly plate: stri
     camera: pruned(sighting.camera),
     plate: { text: sighting.plate, confidence: sighting.confidence },
     vehicle: pruned(sighting.vehicle),
-    location: sighting.location
+    location: sighting.location,
+    source: sighting.source === undefined || jsonBytes(sighting.source) > MAX_SOURCE_BYTES ? undefined : sighting.source
   }))
 
 /**

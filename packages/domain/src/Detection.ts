@@ -42,6 +42,30 @@ export const Location = Schema.Struct({
   lon: Schema.Number.pipe(Schema.between(-180, 180))
 })
 
+/** The most JSON a read's `source` may hold, in bytes (UTF-8). */
+export const MAX_SOURCE_BYTES = 16 * 1024
+
+/** The size of `value` as JSON in UTF-8 bytes, or Infinity when it is no JSON value. */
+export const jsonBytes = (value: unknown): number => {
+  try {
+    const json = JSON.stringify(value)
+    return json === undefined ? Infinity : new TextEncoder().encode(json).length
+  } catch {
+    return Infinity
+  }
+}
+
+/**
+ * What the vendor sent with a read that a Detection has no field for (a recogniser's other candidate
+ * plates, a recorder's alert and clip paths): kept with the stored read, as part of its `raw`, for
+ * whoever examines the read later; never searched or shown as the read.
+ */
+export const Source = Schema.Record({ key: Schema.String, value: Schema.Unknown }).pipe(
+  Schema.filter((source) =>
+    jsonBytes(source) <= MAX_SOURCE_BYTES || `source is at most ${MAX_SOURCE_BYTES / 1024} KiB of JSON`
+  )
+)
+
 /** One plate read by one camera, as collectors send it (ARCHITECTURE.md, "Detection"). */
 export const Detection = Schema.Struct({
   detection_id: Text(200),
@@ -49,7 +73,8 @@ export const Detection = Schema.Struct({
   camera: CameraRef,
   plate: PlateRead,
   vehicle: Schema.optional(Vehicle),
-  location: Schema.optional(Location)
+  location: Schema.optional(Location),
+  source: Schema.optional(Source)
 })
 export type Detection = typeof Detection.Type
 
