@@ -41,7 +41,7 @@ const readsOf = async (plates: ReadonlyArray<string>) =>
   )).rows
 
 describe("POST /api/plate-reads", () => {
-  it("stores each plate of the body with its photo, raw the body without Image; a re-send is a duplicate (409)", async () => {
+  it("stores each plate of the body with its photo, the body without Image as its source in raw; a re-send is a duplicate (409)", async () => {
     expect(await post(PAYLOAD)).toEqual({
       status: 201,
       body: { processed: 2, duplicates: 0, ignored: 0, message: "Processed 2 plates, 0 duplicates, 0 ignored" }
@@ -58,7 +58,7 @@ describe("POST /api/plate-reads", () => {
       confidence,
       detected_at: new Date("2025-07-15T13:59:04Z"),
       vehicle_type: null,
-      raw: withoutImage,
+      raw: expect.objectContaining({ plate: expect.objectContaining({ text: plate_text }), source: withoutImage }),
       external_id: "blueiris:ALPR2",
       name: "ALPR2",
       mac: "unknown",
@@ -67,7 +67,7 @@ describe("POST /api/plate-reads", () => {
       size_bytes: 44_994,
       sha256: createHash("sha256").update(photo).digest("hex")
     })))
-    expect(rows[0].raw).toMatchObject({ ALERT_PATH: "LLLL.LLLL", ALERT_CLIP: "TTTT@TTTT", plate_number: "D333X1" })
+    expect(rows[0].raw.source).toMatchObject({ ALERT_PATH: "LLLL.LLLL", ALERT_CLIP: "TTTT@TTTT", plate_number: "D333X1" })
 
     expect(await post(PAYLOAD)).toMatchObject({ status: 409, body: { processed: 0, duplicates: 2 } })
     expect(await readsOf(["9RPX658", "HF7499"])).toHaveLength(2)
@@ -87,7 +87,21 @@ describe("POST /api/plate-reads", () => {
     const [row] = await readsOf(["PRB123"])
     expect(row).toMatchObject({ confidence: 0.91, vehicle_type: "car", external_id: "blueiris:Gate", size_bytes: 200_000 })
     const { Image: _, ...kept } = body
-    expect(row.raw).toEqual(kept)
+    expect(row.raw.source).toEqual(kept)
+  })
+
+  it("holds one body to a batch's 100 plates, and keeps a source of at most 16 KiB", async () => {
+    const many = Array.from({ length: 101 }, (_, i) => `MNY${String(i).padStart(3, "0")}:0.9`).join(",")
+    expect(await post({ memo: many, timestamp: new Date().toISOString() })).toMatchObject({
+      status: 400,
+      body: { message: expect.stringMatching(/memo holds 101 plates; one body may hold at most 100/) }
+    })
+    expect(await readsOf(["MNY000"])).toEqual([])
+    // A large body beside the plate is not copied into every read: the read is stored without it.
+    const big = { plate_number: "BIG001", timestamp: new Date().toISOString(), ALERT_PATH: "x".repeat(20_000) }
+    expect(await post(big)).toMatchObject({ status: 201, body: { processed: 1 } })
+    const [row] = await readsOf(["BIG001"])
+    expect(row.raw.source).toBeUndefined()
   })
 
   it("refuses a bad or missing key with 401 and stores nothing", async () => {

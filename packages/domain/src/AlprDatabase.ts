@@ -2,7 +2,7 @@ import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { IsoTimestamp } from "./Detection"
+import { IsoTimestamp, MAX_BATCH_EVENTS } from "./Detection"
 
 /**
  * The body of ALPR-Database's ingest (`POST /api/plate-reads`, github.com/algertc/ALPR-Database), as
@@ -149,6 +149,7 @@ const withVehicle = (read: AlprDatabaseRead, vehicle: string | undefined): AlprD
 const fromMemo = (memo: string): Either.Either<ReadonlyArray<AlprDatabaseRead>, AlprDatabaseError> =>
   Either.gen(function*() {
     const plates: Array<AlprDatabaseRead> = []
+    const seen = new Set<string>()
     const objects: Array<{ label: string; confidence: number }> = []
     for (const item of memo.split(",").map((i) => i.trim()).filter((i) => i !== "")) {
       const colon = item.lastIndexOf(":")
@@ -160,7 +161,9 @@ const fromMemo = (memo: string): Either.Either<ReadonlyArray<AlprDatabaseRead>, 
         continue
       }
       const plate = label.replace(/[[\]]/g, "").trim().toUpperCase()
-      if (plate !== "" && !plates.some((p) => p.plate === plate)) plates.push({ plate, confidence })
+      if (plate === "" || seen.has(plate)) continue
+      seen.add(plate)
+      plates.push({ plate, confidence })
     }
     const vehicle = bestVehicle(objects)
     return plates.map((p) => withVehicle(p, vehicle))
@@ -270,6 +273,11 @@ export const parseAlprDatabase = (body: unknown, receivedAt: Date): Either.Eithe
       ? yield* fromMemo(fields.memo!)
       : [{ plate: text(fields.plate_number)!.toUpperCase(), confidence: UNSCORED }]
     if (reads.length === 0) return yield* fail(`No valid plates found in request: ${source} holds no plate`)
+    // One body is one batch: held to a batch's events, so that it cannot make a transaction of
+    // thousands of reads (a 5 MiB memo holds a million items).
+    if (reads.length > MAX_BATCH_EVENTS) {
+      return yield* fail(`${source} holds ${reads.length} plates; one body may hold at most ${MAX_BATCH_EVENTS}`)
+    }
     const { Image: _image, ...kept } = body as Record<string, unknown>
     return {
       source,

@@ -161,6 +161,19 @@ describe("monthly partitions of the reads", () => {
     )
   })
 
+  it("lose, at the server's next grant, a function grant the serving role's list does not name", async () => {
+    const { rows: [me] } = await database.db.query("SELECT current_database() AS name, current_schema() AS schema")
+    const role = servingRoleName(me.name)
+    await database.db.query(`GRANT EXECUTE ON FUNCTION detections_make_months(timestamptz[]) TO ${role}`)
+    await serving.query("SELECT detections_make_months(ARRAY['2001-01-01T00:00:00Z']::timestamptz[])")
+    await runOn(database.url, grantServing(role, me.schema))
+    await expect(serving.query("SELECT detections_make_months(ARRAY['2001-02-01T00:00:00Z']::timestamptz[])")).rejects.toThrow(
+      /permission denied/
+    )
+    // What it does name stays granted.
+    await serving.query("SELECT detections_ensure_months(ARRAY[now()])")
+  })
+
   it("take ids from their sequence alone: the serving role may not choose one", async () => {
     await refused(
       serving,

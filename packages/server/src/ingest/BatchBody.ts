@@ -14,11 +14,6 @@ export interface ReceivedBatch {
   readonly images: ReadonlyMap<string, ReadonlyArray<IncomingImage>>
   /** Why an event's image part was refused, by detection_id: that event is rejected, not the batch. */
   readonly badImages: ReadonlyMap<string, string>
-  /**
-   * What to keep as each event's `raw`, by index, when not the event itself: the body a read was made
-   * from on the server (ALPR-Database's ingest), rather than the Detection made of it.
-   */
-  readonly raws?: ReadonlyArray<unknown>
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`

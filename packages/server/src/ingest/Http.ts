@@ -1,7 +1,7 @@
 import { type AlprDatabasePush, alprDatabaseAnswer, parseAlprDatabaseJson } from "@chaverim/domain/AlprDatabase"
 import { AlprApi } from "@chaverim/domain/Api"
 import { CurrentCollector } from "@chaverim/domain/Auth"
-import { type BatchResult, MAX_BATCH_BYTES, sniffImageType } from "@chaverim/domain/Detection"
+import { type BatchResult, jsonBytes, MAX_BATCH_BYTES, MAX_SOURCE_BYTES, sniffImageType } from "@chaverim/domain/Detection"
 import { BadRequest } from "@chaverim/domain/Errors"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -22,7 +22,7 @@ const UNNAMED = "unknown"
 
 /**
  * An ALPR-Database body as one batch: a Detection per plate, each with the body's `Image` as its
- * scene photo and the body without `Image` as its raw. The detection_id is the edge adapters'
+ * scene photo and the body without `Image` as its source. The detection_id is the edge adapters'
  * fingerprint (vendor, camera, time, plate), so a re-sent body is a duplicate; the camera is
  * `blueiris:<camera>` with the MAC the edge gives a camera that reports none.
  */
@@ -42,14 +42,17 @@ const plateReadsBatch = (push: AlprDatabasePush): Effect.Effect<ReceivedBatch, B
       timestamp: push.timestamp,
       camera,
       plate: { text: read.plate, confidence: read.confidence },
-      ...(read.vehicle === undefined ? {} : { vehicle: { type: read.vehicle } })
+      ...(read.vehicle === undefined ? {} : { vehicle: { type: read.vehicle } }),
+      // ALERT_PATH, ALERT_CLIP, the AI dump: kept with each read as its source (in its raw), as the
+      // collector sends them; left out when more than a source may hold.
+      ...(jsonBytes(push.kept) > MAX_SOURCE_BYTES ? {} : { source: push.kept })
     }))
     const images = new Map(
       push.image === undefined || contentType === undefined
         ? []
         : events.map((e) => [e.detection_id, [{ kind: "scene" as const, contentType, bytes: push.image! }]])
     )
-    return { events, images, badImages: new Map(), raws: events.map(() => push.kept) }
+    return { events, images, badImages: new Map() }
   })
 
 /** The body of `/api/plate-reads`, under the batch's limit, read whatever its content type (as ALPR-Database reads it). */

@@ -188,23 +188,17 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
         )
         SELECT id, detection_id FROM first UNION ALL SELECT id, detection_id FROM second`
 
-    const validate = (
-      events: ReadonlyArray<unknown>,
-      badImages: ReadonlyMap<string, string>,
-      raws: ReadonlyArray<unknown> | undefined,
-      now: number
-    ) => {
+    const validate = (events: ReadonlyArray<unknown>, badImages: ReadonlyMap<string, string>, now: number) => {
       const valid: Array<ValidEvent> = []
       const errors: Array<BatchError> = []
       const seen = new Set<string>()
       let repeats = 0
-      events.forEach((sent, index) => {
-        const raw = raws?.[index] ?? sent
-        const id = (sent as { detection_id?: unknown } | null)?.detection_id
+      events.forEach((raw, index) => {
+        const id = (raw as { detection_id?: unknown } | null)?.detection_id
         const detectionId = typeof id === "string" ? id : undefined
         const reject = (message: string) =>
           errors.push(detectionId === undefined ? { index, message } : { index, detection_id: detectionId, message })
-        const decoded = decodeDetection(sent)
+        const decoded = decodeDetection(raw)
         if (Either.isLeft(decoded)) return reject(describe(decoded.left))
         const event = decoded.right
         const detectedAt = new Date(event.timestamp)
@@ -213,7 +207,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
           return reject("timestamp: more than a day in the future; check the camera clock")
         }
         // PostgreSQL can store neither text nor JSON with a NUL character in it.
-        if (hasNul(sent) || hasNul(raw)) return reject("contains a NUL character (\\u0000), which cannot be stored")
+        if (hasNul(raw)) return reject("contains a NUL character (\\u0000), which cannot be stored")
         const badImage = badImages.get(event.detection_id)
         if (badImage !== undefined) return reject(badImage)
         if (seen.has(event.detection_id)) {
@@ -228,7 +222,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
 
     const store = Effect.fn("Ingest.store")(function*(collectorId: string, batch: ReceivedBatch) {
       const started = performance.now()
-      const { valid, errors, repeats } = validate(batch.events, batch.badImages, batch.raws, Date.now())
+      const { valid, errors, repeats } = validate(batch.events, batch.badImages, Date.now())
 
       const reads: Array<{ v: ValidEvent; read: NewRead }> = []
       for (const v of valid) {
