@@ -215,6 +215,25 @@ describe("UniFi Protect", () => {
     })
   })
 
+  it("reads a Protect event of the events list: the plate Protect matched on its best vehicle thumbnail", () => {
+    // uiprotect's sample_raw_events.json, the same event as the smartDetectTrack (its plate anonymised there).
+    const events = Fs.readFileSync(new URL("fixtures/unifi-protect/uiprotect_sample_raw_events_smartdetect.json", import.meta.url))
+    const parsed = accepted(parse("unifi", events))
+    expect(parsed.reads.map((r) => r.detection)).toEqual([{
+      detection_id: "unifi:f1d59512b03f596d87db22c7",
+      timestamp: "2025-11-22T13:16:38.276Z",
+      camera: { id: "unifi:dcb7b0d1318653f056420d16", mac: "unknown" },
+      plate: { text: "WWHXXXX", confidence: 0.75 },
+      vehicle: { type: "car", color: "white" },
+      source: { protect_name: "Xzz Aobdf" }
+    }])
+    expect(parsed.noPlate).toBe(0) // the face and person event is no vehicle
+    const [event] = JSON.parse(new TextDecoder().decode(events)) as Array<Record<string, unknown>>
+    expect(onlyDetection(parse("unifi", json(event), { cameraId: "drive" })).detection_id).toBe("unifi:f1d59512b03f596d87db22c7")
+    expect(refusal(parse("unifi", json([event, { ...event, start: "soon" }]))))
+      .toMatch(/^event 2 of 2: /)
+  })
+
   it("reads the Alarm Manager webhook, with its thumbnail as the scene", () => {
     const parsed = accepted(parse("unifi", json(unifiWebhook())))
     expect(parsed.reads.map((r) => r.detection)).toEqual([{
@@ -270,7 +289,7 @@ describe("UniFi Protect", () => {
     const text = fixtureText(UNIFI_TRACK)
     expect(refusal(parse("unifi", text.slice(0, text.length / 2)))).toMatch(/^not valid JSON \(/)
     expect(refusal(parse("unifi", json({ hello: "world" }))))
-      .toBe("expected an Alarm Manager webhook (alarm.triggers) or a smartDetectTrack (payload)")
+      .toBe("expected an Alarm Manager webhook (alarm.triggers), a smartDetectTrack (payload), a Protect event (modelKey \"event\") or a list of events")
     expect(refusal(parse("unifi", json({ alarm: { name: "Gate" } })))).toBe("alarm.triggers is missing")
     expect(refusal(parse("unifi", json(unifiWebhook({ timestamp: "soon" })))))
       .toMatch(/^alarm\.triggers\[0\]\.timestamp: /)

@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from "node:crypto"
+import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import { fileURLToPath } from "node:url"
+import { WebSocket, WebSocketServer } from "ws"
 import { fixtureText as fixture } from "./cameras"
 
 /**
@@ -10,7 +13,8 @@ import { fixtureText as fixture } from "./cameras"
  * - a Hikvision ANPR camera: Digest authentication (checked, not just required), the
  *   `/ISAPI/Event/notification/alertStream` multipart stream, the plate list of any channel, and the
  *   pictures of listed plates;
- * - a UniFi Protect console: the API key, the camera list, events, smartDetectTracks, thumbnails.
+ * - a UniFi Protect console: login or API key, bootstrap, the events list, events, thumbnails and
+ *   the updates websocket's binary packets.
  */
 
 const listen = async (server: Http.Server) => {
@@ -254,80 +258,159 @@ export const startFakeHikvision = async (username: string, password: string): Pr
 // ---------------------------------------------------------------------------------------------
 // UniFi Protect
 
-export interface ProtectEvent {
-  readonly id: string
-  readonly device: string
-  readonly start: number
-  readonly end: number | null
-  readonly smartDetectTypes: ReadonlyArray<string>
-  /** the plate in its smartDetectTrack */
-  readonly plate: string
-}
+/** uiprotect's sample data, copied beside the tests (test/fixtures/unifi-protect/SOURCES.md). */
+export const protectSample = (name: string): unknown =>
+  JSON.parse(Fs.readFileSync(fileURLToPath(new URL(`fixtures/unifi-protect/${name}`, import.meta.url)), "utf8"))
+
+/** A Protect event as the console keeps it (uiprotect's raw event shape). */
+export type ProtectEventJson = Record<string, unknown> & { readonly id: string; readonly start: number; readonly end?: number | null }
 
 export interface FakeProtect {
   readonly url: string
-  readonly events: Array<ProtectEvent>
-  /** `path?query` of every request with the right key */
+  /** the console's events, as its events list and `events/<id>` give them */
+  readonly events: Array<ProtectEventJson>
+  /** `path?query` of every request that was let in */
   readonly requests: ReadonlyArray<string>
-  /** requests refused for their key */
+  /** the `x-api-key` of every request that carried one */
+  readonly apiKeys: ReadonlyArray<string>
+  /** logins accepted */
+  readonly logins: () => number
+  /** requests and handshakes refused (401) */
   readonly refused: () => number
+  /** the `lastUpdateId` of every updates websocket opened */
+  readonly updateIds: ReadonlyArray<string>
+  /** how many updates websockets are open */
+  readonly clients: () => number
+  /** sends a packet to every open updates websocket */
+  readonly send: (packet: Uint8Array) => void
+  /** closes every updates websocket (a console restart, a network drop) */
+  readonly drop: () => void
+  /** forgets every login session, as when a TOKEN expires */
+  readonly expireSessions: () => void
+  /** the API key accepted from now on */
+  setApiKey: (key: string) => void
   readonly thumbnailOf: (id: string) => Uint8Array
   readonly close: () => Promise<void>
 }
 
-/** The smartDetectTrack fixture, as the track of `event`. */
-const track = (event: ProtectEvent) => {
-  const json = JSON.parse(fixture("unifi/uiprotect_sample_event_smart_track_licensePlate.json")) as {
-    payload: Array<Record<string, unknown>>
-  }
-  return {
-    ...json,
-    event: event.id,
-    camera: event.device,
-    payload: json.payload.map((frame, i) => ({ ...frame, licensePlate: event.plate, timestamp: event.start + i * 100 }))
-  }
-}
-
-/** A Protect console with the Integration API's paths, answering only `X-API-KEY: apiKey`. */
-export const startFakeProtect = async (
-  apiKey: string,
-  cameras: ReadonlyArray<{ readonly id: string; readonly mac: string }>
-): Promise<FakeProtect> => {
-  const base = "/proxy/protect/integration/v1/"
-  const events: Array<ProtectEvent> = []
+/**
+ * A Protect console (UniFi OS) speaking what uiprotect speaks to one: `POST /api/auth/login` (a
+ * `TOKEN` cookie and an `x-csrf-token`), or `X-API-KEY`; under `/proxy/protect/api`, `bootstrap`
+ * (uiprotect's sample cameras and lastUpdateId), `events` (filtered by start, end, types and
+ * smartDetectTypes as asked), `events/<id>` and `events/<id>/thumbnail`; and the updates websocket
+ * `/proxy/protect/ws/updates`, to which a test sends packets.
+ */
+export const startFakeProtect = async (account: {
+  readonly username: string
+  readonly password: string
+  readonly apiKey?: string
+}): Promise<FakeProtect> => {
+  const bootstrap = protectSample("uiprotect_sample_bootstrap_cameras.json")
+  const events: Array<ProtectEventJson> = []
   const requests: Array<string> = []
+  const apiKeys: Array<string> = []
+  const updateIds: Array<string> = []
+  const sessions = new Set<string>()
   const thumbnails = new Map<string, Uint8Array>()
+  let apiKey = account.apiKey
+  let logins = 0
   let refused = 0
   const thumbnailOf = (id: string) => {
-    if (!thumbnails.has(id)) thumbnails.set(id, fakeJpeg(thumbnails.size, 900))
+    if (!thumbnails.has(id)) thumbnails.set(id, fakeJpeg(thumbnails.size + 100, 900))
     return thumbnails.get(id)!
   }
-  const json = (res: Http.ServerResponse, value: unknown) => {
-    res.writeHead(200, { "Content-Type": "application/json" })
+  const json = (res: Http.ServerResponse, value: unknown, status = 200) => {
+    res.writeHead(status, { "Content-Type": "application/json" })
     res.end(JSON.stringify(value))
   }
-  const server = Http.createServer((req, res) => {
-    if (req.headers["x-api-key"] !== apiKey) {
-      refused++
-      res.writeHead(401, { "Content-Type": "application/json" })
-      return res.end(JSON.stringify({ error: "Unauthorized", name: "UNAUTHORIZED" }))
-    }
+  const allowed = (req: Http.IncomingMessage) => {
+    const key = req.headers["x-api-key"]
+    if (typeof key === "string") apiKeys.push(key)
+    if (key !== undefined) return apiKey !== undefined && key === apiKey
+    const token = /(?:^|;\s*)TOKEN=([^;]+)/.exec(req.headers.cookie ?? "")?.[1]
+    return token !== undefined && sessions.has(token)
+  }
+  const server = Http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://console")
+    if (req.method === "POST" && url.pathname === "/api/auth/login") {
+      const body = JSON.parse(await bodyOf(req)) as { username?: string; password?: string }
+      if (body.username !== account.username || body.password !== account.password) {
+        refused++
+        return json(res, { code: "AUTHENTICATION_FAILED_INVALID_CREDENTIALS", message: "Invalid username or password" }, 401)
+      }
+      logins++
+      const token = randomBytes(24).toString("base64url")
+      sessions.add(token)
+      res.writeHead(200, {
+        "Content-Type": "application/json",
+        "Set-Cookie": `TOKEN=${token}; path=/; samesite=none; secure; httponly`,
+        "X-CSRF-Token": randomBytes(16).toString("hex")
+      })
+      return res.end(JSON.stringify({ username: account.username }))
+    }
+    if (!allowed(req)) {
+      refused++
+      return json(res, { error: "Unauthorized" }, 401)
+    }
     requests.push(`${url.pathname}${url.search}`)
-    if (req.method !== "GET" || !url.pathname.startsWith(base)) return res.writeHead(404).end()
-    const path = url.pathname.slice(base.length)
-    if (path === "cameras") return json(res, cameras.map((c) => ({ ...c, modelKey: "camera", name: c.id, state: "CONNECTED" })))
+    const api = "/proxy/protect/api/"
+    if (req.method !== "GET" || !url.pathname.startsWith(api)) return res.writeHead(404).end()
+    const path = url.pathname.slice(api.length)
+    if (path === "bootstrap") return json(res, bootstrap)
     if (path === "events") {
       const start = Number(url.searchParams.get("start"))
       const end = Number(url.searchParams.get("end"))
-      return json(res, events.filter((e) => e.start <= end && (e.end ?? Infinity) >= start).map(({ plate: _, ...e }) => ({ ...e, modelKey: "event", type: "smartDetectZone" })))
+      const types = url.searchParams.getAll("types")
+      const smart = url.searchParams.getAll("smartDetectTypes")
+      return json(res, events.filter((e) =>
+        e.start <= end && (e.end ?? Infinity) >= start &&
+        (types.length === 0 || types.includes(String(e["type"]))) &&
+        (smart.length === 0 || smart.some((t) => (e["smartDetectTypes"] as Array<string>).includes(t)))
+      ))
     }
-    const m = /^events\/([^/]+)\/(smartDetectTrack|thumbnail)$/.exec(path)
+    const m = /^events\/([^/]+)(\/thumbnail)?$/.exec(path)
     const event = events.find((e) => e.id === m?.[1])
-    if (m === null || event === undefined) return res.writeHead(404).end()
-    if (m[2] === "smartDetectTrack") return json(res, track(event))
+    if (m === null || event === undefined) return json(res, { error: "Not found" }, 404)
+    if (m[2] === undefined) return json(res, event)
     res.writeHead(200, { "Content-Type": "image/jpeg" })
     res.end(thumbnailOf(event.id))
   })
-  return { url: await listen(server), events, requests, refused: () => refused, thumbnailOf, close: () => close(server) }
+  const wss = new WebSocketServer({ noServer: true })
+  server.on("upgrade", (req, socket, head) => {
+    const url = new URL(req.url ?? "/", "http://console")
+    if (url.pathname !== "/proxy/protect/ws/updates" || !allowed(req)) {
+      refused++
+      socket.end("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+      return
+    }
+    updateIds.push(url.searchParams.get("lastUpdateId") ?? "")
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req))
+  })
+  const open = () => [...wss.clients].filter((c) => c.readyState === WebSocket.OPEN)
+  return {
+    url: await listen(server),
+    events,
+    requests,
+    apiKeys,
+    updateIds,
+    logins: () => logins,
+    refused: () => refused,
+    clients: () => open().length,
+    send: (packet) => {
+      for (const client of open()) client.send(packet)
+    },
+    drop: () => {
+      for (const client of wss.clients) client.terminate()
+    },
+    expireSessions: () => sessions.clear(),
+    setApiKey: (key) => {
+      apiKey = key
+    },
+    thumbnailOf,
+    close: async () => {
+      for (const client of wss.clients) client.terminate()
+      wss.close()
+      await close(server)
+    }
+  }
 }

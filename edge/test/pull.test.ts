@@ -1,14 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as HashMap from "effect/HashMap"
+import * as Logger from "effect/Logger"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
+import * as Zlib from "node:zlib"
 import * as Path from "node:path"
 import { authorize, digestAuthorization, DigestSession, parseChallenge } from "../src/adapters/pull/digest"
 import { MultipartSplitter, splitMultipart, type MultipartPart } from "../src/adapters/pull/multipartStream"
+import { decodeUpdatePacket, encodeUpdatePacket } from "../src/adapters/pull/unifiPoll"
 import { CameraStates, reconnectDelay, runCameraSources, type SourcesOptions } from "../src/adapters/Sources"
 import * as Schema from "effect/Schema"
 import { makeBuffer, ReadBuffer } from "../src/buffer/Buffer"
@@ -24,6 +29,8 @@ import {
   type FakeProtect,
   type HikvisionEvent,
   listedPicture,
+  type ProtectEventJson,
+  protectSample,
   startFakeHikvision,
   startFakeProtect
 } from "./fakeCameras"
@@ -240,8 +247,8 @@ const eventually = <A, E>(what: string, check: Effect.Effect<A | undefined, E>, 
 const fakeHikvision = (username: string, password: string) =>
   Effect.acquireRelease(Effect.promise(() => startFakeHikvision(username, password)), (f) => Effect.promise(f.close))
 
-const fakeProtect = (apiKey: string, cameras: ReadonlyArray<{ id: string; mac: string }>) =>
-  Effect.acquireRelease(Effect.promise(() => startFakeProtect(apiKey, cameras)), (f) => Effect.promise(f.close))
+const fakeProtect = (account: Parameters<typeof startFakeProtect>[0] = { username: "alpr", password: "pr0tect" }) =>
+  Effect.acquireRelease(Effect.promise(() => startFakeProtect(account)), (f) => Effect.promise(f.close))
 
 const FAST: SourcesOptions["reconnect"] = { baseMs: 100, maxMs: 400, healthyMs: 60_000 }
 
@@ -477,73 +484,262 @@ describe("backfilling a Hikvision camera from its plate list", () => {
 
 // ---------------------------------------------------------------------------------------------
 
-const protectCamera = (fake: FakeProtect, mac: string): CameraConfig => ({
+const protectCamera = (fake: FakeProtect, extra: Partial<CameraConfig> = {}): CameraConfig => ({
   id: "drive",
   vendor: "unifi",
   mode: "poll",
   url: fake.url,
-  mac
+  username: "alpr",
+  ...extra
 })
 
-describe("polling a UniFi Protect console", () => {
-  const CAMERAS = [{ id: "cam-lpr", mac: "AABBCC000001" }, { id: "cam-other", mac: "AABBCC000002" }]
+const PROTECT_SECRETS = { "camera_password:drive": "pr0tect" }
 
-  it.scopedLive("takes the licence plate events of its camera, with their thumbnails, into the buffer", () =>
+describe("reading a UniFi Protect console", () => {
+  // uiprotect's sample data (test/fixtures/unifi-protect/SOURCES.md).
+  const [LPR, FACE] = protectSample("uiprotect_sample_raw_events_smartdetect.json") as Array<ProtectEventJson>
+  const RECORDED = Object.values(protectSample("uiprotect_sample_ws_messages_events.json") as Record<string, {
+    raw: string
+    action: Record<string, unknown>
+    data: unknown
+  }>)
+  const BOOTSTRAP = protectSample("uiprotect_sample_bootstrap_cameras.json") as { lastUpdateId: string }
+
+  type Thumbnail = Record<string, unknown> & { group: Record<string, unknown> }
+  const thumbnailsOf = (event: ProtectEventJson) => (event["metadata"] as { detectedThumbnails: Array<Thumbnail> }).detectedThumbnails
+
+  /** The sample LPR event as another vehicle's: its id, plate and times changed, the rest as Protect sent it. */
+  const lprEvent = (id: string, plate: string, start: number): ProtectEventJson => {
+    const metadata = LPR!["metadata"] as Record<string, unknown>
+    return {
+      ...LPR!,
+      id,
+      thumbnail: `e-${id}`,
+      start,
+      end: start + 16_700,
+      timestamp: start + 8_350,
+      metadata: {
+        ...metadata,
+        detectedThumbnails: thumbnailsOf(LPR!).map((t) => ({ ...t, clockBestWall: start + 12_301, group: { ...t.group, matchedName: plate } }))
+      }
+    }
+  }
+
+  let updateId = 0
+  const packet = (action: "add" | "update", id: string, data: unknown) =>
+    encodeUpdatePacket({ action: { action, newUpdateId: `update-${++updateId}`, modelKey: "event", id }, data })
+
+  /** An event as the websocket tells it: added while in progress, updated, then ended with its thumbnails. */
+  const streamed = (event: ProtectEventJson, withThumbnails = true) => {
+    const { end, metadata, ...rest } = event
+    const { detectedThumbnails, ...openMetadata } = metadata as Record<string, unknown>
+    return [
+      packet("add", event.id, { ...rest, metadata: openMetadata }),
+      packet("update", event.id, { score: 80 }),
+      packet("update", event.id, withThumbnails ? { end, metadata: { detectedThumbnails } } : { end })
+    ]
+  }
+
+  const connected = (states: CameraStates, fake: FakeProtect, sessions = 1) =>
+    eventually("the updates websocket", Effect.sync(() => states.get("drive")?.state === "connected" && fake.updateIds.length >= sessions && fake.clients() === 1 || undefined))
+
+  it("decodes the update packets uiprotect recorded from a console, and refuses broken ones with a reason", () => {
+    for (const recorded of RECORDED) {
+      const decoded = Either.getOrThrow(decodeUpdatePacket(Buffer.from(recorded.raw, "base64")))
+      expect(decoded).toEqual({ action: recorded.action, data: recorded.data })
+    }
+    const good = Buffer.from(RECORDED[0]!.raw, "base64")
+    const message = (bytes: Uint8Array) => Either.getOrThrow(Either.flip(decodeUpdatePacket(bytes))).message
+    expect(message(good.subarray(0, 5))).toBe("update packet: the action frame's header is cut short")
+    expect(message(good.subarray(0, good.length - 10))).toMatch(/^update packet: the data frame announces \d+ bytes, \d+ came$/)
+    const garbled = Buffer.from(good)
+    garbled[8] ^= 0xff
+    expect(message(garbled)).toBe("update packet: the action frame is not valid deflate data, or inflates past 8388608 bytes")
+    // a small frame that would inflate to 9 MiB (a deflate bomb) is refused, not held in memory
+    const bomb = Zlib.deflateSync(Buffer.alloc(9 * 1024 * 1024))
+    const header = Buffer.alloc(8)
+    header.writeInt8(2, 0)
+    header.writeInt8(1, 1)
+    header.writeInt8(1, 2)
+    header.writeInt32BE(bomb.length, 4)
+    const actionFrame = Buffer.from(encodeUpdatePacket({ action: { action: "add", modelKey: "event", id: "e1" }, data: {} }))
+    const actionLength = 8 + actionFrame.readInt32BE(4)
+    expect(message(Buffer.concat([actionFrame.subarray(0, actionLength), header, bomb])))
+      .toBe("update packet: the data frame is not valid deflate data, or inflates past 8388608 bytes")
+    const noAction = encodeUpdatePacket({ action: { action: "add", modelKey: "event" } as never, data: {} })
+    expect(message(noAction)).toBe("update packet: the action frame has no action, modelKey and id")
+  })
+
+  it.scopedLive("logs in, and takes a plate event from the updates websocket once, when it has ended, with its thumbnail", () =>
     Effect.gen(function*() {
-      const console = yield* fakeProtect("key-123", CAMERAS)
-      const now = Date.now()
-      const event = (id: string, device: string, start: number, end: number | null, types: ReadonlyArray<string>, plate: string) =>
-        ({ id, device, start, end, smartDetectTypes: types, plate })
-      console.events.push(
-        event("e1", "cam-lpr", now - 60_000, now - 55_000, ["vehicle", "licensePlate"], "PLATE01"),
-        event("e2", "cam-lpr", now - 50_000, now - 45_000, ["vehicle"], "NOPLATE"),
-        event("e3", "cam-other", now - 40_000, now - 35_000, ["licensePlate"], "OTHER01"),
-        event("e4", "cam-lpr", now - 1_000, null, ["licensePlate"], "PLATE04")
-      )
-      const { buffer, states } = yield* startSources([protectCamera(console, "aa:bb:cc:00:00:01")], { "camera_password:drive": "key-123" }, {
-        reconnect: FAST,
-        unifi: { intervalMs: 200, settleMs: 60_000 }
+      const fake = yield* fakeProtect()
+      fake.events.push(LPR!) // from November 2025: outside the start-up backfill, its thumbnail is there
+      const { buffer, states, activity } = yield* startSources([protectCamera(fake)], PROTECT_SECRETS, { reconnect: FAST })
+      yield* connected(states, fake)
+      expect(fake.updateIds).toEqual([BOOTSTRAP.lastUpdateId])
+      expect(fake.logins()).toBe(1)
+
+      // What the console sent uiprotect (a person, a doorbell ring and its end): no reads, nothing refused.
+      for (const recorded of RECORDED) fake.send(Buffer.from(recorded.raw, "base64"))
+      fake.send(packet("add", FACE!.id, FACE))
+      fake.send(new Uint8Array([1, 1, 1, 0, 0, 0, 0, 99, 1, 2, 3]))
+      const [add, progress, end] = streamed(LPR!)
+      fake.send(add!)
+      fake.send(progress!)
+      yield* Effect.sleep("200 millis")
+      expect(yield* pendingReads(buffer)).toEqual([]) // not before it ends
+      fake.send(end!)
+      fake.send(packet("update", LPR!.id, { score: 95 })) // updated after its end: not taken again
+      const reads = yield* eventually("the read", Effect.map(pendingReads(buffer), (r) => r.length === 1 ? r : undefined))
+      yield* Effect.sleep("300 millis")
+
+      expect(yield* pendingReads(buffer)).toEqual([{
+        id: "unifi:f1d59512b03f596d87db22c7",
+        plate: "WWHXXXX",
+        camera: "drive",
+        timestamp: "2025-11-22T13:16:38.276Z",
+        images: { scene: fake.thumbnailOf("f1d59512b03f596d87db22c7") }
+      }])
+      expect(reads).toHaveLength(1)
+      const [pending] = yield* buffer.pending(1)
+      expect(pending!.detection.plate.confidence).toBe(0.75)
+      expect(pending!.detection.vehicle).toEqual({ type: "car", color: "white" })
+      expect(activity.snapshot()["drive"]).toMatchObject({
+        errors: 1,
+        lastError: "update packet: the action frame announces 99 bytes, 3 came"
       })
-      yield* eventually("e1", Effect.map(pendingReads(buffer), (r) => r.length === 1 ? r : undefined))
       expect(states.get("drive")).toMatchObject({ mode: "poll", state: "connected" })
-
-      // e4 ends, and a new event comes.
-      console.events[3] = { ...console.events[3]!, end: Date.now() }
-      console.events.push(event("e5", "cam-lpr", Date.now(), Date.now() + 2_000, ["licensePlate"], "PLATE05"))
-      yield* eventually("e4 and e5", Effect.map(pendingReads(buffer), (r) => r.length === 3 || undefined))
-      yield* Effect.sleep("500 millis") // more polls, nothing taken twice
-
-      const reads = yield* pendingReads(buffer)
-      expect(reads.map((r) => [r.id, r.plate, r.camera])).toEqual([
-        ["unifi:e1", "PLATE01", "drive"],
-        ["unifi:e4", "PLATE04", "drive"],
-        ["unifi:e5", "PLATE05", "drive"]
+      expect(fake.requests.filter((r) => r.startsWith("/proxy/protect/api/events/"))).toEqual([
+        "/proxy/protect/api/events/f1d59512b03f596d87db22c7/thumbnail"
       ])
-      for (const read of reads) expect(read.images).toEqual({ scene: console.thumbnailOf(read.id.slice("unifi:".length)) })
-      expect(console.requests.some((r) => /^\/proxy\/protect\/integration\/v1\/events\?start=\d+&end=\d+$/.test(r))).toBe(true)
-      expect(console.requests.filter((r) => r.includes("e2/") || r.includes("e3/"))).toEqual([])
-      expect(console.refused()).toBe(0)
     }))
 
-  it.scopedLive("shows a refused API key as an error", () =>
+  it.scopedLive("after a reconnect, backfills the gap from the newest event taken, without taking any event twice", () =>
     Effect.gen(function*() {
-      const console = yield* fakeProtect("key-123", CAMERAS)
-      const { states } = yield* startSources([protectCamera(console, "AA:BB:CC:00:00:01")], { "camera_password:drive": "key-999" }, {
-        reconnect: FAST,
-        unifi: { intervalMs: 200 }
-      })
-      const state = yield* eventually("the error state", Effect.sync(() => states.get("drive")?.state === "error" ? states.get("drive") : undefined))
-      expect(state.message).toBe("the console refused the API key for the camera list (HTTP 401)")
-      expect(console.requests).toEqual([])
+      const fake = yield* fakeProtect()
+      const now = Date.now()
+      const before = lprEvent("a0000000000000000000000a", "BEFORE1", now - 120_000)
+      fake.events.push(before)
+      const { buffer, states } = yield* startSources([protectCamera(fake)], PROTECT_SECRETS, { reconnect: FAST })
+      yield* connected(states, fake)
+      yield* eventually("the event before start-up", Effect.map(pendingReads(buffer), (r) => r.length === 1 || undefined))
+
+      const live = lprEvent("b0000000000000000000000b", "LIVE001", now - 60_000)
+      fake.events.push(live)
+      // Its end update does not carry the plate: the event is fetched whole.
+      for (const p of streamed(live, false)) fake.send(p)
+      yield* eventually("the streamed event", Effect.map(pendingReads(buffer), (r) => r.length === 2 || undefined))
+
+      fake.drop()
+      const missed = lprEvent("c0000000000000000000000c", "MISSED1", now - 30_000)
+      fake.events.push(missed)
+      yield* connected(states, fake, 2)
+      yield* eventually("the missed event", Effect.map(pendingReads(buffer), (r) => r.length === 3 || undefined))
+      // The live event ends again on the new connection (a console replays): still one read.
+      for (const p of streamed(live)) fake.send(p)
+      yield* Effect.sleep("300 millis")
+
+      expect((yield* pendingReads(buffer)).map((r) => [r.id, r.plate])).toEqual([
+        ["unifi:a0000000000000000000000a", "BEFORE1"],
+        ["unifi:b0000000000000000000000b", "LIVE001"],
+        ["unifi:c0000000000000000000000c", "MISSED1"]
+      ])
+      const lists = fake.requests.filter((r) => r.startsWith("/proxy/protect/api/events?"))
+      expect(lists).toHaveLength(2)
+      for (const list of lists) {
+        expect(list).toMatch(
+          /^\/proxy\/protect\/api\/events\?start=\d+&end=\d+&types=smartDetectZone&types=smartDetectLine&smartDetectTypes=licensePlate&orderDirection=ASC&withoutDescriptions=true$/
+        )
+      }
+      // The second backfill starts a minute before the end of the newest event taken (the streamed one).
+      expect(new URL(lists[1]!, "http://c").searchParams.get("start")).toBe(String(live.end! - 60_000))
+      expect(fake.requests).toContain("/proxy/protect/api/events/b0000000000000000000000b")
+      expect(fake.updateIds).toEqual([BOOTSTRAP.lastUpdateId, BOOTSTRAP.lastUpdateId])
     }))
 
-  it.scopedLive("says which camera is missing when no camera of the console has the configured MAC", () =>
+  it.scopedLive("at start-up, backfills from the newest buffered read and does not take it again", () =>
     Effect.gen(function*() {
-      const console = yield* fakeProtect("key-123", CAMERAS)
-      const { states } = yield* startSources([protectCamera(console, "AA:BB:CC:00:00:09")], { "camera_password:drive": "key-123" }, {
-        reconnect: FAST
-      })
+      const fake = yield* fakeProtect()
+      const now = Date.now()
+      const old = lprEvent("d0000000000000000000000d", "OLDREAD", now - 300_000)
+      const gap = lprEvent("e0000000000000000000000e", "GAPREAD", now - 200_000)
+      fake.events.push(old, gap)
+      const oldRead = accepted(parse("unifi", JSON.stringify({ ...old, modelKey: "event" }), { cameraId: "drive" })).reads
+      const { buffer } = yield* startSources([protectCamera(fake)], PROTECT_SECRETS, { reconnect: FAST }, (b) => b.add(oldRead))
+      yield* eventually("the gap", Effect.map(pendingReads(buffer), (r) => r.length === 2 || undefined))
+      yield* Effect.sleep("300 millis")
+
+      expect((yield* pendingReads(buffer)).map((r) => r.plate)).toEqual(["OLDREAD", "GAPREAD"])
+      const list = fake.requests.find((r) => r.startsWith("/proxy/protect/api/events?"))!
+      expect(new URL(list, "http://c").searchParams.get("start")).toBe(String((old["metadata"] as { detectedThumbnails: Array<{ clockBestWall: number }> }).detectedThumbnails[0]!.clockBestWall - 60_000))
+      expect(fake.requests.filter((r) => r.includes("d0000000000000000000000d"))).toEqual([])
+    }))
+
+  it.scopedLive("logs in again when the console answers 401 (an expired session), and goes on", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeProtect()
+      fake.events.push(LPR!)
+      const { buffer, states } = yield* startSources([protectCamera(fake)], PROTECT_SECRETS, { reconnect: FAST })
+      yield* connected(states, fake)
+      fake.expireSessions()
+      for (const p of streamed(LPR!)) fake.send(p)
+      const [read] = yield* eventually("the read", Effect.map(pendingReads(buffer), (r) => r.length === 1 ? r : undefined))
+
+      expect(read!.images).toEqual({ scene: fake.thumbnailOf(LPR!.id) })
+      expect(fake.logins()).toBe(2)
+      expect(fake.refused()).toBe(1)
+      expect(states.get("drive")).toMatchObject({ state: "connected" })
+    }))
+
+  it.scopedLive("shows a wrong password as an error, without retrying it at once", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeProtect()
+      const { states } = yield* startSources([protectCamera(fake)], { "camera_password:drive": "wrong" }, { reconnect: FAST })
       const state = yield* eventually("the error state", Effect.sync(() => states.get("drive")?.state === "error" ? states.get("drive") : undefined))
-      expect(state.message).toBe("the Protect console has no camera with MAC AA:BB:CC:00:00:09")
+      expect(state.message).toBe(`the console refused user "alpr": wrong username or password (HTTP 401)`)
+      expect(fake.requests).toEqual([])
+    }))
+
+  it.scopedLive("with an API key (no username), sends X-API-KEY and never writes the key to the log", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeProtect({ username: "alpr", password: "pr0tect", apiKey: "key-123-secret" })
+      const logged: Array<string> = []
+      const capture = Logger.make(({ annotations, cause, message }) => {
+        logged.push(JSON.stringify({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) }) + Cause.pretty(cause))
+      })
+      const { buffer, states } = yield* startSources(
+        [protectCamera(fake, { username: undefined })],
+        { "camera_password:drive": "key-123-secret" },
+        { reconnect: FAST }
+      ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+      yield* connected(states, fake)
+      for (const p of streamed(LPR!)) fake.send(p)
+      yield* eventually("the read", Effect.map(pendingReads(buffer), (r) => r.length === 1 || undefined))
+
+      fake.setApiKey("key-456-rotated")
+      fake.drop()
+      const state = yield* eventually("the error state", Effect.sync(() => states.get("drive")?.state === "error" ? states.get("drive") : undefined))
+
+      expect(state.message).toBe(
+        "the console refused the API key for the bootstrap (HTTP 401); a console may take API keys only on its Integration API: configure a local account (username)"
+      )
+      expect(fake.logins()).toBe(0)
+      expect(new Set(fake.apiKeys)).toEqual(new Set(["key-123-secret"]))
+      expect(logged.some((line) => line.includes("refused the API key"))).toBe(true)
+      expect(logged.filter((line) => line.includes("key-123"))).toEqual([])
+    }))
+
+  it.scopedLive("takes only the events of the camera with the configured MAC", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeProtect()
+      // uiprotect's bootstrap: 1c9a2db4df6efda47a3509be is 331AFA68BE00; the sample event is another camera's.
+      const { buffer, states } = yield* startSources([protectCamera(fake, { mac: "33:1a:fa:68:be:00" })], PROTECT_SECRETS, { reconnect: FAST })
+      yield* connected(states, fake)
+      for (const p of streamed(LPR!)) fake.send(p)
+      const ours = { ...lprEvent("f0000000000000000000000f", "OURS001", Date.now() - 10_000), camera: "1c9a2db4df6efda47a3509be" }
+      for (const p of streamed(ours)) fake.send(p)
+      yield* eventually("our read", Effect.map(pendingReads(buffer), (r) => r.length === 1 || undefined))
+      yield* Effect.sleep("300 millis")
+      expect((yield* pendingReads(buffer)).map((r) => [r.id, r.plate])).toEqual([["unifi:f0000000000000000000000f", "OURS001"]])
     }))
 })

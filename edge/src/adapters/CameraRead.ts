@@ -44,5 +44,5 @@ export class PayloadError extends Schema.TaggedError<PayloadError>()("PayloadErr
   message: Schema.String
 }) {}
 
-export const VENDORS = ["hikvision", "unifi", "axis", "genetec", "survision", "platerecognizer", "blueiris", "generic"] as const
+export const VENDORS = ["hikvision", "unifi", "axis", "genetec", "survision", "platerecognizer", "blueiris", "frigate", "generic"] as const
 export type Vendor = typeof VENDORS[number]

@@ -12,14 +12,16 @@ import { type CameraConfig, cameraContext } from "../config/EdgeConfig"
 import type { CameraActivity } from "../listener/Listener"
 import type { SecretStore } from "../provisioning/Secrets"
 import type { Parsed, PayloadError } from "./CameraRead"
+import { type FrigateMqttOptions, makeFrigateMqtt } from "./pull/frigateMqtt"
 import { type HikvisionPullOptions, makeHikvisionPull } from "./pull/hikvisionPull"
 import { makeProtectPoll, type ProtectPollOptions } from "./pull/unifiPoll"
 
 /**
  * The cameras the collector goes to, rather than waits for: `mode: pull` (a Hikvision camera's event
- * stream) and `mode: poll` (a UniFi Protect console). One fiber per camera connects, feeds the reads
- * into the buffer, and on any failure waits and connects again, with the state of each connection
- * kept for the status page. Push cameras are the listener's.
+ * stream), `mode: poll` (a UniFi Protect console) and `mode: mqtt` (a Frigate NVR's messages on its
+ * MQTT broker). One fiber per camera connects, feeds the reads into the buffer, and on any failure
+ * waits and connects again, with the state of each connection kept for the status page. Push cameras
+ * are the listener's.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -55,7 +57,7 @@ export type ConnectionState = "connecting" | "connected" | "error"
 
 /** Where one camera's connection stands, as the status page shows it. */
 export interface CameraConnection {
-  readonly mode: "pull" | "poll"
+  readonly mode: "pull" | "poll" | "mqtt"
   readonly state: ConnectionState
   /** when it entered this state (ISO 8601) */
   readonly since: string
@@ -131,10 +133,14 @@ export interface SourcesOptions {
   readonly reconnect?: ReconnectPolicy
   readonly hikvision?: HikvisionPullOptions
   readonly unifi?: ProtectPollOptions
+  readonly frigate?: FrigateMqttOptions
 }
 
 
-/** The secret holding a camera's password (Hikvision) or API key (Protect). */
+/**
+ * The secret holding a camera's password (Hikvision, a Protect console's local account) or API key
+ * (Protect); for Frigate, the password of its MQTT broker's account.
+ */
 export const cameraSecretKey = (cameraId: string) => `camera_password:${cameraId}`
 
 /**
@@ -231,7 +237,23 @@ export const runCameraSources = (
       if (camera.mode === "poll" && camera.vendor === "unifi") {
         const poller = makeProtectPoll(url, ctx, options.unifi)
         const hooks = hooksFor(camera, "poll")
-        return Effect.flatMap(secret(camera), (apiKey) => poller.session(apiKey, hooks))
+        // A username means a local account of the console; without one the secret is an API key.
+        const username = camera.username
+        return Effect.flatMap(secret(camera), (secretValue) =>
+          poller.session(username === undefined ? { apiKey: secretValue } : { username, password: secretValue }, hooks))
+      }
+      if (camera.mode === "mqtt" && camera.vendor === "frigate" && camera.mqtt_url !== undefined) {
+        const source = makeFrigateMqtt(
+          { url, mqttUrl: camera.mqtt_url, topicPrefix: camera.topic_prefix, frigateCamera: camera.frigate_camera },
+          ctx,
+          { ...options.frigate, ...(camera.hold_seconds === undefined ? {} : { holdMs: camera.hold_seconds * 1000 }) }
+        )
+        const hooks = hooksFor(camera, "mqtt")
+        // A broker without accounts takes no password; with a username, the password is the camera's secret.
+        const username = camera.username
+        return username === undefined
+          ? source.session({}, hooks)
+          : Effect.flatMap(secret(camera), (password) => source.session({ username, password }, hooks))
       }
       return undefined
     }
@@ -263,18 +285,20 @@ export const runCameraSources = (
 
     const run = (camera: CameraConfig) =>
       Effect.gen(function*() {
-        const mode = camera.mode === "pull" ? "pull" as const : "poll" as const
+        const mode = camera.mode === "pull" ? "pull" as const : camera.mode === "mqtt" ? "mqtt" as const : "poll" as const
         const session = sessionOf(camera)
         if (session !== undefined) return yield* supervise(camera, mode, session)
         const message = camera.url === undefined
           ? `a ${mode} camera needs a url`
-          : `mode ${mode} is not supported for ${camera.vendor} cameras (pull: hikvision; poll: unifi)`
+          : mode === "mqtt" && camera.mqtt_url === undefined
+          ? "an mqtt camera needs an mqtt_url (the broker Frigate publishes to)"
+          : `mode ${mode} is not supported for ${camera.vendor} cameras (pull: hikvision; poll: unifi; mqtt: frigate)`
         states.set(camera.id, mode, "error", yield* Clock.currentTimeMillis, { message })
         yield* Effect.logError("camera not started").pipe(Effect.annotateLogs({ camera: camera.id, reason: message }))
         return yield* Effect.never
       })
 
-    const sources = cameras.filter((c) => c.mode === "pull" || c.mode === "poll")
+    const sources = cameras.filter((c) => c.mode === "pull" || c.mode === "poll" || c.mode === "mqtt")
     yield* Effect.forEach(sources, run, { concurrency: "unbounded", discard: true })
     return yield* Effect.never
   }).pipe(Effect.provide(cameraHttpClientLayer))

@@ -2,6 +2,7 @@ import type { CameraContext, Parsed, Vendor } from "./CameraRead"
 import { parseAxis } from "./axis"
 import { parseBlueIris } from "./blueiris"
 import type { Decoded } from "./decode"
+import { parseFrigate } from "./frigate"
 import { parseGeneric } from "./generic"
 import { parseGenetec } from "./genetec"
 import { parseHikvision } from "./hikvision"
@@ -37,6 +38,8 @@ export const parsePayload = (
       return parsePlateRecognizer(body, contentType, ctx)
     case "blueiris":
       return parseBlueIris(body, ctx)
+    case "frigate":
+      return parseFrigate(body, ctx)
     case "generic":
       return parseGeneric(body, ctx)
   }

@@ -124,7 +124,7 @@ export const cameraPasswordCommand = Command.make(
       yield* store.update((s) => ({ ...s, [`camera_password:${camera}`]: password }))
       yield* Console.log(JSON.stringify({ camera, password: "stored" }))
     })
-).pipe(Command.withDescription("Store a pull camera's password or a Protect API key, encrypted (read from standard input)"))
+).pipe(Command.withDescription("Store a pull camera's password, a Protect console account's password or API key, encrypted (read from standard input)"))
 
 /**
  * Moves `secrets.enc` from the protection it has to the one the settings ask for: the settings are

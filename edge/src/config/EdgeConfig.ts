@@ -21,10 +21,21 @@ export const CameraConfig = Schema.Struct({
   vendor: Schema.Literal(...VENDORS),
   name: Schema.optional(Schema.String),
   mac: Schema.optional(Schema.String),
-  /** push: the camera posts to the collector; pull: the collector reads the camera's event stream */
-  mode: Schema.optionalWith(Schema.Literal("push", "pull", "poll"), { default: () => "push" as const }),
-  /** base URL of the camera (or the Protect console) for pull and poll */
+  /**
+   * push: the camera posts to the collector; pull: the collector reads the camera's event stream;
+   * mqtt: the collector subscribes to what the camera's NVR (Frigate) publishes on an MQTT broker
+   */
+  mode: Schema.optionalWith(Schema.Literal("push", "pull", "poll", "mqtt"), { default: () => "push" as const }),
+  /** base URL of the camera (or the Protect console) for pull and poll; Frigate's HTTP API for mqtt */
   url: Schema.optional(Schema.String),
+  /** mqtt (Frigate): the broker Frigate publishes to, e.g. mqtt://192.168.1.20:1883 */
+  mqtt_url: Schema.optional(Schema.String),
+  /** mqtt (Frigate): Frigate's `mqtt.topic_prefix` (frigate) */
+  topic_prefix: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  /** mqtt (Frigate): only the reads of this Frigate camera (all of the Frigate's, when absent) */
+  frigate_camera: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  /** mqtt (Frigate): how long an object's best read waits for another update before it is stored, in seconds (30) */
+  hold_seconds: Schema.optional(Schema.Number.pipe(Schema.positive())),
   username: Schema.optional(Schema.String),
   location: Schema.optional(Schema.Struct({ lat: Schema.Number, lon: Schema.Number })),
   /** IANA time zone of the camera's clock, for payloads whose times carry no offset (else UTC) */
