@@ -16,8 +16,11 @@ import {
   RpcLayer,
   ServicesLayer,
   TelegramLayer,
-  TelegramRecipientsLayer
+  TelegramRecipientsLayer,
+  WebhooksLayer
 } from "@chaverim/server"
+import { EmailLayer } from "@chaverim/server/email/EmailLayer"
+import { MqttLayer } from "@chaverim/server/mqtt/MqttLayer"
 import { WebAppLayer } from "@chaverim/server/http/WebApp"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
@@ -42,7 +45,7 @@ export const CoreLayer = ServicesLayer.pipe(
  * one LISTEN connection, and the retention job on its schedule. Only `serve` runs it (commands of the
  * CLI do not process alerts). Needs the database, the services and AppConfig.
  */
-export const RuntimeLayer = Layer.mergeAll(AlertEngine.Default, LiveFeed.Default, TelegramRecipientsLayer, RetentionScheduleLayer).pipe(
+export const RuntimeLayer = Layer.mergeAll(AlertEngine.Default, LiveFeed.Default, TelegramRecipientsLayer, WebhooksLayer, EmailLayer, MqttLayer, RetentionScheduleLayer).pipe(
   Layer.provideMerge(MatcherCache.Default),
   Layer.provideMerge(PgListener.Default)
 )

@@ -101,9 +101,11 @@ export const drained = async (databaseUrl: string, timeoutMs = 60_000) => {
         if (checking) return
         checking = true
         try {
-          // The engine's queue, and what it published that Telegram's share of the outbox has yet to take.
+          // The engine's queue, and what it published that the server's channels have yet to take (a
+          // channel a test registers without a consumer keeps its rows).
           const { rows } = await client.query<{ n: string }>(
-            "SELECT ((SELECT count(*) FROM alert_work) + (SELECT count(*) FROM outbox WHERE channel = 'telegram'))::text AS n"
+            `SELECT ((SELECT count(*) FROM alert_work) +
+                     (SELECT count(*) FROM outbox WHERE channel IN ('telegram', 'webhook', 'mqtt', 'email')))::text AS n`
           )
           if (rows[0]?.n === "0") finish()
         } catch (error) {

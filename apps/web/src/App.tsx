@@ -15,6 +15,7 @@ const Wall = lazy(() => import("./views/wall/Wall"))
 const Alerts = lazy(() => import("./views/alerts/Alerts"))
 const Watchlists = lazy(() => import("./views/watchlists/Watchlists"))
 const Telegram = lazy(() => import("./views/telegram/Telegram"))
+const EmailAlerts = lazy(() => import("./views/email/EmailAlerts"))
 const Pair = lazy(() => import("./views/pair/Pair"))
 const Holds = lazy(() => import("./views/holds/Holds"))
 const Transparency = lazy(() => import("./views/transparency/Transparency"))
@@ -38,6 +39,7 @@ const routeOf = (path: string): { readonly key: string; readonly view: ReactNode
   if (path === "/alerts") return { key: "alerts", view: <Alerts /> }
   if (path === "/lists") return { key: "lists", view: <Watchlists /> }
   if (path === "/telegram") return { key: "telegram", view: <Telegram /> }
+  if (path === "/email") return { key: "email", view: <EmailAlerts /> }
   if (path === "/holds") return { key: "holds", view: <Holds /> }
   return { key: "not-found", view: <NotFound /> }
 }

@@ -245,4 +245,73 @@ describe("the admin panel", () => {
     await bothSizes("audit", "/admin/audit", (page) => page.getByText("collector.create").first().waitFor())
     await bothSizes("collectors-list", "/admin/collectors", (page) => page.getByRole("list").getByText("North gate", { exact: true }).waitFor())
   })
+
+  it("adds a webhook, shows its secret once, and tests it from the panel", async () => {
+    const { page, errors, context } = await adminPage(PHONE, "/admin/webhooks")
+    await page.getByRole("heading", { name: "Admin: Webhooks" }).waitFor()
+    await page.getByLabel("Name").fill("Dispatch")
+    // nothing listens on port 9: the test button must say so
+    await page.getByLabel("URL").fill("https://127.0.0.1:9/alpr")
+    await page.getByLabel("Which alerts").selectOption({ label: "Shared bolo lists" })
+    await page.getByRole("button", { name: "Add webhook" }).click()
+    const secret = (await page.locator("code").filter({ hasText: /^[0-9a-f]{64}$/ }).first().textContent())!.trim()
+    const { rows } = await server.db.query<{ secret: string; category: string }>("SELECT secret, category FROM webhooks WHERE name = 'Dispatch'")
+    expect(rows).toEqual([{ secret, category: "bolo" }])
+    const row = page.getByRole("listitem", { name: "Webhook Dispatch" })
+    await row.getByText("shared bolo lists", { exact: false }).waitFor()
+    await row.getByRole("button", { name: "Send a test" }).click()
+    await row.getByText(/Not delivered: .*ECONNREFUSED/).waitFor()
+    await screenshot(page, "phone-admin-webhooks", { fullPage: true })
+    expect(await unnamedControls(page)).toEqual([])
+    // after a reload the secret is gone from the page for good
+    await page.reload()
+    await page.getByRole("listitem", { name: "Webhook Dispatch" }).waitFor()
+    expect(await page.content()).not.toContain(secret)
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("lets a person set their e-mail address and choose what e-mails them", async () => {
+    const { page, errors, context } = await adminPage(PHONE, "/email")
+    await page.getByRole("heading", { name: "E-mail alerts" }).waitFor()
+    await page.getByText("This server does not send e-mail yet").waitFor()
+    await page.getByLabel("Your e-mail address").fill("control@example.org")
+    await page.getByRole("button", { name: "Save address" }).click()
+    // saved at the click: the box shows ticked once the server has the subscription
+    const bolo = page.getByLabel("BOLO", { exact: true })
+    await bolo.click()
+    await expect.poll(() => bolo.isChecked()).toBe(true)
+    await expect.poll(async () =>
+      (await server.db.query<{ email: string | null; category: string | null }>(
+        `SELECT u.email, s.category FROM users u LEFT JOIN email_subscriptions s ON s.user_id = u.id WHERE u.id = $1`,
+        [admin.userId]
+      )).rows
+    ).toEqual([{ email: "control@example.org", category: "bolo" }])
+    await screenshot(page, "phone-email", { fullPage: true })
+    expect(await unnamedControls(page)).toEqual([])
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("sets the SMTP server in the panel and tells what a test message got", async () => {
+    const { page, errors, context } = await adminPage(PHONE, "/admin/email")
+    await page.getByRole("heading", { name: "Admin: E-mail" }).waitFor()
+    // nothing listens on port 9: the test message must say so, not fail silently
+    await page.getByLabel("SMTP server").fill("smtp://127.0.0.1:9")
+    await page.getByLabel("Sender (From)").fill("ALPR <alerts@example.org>")
+    await page.getByLabel("Password").fill("smtp-secret-1")
+    await page.getByRole("button", { name: "Save settings" }).click()
+    // saved, the panel shows the settings in force afresh
+    await expect.poll(async () => (await server.db.query("SELECT smtp_url, smtp_from, smtp_password FROM email_settings")).rows)
+      .toEqual([{ smtp_url: "smtp://127.0.0.1:9", smtp_from: "ALPR <alerts@example.org>", smtp_password: "smtp-secret-1" }])
+    await page.getByText("smtp://127.0.0.1:9").first().waitFor()
+    await page.getByLabel("To").fill("someone@example.org")
+    await page.getByRole("button", { name: "Send test" }).click()
+    await page.getByText(/Not sent after \d+ ms/).waitFor()
+    await screenshot(page, "phone-admin-email", { fullPage: true })
+    expect(await page.content()).not.toContain("smtp-secret-1")
+    expect(await unnamedControls(page)).toEqual([])
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
 })

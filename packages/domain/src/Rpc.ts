@@ -8,6 +8,9 @@ import { AuditRpcs } from "./rpc/Audit"
 import { CamerasRpcs } from "./rpc/Cameras"
 import { CollectorsRpcs } from "./rpc/Collectors"
 import { DisplaysRpcs } from "./rpc/Displays"
+import { EmailRpcs } from "./rpc/Email"
+import { MqttRpcs } from "./rpc/Mqtt"
+import { OutputsRpcs } from "./rpc/Outputs"
 import { ReasonCodesRpcs } from "./rpc/ReasonCodes"
 import { RetentionRpcs } from "./rpc/Retention"
 import { UsersRpcs } from "./rpc/Users"
@@ -21,6 +24,16 @@ export class AdminRpcs extends UsersRpcs.merge(CollectorsRpcs, DisplaysRpcs, Cam
 
 /**
  * The procedures served at `/rpc`. Operator and viewer groups (watchlists, the wall) merge in here, each declaring
- * its own roles; the endpoint, the session and the role check stay the same.
+ * its own roles; the endpoint, the session and the role check stay the same. So do the groups of later
+ * capabilities with admin procedures of their own (reason codes, retention, the outbound channels), each
+ * tested in its own file; every procedure's role is checked for every role by rpc.test.ts.
  */
-export class AlprRpcs extends AdminRpcs.merge(WatchlistsRpcs, WallRpcs, ReasonCodesRpcs, RetentionRpcs) {}
+export class AlprRpcs extends AdminRpcs.merge(
+  WatchlistsRpcs,
+  WallRpcs,
+  ReasonCodesRpcs,
+  RetentionRpcs,
+  OutputsRpcs,
+  MqttRpcs,
+  EmailRpcs
+) {}

@@ -47,6 +47,10 @@ export interface AppSettings {
   readonly telegramBotToken: Option.Option<Redacted.Redacted>
   /** The Bot API's root, e.g. a local fake in tests. */
   readonly telegramApiRoot: string
+  /** webhooks may be plain http:// (a receiver on a trusted network); https only otherwise */
+  readonly webhookAllowHttp: boolean
+  /** PEM file of extra certificate authorities webhook receivers' certificates may chain to */
+  readonly webhookCaFile: Option.Option<string>
   /**
    * The bot's @username (without the @), so that the web app can name the bot and link to it with the
    * code (`https://t.me/NAME?start=CODE`). Every server gives out link codes, and only one runs the bot.
@@ -71,6 +75,40 @@ export interface AppSettings {
   readonly transparencyPage: boolean
   /** EXPORT_APPROVAL: `required`: an evidence bundle is released only once an admin other than its requester approved it. */
   readonly exportApproval: "off" | "required"
+  /** MQTT_*: the broker and its topics; each one set here overrides the admin panel's value (mqtt/Settings.ts) */
+  readonly mqtt: MqttEnvSettings
+  /** E-mail (email/): each one set here overrides the admin panel's (email_settings); SMTP_URL unset in both: e-mail off. */
+  readonly email: EmailEnvSettings
+}
+
+/** The e-mail settings from the environment; none: the admin panel's value (or the default) holds. */
+export interface EmailEnvSettings {
+  /** SMTP_URL: smtp://host:port or smtps://host:port, credentials in it or below */
+  readonly smtpUrl: Option.Option<Redacted.Redacted>
+  /** SMTP_USERNAME */
+  readonly smtpUsername: Option.Option<string>
+  /** SMTP_PASSWORD */
+  readonly smtpPassword: Option.Option<Redacted.Redacted>
+  /** SMTP_FROM: the sender, `alerts@example.org` or `Chaverim ALPR <alerts@example.org>`; required with SMTP_URL */
+  readonly smtpFrom: Option.Option<string>
+  /** EMAIL_BATCH_SECONDS: a person's alerts within this window go in one e-mail (default 30) */
+  readonly batchSeconds: Option.Option<number>
+}
+
+/** The MQTT settings the environment sets (none: the admin panel's value, or the default, holds). */
+export interface MqttEnvSettings {
+  /** MQTT_URL: mqtt:// or mqtts://; unset (and none in the panel): MQTT is off */
+  readonly url: Option.Option<string>
+  readonly username: Option.Option<string>
+  readonly password: Option.Option<Redacted.Redacted>
+  /** MQTT_TOPIC_PREFIX (default alpr) */
+  readonly topicPrefix: Option.Option<string>
+  /** MQTT_PUBLISH_READS (default false): every read on `<prefix>/read/<camera id>` */
+  readonly publishReads: Option.Option<boolean>
+  /** MQTT_DISCOVERY (default true): Home Assistant discovery configs */
+  readonly discovery: Option.Option<boolean>
+  /** MQTT_DISCOVERY_PREFIX (default homeassistant) */
+  readonly discoveryPrefix: Option.Option<string>
 }
 
 /**
@@ -133,6 +171,73 @@ const minutesOrOff = (name: string, fallback: string, max: number) =>
     })
   )
 
+/** Empty (a compose file's placeholder) is unset. */
+const optionalText = (name: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(""),
+    Config.map((text) => text.trim()),
+    Config.map((text) => (text === "" ? Option.none<string>() : Option.some(text)))
+  )
+
+const emailConfig: Config.Config<EmailEnvSettings> = Config.all({
+  smtpUrl: optionalText("SMTP_URL").pipe(
+    Config.mapOrFail((url) =>
+      Option.isNone(url) || /^smtps?:\/\/[^\s/]+\/?$/i.test(url.value)
+        ? Either.right(Option.map(url, Redacted.make))
+        : Either.left(ConfigError.InvalidData(["SMTP_URL"], "SMTP_URL is smtp://host:port or smtps://host:port (user:password@ allowed)"))
+    )
+  ),
+  smtpUsername: optionalText("SMTP_USERNAME"),
+  smtpPassword: Config.redacted("SMTP_PASSWORD").pipe(
+    Config.withDefault(Redacted.make("")),
+    Config.map((password) => (Redacted.value(password) === "" ? Option.none() : Option.some(password)))
+  ),
+  smtpFrom: optionalText("SMTP_FROM").pipe(
+    Config.validate({ message: "SMTP_FROM is one line", validation: (from) => !Option.exists(from, (f) => /[\r\n]/.test(f)) })
+  ),
+  batchSeconds: optionalText("EMAIL_BATCH_SECONDS").pipe(
+    Config.mapOrFail((text) =>
+      Option.isNone(text) ? Either.right(Option.none<number>())
+      : /^\d+$/.test(text.value) && Number(text.value) <= 3600
+      ? Either.right(Option.some(Number(text.value)))
+      : Either.left(ConfigError.InvalidData(["EMAIL_BATCH_SECONDS"], `EMAIL_BATCH_SECONDS is 0 to 3600 seconds, not "${text.value}"`))
+    )
+  )
+}).pipe(
+  // A server that would send e-mail from nobody refuses to start rather than have every message refused.
+  Config.mapOrFail((email) =>
+    Option.isSome(email.smtpUrl) && Option.isNone(email.smtpFrom)
+      ? Either.left(ConfigError.InvalidData(["SMTP_FROM"], "SMTP_FROM is required when SMTP_URL is set"))
+      : Either.right(email)
+  )
+)
+
+/** MQTT text that is unset when empty (a compose file's placeholder), checked against `pattern`. */
+const mqttText = (name: string, pattern: RegExp, what: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(""),
+    Config.mapOrFail((text) => {
+      const value = text.trim()
+      if (value === "") return Either.right(Option.none<string>())
+      return pattern.test(value) ? Either.right(Option.some(value)) : Either.left(ConfigError.InvalidData([name], `${name} is ${what}`))
+    })
+  )
+
+const TOPIC_PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/
+
+const mqttConfig: Config.Config<MqttEnvSettings> = Config.all({
+  url: mqttText("MQTT_URL", /^mqtts?:\/\/[^\s/?#@]+(:\d+)?\/?$/i,
+    "mqtt://host:port or mqtts://host:port (user name and password in MQTT_USERNAME and MQTT_PASSWORD)"),
+  username: mqttText("MQTT_USERNAME", /^.{1,200}$/, "1 to 200 characters"),
+  password: Config.option(Config.redacted("MQTT_PASSWORD")).pipe(
+    Config.map(Option.filter((password) => Redacted.value(password) !== ""))
+  ),
+  topicPrefix: mqttText("MQTT_TOPIC_PREFIX", TOPIC_PREFIX, "levels of letters, digits, _ and - separated by / (e.g. alpr)"),
+  publishReads: Config.option(Config.boolean("MQTT_PUBLISH_READS")),
+  discovery: Config.option(Config.boolean("MQTT_DISCOVERY")),
+  discoveryPrefix: mqttText("MQTT_DISCOVERY_PREFIX", TOPIC_PREFIX, "levels of letters, digits, _ and - separated by / (e.g. homeassistant)")
+})
+
 /** A bad value stops the server with a message naming the setting: a wrong period deletes evidence. */
 const retentionConfig: Config.Config<RetentionSettings> = Config.all({
   sceneImageDays: days("RETENTION_SCENE_IMAGE_DAYS", 365),
@@ -172,6 +277,8 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
   alertWorkers: Config.integer("ALERT_WORKERS").pipe(Config.withDefault(2)),
   telegramBotToken: Config.option(Config.redacted("TELEGRAM_BOT_TOKEN")),
   telegramApiRoot: Config.string("TELEGRAM_API_ROOT").pipe(Config.withDefault("https://api.telegram.org")),
+  webhookAllowHttp: Config.boolean("WEBHOOK_ALLOW_HTTP").pipe(Config.withDefault(false)),
+  webhookCaFile: Config.option(Config.string("WEBHOOK_CA_FILE")),
   // Empty (a compose file's placeholder) is unset.
   telegramBotUsername: Config.string("TELEGRAM_BOT_USERNAME").pipe(
     Config.withDefault(""),
@@ -203,6 +310,7 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
     Config.map((token) => (Redacted.value(token) === "" ? Option.none() : Option.some(token)))
   ),
   retention: retentionConfig,
+  mqtt: mqttConfig,
   evidenceMaxReads: Config.integer("EVIDENCE_MAX_READS").pipe(
     Config.withDefault(5_000),
     Config.validate({ message: "EVIDENCE_MAX_READS is 1 to 50000", validation: (n) => n >= 1 && n <= 50_000 })
@@ -224,7 +332,8 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
         ? Either.right(value === "required" ? "required" as const : "off" as const)
         : Either.left(ConfigError.InvalidData(["EXPORT_APPROVAL"], `EXPORT_APPROVAL is off or required, not "${text}"`))
     })
-  )
+  ),
+  email: emailConfig
 })
 
 /** The server's settings, read once from the environment (see the README's configuration table). */

@@ -89,17 +89,27 @@ describe("the outbox of the outbound channels", () => {
 
   it("writes one row for each channel that takes the event, in order, and none for an event no channel takes", async () => {
     const [a, b] = alerts
-    await publishNow([
+    const events: ReadonlyArray<Published> = [
       { event: "alert_raised", alertId: a! },
       { event: "alert_updated", alertId: a! },
       { event: "alert_acknowledged", alertId: b! },
       { event: "alert_resolved", alertId: b! }
-    ])
-    expect(await outbox()).toEqual([
+    ]
+    await publishNow(events)
+    const rows = await outbox()
+    expect(rows.filter((row) => row.channel === CHANNEL || row.channel === "telegram")).toEqual([
       { channel: "telegram", event: "alert_raised", alert: a },
       { channel: CHANNEL, event: "alert_raised", alert: a },
       { channel: CHANNEL, event: "alert_resolved", alert: b }
     ])
+    // every registered channel (webhooks, MQTT, e-mail too) gets the events it takes, by event then name
+    const { rows: channels } = await database.db.query<{ name: string; events: Array<string> }>(
+      "SELECT name, events FROM outbound_channels ORDER BY name"
+    )
+    expect(channels.map((c) => c.name)).toEqual(expect.arrayContaining(["email", "mqtt", "telegram", "webhook", CHANNEL]))
+    expect(rows).toEqual(events.flatMap((e) =>
+      channels.filter((c) => c.events.includes(e.event)).map((c) => ({ channel: c.name, event: e.event, alert: e.alertId }))
+    ))
   })
 
   it("writes nothing when the publisher's transaction rolls back", async () => {
@@ -129,10 +139,11 @@ describe("the outbox of the outbound channels", () => {
         const own = rows.filter((row) => row.consumer === consumer).map((row) => BigInt(row.alert))
         expect(own).toEqual([...own].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)))
       }
-      // Telegram's copies wait for Telegram's consumer.
+      // The other channels' copies wait for their own consumers.
       const left = await outbox()
-      expect(left).toHaveLength(300)
-      expect(new Set(left.map((row) => row.channel))).toEqual(new Set(["telegram"]))
+      const others = ["email", "mqtt", "telegram", "webhook"]
+      expect(left).toHaveLength(300 * others.length)
+      expect(new Set(left.map((row) => row.channel))).toEqual(new Set(others))
     } finally {
       await Promise.all([first.dispose(), second.dispose()])
     }

@@ -302,6 +302,11 @@ describe("reads tied together", () => {
     const { rows: [volunteer] } = await database.db.query("INSERT INTO users (username, role) VALUES ('volunteer', 'viewer') RETURNING id")
     await database.db.query("INSERT INTO telegram_deliveries (alert_id, user_id, chat_id) VALUES ($1, $2, 42)", [alert.id, volunteer.id])
     await database.db.query("INSERT INTO outbox (channel, event, alert_id) VALUES ('telegram', 'alert_raised', $1)", [alert.id])
+    // the other channels' deliveries (sql/0024) go with their alert, the purge naming no channel
+    await database.db.query(
+      "INSERT INTO output_deliveries (channel, target, alert_id, event, outbox_id) VALUES ('webhook', 'hook', $1, 'alert_raised', 1), ('mqtt', 'broker', $1, 'alert_raised', 2)",
+      [alert.id]
+    )
 
     // The alert's other read is younger than the cut-off: both stay (the old one's photos go).
     expect(await purge([first], { ...POLICY, detection: "2650 days" })).toMatchObject({ detections_deleted: 0, alerts_deleted: 0, kept: 1 })
@@ -311,7 +316,7 @@ describe("reads tied together", () => {
     const done = await purge([first], POLICY)
     expect(done).toMatchObject({ detections_deleted: 2, alerts_deleted: 1 })
     expect(done.extra_ids).toEqual([last])
-    for (const table of ["alerts", "alert_sightings", "telegram_deliveries", "outbox"]) {
+    for (const table of ["alerts", "alert_sightings", "telegram_deliveries", "outbox", "output_deliveries"]) {
       const column = table === "alerts" ? "id" : "alert_id"
       expect((await database.db.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [alert.id])).rowCount, table).toBe(0)
     }

@@ -48,6 +48,11 @@ const mayUse: Record<string, ReadonlyArray<string>> = {
   live: ["auth", "alerts"],
   displays: ["audit", "auth", "alerts"],
   telegram: ["audit", "auth", "images", "alerts"],
+  // what the outbound channels beyond Telegram share: their deliveries table, its sender loop, the alert's facts
+  outputs: [],
+  webhooks: ["audit", "auth", "alerts", "outputs"],
+  mqtt: ["audit", "auth", "alerts", "collectors", "outputs"],
+  email: ["audit", "auth", "images", "alerts", "outputs"],
   corrections: ["audit", "auth", "images"],
   search: ["audit", "auth", "images", "corrections"],
   // after the reads are stored and searched: bundles a case's reads, photos and audit rows, signed

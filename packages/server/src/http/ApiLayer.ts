@@ -32,15 +32,18 @@ import { SystemHttpLayer } from "../system/Http"
 import { Holds } from "../holds/Holds"
 import { HoldsHttpLayer } from "../holds/Http"
 import { Retention } from "../retention/Retention"
+import { OutputDeliveries } from "../outputs/Deliveries"
 import { TelegramDeliveries } from "../telegram/Deliveries"
 import { TelegramHttpLayer } from "../telegram/Http"
 import { TelegramLinks } from "../telegram/Links"
 import { TransparencyHttpLayer } from "../transparency/Http"
 import { Transparency } from "../transparency/Transparency"
+import { Webhooks } from "../webhooks/Webhooks"
 import { RequestBodiesLayer } from "./RequestBodies"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
 export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default, Evidence.Default, Holds.Default, Retention.Default, Transparency.Default,
+  OutputDeliveries.Default, Webhooks.Default,
   // Displays open and end their screens' sessions through Accounts (one instance: layers are memoised).
   Displays.Default.pipe(Layer.provide(Accounts.Default))).pipe(
   Layer.provideMerge(Images.Default),

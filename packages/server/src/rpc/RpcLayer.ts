@@ -14,6 +14,9 @@ import { Cameras } from "../collectors/Cameras"
 import { CamerasRpcsLayer } from "../collectors/CamerasRpc"
 import { CollectorsRpcsLayer } from "../collectors/Rpc"
 import { DisplaysRpcsLayer } from "../displays/Rpc"
+import { EmailRpcsLayer } from "../email/Rpc"
+import { MqttRpcsLayer } from "../mqtt/Rpc"
+import { OutputsRpcsLayer } from "../outputs/Rpc"
 import { WallRpcsLayer } from "../displays/WallRpc"
 import { WatchlistsRpcsLayer } from "../watchlists/Rpc"
 import { Watchlists } from "../watchlists/Watchlists"
@@ -51,7 +54,10 @@ const HandlersLayer = Layer.mergeAll(
   WatchlistsRpcsLayer,
   WallRpcsLayer,
   ReasonCodesRpcsLayer,
-  RetentionRpcsLayer
+  RetentionRpcsLayer,
+  EmailRpcsLayer,
+  MqttRpcsLayer,
+  OutputsRpcsLayer
 )
 
 /**

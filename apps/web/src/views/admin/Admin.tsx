@@ -6,10 +6,13 @@ import { WatchlistManager } from "../watchlists/Watchlists"
 import { Collectors } from "./Collectors"
 import { Deliveries } from "./Deliveries"
 import { Displays } from "./Displays"
+import { Email } from "./Email"
 import { Evidence } from "./Evidence"
+import { Mqtt } from "./Mqtt"
 import { ReasonCodes } from "./ReasonCodes"
 import { Retention } from "./Retention"
 import { Users } from "./Users"
+import { Webhooks } from "./Webhooks"
 
 const AllWatchlists = () => <WatchlistManager path="/admin/watchlists" />
 
@@ -20,6 +23,9 @@ const SECTIONS = [
   { key: "cameras", label: "Cameras", view: Cameras },
   { key: "watchlists", label: "Watchlists", view: AllWatchlists },
   { key: "telegram", label: "Telegram", view: Deliveries },
+  { key: "webhooks", label: "Webhooks", view: Webhooks },
+  { key: "mqtt", label: "MQTT", view: Mqtt },
+  { key: "email", label: "E-mail", view: Email },
   { key: "reasons", label: "Reason codes", view: ReasonCodes },
   { key: "evidence", label: "Evidence exports", view: Evidence },
   { key: "retention", label: "Retention", view: Retention },
