@@ -10,8 +10,13 @@
  * only read of that plate, so it raises exactly one new alert. For each such read:
  *   - to the WebSocket: from the batch's 200 answer to the `alert` message on an admin's
  *     `/api/v1/live` connection;
- *   - to Telegram: from the same answer to the fake Bot API receiving `sendPhoto` for it.
- * Every planted read must alert exactly once (checked in PostgreSQL too) or the run fails.
+ *   - to Telegram: from the same answer to the fake Bot API receiving `sendPhoto` for it;
+ *   - to MQTT: from the same answer to a subscriber of the machine's Mosquitto (127.0.0.1:1883)
+ *     receiving the alert on `<prefix>/alert` (the server publishing with QoS 1 through the outbox);
+ *   - to a webhook: from the same answer to a local HTTPS receiver getting the signed POST (its
+ *     certificate trusted through WEBHOOK_CA_FILE), every signature checked.
+ * Every planted read must alert exactly once (checked in PostgreSQL too) and reach every channel,
+ * or the run fails. `--no-outputs` leaves MQTT and the webhook off (the first wave's figures).
  */
 import { parseEntryValue } from "@chaverim/domain/Watchlist"
 import type { EntryKind } from "@chaverim/domain/Watchlist"
@@ -23,6 +28,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks"
 import pg from "pg"
 import WebSocket from "ws"
 import { startFakeBotApi } from "../test-support/FakeBotApi"
+import { startOutputReceivers } from "./lib/outputs"
 import { type OptionSpecs, numberOption, parseArgs } from "./lib/args"
 import { coresBetween, cpuSnapshot } from "./lib/cpu"
 import { freshDatabase } from "./lib/database"
@@ -40,12 +46,13 @@ export const options: OptionSpecs = {
   "match-every": { description: "one read in this many is on a list (each raises a new alert)", default: "100" },
   collectors: { description: "collectors sending", default: "4" },
   batch: { description: "reads per batch", default: "25" },
+  "no-outputs": { description: "leave MQTT and the webhook off", flag: true },
   keep: { description: "keep the database afterwards", flag: true },
   trace: { description: "time the server's spans (engine, SQL, HTTP) during the load and print them", flag: true }
 }
 
 const LISTS = 20
-const TARGETS = { ws: 100, telegram: 1_000 } as const
+const TARGETS = { ws: 100, telegram: 1_000, mqtt: 1_000, webhook: 1_000 } as const
 const LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 const DIGITS = "0123456789"
 const ALNUM = LETTERS + DIGITS
@@ -95,6 +102,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     matchEvery: numberOption(values, "match-every", { min: 1 }),
     collectors: numberOption(values, "collectors", { min: 1 }),
     batch: numberOption(values, "batch", { min: 1 }),
+    outputs: !values.has("no-outputs"),
     keep: values.has("keep"),
     trace: values.has("trace")
   }
@@ -103,12 +111,13 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const token = `7000001:${randomBytes(16).toString("hex")}`
   const bot = await startFakeBotApi(token)
   progress(`database ${database.name}; fake Bot API at ${bot.url}`)
+  const outputs = settings.outputs ? await startOutputReceivers(/\bWK[0-9A-Z]{6}\b/) : undefined
   const server = await startServer({
     databaseUrl: database.url,
     dataDir,
     collectors: settings.collectors,
     trace: settings.trace,
-    env: { TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: bot.url, LOG_LEVEL: "Warning" }
+    env: { TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: bot.url, LOG_LEVEL: "Warning", ...outputs?.env }
   })
   const db = new pg.Client({ connectionString: database.url })
   await db.connect()
@@ -150,6 +159,10 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       )
       await db.query("INSERT INTO telegram_links (user_id, chat_id) VALUES ($1, $2)", [user!.id, chats[i]])
       await db.query("INSERT INTO telegram_subscriptions (user_id, watchlist_id) VALUES ($1, $2)", [user!.id, list.id])
+    }
+    // One webhook for every shared list (the server signs with the secret; the receiver checks it).
+    if (outputs !== undefined) {
+      await db.query("INSERT INTO webhooks (name, url, secret) VALUES ('bench receiver', $1, $2)", [outputs.webhookUrl, outputs.webhookSecret])
     }
 
     // ---- The control room's connection
@@ -250,6 +263,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     progress(`first alert after ${((Date.now() - warmStarted) / 1000).toFixed(1)} s; measuring`)
     answered.clear()
     wsSeen.clear()
+    outputs?.clear()
     const callsBefore = bot.calls.length
 
     // ---- The load: open loop, batches on schedule round-robin over the collectors
@@ -300,13 +314,21 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     const settleStarted = Date.now()
     while (Date.now() - settleStarted < 30_000) {
       const telegram = telegramAt()
-      if ([...answered.keys()].every((plate) => wsSeen.has(plate) && telegram.has(plate))) break
+      if (
+        [...answered.keys()].every((plate) =>
+          wsSeen.has(plate) && telegram.has(plate) && (outputs === undefined || (outputs.mqtt.has(plate) && outputs.webhook.has(plate)))
+        )
+      ) break
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
     const telegram = telegramAt()
     const planted = [...answered.keys()]
     const wsLatency = planted.filter((p) => wsSeen.has(p)).map((p) => wsSeen.get(p)! - answered.get(p)!).sort((a, b) => a - b)
     const tgLatency = planted.filter((p) => telegram.has(p)).map((p) => telegram.get(p)! - answered.get(p)!).sort((a, b) => a - b)
+    const latencyOf = (seen: ReadonlyMap<string, number>) =>
+      planted.filter((p) => seen.has(p)).map((p) => seen.get(p)! - answered.get(p)!).sort((a, b) => a - b)
+    const mqttLatency = outputs === undefined ? [] : latencyOf(outputs.mqtt)
+    const webhookLatency = outputs === undefined ? [] : latencyOf(outputs.webhook)
     const { rows: [stored] } = await db.query<{ alerts: number; plates: number; deliveries_sent: number }>(
       `SELECT count(*)::int AS alerts, count(DISTINCT plate)::int AS plates,
               (SELECT count(*)::int FROM telegram_deliveries WHERE status = 'sent') AS deliveries_sent
@@ -334,14 +356,26 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     emit("alerts.planted", planted.length, "count")
     report("websocket", wsLatency, TARGETS.ws)
     report("telegram", tgLatency, TARGETS.telegram)
+    if (outputs !== undefined) {
+      report("mqtt", mqttLatency, TARGETS.mqtt)
+      report("webhook", webhookLatency, TARGETS.webhook)
+      emit("alerts.mqtt.duplicates", outputs.duplicates.mqtt, "count")
+      emit("alerts.webhook.duplicates", outputs.duplicates.webhook, "count")
+      emit("alerts.webhook.bad_signatures", outputs.badSignatures(), "count")
+      progress(`MQTT: ${mqttLatency.length} alerts, ${outputs.duplicates.mqtt} repeated; webhook: ${webhookLatency.length} POSTs, ${outputs.duplicates.webhook} repeated, ${outputs.badSignatures()} bad signatures`)
+    }
     const sortedBatches = batchLatencies.sort((a, b) => a - b)
     emit("alerts.ingest_batch.p99_ms", quantile(sortedBatches, 0.99), "ms")
     emit("alerts.cpu.machine", cores.machine, "cores")
-    const lost = planted.length - wsLatency.length + (planted.length - tgLatency.length)
-    if (lost > 0 || stored!.alerts !== planted.length || refused > 0) {
+    const missing = (n: number) => (outputs === undefined ? 0 : planted.length - n)
+    const lost = planted.length - wsLatency.length + (planted.length - tgLatency.length) + missing(mqttLatency.length) +
+      missing(webhookLatency.length)
+    if (lost > 0 || stored!.alerts !== planted.length || refused > 0 || (outputs !== undefined && outputs.badSignatures() > 0)) {
       throw new Error(
         `${planted.length - wsLatency.length} planted reads never reached the WebSocket, ${planted.length - tgLatency.length} never reached Telegram, ` +
-          `${stored!.alerts} alerts stored for ${planted.length} planted reads, ${refused} batches refused`
+          `${missing(mqttLatency.length)} never reached MQTT, ${missing(webhookLatency.length)} never reached the webhook, ` +
+          `${stored!.alerts} alerts stored for ${planted.length} planted reads, ${refused} batches refused` +
+          (outputs === undefined ? "" : `, ${outputs.badSignatures()} webhook signatures wrong`)
       )
     }
   } finally {
@@ -349,6 +383,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     await db.end()
     await server.stop()
     await bot.close()
+    await outputs?.close()
     if (settings.keep) progress(`kept database ${database.name}`)
     else await database.drop()
     await Fs.rm(dataDir, { recursive: true, force: true })
