@@ -1,4 +1,5 @@
 import { Detection } from "@chaverim/domain/Detection"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as Fs from "node:fs"
@@ -108,3 +109,15 @@ export const HIKVISION_ANPR_DETECTION = {
   vehicle: { direction: "leaving", type: "vehicle", color: "white" },
   location: { lat: 0.3666667, lon: 111 }
 }
+
+/** Polls `check` until it gives a value, or fails the test after `timeoutMs`. */
+export const eventually = <A, E>(what: string, check: Effect.Effect<A | undefined, E>, timeoutMs = 15_000) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const value = yield* check
+      if (value !== undefined) return value
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
+      yield* Effect.sleep("50 millis")
+    }
+  })

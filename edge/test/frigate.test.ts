@@ -15,7 +15,7 @@ import { makeBuffer, ReadBuffer } from "../src/buffer/Buffer"
 import type { CameraConfig } from "../src/config/EdgeConfig"
 import { CameraActivity } from "../src/listener/Listener"
 import { makeSecretStore } from "../src/provisioning/Secrets"
-import { accepted, fakeJpeg, json, onlyDetection, parse, refusal } from "./cameras"
+import { accepted, eventually, fakeJpeg, json, onlyDetection, parse, refusal } from "./cameras"
 import { runProcess } from "./edgeCli"
 
 /** The samples of Frigate's own MQTT documentation (test/fixtures/frigate/SOURCES.md). */
@@ -234,16 +234,6 @@ const pendingReads = (buffer: TestBuffer) =>
       images: Object.fromEntries(r.images.map((i) => [i.kind, new Uint8Array(Fs.readFileSync(i.path))]))
     })))
 
-const eventually = <A, E>(what: string, check: Effect.Effect<A | undefined, E>, timeoutMs = 15_000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const value = yield* check
-      if (value !== undefined) return value
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
-      yield* Effect.sleep("50 millis")
-    }
-  })
 
 const FAST: SourcesOptions["reconnect"] = { baseMs: 100, maxMs: 400, healthyMs: 60_000 }
 

@@ -20,7 +20,7 @@ import { makeBuffer, ReadBuffer } from "../src/buffer/Buffer"
 import { CameraConfig } from "../src/config/EdgeConfig"
 import { CameraActivity } from "../src/listener/Listener"
 import { makeSecretStore } from "../src/provisioning/Secrets"
-import { accepted, parse } from "./cameras"
+import { accepted, eventually, parse } from "./cameras"
 import {
   anprXml,
   eventParts,
@@ -232,17 +232,6 @@ const startSources = <E>(
     return { buffer, states, activity }
   })
 
-/** Polls `check` until it gives a value, or fails the test after `timeoutMs`. */
-const eventually = <A, E>(what: string, check: Effect.Effect<A | undefined, E>, timeoutMs = 15_000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const value = yield* check
-      if (value !== undefined) return value
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
-      yield* Effect.sleep("50 millis")
-    }
-  })
 
 const fakeHikvision = (username: string, password: string) =>
   Effect.acquireRelease(Effect.promise(() => startFakeHikvision(username, password)), (f) => Effect.promise(f.close))

@@ -1,13 +1,12 @@
 import type { OutputDelivery } from "@chaverim/domain/Outputs"
-import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import * as Net from "node:net"
 import { SMTPServer } from "smtp-server"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { createEntry, createList, latestRevision, matcherAt } from "./alertHarness"
-import { detection, fakeJpeg, type SignedIn, startServer, type TestServer } from "./harness"
-import { outcomeOf, rpcAs, rpcUrlOf } from "./rpcClient"
+import { detection, fakeJpeg, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
+import { outcomeOf, rpcFor } from "./rpcClient"
 
 /**
  * E-mail end to end: alerts raised by the real engine from reads through the real ingest API, owed
@@ -133,20 +132,8 @@ let server: TestServer
 let admin: SignedIn
 let apiKey: string
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const until = async <A>(check: () => Promise<A | undefined> | A | undefined, what: string, timeoutMs = 30_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await check()
-    if (value !== undefined) return value
-    await sleep(50)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
-const rpc = <A, E>(user: SignedIn, f: Parameters<typeof rpcAs<A, E>>[2]) => rpcAs(rpcUrlOf(server), user.cookie, f)
-const rpcExit = <A, E>(user: SignedIn, f: Parameters<typeof rpcAs<A, E>>[2]) =>
-  rpcAs(rpcUrlOf(server), user.cookie, (client) => Effect.exit(f(client)))
+const { rpc, rpcExit } = rpcFor(() => server)
 
 const useSmtp = (port: number, password = SMTP_PASSWORD) =>
   rpc(admin, (client) =>

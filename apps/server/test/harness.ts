@@ -168,3 +168,20 @@ export const fakeJpeg = (size: number, seed = 1): Uint8Array => {
   bytes[size - 1] = 0xd9
   return bytes
 }
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `check` every 50 ms until it returns something other than undefined; fails naming `what` after `timeoutMs`. */
+export const until = async <A>(
+  check: () => A | undefined | Promise<A | undefined>,
+  what: string,
+  timeoutMs = 20_000
+): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const value = await check()
+    if (value !== undefined) return value
+    await sleep(50)
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}

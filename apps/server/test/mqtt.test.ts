@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto"
 import { createServer } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createEntry, createList, latestRevision, matcherAt } from "./alertHarness"
-import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
+import { detection, postBatch, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
 import { type AlprClient, outcomeOf, rpcAs, rpcUrlOf } from "./rpcClient"
 
 /**
@@ -39,17 +39,7 @@ const subscriber = async (filters: ReadonlyArray<string>) => {
   return { client, messages }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const until = async <A>(check: () => A | undefined | Promise<A | undefined>, what: string, timeoutMs = 20_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await check()
-    if (value !== undefined) return value
-    await sleep(50)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 /** A port nothing listens on. */
 const closedPort = () =>

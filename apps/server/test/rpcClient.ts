@@ -44,3 +44,14 @@ export const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string =>
         onNone: () => `defect: ${Cause.pretty(cause)}`
       })
   })
+
+/**
+ * `rpc(user, f)` and `rpcExit(user, f)` on the server `current()` names (a test file's server may be
+ * replaced by a restarted one), as the signed-in `user`.
+ */
+export const rpcFor = (current: () => { readonly url: string }) => ({
+  rpc: <A, E>(user: { readonly cookie: string }, f: (client: AlprClient) => Effect.Effect<A, E>) =>
+    rpcAs(rpcUrlOf(current()), user.cookie, f),
+  rpcExit: <A, E>(user: { readonly cookie: string }, f: (client: AlprClient) => Effect.Effect<A, E>) =>
+    rpcAs(rpcUrlOf(current()), user.cookie, (client) => Effect.exit(f(client)))
+})

@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { type BotCall, type FakeBotApi, startFakeBotApi, type TelegramUser } from "../../../test-support/FakeBotApi"
 import { alprAgainst, describeRun, INVOCATION_MS, lastJson } from "./alprCli"
-import { detection, fakeJpeg, type SignedIn, startServer, type TestServer } from "./harness"
+import { detection, fakeJpeg, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
 
 /**
  * Telegram end to end: the real server (bot polling, sender, HTTP API, CLI) against a local fake of the
@@ -34,18 +34,7 @@ const volunteer = (): TelegramUser => {
   return { id, username: `vol${id}` }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Polls `check` until it returns something other than undefined. */
-const until = async <A>(check: () => Promise<A | undefined>, what: string, timeoutMs = 15_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await check()
-    if (value !== undefined) return value
-    await sleep(50)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 const toChat = (chatId: number) => (c: BotCall) => Number(c.params.chat_id) === chatId
 

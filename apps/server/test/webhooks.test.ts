@@ -1,6 +1,5 @@
 import type { AlertNotice } from "@chaverim/domain/Outputs"
 import { REPLAY_WINDOW_SECONDS, signature, verifySignature } from "@chaverim/server/webhooks/Signature"
-import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { execFileSync } from "node:child_process"
@@ -11,8 +10,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createEntry, createList, drained, latestRevision, matcherAt } from "./alertHarness"
-import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
-import { outcomeOf, rpcAs, rpcUrlOf } from "./rpcClient"
+import { detection, postBatch, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
+import { outcomeOf, rpcFor } from "./rpcClient"
 
 /**
  * Webhooks end to end: alerts raised by the real engine from reads through the real ingest API, owed
@@ -43,20 +42,8 @@ let apiKey: string
 /** the second server of the last test, on the first one's database */
 let survivor: TestServer | undefined
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const until = async <A>(check: () => Promise<A | undefined> | A | undefined, what: string, timeoutMs = 20_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await check()
-    if (value !== undefined) return value
-    await sleep(50)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
-const rpc = <A, E>(user: SignedIn, f: Parameters<typeof rpcAs<A, E>>[2]) => rpcAs(rpcUrlOf(server), user.cookie, f)
-const rpcExit = <A, E>(user: SignedIn, f: Parameters<typeof rpcAs<A, E>>[2]) =>
-  rpcAs(rpcUrlOf(server), user.cookie, (client) => Effect.exit(f(client)))
+const { rpc, rpcExit } = rpcFor(() => server)
 
 let plates = 0
 /** A plate on a new list (shared unless told), an entry for it, and the matcher up to date. */
