@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { detection, postBatch, startServer, type TestServer } from "./harness"
+import { rpcAs, rpcUrlOf } from "./rpcClient"
 
 let server: TestServer
 
@@ -269,6 +270,42 @@ describe("heartbeats", () => {
       [collectorId]
     )
     expect(after[0]).toEqual({ queue_depth: 0, cameras_online: 2, edge_version: "0.3.2" })
+  })
+
+  it("counts an upload of reads as a sign of life: the admins' list and the wall say which they saw", async () => {
+    const { apiKey, collectorId } = await server.collector("Uploads only")
+    const admin = await server.signIn("admin")
+    const since = new Date(Date.now() - 3_600_000).toISOString()
+    const mine = async () => {
+      const [listed, wall] = await rpcAs(rpcUrlOf(server), admin.cookie, (client) =>
+        Effect.all([client.collectors.list(), client.wall.status({ since })]))
+      return { listed: listed.find((c) => c.collector_id === collectorId)!, site: wall.sites.find((s) => s.collector_id === collectorId)! }
+    }
+    const before = await mine()
+    expect(before.listed).toMatchObject({ last_seen_at: null, last_heartbeat_at: null, last_upload_at: null })
+    expect(before.site).toMatchObject({ online: false, last_seen_at: null, seen_by: null })
+
+    // reads arrive, no heartbeat (a proxy that blocks them, an old edge)
+    expect((await postBatch(server, apiKey, [detection()])).status).toBe(200)
+    const uploaded = await mine()
+    expect(uploaded.listed.last_heartbeat_at).toBeNull()
+    expect(uploaded.listed.last_upload_at).not.toBeNull()
+    expect(uploaded.listed.last_seen_at).toBe(uploaded.listed.last_upload_at)
+    expect(uploaded.site).toMatchObject({ online: true, seen_by: "upload", last_seen_at: uploaded.listed.last_upload_at })
+
+    // a heartbeat afterwards is the newest sign
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect((await heartbeat(apiKey)).status).toBe(200)
+    const beaten = await mine()
+    expect(beaten.listed.last_heartbeat_at).not.toBeNull()
+    expect(beaten.listed.last_seen_at).toBe(beaten.listed.last_heartbeat_at)
+    expect(beaten.site).toMatchObject({ online: true, seen_by: "heartbeat" })
+
+    // a busy site does not write its row for every batch: noted at most every few seconds
+    const { rows: [noted] } = await server.db.query("SELECT last_upload_at FROM collectors WHERE id = $1", [collectorId])
+    expect((await postBatch(server, apiKey, [detection()])).status).toBe(200)
+    const { rows: [again] } = await server.db.query("SELECT last_upload_at FROM collectors WHERE id = $1", [collectorId])
+    expect(again.last_upload_at).toEqual(noted.last_upload_at)
   })
 
   it("answers 401 without a key or with a wrong key, and records nothing", async () => {

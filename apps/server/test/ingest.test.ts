@@ -332,6 +332,32 @@ describe("batch ingest", () => {
     )
     expect(rows).toEqual([{ month: "detections_default" }])
   })
+
+  it("places a camera where its reads say it is, until an admin places it", async () => {
+    const camera = (id: string) => ({ id, mac: "AA:BB:CC:DD:EE:42", name: `placed ${id}` })
+    const position = async (id: string) =>
+      (await server.db.query("SELECT lat, lon FROM cameras WHERE collector_id = $1 AND external_id = $2", [collectorId, id])).rows[0]
+    const send = async (events: ReadonlyArray<Record<string, unknown>>) =>
+      expect(await (await postBatch(server, apiKey, events.map((e) => detection(e)))).json()).toMatchObject({ rejected: 0 })
+
+    // first seen with a position: it takes it
+    await send([{ camera: camera("pos-a"), location: { lat: 40.5, lon: -73.9 } }])
+    expect(await position("pos-a")).toEqual({ lat: 40.5, lon: -73.9 })
+    // a later read elsewhere (a GPS jitter, a moved trailer) does not move a placed camera
+    await send([{ camera: camera("pos-a"), location: { lat: 40.6, lon: -73.8 } }])
+    expect(await position("pos-a")).toEqual({ lat: 40.5, lon: -73.9 })
+
+    // first seen without one: unplaced, then placed by the first read that carries one
+    await send([{ camera: camera("pos-b"), location: undefined }])
+    expect(await position("pos-b")).toEqual({ lat: null, lon: null })
+    await send([{ camera: camera("pos-b"), location: { lat: 41.25, lon: -74.2 } }])
+    expect(await position("pos-b")).toEqual({ lat: 41.25, lon: -74.2 })
+
+    // an admin's position stays whatever the reads say
+    await server.db.query("UPDATE cameras SET lat = 42, lon = -75 WHERE collector_id = $1 AND external_id = 'pos-b'", [collectorId])
+    await send([{ camera: camera("pos-b"), location: { lat: 41.3, lon: -74.3 } }])
+    expect(await position("pos-b")).toEqual({ lat: 42, lon: -75 })
+  })
 })
 
 describe("batch limits and malformed requests", () => {

@@ -383,7 +383,7 @@ describe("admin RPC over WebSocket at /rpc", () => {
     }
     const { rows: [cameraAudit] } = await server.db.query("SELECT details FROM audit_log WHERE action = 'camera.update'")
     expect(cameraAudit.details).toEqual({
-      from: { name: "Main St northbound", site: null, lat: null, lon: null },
+      from: { name: "Main St northbound", site: null, lat: 41.1, lon: -74.05 },
       to: { name: "Main St north", site: "North gate", lat: 41.2, lon: -74.1 }
     })
     // the same rows through audit.list, newest first, and paged with the cursor

@@ -18,7 +18,12 @@ export const CollectorSummary = Schema.Struct({
   status: Schema.String,
   hostname: Schema.NullOr(Schema.String),
   edge_version: Schema.NullOr(Schema.String),
+  /** the last sign of life: a heartbeat or an upload of reads, whichever came last */
   last_seen_at: Schema.NullOr(Schema.String),
+  /** the last heartbeat */
+  last_heartbeat_at: Schema.NullOr(Schema.String),
+  /** the last batch of reads it uploaded */
+  last_upload_at: Schema.NullOr(Schema.String),
   queue_depth: Schema.NullOr(Schema.Number),
   cameras_online: Schema.NullOr(Schema.Number),
   disk_full: Schema.NullOr(Schema.Boolean),

@@ -18,12 +18,14 @@ export const SITE_SILENT_SECONDS = 300
 export const WallSite = Schema.Struct({
   collector_id: Schema.String,
   name: Schema.String,
-  /** active and heard from within SITE_SILENT_SECONDS */
+  /** active and heard from (a heartbeat or an upload) within SITE_SILENT_SECONDS */
   online: Schema.Boolean,
   queue_depth: Schema.NullOr(Schema.Number),
   cameras_online: Schema.NullOr(Schema.Number),
   disk_full: Schema.NullOr(Schema.Boolean),
-  last_seen_at: Schema.NullOr(Schema.String)
+  /** the last sign of life, and which it was */
+  last_seen_at: Schema.NullOr(Schema.String),
+  seen_by: Schema.NullOr(Schema.Literal("heartbeat", "upload"))
 })
 export type WallSite = typeof WallSite.Type
 

@@ -21,6 +21,9 @@ import { IsoTime, IsoTimeOrNull, orBug } from "../db/Rows"
 
 export type CreatedCollector = typeof ClaimCode.Type
 
+/** How stale a collector's last upload may be noted (a busy site uploads many times a second). */
+export const UPLOAD_NOTE_SECONDS = 5
+
 /**
  * A row of `collectors` with its count of live keys, as the admins' list shows it; `id` here, which
  * the RPC contract calls `collector_id`.
@@ -28,7 +31,9 @@ export type CreatedCollector = typeof ClaimCode.Type
 const CollectorRow = Schema.Struct({
   id: Schema.String,
   ...CollectorListItem.omit("collector_id").fields,
-  last_seen_at: IsoTimeOrNull
+  last_seen_at: IsoTimeOrNull,
+  last_heartbeat_at: IsoTimeOrNull,
+  last_upload_at: IsoTimeOrNull
 })
 export type CollectorSummary = typeof CollectorRow.Type
 
@@ -282,7 +287,10 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
       Result: CollectorRow,
       execute: () =>
         sql`
-          SELECT c.id, c.name, c.status, c.hostname, c.edge_version, c.last_seen_at, c.queue_depth, c.cameras_online,
+          SELECT c.id, c.name, c.status, c.hostname, c.edge_version,
+                 -- greatest() ignores a NULL: either sign of life counts
+                 greatest(c.last_seen_at, c.last_upload_at) AS last_seen_at, c.last_seen_at AS last_heartbeat_at,
+                 c.last_upload_at, c.queue_depth, c.cameras_online,
                  c.disk_full, (SELECT count(*)::int FROM api_keys k WHERE k.collector_id = c.id AND k.revoked_at IS NULL) AS active_keys
             FROM collectors c ORDER BY c.name, c.id`
     })
@@ -291,6 +299,19 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
       return yield* orBug(all(undefined))
     })
 
-    return { create, newCode, claim, authenticate, heartbeat, enqueueCommand, ack, rotateKey, revokeKeys, list }
+    /**
+     * An upload is a sign of life as much as a heartbeat: noted at most every UPLOAD_NOTE_SECONDS per
+     * collector, so a busy site does not write its row for every batch.
+     */
+    const uploaded = (collectorId: string) =>
+      sql`
+        UPDATE collectors SET last_upload_at = now()
+         WHERE id = ${collectorId}
+           AND (last_upload_at IS NULL OR last_upload_at < now() - make_interval(secs => ${UPLOAD_NOTE_SECONDS}))`.pipe(
+        Effect.asVoid,
+        orBug
+      )
+
+    return { create, newCode, claim, authenticate, heartbeat, enqueueCommand, ack, rotateKey, revokeKeys, list, uploaded }
   })
 }) {}

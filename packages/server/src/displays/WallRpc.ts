@@ -45,7 +45,12 @@ export const WallRpcsLayer = WallRpcs.toLayer(Effect.gen(function*() {
       queue_depth: c.queue_depth,
       cameras_online: c.cameras_online,
       disk_full: c.disk_full,
-      last_seen_at: c.last_seen_at
+      last_seen_at: c.last_seen_at,
+      seen_by: c.last_seen_at === null
+        ? null
+        : c.last_upload_at !== null && (c.last_heartbeat_at === null || c.last_upload_at > c.last_heartbeat_at)
+        ? "upload"
+        : "heartbeat"
     }))
     return {
       sites,

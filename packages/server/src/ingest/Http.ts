@@ -9,6 +9,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
+import { Collectors } from "../collectors/Collectors"
 import { sha256Hex } from "../crypto/Tokens"
 import { readBatch, readCapped, type ReceivedBatch, tooLarge } from "./BatchBody"
 import { Ingest } from "./Ingest"
@@ -69,6 +70,7 @@ export const IngestHttpLayer = HttpApiBuilder.group(AlprApi, "ingest", (handlers
   Effect.gen(function*() {
     const ingest = yield* Ingest
     const gate = yield* IngestGate
+    const collectors = yield* Collectors
 
     /** A batch (as `read` reads it) stored for the signed-in collector through the gate, counted, answered by `answer`. */
     const storeBatch = (
@@ -79,6 +81,8 @@ export const IngestHttpLayer = HttpApiBuilder.group(AlprApi, "ingest", (handlers
         const { collectorId } = yield* CurrentCollector
         const batch = yield* read
         const result = yield* gate.admit(ingest.store(collectorId, batch))
+        // a sign of life, as a heartbeat is (the wall and the admins' list count both)
+        yield* collectors.uploaded(collectorId)
         yield* countBatch("stored")
         return yield* answer(result)
       }).pipe(

@@ -118,30 +118,39 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
     const sql = yield* SqlClient.SqlClient
     const images = yield* Images
     const months = yield* makeReadMonths
-    // Camera rows by collector + camera id, with the mac and name they were stored with.
-    const cameraCache = new Map<string, { id: string; mac: string; name: string | undefined }>()
+    // Camera rows by collector + camera id, with the mac and name they were stored with, and whether
+    // the row has a position.
+    const cameraCache = new Map<string, { id: string; mac: string; name: string | undefined; placed: boolean }>()
 
-    const cameraId = (collectorId: string, camera: Detection["camera"]) =>
+    const cameraId = (collectorId: string, camera: Detection["camera"], location: Detection["location"]) =>
       Effect.gen(function*() {
         const cacheKey = `${collectorId}\u0000${camera.id}`
         const cached = cameraCache.get(cacheKey)
-        if (cached && cached.mac === camera.mac && (camera.name === undefined || cached.name === camera.name)) {
+        if (
+          cached && cached.mac === camera.mac && (camera.name === undefined || cached.name === camera.name) &&
+          (cached.placed || location === undefined)
+        ) {
           return cached.id
         }
-        // The name a camera reports only fills an empty one: a name an admin gave it stays. An upsert
-        // always returns its row.
+        // The name a camera reports only fills an empty one: a name an admin gave it stays. So does a
+        // position: a camera without one takes the one its reads carry (issue 18), and keeps it until an
+        // admin places it. An upsert always returns its row.
         const row = yield* SqlSchema.single({
           Request: Schema.Void,
-          Result: Schema.Struct({ id: Schema.String }),
+          Result: Schema.Struct({ id: Schema.String, placed: Schema.Boolean }),
           execute: () =>
             sql`
-              INSERT INTO cameras (collector_id, external_id, mac, name)
-              VALUES (${collectorId}, ${camera.id}, ${camera.mac}, ${camera.name ?? null})
+              INSERT INTO cameras (collector_id, external_id, mac, name, lat, lon)
+              VALUES (${collectorId}, ${camera.id}, ${camera.mac}, ${camera.name ?? null}, ${location?.lat ?? null},
+                      ${location?.lon ?? null})
               ON CONFLICT (collector_id, external_id) DO UPDATE
-                SET mac = EXCLUDED.mac, name = coalesce(cameras.name, EXCLUDED.name), updated_at = now()
-              RETURNING id`
+                SET mac = EXCLUDED.mac, name = coalesce(cameras.name, EXCLUDED.name),
+                    lat = CASE WHEN cameras.lat IS NULL OR cameras.lon IS NULL THEN EXCLUDED.lat ELSE cameras.lat END,
+                    lon = CASE WHEN cameras.lat IS NULL OR cameras.lon IS NULL THEN EXCLUDED.lon ELSE cameras.lon END,
+                    updated_at = now()
+              RETURNING id, (lat IS NOT NULL AND lon IS NOT NULL) AS placed`
         })(undefined).pipe(orBug, Effect.catchTag("NoSuchElementException", Effect.die))
-        cameraCache.set(cacheKey, { id: row.id, mac: camera.mac, name: camera.name })
+        cameraCache.set(cacheKey, { id: row.id, mac: camera.mac, name: camera.name, placed: row.placed })
         return row.id
       })
 
@@ -228,7 +237,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
       for (const v of valid) {
         const read = {
           detectionId: v.event.detection_id,
-          cameraId: yield* cameraId(collectorId, v.event.camera),
+          cameraId: yield* cameraId(collectorId, v.event.camera, v.event.location),
           plate: normalizePlate(v.event.plate.text),
           at: v.detectedAt.getTime()
         }

@@ -98,6 +98,8 @@ const CollectorRow = ({ collector, onChanged }: { readonly collector: CollectorS
         {collector.disk_full && <Badge tone="bad">disk full</Badge>}
         <span className="text-sm text-slate-700">
           last seen {formatAgo(collector.last_seen_at)}
+          {collector.last_seen_at !== null &&
+            ` (heartbeat ${formatAgo(collector.last_heartbeat_at)}, upload ${formatAgo(collector.last_upload_at)})`}
           {collector.queue_depth !== null ? ` · ${collector.queue_depth} queued` : ""}
           {collector.cameras_online !== null ? ` · ${collector.cameras_online} cameras online` : ""}
           {collector.edge_version ? ` · v${collector.edge_version}` : ""}

@@ -14,7 +14,7 @@ const Row = ({ site }: { readonly site: WallSite }) => {
       <td className={`pr-[0.5em] text-right tabular-nums ${busy ? "font-bold text-amber-300" : ""}`}>{site.queue_depth ?? "–"}</td>
       <td className="pr-[0.5em] text-right tabular-nums">{site.cameras_online ?? "–"}</td>
       <td className={`text-right ${site.online ? "text-slate-300" : "font-bold text-red-300"}`}>
-        {site.disk_full ? "DISK FULL · " : ""}{formatAgo(site.last_seen_at)}
+        {site.disk_full ? "DISK FULL · " : ""}{site.seen_by === "upload" ? "upload " : ""}{formatAgo(site.last_seen_at)}
       </td>
     </tr>
   )
