@@ -159,7 +159,50 @@ afterAll(async () => {
   if (dataDir) await Fs.rm(dataDir, { recursive: true, force: true })
 })
 
+/** The `alpr` CLI on `dir`'s embedded PostgreSQL, as a person runs it (logs at Info on stderr). */
+const alpr = (dir: string, args: ReadonlyArray<string>) => {
+  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dir, LOG_LEVEL: "Info" }
+  delete env.DATABASE_URL
+  return new Promise<{ code: number | null; stdout: string; stderr: string; both: string }>((resolve, reject) => {
+    const child = spawn("npx", ["tsx", "apps/server/src/main.ts", ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    // both streams in the order they came, as a terminal shows them
+    let both = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk
+      both += chunk
+    })
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk
+      both += chunk
+    })
+    const timer = setTimeout(() => child.kill("SIGKILL"), 45_000)
+    child.once("error", reject)
+    child.once("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, both })
+    })
+  })
+}
+
 describe("npm start with the embedded PostgreSQL", () => {
+  it("runs the alpr CLI on its own cluster when no server runs, its JSON answer the last line a person sees", async () => {
+    const own = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-cli-"))
+    await Fs.chmod(own, 0o755)
+    try {
+      const cli = await alpr(own, ["collector", "create", "--name", "Alone"])
+      expect(cli.code, cli.both).toBe(0)
+      expect(cli.stderr).toContain("embedded PostgreSQL ready")
+      const lines = cli.both.trim().split("\n")
+      expect(JSON.parse(lines.at(-1)!)).toMatchObject({ collector_id: expect.any(String), claim_code: expect.any(String) })
+      expect(await postgresOf(own)).toEqual([])
+    } finally {
+      await Fs.rm(own, { recursive: true, force: true })
+    }
+  }, 120_000)
+
+
   it("serves, and stops cleanly on SIGTERM", async () => {
     const app = await start(dataDir)
     expect(app.output.stdout).toMatch(/^listening on http:\/\/\S+:\d+/m)
@@ -196,7 +239,6 @@ describe("npm start with the embedded PostgreSQL", () => {
     const stopped = await stop(app)
     expect(stopped.code === 0 || stopped.signal !== null, `exit ${JSON.stringify(stopped)}\n${logs(app)}`).toBe(true)
     expect(stopped.left, `processes left in the group\n${logs(app)}`).toEqual([])
-    expect(app.output.stderr, logs(app)).toContain("embedded PostgreSQL stopped")
     expect(await postgresOf(dataDir)).toEqual([])
     await expect(fetch(`${app.url}/health`)).rejects.toThrow()
   }, 240_000)
@@ -216,34 +258,15 @@ describe("npm start with the embedded PostgreSQL", () => {
     const stopped = await stop(app)
     expect(stopped.code === 0 || stopped.signal !== null, `exit ${JSON.stringify(stopped)}\n${logs(app)}`).toBe(true)
     expect(stopped.left, `processes left in the group\n${logs(app)}`).toEqual([])
-    expect(app.output.stderr, logs(app)).toContain("embedded PostgreSQL stopped")
     expect(await postgresOf(dataDir)).toEqual([])
   }, 240_000)
 
-  it("keeps its database when the alpr CLI is run beside it on the same DATA_DIR", async () => {
+  it("lets the alpr CLI work beside it on the same DATA_DIR, sharing its database without stopping it", async () => {
     const app = await start(dataDir)
     try {
       expect((await getJson(`${app.url}/ready`)).status).toBe(200)
       // An admin provisioning a collector on the same machine, as the README's commands suggest.
-      const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "Info" }
-      delete env.DATABASE_URL
-      const cli = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn("npx", ["tsx", "apps/server/src/main.ts", "collector", "create", "--name", "Beside"], {
-          cwd: ROOT,
-          env,
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-        let stdout = ""
-        let stderr = ""
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-        const timer = setTimeout(() => child.kill("SIGKILL"), 45_000)
-        child.once("error", reject)
-        child.once("close", (code) => {
-          clearTimeout(timer)
-          resolve({ code, stdout, stderr })
-        })
-      })
+      const cli = await alpr(dataDir, ["collector", "create", "--name", "Beside"])
       // Whether the CLI may share the running cluster or must refuse, the server must keep working.
       const ready = await getJson(`${app.url}/ready`)
       expect(
@@ -251,9 +274,19 @@ describe("npm start with the embedded PostgreSQL", () => {
         `/ready after \`alpr collector create\` on the same DATA_DIR: ${JSON.stringify(ready.body)}\n` +
           `cli exit ${cli.code}\ncli stdout:\n${cli.stdout}\ncli stderr:\n${cli.stderr}`
       ).toBe(200)
-      // It refuses, saying why, rather than taking the database from under the server.
-      expect(cli.code).not.toBe(0)
-      expect(cli.stderr).toMatch(/in use by a running process/)
+      // It shares the running server's cluster (never stopping it): the command works, its last line
+      // is the JSON the README promises, and the collector is there for the server.
+      expect(cli.code, `cli stdout:\n${cli.stdout}\ncli stderr:\n${cli.stderr}`).toBe(0)
+      expect(cli.stderr).toContain("sharing the embedded PostgreSQL of the running server")
+      expect(cli.stderr).not.toContain("embedded PostgreSQL stopped")
+      const last = JSON.parse(cli.stdout.trim().split("\n").at(-1)!) as { collector_id: string; claim_code: string; expires_at: string }
+      expect(last).toMatchObject({ collector_id: expect.any(String), claim_code: expect.stringMatching(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/) })
+      const claimed = await fetch(`${app.url}/api/v1/collectors/claim`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ claim_code: last.claim_code, hardware_id: "hw-beside" })
+      })
+      expect(claimed.status).toBe(201)
     } finally {
       const stopped = await stop(app)
       expect(stopped.left, `processes left in the group\n${logs(app)}`).toEqual([])

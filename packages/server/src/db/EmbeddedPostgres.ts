@@ -111,30 +111,39 @@ const isAlive = (pid: number) => {
 }
 
 /**
- * A server left running by a previous process that was killed outright still holds the cluster.
- * It is ours (its pid file is in our cluster), so it is stopped cleanly before we start afresh.
+ * Who holds the cluster already. A server left running by a previous process that was killed
+ * outright is ours (its pid file is in our cluster) and is stopped cleanly before we start afresh.
+ * One whose parent still runs belongs to a live process (a running `npm start`): it is shared, on
+ * the port its pid file names (PostgreSQL's postmaster.pid: pid, data directory, start time, port,
+ * ...), so that the `alpr` CLI works beside the running server without taking the database from it.
  */
-const stopLeftover = (dir: string) =>
+const leftover = (dir: string) =>
   Effect.gen(function*() {
     const pidFile = yield* Effect.promise(() => Fs.readFile(Path.join(dir, "postmaster.pid"), "utf8").catch(() => ""))
-    const pid = Number(pidFile.split("\n")[0])
-    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return
+    const lines = pidFile.split("\n")
+    const pid = Number(lines[0])
+    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return { _tag: "free" } as const
     const cmdline = yield* Effect.promise(() => Fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""))
-    if (!cmdline.includes(dir)) return
+    if (!cmdline.includes(dir)) return { _tag: "free" } as const
     // Orphaned servers are adopted by init; one whose parent still runs belongs to a live process.
     const stat = yield* Effect.promise(() => Fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => ""))
     const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
     if (parent > 1 && isAlive(parent)) {
-      return yield* new EmbeddedPostgresError({
-        message: `the embedded database in ${dir} is in use by a running process (pid ${parent}); ` +
-          `stop it first, or point DATABASE_URL at a shared PostgreSQL`
-      })
+      const port = Number(lines[3])
+      if (!Number.isInteger(port) || port <= 0 || port > 65_535) {
+        return yield* new EmbeddedPostgresError({
+          message: `the embedded database in ${dir} is in use by a running process (pid ${parent}) whose port cannot be ` +
+            `read; stop it first, or point DATABASE_URL at a shared PostgreSQL`
+        })
+      }
+      return { _tag: "running", port, owner: parent } as const
     }
     yield* Effect.logWarning("stopping an embedded PostgreSQL left running by an earlier process").pipe(
       Effect.annotateLogs({ pid })
     )
     process.kill(pid, "SIGINT")
     for (let i = 0; i < 300 && isAlive(pid); i++) yield* Effect.sleep("100 millis")
+    return { _tag: "free" } as const
   })
 
 const initialise = (bin: Binaries, dir: string, user: RunAs | undefined, password: string) =>
@@ -245,10 +254,21 @@ export const embeddedPostgres = (
       return yield* new EmbeddedPostgresError({ message: `${secretFile} is missing; the cluster in ${dir} cannot be opened` })
     }
 
-    yield* stopLeftover(dir)
+    const holder = yield* leftover(dir)
+    if (holder._tag === "running") {
+      // The running server keeps it; this process only connects (and never stops it).
+      const shared = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${holder.port}`
+      yield* ensureDatabase(`${shared}/postgres`, options.database)
+      yield* Effect.logInfo("sharing the embedded PostgreSQL of the running server").pipe(
+        Effect.annotateLogs({ dir, port: holder.port, server_pid: holder.owner })
+      )
+      return { url: Redacted.make(`${shared}/${options.database}`) }
+    }
     const port = yield* freePort
+    // Stopped last of all, after a command of the CLI printed its answer: at Debug, so that the JSON
+    // stays the last line a person sees in the terminal.
     yield* Effect.acquireRelease(startServer(bin, dir, port, user), (child) =>
-      stopServer(child).pipe(Effect.zipRight(Effect.logInfo("embedded PostgreSQL stopped"))))
+      stopServer(child).pipe(Effect.zipRight(Effect.logDebug("embedded PostgreSQL stopped"))))
     const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`
     yield* ensureDatabase(`${base}/postgres`, options.database)
     yield* Effect.logInfo("embedded PostgreSQL ready").pipe(Effect.annotateLogs({ dir, port }))
