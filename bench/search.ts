@@ -17,7 +17,8 @@
  *
  * Measured, each with fresh query plates, sequentially after a warm-up, as the HTTP latency a client
  * sees (session cookie, audit record and all): GET /api/v1/detections in modes exact, ocr, partial
- * and fuzzy; the plate timeline and convoy endpoints when the contract has them. Then, for the
+ * and fuzzy; without a plate, one camera's reads in a random 10-minute window of the data's span
+ * ("camera window"); the plate timeline and convoy endpoints when the contract has them. Then, for the
  * slowest query of each kind, the same request goes to a second server in this process that records
  * its SQL (lib/sqlCapture.ts), and each statement that reads detections is run again under
  * EXPLAIN (ANALYZE, BUFFERS) and printed on stderr: the plans of exactly what the server runs.
@@ -42,7 +43,7 @@ import type { CapturedStatement, CapturingServer } from "./lib/sqlCapture"
 
 export const description =
   "plate search on a generated year of detections (Zipf plates, OCR noise): p50/p95/p99 of exact, ocr, partial, " +
-  "fuzzy, timeline and convoy through the HTTP API, with the EXPLAIN plans that matter"
+  "fuzzy, camera window (no plate), timeline and convoy through the HTTP API, with the EXPLAIN plans that matter"
 
 export const options: OptionSpecs = {
   rows: { description: "detections to generate", default: "10000000" },
@@ -56,7 +57,7 @@ export const options: OptionSpecs = {
   keep: { description: "keep the database afterwards (measure it again with --reuse-db NAME)", flag: true },
   "reuse-db": { description: "measure a database kept by an earlier run (--keep) instead of generating one" },
   "generate-only": { description: "generate (with --keep) and stop, without measuring", flag: true },
-  only: { description: "measure only these query types (comma-separated: exact,ocr,partial,fuzzy,timeline,convoy)" },
+  only: { description: "measure only these query types (comma-separated: exact,ocr,partial,fuzzy,camera_window,timeline,convoy)" },
   trace: { description: "time the server's spans (HTTP, auth, each SQL statement) and print them per query type", flag: true }
 }
 
@@ -66,6 +67,8 @@ const TARGETS = {
   ocr: 30,
   partial: 200,
   fuzzy: 200,
+  /** issue 18: a camera and a 10-minute window, no plate */
+  camera_window: 100,
   timeline: 100,
   convoy: 1_000
 } as const
@@ -567,13 +570,15 @@ const describeDataSet = async (db: pg.Client, data: DataSet) => {
 // Query plates
 
 interface Query {
-  readonly mode: Mode | "timeline" | "convoy"
+  readonly mode: Mode | "camera window" | "timeline" | "convoy"
   /** busy (1,000+ reads), rare, or the shape of a partial pattern */
   readonly kind: string
   /** what the operator types */
   readonly plate: string
   /** the plate it was made from */
   readonly source: string
+  /** camera window only: the camera and the window browsed */
+  readonly window?: { readonly camera: string; readonly from: string; readonly to: string }
 }
 
 const shuffle = <A>(items: Array<A>): Array<A> => {
@@ -736,6 +741,36 @@ const searchProbe = (mode: Mode): Probe => ({
   path: (query) => `/api/v1/detections?${new URLSearchParams({ plate: query.plate, mode, reason_code: "audit", reason: "bench" })}`,
   items: (body) => (body as { items: ReadonlyArray<unknown> }).items.length
 })
+
+/** GET /api/v1/detections?camera=&from=&to= without a plate: one camera's reads in a window, newest first. */
+const cameraWindowProbe: Probe = {
+  name: "camera_window",
+  path: (query) =>
+    `/api/v1/detections?${new URLSearchParams({ ...query.window!, limit: "50", reason_code: "audit", reason: "bench" })}`,
+  items: (body) => (body as { items: ReadonlyArray<unknown> }).items.length
+}
+
+/** The cameras' ids and names, for camera window queries. */
+const benchCameras = async (db: pg.Client) =>
+  (await db.query<{ id: string; name: string }>("SELECT id, coalesce(name, external_id) AS name FROM cameras ORDER BY name")).rows
+
+/** A camera and a 10-minute window starting anywhere in the data's span, each query a fresh draw. */
+const cameraWindows = (cameras: ReadonlyArray<{ id: string; name: string }>, data: DataSet, count: number): Array<Query> => {
+  const from = Date.parse(data.from)
+  const span = Date.parse(data.to) - from - 10 * 60_000
+  return Array.from({ length: count }, () => {
+    const camera = cameras[randomInt(cameras.length)]!
+    const start = from + Math.floor(Math.random() * Math.max(span, 0))
+    const window = { camera: camera.id, from: new Date(start).toISOString(), to: new Date(start + 10 * 60_000).toISOString() }
+    return {
+      mode: "camera window",
+      kind: "10min (one camera)",
+      plate: `${camera.name} ${window.from}`,
+      source: "no plate",
+      window
+    }
+  })
+}
 
 /** The path of an investigation endpoint (`/api/v1/plates/:plate/timeline`), if the contract has it. */
 const investigationEndpoint = (suffix: "timeline" | "convoy") => {
@@ -950,10 +985,12 @@ const describeServer = async (db: pg.Client) => {
 /** The queries of each probe: searches of busy and rare plates, timelines of busy plates, convoys of followed ones. */
 const planQueries = (
   sources: Awaited<ReturnType<typeof pickSources>>,
+  cameras: ReadonlyArray<{ id: string; name: string }>,
   data: DataSet,
   perProbe: number
 ): Array<{ probe: Probe; queries: Array<Query> }> => {
   const out = MODES.map((mode) => ({ probe: searchProbe(mode), queries: makeQueries(mode, perProbe, sources) }))
+  out.push({ probe: cameraWindowProbe, queries: cameraWindows(cameras, data, perProbe) })
   const timelinePath = investigationEndpoint("timeline")
   if (timelinePath === undefined) {
     progress("timeline: GET /api/v1/plates/{plate}/timeline is not in packages/domain/src/Api.ts; not measured (timelineProbe is ready)")
@@ -1006,7 +1043,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const generateOnly = values.has("generate-only")
   const trace = values.has("trace")
   const only = values.get("only")?.split(",").map((x) => x.trim()).filter((x) => x !== "")
-  const known = [...MODES, "timeline", "convoy"]
+  const known = [...MODES, "camera_window", "timeline", "convoy"]
   for (const name of only ?? []) {
     if (!known.includes(name)) throw new UsageError(`--only takes ${known.join(", ")} (got "${name}")`)
   }
@@ -1095,7 +1132,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 
     const sources = await pickSources(db, data, (queries + warmup) * 2)
     const results: Array<Measured> = []
-    const planned = planQueries(sources, data, queries + warmup).filter((p) => only === undefined || only.includes(p.probe.name))
+    const planned = planQueries(sources, await benchCameras(db), data, queries + warmup).filter((p) => only === undefined || only.includes(p.probe.name))
     for (const { probe, queries: all } of planned) {
       results.push(await measure(probe, all.slice(0, warmup), all.slice(warmup), ctx))
     }

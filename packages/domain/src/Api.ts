@@ -10,7 +10,7 @@ import { AlprDatabaseBody, AlprDatabaseResult } from "./AlprDatabase"
 import { CollectorApiKeyAuth, CollectorAuth, DisplayAllowed, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
 import { Correction, CorrectionRequest } from "./Corrections"
 import { ReasonParams } from "./Reason"
-import { SearchParams, SearchResult } from "./Search"
+import { DetectionItem, DetectionPath, SearchParams, SearchResult } from "./Search"
 import { TelegramApi } from "./Telegram"
 import { EvidenceApi } from "./Evidence"
 import { HoldsApi } from "./Holds"
@@ -221,8 +221,19 @@ export class SearchApi extends HttpApiGroup.make("search")
       .annotate(
         OpenApi.Description,
         "Search reads by plate (exact, ocr, partial with * and ?, fuzzy), newest first (fuzzy: closest first), " +
-          "filtered and keyset-paged. Every search is audited with its reason."
+          "filtered and keyset-paged. Without a plate, browse a camera's or a site's reads between from and to " +
+          "(at most 31 days), newest first, with the same filters and pages. Every search is audited with its reason."
       )
+  )
+  .add(
+    HttpApiEndpoint.get("detection", "/api/v1/detections/:id")
+      .setPath(DetectionPath)
+      .setUrlParams(ReasonParams)
+      .addSuccess(DetectionItem)
+      .addError(BadRequest)
+      .addError(NotFound)
+      .middleware(OperatorAuth)
+      .annotate(OpenApi.Description, "One read by its id, as a search shows it; audited like a search, with its reason.")
   )
 {}
 

@@ -25,15 +25,25 @@ const List = (item: Schema.Schema<string>, what: string) =>
 const Instant = Schema.Date.annotations({ message: () => "a time is ISO 8601, e.g. 2026-11-29T14:00:00Z" })
 const Word = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))
 
+/** Browsing without a plate covers at most this many days (`from` to `to`). */
+export const BROWSE_MAX_DAYS = 31
+
+/**
+ * Plate search, or without a plate a browse of what cameras read: then a camera (`camera` or
+ * `camera_id`, one or more ids) or a `site`, and `from` and `to` at most BROWSE_MAX_DAYS apart, are
+ * required (the server says so with a 400).
+ */
 export const SearchParams = Schema.Struct({
-  plate: Schema.String.pipe(
-    Schema.filter((s) => s.trim().length > 0 || "plate is required"),
+  plate: Schema.optional(Schema.String.pipe(
+    Schema.filter((s) => s.trim().length > 0 || "plate is blank: leave it out to browse by camera or site and time"),
     Schema.maxLength(32, { message: () => "plate is at most 32 characters" })
-  ),
+  )),
   mode: Schema.optionalWith(SearchMode, { default: () => "exact" }),
   from: Schema.optional(Instant),
   to: Schema.optional(Instant),
   camera_id: Schema.optional(List(Schema.UUID, "camera_id")),
+  /** the same as `camera_id` (both may be given: their ids together) */
+  camera: Schema.optional(List(Schema.UUID, "camera")),
   site: Schema.optional(List(Word, "site")),
   direction: Schema.optional(List(Word, "direction")),
   vehicle_type: Schema.optional(List(Word, "vehicle_type")),
@@ -103,6 +113,11 @@ export const DetectionItem = Schema.Struct({
   differences: Schema.optional(Schema.Array(PlateDifference))
 })
 export type DetectionItem = typeof DetectionItem.Type
+
+/** One read by its id: `GET /api/v1/detections/{id}`. */
+export const DetectionPath = Schema.Struct({
+  id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive({ message: () => "a read's id is a positive integer" }))
+})
 
 export const SearchResult = Schema.Struct({
   items: Schema.Array(DetectionItem),

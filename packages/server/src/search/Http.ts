@@ -8,8 +8,13 @@ import { Search } from "./Search"
 export const SearchHttpLayer = HttpApiBuilder.group(AlprApi, "search", (handlers) =>
   Effect.gen(function*() {
     const search = yield* Search
-    return handlers.handle("detections", ({ urlParams }) =>
-      Effect.gen(function*() {
-        return yield* search.search(urlParams, yield* CurrentUser, yield* requestInfo)
-      }).pipe(Effect.catchTags({ SqlError: Effect.die })))
+    return handlers
+      .handle("detections", ({ urlParams }) =>
+        Effect.gen(function*() {
+          return yield* search.search(urlParams, yield* CurrentUser, yield* requestInfo)
+        }).pipe(Effect.catchTags({ SqlError: Effect.die })))
+      .handle("detection", ({ path, urlParams }) =>
+        Effect.gen(function*() {
+          return yield* search.read(path.id, urlParams, yield* CurrentUser, yield* requestInfo)
+        }).pipe(Effect.catchTags({ SqlError: Effect.die })))
   }))

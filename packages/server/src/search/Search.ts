@@ -1,6 +1,8 @@
-import { BadRequest } from "@chaverim/domain/Errors"
+import { BadRequest, NotFound } from "@chaverim/domain/Errors"
 import { normalizePlate, ocrKey } from "@chaverim/domain/Plate"
+import type { ReasonParams } from "@chaverim/domain/Reason"
 import {
+  BROWSE_MAX_DAYS,
   type DetectionItem,
   plateDifferences,
   ReadFields,
@@ -99,6 +101,12 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       if (params.site !== undefined && params.site.length > 0) {
         where.push(sql`d.camera_id IN (SELECT s.id FROM cameras s WHERE s.site IN ${sql.in(params.site)})`)
       }
+      return [...where, ...readFiltersOf(params)]
+    }
+
+    /** The filters on a read's own columns (not its place or time). */
+    const readFiltersOf = (params: SearchParams): Array<Statement.Fragment> => {
+      const where: Array<Statement.Fragment> = []
       // Case-blind lists: cameras write "IN", "in" and "In" alike.
       for (const column of ["direction", "vehicle_type", "vehicle_color"] as const) {
         const values = params[column]
@@ -266,8 +274,155 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
          LIMIT ${params.limit + 1}`
     }
 
-    const search = (params: SearchParams, user: Actor, request: RequestInfo) =>
+    /**
+     * Without a plate: the reads of the cameras named (or of a site's) in [from, to), newest first.
+     * Each camera's newest page comes from its own (camera_id, detected_at) index, in the partitions of
+     * the range's months only, and the pages are merged: an `IN` over several cameras would read every
+     * read of the range to sort them.
+     */
+    const byCameras = (params: SearchParams, range: { from: Date; to: Date }, cursor: Cursor | undefined) => {
+      const place = [
+        ...(params.camera_id === undefined || params.camera_id.length === 0 ? [] : [sql`s.id IN ${sql.in(params.camera_id)}`]),
+        ...(params.site === undefined || params.site.length === 0 ? [] : [sql`s.site IN ${sql.in(params.site)}`])
+      ]
+      // The row comparison alone does not bound the index (it holds no id): the time does.
+      const after = cursor === undefined ? [] : [sql`d.detected_at <= ${cursor.t}::timestamptz`, ...afterCursor(cursor)]
+      return sql`
+        WITH cam AS MATERIALIZED (SELECT s.id FROM cameras s WHERE ${sql.and(place)})
+        SELECT ${select}, NULL::real AS score, NULL::int AS distance
+          FROM cam CROSS JOIN LATERAL (
+            SELECT d.id, d.detection_id, d.camera_id, d.detected_at, d.received_at, d.plate_text, d.plate, d.confidence,
+                   d.direction, d.vehicle_type, d.vehicle_color, d.vehicle_make, d.lat, d.lon, d.duplicate_of
+              FROM detections d
+             WHERE ${
+        sql.and([
+          sql`d.camera_id = cam.id`,
+          sql`d.detected_at >= ${range.from}`,
+          sql`d.detected_at < ${range.to}`,
+          ...readFiltersOf(params),
+          ...after
+        ])
+      }
+             ORDER BY d.detected_at DESC, d.id DESC
+             LIMIT ${params.limit + 1}) d
+          JOIN cameras c ON c.id = d.camera_id
+         ORDER BY d.detected_at DESC, d.id DESC
+         LIMIT ${params.limit + 1}`
+    }
+
+    /** A browse's place and range, or a 400 saying what is missing. */
+    const browseRange = (params: SearchParams) =>
       Effect.gen(function*() {
+        if ((params.camera_id ?? []).length === 0 && (params.site ?? []).length === 0) {
+          return yield* new BadRequest({
+            message: "without a plate, name a camera (camera=ID, several comma-separated) or a site (site=NAME), " +
+              `and a time range (from and to, at most ${BROWSE_MAX_DAYS} days apart)`
+          })
+        }
+        const { from, to } = params
+        if (from === undefined || to === undefined) {
+          return yield* new BadRequest({
+            message: `without a plate, from and to are required (ISO 8601, at most ${BROWSE_MAX_DAYS} days apart)`
+          })
+        }
+        if (to.getTime() <= from.getTime()) return yield* new BadRequest({ message: "to must be after from" })
+        if (to.getTime() - from.getTime() > BROWSE_MAX_DAYS * 86_400_000) {
+          return yield* new BadRequest({
+            message: `without a plate, a time range is at most ${BROWSE_MAX_DAYS} days (from ${from.toISOString()} to ` +
+              `${to.toISOString()} is ${Math.ceil((to.getTime() - from.getTime()) / 86_400_000)}); narrow it or give a plate`
+          })
+        }
+        return { from, to }
+      })
+
+    const filtersDetails = (params: SearchParams) => ({
+      ...(params.from === undefined ? {} : { from: params.from.toISOString() }),
+      ...(params.to === undefined ? {} : { to: params.to.toISOString() }),
+      ...(params.camera_id === undefined ? {} : { camera_id: params.camera_id }),
+      ...(params.site === undefined ? {} : { site: params.site }),
+      ...(params.direction === undefined ? {} : { direction: params.direction }),
+      ...(params.vehicle_type === undefined ? {} : { vehicle_type: params.vehicle_type }),
+      ...(params.vehicle_color === undefined ? {} : { vehicle_color: params.vehicle_color }),
+      ...(params.min_confidence === undefined ? {} : { min_confidence: params.min_confidence })
+    })
+
+    /** The page of `rows` (one more than the limit when there is another), its cursor after the last. */
+    const pageOf = (rows: ReadonlyArray<SearchRow>, params: SearchParams, fuzzy: string | undefined): SearchResult => {
+      const page = rows.slice(0, params.limit)
+      const last = page.at(-1)
+      const more = rows.length > params.limit && last !== undefined
+      return {
+        items: page.map((row) => itemOf(row, fuzzy)),
+        next_cursor: more
+          ? encodeCursor({
+            t: last.cursor_time,
+            id: last.id,
+            ...(fuzzy === undefined ? {} : { d: last.distance ?? 0, s: last.score ?? 0 })
+          })
+          : null
+      }
+    }
+
+    /** Without a plate: a camera's or a site's reads over a range, audited with the place and range searched. */
+    const browse = (params: SearchParams, user: Actor, request: RequestInfo) =>
+      Effect.gen(function*() {
+        const reason = yield* reasonOf(givenReason(params), "search")
+        const range = yield* browseRange(params)
+        const cursor = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)
+        const rows = yield* orBug(Effect.flatMap(byCameras(params, range, cursor), decodePage))
+        const result = pageOf(rows, params, undefined)
+        const cameras = params.camera_id ?? []
+        yield* audit.record({
+          actor: user,
+          address: request.address,
+          action: "search",
+          target: cameras.length > 0
+            ? `camera:${cameras[0]}${cameras.length > 1 ? ` +${cameras.length - 1}` : ""}`
+            : `site:${(params.site ?? []).join(",")}`,
+          reason: reason.text,
+          details: {
+            ...reasonDetails(reason),
+            mode: "browse",
+            filters: filtersDetails(params),
+            page: params.cursor === undefined ? 1 : "next",
+            results: result.items.length
+          },
+          outcome: "success"
+        })
+        return result
+      })
+
+    /** One read by its id, as a search shows it; audited as a search is, found or not. */
+    const read = (id: number, given: ReasonParams, user: Actor, request: RequestInfo) =>
+      Effect.gen(function*() {
+        const reason = yield* reasonOf(givenReason(given), "search")
+        // The primary key is (id, detected_at): one probe of each month's index.
+        const rows = yield* orBug(Effect.flatMap(
+          sql`SELECT ${select}, NULL::real AS score, NULL::int AS distance
+                FROM detections d JOIN cameras c ON c.id = d.camera_id
+               WHERE d.id = ${id}`,
+          decodePage
+        ))
+        yield* audit.record({
+          actor: user,
+          address: request.address,
+          action: "search",
+          target: `detection:${id}`,
+          reason: reason.text,
+          details: { ...reasonDetails(reason), mode: "read", detection: String(id), results: rows.length },
+          outcome: "success"
+        })
+        const row = rows[0]
+        if (row === undefined) return yield* new NotFound({ message: `there is no read ${id}` })
+        return itemOf(row, undefined)
+      })
+
+    const search = (given: SearchParams, user: Actor, request: RequestInfo) =>
+      Effect.gen(function*() {
+        // `camera` and `camera_id` name cameras alike.
+        const cameras = [...(given.camera_id ?? []), ...(given.camera ?? [])]
+        const params: SearchParams = { ...given, camera_id: cameras.length === 0 ? undefined : [...new Set(cameras)] }
+        if (params.plate === undefined) return yield* browse(params, user, request)
         const reason = yield* reasonOf(givenReason(params), "search")
         const cursor = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)
         const normalized = normalizePlate(params.plate)
@@ -303,19 +458,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
           }
         }
         const rows = yield* orBug(Effect.flatMap(statement, decodePage))
-        const page = rows.slice(0, params.limit)
-        const last = page.at(-1)
-        const more = rows.length > params.limit && last !== undefined
-        const result: SearchResult = {
-          items: page.map((row) => itemOf(row, params.mode === "fuzzy" ? normalized : undefined)),
-          next_cursor: more
-            ? encodeCursor({
-              t: last.cursor_time,
-              id: last.id,
-              ...(params.mode === "fuzzy" ? { d: last.distance ?? 0, s: last.score ?? 0 } : {})
-            })
-            : null
-        }
+        const result = pageOf(rows, params, params.mode === "fuzzy" ? normalized : undefined)
         yield* audit.record({
           actor: user,
           address: request.address,
@@ -326,16 +469,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
             ...reasonDetails(reason),
             mode: params.mode,
             plate: params.plate,
-            filters: {
-              ...(params.from === undefined ? {} : { from: params.from.toISOString() }),
-              ...(params.to === undefined ? {} : { to: params.to.toISOString() }),
-              ...(params.camera_id === undefined ? {} : { camera_id: params.camera_id }),
-              ...(params.site === undefined ? {} : { site: params.site }),
-              ...(params.direction === undefined ? {} : { direction: params.direction }),
-              ...(params.vehicle_type === undefined ? {} : { vehicle_type: params.vehicle_type }),
-              ...(params.vehicle_color === undefined ? {} : { vehicle_color: params.vehicle_color }),
-              ...(params.min_confidence === undefined ? {} : { min_confidence: params.min_confidence })
-            },
+            filters: filtersDetails(params),
             page: params.cursor === undefined ? 1 : "next",
             results: result.items.length
           },
@@ -344,6 +478,6 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         return result
       })
 
-    return { search } as const
+    return { search, read } as const
   })
 }) {}
