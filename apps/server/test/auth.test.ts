@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import { generate } from "otplib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startServer, type TestServer } from "./harness"
+import { outcomeOf, rpcAs, rpcUrlOf } from "./rpcClient"
 
 /** The cookies a response sets, by name, with their attributes as sent. */
 const cookiesOf = (response: Response) =>
@@ -187,6 +188,18 @@ describe("accounts and sign-in", () => {
     await server.run(Effect.flatMap(Accounts, (a) => a.setDisabled(id, true, undefined, undefined)))
     expect((await fetch(api("me"), { headers: { cookie } })).status).toBe(401)
     expect((await post(api("login"), { username: "erin", password: "another long password" })).status).toBe(401)
+  })
+
+  it("does not let an admin disable their own account, and the admin panel does not offer it", async () => {
+    const admin = await server.signIn("admin")
+    const other = await server.signIn("admin")
+    const own = await rpcAs(rpcUrlOf(server), admin.cookie, (client) => Effect.exit(client.users.disable({ user_id: admin.userId })))
+    expect(outcomeOf(own)).toBe("BadRequest: you cannot disable your own account: ask another admin")
+    const { rows } = await server.db.query("SELECT disabled_at FROM users WHERE id = $1", [admin.userId])
+    expect(rows).toEqual([{ disabled_at: null }])
+    // another admin may
+    await rpcAs(rpcUrlOf(server), other.cookie, (client) => client.users.disable({ user_id: admin.userId }))
+    expect((await server.db.query("SELECT disabled_at IS NOT NULL AS off FROM users WHERE id = $1", [admin.userId])).rows).toEqual([{ off: true }])
   })
 
   it("makes a user enrol again after an admin resets the TOTP", async () => {

@@ -60,6 +60,17 @@ describe("the admin panel", () => {
     await context.close()
   })
 
+  it("offers no Disable on the admin's own account, and does on others'", async () => {
+    const { page, errors, context } = await adminPage(PHONE, "/admin")
+    await page.getByRole("heading", { name: "Admin: Users" }).waitFor()
+    const row = (name: string) => page.getByRole("listitem").filter({ has: page.getByText(name, { exact: true }) })
+    await row("erin").getByRole("button", { name: "Disable" }).waitFor()
+    await row(admin.username).getByRole("combobox", { name: `Role of ${admin.username}` }).waitFor()
+    expect(await row(admin.username).getByRole("button", { name: "Disable" }).count()).toBe(0)
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
   it("makes a Telegram link code for someone else, to hand over", async () => {
     const { page, errors, context } = await adminPage(PHONE, "/admin")
     await page.getByRole("button", { name: "Telegram link code for erin" }).click()

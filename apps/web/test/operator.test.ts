@@ -257,6 +257,11 @@ describe("the operator's phone view", () => {
 
       await page.getByRole("tab", { name: "Route" }).click()
       await page.getByRole("heading", { name: /^Trip 33:/ }).waitFor()
+      // a trip's first stop says no "after …" (that gap is between trips), and no leg says 0 m or 0 km/h
+      const firstStops = await page.locator("ol > li > ol > li:first-child").allTextContents()
+      expect(firstStops.length).toBeGreaterThan(0)
+      for (const text of firstStops) expect(text).not.toContain("after")
+      expect(await page.getByText(/(^|\D)0 m\b|(^|\D)0 km\/h/).count()).toBe(0)
       await screenshot(page, `${size}-plate-route`)
 
       await page.getByRole("tab", { name: "Convoy" }).click()

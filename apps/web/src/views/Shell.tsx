@@ -20,20 +20,24 @@ export const Shell = ({ children }: { readonly children: ReactNode }) => {
         Skip to content
       </a>
       <header className="bg-slate-900 text-white">
-        <nav aria-label="Main" className="mx-auto flex max-w-6xl flex-wrap items-center gap-0.5 px-1 py-2 sm:gap-1 sm:px-2">
-          <Link to="/" className="mr-1 px-2 py-1 font-bold tracking-tight"><span className="hidden sm:inline">Chaverim </span>ALPR</Link>
-          <NavLink to="/" current={path === "/" || path.startsWith("/plate/")}>Search</NavLink>
-          <NavLink to="/alerts" current={path === "/alerts"}>Alerts</NavLink>
-          <NavLink to="/lists" current={path === "/lists"}>Lists</NavLink>
-          <NavLink to="/telegram" current={path === "/telegram"}>Telegram</NavLink>
-          <NavLink to="/email" current={path === "/email"}>E-mail</NavLink>
-          {me.role !== "viewer" && <NavLink to="/holds" current={path === "/holds"}>Holds</NavLink>}
-          {me.role === "admin" && <NavLink to="/admin" current={path.startsWith("/admin")}>Admin</NavLink>}
-          <NavLink to="/wall" current={false}>Wall</NavLink>
-          <span className="ml-auto flex items-center gap-2">
-            <span className="hidden text-sm text-slate-300 sm:inline">{me.username} · {me.role}</span>
+        {/* On a phone: the name, who is signed in and Sign out on the first line, the pages on a second
+            line that scrolls sideways rather than wrapping; from sm up, one line. */}
+        <nav aria-label="Main" className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-1 gap-y-1 px-1 py-2 sm:flex-nowrap sm:px-2">
+          <Link to="/" className="order-1 mr-1 px-2 py-1 font-bold tracking-tight"><span className="hidden sm:inline">Chaverim </span>ALPR</Link>
+          <div className="order-3 flex w-full gap-0.5 overflow-x-auto whitespace-nowrap sm:order-2 sm:w-auto sm:gap-1 sm:overflow-visible">
+            <NavLink to="/" current={path === "/" || path.startsWith("/plate/")}>Search</NavLink>
+            <NavLink to="/alerts" current={path === "/alerts"}>Alerts</NavLink>
+            <NavLink to="/lists" current={path === "/lists"}>Lists</NavLink>
+            <NavLink to="/telegram" current={path === "/telegram"}>Telegram</NavLink>
+            <NavLink to="/email" current={path === "/email"}>E-mail</NavLink>
+            {me.role !== "viewer" && <NavLink to="/holds" current={path === "/holds"}>Holds</NavLink>}
+            {me.role === "admin" && <NavLink to="/admin" current={path.startsWith("/admin")}>Admin</NavLink>}
+            <NavLink to="/wall" current={false}>Wall</NavLink>
+          </div>
+          <span className="order-2 ml-auto flex min-w-0 items-center gap-2 sm:order-3">
+            <span className="truncate text-sm text-slate-300" data-testid="signed-in-as">{me.username} · {me.role}</span>
             <button type="button" onClick={() => void signOut()}
-              className="rounded-md px-2 py-2 text-sm font-medium text-slate-200 sm:px-3 hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-white">
+              className="shrink-0 rounded-md px-2 py-2 text-sm font-medium text-slate-200 sm:px-3 hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-white">
               Sign out
             </button>
           </span>

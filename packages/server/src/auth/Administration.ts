@@ -149,6 +149,10 @@ export const makeAdministration = (sessions: Sessions) =>
     const setDisabled = (userId: string, disabled: boolean, by: Actor | undefined, request: RequestInfo | undefined) =>
       administer(disabled ? "user.disable" : "user.enable", userId, by, request, {}, (user) =>
         Effect.gen(function*() {
+          // Signing oneself out for good, by a slip of the hand, is never what an admin meant to do.
+          if (disabled && by !== undefined && by.userId === userId) {
+            return yield* new BadRequest({ message: "you cannot disable your own account: ask another admin" })
+          }
           if (disabled && user.role === "admin") yield* keepAnAdmin(userId)
           yield* sql`UPDATE users SET disabled_at = ${disabled ? sql`now()` : null}, updated_at = now()
                       WHERE id = ${userId}`

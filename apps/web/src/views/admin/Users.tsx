@@ -2,6 +2,7 @@ import type { Role } from "@chaverim/domain/Auth"
 import type { UserSummary } from "@chaverim/domain/rpc/Users"
 import { useState } from "react"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
+import { useMe } from "../../client/session"
 import { Badge, Button, Loaded, OnceValue, ProblemNote, SelectField, TextField } from "../../ui/controls"
 import { formatDate } from "../../ui/format"
 import { LinkCodeCard } from "../telegram/LinkCodeCard"
@@ -41,6 +42,7 @@ const CreateUser = ({ onCreated }: { readonly onCreated: () => void }) => {
 }
 
 const UserRow = ({ user, onChanged }: { readonly user: UserSummary; readonly onChanged: () => void }) => {
+  const me = useMe()
   const ref = { user_id: user.user_id }
   const [change, run] = useRpcAction((what: "disable" | "enable" | "resetTotp" | { role: Role }) =>
     withRpc((rpc) =>
@@ -70,7 +72,8 @@ const UserRow = ({ user, onChanged }: { readonly user: UserSummary; readonly onC
         </SelectField>
         {user.disabled_at
           ? <Button variant="secondary" onClick={() => void act("enable")}>Enable</Button>
-          : <Button variant="danger" onClick={() => void act("disable", `Disable ${user.username}? Their sessions end at once.`)}>Disable</Button>}
+          : user.user_id !== me.user_id &&
+            <Button variant="danger" onClick={() => void act("disable", `Disable ${user.username}? Their sessions end at once.`)}>Disable</Button>}
         <Button variant="secondary" onClick={() => void act("resetTotp", `Reset ${user.username}'s authenticator? They set it up again at their next sign-in.`)}>
           Reset authenticator
         </Button>

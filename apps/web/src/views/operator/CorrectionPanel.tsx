@@ -73,7 +73,7 @@ export const CorrectionPanel = ({ item, onCorrected, reason }: {
       )}
       <TextField label="Note (optional)" value={note} onChange={(e) => setNote(e.target.value)} maxLength={500} />
       {sent.state === "failed" && <ProblemNote problem={sent.problem} />}
-      {sent.state === "ready" && <Notice tone="success">Saved. Thank you: corrections train the cameras' reading.</Notice>}
+      {sent.state === "ready" && <Notice tone="success">Saved. The corrected plate is searched and exported beside what the camera read.</Notice>}
       <Button type="submit" disabled={sent.state === "loading"}>Save</Button>
       <History id={id} />
     </form>

@@ -8,8 +8,9 @@ const Leg = ({ stop }: { readonly stop: RouteStop }) => {
   return (
     <span className="text-sm text-slate-700">
       {" "}after {formatDuration(leg.seconds)}
-      {leg.distance_m !== null ? `, ${formatDistance(leg.distance_m)}` : ""}
-      {leg.speed_kmh !== null ? `, ${Math.round(leg.speed_kmh)} km/h` : ""}
+      {/* the same camera again: no distance, no speed to tell */}
+      {leg.distance_m !== null && leg.distance_m > 0 ? `, ${formatDistance(leg.distance_m)}` : ""}
+      {leg.speed_kmh !== null && leg.distance_m !== null && leg.distance_m > 0 ? `, ${Math.round(leg.speed_kmh)} km/h` : ""}
       {leg.implausible && <> <Badge tone="bad">too fast: misread, wrong clock or cloned plate</Badge></>}
     </span>
   )
@@ -35,11 +36,12 @@ export const RoutePanel = ({ route }: { readonly route: RouteResult }) => {
               {trip.distance_m > 0 ? ` · ${formatDistance(trip.distance_m)}` : ""}
             </h2>
             <ol className="mt-2 flex flex-col gap-1 border-l-2 border-blue-300 pl-3">
-              {trip.stops.map((stop) => (
+              {trip.stops.map((stop, at) => (
                 <li key={stop.detection.id} className="text-slate-900">
                   <time dateTime={stop.first_seen}>{formatDateTime(stop.first_seen)}</time>: {cameraLabel(stop.camera)}
                   {stop.reads > 1 ? ` (${stop.reads} reads)` : ""}
-                  <Leg stop={stop} />
+                  {/* a trip's first stop comes after the previous trip: the gap is the trip's, not a leg */}
+                  {at > 0 && <Leg stop={stop} />}
                 </li>
               ))}
             </ol>

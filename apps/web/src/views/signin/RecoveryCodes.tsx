@@ -13,7 +13,7 @@ export const RecoveryCodes = ({ codes, onDone }: { readonly codes: ReadonlyArray
       </Notice>
       <ol className="grid grid-cols-1 gap-2 rounded-lg border border-slate-300 bg-white p-4 font-mono text-lg text-slate-900 min-[380px]:grid-cols-2"
         aria-label="Recovery codes">
-        {codes.map((code) => <li key={code} className="select-all">{code}</li>)}
+        {codes.map((code) => <li key={code} className="select-all whitespace-nowrap">{code}</li>)}
       </ol>
       <div className="flex flex-wrap gap-2">
         <Button variant="secondary" onClick={() => void navigator.clipboard?.writeText(text)}>Copy all</Button>
