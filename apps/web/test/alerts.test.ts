@@ -94,13 +94,15 @@ describe("alerts", () => {
     const latency = Date.now() - answered
     console.log(`alert banner on the wall ${latency} ms after the ingest answered (${Date.now() - started} ms after the upload began)`)
     expect(latency).toBeLessThan(1_000)
-    await expect(banner.textContent()).resolves.toMatch(/Stolen vehicles · Stolen · priority 1.*Blue Honda Civic.*Main St northbound · Monsey/)
+    await expect(banner.textContent()).resolves.toMatch(/Stolen vehicles · Stolen · priority 1.*Entry HOT1234 · Blue Honda Civic.*Main St northbound · Monsey/)
     await wall.page.waitForFunction(() => (window as unknown as { tones: number }).tones > 0)
     expect(await tones()).toBeGreaterThan(beforeAlert)
 
     // A less urgent list's alert stacks below the most urgent one.
     await ingest(server, apiKey, [readAt("BOL-777", CAMERAS[1], 0)], await drawPhotos(wall.page, "BOL-777"))
     await wall.page.getByRole("listitem", { name: "Alert BOL-777" }).waitFor()
+    // which entry matched, and how
+    await expect(wall.page.getByRole("listitem", { name: "Alert BOL-777" }).textContent()).resolves.toContain("Wildcard BOL* matched")
     expect(await wall.page.locator("#wall-alerts [aria-label^='Alert']").evaluateAll((els) => els.map((e) => e.getAttribute("aria-label"))))
       .toEqual(["Alert HOT-1234", "Alert BOL-777"])
     await wall.page.waitForFunction(() => Array.from(document.querySelectorAll("img")).every((img) => img.complete))

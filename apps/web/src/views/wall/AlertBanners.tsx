@@ -13,8 +13,27 @@ const placeOf = (alert: Alert) =>
 const listOf = (alert: Alert) =>
   `${alert.watchlist.name} · ${CATEGORY_LABEL[alert.watchlist.category]} · priority ${alert.watchlist.priority}`
 
-const why = (alert: Alert) =>
-  alert.not_on_allow_list ? "not on the allow list" : alert.entry?.note ?? (alert.entry && alert.entry.kind !== "exact" ? `matches ${alert.entry.value}` : "")
+/**
+ * Which entry matched, and how: the room must see that `5TL0N99` was a look-alike of the entry
+ * `STL0N99`, or that a wildcard caught it, before anyone acts on it.
+ */
+export const matchOf = (alert: Alert): string => {
+  if (alert.not_on_allow_list) return "not on the allow list"
+  const entry = alert.entry
+  if (entry === null) return ""
+  switch (entry.kind) {
+    case "exact":
+      return `Entry ${entry.value}`
+    case "ocr":
+      return `Look-alike of ${entry.value}`
+    case "wildcard":
+      return `Wildcard ${entry.value} matched`
+    case "regex":
+      return `Pattern ${entry.value} matched`
+  }
+}
+
+const why = (alert: Alert) => [matchOf(alert), alert.entry?.note ?? ""].filter((part) => part !== "").join(" · ")
 
 /**
  * The most urgent alert, readable from across the room. On a narrow screen the parts wrap under one
@@ -48,6 +67,7 @@ const Line = ({ alert }: { readonly alert: Alert }) => (
     style={{ backgroundColor: alert.watchlist.colour, color: textOn(alert.watchlist.colour) }}>
     <span className="font-mono text-[1.5em] font-black tracking-wider">{alert.detection.plate_text}</span>
     <span>{listOf(alert)}</span>
+    {matchOf(alert) !== "" && <span>· {matchOf(alert)}</span>}
     {alert.en_route_by && <span>· on the way: {alert.en_route_by}</span>}
     <span className="ml-auto tabular-nums">{placeOf(alert)} · {formatTime(alert.last_seen_at)}</span>
   </li>
