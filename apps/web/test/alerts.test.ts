@@ -6,7 +6,7 @@ import * as Fs from "node:fs/promises"
 import type { Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { latestRevision, matcherAt } from "../../server/test/alertHarness"
-import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
+import { type SignedIn, startServer, type TestServer, until } from "../../server/test/harness"
 import { appErrors, launch, openPage, PHONE, screenshot, unnamedControls, WALL } from "./browser"
 import { CAMERAS, drawPhotos, ingest, readAt } from "./fixtures"
 
@@ -72,7 +72,7 @@ const openWall = async () => {
 }
 
 describe("alerts", () => {
-  it("shows a new alert on the wall within a second of ingest, with sound; acknowledging from the phone clears it", async () => {
+  it("shows a new alert on the wall within a second of ingest, with sound; acknowledged, it leaves the banner for the queue until resolved", async () => {
     const wall = await openWall()
     const tones = () => wall.page.evaluate(() => (window as unknown as { tones: number }).tones)
     // A browser without the kiosk's autoplay flag may need one touch for sound: the wall then offers it.
@@ -128,8 +128,12 @@ describe("alerts", () => {
     const cleared = Date.now() - clicked
     console.log(`wall cleared ${cleared} ms after the phone's acknowledgement was answered`)
     expect(cleared).toBeLessThan(1_000)
-    // The other alert takes the banner's place.
+    // The other alert takes the banner's place; the acknowledged one stays on the wall, saying who took
+    // it and when, until it is resolved (the car may still be out there).
     await wall.page.getByRole("article", { name: "Alert BOL-777" }).waitFor()
+    const taken = wall.page.getByRole("listitem", { name: "Alert HOT-1234, acknowledged" })
+    await taken.waitFor()
+    await expect(taken.textContent()).resolves.toContain(`✓ ${operator.username}`)
     await phone.page.getByText(`Acknowledged by ${operator.username}`).waitFor()
 
     // Resolved with a note, from the same card.
@@ -138,6 +142,8 @@ describe("alerts", () => {
     await ackCard.getByLabel("What happened (optional)").fill("Stopped by police on Route 59")
     await ackCard.getByRole("button", { name: "Resolve alert" }).click()
     await phone.page.getByText(/Resolved by .*Stopped by police on Route 59/).waitFor()
+    // resolved: gone from the wall
+    await taken.waitFor({ state: "detached" })
     await screenshot(phone.page, "phone-alerts-resolved", { fullPage: true })
     expect(await unnamedControls(phone.page)).toEqual([])
     expect(appErrors([...wall.errors, ...phone.errors])).toEqual([])
@@ -351,6 +357,51 @@ describe("alerts", () => {
       expect(await unnamedControls(page)).toEqual([])
       expect(appErrors(errors)).toEqual([])
       await context.close()
+    }
+  })
+  // Last: it leaves twelve alerts open.
+  it("holds twelve open alerts at 1080p and 4K: one banner, a queue of two rows, the count, and the reads and map keep their space", async () => {
+    const listId = await watch({ name: "Fleet check", category: "of_interest", priority: 3, colour: "#7c3aed" }, "wildcard", "QQ*", "rental fleet")
+    const plates = Array.from({ length: 12 }, (_, i) => `QQ-${String(100 + i)}`)
+    await ingest(server, apiKey, plates.map((plate, i) => readAt(plate, CAMERAS[i % CAMERAS.length]!, 0)))
+    await until(async () => {
+      const { rows } = await server.db.query("SELECT count(*)::int AS n FROM alerts WHERE watchlist_id = $1", [listId])
+      return rows[0].n === 12 ? true : undefined
+    }, "the twelve alerts")
+    // three of them taken by the operator
+    const { rows: some } = await server.db.query<{ id: string }>(
+      "SELECT id::text AS id FROM alerts WHERE watchlist_id = $1 ORDER BY id LIMIT 3", [listId])
+    for (const { id } of some) {
+      const response = await fetch(`${server.url}/api/v1/alerts/${id}/acknowledge`, {
+        method: "POST", headers: { cookie: operator.cookie, "x-csrf-token": operator.csrf }
+      })
+      expect(response.status).toBe(200)
+    }
+    for (const [name, viewport] of [["1080p", WALL], ["4k", { width: 3840, height: 2160 }]] as const) {
+      const wall = await openPage(browser, { url: server.url, cookie: wallUser.cookie, viewport })
+      await wall.page.goto(`${server.url}/wall`)
+      await wall.page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+      const queue = wall.page.locator("#wall-alerts li[aria-label^='Alert']")
+      await wall.page.getByText(/^and \d+ more open alerts?$/).waitFor()
+      await wall.page.waitForFunction(() => Array.from(document.querySelectorAll("img")).every((img) => img.complete))
+      await screenshot(wall.page, `wall-${name}-twelve-alerts`)
+      expect(await wall.page.locator("#wall-alerts article").count()).toBe(1)
+      expect(await queue.count()).toBe(5)
+      // new ones first, then the acknowledged, each saying who took it
+      const labels = await queue.evaluateAll((els) => els.map((e) => e.getAttribute("aria-label") ?? ""))
+      const firstTaken = labels.findIndex((l) => l.endsWith(", acknowledged"))
+      if (firstTaken >= 0) expect(labels.slice(firstTaken).every((l) => l.endsWith(", acknowledged"))).toBe(true)
+      // the queue takes three columns on a wall screen, two rows with the count; the map and the live reads keep their space
+      const boxes = await queue.evaluateAll((els) => els.map((e) => e.getBoundingClientRect().left))
+      expect(new Set(boxes.map((x) => Math.round(x))).size).toBe(3)
+      const map = await wall.page.locator(".leaflet-container").boundingBox()
+      expect(map!.height, `${name}: map height`).toBeGreaterThan(viewport.height * 0.25)
+      const reads = await wall.page.getByRole("heading", { name: "Live reads" }).boundingBox()
+      expect(reads!.y + reads!.height, `${name}: live reads on the screen`).toBeLessThan(viewport.height * 0.6)
+      const more = await wall.page.getByText(/^and \d+ more open alerts?$/).evaluate((el) => parseFloat(getComputedStyle(el).fontSize))
+      expect(more, `${name}: the count is read from across the room`).toBeGreaterThanOrEqual(name === "4k" ? 40 : 24)
+      expect(appErrors(wall.errors)).toEqual([])
+      await wall.context.close()
     }
   })
 })

@@ -58,11 +58,31 @@ const WallSince = Timestamp("since").annotations({
 /** At most this many open alerts are loaded when the wall starts; the live feed brings the rest. */
 export const WALL_ALERTS_MAX = 100
 
+/**
+ * An acknowledged alert stays on the wall, saying who took it and when, until it is resolved or this
+ * long has passed since it was acknowledged and last seen (the car may still be out there).
+ */
+export const WALL_ACKNOWLEDGED_HOURS = 2
+
+/** Whether the wall shows `alert` at `now` (ms): every new one, and the acknowledged ones not yet aged out. */
+export const onWall = (
+  alert: { readonly status: string; readonly acknowledged_at: string | null; readonly last_seen_at: string },
+  now: number
+): boolean => {
+  if (alert.status === "new") return true
+  if (alert.status !== "acknowledged") return false
+  const latest = Math.max(Date.parse(alert.acknowledged_at ?? alert.last_seen_at), Date.parse(alert.last_seen_at))
+  return now - latest < WALL_ACKNOWLEDGED_HOURS * 3_600_000
+}
+
 export class WallRpcs extends RpcGroup.make(
   Rpc.make("wall.status", {
     payload: { since: WallSince },
     success: WallStatus
   }),
-  /** The new alerts (nobody has acknowledged them) of lists the caller may see, newest first. */
+  /**
+   * The alerts the wall shows (`onWall`) of lists the caller may see: the new ones, and those acknowledged
+   * within WALL_ACKNOWLEDGED_HOURS, newest first.
+   */
   Rpc.make("wall.alerts", { success: Schema.Array(Alert) })
 ).annotateRpcs(RequiredRole, "viewer").annotateRpcs(DisplayAllowed, true).middleware(RpcSession) {}

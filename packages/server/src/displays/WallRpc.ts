@@ -1,5 +1,5 @@
 import { CurrentUser } from "@chaverim/domain/Auth"
-import { SITE_SILENT_SECONDS, WALL_ALERTS_MAX, WallRpcs, type WallSite } from "@chaverim/domain/rpc/Wall"
+import { onWall, SITE_SILENT_SECONDS, WALL_ALERTS_MAX, WallRpcs, type WallSite } from "@chaverim/domain/rpc/Wall"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Clock from "effect/Clock"
@@ -70,8 +70,8 @@ export const WallRpcsLayer = WallRpcs.toLayer(Effect.gen(function*() {
         Effect.orDie
       ),
     "wall.alerts": () =>
-      Effect.flatMap(CurrentUser, (user) => alerts.list({ status: "new", limit: WALL_ALERTS_MAX }, user)).pipe(
-        Effect.map((page) => page.items),
+      Effect.flatMap(CurrentUser, (user) => alerts.list({ status: "open", limit: WALL_ALERTS_MAX }, user)).pipe(
+        Effect.flatMap((page) => Effect.map(Clock.currentTimeMillis, (now) => page.items.filter((alert) => onWall(alert, now)))),
         Effect.orDie
       )
   })

@@ -4,12 +4,17 @@ import { CATEGORY_LABEL, textOn } from "../../ui/colour"
 import { formatTime } from "../../ui/format"
 import { PlatePhoto } from "../../ui/PlatePhoto"
 
-/** Banners beyond this many are counted, not drawn: the live reads stay on the screen. */
-const SHOWN = 4
+/**
+ * Lines under the banner, at most: with the count beside them they fill two rows of three columns on a
+ * wall screen (two columns on a smaller one), so that ten or more open alerts leave the live reads and
+ * the map their space; the rest are counted, in type read from across the room.
+ */
+const SHOWN_LINES = 5
 
 const placeOf = (alert: Alert) =>
   [alert.detection.camera.name ?? "unnamed camera", alert.detection.camera.site].filter(Boolean).join(" · ")
 
+/** The list, its category and priority, as the banner says it. */
 const listOf = (alert: Alert) =>
   `${alert.watchlist.name} · ${CATEGORY_LABEL[alert.watchlist.category]} · priority ${alert.watchlist.priority}`
 
@@ -60,28 +65,51 @@ const Banner = ({ alert }: { readonly alert: Alert }) => (
   </article>
 )
 
-/** The others, a line each, in their lists' colours. */
-const Line = ({ alert }: { readonly alert: Alert }) => (
-  <li aria-label={`Alert ${alert.detection.plate_text}`}
-    className="flex flex-wrap items-baseline gap-x-[1em] rounded-lg px-[0.8em] py-[0.3em] text-[1.2em] font-semibold"
-    style={{ backgroundColor: alert.watchlist.colour, color: textOn(alert.watchlist.colour) }}>
-    <span className="font-mono text-[1.5em] font-black tracking-wider">{alert.detection.plate_text}</span>
-    <span>{listOf(alert)}</span>
-    {matchOf(alert) !== "" && <span>· {matchOf(alert)}</span>}
-    {alert.en_route_by && <span>· on the way: {alert.en_route_by}</span>}
-    <span className="ml-auto tabular-nums">{placeOf(alert)} · {formatTime(alert.last_seen_at)}</span>
-  </li>
-)
+/**
+ * The others, a line each, in their lists' colours: the new ones bright, the acknowledged ones on the
+ * dark ground with their list's colour at the side, saying who took them and when.
+ */
+const Line = ({ alert }: { readonly alert: Alert }) => {
+  const taken = alert.status === "acknowledged"
+  const label = `Alert ${alert.detection.plate_text}${taken ? ", acknowledged" : ""}`
+  return (
+    <li aria-label={label}
+      className={`flex min-w-0 items-baseline gap-x-[0.7em] overflow-hidden whitespace-nowrap rounded-lg px-[0.8em] py-[0.25em] text-[1.2em] font-semibold ${
+        taken ? "border-l-[0.5em] bg-slate-800 text-slate-100" : ""
+      }`}
+      style={taken
+        ? { borderColor: alert.watchlist.colour }
+        : { backgroundColor: alert.watchlist.colour, color: textOn(alert.watchlist.colour) }}>
+      <span className="shrink-0 font-mono text-[1.4em] font-black tracking-wider">{alert.detection.plate_text}</span>
+      {/* one line whatever the width: what matters most is cut last */}
+      <span className="min-w-0 flex-1 truncate">
+        {taken
+          ? `✓ ${alert.acknowledged_by ?? "acknowledged"}${alert.acknowledged_at !== null ? ` ${formatTime(alert.acknowledged_at)}` : ""} · `
+          : ""}
+        {alert.watchlist.name}
+        {matchOf(alert) !== "" ? ` · ${matchOf(alert)}` : ""}
+        {alert.en_route_by ? ` · on the way: ${alert.en_route_by}` : ""}
+      </span>
+      <span className="min-w-0 shrink-[0.25] truncate">{alert.detection.camera.name ?? "unnamed camera"}</span>
+      <span className="shrink-0 tabular-nums">{formatTime(alert.last_seen_at)}</span>
+    </li>
+  )
+}
 
 /**
- * New alerts over the wall, most urgent first; each goes when someone acknowledges or resolves it
- * (from a phone, Telegram or the operator's page). Announced to screen readers as they appear.
+ * Open alerts over the wall: the most urgent new one as a banner, then a queue of the others (new ones
+ * first, most urgent first; then the acknowledged ones, which stay until resolved or aged out). A new
+ * alert goes to the queue when someone acknowledges it (from a phone, Telegram or the operator's page).
+ * Announced to screen readers as they appear.
  */
 export const AlertBanners = ({ alerts, failed }: {
   readonly alerts: ReadonlyArray<Alert>
   readonly failed: Problem | undefined
 }) => {
   const [first, ...rest] = alerts
+  const banner = first?.status === "new" ? first : undefined
+  const queue = banner === undefined ? alerts : rest
+  const hidden = queue.length - SHOWN_LINES
   return (
     <section id="wall-alerts" aria-label="Alerts" aria-live="assertive" className="flex flex-col gap-[0.5em] empty:hidden">
       {failed && alerts.length === 0 && (
@@ -89,12 +117,14 @@ export const AlertBanners = ({ alerts, failed }: {
           Open alerts could not be loaded: {failed.message} New ones still appear here.
         </p>
       )}
-      {first && <Banner key={first.id} alert={first} />}
-      {rest.length > 0 && (
-        <ul className="flex flex-col gap-[0.35em]">
-          {rest.slice(0, SHOWN - 1).map((alert) => <Line key={alert.id} alert={alert} />)}
-          {rest.length >= SHOWN && (
-            <li className="text-[1.1em] font-semibold text-slate-200">and {rest.length - SHOWN + 1} more new alerts</li>
+      {banner && <Banner key={banner.id} alert={banner} />}
+      {queue.length > 0 && (
+        <ul className="grid gap-[0.35em] lg:grid-cols-2 2xl:grid-cols-3">
+          {queue.slice(0, SHOWN_LINES).map((alert) => <Line key={alert.id} alert={alert} />)}
+          {hidden > 0 && (
+            <li className="flex items-center rounded-lg bg-slate-800 px-[0.8em] py-[0.2em] text-[1.4em] font-bold text-white">
+              and {hidden} more open alert{hidden === 1 ? "" : "s"}
+            </li>
           )}
         </ul>
       )}

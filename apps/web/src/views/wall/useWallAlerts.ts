@@ -1,13 +1,18 @@
 import type { Alert } from "@chaverim/domain/Alerts"
+import { onWall } from "@chaverim/domain/rpc/Wall"
 import { useEffect, useMemo, useRef, useState } from "react"
 import type { AlertEvents } from "../../client/live"
 import { useRpc, withRpc } from "../../client/rpc"
 import { type Board, byUrgency, withAlert, withLoaded } from "../alerts/board"
 
-const isNew = (alert: Alert) => alert.status === "new"
+const shown = (alert: Alert) => onWall(alert, Date.now())
+
+/** How often acknowledged alerts are looked at again to let the aged-out ones go. */
+const AGE_CHECK_MS = 60_000
 
 /**
- * The alerts the wall shows: every new one, until someone acknowledges or resolves it. Loaded once
+ * The alerts the wall shows: every new one, and the acknowledged ones (who took them, and when) until
+ * they are resolved or age out (`onWall`): the car may still be out there. Loaded once
  * (and again after a resync) with `wall.alerts`, which a paired display may call where it may not
  * list alerts, then kept by the live feed; `onRaised` is told of each alert raised while the wall watches.
  */
@@ -24,13 +29,13 @@ export const useWallAlerts = (onRaised: (alert: Alert) => void) => {
     if (loaded.state !== "ready") return
     // Open when the wall loaded: shown, not sounded (a reload of the screen should not ring again).
     loaded.value.forEach((alert) => sounded.current.add(alert.id))
-    setBoard((b) => withLoaded(b, loaded.value, seen.current, isNew))
+    setBoard((b) => withLoaded(b, loaded.value, seen.current, shown))
   }, [loaded])
 
   const events = useMemo((): AlertEvents => ({
     onAlert: (alert) => {
       seen.current.set(alert.id, alert)
-      setBoard((b) => withAlert(b, alert, isNew))
+      setBoard((b) => withAlert(b, alert, shown))
       if (alert.status === "new" && !sounded.current.has(alert.id)) {
         sounded.current.add(alert.id)
         raised.current(alert)
@@ -44,7 +49,19 @@ export const useWallAlerts = (onRaised: (alert: Alert) => void) => {
     }
   }), [reload])
 
-  const alerts = useMemo(() => [...board.values()].sort(byUrgency), [board])
+  // Acknowledged alerts age out while nothing else changes.
+  useEffect(() => {
+    const timer = setInterval(() => {
+      setBoard((b) => ([...b.values()].every(shown) ? b : new Map([...b].filter(([, alert]) => shown(alert)))))
+    }, AGE_CHECK_MS)
+    return () => clearInterval(timer)
+  }, [])
+
+  // The new ones first (most urgent first), then the acknowledged ones.
+  const alerts = useMemo(
+    () => [...board.values()].sort((a, b) => Number(a.status !== "new") - Number(b.status !== "new") || byUrgency(a, b)),
+    [board]
+  )
   const failed = loaded.state === "failed" ? loaded.problem : undefined
   return { alerts, events, failed }
 }
