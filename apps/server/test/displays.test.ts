@@ -263,12 +263,21 @@ describe("wall displays", () => {
     const open = await rpc(cookie, (c) => c.wall.alerts())
     expect(open.map((a) => [a.plate, a.detection.id])).toEqual([["CRP100", id["CRP100"]]])
 
-    // Acknowledged, the alert leaves the wall, and so does its photo.
+    // Acknowledged, the alert stays on the wall (who took it, and when), and so does its photo.
     const acknowledged = await fetch(`${server.url}/api/v1/alerts/${open[0]!.id}/acknowledge`, {
       method: "POST",
       headers: { cookie: owner.cookie, "x-csrf-token": owner.csrf }
     })
     expect(acknowledged.status).toBe(200)
+    expect((await rpc(cookie, (c) => c.wall.alerts())).map((a) => [a.plate, a.status, a.acknowledged_by])).toEqual([
+      ["CRP100", "acknowledged", owner.username]
+    ])
+    expect(await photo("CRP100", cookie)).toBe(200)
+    // Two hours after its acknowledgement and its last sighting it ages out, and so does its photo.
+    await server.db.query("BEGIN")
+    await server.db.query("SET LOCAL session_replication_role = replica")
+    await server.db.query("UPDATE alerts SET acknowledged_at = now() - interval '3 hours', last_seen_at = now() - interval '3 hours' WHERE id = $1", [open[0]!.id])
+    await server.db.query("COMMIT")
     expect(await rpc(cookie, (c) => c.wall.alerts())).toEqual([])
     expect(await photo("CRP100", cookie)).toBe(403)
     const { rows: denied } = await server.db.query<{ target: string }>(

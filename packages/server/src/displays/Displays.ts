@@ -1,5 +1,6 @@
 import { BadRequest, NotFound, Unauthorized } from "@chaverim/domain/Errors"
 import { type DisplayCode, DisplaySummary } from "@chaverim/domain/rpc/Displays"
+import { WALL_ACKNOWLEDGED_HOURS } from "@chaverim/domain/rpc/Wall"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
@@ -249,7 +250,8 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
     /**
      * Whether the wall may show this read's plate crop to `display`: a read the live feed may still
      * send it (received within the hours the feed keeps; the wall shows the latest ones), or the
-     * latest read of a new alert on a list it may see (the alert banners, however old). Which reads
+     * latest read of an alert the wall shows (`onWall`: new, or acknowledged within WALL_ACKNOWLEDGED_HOURS)
+     * on a list it may see, however old the read. Which reads
      * one screen was actually sent is not kept: it reconnects and resumes, and nothing it could be
      * shown is more than what the feed gives every viewer.
      */
@@ -266,7 +268,10 @@ export class Displays extends Effect.Service<Displays>()("@chaverim/server/Displ
                           AND received_at > now() - make_interval(hours => ${LIVE_EVENTS_KEPT_HOURS}))
                   OR EXISTS (
                        SELECT 1 FROM alerts a JOIN watchlists w ON w.id = a.watchlist_id
-                        WHERE a.last_detection_id = ${detectionId} AND a.status = 'new' AND ${visibleTo(sql, display)})
+                        WHERE a.last_detection_id = ${detectionId} AND ${visibleTo(sql, display)}
+                          AND (a.status = 'new' OR (a.status = 'acknowledged' AND
+                               greatest(coalesce(a.acknowledged_at, a.last_seen_at), a.last_seen_at)
+                                 > now() - make_interval(hours => ${WALL_ACKNOWLEDGED_HOURS}))))
                   AS shown`
         })(undefined).pipe(orBug),
         Option.exists((row) => row.shown)
