@@ -58,6 +58,31 @@ describe("the wall", () => {
     await context.close()
   })
 
+  it("says the day of a time that is not today: a read from yesterday never reads as this morning", async () => {
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: WALL })
+    await page.goto(`${server.url}/wall`)
+    await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+    const late = readAt("WAL-0DAY", CAMERAS[0], 26 * 60)
+    await ingest(server, apiKey, [late])
+    const card = page.getByRole("article", { name: "Latest read WAL-0DAY" })
+    await card.waitFor()
+    const [day, time, today] = await page.evaluate((iso) => {
+      const at = new Date(iso)
+      return [
+        new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" }).format(at),
+        new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }).format(at),
+        new Intl.DateTimeFormat(undefined, { weekday: "short" }).format(new Date())
+      ]
+    }, late.timestamp)
+    const text = (await card.textContent()) ?? ""
+    // "Sat, Dec 5, 07:41 PM" (the browser's own words for the day), and not the time alone
+    for (const part of day.split(/[ ,]+/).filter(Boolean)) expect(text).toContain(part)
+    expect(text).toContain(time)
+    expect(text.startsWith(today) && today !== day.split(/[ ,]+/)[0]).toBe(false)
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
   it("lays out on a phone too", async () => {
     const { page, errors, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: PHONE })
     await page.goto(`${server.url}/wall`)
@@ -215,6 +240,12 @@ describe("the wall", () => {
     await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
     await server.stop()
     await page.getByRole("status").filter({ hasText: /STALE/ }).waitFor({ timeout: 20_000 })
+    // impossible to miss: a band in large type, and what it showed dimmed
+    const band = page.getByRole("alert").filter({ hasText: /FEED LOST · last data/ })
+    await band.waitFor({ timeout: 20_000 })
+    expect(await band.evaluate((el) => parseFloat(getComputedStyle(el).fontSize))).toBeGreaterThanOrEqual(30)
+    expect(await page.locator("[data-stale=true]").count()).toBe(1)
+    expect(await page.locator("#main").evaluate((el) => getComputedStyle(el).opacity)).toBe("0.5")
     await screenshot(page, "wall-stale")
     await context.close()
   })

@@ -12,6 +12,21 @@ export const formatDateTime = (iso: string) => dateTime.format(new Date(iso))
 export const formatShort = (iso: string) => short.format(new Date(iso))
 export const formatDate = (iso: string | Date) => dateOnly.format(typeof iso === "string" ? new Date(iso) : iso)
 export const formatTime = (iso: string | Date) => timeOnly.format(typeof iso === "string" ? new Date(iso) : iso)
+
+const dayTime = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })
+const yearDayTime = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" })
+
+/**
+ * The one way a moment is shown where people glance at it (the wall, alerts): the time alone when it
+ * is today, else with its day ("Sat 5 Dec, 08:42 AM"), and its year when not this year, so that a retro
+ * alert about yesterday never reads as this morning. In the screen's time zone, the site's.
+ */
+export const formatWhen = (iso: string | Date, now: Date = new Date()) => {
+  const at = typeof iso === "string" ? new Date(iso) : iso
+  if (at.getFullYear() !== now.getFullYear()) return yearDayTime.format(at)
+  if (at.getMonth() === now.getMonth() && at.getDate() === now.getDate()) return timeOnly.format(at)
+  return dayTime.format(at)
+}
 /** "Fri 14:00": an hour of the week, for chart labels. */
 export const formatDayHour = (iso: string | Date) => dayHour.format(typeof iso === "string" ? new Date(iso) : iso)
 

@@ -1,7 +1,7 @@
 import type { Alert } from "@chaverim/domain/Alerts"
 import type { Problem } from "../../client/problem"
 import { CATEGORY_LABEL, textOn } from "../../ui/colour"
-import { formatTime } from "../../ui/format"
+import { formatWhen } from "../../ui/format"
 import { PlatePhoto } from "../../ui/PlatePhoto"
 
 /**
@@ -59,7 +59,7 @@ const Banner = ({ alert }: { readonly alert: Alert }) => (
     </div>
     <div className="grow basis-[14em] text-[1.2em] font-semibold leading-snug sm:grow-0 sm:basis-auto sm:text-right sm:text-[1.5em]">
       <p>{placeOf(alert)}</p>
-      <p className="tabular-nums">{formatTime(alert.last_seen_at)}{alert.sightings > 1 ? ` · seen ${alert.sightings} times` : ""}</p>
+      <p className="tabular-nums">{formatWhen(alert.last_seen_at)}{alert.sightings > 1 ? ` · seen ${alert.sightings} times` : ""}</p>
       {alert.en_route_by && <p>On the way: {alert.en_route_by}</p>}
     </div>
   </article>
@@ -84,14 +84,14 @@ const Line = ({ alert }: { readonly alert: Alert }) => {
       {/* one line whatever the width: what matters most is cut last */}
       <span className="min-w-0 flex-1 truncate">
         {taken
-          ? `✓ ${alert.acknowledged_by ?? "acknowledged"}${alert.acknowledged_at !== null ? ` ${formatTime(alert.acknowledged_at)}` : ""} · `
+          ? `✓ ${alert.acknowledged_by ?? "acknowledged"}${alert.acknowledged_at !== null ? ` ${formatWhen(alert.acknowledged_at)}` : ""} · `
           : ""}
         {alert.watchlist.name}
         {matchOf(alert) !== "" ? ` · ${matchOf(alert)}` : ""}
         {alert.en_route_by ? ` · on the way: ${alert.en_route_by}` : ""}
       </span>
       <span className="min-w-0 shrink-[0.25] truncate">{alert.detection.camera.name ?? "unnamed camera"}</span>
-      <span className="shrink-0 tabular-nums">{formatTime(alert.last_seen_at)}</span>
+      <span className="shrink-0 tabular-nums">{formatWhen(alert.last_seen_at)}</span>
     </li>
   )
 }

@@ -2,7 +2,7 @@ import type { AlertDetection } from "@chaverim/domain/Alerts"
 import { memo } from "react"
 import type { LiveStatus } from "../../client/live"
 import { PlatePhoto } from "../../ui/PlatePhoto"
-import { formatTime } from "../../ui/format"
+import { formatWhen } from "../../ui/format"
 
 /**
  * How long a read stays on screen before its crop is asked for: at a busy time most are gone sooner,
@@ -20,7 +20,7 @@ const Latest = ({ read }: { readonly read: AlertDetection }) => (
     <div className="min-w-0">
       <p className="font-mono text-[2.5em] font-bold leading-none tracking-wider sm:text-[3.5em]">{read.plate_text}</p>
       <p className="mt-[0.3em] truncate text-[1.3em] text-slate-300">
-        {formatTime(read.detected_at)} · {where(read)}{read.direction ? ` · ${read.direction}` : ""}
+        {formatWhen(read.detected_at)} · {where(read)}{read.direction ? ` · ${read.direction}` : ""}
       </p>
     </div>
   </article>
@@ -32,7 +32,7 @@ const Tile = memo(({ read }: { readonly read: AlertDetection }) => (
     <PlatePhoto src={read.images.plate} alt="" dark delayMs={TILE_PHOTO_DELAY_MS} className="h-[2.2em] w-[6.5em] shrink-0" />
     <div className="min-w-0">
       <p className="font-mono text-[1.4em] font-bold leading-tight tracking-wide">{read.plate_text}</p>
-      <p className="truncate text-[0.85em] text-slate-400">{formatTime(read.detected_at)} · {where(read)}</p>
+      <p className="truncate text-[0.85em] text-slate-400">{formatWhen(read.detected_at)} · {where(read)}</p>
     </div>
   </li>
 ))

@@ -56,6 +56,15 @@ export const StatusBar = ({ live, health, sound }: {
           Sound is off: enable alert sound
         </button>
       )}
+      {/* A lost feed must not be missed from across the room: a red band the width of the screen, saying
+          how old what is shown is (the alerts and reads below are dimmed meanwhile). */}
+      {(live.status === "reconnecting" || healthStale) && (
+        <div role="alert" className="order-last w-full rounded-xl border-[0.2em] border-red-300 bg-red-700 px-[0.8em] py-[0.3em] text-[2em] font-black leading-tight text-white">
+          {live.status === "reconnecting"
+            ? `FEED LOST · last data ${formatAgo(heard, now)} · what is shown may be out of date`
+            : `SITE HEALTH NOT UPDATING · last ${loadedAt ? formatAgo(new Date(loadedAt).toISOString(), now) : "never"}`}
+        </div>
+      )}
       {/* The kiosk never uses it; someone who opened the wall from the menu can get back. A display has only the wall. */}
       {!display && (
         <Link to="/" className="rounded px-[0.5em] py-[0.25em] text-[0.9em] text-slate-400 underline-offset-2 hover:underline">Menu</Link>

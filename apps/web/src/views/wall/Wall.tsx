@@ -49,6 +49,8 @@ const Wall = () => {
   return (
     <div className="wall flex min-h-dvh flex-col gap-[1em] bg-slate-950 p-[1em] text-slate-100 lg:h-dvh lg:overflow-hidden">
       <StatusBar live={live} health={status} sound={sound} />
+      {/* While the feed is lost, what it showed is dimmed: it may be out of date. */}
+      <div data-stale={live.status === "reconnecting"} className="contents [&[data-stale=true]>*]:opacity-50 [&[data-stale=true]>*]:saturate-50">
       <AlertBanners alerts={alerts.alerts} failed={alerts.failed} />
       <Counts readsToday={readsToday} live={live} sites={current?.sites} />
       <main id="main" className="grid min-h-0 flex-1 gap-[1em] lg:grid-cols-[3fr_2fr]">
@@ -60,6 +62,7 @@ const Wall = () => {
           <HealthBoard status={status} />
         </div>
       </main>
+      </div>
     </div>
   )
 }
