@@ -54,6 +54,13 @@ describe("the wall", () => {
     await page.waitForFunction(() => Array.from(document.querySelectorAll("img")).every((img) => img.complete))
     await screenshot(page, "wall-wall")
     expect(await page.getByText("reads today").count() + await page.getByText(/reads since/).count()).toBe(1)
+    // read from 5 m: at 1080p no label of the wall's figures, sites table or map is under 24 px
+    const px = (locator: ReturnType<typeof page.locator>) => locator.first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize))
+    expect(await px(page.getByText(/^reads (today|since)/))).toBeGreaterThanOrEqual(24)
+    expect(await px(page.getByText("sites online"))).toBeGreaterThanOrEqual(24)
+    expect(await px(page.getByRole("columnheader", { name: "Last heard" }))).toBeGreaterThanOrEqual(24)
+    expect(await px(page.getByRole("row", { name: /Main St/ }).getByRole("cell").first())).toBeGreaterThanOrEqual(24)
+    expect(await px(page.locator(".leaflet-tooltip"))).toBeGreaterThanOrEqual(24)
     expect(appErrors(errors)).toEqual([])
     await context.close()
   })

@@ -4,7 +4,7 @@ import type { LiveState } from "../../client/live"
 const Figure = ({ value, label }: { readonly value: string; readonly label: string }) => (
   <div className="rounded-lg bg-slate-900 px-[1em] py-[0.5em] ring-1 ring-slate-800">
     <p className="text-[2.25em] font-bold leading-tight tabular-nums">{value}</p>
-    <p className="text-[0.95em] text-slate-300">{label}</p>
+    <p className="text-[1.2em] text-slate-300">{label}</p>
   </div>
 )
 

@@ -26,12 +26,12 @@ export const HealthBoard = ({ status }: { readonly status: Remote<WallStatus> })
   const sorted = [...(sites ?? [])].sort((a, b) => Number(a.online) - Number(b.online) || a.name.localeCompare(b.name))
   return (
     <section aria-labelledby="health-title" className="min-h-0 overflow-hidden rounded-lg bg-slate-900 p-[0.75em] ring-1 ring-slate-800">
-      <h2 id="health-title" className="text-[1.2em] font-semibold text-slate-200">Sites</h2>
+      <h2 id="health-title" className="text-[1.3em] font-semibold text-slate-200">Sites</h2>
       {status.state === "failed" && sites === undefined && <p className="mt-[0.5em] text-amber-300">{status.problem.message}</p>}
       {sites !== undefined && sites.length === 0 && <p className="mt-[0.5em] text-slate-300">No collectors yet.</p>}
       {sorted.length > 0 && (
-        <table className="mt-[0.25em] w-full text-left">
-          <thead className="text-[0.85em] text-slate-400">
+        <table className="mt-[0.25em] w-full text-left text-[1.2em]">
+          <thead className="text-slate-400">
             <tr>
               <th scope="col" className="font-normal">Site</th>
               <th scope="col" className="pr-[0.5em] text-right font-normal">Queue</th>

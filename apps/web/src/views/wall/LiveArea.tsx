@@ -43,7 +43,7 @@ export const LiveArea = ({ reads, status }: {
   readonly status: LiveStatus
 }) => (
   <section aria-labelledby="live-title" className="flex min-h-0 flex-col gap-[0.75em] overflow-hidden">
-    <h2 id="live-title" className="text-[1.2em] font-semibold text-slate-200">Live reads</h2>
+    <h2 id="live-title" className="text-[1.3em] font-semibold text-slate-200">Live reads</h2>
     {reads.length === 0
       ? (
         <p className="rounded-lg bg-slate-900 p-[1em] text-[1.3em] text-slate-300 ring-1 ring-slate-800">
