@@ -230,13 +230,16 @@ export const runMqttPublisher: Effect.Effect<void, never, MqttBroker | PgListene
     yield* Queue.take(refreshes).pipe(Effect.zipRight(refresh), Effect.forever, Effect.forkScoped)
 
     // Reads: the live feed's journal followed from its newest event at start, as LiveFeed.ts does;
-    // what was appended while MQTT was off or away is skipped (QoS 0, best effort).
-    const start = yield* SqlSchema.single({
+    // what was appended while MQTT was off or away, or reads off, is skipped (QoS 0, best effort).
+    const newest = SqlSchema.single({
       Request: Schema.Void,
       Result: Schema.Struct({ id: Schema.NumberFromString }),
       execute: () => sql`SELECT coalesce(max(id), 0)::text AS id FROM live_events`
-    })(undefined).pipe(Effect.orDie)
-    let head = start.id
+    })(undefined).pipe(Effect.orDie, Effect.map((row) => row.id))
+    let head = yield* newest
+    // While reads are not published (MQTT off, away, or reads off) the journal is not read at all; when
+    // they are again, it is followed from its newest event.
+    let following = true
     const eventPage = SqlSchema.findAll({
       Request: Schema.Number,
       Result: EventRow,
@@ -248,11 +251,18 @@ export const runMqttPublisher: Effect.Effect<void, never, MqttBroker | PgListene
     })
     const reads = Effect.gen(function*() {
       while (true) {
+        const now = yield* broker.connected
+        if (now === undefined || !now.settings.publishReads) {
+          following = false
+          return
+        }
+        if (!following) {
+          head = yield* newest
+          following = true
+        }
         const events = yield* orBug(eventPage(head))
         if (events.length === 0) return
         head = events[events.length - 1]!.id
-        const now = yield* broker.connected
-        if (now === undefined || !now.settings.publishReads) continue
         const rows = yield* sql`
           SELECT ${detectionColumns(sql)} FROM detections d JOIN cameras c ON c.id = d.camera_id
            WHERE d.id = ANY(string_to_array(${events.map((e) => e.detection_id).join(",")}, ',')::bigint[])
