@@ -63,6 +63,8 @@ const useFocusHeadingOnNavigation = (key: string) => {
  */
 const redirectOf = (session: SessionState, path: string): string | undefined => {
   if (session.state === "signed-in" && session.me.display) return path === "/wall" ? undefined : "/wall"
+  // A volunteer (viewer) lands on the alerts: searching and a plate's pages need the operator role.
+  if (session.state === "signed-in" && session.me.role === "viewer" && (path === "/" || path.startsWith("/plate/"))) return "/alerts"
   if (session.state === "signed-out" && path === "/wall" && (session.display === true || wasDisplay())) return "/pair"
   return undefined
 }

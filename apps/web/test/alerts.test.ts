@@ -154,8 +154,20 @@ describe("alerts", () => {
   it("lets a volunteer (a viewer) say they are on the way: the alert stays new, saying who is going", async () => {
     const volunteer = await server.signIn("viewer")
     const { page, errors, context } = await openPage(browser, { url: server.url, cookie: volunteer.cookie, viewport: PHONE })
-    await page.goto(`${server.url}/alerts`)
+    // a volunteer lands on the alerts, and no screen offers what the role cannot do
+    await page.goto(server.url)
+    await page.waitForURL(/\/alerts$/)
+    expect(await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Search" }).count()).toBe(0)
+    await page.goto(`${server.url}/plate/BOL777`)
+    await page.waitForURL(/\/alerts$/)
     const card = page.getByRole("article", { name: "Alert BOL-777, new" })
+    await card.waitFor()
+    // where it was and the way there, instead of the operator's timeline
+    expect(await card.getByRole("link", { name: "Timeline and map" }).count()).toBe(0)
+    const [lat, lon] = [CAMERAS[1].location.lat, CAMERAS[1].location.lon]
+    expect(await card.getByRole("link", { name: "Directions" }).getAttribute("href"))
+      .toBe(`https://www.openstreetmap.org/directions?route=%3B${lat}%2C${lon}`)
+    expect(await card.getByRole("link", { name: "Map" }).getAttribute("href")).toContain(`mlat=${lat}&mlon=${lon}`)
     expect(await card.getByRole("button", { name: "Acknowledge" }).count()).toBe(0)
     await card.getByRole("button", { name: "On my way" }).click()
     await card.getByText(`On the way: ${volunteer.username}`).waitFor()

@@ -25,7 +25,7 @@ export const Shell = ({ children }: { readonly children: ReactNode }) => {
         <nav aria-label="Main" className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-1 gap-y-1 px-1 py-2 sm:flex-nowrap sm:px-2">
           <Link to="/" className="order-1 mr-1 px-2 py-1 font-bold tracking-tight"><span className="hidden sm:inline">Chaverim </span>ALPR</Link>
           <div className="order-3 flex w-full gap-0.5 overflow-x-auto whitespace-nowrap sm:order-2 sm:w-auto sm:gap-1 sm:overflow-visible">
-            <NavLink to="/" current={path === "/" || path.startsWith("/plate/")}>Search</NavLink>
+            {me.role !== "viewer" && <NavLink to="/" current={path === "/" || path.startsWith("/plate/")}>Search</NavLink>}
             <NavLink to="/alerts" current={path === "/alerts"}>Alerts</NavLink>
             <NavLink to="/lists" current={path === "/lists"}>Lists</NavLink>
             <NavLink to="/telegram" current={path === "/telegram"}>Telegram</NavLink>

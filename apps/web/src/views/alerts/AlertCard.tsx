@@ -11,6 +11,26 @@ import { PlatePhoto } from "../../ui/PlatePhoto"
 
 const STATUS_TONE = { new: "bad", acknowledged: "warn", resolved: "good" } as const
 
+const linkClass = "inline-flex min-h-11 items-center font-medium text-blue-800 underline underline-offset-2"
+
+/** The read's position on a map, and directions to it (OpenStreetMap, which phones open in a browser or an app). */
+const Whereabouts = ({ alert }: { readonly alert: Alert }) => {
+  const at = alert.detection.location
+  if (at === null) return <span className="ml-auto text-sm text-slate-700">No position for this camera yet.</span>
+  const { lat, lon } = at
+  return (
+    <span className="ml-auto flex flex-wrap gap-x-4">
+      <a className={linkClass} href={`https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=17/${lat}/${lon}`}
+        target="_blank" rel="noreferrer">
+        Map
+      </a>
+      <a className={linkClass} href={`https://www.openstreetmap.org/directions?route=%3B${lat}%2C${lon}`} target="_blank" rel="noreferrer">
+        Directions
+      </a>
+    </span>
+  )
+}
+
 const placeOf = (alert: Alert) =>
   [alert.detection.camera.name ?? "unnamed camera", alert.detection.camera.site].filter(Boolean).join(" · ")
 
@@ -113,10 +133,15 @@ export const AlertCard = ({ alert, canAct, onChanged }: {
           {canAct && alert.status !== "resolved" && !resolving && (
             <Button variant="secondary" onClick={() => setResolving(true)}>Resolve…</Button>
           )}
-          <Link to={`/plate/${encodeURIComponent(alert.plate)}`}
-            className="ml-auto inline-flex min-h-11 items-center font-medium text-blue-800 underline underline-offset-2">
-            Timeline and map
-          </Link>
+          {me.role === "viewer"
+            // A volunteer on the road: where it was, and the way there (the plate's pages are for operators).
+            ? <Whereabouts alert={alert} />
+            : (
+              <Link to={`/plate/${encodeURIComponent(alert.plate)}`}
+                className="ml-auto inline-flex min-h-11 items-center font-medium text-blue-800 underline underline-offset-2">
+                Timeline and map
+              </Link>
+            )}
         </div>
         {acked.state === "failed" && <ProblemNote problem={acked.problem} />}
         {going.state === "failed" && <ProblemNote problem={going.problem} />}
