@@ -10,12 +10,12 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import { visibleToEach } from "../alerts/Views"
 import { AppConfig } from "../Config"
-import { isFor, PgListener } from "../db/Listener"
+import { PgListener } from "../db/Listener"
 import { orBug } from "../db/Rows"
 import { Images } from "../images/Images"
-import { type ClaimedOutput, OUTPUT_DELIVERY_CHANNEL, OutputDeliveries } from "../outputs/Deliveries"
+import { type ClaimedOutput, OutputDeliveries } from "../outputs/Deliveries"
 import { loadAlertFacts } from "../outputs/Notice"
-import { OUTPUT_MAX_ATTEMPTS, OUTPUT_RETRY_CAP_MS, outputMetrics, outputRetryDelayMs } from "../outputs/Sender"
+import { OUTPUT_MAX_ATTEMPTS, OUTPUT_RETRY_CAP_MS, outputMetrics, outputRetryDelayMs, wakeOnDeliveries } from "../outputs/Sender"
 import { alertMail, type MailAlert } from "./Message"
 import { EMAIL_CHANNEL, type SmtpInForce, SmtpSettings } from "./Settings"
 import { sendMail } from "./Transport"
@@ -191,15 +191,7 @@ export const runEmailSender = Effect.gen(function*() {
     )
   )
 
-  const signals = yield* listener.subscribe(OUTPUT_DELIVERY_CHANNEL)
-  const forUs = isFor(OUTPUT_DELIVERY_CHANNEL)
-  yield* Queue.take(signals).pipe(
-    Effect.flatMap((signal) =>
-      forUs(signal) && (signal._tag === "Connected" || signal.payload === EMAIL_CHANNEL) ? Queue.offer(wake, undefined) : Effect.void
-    ),
-    Effect.forever,
-    Effect.forkScoped
-  )
+  yield* wakeOnDeliveries(listener, EMAIL_CHANNEL, wake)
   yield* Effect.forever(round).pipe(Effect.forkScoped)
 })
 

@@ -72,6 +72,24 @@ export const outputMetrics = (channel: string) => ({
   retried: Metric.tagged(retriedTotal, "channel", channel)
 })
 
+/**
+ * Wakes a channel's sender (offers to `wake`) at every `NOTIFY output_delivery` naming the channel, and
+ * at every reconnection of the shared LISTEN connection (notifications may have been missed), for as
+ * long as the scope. Shared by every sender of `output_deliveries` (e-mail's has a loop of its own).
+ */
+export const wakeOnDeliveries = (listener: PgListener, channel: string, wake: Queue.Enqueue<void>) =>
+  Effect.gen(function*() {
+    const signals = yield* listener.subscribe(OUTPUT_DELIVERY_CHANNEL)
+    const forUs = isFor(OUTPUT_DELIVERY_CHANNEL)
+    yield* Queue.take(signals).pipe(
+      Effect.flatMap((signal) =>
+        forUs(signal) && (signal._tag === "Connected" || signal.payload === channel) ? Queue.offer(wake, undefined) : Effect.void
+      ),
+      Effect.forever,
+      Effect.forkScoped
+    )
+  })
+
 /** Runs the channel's sender for as long as the scope. */
 export const runOutputSender = <R>(options: SenderOptions<R>): Effect.Effect<void, never, OutputDeliveries | PgListener | Scope.Scope | R> =>
   Effect.gen(function*() {
@@ -138,14 +156,6 @@ export const runOutputSender = <R>(options: SenderOptions<R>): Effect.Effect<voi
       )
     )
 
-    const signals = yield* listener.subscribe(OUTPUT_DELIVERY_CHANNEL)
-    const forUs = isFor(OUTPUT_DELIVERY_CHANNEL)
-    yield* Queue.take(signals).pipe(
-      Effect.flatMap((signal) =>
-        forUs(signal) && (signal._tag === "Connected" || signal.payload === channel) ? Queue.offer(wake, undefined) : Effect.void
-      ),
-      Effect.forever,
-      Effect.forkScoped
-    )
+    yield* wakeOnDeliveries(listener, channel, wake)
     yield* Effect.forever(round).pipe(Effect.forkScoped)
   })
