@@ -9,6 +9,7 @@ import { CamerasRpcs } from "./rpc/Cameras"
 import { CollectorsRpcs } from "./rpc/Collectors"
 import { DisplaysRpcs } from "./rpc/Displays"
 import { EmailRpcs } from "./rpc/Email"
+import { KnownPlatesRpcs } from "./rpc/KnownPlates"
 import { MqttRpcs } from "./rpc/Mqtt"
 import { OutputsRpcs } from "./rpc/Outputs"
 import { ReasonCodesRpcs } from "./rpc/ReasonCodes"
@@ -35,5 +36,6 @@ export class AlprRpcs extends AdminRpcs.merge(
   RetentionRpcs,
   OutputsRpcs,
   MqttRpcs,
-  EmailRpcs
+  EmailRpcs,
+  KnownPlatesRpcs
 ) {}

@@ -54,11 +54,14 @@ const mayUse: Record<string, ReadonlyArray<string>> = {
   mqtt: ["audit", "auth", "alerts", "collectors", "outputs"],
   email: ["audit", "auth", "images", "alerts", "outputs"],
   corrections: ["audit", "auth", "images"],
-  search: ["audit", "auth", "images", "corrections"],
+  // a read's page lists the alerts it raised, by the alerts' own visibility rule (alerts/Views.ts)
+  search: ["audit", "auth", "images", "alerts", "corrections"],
   // after the reads are stored and searched: bundles a case's reads, photos and audit rows, signed
   evidence: ["audit", "auth", "images"],
   // legal holds: records only; retention's purge (in the database) reads them
   holds: ["audit", "auth"],
+  // known plates: a plate's note and tags, keyed by the plate (search filters by them in SQL, importing nothing)
+  plates: ["audit", "auth"],
   // applies the retention periods to everything above: deletes reads and photos through the owner's purge
   retention: ["audit", "auth", "images"],
   // the public report: counts from the tables themselves, nothing imported from the capabilities

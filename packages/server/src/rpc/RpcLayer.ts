@@ -17,6 +17,8 @@ import { DisplaysRpcsLayer } from "../displays/Rpc"
 import { EmailRpcsLayer } from "../email/Rpc"
 import { MqttRpcsLayer } from "../mqtt/Rpc"
 import { OutputsRpcsLayer } from "../outputs/Rpc"
+import { KnownPlates } from "../plates/KnownPlates"
+import { KnownPlatesRpcsLayer } from "../plates/Rpc"
 import { WallRpcsLayer } from "../displays/WallRpc"
 import { WatchlistsRpcsLayer } from "../watchlists/Rpc"
 import { Watchlists } from "../watchlists/Watchlists"
@@ -57,7 +59,8 @@ const HandlersLayer = Layer.mergeAll(
   RetentionRpcsLayer,
   EmailRpcsLayer,
   MqttRpcsLayer,
-  OutputsRpcsLayer
+  OutputsRpcsLayer,
+  KnownPlatesRpcsLayer
 )
 
 /**
@@ -71,7 +74,7 @@ export const RpcLayer = RpcServer.layer(AlprRpcs, {
   disableFatalDefects: true
 }).pipe(
   Layer.provide([RpcProtocolLayer, HandlersLayer, RpcSessionLayer, contractChecked]),
-  Layer.provide([Cameras.Default, Watchlists.Default]),
+  Layer.provide([Cameras.Default, Watchlists.Default, KnownPlates.Default]),
   Layer.provide(RpcSerialization.layerNdjsonWith({ maxBufferSize: 1024 * 1024 })),
   Layer.provide(RpcConnections.Default)
 )

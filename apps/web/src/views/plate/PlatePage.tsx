@@ -8,6 +8,7 @@ import { Link } from "../../router"
 import { lastSearchUrl } from "../operator/query"
 import { Loading, PlateText, ProblemNote, SelectField } from "../../ui/controls"
 import { Tabs } from "../../ui/Tabs"
+import { PlateNotes, PlateTags } from "../plates/PlateTags"
 import { ConvoyPanel } from "./ConvoyPanel"
 import { EvidenceExport } from "./EvidenceExport"
 import { MapPanel } from "./MapPanel"
@@ -114,9 +115,11 @@ const PlatePage = ({ plate }: { readonly plate: string }) => {
       <h1 className="text-slate-900" tabIndex={-1}>
         <span className="sr-only">Plate </span><PlateText plate={normalized} className="text-3xl" />
       </h1>
+      <PlateTags plate={normalized} />
       <Link to={`/holds?plate=${encodeURIComponent(normalized)}`} className="self-start py-2 font-medium text-blue-800 underline-offset-2 hover:underline">
         Put this plate's reads on legal hold
       </Link>
+      <PlateNotes plate={normalized} />
       <ReasonGate>
         {(reason) => <Investigation key={`${normalized}|${JSON.stringify(reason)}`} plate={normalized} reason={reason} />}
       </ReasonGate>
