@@ -185,6 +185,12 @@ describe("evidence exports (photos in files)", () => {
       { headers: { cookie: operator.cookie } }
     )
     expect(view.status).toBe(200)
+    // A search page showing the plate's crops: one photo-view row naming every read on it.
+    const page = await fetch(
+      `${server.url}/api/v1/detections?${new URLSearchParams({ plate: "EVD1234", reason_code: "investigation" })}`,
+      { headers: { cookie: operator.cookie } }
+    )
+    expect(page.status).toBe(200)
     const key = await fetch(`${server.url}/api/v1/evidence/key`)
     fingerprint = ((await key.json()) as { fingerprint: string }).fingerprint
   })
@@ -302,6 +308,15 @@ describe("evidence exports (photos in files)", () => {
     expect(audit.rows.find((r: { id: string }) => r.id === chain[0].id).hash).toBe(chain[0].hash)
     expect(Number(audit.chain_head.id)).toBeGreaterThanOrEqual(Number(chain[0].id))
     expect(first.audit_row_ids).toEqual(expect.arrayContaining([expect.any(String)]))
+    // The search page's crops: one row naming the reads, in each read's custody though its target names one.
+    const { rows: pageViews } = await server.db.query<{ id: string; reads: ReadonlyArray<string> }>(
+      "SELECT id::text, details->'reads' AS reads FROM audit_log WHERE action = 'image.view' AND details ? 'reads'")
+    expect(pageViews).toHaveLength(1)
+    expect(audit.rows.map((r: { id: string }) => r.id)).toContain(pageViews[0]!.id)
+    for (const id of pageViews[0]!.reads.filter((read) => readIds.includes(read))) {
+      expect(jsonOf(files, `reads/${id}.json`).audit_row_ids).toContain(pageViews[0]!.id)
+    }
+    expect(pageViews[0]!.reads.filter((read) => readIds.includes(read)).length).toBeGreaterThanOrEqual(2)
 
     // Recorded and audited, with the SHA-256 of the zip handed out.
     const { rows: records } = await server.db.query("SELECT * FROM evidence_exports WHERE id = $1", [bundle.id])

@@ -281,8 +281,13 @@ describe("admin RPC over WebSocket at /rpc", () => {
           to: new Date(Date.now() + 3_600_000).toISOString()
         })
 
+        // the filtered log as a file, and the chain checked
+        const exported = (yield* call("audit.export", Stream.runCollect(client.audit.export({ actor: admin.username, action: "user.", format: "jsonl" }))))
+          .pipe((chunks) => [...chunks].join(""))
+        const verified = yield* call("audit.verify", client.audit.verify())
+
         return {
-          future, window, created, listed, whileDisabled, reset, taken, code, claimed, batch, collectors, second, rotate, reboot, config,
+          exported, verified, future, window, created, listed, whileDisabled, reset, taken, code, claimed, batch, collectors, second, rotate, reboot, config,
           heartbeat, cameras, updated, unknownCamera, revoked, afterRevoke, unknownCollector, mine, firstPage, secondPage,
           display, displayCode, displayRevoked, displays, linkCode
         }
@@ -375,7 +380,9 @@ describe("admin RPC over WebSocket at /rpc", () => {
       ["display.create", `display:${result.display.display_id}`],
       ["display.pairing_code", `display:${result.display.display_id}`],
       ["display.revoke", `display:${result.display.display_id}`],
-      ["collector.revoke_keys", collectorTarget]
+      ["collector.revoke_keys", collectorTarget],
+      ["audit.export", "audit_log:jsonl"],
+      ["audit.verify", "audit_log"]
     ])
     for (const row of audited) {
       expect(row.actor_username).toBe(admin.username)
@@ -387,7 +394,8 @@ describe("admin RPC over WebSocket at /rpc", () => {
       to: { name: "Main St north", site: "North gate", lat: 41.2, lon: -74.1 }
     })
     // the same rows through audit.list, newest first, and paged with the cursor
-    expect(result.mine.items.map((e) => e.action)).toEqual(audited.map((a) => a.action).reverse())
+    // (listed before the export and the check)
+    expect(result.mine.items.map((e) => e.action)).toEqual(audited.slice(0, -2).map((a) => a.action).reverse())
     expect(result.firstPage.items.map((e) => e.action)).toEqual(["collector.revoke_keys", "collector.command"])
     expect(result.secondPage.items.map((e) => e.action)).toEqual(["collector.command", "collector.rotate_key"])
     expect(result.future.items).toEqual([])
@@ -395,6 +403,11 @@ describe("admin RPC over WebSocket at /rpc", () => {
       audited.map((a) => a.action).filter((action) => action.startsWith("user.")).reverse()
     )
     expect(result.mine.items[0]!.hash).toMatch(/^[0-9a-f]{64}$/)
+    // the export holds what the list holds, one JSON line each; the chain checks out
+    const lines = result.exported.trim().split("\n").map((line) => JSON.parse(line) as { action: string; hash: string })
+    expect(lines.map((l) => l.action)).toEqual(result.window.items.map((e) => e.action))
+    expect(lines.map((l) => l.hash)).toEqual(result.window.items.map((e) => e.hash))
+    expect(result.verified.ok).toBe(true)
 
     // and nothing in the contract was left out of this test
     expect([...called].sort()).toEqual(adminProcedures.map((rpc) => rpc._tag).sort())

@@ -501,6 +501,31 @@ describe("watchlists over RPC", () => {
     expect(outcome(noPlate)).toContain("BadRequest: the CSV has no plate column")
   })
 
+  it("imports lines that give their own reasons without a default reason; a line lacking both is a bad line", async () => {
+    const operator = await server.signIn("operator")
+    const list = await as(operator, (client) => client.watchlists.create({ name: "Reasons per line", category: "stolen" }))
+    const csv = "plate,note,reason\nRL1,,stolen per RPD 26-1\nRL2,blue,\nRL3,,BOLO 12\n"
+    const result = await as(operator, (client) =>
+      client.watchlists.importCsv({ watchlist_id: list.watchlist_id, csv, first_line: 2 }))
+    expect(result).toMatchObject({ imported: 2, updated: 0, rejected: 1 })
+    expect(result.errors).toEqual([{ line: 3, message: "reason missing: give one on the line or a default reason" }])
+    expect(await query("SELECT value, reason FROM watchlist_entries WHERE watchlist_id = $1 ORDER BY value", [list.watchlist_id]))
+      .toEqual([{ value: "RL1", reason: "stolen per RPD 26-1" }, { value: "RL3", reason: "BOLO 12" }])
+    // A file without a reason column and no default: every line is reported, nothing stored, no failure.
+    const none = await as(operator, (client) =>
+      client.watchlists.importCsv({ watchlist_id: list.watchlist_id, csv: "plate\nRL4\nRL5\n", first_line: 2 }))
+    expect(none).toMatchObject({ imported: 0, rejected: 2 })
+    expect(none.errors.map((e) => e.line)).toEqual([2, 3])
+    // With a default, the same line goes in with it.
+    const withDefault = await as(operator, (client) =>
+      client.watchlists.importCsv({ watchlist_id: list.watchlist_id, csv, first_line: 2, reason: "hot sheet 7" }))
+    expect(withDefault).toMatchObject({ imported: 1, rejected: 0 })
+    expect(await query("SELECT reason FROM watchlist_entries WHERE watchlist_id = $1 AND value = 'RL2'", [list.watchlist_id]))
+      .toEqual([{ reason: "hot sheet 7" }])
+    const audited = (await auditOf(operator.userId)).filter((a) => a.action === "watchlist.import")
+    expect(audited.map((a) => [a.reason, a.details["rejected"]])).toEqual([[null, 1], [null, 2], ["hot sheet 7", 0]])
+  })
+
   it("imports a 100,000-line file over RPC, as the web app sends it, in seconds", async () => {
     const operator = await server.signIn("operator")
     const rows = ["plate,kind,note,reason,expires_at"]

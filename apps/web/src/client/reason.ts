@@ -48,9 +48,13 @@ export const reasonParams = (reason: SessionReason | undefined): {
   ...(reason === undefined || reason.caseNumber.trim() === "" ? {} : { case_number: reason.caseNumber.trim() })
 })
 
-/** A photo's address with the reason it is looked at for: each view is audited with it. */
+/**
+ * A photo's address with the reason it is looked at for: each view is audited with it. A search page's
+ * crop links carry a view token (`?view=`) instead: the page's audit row has the search's reason already.
+ */
 export const photoWithReason = (src: string | undefined, reason: SessionReason | undefined) => {
   if (src === undefined) return undefined
+  if (/[?&]view=/.test(src)) return src
   const query = new URLSearchParams(reasonParams(reason)).toString()
   return query === "" ? src : `${src}${src.includes("?") ? "&" : "?"}${query}`
 }

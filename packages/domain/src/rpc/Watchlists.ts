@@ -224,8 +224,11 @@ export const CsvImportChunk = Schema.Struct({
   ),
   /** the file's line number of the first record after the header: 2 for the first chunk */
   first_line: Schema.Int.pipe(Schema.greaterThanOrEqualTo(2, { message: () => "first_line is at least 2 (line 1 is the header)" })),
-  /** the reason for lines without one of their own */
-  reason: EntryReason,
+  /**
+   * the reason for new entries whose line has none; optional: without it, a line that gives no reason
+   * of its own is a bad line of the report
+   */
+  reason: Schema.optional(EntryReason),
   /** the same for every chunk of one file, to tie them together in the audit log */
   import_id: Schema.optional(uuid("import_id"))
 })

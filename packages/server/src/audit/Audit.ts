@@ -59,6 +59,8 @@ export interface AuditFilter {
   readonly to?: Date | string | undefined
   /** Exact target. */
   readonly target?: string | undefined
+  /** Words, each found somewhere in the action, the username, the target, the reason or the details, in any case. */
+  readonly text?: string | undefined
 }
 
 export interface AuditPageRequest {
@@ -113,6 +115,8 @@ export interface AuditShape {
    * so record last and keep such transactions short: other writers wait for it.
    */
   readonly record: (entry: AuditEntry) => Effect.Effect<void>
+  /** `record`, answering the new row's id (in decimal): for rows that later requests point at (photo views). */
+  readonly recordReturningId: (entry: AuditEntry) => Effect.Effect<string>
   /** Filtered, newest first, keyset-paged by id (stable while rows are being added). */
   readonly list: (filter?: AuditFilter, page?: AuditPageRequest) => Effect.Effect<AuditPage>
   /** Walks the whole chain in id order, a page at a time, and names the first broken row. */
@@ -161,13 +165,25 @@ export const AuditLayer = Layer.effect(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
-    const record = Effect.fn("Audit.record")(function*(entry: AuditEntry) {
-      yield* Effect.annotateCurrentSpan("audit.action", entry.action)
-      yield* sql`
+    const insert = (entry: AuditEntry) =>
+      sql<{ readonly id: string }>`
         INSERT INTO audit_log (actor_id, actor_username, address, action, target, reason, details, outcome)
         VALUES (${entry.actor?.userId ?? null}, ${storableOrNull(entry.actor?.username)},
                 ${storableOrNull(entry.address)}, ${storable(entry.action)}, ${storableOrNull(entry.target)},
-                ${storableOrNull(entry.reason)}, ${detailsJson(entry.details)}::jsonb, ${entry.outcome})`
+                ${storableOrNull(entry.reason)}, ${detailsJson(entry.details)}::jsonb, ${entry.outcome})
+        RETURNING id::text AS id`
+
+    const record = Effect.fn("Audit.record")(function*(entry: AuditEntry) {
+      yield* Effect.annotateCurrentSpan("audit.action", entry.action)
+      yield* insert(entry)
+    }, Effect.orDie)
+
+    const recordReturningId = Effect.fn("Audit.record")(function*(entry: AuditEntry) {
+      yield* Effect.annotateCurrentSpan("audit.action", entry.action)
+      const rows = yield* insert(entry)
+      const id = rows[0]?.id
+      if (id === undefined) return yield* Effect.dieMessage("the audit insert returned no id")
+      return id
     }, Effect.orDie)
 
     const list = Effect.fn("Audit.list")(function*(filter: AuditFilter = {}, page: AuditPageRequest = {}) {
@@ -180,6 +196,10 @@ export const AuditLayer = Layer.effect(
       if (filter.from !== undefined) where.push(sql`at >= ${timestamp(filter.from)}::timestamptz`)
       if (filter.to !== undefined) where.push(sql`at < ${timestamp(filter.to)}::timestamptz`)
       if (filter.target !== undefined) where.push(sql`target = ${filter.target}`)
+      // A scan, newest first, that stops at a page's worth of matches.
+      for (const word of (filter.text ?? "").split(/\s+/).filter((w) => w !== "").slice(0, 10)) {
+        where.push(sql`concat_ws(' ', action, actor_username, target, reason, details::text) ILIKE ${`%${escapeLike(storable(word))}%`}`)
+      }
       if (page.before !== undefined) where.push(sql`id < ${page.before}::bigint`)
       // One row more than asked tells whether there is a next page without another query.
       const found = yield* orBug(SqlSchema.findAll({
@@ -268,6 +288,6 @@ export const AuditLayer = Layer.effect(
       }
     }, Effect.orDie)
 
-    return Audit.of({ record, list, verify: Effect.suspend(() => verifyWith()), verifyWith })
+    return Audit.of({ record, recordReturningId, list, verify: Effect.suspend(() => verifyWith()), verifyWith })
   })
 )

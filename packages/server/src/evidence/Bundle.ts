@@ -160,6 +160,12 @@ const AuditRow = Schema.Struct({
   hash: Text
 })
 
+/** The reads a photo-view row names (`details.reads` of a search page's row); none for other rows. */
+const viewedReads = (details: unknown): ReadonlyArray<string> => {
+  const reads = typeof details === "object" && details !== null ? (details as { readonly reads?: unknown }).reads : undefined
+  return Array.isArray(reads) ? reads.filter((id): id is string => typeof id === "string") : []
+}
+
 const EXTENSIONS: Record<string, string> = { "image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif" }
 
 /** The note every read carries on what the server does not record. */
@@ -327,27 +333,32 @@ export const makeBundle = (request: BundleRequest, outPath: string, stageDir: st
            ORDER BY created_at`
     })
     const auditOf = SqlSchema.findAll({
-      Request: Schema.Array(Schema.String),
+      Request: Schema.Struct({ targets: Schema.Array(Schema.String), reads: Schema.Array(Schema.String) }),
       Result: AuditRow,
-      execute: (targets) =>
+      execute: ({ reads, targets }) =>
         sql`
           SELECT id, ${sql.literal(utc("at"))} AS at, (extract(epoch FROM at) * 1000000)::bigint AS at_us,
                  actor_id::text AS actor_id, actor_username, address, action, target, reason, details,
                  details::text AS details_text, outcome, prev_hash, hash
             FROM audit_log
-           WHERE target = ANY(${targets}::text[]) AND id <= ${head.id}::bigint
+           WHERE (target = ANY(${targets}::text[])
+                  OR (action = 'image.view' AND details -> 'reads' ?| ${reads}::text[]))
+             AND id <= ${head.id}::bigint
            ORDER BY id
            LIMIT ${MAX_AUDIT_ROWS + 1}`
     })
 
-    // The audit rows about these reads: what was done to each (corrections, photo views), by target.
+    // The audit rows about these reads: what was done to each (corrections, photo views), by target, and
+    // the search pages' photo views, by the reads each names (one row for a page of crops).
     const targets = request.detectionIds.flatMap((id) => [`detection:${id}`, `detection:${id}/plate`, `detection:${id}/scene`])
-    const auditFound = yield* orBug(auditOf(targets))
+    const auditFound = yield* orBug(auditOf({ targets, reads: request.detectionIds }))
     const auditRows = auditFound.slice(0, MAX_AUDIT_ROWS)
+    const inBundle = new Set(request.detectionIds)
     const auditByRead = new Map<string, Array<string>>()
     for (const row of auditRows) {
-      const id = row.target?.replace(/^detection:/, "").split("/")[0] ?? ""
-      auditByRead.set(id, [...(auditByRead.get(id) ?? []), row.id])
+      const named = viewedReads(row.details).filter((id) => inBundle.has(id))
+      const ids = named.length > 0 ? named : [row.target?.replace(/^detection:/, "").split("/")[0] ?? ""]
+      for (const id of ids) auditByRead.set(id, [...(auditByRead.get(id) ?? []), row.id])
     }
 
     const reportReads: Array<ReportRead> = []

@@ -17,7 +17,7 @@ const LOOKUPS = ["search", "investigate.%"] as const
 
 /** Said on the page as it is; each line is true of the code (see the README's security section). */
 export const DOES_NOT: ReadonlyArray<string> = [
-  "It does not sell, share or publish reads; they leave only as evidence exports, each recorded with its case number and reason.",
+  "It does not sell, share or publish reads; they leave only as exports (evidence bundles and search results), each recorded with who made it and why, and as alerts to the organisation's own people and systems.",
   "It does not let anyone search without signing in with a password and a one-time code, and every search is recorded with its reason.",
   "It does not recognise faces, people or anything but number plates.",
   "It does not keep reads longer than the retention periods on this page, unless a legal hold for a case covers them.",
@@ -61,9 +61,13 @@ export class Transparency extends Effect.Service<Transparency>()("@chaverim/serv
                  (SELECT count(*) FROM audit_log, since
                    WHERE at >= since.t AND outcome = 'success'
                      AND (action = ${LOOKUPS[0]} OR action LIKE ${LOOKUPS[1]})) AS lookups,
-                 (SELECT count(*) FROM audit_log, since
+                 -- Scene photos seen, by read: a row of one photo counts one; a page's view row
+                 -- (audit/PhotoViews.ts) counts the reads it names.
+                 (SELECT coalesce(sum(CASE WHEN jsonb_typeof(details->'reads') = 'array'
+                                           THEN jsonb_array_length(details->'reads') ELSE 1 END), 0)::bigint
+                    FROM audit_log, since
                    WHERE at >= since.t AND outcome = 'success' AND action = 'image.view'
-                     AND target LIKE '%/scene') AS photo_views,
+                     AND (target LIKE '%/scene' OR details->>'kind' = 'scene')) AS photo_views,
                  (SELECT count(*) FROM evidence_exports, since WHERE created_at >= since.t) AS evidence_exports,
                  (SELECT count(*) FROM legal_holds, since WHERE created_at >= since.t) AS holds_created,
                  (SELECT count(*) FROM legal_holds WHERE released_at IS NULL) AS holds_active,

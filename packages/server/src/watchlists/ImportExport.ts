@@ -22,8 +22,8 @@ import { authorName, type Caller, cliCaller } from "./Permissions"
 export type ImportOutcome = CsvImportResult
 
 export interface ImportOptions {
-  /** the reason for new entries whose line has none */
-  readonly reason: string
+  /** the reason for new entries whose line has none; without it such a line is a bad line */
+  readonly reason?: string | undefined
   /** ties the chunks of one file together in the audit log */
   readonly importId?: string | undefined
   /** the file's name, when known: for the audit log */
@@ -36,6 +36,24 @@ const UpsertCounts = Schema.Struct({ imported: Count, updated: Count })
 const ExportRow = Schema.Struct({ ...ExportEntry.fields, id: Int8Text })
 
 const EXPORT_PAGE = 5_000
+
+export const REASON_MISSING = "reason missing: give one on the line or a default reason"
+
+/**
+ * Without a default reason, the lines that give none of their own move to the bad lines: every
+ * entry says why its plate is watched, and a line cannot be imported without that.
+ */
+const withReasons = (parsed: ParsedImport, reason: string | undefined): ParsedImport => {
+  if (reason !== undefined && reason !== "") return parsed
+  const missing = parsed.rows.filter((row) => row.reason === null)
+  if (missing.length === 0) return parsed
+  return {
+    ...parsed,
+    rows: parsed.rows.filter((row) => row.reason !== null),
+    errors: [...parsed.errors, ...missing.map((row) => ({ line: row.line, message: REASON_MISSING }))]
+      .sort((a, b) => a.line - b.line)
+  }
+}
 
 export const makeImportExport = (
   sql: SqlClient.SqlClient,
@@ -70,7 +88,7 @@ export const makeImportExport = (
               RETURNING e.id
             ), added AS (
               INSERT INTO watchlist_entries (watchlist_id, kind, value, note, reason, added_by, added_by_name, expires_at)
-              SELECT ${list.watchlist_id}::uuid, i.kind, i.value, i.note, coalesce(i.reason, ${options.reason}),
+              SELECT ${list.watchlist_id}::uuid, i.kind, i.value, i.note, coalesce(i.reason, ${options.reason ?? null}),
                      ${caller._tag === "User" ? caller.userId : null}::uuid, ${authorName(caller)}, i.expires_at
                 FROM input i
                WHERE NOT EXISTS (SELECT 1 FROM watchlist_entries e
@@ -97,12 +115,13 @@ export const makeImportExport = (
   const importInto = (
     caller: Caller,
     list: ListRow,
-    parsed: ParsedImport,
+    given: ParsedImport,
     firstLine: number,
     options: ImportOptions,
     auditFirst: Effect.Effect<void> = Effect.void
   ) =>
     Effect.gen(function*() {
+      const parsed = withReasons(given, options.reason)
       const { imported, updated } = yield* upsertRows(caller, list, parsed, options)
       yield* auditFirst
       const outcome: ImportOutcome = {

@@ -45,7 +45,7 @@ export const WatchlistsRpcsLayer = WatchlistsRpcs.toLayer(Effect.gen(function*()
         Effect.gen(function*() {
           const parsed = yield* parseImport(csv, { firstLine: first_line })
           const outcome = yield* watchlists.importCsv(c, watchlist_id, parsed, first_line, {
-            reason: reason.trim(),
+            reason: reason?.trim(),
             importId: import_id
           })
           // The counts are complete; the lines themselves are capped to keep the answer small.

@@ -1,14 +1,17 @@
-import type { AuditEntry } from "@chaverim/domain/rpc/Audit"
+import { AUDIT_EXPORT_MAX_ROWS, type AuditEntry } from "@chaverim/domain/rpc/Audit"
+import * as Chunk from "effect/Chunk"
+import * as Stream from "effect/Stream"
 import { useState } from "react"
 import { definedFields } from "../../client/fields"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
 import { usePages } from "../../client/usePages"
-import { Badge, Button, Loading, MorePages, ProblemNote, SelectField, TextField } from "../../ui/controls"
+import { Badge, Button, Loading, MorePages, Notice, ProblemNote, SelectField, TextField } from "../../ui/controls"
 import { formatDateTime } from "../../ui/format"
 
 type Outcome = AuditEntry["outcome"]
 
 interface Filter {
+  readonly text: string
   readonly actor: string
   readonly action: string
   readonly outcome: "" | Outcome
@@ -17,15 +20,27 @@ interface Filter {
   readonly to: string
 }
 
-const EMPTY: Filter = { actor: "", action: "", outcome: "", target: "", from: "", to: "" }
+const EMPTY: Filter = { text: "", actor: "", action: "", outcome: "", target: "", from: "", to: "" }
 const PAGE = 100
 
 const text = (value: string) => (value.trim() === "" ? undefined : value.trim())
 const instant = (value: string) => (value === "" ? undefined : new Date(value).toISOString())
 
+const filterOf = (filter: Filter) =>
+  definedFields({
+    text: text(filter.text),
+    actor: text(filter.actor),
+    action: text(filter.action),
+    outcome: filter.outcome === "" ? undefined : filter.outcome,
+    target: text(filter.target),
+    from: instant(filter.from),
+    to: instant(filter.to)
+  })
+
 const queryOf = (filter: Filter, before?: string) => ({
   limit: PAGE,
   ...definedFields({
+    text: text(filter.text),
     actor: text(filter.actor),
     action: text(filter.action),
     outcome: filter.outcome === "" ? undefined : filter.outcome,
@@ -71,6 +86,8 @@ const FilterForm = ({ initial, onApply }: { readonly initial: Filter; readonly o
         event.preventDefault()
         onApply(draft)
       }}>
+      <TextField label="Search" type="search" value={draft.text} onChange={(e) => set({ text: e.target.value })} className="sm:col-span-3"
+        hint="Words found anywhere in the action, who, the target, the reason or the details" autoCapitalize="none" />
       <TextField label="Who (username)" value={draft.actor} onChange={(e) => set({ actor: e.target.value })} autoCapitalize="none" />
       <TextField label="Action" value={draft.action} onChange={(e) => set({ action: e.target.value })} hint="A prefix: user. finds user.create, …" autoCapitalize="none" />
       <SelectField label="Outcome" value={draft.outcome} onChange={(e) => set({ outcome: e.target.value as Filter["outcome"] })}>
@@ -90,6 +107,68 @@ const FilterForm = ({ initial, onApply }: { readonly initial: Filter; readonly o
   )
 }
 
+const download = (text: string, name: string, type: string) => {
+  const url = URL.createObjectURL(new Blob([text], { type }))
+  const link = document.createElement("a")
+  link.href = url
+  link.download = name
+  link.click()
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000)
+}
+
+/** The rows the filter shows, as a file: CSV for a spreadsheet, JSON lines for tools. The export is audited. */
+const Export = ({ filter }: { readonly filter: Filter }) => {
+  const [exported, run] = useRpcAction((format: "csv" | "jsonl") =>
+    withRpc((rpc) => Stream.runCollect(rpc.audit.export({ format, ...filterOf(filter) }))))
+  const [rows, setRows] = useState<number>()
+  const save = async (format: "csv" | "jsonl") => {
+    const result = await run(format)
+    if (result.state !== "ready") return
+    const text = Chunk.join(result.value, "")
+    const lines = text === "" ? 0 : text.split("\n").length - 1
+    setRows(format === "csv" ? Math.max(0, lines - 1) : lines)
+    const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, "-")
+    download(text, `audit-${stamp}.${format}`, format === "csv" ? "text/csv;charset=utf-8" : "application/x-ndjson")
+  }
+  return (
+    <div className="flex flex-wrap items-center gap-2">
+      <Button variant="secondary" disabled={exported.state === "loading"} onClick={() => void save("csv")}>Export CSV</Button>
+      <Button variant="secondary" disabled={exported.state === "loading"} onClick={() => void save("jsonl")}>Export JSON lines</Button>
+      {exported.state === "loading" && <Loading label="Exporting" />}
+      {exported.state === "failed" && <ProblemNote problem={exported.problem} />}
+      {exported.state === "ready" && rows !== undefined && (
+        <p role="status" className="text-sm text-slate-800">
+          {rows >= AUDIT_EXPORT_MAX_ROWS
+            ? `Exported the newest ${AUDIT_EXPORT_MAX_ROWS.toLocaleString()} rows, the most one export holds: narrow the filter for older ones.`
+            : `Exported ${rows.toLocaleString()} row${rows === 1 ? "" : "s"}.`}
+        </p>
+      )}
+    </div>
+  )
+}
+
+/** Checks the whole hash chain on the server: seconds on a large log, so a spinner meanwhile. Audited. */
+const Verify = () => {
+  const [verified, run] = useRpcAction(() => withRpc((rpc) => rpc.audit.verify()))
+  return (
+    <div className="flex flex-col gap-2">
+      <Button variant="secondary" className="self-start" disabled={verified.state === "loading"} onClick={() => void run()}>
+        Verify chain
+      </Button>
+      {verified.state === "loading" && <Loading label="Checking every row of the chain" />}
+      {verified.state === "failed" && <ProblemNote problem={verified.problem} />}
+      {verified.state === "ready" && (verified.value.ok
+        ? <Notice tone="success">Chain intact: {verified.value.rows.toLocaleString()} rows checked, up to row {verified.value.head.id}.</Notice>
+        : (
+          <div role="alert" className="rounded-lg border border-red-300 bg-red-50 px-3 py-2 text-red-950">
+            Chain broken at row {verified.value.first_broken.id}: {verified.value.first_broken.reason}.
+            {" "}{verified.value.rows.toLocaleString()} rows before it are intact.
+          </div>
+        ))}
+    </div>
+  )
+}
+
 /** Newest first, a page at a time; each row opens to its details and its place in the hash chain. */
 export const Audit = () => {
   const [filter, setFilter] = useState(EMPTY)
@@ -100,6 +179,10 @@ export const Audit = () => {
   return (
     <section className="flex flex-col gap-4" aria-label="Audit log">
       <FilterForm initial={filter} onApply={setFilter} />
+      <div className="flex flex-wrap items-start justify-between gap-3">
+        <Export filter={filter} />
+        <Verify />
+      </div>
       {first.state === "failed" && <ProblemNote problem={first.problem} />}
       {first.state === "loading" && <Loading />}
       {first.state === "ready" && entries.length === 0 && <p className="text-slate-700">No entries match.</p>}

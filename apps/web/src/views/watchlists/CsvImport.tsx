@@ -70,7 +70,13 @@ export const CsvImport = ({ watchlistId, onImported }: { readonly watchlistId: s
     let totals = NONE
     setProgress({ state: "running", line: 1, lines, totals })
     for (const chunk of chunks) {
-      const result = await send({ watchlist_id: watchlistId, csv: chunk.csv, first_line: chunk.first_line, reason: reason.trim(), import_id: importId })
+      const result = await send({
+        watchlist_id: watchlistId,
+        csv: chunk.csv,
+        first_line: chunk.first_line,
+        ...(reason.trim() === "" ? {} : { reason: reason.trim() }),
+        import_id: importId
+      })
       if (result.state !== "ready") {
         const problem = result.state === "failed" ? result.problem : { kind: "failed" as const, message: "The import stopped." }
         setProgress({ state: "failed", line: chunk.first_line - 1, lines, totals, problem })
@@ -93,7 +99,8 @@ export const CsvImport = ({ watchlistId, onImported }: { readonly watchlistId: s
     }}>
       <p className="text-sm text-slate-700">
         A header row with <code>plate</code>; optional <code>kind</code>, <code>note</code>, <code>reason</code>, <code>expires_at</code>.
-        A plate already on the list is updated, not repeated.
+        A plate already on the list is updated, not repeated. A line without a reason takes the default reason;
+        without one, it is reported as a bad line.
       </p>
       <div className="grid gap-3 sm:grid-cols-2">
         <div>
@@ -102,10 +109,10 @@ export const CsvImport = ({ watchlistId, onImported }: { readonly watchlistId: s
             onChange={(e) => setFile(e.target.files?.[0])}
             className="block w-full text-slate-900 file:mr-3 file:min-h-11 file:rounded-lg file:border-0 file:bg-slate-200 file:px-3 file:font-medium" />
         </div>
-        <TextField label="Reason for lines without one" value={reason} onChange={(e) => setReason(e.target.value)} required maxLength={500}
-          disabled={running} hint="e.g. the daily hot sheet's number" />
+        <TextField label="Reason for lines without one (optional)" value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500}
+          disabled={running} hint="e.g. the daily hot sheet's number; without it, such a line is a bad line" />
       </div>
-      <Button type="submit" variant="secondary" className="self-start" disabled={running || file === undefined}>Import</Button>
+      <Button type="submit" className="self-start" disabled={running || file === undefined}>Import</Button>
       {progress.state !== "idle" && (
         <div className="flex flex-col gap-2">
           <label htmlFor="csv-progress" className="text-sm font-medium text-slate-800">
