@@ -1,3 +1,5 @@
+import { parse } from "csv-parse/sync"
+import * as Zlib from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { detection, postBatch, startServer, type TestServer } from "./harness"
 
@@ -18,6 +20,30 @@ interface Item {
 interface Page {
   items: Array<Item>
   next_cursor: string | null
+}
+
+/**
+ * The text a PDF shows, as pdfkit writes it: each content stream inflated, the hex strings of its
+ * text operators decoded (standard fonts, one byte a character), the pieces of a line joined.
+ */
+const pdfText = (pdf: Buffer) => {
+  const text: Array<string> = []
+  const raw = pdf.toString("latin1")
+  for (const match of raw.matchAll(/stream\r?\n/g)) {
+    const start = match.index + match[0].length
+    const end = raw.indexOf("endstream", start)
+    let content: string
+    try {
+      content = Zlib.inflateSync(pdf.subarray(start, end)).toString("latin1")
+    } catch {
+      continue
+    }
+    for (const line of content.split("\n")) {
+      const pieces = [...line.matchAll(/<([0-9a-fA-F]+)>/g)].map((m) => Buffer.from(m[1]!, "hex").toString("latin1"))
+      if (pieces.length > 0) text.push(pieces.join(""))
+    }
+  }
+  return text.join("\n")
 }
 
 const HOUR = 3_600_000
@@ -343,5 +369,189 @@ describe("plate search", () => {
     expect((await search({ plate: "ABC1234" }, { cookie: await server.session("viewer") })).status).toBe(403)
     expect((await search({ plate: "ABC1234" }, { cookie: await server.session("admin") })).status).toBe(200)
     expect((await search({ plate: "ABC1234" }, {})).status).toBe(401)
+  })
+
+  const get = async (path: string, params: Record<string, string | number>, headers: Record<string, string> = { cookie }) =>
+    fetch(`${server.url}${path}?${new URLSearchParams(Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])))}`, { headers })
+
+  interface PlateGroup {
+    plate: string
+    reads: number
+    first_seen: string
+    last_seen: string
+    cameras: Array<{ external_id: string; name: string | null; site: string | null; reads: number }>
+    distance?: number
+  }
+  const grouped = async (params: Record<string, string | number>) => {
+    const response = await get("/api/v1/detections/plates", { reason_code: "investigation", ...params })
+    const text = await response.text()
+    expect(response.status, text).toBe(200)
+    return JSON.parse(text) as { plates: Array<PlateGroup>; truncated: boolean }
+  }
+
+  it("lists the distinct plates a search matched, with their reads, first and last seen and cameras, audited", async () => {
+    const collector = await server.collector("Plates site")
+    const times = [past(50), past(40), past(30), past(3), past(2)]
+    const send = (events: Array<Record<string, unknown>>) =>
+      postBatch(server, collector.apiKey, events.map((e) => detection(e))).then((r) => expect(r.status).toBe(200))
+    await send([
+      { timestamp: times[0], camera: { id: "grp-a", mac: "AA:00:00:00:01:01", name: "Grove Rd" }, plate: { text: "GRP-100", confidence: 0.9 } },
+      { timestamp: times[2], camera: { id: "grp-a", mac: "AA:00:00:00:01:01", name: "Grove Rd" }, plate: { text: "GRP 100", confidence: 0.9 } },
+      {
+        timestamp: times[1],
+        camera: { id: "grp-b", mac: "AA:00:00:00:01:02", name: "Pine Ave" },
+        plate: { text: "GRP100", confidence: 0.9 },
+        vehicle: { direction: "out" }
+      },
+      { timestamp: times[3], camera: { id: "grp-b", mac: "AA:00:00:00:01:02", name: "Pine Ave" }, plate: { text: "GRP200", confidence: 0.9 } },
+      { timestamp: times[4], camera: { id: "grp-b", mac: "AA:00:00:00:01:02", name: "Pine Ave" }, plate: { text: "XGRP300", confidence: 0.9 } }
+    ])
+    await server.db.query("UPDATE cameras SET site = 'Grove' WHERE external_id = 'grp-a'")
+
+    const partial = await grouped({ plate: "GRP*", mode: "partial", case_number: "PL-1" })
+    expect(partial.truncated).toBe(false)
+    // Last seen first.
+    expect(partial.plates.map((p) => [p.plate, p.reads])).toEqual([["XGRP300", 1], ["GRP200", 1], ["GRP100", 3]])
+    const grp100 = partial.plates[2]!
+    expect(grp100.first_seen).toBe(new Date(times[0]!).toISOString())
+    expect(grp100.last_seen).toBe(new Date(times[2]!).toISOString())
+    expect(grp100.cameras.map((c) => [c.name, c.site, c.reads])).toEqual([["Grove Rd", "Grove", 2], ["Pine Ave", null, 1]])
+
+    // The filters count too: only the read going out, only the plates read in the range.
+    expect((await grouped({ plate: "GRP1*", mode: "partial", direction: "OUT" })).plates.map((p) => [p.plate, p.reads]))
+      .toEqual([["GRP100", 1]])
+    expect((await grouped({ plate: "GRP", mode: "partial", from: times[3]! })).plates.map((p) => p.plate)).toEqual(["XGRP300", "GRP200"])
+    expect((await grouped({ plate: "GRP", mode: "partial", site: "Grove" })).plates.map((p) => [p.plate, p.reads])).toEqual([["GRP100", 2]])
+    // Exact: the one plate; fuzzy: closest first, with the distance.
+    expect((await grouped({ plate: "grp 100" })).plates.map((p) => [p.plate, p.reads])).toEqual([["GRP100", 3]])
+    expect((await grouped({ plate: "XYZ-1234", mode: "fuzzy" })).plates.map((p) => [p.plate, p.distance]))
+      .toEqual([["XYZ1234", 0], ["XYZ1284", 1], ["XYZ1299", 2]])
+    expect((await grouped({ plate: "BOS5", mode: "ocr" })).plates.map((p) => p.plate).sort()).toEqual(["8O55", "B0S5", "BOS5"])
+
+    const { rows } = await server.db.query(
+      "SELECT target, reason, details FROM audit_log WHERE action = 'search' AND details->>'view' = 'plates' ORDER BY id"
+    )
+    expect(rows[0]).toMatchObject({
+      target: "plate:GRP*",
+      details: { view: "plates", mode: "partial", plate: "GRP*", reason_code: "investigation", case_number: "PL-1", results: 3, reads: 5 }
+    })
+
+    // A reason, a plate and an operator are required.
+    const refused = await get("/api/v1/detections/plates", { plate: "GRP*", mode: "partial" })
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { message: string }).message).toMatch(/^reason_code is required/)
+    expect((await get("/api/v1/detections/plates", { reason_code: "investigation", site: "Grove" })).status).toBe(400)
+    expect((await get("/api/v1/detections/plates", { plate: "G*", mode: "partial", reason_code: "investigation" })).status).toBe(400)
+    expect((await get("/api/v1/detections/plates", { plate: "GRP100", reason_code: "investigation" }, { cookie: await server.session("viewer") })).status)
+      .toBe(403)
+    expect((await get("/api/v1/detections/plates", { plate: "GRP100", reason_code: "investigation" }, {})).status).toBe(401)
+  })
+
+  it("exports a search's reads as CSV, spreadsheet-safe, audited with the reason, format and count", async () => {
+    const collector = await server.collector("Export site")
+    const times = [past(20), past(10), past(5)]
+    await postBatch(server, collector.apiKey, [
+      detection({ timestamp: times[0], camera: { id: "exp", mac: "AA:00:00:00:02:01", name: "Export Rd" }, plate: { text: "EXP 001", confidence: 0.8 } }),
+      detection({
+        timestamp: times[1],
+        camera: { id: "exp", mac: "AA:00:00:00:02:01", name: "Export Rd" },
+        plate: { text: "-EXP 001", confidence: 0.85 },
+        vehicle: { direction: "in", type: "car", color: "grey", make: "=HYPERLINK(\"http://evil.example/\",\"x\")" }
+      }),
+      detection({ timestamp: times[2], camera: { id: "exp", mac: "AA:00:00:00:02:01", name: "Export Rd" }, plate: { text: "EXP001", confidence: 0.9 } })
+    ]).then((r) => expect(r.status).toBe(200))
+
+    const response = await get("/api/v1/detections/export", { plate: "EXP001", format: "csv", reason_code: "investigation", reason: "export test" })
+    const text = await response.text()
+    expect(response.status, text).toBe(200)
+    expect(response.headers.get("content-type")).toMatch(/^text\/csv/)
+    expect(response.headers.get("content-disposition")).toMatch(/^attachment; filename="reads-EXP001-\d{8}-\d{4}\.csv"$/)
+    expect(response.headers.get("x-export-reads")).toBe("3")
+    expect(response.headers.get("x-export-truncated")).toBe("false")
+    const [header, ...lines] = parse(text) as Array<Array<string>>
+    expect(header!.slice(0, 8)).toEqual(["id", "detected_at", "plate_text", "plate", "corrected_plate", "correction", "confidence", "camera"])
+    const column = (name: string) => header!.indexOf(name)
+    // Newest first, as the search shows them.
+    expect(lines.map((l) => l[column("detected_at")])).toEqual([times[2], times[1], times[0]].map((t) => new Date(t!).toISOString()))
+    expect(lines.map((l) => l[column("plate")])).toEqual(["EXP001", "EXP001", "EXP001"])
+    expect(lines.map((l) => l[column("camera")])).toEqual(["Export Rd", "Export Rd", "Export Rd"])
+    // What a spreadsheet would run as a formula starts with a quote.
+    expect(lines[1]![column("plate_text")]).toBe("'-EXP 001")
+    expect(lines[1]![column("vehicle_make")]).toBe("'=HYPERLINK(\"http://evil.example/\",\"x\")")
+    expect(lines[1]![column("direction")]).toBe("in")
+
+    const { rows } = await server.db.query(
+      "SELECT actor_id, target, reason, details FROM audit_log WHERE action = 'search.export' ORDER BY id DESC LIMIT 1"
+    )
+    expect(rows[0]).toMatchObject({
+      target: "plate:EXP001",
+      reason: "export test",
+      details: { format: "csv", mode: "exact", plate: "EXP001", reason_code: "investigation", results: 3 }
+    })
+
+    // Browsing without a plate exports too: a site over a range.
+    await server.db.query("UPDATE cameras SET site = 'Export yard' WHERE external_id = 'exp'")
+    const browse = await get("/api/v1/detections/export", {
+      site: "Export yard", from: past(30), to: new Date().toISOString(), format: "csv", reason_code: "investigation"
+    })
+    expect(browse.status).toBe(200)
+    expect(parse(await browse.text())).toHaveLength(4)
+
+    // A reason, a format and an operator are required; nothing is audited for a refusal.
+    const exports = async () => (await server.db.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'search.export'")).rows[0].n
+    const before = await exports()
+    const refused = await get("/api/v1/detections/export", { plate: "EXP001", format: "csv" })
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { message: string }).message).toMatch(/^reason_code is required: say why you export/)
+    expect((await get("/api/v1/detections/export", { plate: "EXP001", format: "xls", reason_code: "investigation" })).status).toBe(400)
+    expect((await get("/api/v1/detections/export", { plate: "EXP001", reason_code: "investigation" })).status).toBe(400)
+    const viewer = await get("/api/v1/detections/export", { plate: "EXP001", format: "csv", reason_code: "investigation" }, {
+      cookie: await server.session("viewer")
+    })
+    expect(viewer.status).toBe(403)
+    expect(await exports()).toBe(before)
+  })
+
+  it("exports a search's reads as a PDF report with the count", async () => {
+    const response = await get("/api/v1/detections/export", { plate: "EXP001", format: "pdf", reason_code: "training", case_number: "PDF-9" })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("application/pdf")
+    expect(response.headers.get("content-disposition")).toMatch(/filename="reads-EXP001-.*\.pdf"/)
+    const bytes = Buffer.from(await response.arrayBuffer())
+    expect(bytes.subarray(0, 5).toString()).toBe("%PDF-")
+    expect(bytes.subarray(-8).toString()).toContain("%%EOF")
+    expect(pdfText(bytes)).toMatch(/^Reads: \n3$/m)
+    expect(pdfText(bytes)).toContain("training - case PDF-9")
+    const { rows } = await server.db.query("SELECT details FROM audit_log WHERE action = 'search.export' ORDER BY id DESC LIMIT 1")
+    expect(rows[0].details).toMatchObject({ format: "pdf", results: 3, reason_code: "training", case_number: "PDF-9" })
+  })
+
+  it("cuts an export at 10,000 reads and says so", async () => {
+    // 10,001 reads of one plate, copied from one read by SQL: the batch endpoint takes 100 at a time.
+    await server.db.query(`
+      INSERT INTO detections (detection_id, collector_id, camera_id, detected_at, received_at, plate_text, plate, plate_ocr, confidence, raw)
+      SELECT 'bulk-' || g, d.collector_id, d.camera_id, d.detected_at - g * interval '1 second', d.received_at, 'MANY1', 'MANY1', 'MANY1', 0.9, d.raw
+        FROM (SELECT * FROM detections WHERE plate = 'EXP001' LIMIT 1) d, generate_series(1, 10001) g`)
+    const response = await get("/api/v1/detections/export", { plate: "MANY1", format: "csv", reason_code: "investigation" })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("x-export-reads")).toBe("10000")
+    expect(response.headers.get("x-export-truncated")).toBe("true")
+    const lines = parse(await response.text()) as Array<Array<string>>
+    expect(lines).toHaveLength(10_001)
+    expect(new Set(lines.slice(1).map((l) => l[0])).size).toBe(10_000)
+    const { rows } = await server.db.query("SELECT details FROM audit_log WHERE action = 'search.export' ORDER BY id DESC LIMIT 1")
+    expect(rows[0].details).toMatchObject({ results: 10_000, truncated: true })
+  })
+
+  it("suggests the filters' values: the cameras' sites and the reads' directions, types and colours", async () => {
+    const response = await get("/api/v1/detections/suggestions", {})
+    expect(response.status).toBe(200)
+    const values = (await response.json()) as { sites: Array<string>; directions: Array<string>; vehicle_types: Array<string>; vehicle_colors: Array<string> }
+    expect(values.sites).toEqual(expect.arrayContaining(["North gate", "Grove", "Export yard"]))
+    expect(values.directions).toEqual(expect.arrayContaining(["in", "out"]))
+    expect(values.directions).not.toContain("IN") // lower-cased: the filter is case-blind
+    expect(values.vehicle_types).toEqual(expect.arrayContaining(["car", "truck"]))
+    expect(values.vehicle_colors).toEqual(expect.arrayContaining(["blue", "red", "grey"]))
+    expect((await get("/api/v1/detections/suggestions", {}, { cookie: await server.session("viewer") })).status).toBe(403)
   })
 })

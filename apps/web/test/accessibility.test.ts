@@ -288,10 +288,15 @@ const everyView = async (size: Size, viewport: typeof PHONE | typeof WALL) => {
   await page.getByLabel("Case number (optional)").fill("a11y case 1")
   await page.getByRole("button", { name: "Search", exact: true }).click()
   await page.getByRole("status").filter({ hasText: /reads/ }).waitFor()
-  await page.getByRole("button", { name: "Check this read" }).first().click()
+  // As the width shows them (a table on a wide screen, cards on a phone), then as cards with one opened for checking.
   await imagesLoaded(page)
   await check("search results")
   await tabs("search results")
+  await page.getByRole("button", { name: "Cards" }).click()
+  await page.getByRole("button", { name: "Check this read" }).first().click()
+  await imagesLoaded(page)
+  await check("search results as cards")
+  await tabs("search results as cards")
 
   // The plate page's six tabs.
   await page.getByRole("link", { name: "Timeline and map" }).first().click()
@@ -364,7 +369,7 @@ const everyView = async (size: Size, viewport: typeof PHONE | typeof WALL) => {
   await tabs("admin users")
   const section = (name: string) => page.getByRole("navigation", { name: "Admin sections" }).getByRole("link", { name }).click()
   await section("Collectors")
-  await page.getByLabel("Site name").fill(`North gate ${size}`)
+  await page.getByLabel("Collector name").fill(`North gate ${size}`)
   await page.getByRole("button", { name: "Create claim code" }).click()
   await page.getByRole("img", { name: /QR code of the claim code/ }).waitFor()
   await page.getByRole("button", { name: "Commands" }).first().click()
@@ -419,7 +424,7 @@ const everyView = async (size: Size, viewport: typeof PHONE | typeof WALL) => {
     // Nothing to scroll on a wall: with three banners up, the sites' heading and rows still show on
     // the screen, below the map rather than under it.
     const map = await page.getByRole("region", { name: "Map of cameras" }).boundingBox()
-    const heading = await page.getByRole("heading", { name: "Sites" }).boundingBox()
+    const heading = await page.getByRole("heading", { name: "Collectors" }).boundingBox()
     const row = await page.getByRole("row", { name: /Main St/ }).boundingBox()
     expect(heading!.y).toBeGreaterThanOrEqual(map!.y + map!.height)
     expect(row!.y + row!.height).toBeLessThanOrEqual(WALL.height)
@@ -530,7 +535,8 @@ describe("accessibility", () => {
     await page.getByRole("status").filter({ hasText: /reads/ }).waitFor()
     expect(page.url()).toContain("mode=ocr")
     // From the results, the keyboard reaches a read's plate page.
-    await tabTo(/Timeline and map/)
+    // (past the views' switches and the export links, to the first row's plate: its timeline and map)
+    await tabTo(/href="\/plate\//, 20)
     await page.keyboard.press("Enter")
     await page.getByRole("img", { name: /Reads per day/ }).waitFor()
     await context.close()

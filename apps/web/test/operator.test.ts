@@ -88,9 +88,12 @@ describe("the operator's phone view", () => {
     // Look-alike characters (2/Z), part of the plate, and one character off.
     await search(page, "TST4Z4Z", "Look-alike")
     await expect(page.getByRole("article").first().textContent()).resolves.toContain(PLATE)
+    // Partial and fuzzy searches list the plates they matched first; their reads are a click away.
     await search(page, "ST4*2", "Partial")
-    await expect(page.getByRole("article").first().textContent()).resolves.toContain(PLATE)
+    await page.getByRole("list", { name: "Plates found" }).getByRole("link", { name: "TST4242" }).waitFor()
     await search(page, "TST4243", "Fuzzy")
+    await page.getByRole("list", { name: "Plates found" }).getByText("1 off").waitFor()
+    await page.getByRole("button", { name: "Reads" }).click()
     await page.getByRole("article").first().locator("mark").waitFor()
     await screenshot(page, "phone-operator-fuzzy")
     expect(page.url()).toContain("mode=fuzzy")
@@ -276,5 +279,169 @@ describe("the operator's phone view", () => {
       await context.close()
     }
     expect(tiles.requests()).toBeGreaterThan(0)
+  })
+})
+
+describe("search results people can work with", () => {
+  const DESKTOP = { width: 1440, height: 900 } as const
+  const auditRows = async (action: string, target: string) =>
+    (await server.db.query(
+      "SELECT details FROM audit_log WHERE action = $1 AND target LIKE $2 AND actor_id = $3 ORDER BY id",
+      [action, target, operator.userId]
+    )).rows as Array<{ details: Record<string, unknown> }>
+
+  beforeAll(async () => {
+    // Three plates a partial search finds, read at the three cameras; two cameras placed at sites.
+    await ingest(server, apiKey, ["GRP-101", "GRP-102", "GRP-103"].flatMap((plate, p) =>
+      Array.from({ length: p + 1 }, (_, i) => readAt(plate, CAMERAS[i % 3], 100 + p * 10 + i))))
+    await server.db.query("UPDATE cameras SET site = 'Main St corner' WHERE external_id = 'cam-main'")
+    await server.db.query("UPDATE cameras SET site = 'Route 59' WHERE external_id = 'cam-route59'")
+  })
+
+  it("shows reads as a dense table on a wide screen, cards on request (remembered), and exports them, audited", async () => {
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: DESKTOP })
+    await context.addInitScript((reason) => window.sessionStorage.setItem("alpr.reason", reason), REMEMBERED)
+    await page.goto(`${server.url}/?plate=TST4242`)
+    await page.getByRole("status").filter({ hasText: /reads/ }).waitFor()
+    const rows = page.locator("table tbody tr")
+    expect(await rows.count()).toBe(25)
+    // At 1440x900 at least 15 reads are on screen at once, without scrolling.
+    await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete))
+    await Fs.mkdir("/tmp/shots", { recursive: true })
+    await page.screenshot({ path: "/tmp/shots/search-1440.png" })
+    const onScreen = await page.evaluate(() =>
+      Array.from(document.querySelectorAll("table tbody tr")).filter((tr) => tr.getBoundingClientRect().bottom <= window.innerHeight).length)
+    expect(onScreen).toBeGreaterThanOrEqual(15)
+    expect(await page.evaluate(() => {
+      const box = document.querySelector("table")!.parentElement!
+      return [box.scrollWidth <= box.clientWidth, document.documentElement.scrollWidth <= window.innerWidth]
+    })).toEqual([true, true])
+    const first = rows.first()
+    expect(await first.getByRole("link", { name: PLATE }).getAttribute("href")).toBe("/plate/TST4242")
+    expect(await first.locator("a[href^='/read/']").count()).toBe(1)
+    expect(await first.textContent()).toMatch(/Main St northbound|Route 59 east|College Rd/)
+
+    // Cards on request, remembered in this browser.
+    await page.getByRole("button", { name: "Cards" }).click()
+    await page.getByRole("article").first().waitFor()
+    expect(await page.locator("table").count()).toBe(0)
+    expect(await page.evaluate(() => window.localStorage.getItem("alpr.results.layout"))).toBe("cards")
+    const again = await context.newPage()
+    await again.goto(`${server.url}/?plate=FLW777`)
+    await again.getByRole("article").first().waitFor()
+    expect(await again.getByRole("button", { name: "Cards" }).getAttribute("aria-pressed")).toBe("true")
+    expect(await again.locator("table").count()).toBe(0)
+    await again.close()
+    await page.getByRole("button", { name: "Table" }).click()
+    await page.locator("table tbody tr").first().waitFor()
+
+    // The whole result as CSV: a download, on the record with its reason, format and count.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV" }).click()])
+    expect(download.suggestedFilename()).toMatch(/^reads-TST4242-\d{8}-\d{4}\.csv$/)
+    const csv = await Fs.readFile((await download.path())!, "utf8")
+    const lines = csv.trim().split("\n")
+    expect(lines[0]).toMatch(/^id,detected_at,plate_text,plate,/)
+    expect(lines).toHaveLength(40) // the header and every one of the 39 reads, not just the page shown
+    expect(lines.slice(1).every((line) => line.includes(",TST-4242,TST4242,"))).toBe(true)
+    expect((await auditRows("search.export", "plate:TST4242")).at(-1)!.details).toMatchObject({
+      format: "csv", results: 39, reason_code: "investigation", case_number: "e2e case 17"
+    })
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("lists the distinct plates a partial search matched, each opening its plate page", async () => {
+    for (const viewport of [{ width: 390, height: 844 }, DESKTOP]) {
+      const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport })
+      await page.addInitScript((reason) => window.sessionStorage.setItem("alpr.reason", reason), REMEMBERED)
+      await page.goto(`${server.url}/?plate=GRP*&mode=partial`)
+      await page.getByRole("status").filter({ hasText: "3 plates, last seen first" }).waitFor()
+      const list = page.getByRole("list", { name: "Plates found" })
+      expect(await list.getByRole("listitem").count()).toBe(3)
+      // Last seen first: GRP-101 was read 100 minutes ago, GRP-103 110 minutes ago at the latest.
+      expect(await list.getByRole("link").allTextContents()).toEqual(["GRP101", "GRP102", "GRP103"])
+      const third = list.getByRole("listitem").nth(2)
+      expect(await third.textContent()).toContain("3 reads")
+      expect(await third.textContent()).toMatch(/Main St northbound \(Main St corner\): 1/)
+      await page.screenshot({ path: `/tmp/shots/search-grouped-${viewport.width}.png`, fullPage: true })
+      expect((await auditRows("search", "plate:GRP*")).at(-1)!.details).toMatchObject({ view: "plates", mode: "partial", results: 3 })
+
+      // The reads themselves are a click away; on a phone as cards, in a table on request.
+      await page.getByRole("button", { name: "Reads" }).click()
+      await page.getByRole("status").filter({ hasText: "6 reads" }).waitFor()
+      if (viewport.width === 390) {
+        await page.getByRole("button", { name: "Table" }).click()
+        await page.locator("table tbody tr").first().waitFor()
+        await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete))
+        await page.screenshot({ path: "/tmp/shots/search-390.png", fullPage: true })
+        await page.getByRole("button", { name: "Cards" }).click()
+      }
+      await page.getByRole("button", { name: "Plates" }).click()
+      await list.getByRole("link", { name: "GRP102" }).click()
+      await page.waitForURL(`${server.url}/plate/GRP102`)
+      expect(appErrors(errors)).toEqual([])
+      await context.close()
+    }
+  })
+
+  it("asks why when opened with a plate and no reason yet, instead of failing, and then searches", async () => {
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: { width: 390, height: 844 } })
+    const before = (await auditRows("search", "plate:FLW777")).length
+    await page.goto(`${server.url}/?plate=FLW777`)
+    await page.getByText("Say why you are searching, then Search.").waitFor()
+    expect(await page.getByLabel("Plate", { exact: true }).inputValue()).toBe("FLW777")
+    // The reason is where the focus is, once the codes are in.
+    await page.waitForFunction(() => document.activeElement?.getAttribute("name") === "reason_code")
+    await screenshot(page, "phone-operator-reason-prompt", { fullPage: true })
+    expect(await page.getByText(/reason.*required/i).count()).toBe(0)
+    expect(await page.getByRole("alert").count()).toBe(0)
+    expect((await auditRows("search", "plate:FLW777")).length).toBe(before)
+
+    await page.getByLabel("Reason", { exact: true }).selectOption("investigation")
+    await page.getByRole("button", { name: "Search", exact: true }).click()
+    await page.getByRole("status").filter({ hasText: "6 reads, newest first" }).waitFor()
+    expect(await page.getByText("Say why you are searching, then Search.").count()).toBe(0)
+    expect((await auditRows("search", "plate:FLW777")).length).toBe(before + 1)
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("offers the sites and values that exist in the filters, and shows the whole date and time", async () => {
+    for (const viewport of [{ width: 390, height: 844 }, { width: 1024, height: 768 }, DESKTOP]) {
+      const { page, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport })
+      await page.goto(server.url)
+      await page.getByText("Filters", { exact: true }).click()
+      const site = page.getByLabel("Site", { exact: true })
+      const options = async (field: typeof site) => {
+        const id = (await field.getAttribute("list"))!
+        return page.locator(`datalist[id="${id}"] option`).evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))
+      }
+      await expect.poll(() => options(site)).toEqual(["Main St corner", "Route 59"])
+      // Several values: the list goes on after a comma, without the one already chosen.
+      await site.fill("Main St corner, ")
+      await expect.poll(() => options(site)).toEqual(["Main St corner, Route 59"])
+      expect(await options(page.getByLabel("Direction", { exact: true }))).toContain("in")
+      expect(await options(page.getByLabel("Vehicle colour", { exact: true }))).toContain("blue")
+
+      for (const label of ["From", "Until"]) {
+        const field = page.getByLabel(label, { exact: true })
+        await field.fill("2026-12-01T13:45")
+        const fits = await field.evaluate((input: HTMLInputElement) => {
+          const style = getComputedStyle(input)
+          const context = document.createElement("canvas").getContext("2d")!
+          context.font = `${style.fontSize} ${style.fontFamily}`
+          // The value as the field shows it (date, time, AM/PM), and the calendar button beside it.
+          const shown = new Date(input.value).toLocaleString(undefined, {
+            year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"
+          })
+          const inner = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)
+          return { scrolls: input.scrollWidth > input.clientWidth, room: inner - context.measureText(shown).width - 24 }
+        })
+        expect(fits.scrolls, `${label} at ${viewport.width}`).toBe(false)
+        expect(fits.room, `${label} at ${viewport.width}`).toBeGreaterThanOrEqual(0)
+      }
+      await screenshot(page, `operator-filters-${viewport.width}`, { fullPage: true })
+      await context.close()
+    }
   })
 })

@@ -10,7 +10,19 @@ import { AlprDatabaseBody, AlprDatabaseResult } from "./AlprDatabase"
 import { CollectorApiKeyAuth, CollectorAuth, DisplayAllowed, OperatorAuth, PreAuth, ViewerAuth } from "./Auth"
 import { Correction, CorrectionRequest } from "./Corrections"
 import { ReasonParams } from "./Reason"
-import { DetectionItem, DetectionPath, SearchParams, SearchResult } from "./Search"
+import {
+  DetectionItem,
+  DetectionPath,
+  EXPORT_MAX_READS,
+  ExportParams,
+  PLATE_GROUPS_MAX,
+  PlateGroupParams,
+  PlateGroupsResult,
+  SearchParams,
+  SearchResult,
+  SearchSuggestions
+} from "./Search"
+import { ReadDetails } from "./ReadDetails"
 import { TelegramApi } from "./Telegram"
 import { EvidenceApi } from "./Evidence"
 import { HoldsApi } from "./Holds"
@@ -149,7 +161,16 @@ export class ImagesApi extends HttpApiGroup.make("images")
   .add(
     HttpApiEndpoint.get("image", "/api/v1/detections/:id/images/:kind")
       .setPath(Schema.Struct({ id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive()), kind: ImageKind }))
-      .setUrlParams(ReasonParams)
+      .setUrlParams(Schema.Struct({
+        ...ReasonParams.fields,
+        /**
+         * the view token a page of search results gives its plate crops: the page's one audit row
+         * covers them (the reason is then the search's); left out, the view is audited by itself
+         */
+        view: Schema.optional(Schema.String.pipe(
+          Schema.pattern(/^\d{1,19}\.[A-Za-z0-9_-]{43}$/, { message: () => "view is the token a search result's photo link carries" })
+        ))
+      }))
       .addSuccess(HttpApiSchema.Uint8Array({ contentType: "image/jpeg" }))
       .addError(BadRequest)
       .addError(NotFound)
@@ -226,6 +247,41 @@ export class SearchApi extends HttpApiGroup.make("search")
       )
   )
   .add(
+    HttpApiEndpoint.get("plates", "/api/v1/detections/plates")
+      .setUrlParams(PlateGroupParams)
+      .addSuccess(PlateGroupsResult)
+      .addError(BadRequest)
+      .middleware(OperatorAuth)
+      .annotate(
+        OpenApi.Description,
+        `The distinct plates a plate search matches (its parameters, without limit and cursor), each with its reads, ` +
+          `first and last seen and cameras after the filters; fuzzy closest first, else last seen first; at most ` +
+          `${PLATE_GROUPS_MAX} plates (truncated says when more matched). Audited like a search, with its reason.`
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("export", "/api/v1/detections/export")
+      .setUrlParams(ExportParams)
+      .addSuccess(HttpApiSchema.Uint8Array({ contentType: "text/csv" }))
+      .addError(BadRequest)
+      .middleware(OperatorAuth)
+      .annotate(
+        OpenApi.Description,
+        `A search's reads as a file: format=csv (text/csv) or format=pdf (application/pdf), the search's parameters ` +
+          `without limit and cursor, in the search's order, at most ${EXPORT_MAX_READS.toLocaleString("en")} reads ` +
+          `(X-Export-Truncated: true and a line in the PDF when cut). Audited with its reason, format and count.`
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("suggestions", "/api/v1/detections/suggestions")
+      .addSuccess(SearchSuggestions)
+      .middleware(OperatorAuth)
+      .annotate(
+        OpenApi.Description,
+        "Values for the search's filters: the cameras' sites, and the directions, vehicle types and colours of recent reads."
+      )
+  )
+  .add(
     HttpApiEndpoint.get("detection", "/api/v1/detections/:id")
       .setPath(DetectionPath)
       .setUrlParams(ReasonParams)
@@ -234,6 +290,21 @@ export class SearchApi extends HttpApiGroup.make("search")
       .addError(NotFound)
       .middleware(OperatorAuth)
       .annotate(OpenApi.Description, "One read by its id, as a search shows it; audited like a search, with its reason.")
+  )
+  .add(
+    HttpApiEndpoint.get("detectionDetails", "/api/v1/detections/:id/details")
+      .setPath(DetectionPath)
+      .setUrlParams(ReasonParams)
+      .addSuccess(ReadDetails)
+      .addError(BadRequest)
+      .addError(NotFound)
+      .middleware(OperatorAuth)
+      .annotate(
+        OpenApi.Description,
+        "Everything of one read for its page: the read, its collector, its photos' hashes, the vendor's source data, " +
+          "its corrections, its run (the same plate at the same camera, each read within 30 s of the one before) and the " +
+          "alerts it raised on the lists you may see. Audited like a search (mode read_page), with its reason."
+      )
   )
 {}
 

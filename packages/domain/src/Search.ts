@@ -1,6 +1,8 @@
 import * as Schema from "effect/Schema"
+import * as Struct from "effect/Struct"
 import { Correction } from "./Corrections"
 import { ReasonFields } from "./Reason"
+import { Tag } from "./KnownPlates"
 
 /**
  * Plate search: `exact` (the normalised plate), `ocr` (the OCR-aware key: BOS5 finds B0S5 and 8O55),
@@ -21,6 +23,20 @@ const List = (item: Schema.Schema<string>, what: string) =>
       encode: (xs) => xs.join(",")
     }
   )
+
+/**
+ * `tag=resident`, repeated or comma-separated (`tag=resident,staff`): the tags of known plates
+ * (KnownPlates.ts), any of which a read's plate must carry.
+ */
+const TagList = Schema.transform(
+  Schema.Array(Schema.String.pipe(Schema.maxLength(400, { message: () => "tag: too long a list" }))),
+  Schema.Array(Tag).pipe(Schema.maxItems(20, { message: () => "tag: at most 20 tags" })),
+  {
+    strict: true,
+    decode: (xs) => xs.flatMap((x) => x.split(",")).map((x) => x.trim()).filter((x) => x !== ""),
+    encode: (xs) => xs
+  }
+)
 
 const Instant = Schema.Date.annotations({ message: () => "a time is ISO 8601, e.g. 2026-11-29T14:00:00Z" })
 const Word = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))
@@ -51,6 +67,10 @@ export const SearchParams = Schema.Struct({
   min_confidence: Schema.optional(
     Schema.NumberFromString.pipe(Schema.between(0, 1, { message: () => "min_confidence is between 0 and 1" }))
   ),
+  /** only reads whose plate carries one of these tags (a known plate's, see KnownPlates.ts) */
+  tag: Schema.optional(TagList),
+  /** false: leave out the reads of known plates (with a note or a tag); true: only those */
+  known: Schema.optional(Schema.BooleanFromString.annotations({ message: () => "known is true or false" })),
   limit: Schema.optionalWith(
     Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 200, { message: () => "limit is 1 to 200" })),
     { default: () => 50 }
@@ -116,7 +136,10 @@ export type DetectionItem = typeof DetectionItem.Type
 
 /** One read by its id: `GET /api/v1/detections/{id}`. */
 export const DetectionPath = Schema.Struct({
-  id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive({ message: () => "a read's id is a positive integer" }))
+  id: Schema.NumberFromString.annotations({ message: () => "a read's id is a positive integer" }).pipe(
+    Schema.int({ message: () => "a read's id is a positive integer" }),
+    Schema.between(1, Number.MAX_SAFE_INTEGER, { message: () => "a read's id is a positive integer" })
+  )
 })
 
 export const SearchResult = Schema.Struct({
@@ -125,6 +148,66 @@ export const SearchResult = Schema.Struct({
   next_cursor: Schema.NullOr(Schema.String)
 })
 export type SearchResult = typeof SearchResult.Type
+
+/** The search's own parameters without its page (`limit`, `cursor`): what the plates view and exports take. */
+const WholeSearch = Struct.omit(SearchParams.fields, "limit", "cursor")
+
+/** The plates view lists at most this many distinct plates. */
+export const PLATE_GROUPS_MAX = 200
+
+/** The distinct plates a plate search matched: `GET /api/v1/detections/plates`, with the search's parameters. */
+export const PlateGroupParams = Schema.Struct(WholeSearch)
+export type PlateGroupParams = typeof PlateGroupParams.Type
+
+/** One plate a search matched, with what its reads (after the filters) add up to. */
+export const PlateGroup = Schema.Struct({
+  plate: Schema.String,
+  reads: Schema.Number,
+  first_seen: Schema.String,
+  last_seen: Schema.String,
+  /** the cameras that read it (with their site), most reads first */
+  cameras: Schema.Array(Schema.Struct({
+    id: Schema.String,
+    external_id: Schema.String,
+    name: Schema.NullOr(Schema.String),
+    site: Schema.NullOr(Schema.String),
+    reads: Schema.Number
+  })),
+  /** fuzzy only: edit distance and trigram similarity to the plate searched */
+  distance: Schema.optional(Schema.Number),
+  score: Schema.optional(Schema.Number)
+})
+export type PlateGroup = typeof PlateGroup.Type
+
+export const PlateGroupsResult = Schema.Struct({
+  /** fuzzy: closest first; the other modes: last seen first */
+  plates: Schema.Array(PlateGroup),
+  /** more plates matched than PLATE_GROUPS_MAX: the search should be narrowed */
+  truncated: Schema.Boolean
+})
+export type PlateGroupsResult = typeof PlateGroupsResult.Type
+
+/** An export holds at most this many reads (the newest, or the closest for fuzzy); the answer says when it was cut. */
+export const EXPORT_MAX_READS = 10_000
+
+export const ExportFormat = Schema.Literal("csv", "pdf")
+export type ExportFormat = typeof ExportFormat.Type
+
+/** A search's results as a file: `GET /api/v1/detections/export`, the search's parameters and `format`. */
+export const ExportParams = Schema.Struct({ ...WholeSearch, format: ExportFormat })
+export type ExportParams = typeof ExportParams.Type
+
+/**
+ * The values the search's filters may take: the cameras' sites, and the directions, vehicle types and
+ * colours of recent reads (lower-cased: those filters are case-blind), most common first.
+ */
+export const SearchSuggestions = Schema.Struct({
+  sites: Schema.Array(Schema.String),
+  directions: Schema.Array(Schema.String),
+  vehicle_types: Schema.Array(Schema.String),
+  vehicle_colors: Schema.Array(Schema.String)
+})
+export type SearchSuggestions = typeof SearchSuggestions.Type
 
 /**
  * The cheapest edit script turning `searched` into `found` (Levenshtein, with substitutions preferred),

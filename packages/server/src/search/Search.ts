@@ -4,7 +4,13 @@ import type { ReasonParams } from "@chaverim/domain/Reason"
 import {
   BROWSE_MAX_DAYS,
   type DetectionItem,
+  EXPORT_MAX_READS,
+  type ExportParams,
+  PLATE_GROUPS_MAX,
   plateDifferences,
+  type PlateGroup,
+  type PlateGroupParams,
+  type PlateGroupsResult,
   ReadFields,
   type SearchParams,
   type SearchResult
@@ -20,9 +26,12 @@ import { Audit } from "../audit/Audit"
 import type { Actor, RequestInfo } from "../auth/Accounts"
 import { givenReason, makeReasonOf, reasonDetails } from "../audit/Reason"
 import { Cursor, CURSOR_TIME, decodeCursor, encodeCursor } from "../db/Cursor"
-import { IsoTime, orBug } from "../db/Rows"
+import { Count, IsoTime, orBug } from "../db/Rows"
 import { CorrectionJson } from "../corrections/Corrections"
 import { imageLinks } from "../images/Images"
+import { csvOf, pdfOf } from "./Export"
+import { makeSuggestions } from "./Suggestions"
+import { makeReadDetails } from "./ReadDetails"
 
 /**
  * A typed partial plate as a LIKE pattern over the normalised plate (`*` any run, `?` one character,
@@ -83,6 +92,45 @@ type SearchRow = typeof SearchRow.Type
  */
 const decodePage = Schema.decodeUnknown(Schema.Array(SearchRow))
 
+/** A plate a plates view matched, with its rank when fuzzy. */
+const Candidate = Schema.Struct({ plate: Schema.String, score: Schema.NullOr(Schema.Number), distance: Schema.NullOr(Schema.Number) })
+const decodeCandidates = Schema.decodeUnknown(Schema.Array(Candidate))
+
+/** One plate's reads at one camera, after the search's filters. */
+const PlateCameraRow = Schema.Struct({
+  plate: Schema.String,
+  camera_id: Schema.String,
+  camera_external_id: Schema.String,
+  camera_name: Schema.NullOr(Schema.String),
+  camera_site: Schema.NullOr(Schema.String),
+  reads: Count,
+  first_seen: IsoTime,
+  last_seen: IsoTime
+})
+type PlateCameraRow = typeof PlateCameraRow.Type
+const decodePlateCameras = Schema.decodeUnknown(Schema.Array(PlateCameraRow))
+
+/** Each plate's cameras added up, in the order of `rows`' first appearance of each plate. */
+const groupsOf = (rows: ReadonlyArray<PlateCameraRow>): Array<PlateGroup> => {
+  const groups = new Map<string, { reads: number; first_seen: string; last_seen: string; cameras: Array<PlateGroup["cameras"][number]> }>()
+  for (const row of rows) {
+    const group = groups.get(row.plate) ?? { reads: 0, first_seen: row.first_seen, last_seen: row.last_seen, cameras: [] }
+    group.reads += row.reads
+    if (row.first_seen < group.first_seen) group.first_seen = row.first_seen
+    if (row.last_seen > group.last_seen) group.last_seen = row.last_seen
+    group.cameras.push({ id: row.camera_id, external_id: row.camera_external_id, name: row.camera_name, site: row.camera_site, reads: row.reads })
+    groups.set(row.plate, group)
+  }
+  return [...groups].map(([plate, group]) => ({
+    plate,
+    ...group,
+    cameras: group.cameras.sort((a, b) => b.reads - a.reads || (a.name ?? a.external_id).localeCompare(b.name ?? b.external_id))
+  }))
+}
+
+/** Reads fetched per statement while an export gathers its reads. */
+const EXPORT_PAGE = 500
+
 /**
  * Plate search over the detections: the modes, the filters, keyset pages. Every search is recorded in
  * the audit log with the query, the filters, how many reads it returned and the reason given.
@@ -115,6 +163,22 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         }
       }
       if (params.min_confidence !== undefined) where.push(sql`d.confidence >= ${params.min_confidence}`)
+      return [...where, ...knownFiltersOf(sql`d.plate`, params)]
+    }
+
+    /**
+     * `tag` and `known` on a plate column: whether the plate, as read, is a known one (sql/0028). The
+     * known plates are few; each filter is one hashed set of them (the tags' GIN index finds a tag's).
+     */
+    const knownFiltersOf = (plate: Statement.Fragment, params: SearchParams): Array<Statement.Fragment> => {
+      const where: Array<Statement.Fragment> = []
+      if (params.tag !== undefined && params.tag.length > 0) {
+        where.push(sql`${plate} IN (SELECT k.plate FROM known_plates k WHERE k.tags && ${textArray(params.tag)})`)
+      }
+      if (params.known !== undefined) {
+        const known = sql`${plate} IN (SELECT k.plate FROM known_plates k WHERE k.note <> '' OR cardinality(k.tags) > 0)`
+        where.push(params.known ? known : sql`NOT ${known}`)
+      }
       return where
     }
 
@@ -260,7 +324,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         WITH k AS MATERIALIZED (
           SELECT * FROM (
             SELECT plate, similarity(plate, ${searched}) AS score, levenshtein(plate, ${searched}) AS distance
-              FROM plates WHERE plate % ${searched}) p
+              FROM plates WHERE ${sql.and([sql`plate % ${searched}`, ...knownFiltersOf(sql`plate`, params)])}) p
            WHERE ${sql.and([
         sql`p.distance <= ${maxDistance}`,
         ...(place === undefined ? [] : [sql`(p.distance, -p.score) >= (${place.distance}, ${place.score})`])
@@ -343,7 +407,9 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       ...(params.direction === undefined ? {} : { direction: params.direction }),
       ...(params.vehicle_type === undefined ? {} : { vehicle_type: params.vehicle_type }),
       ...(params.vehicle_color === undefined ? {} : { vehicle_color: params.vehicle_color }),
-      ...(params.min_confidence === undefined ? {} : { min_confidence: params.min_confidence })
+      ...(params.min_confidence === undefined ? {} : { min_confidence: params.min_confidence }),
+      ...(params.tag === undefined ? {} : { tag: params.tag }),
+      ...(params.known === undefined ? {} : { known: params.known })
     })
 
     /** The page of `rows` (one more than the limit when there is another), its cursor after the last. */
@@ -392,17 +458,21 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         return result
       })
 
+    /** One read by its id, as a search shows it, unaudited: for the callers below, which audit. */
+    const findRead = (id: number) =>
+      // The primary key is (id, detected_at): one probe of each month's index.
+      orBug(Effect.flatMap(
+        sql`SELECT ${select}, NULL::real AS score, NULL::int AS distance
+              FROM detections d JOIN cameras c ON c.id = d.camera_id
+             WHERE d.id = ${id}`,
+        decodePage
+      ))
+
     /** One read by its id, as a search shows it; audited as a search is, found or not. */
     const read = (id: number, given: ReasonParams, user: Actor, request: RequestInfo) =>
       Effect.gen(function*() {
         const reason = yield* reasonOf(givenReason(given), "search")
-        // The primary key is (id, detected_at): one probe of each month's index.
-        const rows = yield* orBug(Effect.flatMap(
-          sql`SELECT ${select}, NULL::real AS score, NULL::int AS distance
-                FROM detections d JOIN cameras c ON c.id = d.camera_id
-               WHERE d.id = ${id}`,
-          decodePage
-        ))
+        const rows = yield* findRead(id)
         yield* audit.record({
           actor: user,
           address: request.address,
@@ -417,15 +487,16 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         return itemOf(row, undefined)
       })
 
-    const search = (given: SearchParams, user: Actor, request: RequestInfo) =>
+    /** `camera` and `camera_id` name cameras alike. */
+    const withCameras = <P extends SearchParams>(given: P): P => {
+      const cameras = [...(given.camera_id ?? []), ...(given.camera ?? [])]
+      return { ...given, camera_id: cameras.length === 0 ? undefined : [...new Set(cameras)] }
+    }
+
+    /** The rows of a plate search's page after `cursor`, by its mode; a 400 for a plate the mode cannot search. */
+    const plateRows = (params: SearchParams, plate: string, cursor: Cursor | undefined) =>
       Effect.gen(function*() {
-        // `camera` and `camera_id` name cameras alike.
-        const cameras = [...(given.camera_id ?? []), ...(given.camera ?? [])]
-        const params: SearchParams = { ...given, camera_id: cameras.length === 0 ? undefined : [...new Set(cameras)] }
-        if (params.plate === undefined) return yield* browse(params, user, request)
-        const reason = yield* reasonOf(givenReason(params), "search")
-        const cursor = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)
-        const normalized = normalizePlate(params.plate)
+        const normalized = normalizePlate(plate)
         let statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>
         switch (params.mode) {
           case "exact":
@@ -433,17 +504,18 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
             if (normalized === "") return yield* new BadRequest({ message: "plate has no letters or digits" })
             statement = params.mode === "exact"
               ? byTime(sql`d.plate = ${normalized}`, sql`c.plate = ${normalized}`, params, cursor)
-              : byTime(sql`d.plate_ocr = ${ocrKey(params.plate)}`, sql`c.plate_ocr = ${ocrKey(params.plate)}`, params, cursor)
+              : byTime(sql`d.plate_ocr = ${ocrKey(plate)}`, sql`c.plate_ocr = ${ocrKey(plate)}`, params, cursor)
             break
           }
           case "partial": {
-            const pattern = partialPattern(params.plate)
+            const pattern = partialPattern(plate)
             if (pattern === undefined) {
               return yield* new BadRequest({ message: "a partial plate needs at least two letters or digits besides * and ?" })
             }
             const plates = sql.and([
               sql`plate LIKE ${pattern.like}`,
-              ...(pattern.pairs.length === 0 ? [] : [sql`plate_pairs(plate) @> string_to_array(${pattern.pairs.join(" ")}, ' ')`])
+              ...(pattern.pairs.length === 0 ? [] : [sql`plate_pairs(plate) @> string_to_array(${pattern.pairs.join(" ")}, ' ')`]),
+              ...knownFiltersOf(sql`plate`, params)
             ])
             statement = byPlates(sql`SELECT plate FROM plates WHERE ${plates}`, sql`c.plate LIKE ${pattern.like}`, params, cursor)
             break
@@ -457,7 +529,17 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
             break
           }
         }
-        const rows = yield* orBug(Effect.flatMap(statement, decodePage))
+        return yield* orBug(Effect.flatMap(statement, decodePage))
+      })
+
+    const search = (given: SearchParams, user: Actor, request: RequestInfo) =>
+      Effect.gen(function*() {
+        const params = withCameras(given)
+        if (params.plate === undefined) return yield* browse(params, user, request)
+        const reason = yield* reasonOf(givenReason(params), "search")
+        const cursor = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)
+        const normalized = normalizePlate(params.plate)
+        const rows = yield* plateRows(params, params.plate, cursor)
         const result = pageOf(rows, params, params.mode === "fuzzy" ? normalized : undefined)
         yield* audit.record({
           actor: user,
@@ -478,6 +560,258 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         return result
       })
 
-    return { search, read } as const
+    /** A read's page: the read, its run, corrections and alerts (ReadDetails.ts), audited once. */
+    const details = yield* makeReadDetails((id) =>
+      Effect.map(findRead(id), (rows) => (rows[0] === undefined ? undefined : itemOf(rows[0], undefined))).pipe(
+        Effect.catchTag("SqlError", Effect.die)
+      ))
+
+    /** The months of `plate_months` (as `pm`) that the search's range touches. */
+    const monthsIn = (params: SearchParams) => [
+      ...(params.from === undefined ? [] : [sql`pm.month >= read_month(${params.from}::timestamptz)`]),
+      ...(params.to === undefined ? [] : [sql`pm.month <= read_month(${params.to}::timestamptz)`])
+    ]
+
+    /**
+     * Each of `plates`' reads at each camera after the filters: the months each plate was read in
+     * (plate_months), each probed in its own partition, as partial and fuzzy search read them.
+     */
+    const perCameraByMonths = (plates: ReadonlyArray<string>, params: SearchParams) =>
+      sql`
+        SELECT r.plate, c.id AS camera_id, c.external_id AS camera_external_id, c.name AS camera_name, c.site AS camera_site,
+               sum(r.n) AS reads, min(r.first_seen) AS first_seen, max(r.last_seen) AS last_seen
+          FROM plate_months pm
+          CROSS JOIN LATERAL (
+            SELECT d.plate, d.camera_id, count(*) AS n, min(d.detected_at) AS first_seen, max(d.detected_at) AS last_seen
+              FROM detections d
+             WHERE ${
+        sql.and([
+          sql`d.plate = pm.plate`,
+          sql`d.detected_at >= read_month_start(pm.month)`,
+          sql`d.detected_at < read_month_end(pm.month)`,
+          ...filtersOf(params)
+        ])
+      }
+             GROUP BY d.plate, d.camera_id) r
+          JOIN cameras c ON c.id = r.camera_id
+         WHERE ${sql.and([sql`pm.plate IN ${sql.in(plates)}`, ...monthsIn(params)])}
+         GROUP BY r.plate, c.id`
+
+    /** The reads `match` selects (by the plate's or the OCR key's index), per plate and camera after the filters. */
+    const perCameraWhere = (match: Statement.Fragment, params: SearchParams) =>
+      sql`
+        SELECT d.plate, c.id AS camera_id, c.external_id AS camera_external_id, c.name AS camera_name, c.site AS camera_site,
+               count(*) AS reads, min(d.detected_at) AS first_seen, max(d.detected_at) AS last_seen
+          FROM detections d JOIN cameras c ON c.id = d.camera_id
+         WHERE ${sql.and([match, ...filtersOf(params)])}
+         GROUP BY d.plate, c.id`
+
+    /**
+     * The distinct plates a plate search matches, with their reads, first and last seen and cameras
+     * after the filters. Partial and fuzzy take their candidates from the plates (partial: those read
+     * most recently in the range first; fuzzy: closest first), at most PLATE_GROUPS_MAX, then add up
+     * each one's reads month by month. Reads matched only by a correction are not counted here (they
+     * stay under the plate the camera read). Audited as a search, with the view named.
+     */
+    const plateGroups = (given: PlateGroupParams, user: Actor, request: RequestInfo) =>
+      Effect.gen(function*() {
+        const params: SearchParams = withCameras({ ...given, limit: PLATE_GROUPS_MAX })
+        if (params.plate === undefined) {
+          return yield* new BadRequest({ message: "plate is required: the plates view lists the plates a plate search matched" })
+        }
+        const reason = yield* reasonOf(givenReason(params), "search")
+        const normalized = normalizePlate(params.plate)
+        const plate = params.plate
+        const limit = sql.literal(String(PLATE_GROUPS_MAX + 1))
+        let rows: ReadonlyArray<PlateCameraRow> = []
+        let ranked: ReadonlyArray<typeof Candidate.Type> | undefined
+        switch (params.mode) {
+          case "exact":
+          case "ocr": {
+            if (normalized === "") return yield* new BadRequest({ message: "plate has no letters or digits" })
+            const match = params.mode === "exact" ? sql`d.plate = ${normalized}` : sql`d.plate_ocr = ${ocrKey(plate)}`
+            rows = yield* orBug(Effect.flatMap(perCameraWhere(match, params), decodePlateCameras))
+            break
+          }
+          case "partial": {
+            const pattern = partialPattern(plate)
+            if (pattern === undefined) {
+              return yield* new BadRequest({ message: "a partial plate needs at least two letters or digits besides * and ?" })
+            }
+            const matches = sql.and([
+              sql`plate LIKE ${pattern.like}`,
+              ...(pattern.pairs.length === 0 ? [] : [sql`plate_pairs(plate) @> string_to_array(${pattern.pairs.join(" ")}, ' ')`])
+            ])
+            ranked = yield* orBug(Effect.flatMap(
+              sql`
+                SELECT p.plate, NULL::real AS score, NULL::int AS distance FROM (
+                  SELECT plate, (SELECT max(pm.month) FROM plate_months pm WHERE ${
+                sql.and([sql`pm.plate = plates.plate`, ...monthsIn(params)])
+              }) AS newest
+                    FROM plates WHERE ${matches}) p
+                 WHERE p.newest IS NOT NULL
+                 ORDER BY p.newest DESC, p.plate
+                 LIMIT ${limit}`,
+              decodeCandidates
+            ))
+            break
+          }
+          case "fuzzy": {
+            if ([...normalized].length < 3) return yield* new BadRequest({ message: "a fuzzy search needs at least three letters or digits" })
+            const maxDistance = [...normalized].length >= 6 ? 2 : 1
+            ranked = yield* orBug(Effect.flatMap(
+              sql.withTransaction(Effect.zipRight(
+                sql`SELECT set_config('pg_trgm.similarity_threshold', ${String(FUZZY_SIMILARITY)}, true)`,
+                sql`
+                  SELECT k.plate, k.score, k.distance FROM (
+                    SELECT plate, similarity(plate, ${normalized}) AS score, levenshtein(plate, ${normalized}) AS distance
+                      FROM plates WHERE plate % ${normalized}) k
+                   WHERE ${
+                  sql.and([
+                    sql`k.distance <= ${maxDistance}`,
+                    sql`EXISTS (SELECT FROM plate_months pm WHERE ${sql.and([sql`pm.plate = k.plate`, ...monthsIn(params)])})`
+                  ])
+                }
+                   ORDER BY k.distance, k.score DESC, k.plate
+                   LIMIT ${limit}`
+              )),
+              decodeCandidates
+            ))
+            break
+          }
+        }
+        const candidates = ranked?.slice(0, PLATE_GROUPS_MAX)
+        if (candidates !== undefined && candidates.length > 0) {
+          rows = yield* orBug(Effect.flatMap(perCameraByMonths(candidates.map((c) => c.plate), params), decodePlateCameras))
+        }
+        const groups = groupsOf(rows)
+        let plates: Array<PlateGroup>
+        if (params.mode === "fuzzy" && candidates !== undefined) {
+          const found = new Map(groups.map((g) => [g.plate, g]))
+          plates = candidates.flatMap((c) => {
+            const group = found.get(c.plate)
+            return group === undefined ? [] : [{ ...group, distance: c.distance ?? 0, score: Math.round((c.score ?? 0) * 1000) / 1000 }]
+          })
+        } else {
+          plates = groups.sort((a, b) => b.last_seen.localeCompare(a.last_seen) || a.plate.localeCompare(b.plate))
+        }
+        const truncated = (ranked?.length ?? plates.length) > PLATE_GROUPS_MAX
+        const result: PlateGroupsResult = { plates: plates.slice(0, PLATE_GROUPS_MAX), truncated }
+        yield* audit.record({
+          actor: user,
+          address: request.address,
+          action: "search",
+          target: `plate:${normalized}`,
+          reason: reason.text,
+          details: {
+            ...reasonDetails(reason),
+            mode: params.mode,
+            view: "plates",
+            plate: params.plate,
+            filters: filtersDetails(params),
+            results: result.plates.length,
+            reads: result.plates.reduce((n, p) => n + p.reads, 0),
+            ...(truncated ? { truncated: true } : {})
+          },
+          outcome: "success"
+        })
+        return result
+      })
+
+    /** What a search's audit row names: the plate, else the cameras or site browsed. */
+    const targetOf = (params: SearchParams) => {
+      if (params.plate !== undefined) return `plate:${normalizePlate(params.plate)}`
+      const cameras = params.camera_id ?? []
+      return cameras.length > 0
+        ? `camera:${cameras[0]}${cameras.length > 1 ? ` +${cameras.length - 1}` : ""}`
+        : `site:${(params.site ?? []).join(",")}`
+    }
+
+    /**
+     * A search's reads as a file (CSV or PDF), in the search's order, at most EXPORT_MAX_READS (the
+     * answer says when it was cut), gathered page by page as the search pages them. One audit row per
+     * export, with the search, the reason, the format and how many reads left.
+     */
+    const exportReads = (given: ExportParams, user: Actor, request: RequestInfo) =>
+      Effect.gen(function*() {
+        const { format, ...search } = given
+        const params: SearchParams = withCameras({ ...search, limit: EXPORT_PAGE })
+        const reason = yield* reasonOf(givenReason(params), "export")
+        const range = params.plate === undefined ? yield* browseRange(params) : undefined
+        const fuzzy = params.plate !== undefined && params.mode === "fuzzy" ? normalizePlate(params.plate) : undefined
+        const items: Array<DetectionItem> = []
+        let cursor: Cursor | undefined
+        let truncated = false
+        for (;;) {
+          const rows = params.plate === undefined
+            ? yield* orBug(Effect.flatMap(byCameras(params, range!, cursor), decodePage))
+            : yield* plateRows(params, params.plate, cursor)
+          const page = pageOf(rows, params, fuzzy)
+          items.push(...page.items)
+          if (page.next_cursor === null) break
+          if (items.length >= EXPORT_MAX_READS) {
+            truncated = true
+            break
+          }
+          cursor = yield* decodeCursor(page.next_cursor)
+        }
+        if (items.length > EXPORT_MAX_READS) {
+          items.length = EXPORT_MAX_READS
+          truncated = true
+        }
+        const exportedAt = new Date()
+        const filters = Object.entries(filtersDetails(params)).map(([name, value]) =>
+          `${name}: ${Array.isArray(value) ? value.join(", ") : String(value)}`)
+        const searched = params.plate !== undefined
+          ? `plate ${params.plate} (${params.mode})`
+          : [
+            ...(params.camera_id === undefined ? [] : [`camera ${params.camera_id.join(", ")}`]),
+            ...(params.site === undefined ? [] : [`site ${params.site.join(", ")}`])
+          ].join(", ")
+        const body = format === "csv"
+          ? new TextEncoder().encode(csvOf(items))
+          : yield* pdfOf(items, {
+            searched,
+            filters,
+            exportedBy: user.username,
+            exportedAt: exportedAt.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"),
+            reason: [reason.code, reason.caseNumber === undefined ? undefined : `case ${reason.caseNumber}`, reason.text]
+              .filter((part) => part !== undefined).join(" - ") || "none given",
+            truncated,
+            max: EXPORT_MAX_READS
+          })
+        yield* audit.record({
+          actor: user,
+          address: request.address,
+          action: "search.export",
+          target: targetOf(params),
+          reason: reason.text,
+          details: {
+            ...reasonDetails(reason),
+            format,
+            mode: params.plate === undefined ? "browse" : params.mode,
+            ...(params.plate === undefined ? {} : { plate: params.plate }),
+            filters: filtersDetails(params),
+            results: items.length,
+            ...(truncated ? { truncated: true } : {})
+          },
+          outcome: "success"
+        })
+        const stamp = exportedAt.toISOString().slice(0, 16).replace(/[-:]/g, "").replace("T", "-")
+        const subject = (params.plate === undefined ? targetOf(params).split(":")[1]! : normalizePlate(params.plate) || "plate")
+          .replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 40)
+        return {
+          body,
+          contentType: format === "csv" ? "text/csv; charset=utf-8" : "application/pdf",
+          fileName: `reads-${subject}-${stamp}.${format}`,
+          reads: items.length,
+          truncated
+        }
+      }).pipe(Effect.withSpan("Search.export"))
+
+    const suggestions = yield* makeSuggestions
+
+    return { search, read, details, plates: plateGroups, exportReads, suggestions } as const
+
   })
 }) {}

@@ -8,6 +8,7 @@ import { CATEGORY_LABEL } from "../../ui/colour"
 import { Badge, Button, PlateText, ProblemNote } from "../../ui/controls"
 import { formatDateTime, formatShort } from "../../ui/format"
 import { PlatePhoto } from "../../ui/PlatePhoto"
+import { PlateTags } from "../plates/PlateTags"
 
 const STATUS_TONE = { new: "bad", acknowledged: "warn", resolved: "good" } as const
 
@@ -92,11 +93,21 @@ export const AlertCard = ({ alert, canAct, onChanged }: {
       <div aria-hidden className="h-2" style={{ backgroundColor: watchlist.colour }} />
       <div className="p-3">
         <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
-          <PlatePhoto src={detection.images.plate} alt={`Plate crop of ${detection.plate_text}`} className="h-12 w-36 shrink-0" />
+          {me.role === "viewer"
+            ? <PlatePhoto src={detection.images.plate} alt={`Plate crop of ${detection.plate_text}`} className="h-12 w-36 shrink-0" />
+            : (
+              // An operator opens the read's page from its photo (a volunteer may not: it is audited evidence).
+              <Link to={`/read/${detection.id}`} className="shrink-0 rounded focus-visible:outline-3 focus-visible:outline-offset-2 focus-visible:outline-blue-600">
+                <span className="sr-only">Open the read of {detection.plate_text}, {formatDateTime(detection.detected_at)}: </span>
+                <PlatePhoto src={detection.images.plate} alt={`Plate crop of ${detection.plate_text}`} className="h-12 w-36" />
+              </Link>
+            )}
           <PlateText plate={detection.plate_text} className="text-2xl text-slate-900" />
           <Badge tone={STATUS_TONE[alert.status]}>{alert.status}</Badge>
           {alert.retro && <Badge>earlier read</Badge>}
         </div>
+        {/* viewers may not look plates up */}
+        {me.role !== "viewer" && <PlateTags plate={detection.plate} className="mt-2" />}
         <p className="mt-2 font-medium text-slate-900">
           {watchlist.name} · {CATEGORY_LABEL[watchlist.category]} · priority {watchlist.priority}
         </p>

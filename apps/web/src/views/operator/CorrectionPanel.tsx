@@ -29,15 +29,20 @@ const History = ({ id }: { readonly id: number }) => {
   )
 }
 
-/** Confirm, correct or reject a read: the read itself never changes, the correction is kept beside it. */
-export const CorrectionPanel = ({ item, onCorrected, reason }: {
+/**
+ * Confirm, correct or reject a read: the read itself never changes, the correction is kept beside it.
+ * Nothing is chosen at first: the operator says what they saw.
+ */
+export const CorrectionPanel = ({ item, onCorrected, reason, compact = false }: {
   readonly item: DetectionItem
   readonly onCorrected: (correction: Correction) => void
   /** why the read is looked at: opening its scene photo is audited with it */
   readonly reason: SessionReason | undefined
+  /** the form alone: the read's page shows the photo and the earlier checks itself */
+  readonly compact?: boolean
 }) => {
   const id = Number(item.id)
-  const [action, setAction] = useState<CorrectionAction>("confirm")
+  const [action, setAction] = useState<CorrectionAction | undefined>(undefined)
   const [plate, setPlate] = useState(item.plate_text)
   const [note, setNote] = useState("")
   const [sent, send] = useApiAction((payload: { action: CorrectionAction; plate?: string; note?: string }) =>
@@ -48,6 +53,7 @@ export const CorrectionPanel = ({ item, onCorrected, reason }: {
       className="mt-3 flex flex-col gap-3 border-t border-slate-200 pt-3"
       onSubmit={async (event) => {
         event.preventDefault()
+        if (action === undefined) return
         const result = await send({
           action,
           ...(action === "correct" ? { plate: plate.trim() } : {}),
@@ -56,13 +62,13 @@ export const CorrectionPanel = ({ item, onCorrected, reason }: {
         if (result.state === "ready") onCorrected(result.value)
       }}
     >
-      <PlatePhoto src={photoWithReason(item.images.scene, reason)} alt={`Scene photo of the read ${item.plate_text}`} className="max-h-72 w-full" />
+      {!compact && <PlatePhoto src={photoWithReason(item.images.scene, reason)} alt={`Scene photo of the read ${item.plate_text}`} className="max-h-72 w-full" />}
       <fieldset className="flex flex-col gap-1">
         <legend className="mb-1 text-sm font-medium text-slate-800">What is right?</legend>
         {ACTIONS.map((a) => (
           <label key={a.action} className="flex min-h-11 items-center gap-3 text-slate-900">
             <input type="radio" name={`action-${item.id}`} className="size-5" checked={action === a.action}
-              onChange={() => setAction(a.action)} />
+              onChange={() => setAction(a.action)} required />
             {a.label}
           </label>
         ))}
@@ -75,7 +81,7 @@ export const CorrectionPanel = ({ item, onCorrected, reason }: {
       {sent.state === "failed" && <ProblemNote problem={sent.problem} />}
       {sent.state === "ready" && <Notice tone="success">Saved. The corrected plate is searched and exported beside what the camera read.</Notice>}
       <Button type="submit" disabled={sent.state === "loading"}>Save</Button>
-      <History id={id} />
+      {!compact && <History id={id} />}
     </form>
   )
 }

@@ -6,6 +6,7 @@ import { Link } from "../../router"
 import { Badge, PlateText } from "../../ui/controls"
 import { cameraLabel, formatDateTime, formatPercent } from "../../ui/format"
 import { PlatePhoto } from "../../ui/PlatePhoto"
+import { PlateTags } from "../plates/PlateTags"
 import { CorrectionPanel } from "./CorrectionPanel"
 
 /** The matched plate with the characters a fuzzy match differs in marked. */
@@ -44,7 +45,10 @@ export const DetectionCard = ({ item, searched, reason }: {
   return (
     <article className="rounded-xl bg-white p-3 shadow-sm ring-1 ring-slate-200" aria-label={`Read of ${item.plate_text}`}>
       <div className="flex items-center gap-3">
-        <PlatePhoto src={photoWithReason(item.images.plate, reason)} alt={`Plate crop of the read ${item.plate_text}`} className="h-12 w-36 shrink-0" />
+        <Link to={`/read/${item.id}`} className="shrink-0 rounded focus-visible:outline-3 focus-visible:outline-offset-2 focus-visible:outline-blue-600">
+          <span className="sr-only">Open the read of {item.plate_text}, {formatDateTime(item.detected_at)}: </span>
+          <PlatePhoto src={photoWithReason(item.images.plate, reason)} alt={`Plate crop of the read ${item.plate_text}`} className="h-12 w-36" />
+        </Link>
         <p className="flex min-w-0 flex-wrap items-baseline gap-x-3 gap-y-1">
           {item.differences && differs
             ? <FuzzyPlate plate={item.plate} differences={item.differences} />
@@ -52,6 +56,7 @@ export const DetectionCard = ({ item, searched, reason }: {
           {item.distance !== undefined && <span className="text-sm text-slate-700">{item.distance} off</span>}
         </p>
       </div>
+      <PlateTags plate={item.plate} className="mt-2" />
       {correction && <p className="mt-2"><CorrectionBadge correction={correction} /></p>}
       <p className="mt-2 font-medium text-slate-900">{cameraLabel(item.camera)}{item.camera.site ? ` · ${item.camera.site}` : ""}</p>
       <p className="text-sm text-slate-700">

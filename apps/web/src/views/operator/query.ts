@@ -1,4 +1,5 @@
-import type { SearchMode, SearchParams } from "@chaverim/domain/Search"
+import { type ExportFormat, ExportParams, type PlateGroupParams, type SearchMode, type SearchParams } from "@chaverim/domain/Search"
+import * as Schema from "effect/Schema"
 import { definedFields } from "../../client/fields"
 import { reasonParams, type SessionReason } from "../../client/reason"
 
@@ -13,17 +14,19 @@ export interface SearchQuery {
   readonly vehicleType: string
   readonly vehicleColor: string
   readonly minConfidence: string
+  /** known plates' tags, comma-separated */
+  readonly tags: string
 }
 
 const MODES: ReadonlyArray<SearchMode> = ["exact", "ocr", "partial", "fuzzy"]
 
 const FIELDS = {
   plate: "plate", mode: "mode", from: "from", to: "to", site: "site", direction: "direction",
-  vehicleType: "type", vehicleColor: "color", minConfidence: "min_confidence"
+  vehicleType: "type", vehicleColor: "color", minConfidence: "min_confidence", tags: "tag"
 } as const satisfies Record<keyof SearchQuery, string>
 
 export const emptyQuery: SearchQuery = {
-  plate: "", mode: "exact", from: "", to: "", site: "", direction: "", vehicleType: "", vehicleColor: "", minConfidence: ""
+  plate: "", mode: "exact", from: "", to: "", site: "", direction: "", vehicleType: "", vehicleColor: "", minConfidence: "", tags: ""
 }
 
 export const queryFromUrl = (params: URLSearchParams): SearchQuery => {
@@ -32,7 +35,8 @@ export const queryFromUrl = (params: URLSearchParams): SearchQuery => {
   return {
     plate: read("plate"), mode: mode !== null && MODES.includes(mode) ? mode : "exact",
     from: read("from"), to: read("to"), site: read("site"), direction: read("direction"),
-    vehicleType: read("vehicleType"), vehicleColor: read("vehicleColor"), minConfidence: read("minConfidence")
+    vehicleType: read("vehicleType"), vehicleColor: read("vehicleColor"), minConfidence: read("minConfidence"),
+    tags: read("tags")
   }
 }
 
@@ -56,6 +60,8 @@ const instant = (value: string) => (value === "" ? undefined : new Date(value))
 
 export const PAGE_SIZE = 25
 
+const encodeExport = Schema.encodeSync(ExportParams)
+
 export const searchParams = (query: SearchQuery, reason: SessionReason | undefined, cursor?: string): SearchParams => ({
   plate: query.plate.trim(),
   mode: query.mode,
@@ -68,13 +74,24 @@ export const searchParams = (query: SearchQuery, reason: SessionReason | undefin
     vehicle_type: list(query.vehicleType),
     vehicle_color: list(query.vehicleColor),
     min_confidence: query.minConfidence === "" ? undefined : Number(query.minConfidence) / 100,
+    tag: list(query.tags.toLowerCase()),
     cursor
   }),
   ...reasonParams(reason)
 })
 
+/** The search without its page: what the plates view and the exports take. */
+export const wholeSearchParams = (query: SearchQuery, reason: SessionReason | undefined): PlateGroupParams => {
+  const { limit: _limit, ...whole } = searchParams(query, reason)
+  return whole
+}
+
+/** The address of a search's export: a plain link, so that the browser downloads the file itself. */
+export const exportUrl = (query: SearchQuery, reason: SessionReason | undefined, format: ExportFormat) =>
+  `/api/v1/detections/export?${new URLSearchParams(definedFields(encodeExport({ ...wholeSearchParams(query, reason), format })) as Record<string, string>)}`
+
 export const filterCount = (query: SearchQuery) =>
-  [query.from, query.to, query.site, query.direction, query.vehicleType, query.vehicleColor, query.minConfidence]
+  [query.from, query.to, query.site, query.direction, query.vehicleType, query.vehicleColor, query.minConfidence, query.tags]
     .filter((v) => v.trim() !== "").length
 
 // The plate page's "Back to search" returns to the search the operator came from.

@@ -1,11 +1,15 @@
 import type { TimelineResult } from "@chaverim/domain/Investigation"
 import { useState } from "react"
 import { photoWithReason, type SessionReason } from "../../client/reason"
+import { Link } from "../../router"
 import { Button } from "../../ui/controls"
 import { cameraLabel, formatDateTime } from "../../ui/format"
 import { PlatePhoto } from "../../ui/PlatePhoto"
 
 const PAGE = 24
+
+/** A photo opens its read's page. */
+const photoLink = "block rounded focus-visible:outline-3 focus-visible:outline-offset-2 focus-visible:outline-blue-600"
 
 /** The photos of the reads listed by the timeline, newest first. */
 export const PhotosPanel = ({ timeline, reason }: { readonly timeline: TimelineResult; readonly reason: SessionReason }) => {
@@ -20,9 +24,16 @@ export const PhotosPanel = ({ timeline, reason }: { readonly timeline: TimelineR
       <ul className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
         {reads.slice(0, shown).map((read) => (
           <li key={read.id} className="flex flex-col gap-2 rounded-lg bg-white p-2 ring-1 ring-slate-200">
-            <PlatePhoto src={photoWithReason(read.images.scene, reason)} alt={`Scene of the read at ${formatDateTime(read.detected_at)}`} className="aspect-video w-full" />
+            <Link to={`/read/${read.id}`} className={photoLink}>
+              <span className="sr-only">Open the read of {read.plate_text}, {formatDateTime(read.detected_at)}: </span>
+              <PlatePhoto src={photoWithReason(read.images.scene, reason)} alt={`Scene of the read at ${formatDateTime(read.detected_at)}`} className="aspect-video w-full" />
+            </Link>
             <div className="flex items-center gap-2">
-              <PlatePhoto src={photoWithReason(read.images.plate, reason)} alt={`Plate crop, read as ${read.plate_text}`} className="h-10 w-28" />
+              {/* The same page as the scene's link: one Tab stop per read. */}
+              <Link to={`/read/${read.id}`} className={`${photoLink} shrink-0`} tabIndex={-1}>
+                <span className="sr-only">Open the read of {read.plate_text} from its crop: </span>
+                <PlatePhoto src={photoWithReason(read.images.plate, reason)} alt={`Plate crop, read as ${read.plate_text}`} className="h-10 w-28" />
+              </Link>
               <p className="text-sm text-slate-800">
                 <time dateTime={read.detected_at}>{formatDateTime(read.detected_at)}</time><br />{cameraLabel(read.camera)}
               </p>

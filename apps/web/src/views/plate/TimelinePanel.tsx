@@ -1,6 +1,17 @@
-import type { TimelineResult } from "@chaverim/domain/Investigation"
+import type { Sighting, TimelineResult } from "@chaverim/domain/Investigation"
+import { Link } from "../../router"
 import { cameraLabel, formatDateTime, formatDuration, formatShort } from "../../ui/format"
 import { TimelineChart } from "./TimelineChart"
+
+/** The listed read made at `at` (a camera's first or last), when the list holds it. */
+const readAt = (sightings: ReadonlyArray<Sighting>, at: string) =>
+  sightings.find((s) => new Date(s.detected_at).getTime() === new Date(at).getTime())
+
+/** A time of a read, opening the read's page when it is listed. */
+const ReadAt = ({ at, read }: { readonly at: string; readonly read: Sighting | undefined }) =>
+  read === undefined
+    ? <>{formatShort(at)}</>
+    : <Link to={`/read/${read.id}`} className="font-medium text-blue-800 underline underline-offset-2">{formatShort(at)}</Link>
 
 export const TimelinePanel = ({ timeline }: { readonly timeline: TimelineResult }) => (
   <div className="flex flex-col gap-5">
@@ -20,8 +31,8 @@ export const TimelinePanel = ({ timeline }: { readonly timeline: TimelineResult 
               <tr key={c.camera.id} className="border-t border-slate-200">
                 <td className="py-1.5 pr-2">{cameraLabel(c.camera)}{c.camera.site ? ` · ${c.camera.site}` : ""}</td>
                 <td className="pr-2">{c.count}</td>
-                <td className="pr-2">{formatShort(c.first_seen)}</td>
-                <td>{formatShort(c.last_seen)}</td>
+                <td className="pr-2"><ReadAt at={c.first_seen} read={readAt(c.sightings, c.first_seen)} /></td>
+                <td><ReadAt at={c.last_seen} read={readAt(c.sightings, c.last_seen)} /></td>
               </tr>
             ))}
           </tbody>
