@@ -1,6 +1,8 @@
-import type { LiveMessage } from "@chaverim/domain/Alerts"
+import { LIVE_REPLAY_DEFAULT, LIVE_REPLAY_MAX, type LiveMessage } from "@chaverim/domain/Alerts"
 import { LiveFeed } from "@chaverim/server"
 import * as Effect from "effect/Effect"
+import type { IncomingMessage } from "node:http"
+import WebSocket from "ws"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   createEntry,
@@ -20,6 +22,65 @@ import { rpcAs, rpcUrlOf } from "./rpcClient"
 const read = (plate: string, extra: Record<string, unknown> = {}) => ({ plate: { text: plate, confidence: 0.9 }, ...extra })
 const isHello = (m: LiveMessage): m is Extract<LiveMessage, { type: "hello" }> => m.type === "hello"
 const isResync = (m: LiveMessage): m is Extract<LiveMessage, { type: "resync" }> => m.type === "resync"
+type Detection = Extract<LiveMessage, { type: "detection" }>
+const isReplayed = (m: LiveMessage): m is Detection => m.type === "detection" && m.replayed === true
+/** Event numbers of what happened while connected: the replayed reads (from before) left out. */
+const liveIds = (client: { readonly messages: ReadonlyArray<LiveMessage> }) =>
+  client.messages.flatMap((m) => ((m.type === "detection" && m.replayed !== true) || m.type === "alert" ? [m.event_id] : []))
+
+/**
+ * A feed opened with a query of its own (`replay`, and `after` with it), keeping every message in
+ * order as LiveClient does.
+ */
+const openFeed = (server: TestServer, cookie: string, query: Record<string, string>) =>
+  new Promise<{
+    readonly messages: Array<LiveMessage>
+    readonly until: (predicate: (m: LiveMessage) => boolean, timeoutMs?: number) => Promise<void>
+    readonly close: () => void
+  }>((resolve, reject) => {
+    const socket = new WebSocket(`${liveUrl(server)}?${new URLSearchParams(query)}`, undefined, { headers: { cookie } })
+    const messages: Array<LiveMessage> = []
+    const waiting = new Set<() => void>()
+    socket.on("message", (data: Buffer) => {
+      messages.push(JSON.parse(data.toString("utf8")) as LiveMessage)
+      waiting.forEach((check) => check())
+    })
+    socket.on("error", reject)
+    socket.on("open", () =>
+      resolve({
+        messages,
+        until: (predicate, timeoutMs = 20_000) =>
+          new Promise<void>((done, fail) => {
+            const timer = setTimeout(() => fail(new Error(`no such live message within ${timeoutMs} ms`)), timeoutMs)
+            const check = () => {
+              if (!messages.some(predicate)) return
+              clearTimeout(timer)
+              waiting.delete(check)
+              done()
+            }
+            waiting.add(check)
+            check()
+          }),
+        close: () => socket.close()
+      })
+    )
+  })
+
+/** How the server refuses an upgrade: its status and the reason it gives. */
+const refusal = (url: string, cookie: string) =>
+  new Promise<{ readonly status: number; readonly message: string }>((resolve, reject) => {
+    const socket = new WebSocket(url, undefined, { headers: { cookie } })
+    socket.on("open", () => {
+      socket.close()
+      reject(new Error(`${url} was accepted`))
+    })
+    socket.on("unexpected-response", (_request: unknown, response: IncomingMessage) => {
+      let body = ""
+      response.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")))
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, message: (JSON.parse(body) as { message: string }).message }))
+    })
+    socket.on("error", reject)
+  })
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
@@ -92,9 +153,126 @@ describe("live feed at /api/v1/live", () => {
       expect(alert.alert).toMatchObject({ status: "new", watchlist: { id: list.id }, detection: { id: seen.detection.id } })
     }
     console.log(`ingest answer -> alert on the WebSocket: median ${median(latencies).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`)
-    expect(client.eventIds[0]).toBe(hello.last_event_id + 1)
-    expect(client.eventIds).toEqual(await eventsAfter(hello.last_event_id))
+    expect(liveIds(client)[0]).toBe(hello.last_event_id + 1)
+    expect(liveIds(client)).toEqual(await eventsAfter(hello.last_event_id))
     await client.close()
+  })
+
+  /** The latest `count` reads' event numbers in the journal up to `upTo`, oldest first. */
+  const latestReadEvents = async (upTo: number, count: number) =>
+    (await server.db.query<{ id: string }>(
+      "SELECT id::text AS id FROM live_events WHERE kind = 'detection' AND id <= $1 ORDER BY live_events.id DESC LIMIT $2",
+      [upTo, count]
+    )).rows.map((r) => Number(r.id)).reverse()
+  /** Ingests reads and waits until the feed has handed them to its clients. */
+  const ingestSeen = async (events: ReadonlyArray<Record<string, unknown>>) => {
+    const watcher = await LiveClient.open(server, admin.cookie, undefined, "alerts")
+    const hello = await watcher.next(isHello)
+    const sent = await ingest(events)
+    const last = sent.at(-1)!.detection_id as string
+    const resumed = await LiveClient.open(server, admin.cookie, hello.last_event_id)
+    await resumed.next(isDetectionOf(last))
+    await Promise.all([watcher.close(), resumed.close()])
+    return sent
+  }
+
+  it("a new connection starts with the latest reads, oldest first and marked replayed, then the live ones, none twice", async () => {
+    const list = await createList(server)
+    await createEntry(server, list.id, "wildcard", "RPL*")
+    await upToDate()
+    // One batch: its reads' events are numbered in the batch's order.
+    const before = await ingestSeen(Array.from({ length: 60 }, (_, i) => read(`RPL-${String(i).padStart(2, "0")}`)))
+    const client = await LiveClient.open(server, admin.cookie)
+    const hello = await client.next(isHello)
+    const live = await ingest([read("NEW-1"), read("NEW-2")])
+    await client.next(isDetectionOf(live[1]!.detection_id as string))
+
+    const replayed = client.messages.filter(isReplayed)
+    expect(replayed).toHaveLength(LIVE_REPLAY_DEFAULT)
+    // Right after hello, before anything live; the latest 50 reads of the journal, oldest first.
+    expect(client.messages.slice(1, 1 + LIVE_REPLAY_DEFAULT)).toEqual(replayed)
+    expect(replayed.map((m) => m.event_id)).toEqual(await latestReadEvents(hello.last_event_id, LIVE_REPLAY_DEFAULT))
+    expect(replayed.map((m) => m.detection.plate_text)).toEqual(before.slice(-LIVE_REPLAY_DEFAULT).map((e) => (e.plate as { text: string }).text))
+    expect(replayed.every((m) => m.event_id <= hello.last_event_id)).toBe(true)
+    // Replayed reads are reads as the live ones are: camera, photos' links and all.
+    expect(replayed.at(-1)!.detection).toMatchObject({ plate: "RPL59", camera: { name: "Main St northbound" } })
+    // The alerts those reads raised are not replayed (the alert list loads them, by who may see them).
+    expect(client.messages.slice(0, 1 + LIVE_REPLAY_DEFAULT).some((m) => m.type === "alert")).toBe(false)
+    // Then the live ones: after hello's number, in order, none of them replayed, none seen twice.
+    const after = client.messages.slice(1 + LIVE_REPLAY_DEFAULT)
+    expect(after.some(isReplayed)).toBe(false)
+    expect(liveIds(client)).toEqual(await eventsAfter(hello.last_event_id))
+    const ids = client.eventIds
+    expect(new Set(ids).size).toBe(ids.length)
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids)
+    await client.close()
+  })
+
+  it("?replay=N asks for N reads (0 to 200); another value is refused with the reason; a resume replays nothing", async () => {
+    await ingestSeen(Array.from({ length: 12 }, (_, i) => read(`RPN-${i}`)))
+    const few = await openFeed(server, admin.cookie, { replay: "5" })
+    const none = await openFeed(server, admin.cookie, { replay: "0" })
+    const most = await openFeed(server, admin.cookie, { replay: String(LIVE_REPLAY_MAX) })
+    // A resume gets what it missed and nothing replayed, whatever `replay` says.
+    const head = await server.runtime.runPromise(Effect.flatMap(LiveFeed, (feed) => feed.head))
+    const resumed = await openFeed(server, admin.cookie, { after: String(head), replay: "50" })
+    const feeds = [few, none, most, resumed]
+    await Promise.all(feeds.map((f) => f.until((m) => m.type === "hello")))
+    const [marker] = await ingest([read("RPN-MARK")])
+    const isMarker = isDetectionOf(marker!.detection_id as string)
+    await Promise.all(feeds.map((f) => f.until(isMarker)))
+
+    const helloOf = (f: (typeof feeds)[number]) => f.messages.find(isHello)!
+    const replayedIn = (f: (typeof feeds)[number]) => f.messages.filter(isReplayed).map((m) => m.event_id)
+    expect(replayedIn(few)).toEqual(await latestReadEvents(helloOf(few).last_event_id, 5))
+    expect(few.messages.filter(isReplayed).map((m) => m.detection.plate)).toEqual(["RPN7", "RPN8", "RPN9", "RPN10", "RPN11"])
+    expect(replayedIn(none)).toEqual([])
+    const journal = await latestReadEvents(helloOf(most).last_event_id, LIVE_REPLAY_MAX)
+    expect(journal.length).toBeGreaterThan(LIVE_REPLAY_DEFAULT)
+    expect(replayedIn(most)).toEqual(journal)
+    expect(replayedIn(resumed)).toEqual([])
+    expect(resumed.messages.map((m) => m.type)).toEqual(["hello", "detection"])
+    expect(resumed.messages.find(isMarker)!.event_id).toBeGreaterThan(head)
+    // Each: hello, the replayed reads, then the marker read live.
+    for (const feed of [few, none, most]) {
+      expect(feed.messages.findIndex(isMarker)).toBe(1 + replayedIn(feed).length)
+      expect(feed.messages.find(isMarker)).not.toHaveProperty("replayed")
+    }
+    feeds.forEach((f) => f.close())
+
+    for (const bad of ["201", "-1", "ten", "2.5", ""]) {
+      expect(await refusal(`${liveUrl(server)}?replay=${bad}`, admin.cookie)).toEqual({
+        status: 400,
+        message: `replay is a number of reads, 0 to ${LIVE_REPLAY_MAX}`
+      })
+    }
+  })
+
+  it("replays only what the user may receive: no reads with ?only=alerts, and never another user's alerts", async () => {
+    const owner = await server.signIn("operator")
+    const viewer = await server.signIn("viewer")
+    const hidden = await createList(server, { shared: false, ownerId: owner.userId })
+    await createEntry(server, hidden.id, "exact", "RPH777")
+    await upToDate()
+    const [privateRead] = await ingestSeen([read("RPH777"), read("RPV-1")])
+    const owning = await openFeed(server, owner.cookie, { replay: "10" })
+    const watching = await openFeed(server, viewer.cookie, { replay: "10" })
+    const alertsOnly = await openFeed(server, viewer.cookie, { replay: "10", only: "alerts" })
+    const feeds = [owning, watching, alertsOnly]
+    await Promise.all(feeds.map((f) => f.until((m) => m.type === "hello")))
+    const [marker] = await ingest([read("RPH777")])
+    // The owner's feed gets the new read's alert live; the viewer's gets the read only (no secret).
+    await owning.until((m) => m.type === "alert" && m.alert.detection.detection_id === marker!.detection_id)
+    await watching.until(isDetectionOf(marker!.detection_id as string))
+
+    // The read of the private list's plate is replayed to the viewer (reads are for everyone) ...
+    expect(watching.messages.filter(isReplayed).map((m) => m.detection.detection_id)).toContain(privateRead!.detection_id)
+    // ... but no alert of that list reaches them, replayed or live.
+    expect(watching.messages.some((m) => m.type === "alert" && m.alert.watchlist.id === hidden.id)).toBe(false)
+    // With only=alerts nothing is replayed at all.
+    expect(alertsOnly.messages.filter((m) => m.type === "detection")).toEqual([])
+    expect(alertsOnly.messages.map((m) => m.type)).toEqual(["hello"])
+    feeds.forEach((f) => f.close())
   })
 
   it("sends every read of a batch whose times span months, partitions and the default partition alike", async () => {
@@ -137,7 +315,7 @@ describe("live feed at /api/v1/live", () => {
     await resumed.next(isAlertFor("ONL3"))
 
     const alertIds = everything.messages.flatMap((m) => (m.type === "alert" ? [m.event_id] : []))
-    expect(everything.messages.filter((m) => m.type === "detection")).toHaveLength(5)
+    expect(everything.messages.filter((m) => m.type === "detection" && !isReplayed(m))).toHaveLength(5)
     expect(alerts.messages.map((m) => m.type)).toEqual(["hello", "alert", "alert"])
     expect(resumed.messages.map((m) => m.type)).toEqual(["hello", "alert"])
     expect([...alerts.eventIds, ...resumed.eventIds]).toEqual(alertIds)
@@ -170,7 +348,8 @@ describe("live feed at /api/v1/live", () => {
       const expected = await eventsAfter(hello.last_event_id)
       await second.next((m) => m.type === "detection" && m.event_id === expected.at(-1))
 
-      expect([...first.eventIds, ...second.eventIds]).toEqual(expected)
+      // The resume replays no reads of its own: what it gets is exactly what the first one missed.
+      expect([...liveIds(first), ...second.eventIds]).toEqual(expected)
       await Promise.all([second.close(), watcher.close()])
     } finally {
       ingesting = false
@@ -198,7 +377,7 @@ describe("live feed at /api/v1/live", () => {
     const expected = await eventsAfter(hello.last_event_id)
     // The fast client has everything while the slow one still reads nothing.
     await fast.next((m) => m.type === "detection" && m.event_id === expected.at(-1), 60_000)
-    expect(fast.eventIds).toEqual(expected)
+    expect(liveIds(fast)).toEqual(expected)
 
     slow.socket.resume()
     const resync = await slow.next(isResync, 60_000)
@@ -206,8 +385,8 @@ describe("live feed at /api/v1/live", () => {
     expect(resync.last_event_id).toBeGreaterThanOrEqual(expected.at(-1)!)
     expect((await slow.closed).code).toBe(4000)
     // What it did get is the feed up to some point, in order, without a gap.
-    expect(slow.eventIds.length).toBeLessThan(expected.length)
-    expect(slow.eventIds).toEqual(expected.slice(0, slow.eventIds.length))
+    expect(liveIds(slow).length).toBeLessThan(expected.length)
+    expect(liveIds(slow)).toEqual(expected.slice(0, liveIds(slow).length))
     expect(slow.messages.at(-1)).toEqual(resync)
     await fast.close()
   }, 180_000)

@@ -120,11 +120,16 @@ export const LiveHello = Schema.Struct({
   last_event_id: Schema.Number
 })
 
-/** A read, as it is stored (every read, whether it alerted or not). */
+/**
+ * A read, as it is stored (every read, whether it alerted or not). `replayed`: one of the latest reads
+ * sent to a fresh connection before the live ones (it came before the connection: nothing to ring for,
+ * nothing to count as new).
+ */
 export const LiveDetection = Schema.Struct({
   type: Schema.Literal("detection"),
   event_id: Schema.Number,
-  detection: AlertDetection
+  detection: AlertDetection,
+  replayed: Schema.optional(Schema.Literal(true))
 })
 
 /** An alert raised or changed (a new sighting, acknowledged, en route, resolved): its state now. */
@@ -148,16 +153,30 @@ export const LiveResync = Schema.Struct({
 export const LiveMessage = Schema.Union(LiveHello, LiveDetection, LiveAlert, LiveResync)
 export type LiveMessage = typeof LiveMessage.Type
 
+/** The latest reads a fresh connection (no `after`) is sent before the live ones, unless it asks otherwise. */
+export const LIVE_REPLAY_DEFAULT = 50
+export const LIVE_REPLAY_MAX = 200
+
+const replayMessage = `replay is a number of reads, 0 to ${LIVE_REPLAY_MAX}`
+
 /**
  * `?after=N` resumes after event N; `?only=alerts` leaves out the reads (a phone's alert list needs
  * only the alerts, not 50 reads a second). Event numbers still count every event, so a client that
  * follows only alerts sees gaps in them, and resumes with `after` as any other.
+ *
+ * `?replay=N` (0 to 200, default 50): a connection without `after` is first sent the latest N reads
+ * of the journal (the last day), oldest first, marked `replayed`; a resume gets what it missed
+ * instead, and `replay` is ignored there. With `only=alerts` nothing is replayed.
  */
 export const LiveParams = Schema.Struct({
   after: Schema.optional(Schema.NumberFromString.pipe(
     Schema.int(),
     Schema.nonNegative({ message: () => "after is an event number (a whole number, 0 or more)" })
   ).annotations({ message: () => ({ message: "after is an event number (a whole number, 0 or more)", override: true }) })),
-  only: Schema.optional(Schema.Literal("alerts").annotations({ message: () => "only takes one value: alerts" }))
+  only: Schema.optional(Schema.Literal("alerts").annotations({ message: () => "only takes one value: alerts" })),
+  replay: Schema.optional(Schema.NumberFromString.pipe(
+    Schema.int(),
+    Schema.between(0, LIVE_REPLAY_MAX, { message: () => replayMessage })
+  ).annotations({ message: () => ({ message: replayMessage, override: true }) }))
 })
 export type LiveParams = typeof LiveParams.Type

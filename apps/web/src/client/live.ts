@@ -1,4 +1,4 @@
-import { type Alert, type AlertDetection, LIVE_PATH, LiveMessage } from "@chaverim/domain/Alerts"
+import { type Alert, type AlertDetection, LIVE_PATH, LIVE_REPLAY_MAX, LiveMessage } from "@chaverim/domain/Alerts"
 import * as Socket from "@effect/platform/Socket"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -32,23 +32,34 @@ interface Handlers {
   readonly onMessage: (message: LiveMessage) => void
 }
 
-/** The feed's address: `only=alerts` leaves out the reads; `after` resumes after the last event seen. */
-const feedPath = (only: "alerts" | undefined, after: number | undefined) => {
+interface FeedOptions {
+  /** "alerts": the server leaves out the reads */
+  readonly only?: "alerts" | undefined
+  /** how many of the latest reads a fresh connection starts with (the server's default when not given) */
+  readonly replay?: number | undefined
+}
+
+/**
+ * The feed's address: `only=alerts` leaves out the reads; `after` resumes after the last event seen,
+ * else `replay` asks for the latest reads first.
+ */
+const feedPath = ({ only, replay }: FeedOptions, after: number | undefined) => {
   const params = new URLSearchParams({
     ...(only === undefined ? {} : { only }),
-    ...(after === undefined ? {} : { after: String(after) })
+    ...(after === undefined ? (replay === undefined ? {} : { replay: String(replay) }) : { after: String(after) })
   }).toString()
   return params === "" ? LIVE_PATH : `${LIVE_PATH}?${params}`
 }
 
 /**
- * The live feed at /api/v1/live: reconnects by itself, resuming after the last event it saw so that
- * nothing is missed or shown twice. Ends only when the session has.
+ * The live feed at /api/v1/live: starts with the latest reads (marked `replayed`), reconnects by itself,
+ * resuming after the last event it saw so that nothing is missed or shown twice. Ends only when the
+ * session has.
  */
-const follow = (handlers: Handlers, only?: "alerts") => {
+const follow = (handlers: Handlers, options: FeedOptions) => {
   let after: number | undefined
   const connection = Effect.gen(function*() {
-    const socket = yield* Socket.makeWebSocket(socketUrl(feedPath(only, after)), {
+    const socket = yield* Socket.makeWebSocket(socketUrl(feedPath(options, after)), {
       closeCodeIsError: () => true
     })
     yield* socket.runRaw((data) => {
@@ -84,8 +95,8 @@ const alertHandler = (events: { readonly current: AlertEvents | undefined }) => 
   else if (message.type === "resync") events.current?.onResync()
 }
 
-const run = (handlers: Handlers, only?: "alerts") => {
-  const fiber = Effect.runFork(follow(handlers, only))
+const run = (handlers: Handlers, options: FeedOptions = {}) => {
+  const fiber = Effect.runFork(follow(handlers, options))
   return () => void Effect.runFork(Fiber.interrupt(fiber))
 }
 
@@ -95,7 +106,7 @@ export const useLiveAlerts = (events: AlertEvents) => {
   latest.current = events
   useEffect(() => {
     const onAlert = alertHandler(latest)
-    return run({ onOpen: () => undefined, onDown: () => undefined, onMessage: onAlert }, "alerts")
+    return run({ onOpen: () => undefined, onDown: () => undefined, onMessage: onAlert }, { only: "alerts" })
   }, [])
 }
 
@@ -105,7 +116,7 @@ export interface LiveState {
   readonly status: LiveStatus
   /** newest first */
   readonly reads: ReadonlyArray<AlertDetection>
-  /** reads counted since `since` (local midnight, or when the page opened if later) */
+  /** reads counted since `since` (local midnight, or when the page opened if later); replayed ones are not */
   readonly count: number
   readonly since: Date
   /** when the feed last said anything, or connected */
@@ -115,15 +126,17 @@ export interface LiveState {
 const midnight = (now = new Date()) => new Date(now.getFullYear(), now.getMonth(), now.getDate())
 
 /**
- * Follows the live feed for the wall. Reads arriving faster than the screen refreshes (50 a second
- * at a busy time) are gathered and applied once per animation frame, keeping `keep` of them. Alerts,
- * rare and urgent, go to `alerts` as they come, over the same connection.
+ * Follows the live feed for the wall and the operator's home. It opens on the latest `keep` reads
+ * (replayed by the server, not counted as new). Reads arriving faster than the screen refreshes (50 a
+ * second at a busy time) are gathered and applied once per animation frame, keeping `keep` of them.
+ * Alerts, rare and urgent, go to `alerts` as they come, over the same connection.
  */
 export const useLiveFeed = (keep = 24, alerts?: AlertEvents): LiveState => {
   const [state, setState] = useState<LiveState>(() => ({
     status: "connecting", reads: [], count: 0, since: new Date(), lastHeard: undefined
   }))
   const pending = useRef<Array<AlertDetection>>([])
+  const pendingNew = useRef(0)
   const frame = useRef<number>(undefined)
   const events = useRef(alerts)
   events.current = alerts
@@ -132,14 +145,16 @@ export const useLiveFeed = (keep = 24, alerts?: AlertEvents): LiveState => {
     const flush = () => {
       frame.current = undefined
       const arrived = pending.current.reverse()
+      const fresh = pendingNew.current
       pending.current = []
+      pendingNew.current = 0
       setState((s) => {
         const today = midnight()
         const rolled = s.since < today
         return {
           ...s,
           reads: [...arrived, ...s.reads].slice(0, keep),
-          count: (rolled ? 0 : s.count) + arrived.length,
+          count: (rolled ? 0 : s.count) + fresh,
           since: rolled ? today : s.since,
           lastHeard: new Date()
         }
@@ -152,9 +167,12 @@ export const useLiveFeed = (keep = 24, alerts?: AlertEvents): LiveState => {
       onMessage: (message) => {
         if (message.type !== "detection") return onAlert(message)
         pending.current.push(message.detection)
+        if (message.replayed !== true) pendingNew.current++
+        // A hidden tab draws no frames: only the reads that would still be shown are held meanwhile.
+        if (pending.current.length > 2 * keep) pending.current.splice(0, pending.current.length - keep)
         frame.current ??= window.requestAnimationFrame(flush)
       }
-    })
+    }, { replay: Math.min(keep, LIVE_REPLAY_MAX) })
     return () => {
       if (frame.current !== undefined) window.cancelAnimationFrame(frame.current)
       stop()

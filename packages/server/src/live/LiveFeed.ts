@@ -1,4 +1,4 @@
-import { LIVE_PATH, type LiveMessage, LiveParams } from "@chaverim/domain/Alerts"
+import { LIVE_PATH, LIVE_REPLAY_DEFAULT, type LiveMessage, LiveParams } from "@chaverim/domain/Alerts"
 import { SESSION_COOKIE } from "@chaverim/domain/Auth"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -224,10 +224,29 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
       execute: () => sql`SELECT min(id)::text AS min, max(id)::text AS max FROM live_events`
     })(undefined).pipe(orBug, Effect.map(Option.getOrElse(() => ({ min: null, max: null }))))
 
-    /** Events after `after` (up to `upTo`), oldest first, with what they show as of now. */
-    const eventsAfter = (after: number, upTo: number | undefined) =>
+    /**
+     * The latest `count` reads' events up to `upTo`, newest first: the journal's primary key read
+     * backwards, stepping over the few alert events between them; never more than a day of events.
+     */
+    const latestReadPage = SqlSchema.findAll({
+      Request: Schema.Struct({ upTo: Schema.Number, count: Schema.Number }),
+      Result: EventRow,
+      execute: ({ count, upTo }) =>
+        sql`
+          SELECT id::text AS id, kind, detection_id::text AS detection_id, alert_id::text AS alert_id,
+                 (extract(epoch FROM detected_at) * 1000)::float8 AS at_ms
+            FROM live_events
+           WHERE id <= ${upTo} AND kind = 'detection'
+           ORDER BY live_events.id DESC
+           LIMIT ${count}`
+    })
+
+    /**
+     * Events with what they show as of now, in their order; `replayed` marks reads sent to a fresh
+     * connection from before it.
+     */
+    const outgoingOf = (events: ReadonlyArray<typeof EventRow.Type>, replayed = false) =>
       Effect.gen(function*() {
-        const events = yield* orBug(eventPage({ after, upTo }))
         if (events.length === 0) return []
         const detectionIds = [...new Set(events.flatMap((e) => (e.detection_id === null ? [] : [e.detection_id])))]
         const alertIds = [...new Set(events.flatMap((e) => (e.alert_id === null ? [] : [e.alert_id])))]
@@ -257,7 +276,16 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
           const detection = event.detection_id === null ? undefined : detections.get(event.detection_id)
           const alert = event.alert_id === null ? undefined : alerts.get(event.alert_id)
           if (detection !== undefined) {
-            out.push({ id, kind: "detection", text: messageText({ type: "detection", event_id: id, detection: detectionOf(detection) }) })
+            const read = detectionOf(detection)
+            out.push({
+              id,
+              kind: "detection",
+              text: messageText(
+                replayed
+                  ? { type: "detection", event_id: id, detection: read, replayed: true }
+                  : { type: "detection", event_id: id, detection: read }
+              )
+            })
           } else if (alert !== undefined) {
             out.push({
               id,
@@ -272,6 +300,16 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
         }
         return out
       })
+
+    /** Events after `after` (up to `upTo`), oldest first, with what they show as of now. */
+    const eventsAfter = (after: number, upTo: number | undefined) =>
+      Effect.flatMap(orBug(eventPage({ after, upTo })), (events) => outgoingOf(events))
+
+    /** The latest `count` reads up to event `upTo` (the ones a fresh connection starts with), oldest first. */
+    const latestReads = (upTo: number, count: number) =>
+      count === 0
+        ? Effect.succeed([])
+        : Effect.flatMap(orBug(latestReadPage({ upTo, count })), (events) => outgoingOf([...events].reverse(), true))
 
     const broadcast = Effect.gen(function*() {
       while (true) {
@@ -335,10 +373,12 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
 
     /**
      * Serves one WebSocket until it closes: `hello`, the events after `after` (when given) from the
-     * table, then the live ones, each once and in order. `session` (who the session's user is now,
-     * none once it has ended) is asked again whenever a change to the user is announced, and every
-     * SESSION_RECHECK: a changed role applies from the next event on, an ended session closes the feed
-     * (4401), and so does a check that fails or hangs (1011: fail closed, the client reconnects).
+     * table, or else the latest `replay` reads (up to the head `hello` gives: the live ones come after
+     * it, so none is sent twice), then the live ones, each once and in order. `session` (who the
+     * session's user is now, none once it has ended) is asked again whenever a change to the user is
+     * announced, and every SESSION_RECHECK: a changed role applies from the next event on, an ended
+     * session closes the feed (4401), and so does a check that fails or hangs (1011: fail closed, the
+     * client reconnects).
      */
     const serve = (options: {
       readonly socket: Socket.Socket
@@ -346,6 +386,8 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
       readonly viewer: Viewer
       readonly after: number | undefined
       readonly only: LiveParams["only"]
+      /** reads to replay when `after` is not given */
+      readonly replay: number
       readonly session: Effect.Effect<Option.Option<Viewer>, unknown>
     }) =>
       Effect.scoped(Effect.gen(function*() {
@@ -401,6 +443,10 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
               cursor = Arr.lastNonEmpty(page).id
             }
             last = Math.max(from, after)
+          } else if (options.only === undefined) {
+            for (const event of yield* latestReads(from, options.replay)) {
+              if (wants(event)) yield* send(event.text)
+            }
           }
           while (true) {
             const events = yield* outbox.take
@@ -464,7 +510,7 @@ const firstProblemPerParameter = (error: ParseResult.ParseError) => {
 
 /**
  * `GET /api/v1/live` on the HttpApi's router: checked before the upgrade (WebSocket, Origin, a
- * session of any role, `?after`), then served by the LiveFeed.
+ * session of any role, `?after`, `?only`, `?replay`), then served by the LiveFeed.
  */
 export const LiveFeedRouteLayer = Layer.effectDiscard(Effect.gen(function*() {
   const router = yield* HttpApiBuilder.Router
@@ -493,6 +539,7 @@ export const LiveFeedRouteLayer = Layer.effectDiscard(Effect.gen(function*() {
       viewer: { userId: user.value.userId, role: user.value.role },
       after: params.right.after,
       only: params.right.only,
+      replay: params.right.replay ?? LIVE_REPLAY_DEFAULT,
       session: Effect.map(accounts.sessionUser(token), Option.map((u) => ({ userId: u.userId, role: u.role })))
     })
     return HttpServerResponse.empty()

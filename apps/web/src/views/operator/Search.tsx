@@ -1,8 +1,11 @@
-import { useState } from "react"
+import { lazy, Suspense, useState } from "react"
 import { navigate, useLocation } from "../../router"
 import { queryFromUrl, queryToUrl, rememberSearch } from "./query"
 import { Results } from "./Results"
 import { SearchForm } from "./SearchForm"
+
+// Its own file: the live feed's client is not part of the first load.
+const LatestReads = lazy(() => import("./LatestReads"))
 
 /** The operator's page: a search (kept in the address) and its results. */
 export const Search = () => {
@@ -22,7 +25,9 @@ export const Search = () => {
         }} />
       </section>
       <section aria-label="Results">
-        {query.plate.trim() !== "" && <Results key={`${key}|${attempt}`} query={query} focusWhenDone={attempt > 0} />}
+        {query.plate.trim() !== ""
+          ? <Results key={`${key}|${attempt}`} query={query} focusWhenDone={attempt > 0} />
+          : <Suspense><LatestReads /></Suspense>}
       </section>
     </div>
   )
