@@ -59,7 +59,7 @@ const collectorId = Options.text("id").pipe(
 
 const collectorCreate = Command.make(
   "create",
-  { name: Options.text("name").pipe(Options.withDescription("a name people recognise, e.g. the site")) },
+  { name: Options.text("name").pipe(Options.withDescription("the collector's name, one people recognise, e.g. \"Main St box\" (sites are the cameras' labels)")) },
   ({ name }) => Effect.flatMap(Collectors, (c) => c.create(name)).pipe(Effect.flatMap(printJson), withCore)
 ).pipe(Command.withDescription("Create a collector and a single-use claim code (valid 24 h)"))
 

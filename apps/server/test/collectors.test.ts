@@ -279,11 +279,11 @@ describe("heartbeats", () => {
     const mine = async () => {
       const [listed, wall] = await rpcAs(rpcUrlOf(server), admin.cookie, (client) =>
         Effect.all([client.collectors.list(), client.wall.status({ since })]))
-      return { listed: listed.find((c) => c.collector_id === collectorId)!, site: wall.sites.find((s) => s.collector_id === collectorId)! }
+      return { listed: listed.find((c) => c.collector_id === collectorId)!, onWall: wall.collectors.find((c) => c.collector_id === collectorId)! }
     }
     const before = await mine()
     expect(before.listed).toMatchObject({ last_seen_at: null, last_heartbeat_at: null, last_upload_at: null })
-    expect(before.site).toMatchObject({ online: false, last_seen_at: null, seen_by: null })
+    expect(before.onWall).toMatchObject({ online: false, last_seen_at: null, seen_by: null, sites: [] })
 
     // reads arrive, no heartbeat (a proxy that blocks them, an old edge)
     expect((await postBatch(server, apiKey, [detection()])).status).toBe(200)
@@ -291,7 +291,7 @@ describe("heartbeats", () => {
     expect(uploaded.listed.last_heartbeat_at).toBeNull()
     expect(uploaded.listed.last_upload_at).not.toBeNull()
     expect(uploaded.listed.last_seen_at).toBe(uploaded.listed.last_upload_at)
-    expect(uploaded.site).toMatchObject({ online: true, seen_by: "upload", last_seen_at: uploaded.listed.last_upload_at })
+    expect(uploaded.onWall).toMatchObject({ online: true, seen_by: "upload", last_seen_at: uploaded.listed.last_upload_at })
 
     // a heartbeat afterwards is the newest sign
     await new Promise((resolve) => setTimeout(resolve, 20))
@@ -299,9 +299,13 @@ describe("heartbeats", () => {
     const beaten = await mine()
     expect(beaten.listed.last_heartbeat_at).not.toBeNull()
     expect(beaten.listed.last_seen_at).toBe(beaten.listed.last_heartbeat_at)
-    expect(beaten.site).toMatchObject({ online: true, seen_by: "heartbeat" })
+    expect(beaten.onWall).toMatchObject({ online: true, seen_by: "heartbeat", sites: [] })
 
-    // a busy site does not write its row for every batch: noted at most every few seconds
+    // the wall lists a collector with the sites of its cameras (a site is the cameras' place)
+    await server.db.query("UPDATE cameras SET site = 'North gate' WHERE collector_id = $1", [collectorId])
+    expect((await mine()).onWall.sites).toEqual(["North gate"])
+
+    // a busy collector does not write its row for every batch: noted at most every few seconds
     const { rows: [noted] } = await server.db.query("SELECT last_upload_at FROM collectors WHERE id = $1", [collectorId])
     expect((await postBatch(server, apiKey, [detection()])).status).toBe(200)
     const { rows: [again] } = await server.db.query("SELECT last_upload_at FROM collectors WHERE id = $1", [collectorId])

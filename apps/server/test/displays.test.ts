@@ -63,7 +63,7 @@ describe("wall displays", () => {
 
     // What the wall needs works; what an operator does does not.
     const status = await rpc(cookie, (c) => c.wall.status({ since: new Date(Date.now() - 3_600_000).toISOString() }))
-    expect(status.sites).toEqual([])
+    expect(status.collectors).toEqual([])
     expect((await fetch(`${server.url}/api/v1/detections?plate=AB12CDE`, { headers: { cookie } })).status).toBe(403)
     const password = await fetch(`${server.url}/api/v1/auth/password`, {
       method: "POST",

@@ -10,6 +10,7 @@ import { SignIn } from "./views/signin/SignIn"
 // Leaflet, the admin panel, the wall and every page but search are loaded when first visited, not with
 // the operator's first page.
 const PlatePage = lazy(() => import("./views/plate/PlatePage"))
+const ReadPage = lazy(() => import("./views/read/ReadPage"))
 const Admin = lazy(() => import("./views/admin/Admin"))
 const Wall = lazy(() => import("./views/wall/Wall"))
 const Alerts = lazy(() => import("./views/alerts/Alerts"))
@@ -18,6 +19,8 @@ const Telegram = lazy(() => import("./views/telegram/Telegram"))
 const EmailAlerts = lazy(() => import("./views/email/EmailAlerts"))
 const Pair = lazy(() => import("./views/pair/Pair"))
 const Holds = lazy(() => import("./views/holds/Holds"))
+const KnownPlates = lazy(() => import("./views/plates/KnownPlates"))
+const Places = lazy(() => import("./views/places/Places"))
 const Transparency = lazy(() => import("./views/transparency/Transparency"))
 
 const NotFound = () => (
@@ -31,6 +34,8 @@ const routeOf = (path: string): { readonly key: string; readonly view: ReactNode
   if (path === "/") return { key: "search", view: <Search /> }
   const plate = /^\/plate\/([^/]+)$/.exec(path)
   if (plate) return { key: `plate:${plate[1]}`, view: <PlatePage plate={decodeURIComponent(plate[1]!)} /> }
+  const read = /^\/read\/([^/]+)$/.exec(path)
+  if (read) return { key: `read:${read[1]}`, view: <ReadPage key={read[1]} id={decodeURIComponent(read[1]!)} /> }
   const admin = /^\/admin(?:\/([a-z]+))?$/.exec(path)
   if (admin) return { key: "admin", view: <Admin section={admin[1] ?? "users"} /> }
   if (path === "/wall") return { key: "wall", view: <Wall />, bare: true }
@@ -41,6 +46,8 @@ const routeOf = (path: string): { readonly key: string; readonly view: ReactNode
   if (path === "/telegram") return { key: "telegram", view: <Telegram /> }
   if (path === "/email") return { key: "email", view: <EmailAlerts /> }
   if (path === "/holds") return { key: "holds", view: <Holds /> }
+  if (path === "/known") return { key: "known", view: <KnownPlates /> }
+  if (path === "/places") return { key: "places", view: <Places /> }
   return { key: "not-found", view: <NotFound /> }
 }
 
@@ -64,7 +71,7 @@ const useFocusHeadingOnNavigation = (key: string) => {
 const redirectOf = (session: SessionState, path: string): string | undefined => {
   if (session.state === "signed-in" && session.me.display) return path === "/wall" ? undefined : "/wall"
   // A volunteer (viewer) lands on the alerts: searching and a plate's pages need the operator role.
-  if (session.state === "signed-in" && session.me.role === "viewer" && (path === "/" || path.startsWith("/plate/"))) return "/alerts"
+  if (session.state === "signed-in" && session.me.role === "viewer" && (path === "/" || path === "/places" || path === "/known" || path.startsWith("/plate/") || path.startsWith("/read/"))) return "/alerts"
   if (session.state === "signed-out" && path === "/wall" && (session.display === true || wasDisplay())) return "/pair"
   return undefined
 }

@@ -1,3 +1,4 @@
+import * as Fs from "node:fs/promises"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
@@ -93,7 +94,10 @@ describe("the admin panel", () => {
 
   it("creates a claim code shown as a QR code, and a collector can claim with it", async () => {
     const { page, errors, context } = await adminPage(PHONE, "/admin/collectors")
-    await page.getByLabel("Site name").fill("North gate")
+    // The form names the device a collector; a site is the cameras' place, set in Admin › Cameras.
+    await page.getByRole("heading", { name: "New collector" }).waitFor()
+    expect(await page.getByLabel(/site/i).count()).toBe(0)
+    await page.getByLabel("Collector name").fill("North gate")
     await page.getByRole("button", { name: "Create claim code" }).click()
     const qr = page.getByRole("img", { name: "QR code of the claim code for North gate" })
     await qr.waitFor()
@@ -181,6 +185,48 @@ describe("the admin panel", () => {
     await entry.locator("summary").click()
     await entry.getByText("Hash").waitFor()
     await screenshot(page, "wall-admin-audit")
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("searches the audit log for words anywhere in a row, exports what it shows, and verifies the chain", async () => {
+    await server.db.query(
+      `INSERT INTO audit_log (actor_username, action, target, details, outcome) VALUES
+         ('ivy', 'test.note', 'case:zebra-7731', '{}', 'success'),
+         ('jon', 'test.note', 'case:other', '{"note": "the ZEBRA-7731 van"}', 'success'),
+         ('kim', 'test.note', 'case:other', '{"note": "nothing to see"}', 'success')`
+    )
+    const { page, errors, context } = await adminPage(WALL, "/admin/audit")
+    const summaries = page.locator("section[aria-label='Audit log'] ol > li summary")
+    await summaries.first().waitFor()
+    await page.getByLabel("Search", { exact: true }).fill("zebra-7731")
+    await page.getByRole("button", { name: "Show" }).click()
+    await expect.poll(() => summaries.allTextContents(), { timeout: 15_000 }).toEqual([
+      expect.stringContaining("jon"), expect.stringContaining("ivy")
+    ])
+
+    const downloaded = page.waitForEvent("download")
+    await page.getByRole("button", { name: "Export CSV" }).click()
+    const file = await downloaded
+    expect(file.suggestedFilename()).toMatch(/^audit-.*\.csv$/)
+    const csv = await Fs.readFile((await file.path())!, "utf8")
+    const lines = csv.trimEnd().split("\n")
+    expect(lines[0]).toBe("id,at,actor_id,actor_username,address,action,target,reason,outcome,details,prev_hash,hash")
+    // The export's own row (its filter names the words) comes first: it is recorded before the rows leave.
+    expect(lines.slice(1).map((line) => line.split(",")[5])).toEqual(["audit.export", "test.note", "test.note"])
+    expect(csv).toContain("case:zebra-7731")
+    expect(csv).not.toContain("nothing to see")
+    await page.getByText("Exported 3 rows.").waitFor()
+    const { rows: exports } = await server.db.query(
+      "SELECT actor_username, details FROM audit_log WHERE action = 'audit.export' ORDER BY id DESC LIMIT 1")
+    expect(exports).toEqual([{ actor_username: admin.username, details: { format: "csv", filter: { text: "zebra-7731" }, max_rows: 100_000 } }])
+
+    await page.getByRole("button", { name: "Verify chain" }).click()
+    await page.getByText(/^Chain intact: [\d,]+ rows checked, up to row \d+\.$/).waitFor({ timeout: 30_000 })
+    const { rows: verified } = await server.db.query(
+      "SELECT actor_username, details->>'ok' AS ok FROM audit_log WHERE action = 'audit.verify' ORDER BY id DESC LIMIT 1")
+    expect(verified).toEqual([{ actor_username: admin.username, ok: "true" }])
+    await screenshot(page, "wall-admin-audit-search")
     expect(appErrors(errors)).toEqual([])
     await context.close()
   })

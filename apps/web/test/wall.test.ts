@@ -35,7 +35,7 @@ afterAll(async () => {
 })
 
 describe("the wall", () => {
-  it("shows a read within moments of its ingest, with site health and the cameras on the map", async () => {
+  it("shows a read within moments of its ingest, with collector health and the cameras on the map", async () => {
     const { page, errors, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: WALL })
     await page.goto(`${server.url}/wall`)
     await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
@@ -54,15 +54,31 @@ describe("the wall", () => {
     await page.waitForFunction(() => Array.from(document.querySelectorAll("img")).every((img) => img.complete))
     await screenshot(page, "wall-wall")
     expect(await page.getByText("reads today").count() + await page.getByText(/reads since/).count()).toBe(1)
-    // read from 5 m: at 1080p no label of the wall's figures, sites table or map is under 24 px (polled:
+    // read from 5 m: at 1080p no label of the wall's figures, collectors table or map is under 24 px (polled:
     // a map label is drawn anew when its camera lights up, and a label between two draws has no style)
     const px = (locator: ReturnType<typeof page.locator>) => () =>
       locator.first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize)).catch(() => Number.NaN)
     await expect.poll(px(page.getByText(/^reads (today|since)/))).toBeGreaterThanOrEqual(24)
-    await expect.poll(px(page.getByText("sites online"))).toBeGreaterThanOrEqual(24)
+    await expect.poll(px(page.getByText("collectors online"))).toBeGreaterThanOrEqual(24)
     await expect.poll(px(page.getByRole("columnheader", { name: "Last heard" }))).toBeGreaterThanOrEqual(24)
     await expect.poll(px(page.getByRole("row", { name: /Main St/ }).getByRole("cell").first())).toBeGreaterThanOrEqual(24)
     await expect.poll(px(page.locator(".leaflet-tooltip"))).toBeGreaterThanOrEqual(24)
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("opens on the latest reads that came before it, after a load and a reload alike", async () => {
+    await ingest(server, apiKey, [readAt("PRE-0001", CAMERAS[0], 0.3), readAt("PRE-0002", CAMERAS[1], 0.2), readAt("PRE-0003", CAMERAS[2], 0.1)])
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: WALL })
+    const tiles = () => page.locator("section[aria-labelledby='live-title'] li").evaluateAll((items) =>
+      items.map((li) => li.querySelector("p")?.textContent))
+    for (const open of [() => page.goto(`${server.url}/wall`), () => page.reload()]) {
+      await open()
+      // Nothing is read after the load: what the wall shows came before it, newest first.
+      await page.getByRole("article", { name: "Latest read PRE-0003" }).waitFor()
+      expect((await tiles()).slice(0, 2)).toEqual(["PRE-0002", "PRE-0001"])
+      expect(await page.getByText("Waiting for the next read…").count()).toBe(0)
+    }
     expect(appErrors(errors)).toEqual([])
     await context.close()
   })
@@ -163,7 +179,7 @@ describe("the wall", () => {
     await context.close()
   })
 
-  it("runs with a viewer's session: live reads with plate crops, site health, and no refused (audited) calls", async () => {
+  it("runs with a viewer's session: live reads with plate crops, collector health, and no refused (audited) calls", async () => {
     const viewer = await server.signIn("viewer")
     const { page, context } = await openPage(browser, { url: server.url, cookie: viewer.cookie, viewport: WALL })
     await page.goto(`${server.url}/wall`)

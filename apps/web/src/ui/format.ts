@@ -1,32 +1,45 @@
+/**
+ * One way to show a moment, in the browser's time zone (the server sends UTC), always with the zone's
+ * name: a time alone is today's ("09:41:05 PM EST"); anything with a date carries its year too, so
+ * that a read from last December never passes for this one.
+ */
+const ZONE = { timeZoneName: "short" } as const
 const dateTime = new Intl.DateTimeFormat(undefined, {
-  weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit"
+  weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", ...ZONE
 })
 const dateOnly = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" })
-const short = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })
-const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" })
+const short = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", ...ZONE })
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", ...ZONE })
 const dayHour = new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" })
+const dayTime = new Intl.DateTimeFormat(undefined, {
+  weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", ...ZONE
+})
 
-/** In the browser's time zone: the server sends UTC. */
-export const formatDateTime = (iso: string) => dateTime.format(new Date(iso))
-/** "27 Nov, 02:28": for tables on a phone. */
-export const formatShort = (iso: string) => short.format(new Date(iso))
-export const formatDate = (iso: string | Date) => dateOnly.format(typeof iso === "string" ? new Date(iso) : iso)
-export const formatTime = (iso: string | Date) => timeOnly.format(typeof iso === "string" ? new Date(iso) : iso)
+const dateOf = (iso: string | Date) => (typeof iso === "string" ? new Date(iso) : iso)
 
-const dayTime = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })
-const yearDayTime = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" })
+/** "Sat, Dec 5, 2026, 07:41:12 PM EST": a moment in full, for evidence, audit rows, holds. */
+export const formatDateTime = (iso: string | Date) => dateTime.format(dateOf(iso))
+/** "Nov 27, 2026, 02:28 AM EST": for tables and lists on a phone. */
+export const formatShort = (iso: string | Date) => short.format(dateOf(iso))
+/** "Nov 27, 2026": a day, where the time does not matter (an account's creation, an expiry day). */
+export const formatDate = (iso: string | Date) => dateOnly.format(dateOf(iso))
+/** "07:41:12 PM EST": a time of today. */
+export const formatTime = (iso: string | Date) => timeOnly.format(dateOf(iso))
 
 /**
- * The one way a moment is shown where people glance at it (the wall, alerts): the time alone when it
- * is today, else with its day ("Sat 5 Dec, 08:42 AM"), and its year when not this year, so that a retro
- * alert about yesterday never reads as this morning. In the screen's time zone, the site's.
+ * The way a moment is shown where people glance at it (the wall, alerts): the time and zone alone
+ * when it is today, else with its day and year ("Sat, Dec 5, 2026, 08:42 AM EST"), so that a retro
+ * alert about yesterday never reads as this morning. In the screen's time zone.
  */
 export const formatWhen = (iso: string | Date, now: Date = new Date()) => {
-  const at = typeof iso === "string" ? new Date(iso) : iso
-  if (at.getFullYear() !== now.getFullYear()) return yearDayTime.format(at)
-  if (at.getMonth() === now.getMonth() && at.getDate() === now.getDate()) return timeOnly.format(at)
-  return dayTime.format(at)
+  const at = dateOf(iso)
+  const today = at.getFullYear() === now.getFullYear() && at.getMonth() === now.getMonth() && at.getDate() === now.getDate()
+  return today ? timeOnly.format(at) : dayTime.format(at)
 }
+
+/** The browser's time zone ("America/New_York"), which the times typed into a form are in. */
+export const localZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone
+
 /** "Fri 14:00": an hour of the week, for chart labels. */
 export const formatDayHour = (iso: string | Date) => dayHour.format(typeof iso === "string" ? new Date(iso) : iso)
 

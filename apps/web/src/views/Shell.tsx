@@ -26,6 +26,7 @@ export const Shell = ({ children }: { readonly children: ReactNode }) => {
           <Link to="/" className="order-1 mr-1 px-2 py-1 font-bold tracking-tight"><span className="hidden sm:inline">Chaverim </span>ALPR</Link>
           <div className="order-3 flex w-full gap-0.5 overflow-x-auto whitespace-nowrap sm:order-2 sm:w-auto sm:gap-1 sm:overflow-visible">
             {me.role !== "viewer" && <NavLink to="/" current={path === "/" || path.startsWith("/plate/")}>Search</NavLink>}
+            {me.role !== "viewer" && <NavLink to="/places" current={path === "/places"}>Places</NavLink>}
             <NavLink to="/alerts" current={path === "/alerts"}>Alerts</NavLink>
             <NavLink to="/lists" current={path === "/lists"}>Lists</NavLink>
             <NavLink to="/telegram" current={path === "/telegram"}>Telegram</NavLink>

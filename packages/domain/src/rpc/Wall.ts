@@ -13,12 +13,18 @@ import { DisplayAllowed } from "../Auth"
 import { RequiredRole, RpcSession, Timestamp } from "./Common"
 
 /** A collector that has not been heard from for this long is shown offline (it beats every minute). */
-export const SITE_SILENT_SECONDS = 300
+export const COLLECTOR_SILENT_SECONDS = 300
 
-export const WallSite = Schema.Struct({
+/**
+ * A collector, the device at a site that takes its cameras' reads and uploads them. "Site" is the place
+ * (the label an admin gives cameras); a collector's `sites` are those of its cameras.
+ */
+export const WallCollector = Schema.Struct({
   collector_id: Schema.String,
   name: Schema.String,
-  /** active and heard from (a heartbeat or an upload) within SITE_SILENT_SECONDS */
+  /** the sites of its cameras, in name order (none until an admin labels a camera) */
+  sites: Schema.Array(Schema.String),
+  /** active and heard from (a heartbeat or an upload) within COLLECTOR_SILENT_SECONDS */
   online: Schema.Boolean,
   queue_depth: Schema.NullOr(Schema.Number),
   cameras_online: Schema.NullOr(Schema.Number),
@@ -27,7 +33,7 @@ export const WallSite = Schema.Struct({
   last_seen_at: Schema.NullOr(Schema.String),
   seen_by: Schema.NullOr(Schema.Literal("heartbeat", "upload"))
 })
-export type WallSite = typeof WallSite.Type
+export type WallCollector = typeof WallCollector.Type
 
 /** A placed camera: cameras without a position are not on the wall's map. */
 export const WallCamera = Schema.Struct({
@@ -40,7 +46,7 @@ export const WallCamera = Schema.Struct({
 export type WallCamera = typeof WallCamera.Type
 
 export const WallStatus = Schema.Struct({
-  sites: Schema.Array(WallSite),
+  collectors: Schema.Array(WallCollector),
   cameras: Schema.Array(WallCamera),
   /** reads detected at or after `since` */
   reads_since: Schema.Number,

@@ -1,5 +1,5 @@
 import { CurrentUser } from "@chaverim/domain/Auth"
-import { onWall, SITE_SILENT_SECONDS, WALL_ALERTS_MAX, WallRpcs, type WallSite } from "@chaverim/domain/rpc/Wall"
+import { COLLECTOR_SILENT_SECONDS, onWall, WALL_ALERTS_MAX, WallRpcs, type WallCollector } from "@chaverim/domain/rpc/Wall"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Clock from "effect/Clock"
@@ -12,7 +12,7 @@ import { orBug } from "../db/Rows"
 import { Displays } from "./Displays"
 
 /**
- * The wall's status for any signed-in role: site health, placed cameras and the count of reads since
+ * The wall's status for any signed-in role: collector health, placed cameras and the count of reads since
  * the screen's midnight. Only what a room screen shows: no keys, hosts, versions or MAC addresses.
  * Each call marks the session as seen (for a wall display: its "last seen" in the admin's list). And
  * the alerts it opens with: the new ones, so a display needs no access to the alert list's history.
@@ -33,15 +33,18 @@ export const WallRpcsLayer = WallRpcs.toLayer(Effect.gen(function*() {
   const readsSince = (since: Date) => Effect.map(orBug(countReads(since)), ({ n }) => n)
 
   const status = Effect.fn("Wall.status")(function*(since: Date) {
-    const [all, placed, reads, now] = yield* Effect.all(
+    const [all, known, reads, now] = yield* Effect.all(
       [collectors.list(), cameras.list(), readsSince(since), Clock.currentTimeMillis],
       { concurrency: 3 }
     )
-    const sites = all.map((c): WallSite => ({
+    const sitesOf = (collectorId: string) =>
+      [...new Set(known.flatMap((c) => c.collector_id === collectorId && c.site !== null ? [c.site] : []))].sort()
+    const collectorsNow = all.map((c): WallCollector => ({
       collector_id: c.id,
       name: c.name,
+      sites: sitesOf(c.id),
       online: c.status === "active" && c.last_seen_at !== null &&
-        now - new Date(c.last_seen_at).getTime() < SITE_SILENT_SECONDS * 1000,
+        now - new Date(c.last_seen_at).getTime() < COLLECTOR_SILENT_SECONDS * 1000,
       queue_depth: c.queue_depth,
       cameras_online: c.cameras_online,
       disk_full: c.disk_full,
@@ -53,8 +56,8 @@ export const WallRpcsLayer = WallRpcs.toLayer(Effect.gen(function*() {
         : "heartbeat"
     }))
     return {
-      sites,
-      cameras: placed.flatMap((c) =>
+      collectors: collectorsNow,
+      cameras: known.flatMap((c) =>
         c.lat === null || c.lon === null ? [] : [{ camera_id: c.camera_id, name: c.name, site: c.site, lat: c.lat, lon: c.lon }]),
       reads_since: reads,
       as_of: new Date(now).toISOString()

@@ -53,7 +53,8 @@ const CameraEditor = ({ camera, draft, setDraft, onSaved }: {
       </h2>
       <div className="grid gap-3 sm:grid-cols-2">
         <TextField label="Name" value={draft.name} onChange={(e) => set({ name: e.target.value })} maxLength={200} />
-        <TextField label="Site" value={draft.site} onChange={(e) => set({ site: e.target.value })} maxLength={200} />
+        <TextField label="Site" value={draft.site} onChange={(e) => set({ site: e.target.value })} maxLength={200}
+          hint="The place it watches; cameras at one place share it (search by site, multi-place)." />
         <TextField label="Latitude" inputMode="decimal" value={draft.lat} onChange={(e) => set({ lat: e.target.value })}
           pattern="-?[0-9]+(\.[0-9]+)?" hint="Or click the map to place the camera." />
         <TextField label="Longitude" inputMode="decimal" value={draft.lon} onChange={(e) => set({ lon: e.target.value })}

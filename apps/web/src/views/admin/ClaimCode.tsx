@@ -2,7 +2,7 @@ import { formatDateTime } from "../../ui/format"
 import { QrCode } from "../../ui/QrCode"
 
 /**
- * A claim code as a volunteer uses it at the site: scanned from this screen with a phone (the QR
+ * A claim code as a volunteer uses it where the collector stands: scanned from this screen with a phone (the QR
  * holds the code itself) or typed, on the collector's status page or with `npm run edge -- claim`.
  */
 export const ClaimCode = ({ name, code, expiresAt }: { readonly name: string; readonly code: string; readonly expiresAt: string }) => (

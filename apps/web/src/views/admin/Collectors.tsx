@@ -23,8 +23,8 @@ const NewCollector = ({ onCreated }: { readonly onCreated: () => void }) => {
       }}>
       <h2 className="font-semibold text-slate-900">New collector</h2>
       <div className="flex flex-wrap items-end gap-3">
-        <TextField label="Site name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={200}
-          className="min-w-48 flex-1" hint="A name people recognise, e.g. Main St & 5th" />
+        <TextField label="Collector name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={200}
+          className="min-w-48 flex-1" hint="The device's name, one people recognise, e.g. Main St & 5th box. A site is a camera's place, set in Cameras." />
         <Button type="submit" disabled={created.state === "loading"}>Create claim code</Button>
       </div>
       {created.state === "failed" && <ProblemNote problem={created.problem} />}

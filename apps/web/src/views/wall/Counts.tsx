@@ -1,5 +1,6 @@
-import type { WallSite } from "@chaverim/domain/rpc/Wall"
+import type { WallCollector } from "@chaverim/domain/rpc/Wall"
 import type { LiveState } from "../../client/live"
+import { formatTime } from "../../ui/format"
 
 const Figure = ({ value, label }: { readonly value: string; readonly label: string }) => (
   <div className="rounded-lg bg-slate-900 px-[1em] py-[0.5em] ring-1 ring-slate-800">
@@ -12,21 +13,21 @@ const Figure = ({ value, label }: { readonly value: string; readonly label: stri
  * Today's figures, large enough to read from across the room. Until the server has counted the day's
  * reads (or when it cannot), the reads the feed brought since the page opened.
  */
-export const Counts = ({ readsToday, live, sites }: {
+export const Counts = ({ readsToday, live, collectors }: {
   readonly readsToday: number | undefined
   readonly live: LiveState
-  readonly sites: ReadonlyArray<WallSite> | undefined
+  readonly collectors: ReadonlyArray<WallCollector> | undefined
 }) => {
-  const online = sites?.filter((s) => s.online) ?? []
-  const sum = (pick: (s: WallSite) => number | null) => online.reduce((total, s) => total + (pick(s) ?? 0), 0)
+  const online = collectors?.filter((c) => c.online) ?? []
+  const sum = (pick: (c: WallCollector) => number | null) => online.reduce((total, c) => total + (pick(c) ?? 0), 0)
   return (
     <section aria-label="Today" className="grid grid-cols-2 gap-[1em] md:grid-cols-4">
       {readsToday === undefined
-        ? <Figure value={live.count.toLocaleString()} label={`reads since ${live.since.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`} />
+        ? <Figure value={live.count.toLocaleString()} label={`reads since ${formatTime(live.since)}`} />
         : <Figure value={readsToday.toLocaleString()} label="reads today" />}
-      <Figure value={sites ? `${online.length} / ${sites.length}` : "–"} label="sites online" />
-      <Figure value={sites ? sum((s) => s.cameras_online).toLocaleString() : "–"} label="cameras online" />
-      <Figure value={sites ? sum((s) => s.queue_depth).toLocaleString() : "–"} label="reads waiting at sites" />
+      <Figure value={collectors ? `${online.length} / ${collectors.length}` : "–"} label="collectors online" />
+      <Figure value={collectors ? sum((c) => c.cameras_online).toLocaleString() : "–"} label="cameras online" />
+      <Figure value={collectors ? sum((c) => c.queue_depth).toLocaleString() : "–"} label="reads waiting at collectors" />
     </section>
   )
 }

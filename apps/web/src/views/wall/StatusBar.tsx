@@ -4,7 +4,7 @@ import type { LiveState } from "../../client/live"
 import type { Remote } from "../../client/problem"
 import { useMe } from "../../client/session"
 import { Link } from "../../router"
-import { formatAgo } from "../../ui/format"
+import { formatAgo, formatTime } from "../../ui/format"
 
 /** Health older than this is shown as stale (three missed refreshes). */
 const STALE_MS = 45_000
@@ -41,13 +41,13 @@ export const StatusBar = ({ live, health, sound }: {
   return (
     <header className="flex flex-wrap items-center gap-x-[1.5em] gap-y-[0.5em]">
       <p className="text-[1.5em] font-bold tracking-tight">Chaverim ALPR</p>
-      <p className="font-mono text-[1.5em] tabular-nums"><span className="sr-only">Time: </span>{new Date(now).toLocaleTimeString()}</p>
+      <p className="font-mono text-[1.5em] tabular-nums"><span className="sr-only">Time: </span>{formatTime(new Date(now))}</p>
       <p role="status" className={`ml-auto rounded-full px-[1em] py-[0.25em] text-[1.1em] font-bold ${
         stale ? "bg-amber-400 text-slate-950" : "bg-emerald-500 text-slate-950"}`}>
         {live.status === "live" && !healthStale && "● LIVE"}
         {live.status === "connecting" && "CONNECTING…"}
         {live.status === "reconnecting" && `STALE · feed reconnecting · last data ${formatAgo(heard, now)}`}
-        {live.status === "live" && healthStale && `STALE · site health from ${loadedAt ? formatAgo(new Date(loadedAt).toISOString(), now) : "never"}`}
+        {live.status === "live" && healthStale && `STALE · collector health from ${loadedAt ? formatAgo(new Date(loadedAt).toISOString(), now) : "never"}`}
       </p>
       {/* The kiosk starts with sound allowed; any other browser needs one touch before it may play. */}
       {sound.blocked && (
@@ -62,7 +62,7 @@ export const StatusBar = ({ live, health, sound }: {
         <div role="alert" className="order-last w-full rounded-xl border-[0.2em] border-red-300 bg-red-700 px-[0.8em] py-[0.3em] text-[2em] font-black leading-tight text-white">
           {live.status === "reconnecting"
             ? `FEED LOST · last data ${formatAgo(heard, now)} · what is shown may be out of date`
-            : `SITE HEALTH NOT UPDATING · last ${loadedAt ? formatAgo(new Date(loadedAt).toISOString(), now) : "never"}`}
+            : `COLLECTOR HEALTH NOT UPDATING · last ${loadedAt ? formatAgo(new Date(loadedAt).toISOString(), now) : "never"}`}
         </div>
       )}
       {/* The kiosk never uses it; someone who opened the wall from the menu can get back. A display has only the wall. */}

@@ -33,7 +33,7 @@ const useReadsToday = (status: WallStatus | undefined, liveCount: number) => {
 
 /**
  * The control-room wall: dark, large type, nothing to press. Reads and alerts arrive over the live
- * feed; site health, placed cameras and today's count come from `wall.status` every 15 s (any role may
+ * feed; collector health, placed cameras and today's count come from `wall.status` every 15 s (any role may
  * ask, so the screen can be signed in with a viewer account). Everything reconnects by itself, and
  * the top bar says when what is shown is no longer current.
  */
@@ -52,11 +52,11 @@ const Wall = () => {
       {/* While the feed is lost, what it showed is dimmed: it may be out of date. */}
       <div data-stale={live.status === "reconnecting"} className="contents [&[data-stale=true]>*]:opacity-50 [&[data-stale=true]>*]:saturate-50">
       <AlertBanners alerts={alerts.alerts} failed={alerts.failed} />
-      <Counts readsToday={readsToday} live={live} sites={current?.sites} />
+      <Counts readsToday={readsToday} live={live} collectors={current?.collectors} />
       <main id="main" className="grid min-h-0 flex-1 gap-[1em] lg:grid-cols-[3fr_2fr]">
         <h1 className="sr-only">Control room wall</h1>
         <LiveArea reads={live.reads} status={live.status} />
-        {/* The sites take the height their rows need (the silent ones come first if they must be cut); the map the rest. */}
+        {/* The collectors take the height their rows need (the silent ones come first if they must be cut); the map the rest. */}
         <div className="grid min-h-0 gap-[1em] lg:grid-rows-[minmax(9em,1fr)_minmax(0,auto)]">
           <WallMap cameras={current?.cameras} reads={live.reads} alerts={alerts.alerts} />
           <HealthBoard status={status} />
