@@ -279,6 +279,32 @@ describe("the search's tag and known filters", () => {
     expect(await platesOf({ plate: "RES*", mode: "partial", known: "false" })).toEqual(["RES999", "RES999"])
   })
 
+  it("lists the tagged plates in the plates view even when more than 200 untagged ones match, read more recently", async () => {
+    const { apiKey } = await server.collector("Busy street")
+    // 205 plates starting RES read in the last minutes: without the tag, the view's first 200 are all these
+    const busy = Array.from({ length: 205 }, (_, i) =>
+      detection({ timestamp: new Date(Date.now() - (i + 1) * 1_000).toISOString(), plate: { text: `RES${String(i).padStart(4, "0")}X`, confidence: 0.9 } }))
+    for (let start = 0; start < busy.length; start += 100) {
+      expect((await postBatch(server, apiKey, busy.slice(start, start + 100))).status).toBe(200)
+    }
+    const view = async (params: Record<string, string>) => {
+      const response = await fetch(
+        `${server.url}/api/v1/detections/plates?${new URLSearchParams({ reason_code: "investigation", reason: "known plates test", ...params })}`,
+        { headers: { cookie: operator.cookie } })
+      const body = await response.json() as { plates: Array<{ plate: string }>; truncated: boolean }
+      expect(response.status, JSON.stringify(body)).toBe(200)
+      return body
+    }
+    const untagged = await view({ plate: "RES*", mode: "partial" })
+    expect(untagged.truncated).toBe(true)
+    expect(untagged.plates.map((p) => p.plate)).not.toContain("RES111")
+    const tagged = await view({ plate: "RES*", mode: "partial", tag: "resident" })
+    expect(tagged).toEqual({ plates: expect.any(Array), truncated: false })
+    expect(tagged.plates.map((p) => p.plate).sort()).toEqual(["RES111", "RES222"])
+    const fuzzy = await view({ plate: "RES112", mode: "fuzzy", tag: "resident" })
+    expect(fuzzy.plates.map((p) => p.plate)).toEqual(["RES111"])
+  })
+
   it("browses a camera's reads of tagged plates only (tags repeated or comma-separated)", async () => {
     const range = { camera: cameraId, from: new Date(Date.now() - 24 * HOUR).toISOString(), to: new Date().toISOString() }
     expect(await platesOf({ ...range, tag: "resident" })).toEqual(["RES111", "RES111", "RES222", "RES222"])

@@ -608,7 +608,8 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
 
     /**
      * The distinct plates a plate search matches, with their reads, first and last seen and cameras
-     * after the filters. Partial and fuzzy take their candidates from the plates (partial: those read
+     * after the filters. Partial and fuzzy take their candidates from the plates (the known-plate filters
+     * applied to them, so that 200 untagged plates do not crowd out the tagged ones; partial: those read
      * most recently in the range first; fuzzy: closest first), at most PLATE_GROUPS_MAX, then add up
      * each one's reads month by month. Reads matched only by a correction are not counted here (they
      * stay under the plate the camera read). Audited as a search, with the view named.
@@ -648,7 +649,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
                   SELECT plate, (SELECT max(pm.month) FROM plate_months pm WHERE ${
                 sql.and([sql`pm.plate = plates.plate`, ...monthsIn(params)])
               }) AS newest
-                    FROM plates WHERE ${matches}) p
+                    FROM plates WHERE ${sql.and([matches, ...knownFiltersOf(sql`plate`, params)])}) p
                  WHERE p.newest IS NOT NULL
                  ORDER BY p.newest DESC, p.plate
                  LIMIT ${limit}`,
@@ -665,7 +666,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
                 sql`
                   SELECT k.plate, k.score, k.distance FROM (
                     SELECT plate, similarity(plate, ${normalized}) AS score, levenshtein(plate, ${normalized}) AS distance
-                      FROM plates WHERE plate % ${normalized}) k
+                      FROM plates WHERE ${sql.and([sql`plate % ${normalized}`, ...knownFiltersOf(sql`plate`, params)])}) k
                    WHERE ${
                   sql.and([
                     sql`k.distance <= ${maxDistance}`,
