@@ -2,6 +2,7 @@ import { lazy, type ReactNode, Suspense, useEffect, useRef } from "react"
 import { DISPLAY_ENDED, type SessionState, useSession, wasDisplay } from "./client/session"
 import { navigate, useLocation } from "./router"
 import { Loading } from "./ui/controls"
+import { PageBoundary } from "./ui/PageBoundary"
 import { Unreachable } from "./views/Unreachable"
 import { Search } from "./views/operator/Search"
 import { Shell } from "./views/Shell"
@@ -102,6 +103,10 @@ export const App = () => {
   }
   if (session.state === "signed-out") return <SignIn notice={session.display === true ? undefined : session.notice} onWall={path === "/wall"} />
 
-  const view = <Suspense fallback={<Loading />}>{route.view}</Suspense>
+  const view = (
+    <PageBoundary resetKey={route.key} dark={route.bare === true}>
+      <Suspense fallback={<Loading />}>{route.view}</Suspense>
+    </PageBoundary>
+  )
   return route.bare ? view : <Shell>{view}</Shell>
 }
