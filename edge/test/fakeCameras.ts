@@ -290,6 +290,8 @@ export interface FakeProtect {
   /** the API key accepted from now on */
   setApiKey: (key: string) => void
   readonly thumbnailOf: (id: string) => Uint8Array
+  /** the thumbnail an event's requests get from now on (sent in pieces, with no declared length) */
+  readonly setThumbnail: (id: string, bytes: Uint8Array) => void
   readonly close: () => Promise<void>
 }
 
@@ -372,8 +374,11 @@ export const startFakeProtect = async (account: {
     const event = events.find((e) => e.id === m?.[1])
     if (m === null || event === undefined) return json(res, { error: "Not found" }, 404)
     if (m[2] === undefined) return json(res, event)
+    // In pieces with no Content-Length (chunked), as a console streaming a large image does.
     res.writeHead(200, { "Content-Type": "image/jpeg" })
-    res.end(thumbnailOf(event.id))
+    const bytes = thumbnailOf(event.id)
+    for (let at = 0; at < bytes.length; at += 256 * 1024) res.write(bytes.subarray(at, at + 256 * 1024))
+    res.end()
   })
   const wss = new WebSocketServer({ noServer: true })
   server.on("upgrade", (req, socket, head) => {
@@ -407,6 +412,7 @@ export const startFakeProtect = async (account: {
       apiKey = key
     },
     thumbnailOf,
+    setThumbnail: (id, bytes) => void thumbnails.set(id, bytes),
     close: async () => {
       for (const client of wss.clients) client.terminate()
       wss.close()

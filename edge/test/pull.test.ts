@@ -13,6 +13,7 @@ import * as Zlib from "node:zlib"
 import * as Path from "node:path"
 import { authorize, digestAuthorization, DigestSession, parseChallenge } from "../src/adapters/pull/digest"
 import { MultipartSplitter, splitMultipart, type MultipartPart } from "../src/adapters/pull/multipartStream"
+import { MAX_PHOTO_BYTES } from "../src/adapters/pull/photoBody"
 import { decodeUpdatePacket, encodeUpdatePacket } from "../src/adapters/pull/unifiPoll"
 import { CameraStates, reconnectDelay, runCameraSources, type SourcesOptions } from "../src/adapters/Sources"
 import * as Schema from "effect/Schema"
@@ -677,6 +678,22 @@ describe("reading a UniFi Protect console", () => {
       expect(read!.images).toEqual({ scene: fake.thumbnailOf(LPR!.id) })
       expect(fake.logins()).toBe(2)
       expect(fake.refused()).toBe(1)
+      expect(states.get("drive")).toMatchObject({ state: "connected" })
+    }))
+
+  it.scopedLive("keeps the read without its thumbnail when the console streams one past the photo limit", () =>
+    Effect.gen(function*() {
+      const fake = yield* fakeProtect()
+      fake.events.push(LPR!)
+      const huge = new Uint8Array(MAX_PHOTO_BYTES + 300 * 1024)
+      huge.set([0xff, 0xd8, 0xff, 0xe0])
+      fake.setThumbnail(LPR!.id, huge)
+      const { buffer, states } = yield* startSources([protectCamera(fake)], PROTECT_SECRETS, { reconnect: FAST })
+      yield* connected(states, fake)
+      for (const p of streamed(LPR!)) fake.send(p)
+      const [read] = yield* eventually("the read", Effect.map(pendingReads(buffer), (r) => r.length === 1 ? r : undefined))
+      expect(read).toMatchObject({ id: "unifi:f1d59512b03f596d87db22c7", plate: "WWHXXXX", images: {} })
+      expect(fake.requests).toContain("/proxy/protect/api/events/f1d59512b03f596d87db22c7/thumbnail")
       expect(states.get("drive")).toMatchObject({ state: "connected" })
     }))
 

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto"
 import type { CameraContext, CameraImage, CameraRead } from "../CameraRead"
 import { readFrigateMessage } from "../frigate"
 import { sniffImageType } from "../reads"
+import { boundedBody, MAX_PHOTO_BYTES } from "./photoBody"
 import type { SourceHooks } from "../Sources"
 
 /**
@@ -72,7 +73,7 @@ const RECENT_LIMIT = 5_000
  * A snapshot larger than this is left out (the read is kept): a batch to the central server is at
  * most 5 MiB (MAX_BATCH_BYTES), and a frame of a 4K camera as JPEG is well under it.
  */
-export const MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024
+export const MAX_SNAPSHOT_BYTES = MAX_PHOTO_BYTES
 
 /** A tracked object's best read so far, and when it was last heard of. */
 interface Held {
@@ -133,10 +134,8 @@ export const makeFrigateMqtt = (settings: FrigateSettings, ctx: CameraContext, o
         yield* Effect.ignore(response.text)
         return yield* Effect.fail(`Frigate answered HTTP ${response.status}`)
       }
-      const declared = Number(response.headers["content-length"] ?? 0)
-      if (declared > MAX_SNAPSHOT_BYTES) return yield* Effect.fail(`the snapshot is ${declared} bytes, more than ${MAX_SNAPSHOT_BYTES}`)
-      const bytes = new Uint8Array(yield* response.arrayBuffer)
-      if (bytes.length > MAX_SNAPSHOT_BYTES) return yield* Effect.fail(`the snapshot is ${bytes.length} bytes, more than ${MAX_SNAPSHOT_BYTES}`)
+      const bytes = yield* Effect.mapError(boundedBody(response, MAX_SNAPSHOT_BYTES), (e) =>
+        e._tag === "TooLarge" ? `the snapshot is larger than ${MAX_SNAPSHOT_BYTES} bytes` : e.message)
       const contentType = sniffImageType(bytes)
       if (contentType === undefined) return yield* Effect.fail("Frigate's answer is not an image")
       return { kind: "scene" as const, contentType, bytes }

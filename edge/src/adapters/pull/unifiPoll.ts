@@ -14,6 +14,7 @@ import * as Zlib from "node:zlib"
 import WebSocket from "ws"
 import { type CameraContext, type CameraImage, type CameraRead, type Parsed, PayloadError } from "../CameraRead"
 import { normalizeMac, sniffImageType } from "../reads"
+import { boundedBody } from "./photoBody"
 import type { SourceHooks } from "../Sources"
 import { isPlateEvent, ProtectEvent, protectEventHasPlate, protectEventReads } from "../unifi"
 
@@ -316,9 +317,12 @@ export const makeProtectPoll = (url: string, ctx: CameraContext, options: Protec
       const thumbnail = (event: ProtectEvent) =>
         request(`events/${encodeURIComponent(thumbnailId(event))}/thumbnail`, "an event thumbnail").pipe(
           Effect.flatMap((r) => ok(r, "an event thumbnail")),
-          Effect.flatMap((r) => Effect.mapError(r.arrayBuffer, (e) => fromHttpError(e, "an event thumbnail"))),
-          Effect.map((buffer): CameraImage | undefined => {
-            const bytes = new Uint8Array(buffer)
+          Effect.flatMap((r) =>
+            Effect.mapError(boundedBody(r), (e) =>
+              e._tag === "TooLarge"
+                ? new ProtectPollError({ reason: "protocol", message: `an event thumbnail: ${e.message}` })
+                : fromHttpError(e, "an event thumbnail"))),
+          Effect.map((bytes): CameraImage | undefined => {
             const contentType = sniffImageType(bytes)
             return contentType === undefined ? undefined : { kind: "scene", contentType, bytes }
           }),
