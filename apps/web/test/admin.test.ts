@@ -1,3 +1,4 @@
+import { connect as connectMqtt } from "mqtt"
 import * as Fs from "node:fs/promises"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -345,6 +346,49 @@ describe("the admin panel", () => {
       )).rows
     ).toEqual([{ email: "control@example.org", category: "bolo" }])
     await screenshot(page, "phone-email", { fullPage: true })
+    expect(await unnamedControls(page)).toEqual([])
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
+  it("sets the MQTT broker in the panel, and its test connects and publishes to the machine's broker", async () => {
+    const prefix = `alprweb${Date.now().toString(36)}`
+    // a subscriber on the broker the panel points at
+    const received = new Promise<string>((resolve, reject) => {
+      const client = connectMqtt("mqtt://127.0.0.1:1883", { reconnectPeriod: 0 })
+      client.on("error", reject)
+      client.on("connect", () => client.subscribe(`${prefix}/test`, { qos: 1 }, (error) => error && reject(error)))
+      client.on("message", (_topic, payload) => {
+        resolve(payload.toString())
+        client.end()
+      })
+    })
+    const { page, errors, context } = await adminPage(PHONE, "/admin/mqtt")
+    await page.getByRole("heading", { name: "Admin: MQTT" }).waitFor()
+    await page.getByLabel("Broker URL").fill("mqtt://127.0.0.1:1883")
+    await page.getByLabel("Password").fill("mqtt-secret-1")
+    await page.getByLabel("Topic prefix").fill(prefix)
+    // a password alone is refused with the reason (a broker would close the connection)
+    await page.getByRole("button", { name: "Save" }).click()
+    await page.getByText("a password needs a user name: MQTT sends a password only with one").waitFor()
+    expect((await server.db.query("SELECT url, password FROM mqtt_settings")).rows).toEqual([{ url: null, password: null }])
+    // the machine's broker takes any account
+    await page.getByLabel("User name").fill("alpr")
+    await page.getByRole("button", { name: "Save" }).click()
+    await page.getByText("Saved; the servers reconnect with these settings.").waitFor()
+    await expect.poll(async () => (await server.db.query("SELECT url, username, topic_prefix, password FROM mqtt_settings")).rows)
+      .toEqual([{ url: "mqtt://127.0.0.1:1883", username: "alpr", topic_prefix: prefix, password: "mqtt-secret-1" }])
+    await page.getByRole("button", { name: "Test: connect and publish" }).click()
+    await page.getByText(`connected to mqtt://127.0.0.1:1883 and published to ${prefix}/test; the broker acknowledged`).waitFor()
+    expect(JSON.parse(await received)).toMatchObject({ test: true })
+    // a broker that is not there: the test says so
+    await page.getByLabel("Broker URL").fill("mqtt://127.0.0.1:9")
+    await page.getByRole("button", { name: "Save" }).click()
+    await expect.poll(async () => (await server.db.query("SELECT url FROM mqtt_settings")).rows[0].url).toBe("mqtt://127.0.0.1:9")
+    await page.getByRole("button", { name: "Test: connect and publish" }).click()
+    await page.getByText(/^could not connect to mqtt:\/\/127\.0\.0\.1:9: /).waitFor()
+    await screenshot(page, "phone-admin-mqtt", { fullPage: true })
+    expect(await page.content()).not.toContain("mqtt-secret-1")
     expect(await unnamedControls(page)).toEqual([])
     expect(appErrors(errors)).toEqual([])
     await context.close()

@@ -119,6 +119,11 @@ export class MqttSettingsStore extends Effect.Service<MqttSettingsStore>()("@cha
                  ${set("url", change.url)} ${set("username", change.username)} ${set("password", change.password)}
                  ${set("topic_prefix", change.topic_prefix)} ${set("publish_reads", change.publish_reads)}
                  ${set("discovery", change.discovery)} ${set("discovery_prefix", change.discovery_prefix)}`
+        // MQTT carries a password only with a user name: a broker closes a connection that sends one alone.
+        const after = resolveSettings(env, Option.getOrUndefined(yield* orBug(row(undefined))))
+        if (after.password !== null && after.username === null) {
+          return yield* new BadRequest({ message: "a password needs a user name: MQTT sends a password only with one" })
+        }
         const changes: Record<string, unknown> = {}
         for (const key of given) {
           if (key === "password") changes.password = change.password === null ? "removed" : "changed"
