@@ -263,6 +263,15 @@ describe("webhooks", () => {
     expect(outcomeOf(await rpcExit(operator, (client) => client.outputs.deliveries({})))).toMatch(/^Forbidden/)
     expect(outcomeOf(await rpcExit(admin, (client) => client.webhooks.create({ name: "plain", url: "http://127.0.0.1:8/x" }))))
       .toMatch(/^BadRequest: url must be https:\/\//)
+    // never the cloud metadata service or this machine's unspecified address, written as an IP in any form
+    for (const [url, why] of [
+      ["https://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"],
+      ["https://[fe80::1]/x", "fe80::1 is a link-local address"],
+      ["https://[::ffff:169.254.169.254]/x", "169.254.169.254 is a link-local address"],
+      ["https://0.0.0.0:8443/x", "0.0.0.0 is the unspecified address"]
+    ] as const) {
+      expect(outcomeOf(await rpcExit(admin, (client) => client.webhooks.create({ name: "metadata", url })))).toContain(`BadRequest: url may not point at ${why}`)
+    }
     const badUrl = await rpcExit(admin, (client) => client.webhooks.create({ name: "ftp", url: "ftp://example.org/x" }))
     expect(Exit.isFailure(badUrl)).toBe(true)
     expect(outcomeOf(await rpcExit(admin, (client) => client.webhooks.create({ name: "creds", url: "https://user:pw@example.org/x" })))).not.toBe("success")

@@ -3,6 +3,7 @@ import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import * as Tls from "node:tls"
+import { guardedLookup, literalHost, refusedAddress } from "./Address"
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature, TIMESTAMP_HEADER } from "./Signature"
 
 /**
@@ -80,8 +81,12 @@ export const postSigned = (request: PostRequest): Effect.Effect<PostResult> =>
       [EVENT_HEADER]: request.event,
       [DELIVERY_HEADER]: request.deliveryId
     }
+    // Never a link-local or unspecified address, named literally or resolved (Address.ts).
+    const refused = refusedAddress(literalHost(url))
+    if (refused !== undefined) return resume(Effect.succeed({ _tag: "unreachable", message: `refused: ${refused}` }))
     const options: Https.RequestOptions = {
       method: "POST",
+      lookup: guardedLookup,
       headers,
       signal,
       timeout: request.timeoutMs,

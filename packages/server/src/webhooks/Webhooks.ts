@@ -16,6 +16,7 @@ import { randomUUID } from "node:crypto"
 import { Audit, type AuditEntry } from "../audit/Audit"
 import { AppConfig } from "../Config"
 import { IsoTime, orBug } from "../db/Rows"
+import { literalHost, refusedAddress } from "./Address"
 import { postSigned, readExtraCa } from "./Post"
 import { newWebhookSecret } from "./Signature"
 
@@ -120,6 +121,8 @@ export class Webhooks extends Effect.Service<Webhooks>()("@chaverim/server/Webho
             new BadRequest({ message: "url must be https:// (plain http is allowed only with WEBHOOK_ALLOW_HTTP=true)" })
           )
         }
+        const refused = input.url === undefined ? undefined : refusedAddress(literalHost(new URL(input.url)))
+        if (refused !== undefined) return yield* Effect.fail(new BadRequest({ message: `url may not point at ${refused}` }))
         if (input.watchlist_id !== undefined && input.watchlist_id !== null && input.category !== undefined && input.category !== null) {
           return yield* Effect.fail(new BadRequest({ message: "give a watchlist or a category, not both" }))
         }
