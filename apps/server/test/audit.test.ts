@@ -151,6 +151,25 @@ describe("photo views, the audit page's search, export and chain check", () => {
     expect(await views()).toHaveLength(after.length)
   })
 
+  it("writes one image.view row for a plate timeline's crops too (the plate page's Photos tab)", async () => {
+    const before = await views()
+    const response = await get(`/api/v1/plates/AUD4711/timeline?${new URLSearchParams({
+      from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString(), reason_code: "audit"
+    })}`)
+    expect(response.status).toBe(200)
+    const links = [...(await response.text()).matchAll(/\/api\/v1\/detections\/(\d+)\/images\/plate\?view=(\d+)\.[A-Za-z0-9_-]{43}/g)]
+    const after = await views()
+    expect(after).toHaveLength(before.length + 1)
+    const row = after.at(-1)!
+    expect(row).toMatchObject({ details: { via: "timeline", kind: "plate", count: 3 } })
+    expect([...(row.details as { reads: Array<string> }).reads].sort()).toEqual([...readIds].sort())
+    expect(new Set(links.map((l) => l[1]))).toEqual(new Set(readIds))
+    expect(new Set(links.map((l) => l[2]))).toEqual(new Set([row.id]))
+    const crop = await get(`${links[0]![0]}&reason_code=audit`)
+    expect(crop.status).toBe(200)
+    expect(await views()).toHaveLength(after.length)
+  })
+
   it("refuses a token for another read, another kind, another session or after it expired; a single photo is still audited", async () => {
     const items = await searchPage()
     const token = items[0]!.images.plate!.split("view=")[1]!
