@@ -190,9 +190,14 @@ describe("alerts", () => {
     await screenshot(page, "wall-alerts", { fullPage: true })
     expect(await unnamedControls(page)).toEqual([])
 
-    // From the filter, Tab reaches the newest alert's Acknowledge button.
+    // From the filter, Tab reaches the newest alert's photo (its read's page), then, in a few steps, its
+    // Acknowledge button.
     await page.getByLabel("Show").focus()
     await page.keyboard.press("Tab")
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("href"))).toMatch(/^\/read\/\d+$/)
+    for (let i = 0; i < 4 && await page.evaluate(() => document.activeElement?.textContent) !== "Acknowledge"; i++) {
+      await page.keyboard.press("Tab")
+    }
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Acknowledge")
     await page.keyboard.press("Enter")
     await page.getByRole("article", { name: "Alert BOL-777, acknowledged" }).waitFor()
