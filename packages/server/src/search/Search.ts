@@ -17,7 +17,6 @@ import {
 } from "@chaverim/domain/Search"
 import { locationOf } from "@chaverim/domain/Location"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -56,6 +55,18 @@ export const partialPattern = (typed: string): { readonly like: string; readonly
   like += "%"
   // Two characters at least: a pattern of one matches most of the table.
   return literal >= 2 ? { like: like.replace(/%+/g, "%"), pairs: [...pairs].sort() } : undefined
+}
+
+/** What a plate search looks for, checked (`plateMatchOf`). */
+type PlateMatch =
+  | { readonly _tag: "key"; readonly reads: Statement.Fragment; readonly corrections: Statement.Fragment }
+  | { readonly _tag: "partial"; readonly like: string; readonly plates: Statement.Fragment }
+  | FuzzyMatch
+interface FuzzyMatch {
+  readonly _tag: "fuzzy"
+  readonly normalized: string
+  readonly maxDistance: number
+  readonly plates: Statement.Fragment
 }
 
 /** Candidates for fuzzy search must share this much of their trigrams with the searched plate. */
@@ -312,8 +323,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
      * the edit distance ranks them (then similarity, then time), and only then are their reads
      * fetched, newest first per plate. Two edits at most for plates of six or more characters, one below.
      */
-    const byCloseness = (searched: string, params: SearchParams, cursor: Cursor | undefined) => {
-      const maxDistance = [...searched].length >= 6 ? 2 : 1
+    const byCloseness = (fuzzy: FuzzyMatch, params: SearchParams, cursor: Cursor | undefined) => {
       // The cursor's place in (distance, -score): plates before it are skipped whole, the plate it stopped
       // in is read on from the cursor's read, and the plates after it from their newest.
       const place = cursor === undefined ? undefined : { distance: cursor.d ?? 0, score: sql`${-(cursor.s ?? 0)}::real` }
@@ -323,10 +333,10 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       return sql`
         WITH k AS MATERIALIZED (
           SELECT * FROM (
-            SELECT plate, similarity(plate, ${searched}) AS score, levenshtein(plate, ${searched}) AS distance
-              FROM plates WHERE ${sql.and([sql`plate % ${searched}`, ...knownFiltersOf(sql`plate`, params)])}) p
+            SELECT plate, similarity(plate, ${fuzzy.normalized}) AS score, levenshtein(plate, ${fuzzy.normalized}) AS distance
+              FROM plates WHERE ${fuzzy.plates}) p
            WHERE ${sql.and([
-        sql`p.distance <= ${maxDistance}`,
+        sql`p.distance <= ${fuzzy.maxDistance}`,
         ...(place === undefined ? [] : [sql`(p.distance, -p.score) >= (${place.distance}, ${place.score})`])
       ])})
         SELECT ${select}, k.score, k.distance
@@ -493,44 +503,66 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       return { ...given, camera_id: cameras.length === 0 ? undefined : [...new Set(cameras)] }
     }
 
-    /** The rows of a plate search's page after `cursor`, by its mode; a 400 for a plate the mode cannot search. */
-    const plateRows = (params: SearchParams, plate: string, cursor: Cursor | undefined) =>
-      Effect.gen(function*() {
+    /**
+     * What a plate search looks for, by its mode, checked (a 400 for a plate the mode cannot search):
+     * exact and look-alike a read's key (and a correction's); partial and fuzzy a condition on the table of
+     * distinct plates, the known-plate filters in it, so that they choose the candidates too.
+     */
+    const plateMatchOf = (params: SearchParams, plate: string) =>
+      Effect.suspend((): Effect.Effect<PlateMatch, BadRequest> => {
         const normalized = normalizePlate(plate)
-        let statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>
+        const known = knownFiltersOf(sql`plate`, params)
         switch (params.mode) {
           case "exact":
           case "ocr": {
-            if (normalized === "") return yield* new BadRequest({ message: "plate has no letters or digits" })
-            statement = params.mode === "exact"
-              ? byTime(sql`d.plate = ${normalized}`, sql`c.plate = ${normalized}`, params, cursor)
-              : byTime(sql`d.plate_ocr = ${ocrKey(plate)}`, sql`c.plate_ocr = ${ocrKey(plate)}`, params, cursor)
-            break
+            if (normalized === "") return Effect.fail(new BadRequest({ message: "plate has no letters or digits" }))
+            const key = ocrKey(plate)
+            return Effect.succeed(
+              params.mode === "exact"
+                ? { _tag: "key" as const, reads: sql`d.plate = ${normalized}`, corrections: sql`c.plate = ${normalized}` }
+                : { _tag: "key" as const, reads: sql`d.plate_ocr = ${key}`, corrections: sql`c.plate_ocr = ${key}` }
+            )
           }
           case "partial": {
             const pattern = partialPattern(plate)
             if (pattern === undefined) {
-              return yield* new BadRequest({ message: "a partial plate needs at least two letters or digits besides * and ?" })
+              return Effect.fail(new BadRequest({ message: "a partial plate needs at least two letters or digits besides * and ?" }))
             }
-            const plates = sql.and([
-              sql`plate LIKE ${pattern.like}`,
-              ...(pattern.pairs.length === 0 ? [] : [sql`plate_pairs(plate) @> string_to_array(${pattern.pairs.join(" ")}, ' ')`]),
-              ...knownFiltersOf(sql`plate`, params)
-            ])
-            statement = byPlates(sql`SELECT plate FROM plates WHERE ${plates}`, sql`c.plate LIKE ${pattern.like}`, params, cursor)
-            break
+            return Effect.succeed({
+              _tag: "partial" as const,
+              like: pattern.like,
+              plates: sql.and([
+                sql`plate LIKE ${pattern.like}`,
+                ...(pattern.pairs.length === 0 ? [] : [sql`plate_pairs(plate) @> string_to_array(${pattern.pairs.join(" ")}, ' ')`]),
+                ...known
+              ])
+            })
           }
           case "fuzzy": {
-            if ([...normalized].length < 3) return yield* new BadRequest({ message: "a fuzzy search needs at least three letters or digits" })
-            statement = sql.withTransaction(Effect.zipRight(
-              sql`SELECT set_config('pg_trgm.similarity_threshold', ${String(FUZZY_SIMILARITY)}, true)`,
-              byCloseness(normalized, params, cursor)
-            ))
-            break
+            if ([...normalized].length < 3) return Effect.fail(new BadRequest({ message: "a fuzzy search needs at least three letters or digits" }))
+            return Effect.succeed({
+              _tag: "fuzzy" as const,
+              normalized,
+              maxDistance: [...normalized].length >= 6 ? 2 : 1,
+              plates: sql.and([sql`plate % ${normalized}`, ...known])
+            })
           }
         }
-        return yield* orBug(Effect.flatMap(statement, decodePage))
       })
+
+    /** A statement using pg_trgm's `%` at fuzzy search's threshold, set for its own transaction. */
+    const atFuzzyThreshold = <A, E, R>(statement: Effect.Effect<A, E, R>) =>
+      sql.withTransaction(Effect.zipRight(sql`SELECT set_config('pg_trgm.similarity_threshold', ${String(FUZZY_SIMILARITY)}, true)`, statement))
+
+    /** The rows of a plate search's page after `cursor`, by its mode. */
+    const plateRows = (params: SearchParams, match: PlateMatch, cursor: Cursor | undefined) => {
+      const statement = match._tag === "key"
+        ? byTime(match.reads, match.corrections, params, cursor)
+        : match._tag === "partial"
+        ? byPlates(sql`SELECT plate FROM plates WHERE ${match.plates}`, sql`c.plate LIKE ${match.like}`, params, cursor)
+        : atFuzzyThreshold(byCloseness(match, params, cursor))
+      return orBug(Effect.flatMap(statement, decodePage))
+    }
 
     const search = (given: SearchParams, user: Actor, request: RequestInfo) =>
       Effect.gen(function*() {
@@ -539,7 +571,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         const reason = yield* reasonOf(givenReason(params), "search")
         const cursor = params.cursor === undefined ? undefined : yield* decodeCursor(params.cursor)
         const normalized = normalizePlate(params.plate)
-        const rows = yield* plateRows(params, params.plate, cursor)
+        const rows = yield* plateRows(params, yield* plateMatchOf(params, params.plate), cursor)
         const result = pageOf(rows, params, params.mode === "fuzzy" ? normalized : undefined)
         yield* audit.record({
           actor: user,
@@ -622,64 +654,35 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         }
         const reason = yield* reasonOf(givenReason(params), "search")
         const normalized = normalizePlate(params.plate)
-        const plate = params.plate
+        const match = yield* plateMatchOf(params, params.plate)
         const limit = sql.literal(String(PLATE_GROUPS_MAX + 1))
+        const inRange = (plate: Statement.Fragment) => sql.and([sql`pm.plate = ${plate}`, ...monthsIn(params)])
         let rows: ReadonlyArray<PlateCameraRow> = []
         let ranked: ReadonlyArray<typeof Candidate.Type> | undefined
-        switch (params.mode) {
-          case "exact":
-          case "ocr": {
-            if (normalized === "") return yield* new BadRequest({ message: "plate has no letters or digits" })
-            const match = params.mode === "exact" ? sql`d.plate = ${normalized}` : sql`d.plate_ocr = ${ocrKey(plate)}`
-            rows = yield* orBug(Effect.flatMap(perCameraWhere(match, params), decodePlateCameras))
-            break
-          }
-          case "partial": {
-            const pattern = partialPattern(plate)
-            if (pattern === undefined) {
-              return yield* new BadRequest({ message: "a partial plate needs at least two letters or digits besides * and ?" })
-            }
-            const matches = sql.and([
-              sql`plate LIKE ${pattern.like}`,
-              ...(pattern.pairs.length === 0 ? [] : [sql`plate_pairs(plate) @> string_to_array(${pattern.pairs.join(" ")}, ' ')`])
-            ])
-            ranked = yield* orBug(Effect.flatMap(
-              sql`
-                SELECT p.plate, NULL::real AS score, NULL::int AS distance FROM (
-                  SELECT plate, (SELECT max(pm.month) FROM plate_months pm WHERE ${
-                sql.and([sql`pm.plate = plates.plate`, ...monthsIn(params)])
-              }) AS newest
-                    FROM plates WHERE ${sql.and([matches, ...knownFiltersOf(sql`plate`, params)])}) p
-                 WHERE p.newest IS NOT NULL
-                 ORDER BY p.newest DESC, p.plate
-                 LIMIT ${limit}`,
-              decodeCandidates
-            ))
-            break
-          }
-          case "fuzzy": {
-            if ([...normalized].length < 3) return yield* new BadRequest({ message: "a fuzzy search needs at least three letters or digits" })
-            const maxDistance = [...normalized].length >= 6 ? 2 : 1
-            ranked = yield* orBug(Effect.flatMap(
-              sql.withTransaction(Effect.zipRight(
-                sql`SELECT set_config('pg_trgm.similarity_threshold', ${String(FUZZY_SIMILARITY)}, true)`,
-                sql`
-                  SELECT k.plate, k.score, k.distance FROM (
-                    SELECT plate, similarity(plate, ${normalized}) AS score, levenshtein(plate, ${normalized}) AS distance
-                      FROM plates WHERE ${sql.and([sql`plate % ${normalized}`, ...knownFiltersOf(sql`plate`, params)])}) k
-                   WHERE ${
-                  sql.and([
-                    sql`k.distance <= ${maxDistance}`,
-                    sql`EXISTS (SELECT FROM plate_months pm WHERE ${sql.and([sql`pm.plate = k.plate`, ...monthsIn(params)])})`
-                  ])
-                }
-                   ORDER BY k.distance, k.score DESC, k.plate
-                   LIMIT ${limit}`
-              )),
-              decodeCandidates
-            ))
-            break
-          }
+        if (match._tag === "key") {
+          rows = yield* orBug(Effect.flatMap(perCameraWhere(match.reads, params), decodePlateCameras))
+        } else if (match._tag === "partial") {
+          ranked = yield* orBug(Effect.flatMap(
+            sql`
+              SELECT p.plate, NULL::real AS score, NULL::int AS distance FROM (
+                SELECT plate, (SELECT max(pm.month) FROM plate_months pm WHERE ${inRange(sql`plates.plate`)}) AS newest
+                  FROM plates WHERE ${match.plates}) p
+               WHERE p.newest IS NOT NULL
+               ORDER BY p.newest DESC, p.plate
+               LIMIT ${limit}`,
+            decodeCandidates
+          ))
+        } else {
+          ranked = yield* orBug(Effect.flatMap(
+            atFuzzyThreshold(sql`
+              SELECT k.plate, k.score, k.distance FROM (
+                SELECT plate, similarity(plate, ${match.normalized}) AS score, levenshtein(plate, ${match.normalized}) AS distance
+                  FROM plates WHERE ${match.plates}) k
+               WHERE k.distance <= ${match.maxDistance} AND EXISTS (SELECT FROM plate_months pm WHERE ${inRange(sql`k.plate`)})
+               ORDER BY k.distance, k.score DESC, k.plate
+               LIMIT ${limit}`),
+            decodeCandidates
+          ))
         }
         const candidates = ranked?.slice(0, PLATE_GROUPS_MAX)
         if (candidates !== undefined && candidates.length > 0) {
@@ -740,13 +743,14 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         const reason = yield* reasonOf(givenReason(params), "export")
         const range = params.plate === undefined ? yield* browseRange(params) : undefined
         const fuzzy = params.plate !== undefined && params.mode === "fuzzy" ? normalizePlate(params.plate) : undefined
+        const match = params.plate === undefined ? undefined : yield* plateMatchOf(params, params.plate)
         const items: Array<DetectionItem> = []
         let cursor: Cursor | undefined
         let truncated = false
         for (;;) {
-          const rows = params.plate === undefined
+          const rows = match === undefined
             ? yield* orBug(Effect.flatMap(byCameras(params, range!, cursor), decodePage))
-            : yield* plateRows(params, params.plate, cursor)
+            : yield* plateRows(params, match, cursor)
           const page = pageOf(rows, params, fuzzy)
           items.push(...page.items)
           if (page.next_cursor === null) break
