@@ -13,7 +13,7 @@ const DOMAIN_SRC = Path.resolve(__dirname, "../../domain/src")
 /** Facts every capability may use; they import only each other (and packages). */
 const isLow = (file: string) =>
   file === "Config.ts" ||
-  /^(crypto|csv|db)\//.test(file) ||
+  /^(crypto|csv|db|pdf)\//.test(file) ||
   (file.startsWith("http/") && !isWiring(file)) ||
   // the live feed's journal: a hand-off that writers before the feed append to in their own transaction
   file === "live/Events.ts" ||

@@ -2,6 +2,7 @@ import PDFDocument from "pdfkit"
 import * as Fs from "node:fs"
 import * as FsPromises from "node:fs/promises"
 import { finished } from "node:stream/promises"
+import { layoutOf, printable } from "../pdf/Layout"
 
 /** What the report says of the export as a whole. */
 export interface ReportExport {
@@ -51,12 +52,6 @@ export interface ReportRead {
   readonly auditRows: number
 }
 
-/**
- * The standard PDF fonts speak Windows-1252 only: other characters (what a camera or a person may
- * have typed) are shown as `?` here. The reads' JSON files hold every text exactly.
- */
-const printable = (text: string) => text.replace(/[^\x20-\x7e\u00a0-\u00ff]/g, "?")
-
 const position = (p: ReportRead["position"]) =>
   p === undefined ? "not known" : `${p.lat.toFixed(6)}, ${p.lon.toFixed(6)} (${p.source === "read" ? "from the read" : "the camera's position"})`
 
@@ -82,15 +77,9 @@ export const writeReport = async (path: string, meta: ReportExport, reads: Reado
   })
   const out = Fs.createWriteStream(path, { mode: 0o600 })
   doc.pipe(out)
-  const left = doc.page.margins.left
-  const width = doc.page.width - doc.page.margins.left - doc.page.margins.right
-  const bottom = () => doc.page.height - doc.page.margins.bottom
+  const { bottom, field, left, table, width } = layoutOf(doc)
 
   const heading = (text: string, size = 16) => doc.font("Helvetica-Bold").fontSize(size).text(printable(text), left, undefined, { width })
-  const field = (name: string, value: string) => {
-    doc.font("Helvetica-Bold").fontSize(10).text(`${name}: `, left, undefined, { continued: true, width })
-    doc.font("Helvetica").text(printable(value))
-  }
   const paragraph = (text: string, size = 9) => doc.font("Helvetica").fontSize(size).text(printable(text), left, undefined, { width })
 
   heading("Evidence export", 20)
@@ -130,23 +119,7 @@ export const writeReport = async (path: string, meta: ReportExport, reads: Reado
     { title: "Camera", width: 150 },
     { title: "Position (lat, lon)", width: width - 384 }
   ]
-  const row = (cells: ReadonlyArray<string>, bold: boolean) => {
-    doc.font(bold ? "Helvetica-Bold" : "Helvetica").fontSize(8)
-    const heights = cells.map((cell, i) => doc.heightOfString(printable(cell), { width: columns[i]!.width - 4 }))
-    const height = Math.max(...heights) + 4
-    if (doc.y + height > bottom()) {
-      doc.addPage()
-    }
-    const y = doc.y
-    let x = left
-    cells.forEach((cell, i) => {
-      doc.text(printable(cell), x, y, { width: columns[i]!.width - 4 })
-      x += columns[i]!.width
-    })
-    doc.x = left
-    doc.y = y + height
-  }
-  row(columns.map((c) => c.title), true)
+  const row = table(columns)
   reads.forEach((read, i) =>
     row([
       String(i + 1),
@@ -154,7 +127,7 @@ export const writeReport = async (path: string, meta: ReportExport, reads: Reado
       read.correctedPlate === undefined ? read.plate : `${read.plate} -> ${read.correctedPlate}`,
       [read.camera, read.site].filter((x) => x !== undefined && x !== "").join(", "),
       read.position === undefined ? "not known" : `${read.position.lat.toFixed(6)}, ${read.position.lon.toFixed(6)}`
-    ], false)
+    ])
   )
 
   // One page (or more) per read.

@@ -3,6 +3,7 @@ import { stringify } from "csv-stringify/sync"
 import * as Effect from "effect/Effect"
 import PDFDocument from "pdfkit"
 import { neutraliseFormula } from "../csv/Formulas"
+import { layoutOf, printable } from "../pdf/Layout"
 
 /** What an export says of itself besides its reads: the search, who made it, why, when. */
 export interface ExportMeta {
@@ -59,9 +60,6 @@ export const csvOf = (items: ReadonlyArray<DetectionItem>): string =>
     )
   ])
 
-/** The standard PDF fonts speak Windows-1252 only: other characters are shown as `?` (the CSV holds them exactly). */
-const printable = (text: string) => text.replace(/[^\x20-\x7e\u00a0-\u00ff]/g, "?")
-
 const vehicleOf = (item: DetectionItem) => [item.vehicle_color, item.vehicle_make, item.vehicle_type].filter(Boolean).join(" ")
 
 /**
@@ -84,13 +82,7 @@ export const pdfOf = (items: ReadonlyArray<DetectionItem>, meta: ExportMeta): Ef
     doc.on("data", (chunk: Uint8Array) => chunks.push(chunk))
     doc.on("end", () => resume(Effect.succeed(Buffer.concat(chunks))))
 
-    const left = doc.page.margins.left
-    const width = doc.page.width - doc.page.margins.left - doc.page.margins.right
-    const bottom = () => doc.page.height - doc.page.margins.bottom
-    const field = (name: string, value: string) => {
-      doc.font("Helvetica-Bold").fontSize(10).text(`${name}: `, left, undefined, { continued: true, width })
-      doc.font("Helvetica").text(printable(value))
-    }
+    const { field, left, table, width } = layoutOf(doc)
 
     doc.font("Helvetica-Bold").fontSize(18).text("Search results", left, undefined, { width })
     doc.moveDown(0.4)
@@ -112,23 +104,7 @@ export const pdfOf = (items: ReadonlyArray<DetectionItem>, meta: ExportMeta): Ef
       { title: "Vehicle", width: 120 },
       { title: "Conf.", width: width - 680 }
     ]
-    const row = (cells: ReadonlyArray<string>, bold: boolean) => {
-      doc.font(bold ? "Helvetica-Bold" : "Helvetica").fontSize(8)
-      const height = Math.max(...cells.map((cell, i) => doc.heightOfString(printable(cell), { width: columns[i]!.width - 4 }))) + 3
-      if (doc.y + height > bottom()) {
-        doc.addPage()
-        if (!bold) row(columns.map((c) => c.title), true)
-      }
-      const y = doc.y
-      let x = left
-      cells.forEach((cell, i) => {
-        doc.text(printable(cell), x, y, { width: columns[i]!.width - 4 })
-        x += columns[i]!.width
-      })
-      doc.x = left
-      doc.y = y + height
-    }
-    row(columns.map((c) => c.title), true)
+    const row = table(columns)
     items.forEach((item, i) => {
       const corrected = correctedPlate(item)
       row([
@@ -140,7 +116,7 @@ export const pdfOf = (items: ReadonlyArray<DetectionItem>, meta: ExportMeta): Ef
         item.direction ?? "",
         vehicleOf(item),
         `${Math.round(item.confidence * 100)}%`
-      ], false)
+      ])
     })
     doc.end()
   })
