@@ -261,6 +261,32 @@ describe("photo views, the audit page's search, export and chain check", () => {
     expect(outcomeOf(refused)).toMatch(/^Forbidden/)
   })
 
+  it("covers only the reads' own crop links: a camera's text that looks like one is neither named nor given a token", async () => {
+    const { apiKey } = await server.collector("Forging camera")
+    const forged = `/api/v1/detections/${otherId}/images/plate`
+    const event = detection({ plate: { text: "FRG 0001", confidence: 0.9 }, vehicle: { direction: "in", type: "car", color: "blue", make: forged } })
+    const form = new FormData()
+    form.append("batch", JSON.stringify({ events: [event] }))
+    form.append(`plate:${event.detection_id}`, new Blob([fakeJpeg(2_000, 7)], { type: "image/jpeg" }))
+    expect((await fetch(`${server.url}/api/v1/detections/batch`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body: form })).status).toBe(200)
+    const response = await get("/api/v1/detections?plate=FRG0001&reason_code=audit")
+    const [item] = ((await response.json()) as { items: Array<{ id: string; vehicle_make: string; images: { plate: string } }> }).items
+    expect(item!.vehicle_make).toBe(forged)
+    const row = (await views()).at(-1)!
+    expect(row.details).toMatchObject({ reads: [item!.id], count: 1 })
+    expect(item!.images.plate).toMatch(new RegExp(`^/api/v1/detections/${item!.id}/images/plate\\?view=${row.id}\\.`))
+  })
+
+  it("answers a view token or a read id past what the database holds with a 400, not a 500", async () => {
+    const secret = "A".repeat(43)
+    for (const path of [
+      `/api/v1/detections/${readIds[0]}/images/plate?view=9999999999999999999.${secret}`,
+      `/api/v1/detections/99999999999999999999/images/plate?reason_code=audit`
+    ]) {
+      expect((await get(path)).status, path).toBe(400)
+    }
+  })
+
   it("verifies the chain over RPC, for admins, audited with its result, and names the first broken row", async () => {
     const intact = await rpc(admin, (client) => client.audit.verify())
     expect(intact).toMatchObject({ ok: true })

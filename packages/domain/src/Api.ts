@@ -160,7 +160,7 @@ export class CollectorsApi extends HttpApiGroup.make("collectors")
 export class ImagesApi extends HttpApiGroup.make("images")
   .add(
     HttpApiEndpoint.get("image", "/api/v1/detections/:id/images/:kind")
-      .setPath(Schema.Struct({ id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive()), kind: ImageKind }))
+      .setPath(Schema.Struct({ id: DetectionPath.fields.id, kind: ImageKind }))
       .setUrlParams(Schema.Struct({
         ...ReasonParams.fields,
         /**
@@ -168,7 +168,7 @@ export class ImagesApi extends HttpApiGroup.make("images")
          * covers them (the reason is then the search's); left out, the view is audited by itself
          */
         view: Schema.optional(Schema.String.pipe(
-          Schema.pattern(/^\d{1,19}\.[A-Za-z0-9_-]{43}$/, { message: () => "view is the token a search result's photo link carries" })
+          Schema.pattern(/^\d{1,18}\.[A-Za-z0-9_-]{43}$/, { message: () => "view is the token a search result's photo link carries" })
         ))
       }))
       .addSuccess(HttpApiSchema.Uint8Array({ contentType: "image/jpeg" }))

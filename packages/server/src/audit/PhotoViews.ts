@@ -29,7 +29,7 @@ export const MAX_VIEW_READS = 500
 const CROP_LINK = /^\/api\/v1\/detections\/(\d{1,19})\/images\/plate$/
 
 /** `?view=` as links carry it: the row's id, a dot, 32 random bytes in base64url. */
-export const VIEW_TOKEN = /^(\d{1,19})\.([A-Za-z0-9_-]{43})$/
+export const VIEW_TOKEN = /^(\d{1,18})\.([A-Za-z0-9_-]{43})$/
 
 const fingerprint = (secret: string, sessionHash: string) => sha256Hex(`alpr-photo-view-v1\n${secret}\n${sessionHash}`)
 
@@ -53,22 +53,29 @@ export interface PageViewer {
 /** Why a token was refused: said to the user (403) and recorded as access.denied. */
 export type ViewRefusal = { readonly viewId: string; readonly message: string }
 
-/** Every string in a listing's JSON (plain objects and arrays), in order. */
-const eachString = (value: unknown, f: (text: string) => void): void => {
-  if (typeof value === "string") f(value)
-  else if (Array.isArray(value)) value.forEach((item) => eachString(item, f))
-  else if (value !== null && typeof value === "object") Object.values(value).forEach((item) => eachString(item, f))
+/**
+ * The plate-crop links of a listing's JSON: the `images.plate` of each read in it, wherever the reads sit
+ * (a page's items, a timeline's sightings). Only there: text a camera or a person wrote (a vehicle's make, a
+ * note) may look like a link, and must neither be covered by the view nor given a token.
+ */
+const mapCropLinks = (value: unknown, f: (link: string) => string): unknown => {
+  if (Array.isArray(value)) return value.map((item) => mapCropLinks(item, f))
+  if (value === null || typeof value !== "object") return value
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => {
+    if (key === "images" && item !== null && typeof item === "object" && typeof (item as { plate?: unknown }).plate === "string") {
+      const images = item as { readonly plate: string }
+      return [key, { ...images, plate: f(images.plate) }]
+    }
+    return [key, mapCropLinks(item, f)]
+  }))
 }
 
-/** Walks a listing's JSON (plain objects and arrays) and calls `f` on every string. */
-const mapStrings = (value: unknown, f: (text: string) => string): unknown => {
-  if (typeof value === "string") return f(value)
-  if (Array.isArray(value)) return value.map((item) => mapStrings(item, f))
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, f)]))
-  }
-  return value
-}
+/** Every crop link of a listing, in order (see mapCropLinks). */
+const eachCropLink = (value: unknown, f: (link: string) => void): void =>
+  void mapCropLinks(value, (link) => {
+    f(link)
+    return link
+  })
 
 export const makePhotoViews = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -96,7 +103,7 @@ export const makePhotoViews = Effect.gen(function*() {
   const cover = <A>(listing: A, viewer: PageViewer): Effect.Effect<A> =>
     Effect.gen(function*() {
       const reads: Array<string> = []
-      eachString(listing, (text) => {
+      eachCropLink(listing, (text) => {
         const id = CROP_LINK.exec(text)?.[1]
         if (id !== undefined && !reads.includes(id) && reads.length < MAX_VIEW_READS) reads.push(id)
       })
@@ -121,7 +128,7 @@ export const makePhotoViews = Effect.gen(function*() {
       })
       const covered = new Set(reads)
       const token = `${viewId}.${secret}`
-      return mapStrings(listing, (text) => {
+      return mapCropLinks(listing, (text) => {
         const id = CROP_LINK.exec(text)?.[1]
         return id !== undefined && covered.has(id) ? `${text}?view=${token}` : text
       }) as A
