@@ -303,6 +303,10 @@ describe("the search's tag and known filters", () => {
     expect(tagged.plates.map((p) => p.plate).sort()).toEqual(["RES111", "RES222"])
     const fuzzy = await view({ plate: "RES112", mode: "fuzzy", tag: "resident" })
     expect(fuzzy.plates.map((p) => p.plate)).toEqual(["RES111"])
+    // a camera filter chooses the candidates too: the 205 newer plates were read at another camera
+    const here = await view({ plate: "RES*", mode: "partial", camera: cameraId })
+    expect(here).toEqual({ plates: expect.any(Array), truncated: false })
+    expect(here.plates.map((p) => p.plate).sort()).toEqual(["RES111", "RES222", "RES999"])
   })
 
   it("browses a camera's reads of tagged plates only (tags repeated or comma-separated)", async () => {

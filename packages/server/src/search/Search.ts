@@ -657,6 +657,12 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         const match = yield* plateMatchOf(params, params.plate)
         const limit = sql.literal(String(PLATE_GROUPS_MAX + 1))
         const inRange = (plate: Statement.Fragment) => sql.and([sql`pm.plate = ${plate}`, ...monthsIn(params)])
+        // With filters on the reads (a camera, a site, a direction…), a candidate needs a read they keep: else
+        // the 200 newest plates matching the pattern, read elsewhere, would crowd out those read here.
+        const narrowed = [params.camera_id, params.site, params.direction, params.vehicle_type, params.vehicle_color]
+          .some((values) => values !== undefined && values.length > 0) || params.min_confidence !== undefined
+        const withReads = (plate: Statement.Fragment) =>
+          narrowed ? [sql`EXISTS (SELECT FROM detections d WHERE ${sql.and([sql`d.plate = ${plate}`, ...filtersOf(params)])})`] : []
         let rows: ReadonlyArray<PlateCameraRow> = []
         let ranked: ReadonlyArray<typeof Candidate.Type> | undefined
         if (match._tag === "key") {
@@ -667,7 +673,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
               SELECT p.plate, NULL::real AS score, NULL::int AS distance FROM (
                 SELECT plate, (SELECT max(pm.month) FROM plate_months pm WHERE ${inRange(sql`plates.plate`)}) AS newest
                   FROM plates WHERE ${match.plates}) p
-               WHERE p.newest IS NOT NULL
+               WHERE ${sql.and([sql`p.newest IS NOT NULL`, ...withReads(sql`p.plate`)])}
                ORDER BY p.newest DESC, p.plate
                LIMIT ${limit}`,
             decodeCandidates
@@ -678,7 +684,13 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
               SELECT k.plate, k.score, k.distance FROM (
                 SELECT plate, similarity(plate, ${match.normalized}) AS score, levenshtein(plate, ${match.normalized}) AS distance
                   FROM plates WHERE ${match.plates}) k
-               WHERE k.distance <= ${match.maxDistance} AND EXISTS (SELECT FROM plate_months pm WHERE ${inRange(sql`k.plate`)})
+               WHERE ${
+              sql.and([
+                sql`k.distance <= ${match.maxDistance}`,
+                sql`EXISTS (SELECT FROM plate_months pm WHERE ${inRange(sql`k.plate`)})`,
+                ...withReads(sql`k.plate`)
+              ])
+            }
                ORDER BY k.distance, k.score DESC, k.plate
                LIMIT ${limit}`),
             decodeCandidates
