@@ -224,12 +224,17 @@ describe("photo views, the audit page's search, export and chain check", () => {
       Effect.all({
         needle: client.audit.list({ text: "NEEDLE haystack" }),
         read: client.audit.list({ text: `${readIds[2]} plate`, action: "image.view" }),
-        none: client.audit.list({ text: "needle nothing-like-this" })
+        none: client.audit.list({ text: "needle nothing-like-this" }),
+        // LIKE's own wildcards in the words match themselves: "needle_in" is not "needle in", "%haystack" nothing
+        underscore: client.audit.list({ text: "needle_in" }),
+        percent: client.audit.list({ text: "needle%haystack" })
       }))
     expect(found.needle.items.map((r) => r.action)).toEqual(["test.formula"])
     expect(found.read.items.length).toBeGreaterThanOrEqual(2)
     expect(found.read.items.every((r) => JSON.stringify(r).includes(readIds[2]!))).toBe(true)
     expect(found.none.items).toEqual([])
+    expect(found.underscore.items).toEqual([])
+    expect(found.percent.items).toEqual([])
 
     const exported = await rpc(admin, (client) =>
       Effect.all({

@@ -553,5 +553,12 @@ describe("plate search", () => {
     expect(values.vehicle_types).toEqual(expect.arrayContaining(["car", "truck"]))
     expect(values.vehicle_colors).toEqual(expect.arrayContaining(["blue", "red", "grey"]))
     expect((await get("/api/v1/detections/suggestions", {}, { cookie: await server.session("viewer") })).status).toBe(403)
+    // the reads' values are kept for a while (SUGGESTIONS_TTL): a colour read since is not offered yet; sites are read afresh
+    const fresh = await server.collector("Suggestions site")
+    expect((await postBatch(server, fresh.apiKey, [detection({ vehicle: { direction: "in", type: "car", color: "chartreuse", make: "Kia" } })])).status).toBe(200)
+    await server.db.query("UPDATE cameras SET site = 'Fresh site' WHERE collector_id = (SELECT id FROM collectors WHERE name = 'Suggestions site')")
+    const again = (await (await get("/api/v1/detections/suggestions", {})).json()) as typeof values
+    expect(again.vehicle_colors).not.toContain("chartreuse")
+    expect(again.sites).toContain("Fresh site")
   })
 })

@@ -120,8 +120,9 @@ export class MqttSettingsStore extends Effect.Service<MqttSettingsStore>()("@cha
                  ${set("topic_prefix", change.topic_prefix)} ${set("publish_reads", change.publish_reads)}
                  ${set("discovery", change.discovery)} ${set("discovery_prefix", change.discovery_prefix)}`
         // MQTT carries a password only with a user name: a broker closes a connection that sends one alone.
+        // Asked of a change to either (the environment may set one of them, and other changes must still go).
         const after = resolveSettings(env, Option.getOrUndefined(yield* orBug(row(undefined))))
-        if (after.password !== null && after.username === null) {
+        if ((change.password !== undefined || change.username !== undefined) && after.password !== null && after.username === null) {
           return yield* new BadRequest({ message: "a password needs a user name: MQTT sends a password only with one" })
         }
         const changes: Record<string, unknown> = {}

@@ -132,7 +132,7 @@ export const makeReadDetails = (findRead: (id: number) => Effect.Effect<Detectio
             orBug(runReads({ first: known.value.run_first, at: read.detected_at })),
             orBug(corrections(id)),
             orBug(alerts(id, user))
-          ], { concurrency: "unbounded" })
+          ], { concurrency: 2 })
           return {
             read,
             collector: { id: read.camera.collector_id, name: known.value.collector_name },

@@ -57,6 +57,9 @@ export const partialPattern = (typed: string): { readonly like: string; readonly
   return literal >= 2 ? { like: like.replace(/%+/g, "%"), pairs: [...pairs].sort() } : undefined
 }
 
+/** Exports gathered and drawn at once on one server; the others wait their turn. */
+const EXPORTS_AT_ONCE = 2
+
 /** What a plate search looks for, checked (`plateMatchOf`). */
 type PlateMatch =
   | { readonly _tag: "key"; readonly reads: Statement.Fragment; readonly corrections: Statement.Fragment }
@@ -746,8 +749,11 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
     /**
      * A search's reads as a file (CSV or PDF), in the search's order, at most EXPORT_MAX_READS (the
      * answer says when it was cut), gathered page by page as the search pages them. One audit row per
-     * export, with the search, the reason, the format and how many reads left.
+     * export, with the search, the reason, the format and how many reads left. Exports take their turn,
+     * EXPORTS_AT_ONCE at a time on a server: each gathers up to 10,000 reads, and a PDF's drawing holds the
+     * event loop for about a second.
      */
+    const exports = yield* Effect.makeSemaphore(EXPORTS_AT_ONCE)
     const exportReads = (given: ExportParams, user: Actor, request: RequestInfo) =>
       Effect.gen(function*() {
         const { format, ...search } = given
@@ -824,7 +830,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
           reads: items.length,
           truncated
         }
-      }).pipe(Effect.withSpan("Search.export"))
+      }).pipe(exports.withPermits(1), Effect.withSpan("Search.export"))
 
     const suggestions = yield* makeSuggestions
 

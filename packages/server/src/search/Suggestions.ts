@@ -34,7 +34,8 @@ export const makeSuggestions = Effect.gen(function*() {
   const readValues = SqlSchema.findAll({
     Request: Schema.Void,
     Result: ValueRow,
-    // No order in the sample: the scan stops after SAMPLE_READS rows of the newest months' partitions.
+    // No order in the sample (sorting the window would read all of it): the scan stops after SAMPLE_READS
+    // rows of the window, in the partitions' order.
     execute: () =>
       sql`
         WITH recent AS MATERIALIZED (
@@ -49,7 +50,9 @@ export const makeSuggestions = Effect.gen(function*() {
           SELECT 'vehicle_color', lower(vehicle_color), count(*) FROM recent WHERE btrim(vehicle_color) <> '' GROUP BY 2) v
          ORDER BY kind, n DESC, value`
   })
-  const cached = yield* Effect.cachedWithTTL(orBug(readValues()).pipe(Effect.orDie), SUGGESTIONS_TTL)
+  // A failed look-up is not kept: the next request asks again (cachedWithTTL would serve the failure for the TTL).
+  const [kept, forget] = yield* Effect.cachedInvalidateWithTTL(orBug(readValues()).pipe(Effect.orDie), SUGGESTIONS_TTL)
+  const cached = kept.pipe(Effect.onError(() => forget))
 
   return Effect.gen(function*() {
     const [siteRows, values] = yield* Effect.all([orBug(sites()).pipe(Effect.orDie), cached])

@@ -1,9 +1,10 @@
 import * as Effect from "effect/Effect"
+import type * as Dns from "node:dns"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import * as Tls from "node:tls"
-import { guardedLookup, literalHost, refusedAddress } from "./Address"
+import { guardedLookup, guardLookup, literalHost, refusedAddress } from "./Address"
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature, TIMESTAMP_HEADER } from "./Signature"
 
 /**
@@ -24,6 +25,8 @@ export interface PostRequest {
   readonly timeoutMs: number
   /** PEM of extra certificate authorities to trust */
   readonly extraCa?: string | undefined
+  /** the resolver under the address guard (the system's; a test gives its own) */
+  readonly resolve?: typeof Dns.lookup
 }
 
 export type PostResult =
@@ -86,7 +89,7 @@ export const postSigned = (request: PostRequest): Effect.Effect<PostResult> =>
     if (refused !== undefined) return resume(Effect.succeed({ _tag: "unreachable", message: `refused: ${refused}` }))
     const options: Https.RequestOptions = {
       method: "POST",
-      lookup: guardedLookup,
+      lookup: request.resolve === undefined ? guardedLookup : guardLookup(request.resolve),
       headers,
       signal,
       timeout: request.timeoutMs,
