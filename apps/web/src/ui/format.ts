@@ -33,15 +33,23 @@ export const formatTime = (iso: string | Date) => timeOnly.format(dateOf(iso))
  */
 export const formatWhen = (iso: string | Date, now: Date = new Date()) => {
   const at = dateOf(iso)
-  const today = at.getFullYear() === now.getFullYear() && at.getMonth() === now.getMonth() && at.getDate() === now.getDate()
-  return today ? timeOnly.format(at) : dayTime.format(at)
+  return isToday(at, now) ? timeOnly.format(at) : dayTime.format(at)
 }
+
+/** The same rule without the weekday ("Dec 5, 2026, 08:42 AM EST"): for a table's narrow column. */
+export const formatWhenShort = (iso: string | Date, now: Date = new Date()) => {
+  const at = dateOf(iso)
+  return isToday(at, now) ? timeOnly.format(at) : short.format(at)
+}
+
+const isToday = (at: Date, now: Date) =>
+  at.getFullYear() === now.getFullYear() && at.getMonth() === now.getMonth() && at.getDate() === now.getDate()
 
 /** The browser's time zone ("America/New_York"), which the times typed into a form are in. */
 export const localZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone
 
 /** "Fri 14:00": an hour of the week, for chart labels. */
-export const formatDayHour = (iso: string | Date) => dayHour.format(typeof iso === "string" ? new Date(iso) : iso)
+export const formatDayHour = (iso: string | Date) => dayHour.format(dateOf(iso))
 
 export const formatPercent = (fraction: number) => `${Math.round(fraction * 100)}%`
 

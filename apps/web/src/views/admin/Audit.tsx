@@ -7,6 +7,7 @@ import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
 import { usePages } from "../../client/usePages"
 import { Badge, Button, Loading, MorePages, Notice, ProblemNote, SelectField, TextField } from "../../ui/controls"
 import { formatDateTime } from "../../ui/format"
+import { saveFile } from "../../ui/saveFile"
 
 type Outcome = AuditEntry["outcome"]
 
@@ -37,19 +38,7 @@ const filterOf = (filter: Filter) =>
     to: instant(filter.to)
   })
 
-const queryOf = (filter: Filter, before?: string) => ({
-  limit: PAGE,
-  ...definedFields({
-    text: text(filter.text),
-    actor: text(filter.actor),
-    action: text(filter.action),
-    outcome: filter.outcome === "" ? undefined : filter.outcome,
-    target: text(filter.target),
-    from: instant(filter.from),
-    to: instant(filter.to),
-    before
-  })
-})
+const queryOf = (filter: Filter, before?: string) => ({ limit: PAGE, ...filterOf(filter), ...definedFields({ before }) })
 
 const OUTCOME_TONE = { success: "good", failure: "warn", denied: "bad" } as const
 
@@ -107,15 +96,6 @@ const FilterForm = ({ initial, onApply }: { readonly initial: Filter; readonly o
   )
 }
 
-const download = (text: string, name: string, type: string) => {
-  const url = URL.createObjectURL(new Blob([text], { type }))
-  const link = document.createElement("a")
-  link.href = url
-  link.download = name
-  link.click()
-  window.setTimeout(() => URL.revokeObjectURL(url), 10_000)
-}
-
 /** The rows the filter shows, as a file: CSV for a spreadsheet, JSON lines for tools. The export is audited. */
 const Export = ({ filter }: { readonly filter: Filter }) => {
   const [exported, run] = useRpcAction((format: "csv" | "jsonl") =>
@@ -128,7 +108,7 @@ const Export = ({ filter }: { readonly filter: Filter }) => {
     const lines = text === "" ? 0 : text.split("\n").length - 1
     setRows(format === "csv" ? Math.max(0, lines - 1) : lines)
     const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, "-")
-    download(text, `audit-${stamp}.${format}`, format === "csv" ? "text/csv;charset=utf-8" : "application/x-ndjson")
+    saveFile(text, `audit-${stamp}.${format}`, format === "csv" ? "text/csv;charset=utf-8" : "application/x-ndjson")
   }
   return (
     <div className="flex flex-wrap items-center gap-2">

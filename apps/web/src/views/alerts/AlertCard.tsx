@@ -4,13 +4,11 @@ import { withApi } from "../../client/api"
 import { useMe } from "../../client/session"
 import { useApiAction } from "../../client/useApi"
 import { Link } from "../../router"
-import { CATEGORY_LABEL } from "../../ui/colour"
 import { Badge, Button, PlateText, ProblemNote } from "../../ui/controls"
 import { formatDateTime, formatShort } from "../../ui/format"
 import { PlatePhoto } from "../../ui/PlatePhoto"
 import { PlateTags } from "../plates/PlateTags"
-
-const STATUS_TONE = { new: "bad", acknowledged: "warn", resolved: "good" } as const
+import { listOf, STATUS_TONE, whyOf } from "./describe"
 
 const linkClass = "inline-flex min-h-11 items-center font-medium text-blue-800 underline underline-offset-2"
 
@@ -109,15 +107,9 @@ export const AlertCard = ({ alert, canAct, onChanged }: {
         {/* viewers may not look plates up */}
         {me.role !== "viewer" && <PlateTags plate={detection.plate} className="mt-2" />}
         <p className="mt-2 font-medium text-slate-900">
-          {watchlist.name} · {CATEGORY_LABEL[watchlist.category]} · priority {watchlist.priority}
+          {listOf(alert)}
         </p>
-        {alert.not_on_allow_list && <p className="text-sm text-slate-800">Not on the allow list at this camera.</p>}
-        {alert.entry && (
-          <p className="text-sm text-slate-800">
-            Entry {alert.entry.kind === "exact" ? alert.entry.value : `${alert.entry.kind} ${alert.entry.value}`}
-            {alert.entry.note ? `: ${alert.entry.note}` : ""}
-          </p>
-        )}
+        {whyOf(alert) !== "" && <p className="text-sm text-slate-800">{whyOf(alert)}</p>}
         <p className="mt-1 text-sm text-slate-700">
           {placeOf(alert)} · <time dateTime={alert.last_seen_at}>{formatDateTime(alert.last_seen_at)}</time>
           {alert.sightings > 1 ? ` · ${alert.sightings} sightings since ${formatShort(alert.first_seen_at)}` : ""}

@@ -23,14 +23,16 @@ const FuzzyPlate = ({ plate, differences }: { readonly plate: string; readonly d
   )
 }
 
-const CorrectionBadge = ({ correction }: { readonly correction: Correction }) =>
+/** The correction in force on a read, as a badge. */
+export const CorrectionBadge = ({ correction }: { readonly correction: Correction }) =>
   correction.action === "confirm"
     ? <Badge tone="good">confirmed by {correction.by}</Badge>
     : correction.action === "reject"
     ? <Badge tone="bad">rejected: not a plate</Badge>
     : <Badge tone="warn">corrected to {correction.plate_text ?? correction.plate}</Badge>
 
-const vehicleOf = (item: DetectionItem) =>
+/** "blue Toyota car": a read's vehicle as the camera described it. */
+export const vehicleOf = (item: Pick<DetectionItem, "vehicle_color" | "vehicle_make" | "vehicle_type">) =>
   [item.vehicle_color, item.vehicle_make, item.vehicle_type].filter(Boolean).join(" ")
 
 export const DetectionCard = ({ item, searched, reason }: {

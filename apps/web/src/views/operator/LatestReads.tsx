@@ -79,6 +79,12 @@ export const LatestReads = () => {
   const [held, setHeld] = useState<ReadonlyArray<AlertDetection>>()
   const reads = held ?? live.reads
   const shown = useMemo(() => reads.filter(matches(filter)), [reads, filter])
+  // The filters' options follow the list, not each frame's render.
+  const options = useMemo(() => ({
+    sites: choices(reads.flatMap((r) => (r.camera.site ? [[r.camera.site, r.camera.site] as const] : [])), filter.site),
+    cameras: choices(reads.map((r) => [r.camera.id, cameraLabel(r.camera)] as const), filter.camera),
+    directions: choices(reads.flatMap((r) => (r.direction ? [[r.direction, r.direction] as const] : [])), filter.direction)
+  }), [reads, filter.site, filter.camera, filter.direction])
   const set = (field: keyof Filter) => (event: { readonly target: { readonly value: string } }) =>
     setFilter((f) => ({ ...f, [field]: event.target.value }))
 
@@ -109,18 +115,15 @@ export const LatestReads = () => {
           autoCapitalize="characters" spellCheck={false} />
         <SelectField label="Site is" value={filter.site} onChange={set("site")}>
           <option value="">All sites</option>
-          {choices(reads.flatMap((r) => (r.camera.site ? [[r.camera.site, r.camera.site] as const] : [])), filter.site)
-            .map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+          {options.sites.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
         </SelectField>
         <SelectField label="Camera is" value={filter.camera} onChange={set("camera")}>
           <option value="">All cameras</option>
-          {choices(reads.map((r) => [r.camera.id, cameraLabel(r.camera)] as const), filter.camera)
-            .map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+          {options.cameras.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
         </SelectField>
         <SelectField label="Direction is" value={filter.direction} onChange={set("direction")}>
           <option value="">Any direction</option>
-          {choices(reads.flatMap((r) => (r.direction ? [[r.direction, r.direction] as const] : [])), filter.direction)
-            .map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+          {options.directions.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
         </SelectField>
       </fieldset>
       <div className="flex flex-wrap items-center justify-between gap-2 text-sm text-slate-700">

@@ -7,11 +7,13 @@ import { Loading, ProblemNote, SelectField, TextField } from "../../ui/controls"
  * Why: a reason code from the admins' list, a case number and words, each recorded in the audit log
  * with what is done. The code is required when the server requires it (AUDIT_REASON_REQUIRED).
  */
-export const ReasonFields = ({ value, onChange, doing }: {
+export const ReasonFields = ({ value, onChange, doing, autoFocus = false }: {
   readonly value: SessionReason
   readonly onChange: (reason: SessionReason) => void
   /** "the search", "what you look at" */
   readonly doing: string
+  /** the reason code takes the focus once it is shown (when the reason is what is asked for) */
+  readonly autoFocus?: boolean
 }) => {
   const codes = useReasonCodes()
   if (codes.state === "failed") return <ProblemNote problem={codes.problem} />
@@ -22,7 +24,7 @@ export const ReasonFields = ({ value, onChange, doing }: {
   const code = active.some((c) => c.code === value.code) ? value.code : ""
   return (
     <>
-      <SelectField label="Reason" name="reason_code" value={code} required={required}
+      <SelectField label="Reason" name="reason_code" value={code} required={required} autoFocus={autoFocus}
         onChange={(e) => set({ code: e.target.value })} hint={`Recorded with ${doing} in the audit log.`}>
         <option value="">{required ? "Choose a reason…" : "No reason code"}</option>
         {active.map((c) => <option key={c.code} value={c.code}>{c.label}</option>)}

@@ -1,19 +1,13 @@
 import type { DetectionItem } from "@chaverim/domain/Search"
 import { photoWithReason, type SessionReason } from "../../client/reason"
 import { Link } from "../../router"
-import { cameraLabel, formatPercent, formatShort, formatTime } from "../../ui/format"
+import { Badge } from "../../ui/controls"
+import { cameraLabel, formatPercent, formatWhenShort } from "../../ui/format"
 import { PlatePhoto } from "../../ui/PlatePhoto"
 import { PlateTags } from "../plates/PlateTags"
+import { vehicleOf } from "./DetectionCard"
 
 const LINK = "font-medium text-blue-800 underline underline-offset-2 hover:text-blue-950 focus-visible:outline-3 focus-visible:outline-blue-600"
-
-/** Today's reads by their time alone, the others with their date (no weekday: the column stays narrow); with the zone. */
-const when = (iso: string) => {
-  const at = new Date(iso)
-  return at.toDateString() === new Date().toDateString() ? formatTime(at) : formatShort(at)
-}
-
-const vehicleOf = (item: DetectionItem) => [item.vehicle_color, item.vehicle_type].filter(Boolean).join(" ")
 
 /**
  * Reads as a dense table, for wide screens: a row a read, its time opening the read's own page and its
@@ -52,16 +46,12 @@ export const ResultsTable = ({ items, reason }: {
                 </Link>
                 {item.distance !== undefined && item.distance > 0 && <span className="text-xs text-slate-600">{item.distance} off</span>}
                 <PlateTags plate={item.plate} />
-                {item.correction?.action === "correct" && (
-                  <span className="rounded bg-amber-100 px-1 text-xs font-semibold text-amber-950">
-                    → {item.correction.plate_text ?? item.correction.plate}
-                  </span>
-                )}
+                {item.correction?.action === "correct" && <Badge tone="warn">→ {item.correction.plate_text ?? item.correction.plate}</Badge>}
               </div>
             </td>
             <td className="whitespace-nowrap px-1.5 py-0.5">
               <Link to={`/read/${item.id}`} className={LINK} title="Open this read">
-                <time dateTime={item.detected_at}>{when(item.detected_at)}</time>
+                <time dateTime={item.detected_at}>{formatWhenShort(item.detected_at)}</time>
               </Link>
             </td>
             <td className="px-1.5 py-0.5">{cameraLabel(item.camera)}</td>

@@ -1,5 +1,5 @@
 import type { SearchMode } from "@chaverim/domain/Search"
-import { useEffect, useId, useRef, useState } from "react"
+import { useId, useState } from "react"
 import { noReason, savedReason, saveReason } from "../../client/reason"
 import { Button, TextField } from "../../ui/controls"
 import { filterCount, type SearchQuery } from "./query"
@@ -90,23 +90,6 @@ export const SearchForm = ({ initial, onSearch }: {
   // Opened with a plate (a link, a bookmark) before any reason was given in this tab: nothing is
   // searched yet, and the reason is asked for here.
   const [asking, setAsking] = useState(() => initial.plate.trim() !== "" && savedReason() === undefined)
-  const reasonBox = useRef<HTMLDivElement>(null)
-  useEffect(() => {
-    const box = reasonBox.current
-    if (!asking || box === null) return
-    // The reason codes load first: the select is focused as soon as it is there.
-    const focus = () => {
-      const select = box.querySelector("select")
-      select?.focus()
-      return select !== null
-    }
-    if (focus()) return
-    const observer = new MutationObserver(() => {
-      if (focus()) observer.disconnect()
-    })
-    observer.observe(box, { childList: true, subtree: true })
-    return () => observer.disconnect()
-  }, [asking])
   const set = (change: Partial<SearchQuery>) => setDraft((d) => ({ ...d, ...change }))
   return (
     <form
@@ -125,9 +108,10 @@ export const SearchForm = ({ initial, onSearch }: {
         className="[&_input]:font-mono [&_input]:text-2xl [&_input]:uppercase [&_input]:tracking-wider" />
       <ModePicker mode={draft.mode} onChange={(mode) => set({ mode })} />
       <Filters draft={draft} set={set} />
-      <div ref={reasonBox} className={asking ? "flex flex-col gap-3 rounded-lg bg-amber-50 p-3 ring-2 ring-amber-400" : "contents"}>
+      <div className={asking ? "flex flex-col gap-3 rounded-lg bg-amber-50 p-3 ring-2 ring-amber-400" : "contents"}>
         {asking && <p role="status" className="font-medium text-amber-950">Say why you are searching, then Search.</p>}
-        <ReasonFields value={reason} onChange={setReason} doing="the search" />
+        {/* the reason codes load first: the select takes the focus when it is there */}
+        <ReasonFields value={reason} onChange={setReason} doing="the search" autoFocus={asking} />
       </div>
       <Button type="submit" className="text-lg">Search</Button>
     </form>

@@ -1,7 +1,7 @@
 import type { MultiPlaceResult } from "@chaverim/domain/Investigation"
 import { Link } from "../../router"
 import { Notice } from "../../ui/controls"
-import { formatDateTime } from "../../ui/format"
+import { cameraLabel, formatDateTime } from "../../ui/format"
 
 type Found = MultiPlaceResult["items"][number]
 
@@ -25,11 +25,11 @@ const PlateFound = ({ item }: { readonly item: Found }) => (
                 <li key={s.id} className="py-1">
                   {/* Named by what it shows (the time) first, then which read it is. */}
                   <Link to={`/read/${s.id}`} className={LINK}
-                    aria-label={`${formatDateTime(s.detected_at)}, read ${s.id} of ${s.plate_text} at ${s.camera.name ?? "an unnamed camera"}`}>
+                    aria-label={`${formatDateTime(s.detected_at)}, read ${s.id} of ${s.plate_text} at ${cameraLabel(s.camera)}`}>
                     <time dateTime={s.detected_at}>{formatDateTime(s.detected_at)}</time>
                   </Link>
                   <br />
-                  {s.camera.name ?? "unnamed camera"}{s.camera.site ? ` · ${s.camera.site}` : ""}
+                  {cameraLabel(s.camera)}{s.camera.site ? ` · ${s.camera.site}` : ""}
                   {s.plate_text !== item.plate ? ` · read as ${s.plate_text}` : ""}
                 </li>
               ))}
@@ -46,10 +46,12 @@ const PlateFound = ({ item }: { readonly item: Found }) => (
 
 export const PlacesResults = ({ result, incidents }: { readonly result: MultiPlaceResult; readonly incidents: number }) => (
   <section aria-labelledby="places-found" className="flex flex-col gap-3">
-    <h2 id="places-found" className="text-lg font-semibold text-slate-900" role="status">
-      {result.items.length === 0
-        ? `No plate was read at all ${incidents} incidents.`
-        : `${result.items.length} plate${result.items.length === 1 ? "" : "s"} read at all ${incidents} incidents`}
+    <h2 id="places-found" className="text-lg font-semibold text-slate-900">
+      <span role="status">
+        {result.items.length === 0
+          ? `No plate was read at all ${incidents} incidents.`
+          : `${result.items.length} plate${result.items.length === 1 ? "" : "s"} read at all ${incidents} incidents`}
+      </span>
     </h2>
     {result.capped && <Notice tone="warning">More plates matched than are listed: narrow the places or the times.</Notice>}
     {result.items.length > 0 && <ul className="flex flex-col gap-3">{result.items.map((item) => <PlateFound key={item.plate} item={item} />)}</ul>}

@@ -4,6 +4,7 @@ import { usePages } from "../../client/usePages"
 import { Link, navigate, useLocation } from "../../router"
 import { Loaded, MorePages, PlateText, SelectField } from "../../ui/controls"
 import { formatDateTime } from "../../ui/format"
+import { TAG } from "./PlateTags"
 
 const PAGE = 100
 
@@ -14,7 +15,7 @@ const Row = ({ known }: { readonly known: KnownPlate }) => (
         <PlateText plate={known.plate} className="text-xl" />
       </Link>
       {known.tags.map((tag) => (
-        <span key={tag} className="rounded-full bg-indigo-100 px-2 py-0.5 text-xs font-semibold text-indigo-950">{tag}</span>
+        <span key={tag} className={TAG}>{tag}</span>
       ))}
     </div>
     {known.note !== "" && <p className="whitespace-pre-wrap text-slate-900">{known.note}</p>}

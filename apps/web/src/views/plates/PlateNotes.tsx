@@ -72,7 +72,7 @@ const PlateNotes = ({ plate: typed }: { readonly plate: string }) => {
                       : (
                         <>
                           {current.tags.length > 0 && (
-                            <p className="flex flex-wrap gap-1" aria-label="Tags">
+                            <p role="group" className="flex flex-wrap gap-1" aria-label="Its tags">
                               {current.tags.map((tag) => <span key={tag} className={TAG}>{tag}</span>)}
                             </p>
                           )}

@@ -17,7 +17,7 @@ export const PlateTags = ({ plate, className = "" }: { readonly plate: string; r
   const known = useKnownPlate(plate)
   if (known === undefined || known === null) return null
   return (
-    <span className={`inline-flex min-w-0 flex-wrap items-center gap-1 ${className}`} aria-label={`Known plate: ${describe(known)}`}
+    <span role="group" className={`inline-flex min-w-0 flex-wrap items-center gap-1 ${className}`} aria-label={`Known plate: ${describe(known)}`}
       title={known.note === "" ? undefined : known.note}>
       {known.tags.map((tag) => <span key={tag} className={TAG}>{tag}</span>)}
       {known.note !== "" && (

@@ -7,6 +7,7 @@ import { CATEGORY_LABEL } from "../../ui/colour"
 import { Badge } from "../../ui/controls"
 import { cameraLabel, formatDateTime, formatPercent, formatShort, formatTime, localZone } from "../../ui/format"
 import { LazyMap } from "../map/LazyMap"
+import { STATUS_TONE, whyOf } from "../alerts/describe"
 
 const linkClass = "font-medium text-blue-800 underline underline-offset-2"
 
@@ -126,8 +127,6 @@ export const Run = ({ run, readId }: { readonly run: ReadRun; readonly readId: s
   )
 }
 
-const STATUS_TONE = { new: "bad", acknowledged: "warn", resolved: "good" } as const
-
 /** The alerts the read raised, each with its list's colour and state. */
 export const Alerts = ({ alerts }: { readonly alerts: ReadonlyArray<Alert> }) =>
   alerts.length === 0
@@ -144,11 +143,7 @@ export const Alerts = ({ alerts }: { readonly alerts: ReadonlyArray<Alert> }) =>
                 <Badge tone={STATUS_TONE[alert.status]}>{alert.status}</Badge>
                 {alert.retro && <Badge>earlier read</Badge>}
               </p>
-              <p className="text-sm text-slate-800">
-                {alert.entry
-                  ? `Entry ${alert.entry.kind === "exact" ? alert.entry.value : `${alert.entry.kind} ${alert.entry.value}`}${alert.entry.note ? `: ${alert.entry.note}` : ""}`
-                  : "Not on the allow list at this camera."}
-              </p>
+              {whyOf(alert) !== "" && <p className="text-sm text-slate-800">{whyOf(alert)}</p>}
               <p className="text-sm text-slate-700">
                 Raised <time dateTime={alert.created_at}>{formatShort(alert.created_at)}</time>
                 {alert.sightings > 1 ? ` · ${alert.sightings} sightings` : ""}

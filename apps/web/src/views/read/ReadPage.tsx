@@ -5,10 +5,11 @@ import { valueOf } from "../../client/problem"
 import { photoWithReason, reasonParams, type SessionReason } from "../../client/reason"
 import { useApi } from "../../client/useApi"
 import { Link } from "../../router"
-import { Badge, Button, Loaded, PlateText } from "../../ui/controls"
+import { Button, Loaded, PlateText } from "../../ui/controls"
 import { cameraLabel, formatDateTime } from "../../ui/format"
 import { PlatePhoto } from "../../ui/PlatePhoto"
 import { CorrectionPanel } from "../operator/CorrectionPanel"
+import { CorrectionBadge } from "../operator/DetectionCard"
 import { lastSearchUrl } from "../operator/query"
 import { ReasonGate } from "../plate/ReasonGate"
 import { AddToWatchlist } from "./AddToWatchlist"
@@ -70,11 +71,7 @@ const Read = ({ details, reason, onChanged }: {
             <PlateTags plate={read.plate} />
             <span className="text-sm text-slate-700">{cameraLabel(read.camera)}{read.camera.site ? ` · ${read.camera.site}` : ""}</span>
           </p>
-          {inForce && (
-            <Badge tone={inForce.action === "confirm" ? "good" : inForce.action === "reject" ? "bad" : "warn"}>
-              {inForce.action === "confirm" ? `confirmed by ${inForce.by}` : inForce.action === "reject" ? "rejected: not a plate" : `corrected to ${inForce.plate_text ?? inForce.plate}`}
-            </Badge>
-          )}
+          {inForce && <CorrectionBadge correction={inForce} />}
         </div>
         <div className="flex flex-wrap gap-2">
           <Link to={`/plate/${encodeURIComponent(read.plate)}`}
@@ -105,9 +102,13 @@ const Read = ({ details, reason, onChanged }: {
   )
 }
 
+/** A read's number as the address carries it (the server takes up to 2^53). */
+const READ_ID = /^\d{1,16}$/
+
 const Loader = ({ id, reason, onPlate }: { readonly id: string; readonly reason: SessionReason; readonly onPlate: (plate: string) => void }) => {
+  const valid = READ_ID.test(id)
   const [details, reload] = useApi(() =>
-    /^\d{1,16}$/.test(id)
+    valid
       ? withApi((api) => api.search.detectionDetails({ path: { id: Number(id) }, urlParams: reasonParams(reason) }))
       : undefined,
     [id])
@@ -115,7 +116,7 @@ const Loader = ({ id, reason, onPlate }: { readonly id: string; readonly reason:
   useEffect(() => {
     if (plate !== undefined) onPlate(plate)
   }, [plate])
-  if (!/^\d{1,16}$/.test(id)) return <p role="alert" className="text-slate-800">“{id}” is not a read's number.</p>
+  if (!valid) return <p role="alert" className="text-slate-800">“{id}” is not a read's number.</p>
   return (
     <Loaded remote={details}>
       {(value) => <Read details={value} reason={reason} onChanged={reload} />}

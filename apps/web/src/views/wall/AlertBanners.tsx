@@ -1,6 +1,7 @@
 import type { Alert } from "@chaverim/domain/Alerts"
 import type { Problem } from "../../client/problem"
-import { CATEGORY_LABEL, textOn } from "../../ui/colour"
+import { textOn } from "../../ui/colour"
+import { listOf, matchOf, whyOf } from "../alerts/describe"
 import { formatWhen } from "../../ui/format"
 import { PlatePhoto } from "../../ui/PlatePhoto"
 
@@ -14,31 +15,7 @@ const SHOWN_LINES = 5
 const placeOf = (alert: Alert) =>
   [alert.detection.camera.name ?? "unnamed camera", alert.detection.camera.site].filter(Boolean).join(" · ")
 
-/** The list, its category and priority, as the banner says it. */
-const listOf = (alert: Alert) =>
-  `${alert.watchlist.name} · ${CATEGORY_LABEL[alert.watchlist.category]} · priority ${alert.watchlist.priority}`
-
-/**
- * Which entry matched, and how: the room must see that `5TL0N99` was a look-alike of the entry
- * `STL0N99`, or that a wildcard caught it, before anyone acts on it.
- */
-export const matchOf = (alert: Alert): string => {
-  if (alert.not_on_allow_list) return "not on the allow list"
-  const entry = alert.entry
-  if (entry === null) return ""
-  switch (entry.kind) {
-    case "exact":
-      return `Entry ${entry.value}`
-    case "ocr":
-      return `Look-alike of ${entry.value}`
-    case "wildcard":
-      return `Wildcard ${entry.value} matched`
-    case "regex":
-      return `Pattern ${entry.value} matched`
-  }
-}
-
-const why = (alert: Alert) => [matchOf(alert), alert.entry?.note ?? ""].filter((part) => part !== "").join(" · ")
+const why = (alert: Alert) => whyOf(alert, " · ")
 
 /**
  * The most urgent alert, readable from across the room. On a narrow screen the parts wrap under one

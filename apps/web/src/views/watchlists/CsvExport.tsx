@@ -2,6 +2,7 @@ import * as Chunk from "effect/Chunk"
 import * as Stream from "effect/Stream"
 import { useRpcAction, withRpc } from "../../client/rpc"
 import { Button, ProblemNote } from "../../ui/controls"
+import { saveFile } from "../../ui/saveFile"
 
 const fileName = (name: string) => `${name.replace(/[^\p{L}\p{N}]+/gu, "-").replace(/^-|-$/g, "") || "watchlist"}.csv`
 
@@ -14,12 +15,7 @@ export const CsvExport = ({ watchlistId, name }: { readonly watchlistId: string;
       <Button variant="secondary" className="self-start" disabled={exported.state === "loading"} onClick={async () => {
         const result = await download()
         if (result.state !== "ready") return
-        const url = URL.createObjectURL(new Blob([Chunk.join(result.value, "")], { type: "text/csv;charset=utf-8" }))
-        const link = document.createElement("a")
-        link.href = url
-        link.download = fileName(name)
-        link.click()
-        window.setTimeout(() => URL.revokeObjectURL(url), 10_000)
+        saveFile(Chunk.join(result.value, ""), fileName(name), "text/csv;charset=utf-8")
       }}>
         {exported.state === "loading" ? "Exporting…" : "Download as CSV"}
       </Button>
