@@ -1,15 +1,12 @@
 import { Accounts } from "@chaverim/server"
-import type * as Axe from "axe-core"
 import * as Effect from "effect/Effect"
-import * as Fs from "node:fs/promises"
-import { createRequire } from "node:module"
 import { generate } from "otplib"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { latestRevision, matcherAt } from "../../server/test/alertHarness"
 import { startServer, type TestServer } from "../../server/test/harness"
+import { describeViolations, runAxe } from "./axe"
 import { appErrors, launch, openPage, PHONE, screenshot, WALL } from "./browser"
-import { CAMERAS, drawPhotos, ingest, readAt, startTileServer } from "./fixtures"
+import { CAMERAS, drawPhotos, ingest, readAt, startTileServer, watchlist } from "./fixtures"
 
 /**
  * The quality bar's "accessible" part, checked on every view at a phone's width (360 px) and at the
@@ -23,14 +20,6 @@ import { CAMERAS, drawPhotos, ingest, readAt, startTileServer } from "./fixtures
  * would also work, but would check a page that is not the one people get.
  */
 
-const AXE_SOURCE = await Fs.readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
-const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-/** And axe's best practices for a page's structure: headings in order, landmarks, content inside them. */
-const STRUCTURE = [
-  "heading-order", "page-has-heading-one", "empty-heading", "landmark-one-main", "landmark-unique", "landmark-no-duplicate-main",
-  "landmark-no-duplicate-banner", "landmark-banner-is-top-level", "landmark-main-is-top-level", "region", "skip-link"
-]
-
 let server: TestServer
 let browser: Browser
 let tiles: Awaited<ReturnType<typeof startTileServer>>
@@ -38,18 +27,8 @@ let tiles: Awaited<ReturnType<typeof startTileServer>>
 const PLATE = "TST4242"
 
 /** A list and one entry, as the watchlist service would store them; waits until the matcher has them. */
-const watch = async (name: string, category: string, priority: number, colour: string, kind: string, value: string, note: string) => {
-  const { rows } = await server.db.query<{ id: string }>(
-    "INSERT INTO watchlists (name, category, priority, colour) VALUES ($1, $2, $3, $4) RETURNING id",
-    [name, category, priority, colour]
-  )
-  await server.db.query(
-    "INSERT INTO watchlist_entries (watchlist_id, kind, value, note, reason, added_by_name) VALUES ($1, $2, $3, $4, 'e2e', 'test')",
-    [rows[0]!.id, kind, value, note]
-  )
-  await matcherAt(server, await latestRevision(server.db))
-  return rows[0]!.id
-}
+const watch = (name: string, category: string, priority: number, colour: string, kind: string, value: string, note: string) =>
+  watchlist(server, { name, category, priority, colour }, [{ kind, value, note }])
 
 beforeAll(async () => {
   tiles = await startTileServer()
@@ -123,39 +102,6 @@ const codeAt = (secret: string, offsetSeconds = 0) => generate({ secret, epoch: 
 /** A new account as an admin makes it: its one-time password, the authenticator not set up yet. */
 const newAccount = async (username: string, role: "admin" | "operator") =>
   (await server.run(Effect.flatMap(Accounts, (a) => a.create(username, role)))).password
-
-interface Found {
-  readonly id: string
-  readonly impact: string
-  readonly help: string
-  readonly nodes: ReadonlyArray<{ readonly target: string; readonly html: string; readonly summary: string }>
-}
-
-/** axe's violations, as lines someone can act on: rule, impact, what to fix, and where. */
-const describeViolations = (view: string, found: ReadonlyArray<Found>) =>
-  found.map((v) =>
-    `${view}: ${v.id} (${v.impact}, ${v.nodes.length}×) ${v.help}\n` +
-    v.nodes.slice(0, 6).map((n) => `    at ${n.target}\n      ${n.html}\n      ${n.summary.replace(/\n\s*/g, " ")}`).join("\n") +
-    (v.nodes.length > 6 ? `\n    … and ${v.nodes.length - 6} more` : "")
-  ).join("\n")
-
-const runAxe = async (page: Page): Promise<ReadonlyArray<Found>> => {
-  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE_SOURCE)
-  return page.evaluate(async ({ tags, structure }) => {
-    const axe = (window as unknown as { axe: typeof Axe }).axe
-    const result = await axe.run(document, {
-      runOnly: { type: "tag", values: tags },
-      rules: Object.fromEntries(structure.map((rule) => [rule, { enabled: true }])),
-      resultTypes: ["violations"]
-    })
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact ?? "unknown",
-      help: v.help,
-      nodes: v.nodes.map((n) => ({ target: n.target.join(" "), html: n.html.slice(0, 200), summary: n.failureSummary ?? "" }))
-    }))
-  }, { tags: TAGS, structure: STRUCTURE })
-}
 
 /**
  * What the keyboard's focus is on (tag, identifying attributes, text), and whether it shows: an

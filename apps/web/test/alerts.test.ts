@@ -5,10 +5,9 @@ import * as Option from "effect/Option"
 import * as Fs from "node:fs/promises"
 import type { Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { latestRevision, matcherAt } from "../../server/test/alertHarness"
 import { type SignedIn, startServer, type TestServer, until } from "../../server/test/harness"
 import { appErrors, launch, openPage, PHONE, screenshot, unnamedControls, WALL } from "./browser"
-import { CAMERAS, drawPhotos, ingest, readAt } from "./fixtures"
+import { CAMERAS, drawPhotos, ingest, readAt, watchlist } from "./fixtures"
 
 let server: TestServer
 let browser: Browser
@@ -18,18 +17,8 @@ let operator: SignedIn
 let admin: SignedIn
 
 /** A list and one entry, as the watchlist service would store them; waits until the matcher has them. */
-const watch = async (list: { name: string; category: string; priority: number; colour: string }, kind: string, value: string, note: string) => {
-  const { rows } = await server.db.query<{ id: string }>(
-    "INSERT INTO watchlists (name, category, priority, colour) VALUES ($1, $2, $3, $4) RETURNING id",
-    [list.name, list.category, list.priority, list.colour]
-  )
-  await server.db.query(
-    "INSERT INTO watchlist_entries (watchlist_id, kind, value, note, reason, added_by_name) VALUES ($1, $2, $3, $4, 'e2e', 'test')",
-    [rows[0]!.id, kind, value, note]
-  )
-  await matcherAt(server, await latestRevision(server.db))
-  return rows[0]!.id
-}
+const watch = (list: { name: string; category: string; priority: number; colour: string }, kind: string, value: string, note: string) =>
+  watchlist(server, list, [{ kind, value, note }])
 
 // Counts the tones the page plays: the Web Audio oscillators it starts.
 const countTones = () => {

@@ -1,4 +1,5 @@
 import type { Page } from "playwright-core"
+import { latestRevision, matcherAt } from "../../server/test/alertHarness"
 import { detection, type TestServer } from "../../server/test/harness"
 
 /**
@@ -79,5 +80,28 @@ export const readAt = (plate: string, camera: (typeof CAMERAS)[number], minutesA
     plate: { text: plate, confidence: 0.91 },
     location: camera.location
   })
+
+/**
+ * A shared list with its entries, as the watchlist service would store them; waits until the alert
+ * engine's matcher has them. Its id.
+ */
+export const watchlist = async (
+  server: TestServer,
+  list: { readonly name: string; readonly category: string; readonly priority: number; readonly colour: string },
+  entries: ReadonlyArray<{ readonly kind: string; readonly value: string; readonly note: string }>
+) => {
+  const { rows } = await server.db.query<{ id: string }>(
+    "INSERT INTO watchlists (name, category, priority, colour) VALUES ($1, $2, $3, $4) RETURNING id",
+    [list.name, list.category, list.priority, list.colour]
+  )
+  for (const entry of entries) {
+    await server.db.query(
+      "INSERT INTO watchlist_entries (watchlist_id, kind, value, note, reason, added_by_name) VALUES ($1, $2, $3, $4, 'e2e', 'test')",
+      [rows[0]!.id, entry.kind, entry.value, entry.note]
+    )
+  }
+  await matcherAt(server, await latestRevision(server.db))
+  return rows[0]!.id
+}
 
 export { startTileServer } from "../../../test-support/TileServer"

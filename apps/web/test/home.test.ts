@@ -1,8 +1,7 @@
-import * as Fs from "node:fs/promises"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
-import { appErrors, launch, openPage, unnamedControls } from "./browser"
+import { appErrors, DESKTOP, launch, openPage, PHONE_390, screenshot, unnamedControls } from "./browser"
 import { CAMERAS, drawPhotos, ingest, readAt } from "./fixtures"
 
 let server: TestServer
@@ -11,7 +10,6 @@ let operator: SignedIn
 let apiKey: string
 
 /** Screenshots for the lead to look at (the brief's place), beside the artifacts the suite keeps. */
-const SHOTS = "/tmp/shots"
 
 /** A read at a camera, going the given way. */
 const goingAt = (plate: string, camera: (typeof CAMERAS)[number], minutesAgo: number, direction: string) => {
@@ -105,7 +103,6 @@ describe("the operator's home", () => {
   })
 
   it("lays out on a phone and on a desktop", async () => {
-    await Fs.mkdir(SHOTS, { recursive: true })
     const photos = await (async () => {
       const { page, context } = await openPage(browser, { url: server.url })
       const drawn = await drawPhotos(page, "LAY-0001")
@@ -113,7 +110,7 @@ describe("the operator's home", () => {
       return drawn
     })()
     await ingest(server, apiKey, Array.from({ length: 8 }, (_, i) => goingAt(`LAY-000${i}`, CAMERAS[i % 3], 8 - i, i % 2 ? "out" : "in")), photos)
-    for (const viewport of [{ width: 390, height: 844 }, { width: 1440, height: 900 }]) {
+    for (const viewport of [PHONE_390, DESKTOP]) {
       const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport })
       await page.goto(server.url)
       const home = page.getByRole("region", { name: "Latest reads" })
@@ -122,7 +119,7 @@ describe("the operator's home", () => {
       await page.waitForFunction(() =>
         Array.from(document.querySelectorAll<HTMLImageElement>("article img")).slice(0, 3).every((img) => img.complete && img.naturalWidth > 0))
       // The phone's whole page: the list is below the form there.
-      await page.screenshot({ path: `${SHOTS}/home-${viewport.width}.png`, animations: "disabled", fullPage: viewport.width < 1024 })
+      await screenshot(page, `home-${viewport.width}`, { fullPage: viewport.width < 1024 })
       const layout = await page.evaluate(() => {
         const box = (el: Element | null) => el?.getBoundingClientRect()
         return {

@@ -1,4 +1,3 @@
-import * as Fs from "node:fs/promises"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
@@ -13,12 +12,8 @@ let operator: SignedIn
 const RESIDENT = "KNW-100"
 const VISITOR = "KNW-101"
 
-/** Screenshots as CI keeps them (artifacts/web), and in /tmp/shots to look at while building. */
-const shoot = async (page: Page, name: string, width: number) => {
-  await screenshot(page, `${name}-${width}`, { fullPage: true })
-  await Fs.mkdir("/tmp/shots", { recursive: true })
-  await page.screenshot({ path: `/tmp/shots/${name}-${width}.png`, fullPage: true, animations: "disabled" })
-}
+/** Screenshots as CI keeps them (artifacts/web). */
+const shoot = (page: Page, name: string, width: number) => screenshot(page, `${name}-${width}`, { fullPage: true })
 
 beforeAll(async () => {
   ;[server, browser] = await Promise.all([startServer(), launch()])

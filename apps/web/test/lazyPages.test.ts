@@ -1,7 +1,7 @@
 import type { Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
-import { launch, WALL } from "./browser"
+import { launch, openPage, WALL } from "./browser"
 
 let server: TestServer
 let browser: Browser
@@ -22,10 +22,7 @@ afterAll(async () => {
 describe("a page whose code does not arrive", () => {
   it("says so with a way to load it again, instead of a blank screen, and the other pages still work", async () => {
     // With no service worker: requests a worker answers would pass the test's interception by.
-    const context = await browser.newContext({ viewport: WALL, serviceWorkers: "block" })
-    const [name, value] = operator.cookie.split("=", 2) as [string, string]
-    await context.addCookies([{ name, value, url: server.url }])
-    const page = await context.newPage()
+    const { page, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: WALL, context: { serviceWorkers: "block" } })
     await page.goto(server.url)
     await page.getByRole("heading", { name: "Search a plate" }).waitFor()
     // The alerts page's file is gone (the server was upgraded while this tab was open).

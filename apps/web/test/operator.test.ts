@@ -2,7 +2,7 @@ import * as Fs from "node:fs/promises"
 import type { Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
-import { appErrors, launch, openPage, PHONE, screenshot, unnamedControls, WALL } from "./browser"
+import { appErrors, DESKTOP, launch, openPage, PHONE, PHONE_390, screenshot, unnamedControls, WALL } from "./browser"
 import { CAMERAS, drawPhotos, ingest, readAt, startTileServer } from "./fixtures"
 
 let server: TestServer
@@ -283,7 +283,6 @@ describe("the operator's phone view", () => {
 })
 
 describe("search results people can work with", () => {
-  const DESKTOP = { width: 1440, height: 900 } as const
   const auditRows = async (action: string, target: string) =>
     (await server.db.query(
       "SELECT details FROM audit_log WHERE action = $1 AND target LIKE $2 AND actor_id = $3 ORDER BY id",
@@ -307,8 +306,7 @@ describe("search results people can work with", () => {
     expect(await rows.count()).toBe(25)
     // At 1440x900 at least 15 reads are on screen at once, without scrolling.
     await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete))
-    await Fs.mkdir("/tmp/shots", { recursive: true })
-    await page.screenshot({ path: "/tmp/shots/search-1440.png" })
+    await screenshot(page, "search-1440")
     const onScreen = await page.evaluate(() =>
       Array.from(document.querySelectorAll("table tbody tr")).filter((tr) => tr.getBoundingClientRect().bottom <= window.innerHeight).length)
     expect(onScreen).toBeGreaterThanOrEqual(15)
@@ -351,7 +349,7 @@ describe("search results people can work with", () => {
   })
 
   it("lists the distinct plates a partial search matched, each opening its plate page", async () => {
-    for (const viewport of [{ width: 390, height: 844 }, DESKTOP]) {
+    for (const viewport of [PHONE_390, DESKTOP]) {
       const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport })
       await page.addInitScript((reason) => window.sessionStorage.setItem("alpr.reason", reason), REMEMBERED)
       await page.goto(`${server.url}/?plate=GRP*&mode=partial`)
@@ -363,7 +361,7 @@ describe("search results people can work with", () => {
       const third = list.getByRole("listitem").nth(2)
       expect(await third.textContent()).toContain("3 reads")
       expect(await third.textContent()).toMatch(/Main St northbound \(Main St corner\): 1/)
-      await page.screenshot({ path: `/tmp/shots/search-grouped-${viewport.width}.png`, fullPage: true })
+      await screenshot(page, `search-grouped-${viewport.width}`, { fullPage: true })
       expect((await auditRows("search", "plate:GRP*")).at(-1)!.details).toMatchObject({ view: "plates", mode: "partial", results: 3 })
 
       // The reads themselves are a click away; on a phone as cards, in a table on request.
@@ -373,7 +371,7 @@ describe("search results people can work with", () => {
         await page.getByRole("button", { name: "Table" }).click()
         await page.locator("table tbody tr").first().waitFor()
         await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete))
-        await page.screenshot({ path: "/tmp/shots/search-390.png", fullPage: true })
+        await screenshot(page, "search-390", { fullPage: true })
         await page.getByRole("button", { name: "Cards" }).click()
       }
       await page.getByRole("button", { name: "Plates" }).click()
@@ -385,7 +383,7 @@ describe("search results people can work with", () => {
   })
 
   it("asks why when opened with a plate and no reason yet, instead of failing, and then searches", async () => {
-    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: { width: 390, height: 844 } })
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: PHONE_390 })
     const before = (await auditRows("search", "plate:FLW777")).length
     await page.goto(`${server.url}/?plate=FLW777`)
     await page.getByText("Say why you are searching, then Search.").waitFor()
@@ -407,7 +405,7 @@ describe("search results people can work with", () => {
   })
 
   it("offers the sites and values that exist in the filters, and shows the whole date and time", async () => {
-    for (const viewport of [{ width: 390, height: 844 }, { width: 1024, height: 768 }, DESKTOP]) {
+    for (const viewport of [PHONE_390, { width: 1024, height: 768 }, DESKTOP]) {
       const { page, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport })
       await page.goto(server.url)
       await page.getByText("Filters", { exact: true }).click()

@@ -1,10 +1,8 @@
-import type * as Axe from "axe-core"
-import * as Fs from "node:fs/promises"
-import { createRequire } from "node:module"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
-import { appErrors, launch, openPage, screenshot, unnamedControls } from "./browser"
+import { describeViolations, runAxe } from "./axe"
+import { appErrors, DESKTOP, launch, openPage, PHONE_390, screenshot, unnamedControls } from "./browser"
 import { CAMERAS, ingest, readAt, startTileServer } from "./fixtures"
 
 let server: TestServer
@@ -18,24 +16,6 @@ let t0: number
 const AT_ALL = "ALL3333"
 const AT_TWO = "TWO2222"
 
-const SHOTS = "/tmp/shots"
-const AXE_SOURCE = await Fs.readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
-
-/** axe's WCAG 2.1 A and AA violations on the page, as "rule: where" lines (Leaflet's own attribution left out). */
-const axeViolations = async (page: Page) => {
-  await page.evaluate(AXE_SOURCE)
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: typeof Axe }).axe
-    const result = await axe.run({ exclude: [".leaflet-control-attribution"] }, {
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
-      rules: { "heading-order": { enabled: true }, "page-has-heading-one": { enabled: true }, region: { enabled: true } },
-      resultTypes: ["violations"]
-    })
-    return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`))
-  })
-}
-const PHONE = { width: 390, height: 844 } as const
-const DESKTOP = { width: 1440, height: 900 } as const
 
 beforeAll(async () => {
   tiles = await startTileServer()
@@ -55,7 +35,6 @@ beforeAll(async () => {
   ])
   // Route 59 east is the one camera of its site: the second incident is given by site.
   await server.db.query("UPDATE cameras SET site = 'Route 59' WHERE external_id = $1", [CAMERAS[1].id])
-  await Fs.mkdir(SHOTS, { recursive: true })
 })
 
 afterAll(async () => {
@@ -120,7 +99,7 @@ const run = (page: Page) => page.getByRole("button", { name: "Find the plates" }
 
 describe("which plates were at all of these places", () => {
   it("finds the one plate read at all three incidents, with the read at each, on a phone", async () => {
-    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: PHONE })
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: PHONE_390 })
     await page.goto(server.url)
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Places" }).click()
     expect(new URL(page.url()).pathname).toBe("/places")
@@ -146,10 +125,10 @@ describe("which plates were at all of these places", () => {
     }
     expect(text).toMatch(/\d{4}, \d{2}:\d{2}:\d{2} [AP]M [A-Z]{2,5}/)
     expect(await unnamedControls(page)).toEqual([])
-    expect(await axeViolations(page)).toEqual([])
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width)
+    expect(describeViolations("places", await runAxe(page, [".leaflet-control-attribution"]))).toBe("")
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE_390.width)
     await page.waitForFunction(() => document.querySelector(".leaflet-zoom-anim, .leaflet-pan-anim") === null)
-    await page.screenshot({ path: `${SHOTS}/places-390.png`, fullPage: true, animations: "disabled" })
+    await screenshot(page, "places-390", { fullPage: true })
 
     // The plate's page and the read's page.
     await card.getByRole("link", { name: AT_ALL, exact: true }).click()
@@ -183,13 +162,13 @@ describe("which plates were at all of these places", () => {
     expect(two!.x).toBeGreaterThan(one!.x + one!.width)
     expect(Math.abs(two!.y - one!.y)).toBeLessThan(2)
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(DESKTOP.width)
-    expect(await axeViolations(page)).toEqual([])
+    expect(describeViolations("places", await runAxe(page, [".leaflet-control-attribution"]))).toBe("")
     // The whole page in one window (a full-page capture would drop the scroll bar, resize the map and
     // catch it refitting), once the map has settled.
     await page.setViewportSize({ width: DESKTOP.width, height: await page.evaluate(() => document.documentElement.scrollHeight) })
     await page.waitForTimeout(600)
     await page.waitForFunction(() => document.querySelector(".leaflet-zoom-anim, .leaflet-pan-anim") === null)
-    await page.screenshot({ path: `${SHOTS}/places-1440.png`, animations: "disabled" })
+    await screenshot(page, "places-1440")
     expect(appErrors(errors)).toEqual([])
     await context.close()
   })
@@ -197,7 +176,7 @@ describe("which plates were at all of these places", () => {
   it("says why it will not look: one incident only, an empty window, a place without a camera", async () => {
     const audited = () => server.db.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'investigate.multi_place'")
     const before = (await audited()).rows[0].n
-    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: PHONE })
+    const { page, errors, context } = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: PHONE_390 })
     await page.goto(`${server.url}/places`)
     await describeIncidents(page)
 
@@ -236,7 +215,7 @@ describe("which plates were at all of these places", () => {
 
   it("is not offered to volunteers (viewers)", async () => {
     const viewer = await server.signIn("viewer")
-    const { page, context } = await openPage(browser, { url: server.url, cookie: viewer.cookie, viewport: PHONE })
+    const { page, context } = await openPage(browser, { url: server.url, cookie: viewer.cookie, viewport: PHONE_390 })
     await page.goto(`${server.url}/places`)
     await page.waitForURL(`${server.url}/alerts`)
     expect(await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Places" }).count()).toBe(0)

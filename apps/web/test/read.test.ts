@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto"
-import * as Fs from "node:fs/promises"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { drained, latestRevision, matcherAt } from "../../server/test/alertHarness"
+import { drained } from "../../server/test/alertHarness"
 import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
-import { appErrors, launch, openPage, unnamedControls } from "./browser"
-import { CAMERAS, drawPhotos, ingest, readAt, startTileServer } from "./fixtures"
+import { appErrors, DESKTOP, launch, openPage, PHONE_390, screenshot, unnamedControls } from "./browser"
+import { CAMERAS, drawPhotos, ingest, readAt, startTileServer, watchlist } from "./fixtures"
 
 let server: TestServer
 let browser: Browser
@@ -17,9 +16,6 @@ let cropSha: string
 
 const PLATE = "RDP-4242"
 const ZONE = "America/New_York"
-const SHOTS = "/tmp/shots"
-const PHONE_390 = { width: 390, height: 844 }
-const DESKTOP = { width: 1440, height: 900 }
 /** A reason already given in this tab, as the search form leaves it in sessionStorage. */
 const REMEMBERED = JSON.stringify({ code: "investigation", text: "", caseNumber: "e2e read 1" })
 
@@ -32,15 +28,8 @@ beforeAll(async () => {
   const apiKey = (await server.collector("Main St collector")).apiKey
 
   // A shared list that alerts on the plate, and a list of the operator's own to add plates to.
-  const { rows } = await server.db.query<{ id: string }>(
-    "INSERT INTO watchlists (name, category, priority, colour) VALUES ('Stolen cars', 'stolen', 1, '#b91c1c') RETURNING id"
-  )
-  await server.db.query(
-    "INSERT INTO watchlist_entries (watchlist_id, kind, value, note, reason, added_by_name) VALUES ($1, 'exact', 'RDP4242', 'grey van', 'e2e', 'test')",
-    [rows[0]!.id]
-  )
   await server.db.query("INSERT INTO watchlists (name, category, owner_id, shared) VALUES ('My cars', 'of_interest', $1, false)", [operator.userId])
-  await matcherAt(server, await latestRevision(server.db))
+  await watchlist(server, { name: "Stolen cars", category: "stolen", priority: 1, colour: "#b91c1c" }, [{ kind: "exact", value: "RDP4242", note: "grey van" }])
 
   const { page, context } = await openPage(browser, { url: server.url })
   const photos = await drawPhotos(page, PLATE)
@@ -50,7 +39,6 @@ beforeAll(async () => {
   await ingest(server, apiKey, [40, 40 - 10 / 60, 40 - 20 / 60].map((minutes) => readAt(PLATE, CAMERAS[0], minutes)), photos)
   await drained(server.databaseUrl)
   run = (await server.db.query<{ id: string }>("SELECT id::text AS id FROM detections WHERE plate = 'RDP4242' ORDER BY detected_at")).rows.map((r) => r.id)
-  await Fs.mkdir(SHOTS, { recursive: true })
 })
 
 afterAll(async () => {
@@ -61,25 +49,9 @@ afterAll(async () => {
   delete process.env.MAP_TILE_ATTRIBUTION
 })
 
-/** A page in New York's time zone (so the zone shown is not the machine's UTC), signed in as `who`. */
-const openAt = async (viewport: { width: number; height: number }, who: SignedIn = operator) => {
-  const phone = viewport.width < 640
-  const context = await browser.newContext({
-    viewport,
-    timezoneId: ZONE,
-    locale: "en-US",
-    ...(phone ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {})
-  })
-  const [name, value] = who.cookie.split("=", 2) as [string, string]
-  await context.addCookies([{ name, value, url: server.url }])
-  const page = await context.newPage()
-  const errors: Array<string> = []
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text())
-  })
-  page.on("pageerror", (error) => errors.push(String(error)))
-  return { page, context, errors }
-}
+/** A page in New York's time and English (PHONE_390 as a phone). */
+const openAt = (viewport: { width: number; height: number }, who: SignedIn = operator) =>
+  openPage(browser, { url: server.url, cookie: who.cookie, viewport, context: { timezoneId: ZONE, locale: "en-US" } })
 
 const photoLoaded = (page: Page, altStart: string) =>
   page.waitForFunction((start) => {
@@ -131,7 +103,7 @@ describe("a read's page", () => {
     await alertsPart.getByText("Stolen cars").waitFor()
     await alertsPart.getByText("Entry RDP4242: grey van").waitFor()
     expect(await alertsPart.getByRole("link", { name: "Open the alerts" }).getAttribute("href")).toBe("/alerts")
-    await page.screenshot({ path: `${SHOTS}/read-390.png`, fullPage: true })
+    await screenshot(page, "read-390", { fullPage: true })
 
     // The scene photo opens large; + zooms it, dragging pans, Escape closes and gives the focus back.
     const opener = page.getByRole("button", { name: /^Scene photo of the read RDP-4242.*open large to zoom$/ })
@@ -156,7 +128,7 @@ describe("a read's page", () => {
     expect(await zoomed.evaluate((img) => getComputedStyle(img).transform)).not.toBe(before)
     await page.keyboard.press("-")
     expect(Number(await zoomed.getAttribute("data-scale"))).toBeCloseTo(1.25)
-    await page.screenshot({ path: `${SHOTS}/read-zoom-390.png` })
+    await screenshot(page, "read-zoom-390")
     await page.keyboard.press("Escape")
     await dialog.waitFor({ state: "hidden" })
     expect(await opener.evaluate((el) => el === document.activeElement)).toBe(true)
@@ -212,7 +184,7 @@ describe("a read's page", () => {
     expect(scene.width).toBeGreaterThan(600)
     expect(scene.x + scene.width).toBeLessThan(map.x)
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true)
-    await page.screenshot({ path: `${SHOTS}/read-1440.png`, fullPage: true })
+    await screenshot(page, "read-1440", { fullPage: true })
 
     // The keyboard opens the zoom too.
     await page.getByRole("button", { name: /^Scene photo of the read.*open large/ }).focus()
@@ -221,7 +193,7 @@ describe("a read's page", () => {
     await dialog.waitFor()
     await page.keyboard.press("+")
     await dialog.getByText("125%").waitFor()
-    await page.screenshot({ path: `${SHOTS}/read-zoom-1440.png` })
+    await screenshot(page, "read-zoom-1440")
     await page.keyboard.press("Escape")
     await dialog.waitFor({ state: "hidden" })
 

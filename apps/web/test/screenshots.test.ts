@@ -2,10 +2,9 @@ import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { latestRevision, matcherAt } from "../../server/test/alertHarness"
 import { type SignedIn, startServer, type TestServer, until } from "../../server/test/harness"
 import { appErrors, launch, openPage, screenshot } from "./browser"
-import { CAMERAS, drawPhotos, ingest, readAt, startTileServer } from "./fixtures"
+import { CAMERAS, drawPhotos, ingest, readAt, startTileServer, watchlist } from "./fixtures"
 
 /**
  * Every main page at the widths people use (a phone, a laptop, a control-room 1080p and 4K screen), with a
@@ -33,18 +32,8 @@ let firstReadId: string
 const HOT = ["HOT1234", "STL0N99", "BOL7721", "BOL7730", "VAN4410", "KEY9981", "RED5512", "GRY2277", "TRK6630", "BLU8814", "WHT3390", "SLV4471"]
 const EVERYDAY = ["ABC1234", "XYZ9876", "JKL4455", "MNO7788", "PQR2211", "DEF6543", "GHI3210", "STU8080"]
 
-const watch = async (name: string, category: string, priority: number, colour: string, values: ReadonlyArray<string>) => {
-  const { rows } = await server.db.query<{ id: string }>(
-    "INSERT INTO watchlists (name, category, priority, colour) VALUES ($1, $2, $3, $4) RETURNING id",
-    [name, category, priority, colour]
-  )
-  for (const value of values) {
-    await server.db.query(
-      "INSERT INTO watchlist_entries (watchlist_id, kind, value, note, reason, added_by_name) VALUES ($1, 'exact', $2, $3, 'screenshots', 'test')",
-      [rows[0]!.id, value, `Seen near the ${category} report`]
-    )
-  }
-}
+const watch = (name: string, category: string, priority: number, colour: string, values: ReadonlyArray<string>) =>
+  watchlist(server, { name, category, priority, colour }, values.map((value) => ({ kind: "exact", value, note: `Seen near the ${category} report` })))
 
 beforeAll(async () => {
   tiles = await startTileServer()
@@ -55,7 +44,6 @@ beforeAll(async () => {
   await server.collector("Route 59 box")
   await watch("Stolen vehicles", "stolen", 1, "#b91c1c", HOT.slice(0, 6))
   await watch("Be on the lookout", "bolo", 2, "#d97706", HOT.slice(6))
-  await matcherAt(server, await latestRevision(server.db))
 
   // Photos drawn once by the browser and shared by the reads (each read still stores its own copy).
   const { page, context } = await openPage(browser, { url: server.url })
