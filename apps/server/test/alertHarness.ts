@@ -165,10 +165,11 @@ export const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 6
 // ---------------------------------------------------------------------------------------------------------
 // The live feed from a client's side
 
-export const liveUrl = (server: TestServer, after?: number, only?: "alerts") => {
+export const liveUrl = (server: TestServer, after?: number, only?: "alerts", replay?: number) => {
   const params = new URLSearchParams({
     ...(after === undefined ? {} : { after: String(after) }),
-    ...(only === undefined ? {} : { only })
+    ...(only === undefined ? {} : { only }),
+    ...(replay === undefined ? {} : { replay: String(replay) })
   }).toString()
   return `${server.url.replace(/^http/, "ws")}${LIVE_PATH}${params === "" ? "" : `?${params}`}`
 }
@@ -215,9 +216,9 @@ export class LiveClient {
     this.closed = new Promise((resolve) => socket.on("close", (code, reason) => resolve({ code, reason: reason.toString() })))
   }
 
-  static open(server: TestServer, cookie: string, after?: number, only?: "alerts"): Promise<LiveClient> {
+  static open(server: TestServer, cookie: string, after?: number, only?: "alerts", replay?: number): Promise<LiveClient> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(liveUrl(server, after, only), undefined, { headers: { cookie } })
+      const socket = new WebSocket(liveUrl(server, after, only, replay), undefined, { headers: { cookie } })
       const client = new LiveClient(socket)
       socket.on("open", () => resolve(client))
       socket.on("error", reject)

@@ -1,3 +1,4 @@
+import type { LiveMessage } from "@chaverim/domain/Alerts"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -5,6 +6,7 @@ import * as Stream from "effect/Stream"
 import { createHash, randomBytes } from "node:crypto"
 import { useFreshDatabase } from "../../../test-support/Database"
 import { alprAgainst, describeRun, INVOCATION_MS, lines, type Run } from "./alprCli"
+import { LiveClient } from "./alertHarness"
 import { detection, fakeJpeg, type SignedIn, startServer, type TestServer } from "./harness"
 import { type AlprClient, outcomeOf, rpcAs, rpcUrlOf } from "./rpcClient"
 
@@ -102,7 +104,7 @@ describe("photo views, the audit page's search, export and chain check", () => {
   }
 
   beforeAll(async () => {
-    server = await startServer()
+    server = await startServer({ liveViewAuditSeconds: 1 })
     operator = await server.signIn("operator")
     admin = await server.signIn("admin")
     const { apiKey } = await server.collector("Audit site")
@@ -280,6 +282,81 @@ describe("photo views, the audit page's search, export and chain check", () => {
     const row = (await views()).at(-1)!
     expect(row.details).toMatchObject({ reads: [item!.id], count: 1 })
     expect(item!.images.plate).toMatch(new RegExp(`^/api/v1/detections/${item!.id}/images/plate\\?view=${row.id}\\.`))
+  })
+
+  it("audits the live feed's crops as the connection's view: a row when it opens, then one per interval naming what it sent, none per crop", async () => {
+    const viewer = await server.signIn("viewer")
+    const liveRows = async () =>
+      (await server.db.query(
+        "SELECT id::text AS id, target, details FROM audit_log WHERE action = 'image.view' AND actor_id = $1 ORDER BY audit_log.id",
+        [viewer.userId]
+      )).rows as Array<{ id: string; target: string; details: { via?: string; reads: Array<string>; live_after?: string; token_sha256?: string } }>
+    // One read replayed: the newest, of another plate; the older AUD reads are not on this connection.
+    const client = await LiveClient.open(server, viewer.cookie, undefined, undefined, 1)
+    const hello = await client.next((m): m is Extract<LiveMessage, { type: "hello" }> => m.type === "hello")
+    const { token } = await client.next((m): m is Extract<LiveMessage, { type: "view" }> => m.type === "view")
+    const [replayed] = client.messages.filter((m) => m.type === "detection")
+    expect(replayed).toMatchObject({ replayed: true })
+    const replayedRead = (replayed as Extract<LiveMessage, { type: "detection" }>)
+    const [opening, ...more] = await liveRows()
+    expect(more).toEqual([])
+    expect(token.split(".")[0]).toBe(opening!.id)
+    expect(opening!.details).toMatchObject({ via: "live", kind: "plate", count: 1, reads: [replayedRead.detection.id], live_after: String(hello.last_event_id) })
+    expect(JSON.stringify(opening!.details)).not.toContain(token.split(".")[1]!)
+    const withView = (read: Extract<LiveMessage, { type: "detection" }>, t = token) =>
+      `${read.detection.images.plate}?view=${t}&event=${read.event_id}`
+    expect((await get(withView(replayedRead), viewer)).status).toBe(200)
+
+    // Reads arriving live: covered by the token from the start, named by the next row, no row per crop.
+    const { apiKey } = await server.collector("Live view site")
+    const events = [1, 2].map((i) => detection({ plate: { text: `LVW 000${i}`, confidence: 0.9 } }))
+    const form = new FormData()
+    form.append("batch", JSON.stringify({ events }))
+    events.forEach((event, i) => form.append(`plate:${event.detection_id}`, new Blob([fakeJpeg(2_000, 40 + i)], { type: "image/jpeg" })))
+    expect((await fetch(`${server.url}/api/v1/detections/batch`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body: form })).status).toBe(200)
+    const live = await Promise.all([1, 2].map((i) =>
+      client.next((m): m is Extract<LiveMessage, { type: "detection" }> =>
+        m.type === "detection" && m.detection.plate_text === `LVW 000${i}`)
+    ))
+    for (const [i, read] of live.entries()) {
+      const crop = await get(withView(read), viewer)
+      expect(crop.status).toBe(200)
+      expect(new Uint8Array(await crop.arrayBuffer())).toEqual(fakeJpeg(2_000, 40 + i))
+    }
+    const liveIds = live.map((read) => read.detection.id)
+    const deadline = Date.now() + 10_000
+    while (!(await liveRows()).some((row) => row.details.reads.includes(liveIds[0]!)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    const rows = await liveRows()
+    expect(rows.every((row) => row.details.via === "live")).toBe(true)
+    expect(rows.slice(1).flatMap((row) => row.details.reads)).toEqual(liveIds)
+    // Only the opening row (and a renewal) carries a token.
+    expect(rows.slice(1).some((row) => row.details.token_sha256 !== undefined)).toBe(false)
+
+    // What the token does not cover: a read before the connection that it did not replay, a read's crop
+    // under another read's event, the scene photo, or another session.
+    const [older] = (await server.db.query<{ id: string }>(
+      "SELECT id::text AS id FROM live_events WHERE detection_id = $1", [readIds[0]]
+    )).rows
+    const refused = [
+      `/api/v1/detections/${readIds[0]}/images/plate?view=${token}&event=${older!.id}`,
+      `/api/v1/detections/${readIds[0]}/images/plate?view=${token}&event=${live[0]!.event_id}`,
+      `/api/v1/detections/${readIds[0]}/images/plate?view=${token}`
+    ]
+    for (const path of refused) {
+      const response = await get(path, viewer)
+      expect(response.status, path).toBe(403)
+      expect(((await response.json()) as { message: string }).message).toMatch(/does not cover this photo/)
+    }
+    expect((await get(withView(live[0]!), operator)).status).toBe(403)
+    expect((await get(`/api/v1/detections/x/images/plate?view=${token}&event=soon`, viewer)).status).toBe(400)
+
+    // Closing lists what is left; every crop sent is named once, and no crop had a row of its own.
+    await client.close()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const all = await liveRows()
+    expect(all.flatMap((row) => row.details.reads)).toEqual([replayedRead.detection.id, ...liveIds])
   })
 
   it("answers a view token or a read id past what the database holds with a 400, not a 500", async () => {

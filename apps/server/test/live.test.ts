@@ -189,17 +189,19 @@ describe("live feed at /api/v1/live", () => {
 
     const replayed = client.messages.filter(isReplayed)
     expect(replayed).toHaveLength(LIVE_REPLAY_DEFAULT)
-    // Right after hello, before anything live; the latest 50 reads of the journal, oldest first.
-    expect(client.messages.slice(1, 1 + LIVE_REPLAY_DEFAULT)).toEqual(replayed)
+    // Right after hello and the connection's photo view, before anything live; the latest 50 reads of
+    // the journal, oldest first.
+    expect(client.messages[1]).toMatchObject({ type: "view", token: expect.stringMatching(/^\d+\.[A-Za-z0-9_-]{43}$/) })
+    expect(client.messages.slice(2, 2 + LIVE_REPLAY_DEFAULT)).toEqual(replayed)
     expect(replayed.map((m) => m.event_id)).toEqual(await latestReadEvents(hello.last_event_id, LIVE_REPLAY_DEFAULT))
     expect(replayed.map((m) => m.detection.plate_text)).toEqual(before.slice(-LIVE_REPLAY_DEFAULT).map((e) => (e.plate as { text: string }).text))
     expect(replayed.every((m) => m.event_id <= hello.last_event_id)).toBe(true)
     // Replayed reads are reads as the live ones are: camera, photos' links and all.
     expect(replayed.at(-1)!.detection).toMatchObject({ plate: "RPL59", camera: { name: "Main St northbound" } })
     // The alerts those reads raised are not replayed (the alert list loads them, by who may see them).
-    expect(client.messages.slice(0, 1 + LIVE_REPLAY_DEFAULT).some((m) => m.type === "alert")).toBe(false)
+    expect(client.messages.slice(0, 2 + LIVE_REPLAY_DEFAULT).some((m) => m.type === "alert")).toBe(false)
     // Then the live ones: after hello's number, in order, none of them replayed, none seen twice.
-    const after = client.messages.slice(1 + LIVE_REPLAY_DEFAULT)
+    const after = client.messages.slice(2 + LIVE_REPLAY_DEFAULT)
     expect(after.some(isReplayed)).toBe(false)
     expect(liveIds(client)).toEqual(await eventsAfter(hello.last_event_id))
     const ids = client.eventIds
@@ -231,11 +233,11 @@ describe("live feed at /api/v1/live", () => {
     expect(journal.length).toBeGreaterThan(LIVE_REPLAY_DEFAULT)
     expect(replayedIn(most)).toEqual(journal)
     expect(replayedIn(resumed)).toEqual([])
-    expect(resumed.messages.map((m) => m.type)).toEqual(["hello", "detection"])
+    expect(resumed.messages.map((m) => m.type)).toEqual(["hello", "view", "detection"])
     expect(resumed.messages.find(isMarker)!.event_id).toBeGreaterThan(head)
-    // Each: hello, the replayed reads, then the marker read live.
+    // Each: hello, the view, the replayed reads, then the marker read live.
     for (const feed of [few, none, most]) {
-      expect(feed.messages.findIndex(isMarker)).toBe(1 + replayedIn(feed).length)
+      expect(feed.messages.findIndex(isMarker)).toBe(2 + replayedIn(feed).length)
       expect(feed.messages.find(isMarker)).not.toHaveProperty("replayed")
     }
     feeds.forEach((f) => f.close())

@@ -150,7 +150,17 @@ export const LiveResync = Schema.Struct({
   reason: Schema.Literal("overflow", "too_old", "unknown")
 })
 
-export const LiveMessage = Schema.Union(LiveHello, LiveDetection, LiveAlert, LiveResync)
+/**
+ * The token this connection's plate crops are fetched with (`?view=<token>&event=<event_id>`): the
+ * connection's own audited view covers them, so they are not audited one by one. Sent after `hello`
+ * when the connection carries reads, and again when it is replaced (the last one given is the one to use).
+ */
+export const LiveView = Schema.Struct({
+  type: Schema.Literal("view"),
+  token: Schema.String
+})
+
+export const LiveMessage = Schema.Union(LiveHello, LiveDetection, LiveAlert, LiveResync, LiveView)
 export type LiveMessage = typeof LiveMessage.Type
 
 /** The latest reads a fresh connection (no `after`) is sent before the live ones, unless it asks otherwise. */

@@ -164,11 +164,16 @@ export class ImagesApi extends HttpApiGroup.make("images")
       .setUrlParams(Schema.Struct({
         ...ReasonParams.fields,
         /**
-         * the view token a page of search results gives its plate crops: the page's one audit row
-         * covers them (the reason is then the search's); left out, the view is audited by itself
+         * the view token a page of search results (or a live feed connection) gives its plate crops: the
+         * page's one audit row covers them (the reason is then the search's); left out, the view is
+         * audited by itself
          */
         view: Schema.optional(Schema.String.pipe(
           Schema.pattern(/^\d{1,18}\.[A-Za-z0-9_-]{43}$/, { message: () => "view is the token a search result's photo link carries" })
+        )),
+        /** with a live feed's view token: the read's event number in the feed */
+        event: Schema.optional(Schema.String.pipe(
+          Schema.pattern(/^\d{1,18}$/, { message: () => "event is the number of the read's event in the live feed" })
         ))
       }))
       .addSuccess(HttpApiSchema.Uint8Array({ contentType: "image/jpeg" }))

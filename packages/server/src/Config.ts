@@ -37,6 +37,8 @@ export interface AppSettings {
   readonly claimCodeHours: number
   /** Whether searches and exports must carry a reason for the audit log. */
   readonly reasonRequired: boolean
+  /** How often a live feed connection's audit row names the plate crops it sent (audit/PhotoViews.ts). */
+  readonly liveViewAuditSeconds: number
   /** Repeated sightings of a plate for one list entry within this many seconds update one open alert. */
   readonly alertCooldownSeconds: number
   /** When an entry is added, reads of this many days before are checked against it (retro-alerts). */
@@ -272,6 +274,10 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
   commandRedeliverySeconds: Config.integer("COMMAND_REDELIVERY_SECONDS").pipe(Config.withDefault(600)),
   claimCodeHours: Config.integer("CLAIM_CODE_HOURS").pipe(Config.withDefault(24)),
   reasonRequired: Config.boolean("AUDIT_REASON_REQUIRED").pipe(Config.withDefault(true)),
+  liveViewAuditSeconds: Config.integer("LIVE_VIEW_AUDIT_SECONDS").pipe(
+    Config.validate({ message: "LIVE_VIEW_AUDIT_SECONDS is 1 to 600 seconds", validation: (n) => n >= 1 && n <= 600 }),
+    Config.withDefault(60)
+  ),
   alertCooldownSeconds: Config.integer("ALERT_COOLDOWN_SECONDS").pipe(Config.withDefault(600)),
   retroAlertDays: Config.integer("RETRO_ALERT_DAYS").pipe(Config.withDefault(7)),
   alertWorkers: Config.integer("ALERT_WORKERS").pipe(Config.withDefault(2)),

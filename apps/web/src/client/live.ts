@@ -51,6 +51,22 @@ const feedPath = ({ only, replay }: FeedOptions, after: number | undefined) => {
   return params === "" ? LIVE_PATH : `${LIVE_PATH}?${params}`
 }
 
+type LiveRead = Extract<LiveMessage, { readonly type: "detection" }>
+
+/**
+ * A read whose crop link carries the connection's view token and the read's event: the connection's
+ * audited view covers it (no audit row of its own per crop).
+ */
+const withView = (message: LiveRead, token: string | undefined): LiveRead => {
+  const plate = message.detection.images.plate
+  if (token === undefined || plate === undefined) return message
+  const query = new URLSearchParams({ view: token, event: String(message.event_id) }).toString()
+  return {
+    ...message,
+    detection: { ...message.detection, images: { ...message.detection.images, plate: `${plate}?${query}` } }
+  }
+}
+
 /**
  * The live feed at /api/v1/live: starts with the latest reads (marked `replayed`), reconnects by itself,
  * resuming after the last event it saw so that nothing is missed or shown twice. Ends only when the
@@ -59,6 +75,8 @@ const feedPath = ({ only, replay }: FeedOptions, after: number | undefined) => {
 const follow = (handlers: Handlers, options: FeedOptions) => {
   let after: number | undefined
   const connection = Effect.gen(function*() {
+    // The token this connection's crops are fetched with (a `view` message gives it, and replaces it).
+    let view: string | undefined
     const socket = yield* Socket.makeWebSocket(socketUrl(feedPath(options, after)), {
       closeCodeIsError: () => true
     })
@@ -66,10 +84,12 @@ const follow = (handlers: Handlers, options: FeedOptions) => {
       const message = decode(typeof data === "string" ? data : new TextDecoder().decode(data))
       if (Either.isLeft(message)) return
       const m = message.right
-      if (m.type === "hello") after ??= m.last_event_id
+      if (m.type === "view") view = m.token
+      else if (m.type === "hello") after ??= m.last_event_id
       else if (m.type === "resync") after = m.last_event_id
       else after = Math.max(after ?? 0, m.event_id)
-      handlers.onMessage(m)
+      if (m.type === "detection") handlers.onMessage(withView(m, view))
+      else if (m.type !== "view") handlers.onMessage(m)
     }, { onOpen: Effect.sync(handlers.onOpen) })
   })
   return connection.pipe(

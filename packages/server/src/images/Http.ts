@@ -34,9 +34,10 @@ const served = (bytes: Uint8Array) => {
  * appears by itself on the wall, in alerts and beside results: its reason is recorded when it comes
  * with one (a code given is checked), and not asked for.
  *
- * A crop linked by a page of search results carries that page's view token (audit/PhotoViews.ts): the
- * page's one `image.view` row names it, so it is served without a row of its own; a token that is not
- * this session's, has expired or does not name this photo is refused (403, audited as access.denied).
+ * A crop linked by a page of search results or sent by the live feed carries that page's or that
+ * connection's view token (audit/PhotoViews.ts): the view's `image.view` rows name it, so it is served
+ * without a row of its own; a token that is not this session's, has expired or does not cover this
+ * photo is refused (403, audited as access.denied).
  * A failure to serve it (gone by retention, failed its hash) is recorded all the same.
  */
 export const ImagesHttpLayer = HttpApiBuilder.group(AlprApi, "images", (handlers) =>
@@ -59,7 +60,7 @@ export const ImagesHttpLayer = HttpApiBuilder.group(AlprApi, "images", (handlers
         }
         if (urlParams.view !== undefined) {
           const target = `GET /api/v1/detections/${path.id}/images/${path.kind}`
-          const viewId = yield* photoViews.check(urlParams.view, user, String(path.id), path.kind).pipe(
+          const viewId = yield* photoViews.check(urlParams.view, user, String(path.id), path.kind, urlParams.event).pipe(
             // The token stays out of the log: the target is the path alone.
             Effect.catchAll((refusal) =>
               accounts.denied(user, target, info).pipe(

@@ -8,6 +8,7 @@ import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequ
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Arr from "effect/Array"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -31,11 +32,13 @@ import {
   mayView,
   type Viewer
 } from "../alerts/Views"
+import { LIVE_TOKEN_ROTATE_MINUTES, type LiveViewer, makePhotoViews, MAX_VIEW_READS } from "../audit/PhotoViews"
 import { Accounts } from "../auth/Accounts"
 import { SESSION_CHANGED_CHANNEL } from "../auth/SessionChanges"
 import { AppConfig } from "../Config"
 import { isFor, PgListener } from "../db/Listener"
 import { orBug } from "../db/Rows"
+import { requestInfoOf } from "../http/ClientAddress"
 import { originAllowed } from "../http/Origin"
 import { LIVE_EVENTS_CHANNEL, LIVE_EVENTS_KEPT_HOURS } from "./Events"
 
@@ -61,12 +64,15 @@ const SESSION_RECHECK = "1 minute"
 const SESSION_CHECK_TIMEOUT = "4 seconds"
 /** Closes of a feed whose session could not be checked (the database failed): reconnect and try again. */
 export const CLOSE_CHECK_FAILED = 1011
+const LIVE_TOKEN_ROTATE_MS = LIVE_TOKEN_ROTATE_MINUTES * 60_000
 
 /** One event made ready to send: its text is built once for every client. */
 interface Outgoing {
   readonly id: number
   readonly kind: "detection" | "alert"
   readonly text: string
+  /** for a read with a plate crop: the read's id (its crop is covered by the connection's view) */
+  readonly read?: string | undefined
   /** for an alert: whose list it is, to decide who may receive it */
   readonly list?: { readonly shared: boolean; readonly owner_id: string | null } | undefined
 }
@@ -189,6 +195,9 @@ const roomIn = (net: NetSocket, outbox: Outbox): Effect.Effect<void> =>
 export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveFeed", {
   scoped: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const photoViews = yield* makePhotoViews
+    /** A connection's audit row naming the crops it sent is written this often (while it sends any). */
+    const viewRowEvery = Duration.seconds((yield* AppConfig).liveViewAuditSeconds)
     const listener = yield* PgListener
     const signals = yield* listener.subscribe(LIVE_EVENTS_CHANNEL)
     const sessionSignals = yield* listener.subscribe(SESSION_CHANGED_CHANNEL)
@@ -280,6 +289,7 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
             out.push({
               id,
               kind: "detection",
+              read: read.images.plate === undefined ? undefined : read.id,
               text: messageText(
                 replayed
                   ? { type: "detection", event_id: id, detection: read, replayed: true }
@@ -389,6 +399,8 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
       /** reads to replay when `after` is not given */
       readonly replay: number
       readonly session: Effect.Effect<Option.Option<Viewer>, unknown>
+      /** who watches, for the audit of the crops the feed sends */
+      readonly watcher: LiveViewer
     }) =>
       Effect.scoped(Effect.gen(function*() {
         const write = yield* options.socket.writer
@@ -423,6 +435,57 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
         const resync = (reason: "overflow" | "too_old" | "unknown") =>
           send(messageText({ type: "resync", last_event_id: head, reason })).pipe(Effect.zipRight(close(4000, "resync")))
 
+        // The crops this connection shows are audited as its view (audit/PhotoViews.ts): reads with a
+        // crop sent since the view's last row wait in `unlisted` for the next one.
+        const carriesReads = options.only === undefined
+        const unlisted: Array<string> = []
+        let tokenAt = 0
+        const rows = yield* Effect.makeSemaphore(1)
+        /**
+         * Rows naming the reads not yet listed (a read leaves `unlisted` once its row is written), the
+         * last one with a new token when `after` is given; one writer at a time.
+         */
+        const viewRows = (after?: number) =>
+          rows.withPermits(1)(Effect.gen(function*() {
+            while (true) {
+              const final = unlisted.length <= MAX_VIEW_READS
+              const chunk = unlisted.slice(0, MAX_VIEW_READS)
+              if (chunk.length === 0 && after === undefined) return undefined
+              const token = yield* photoViews.live(options.watcher, chunk, final ? after : undefined)
+              unlisted.splice(0, chunk.length)
+              if (final) return token
+            }
+          }))
+        /** A new token, covering what the connection sends after `after`, given to the client. */
+        const newView = (after: number) =>
+          Effect.gen(function*() {
+            const token = yield* viewRows(after)
+            tokenAt = Date.now()
+            if (token !== undefined) yield* send(messageText({ type: "view", token }))
+          })
+        /** Sends a read or an alert; a read's crop is listed by the view (renewed first when it is due). */
+        const sendEvent = (event: Outgoing) =>
+          Effect.gen(function*() {
+            if (event.read !== undefined) {
+              if (Date.now() - tokenAt >= LIVE_TOKEN_ROTATE_MS) yield* newView(event.id - 1)
+              unlisted.push(event.read)
+            }
+            yield* send(event.text)
+          })
+        if (carriesReads) {
+          // The reads of the last minute are listed every minute, and the rest when the connection ends.
+          const listUnlisted = Effect.suspend(() => (unlisted.length === 0 ? Effect.void : Effect.asVoid(viewRows())))
+          yield* listUnlisted.pipe(
+            Effect.catchAllCause((cause) => Effect.logWarning("live feed: recording a view failed; retrying", cause)),
+            Effect.repeat(Schedule.spaced(viewRowEvery)),
+            Effect.delay(viewRowEvery),
+            Effect.forkScoped
+          )
+          yield* Effect.addFinalizer(() =>
+            listUnlisted.pipe(Effect.catchAllCause((cause) => Effect.logWarning("live feed: recording a view failed", cause)))
+          )
+        }
+
         const writer = Effect.gen(function*() {
           yield* send(messageText({ type: "hello", last_event_id: from }))
           let last = from
@@ -433,27 +496,30 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
             const min = journal.min ?? undefined
             if (after > Math.max(max, from)) return yield* resync("unknown")
             if (min !== undefined && after < min - 1) return yield* resync("too_old")
+            if (carriesReads) yield* newView(Math.min(after, from))
             let cursor = after
             while (cursor < from) {
               const page = yield* eventsAfter(cursor, from)
               if (!Arr.isNonEmptyReadonlyArray(page)) break
               for (const event of page) {
-                if (wants(event)) yield* send(event.text)
+                if (wants(event)) yield* sendEvent(event)
               }
               cursor = Arr.lastNonEmpty(page).id
             }
             last = Math.max(from, after)
-          } else if (options.only === undefined) {
-            for (const event of yield* latestReads(from, options.replay)) {
-              if (wants(event)) yield* send(event.text)
-            }
+          } else if (carriesReads) {
+            const replayed = (yield* latestReads(from, options.replay)).filter(wants)
+            // The replayed reads are named by the connection's first row; what comes after `from`, by range.
+            for (const event of replayed) if (event.read !== undefined) unlisted.push(event.read)
+            yield* newView(from)
+            for (const event of replayed) yield* send(event.text)
           }
           while (true) {
             const events = yield* outbox.take
             for (const event of events) {
               // Queued before a change of role: sent only if the user may still receive it.
               if (event.id <= last || !wants(event)) continue
-              yield* send(event.text)
+              yield* sendEvent(event)
               last = event.id
             }
             if (outbox.overflowed) return yield* resync("overflow")
@@ -516,14 +582,14 @@ export const LiveFeedRouteLayer = Layer.effectDiscard(Effect.gen(function*() {
   const router = yield* HttpApiBuilder.Router
   const feed = yield* LiveFeed
   const accounts = yield* Accounts
-  const { publicUrl } = yield* AppConfig
+  const config = yield* AppConfig
 
   const handler = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     if (request.headers["upgrade"]?.toLowerCase() !== "websocket") {
       return refuse(426, "BadRequest", "this is a WebSocket endpoint: connect with a WebSocket client")
     }
-    if (!originAllowed(request.headers, publicUrl)) {
+    if (!originAllowed(request.headers, config.publicUrl)) {
       return refuse(403, "Forbidden", "cross-origin WebSocket connections are refused")
     }
     const token = request.cookies[SESSION_COOKIE] ?? ""
@@ -540,6 +606,7 @@ export const LiveFeedRouteLayer = Layer.effectDiscard(Effect.gen(function*() {
       after: params.right.after,
       only: params.right.only,
       replay: params.right.replay ?? LIVE_REPLAY_DEFAULT,
+      watcher: { actor: user.value, address: requestInfoOf(request, config).address },
       session: Effect.map(accounts.sessionUser(token), Option.map((u) => ({ userId: u.userId, role: u.role })))
     })
     return HttpServerResponse.empty()
