@@ -103,12 +103,16 @@ describe("MQTT and Home Assistant", () => {
   const waitConnected = (connected: boolean) =>
     until(async () => ((await rpc(admin, (c) => c.mqtt.get())).connected === connected ? true : undefined), `connected = ${connected}`)
 
+  let quietCollectorId: string
+
   beforeAll(async () => {
     server = await startServer({ publicUrl: Option.some(PUBLIC_URL) })
     const collector = await server.collector("MQTT site")
     apiKey = collector.apiKey
     // as a heartbeat would: the collector is online
     await server.db.query("UPDATE collectors SET last_seen_at = now() WHERE id = $1", [collector.collectorId])
+    // claimed, and never heard from since: published offline (not a failed refresh)
+    quietCollectorId = (await server.collector("Quiet site")).collectorId
     admin = await server.signIn("admin")
     sub = await subscriber([`${PREFIX}/#`, `${PREFIX}env/#`, `${DISC}/#`])
   })
@@ -311,6 +315,8 @@ describe("MQTT and Home Assistant", () => {
     // health of the collector and the camera, retained
     const state = await until(() => sub.messages.find((m) => m.topic === `${PREFIX}/camera/${camera.id}/state`), "the camera's state")
     expect(JSON.parse(state.payload)).toMatchObject({ state: "online", name: camera.name, last_read: expect.any(String) })
+    const quiet = await until(() => sub.messages.find((m) => m.topic === `${PREFIX}/collector/${quietCollectorId}/state`), "the quiet collector's state")
+    expect(JSON.parse(quiet.payload)).toMatchObject({ state: "offline", name: "Quiet site", last_heartbeat: null })
 
     await server.db.query("UPDATE watchlists SET shared = false, owner_id = $2 WHERE id = $1", [listId, admin.userId])
     await until(() => sub.messages.find((m) => m.topic === listTopic && m.payload === ""), "the list's config cleared")

@@ -115,9 +115,9 @@ describe("a read's page", () => {
     await dialog.getByRole("button", { name: "Zoom in" }).click()
     await dialog.getByRole("button", { name: "Zoom in" }).click()
     expect(Number(await zoomed.getAttribute("data-scale"))).toBeCloseTo(1.5625)
-    const box = (await zoomed.boundingBox())!
-    // wider than the screen (the fitted photo is a little narrower than the window)
-    expect(box.width).toBeGreaterThan(PHONE_390.width * 1.4)
+    // wider than the screen (the fitted photo is a little narrower than the window), once the zoom's
+    // transition has run
+    await expect.poll(async () => (await zoomed.boundingBox())!.width).toBeGreaterThan(PHONE_390.width * 1.4)
     await dialog.getByText("156%").waitFor()
     const before = await zoomed.evaluate((img) => getComputedStyle(img).transform)
     const frame = (await dialog.getByLabel(/drag or use the arrow keys/).boundingBox())!

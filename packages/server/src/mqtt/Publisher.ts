@@ -131,7 +131,7 @@ export const runMqttPublisher: Effect.Effect<void, never, MqttBroker | PgListene
       Result: CollectorRow,
       execute: () =>
         sql`
-          SELECT id, name, status = 'active' AND greatest(last_seen_at, last_upload_at) > now() - ${SILENT_AFTER}::interval AS online,
+          SELECT id, name, status = 'active' AND coalesce(greatest(last_seen_at, last_upload_at) > now() - ${SILENT_AFTER}::interval, false) AS online,
                  last_seen_at AS last_heartbeat
             FROM collectors WHERE status <> 'pending' ORDER BY id`
     })
@@ -142,7 +142,7 @@ export const runMqttPublisher: Effect.Effect<void, never, MqttBroker | PgListene
       execute: () =>
         sql`
           SELECT c.id, c.collector_id, c.name, c.site,
-                 k.status = 'active' AND greatest(k.last_seen_at, k.last_upload_at) > now() - ${SILENT_AFTER}::interval AS online,
+                 k.status = 'active' AND coalesce(greatest(k.last_seen_at, k.last_upload_at) > now() - ${SILENT_AFTER}::interval, false) AS online,
                  (SELECT d.detected_at FROM detections d WHERE d.camera_id = c.id ORDER BY d.detected_at DESC LIMIT 1) AS last_read
             FROM cameras c JOIN collectors k ON k.id = c.collector_id
            WHERE k.status <> 'pending' ORDER BY c.id`

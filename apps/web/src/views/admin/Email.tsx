@@ -15,7 +15,16 @@ const Source = ({ source }: { readonly source: EmailSettings["sources"]["smtp_ur
   <span className="text-sm text-slate-700">{SOURCE_TEXT[source]}</span>
 )
 
-const SettingsForm = ({ settings, onSaved }: { readonly settings: EmailSettings; readonly onSaved: () => void }) => {
+/**
+ * The form, made afresh from each version of the settings (its fields start from what is saved); the
+ * parent keeps "saved", which would otherwise go with the form it replaces.
+ */
+const SettingsForm = ({ justSaved, onSaved, onSaving, settings }: {
+  readonly settings: EmailSettings
+  readonly justSaved: boolean
+  readonly onSaving: () => void
+  readonly onSaved: () => void
+}) => {
   const [url, setUrl] = useState(settings.sources.smtp_url === "admin" ? settings.smtp_url ?? "" : "")
   const [username, setUsername] = useState(settings.sources.smtp_username === "admin" ? settings.smtp_username ?? "" : "")
   const [password, setPassword] = useState("")
@@ -38,6 +47,7 @@ const SettingsForm = ({ settings, onSaved }: { readonly settings: EmailSettings;
     <form className="flex flex-col gap-3 rounded-lg bg-white p-3 ring-1 ring-slate-200" aria-label="SMTP settings"
       onSubmit={async (event) => {
         event.preventDefault()
+        onSaving()
         if ((await save()).state === "ready") {
           setPassword("")
           onSaved()
@@ -64,7 +74,7 @@ const SettingsForm = ({ settings, onSaved }: { readonly settings: EmailSettings;
           hint={`A person's alerts within this window go in one e-mail. Empty: ${settings.sources.batch_seconds === "admin" ? "the default (30)" : `${settings.batch_seconds}`}.`} />
       </div>
       {saved.state === "failed" && <ProblemNote problem={saved.problem} />}
-      {saved.state === "ready" && <Notice tone="success">Saved.</Notice>}
+      {justSaved && saved.state !== "failed" && <Notice tone="success">Saved.</Notice>}
       {cleared.state === "failed" && <ProblemNote problem={cleared.problem} />}
       <div className="flex flex-wrap gap-2">
         <Button type="submit" disabled={saved.state === "loading"}>Save settings</Button>
@@ -113,6 +123,7 @@ const TestMessage = () => {
  */
 export const Email = () => {
   const [settings, reload] = useRpc(() => withRpc((rpc) => rpc.email.settings()), [])
+  const [justSaved, setJustSaved] = useState(false)
   return (
     <section className="flex flex-col gap-4" aria-label="E-mail">
       <Loaded remote={settings}>
@@ -138,7 +149,11 @@ export const Email = () => {
                 <dd>{formatDateTime(s.updated_at)}</dd>
               </dl>
             </div>
-            <SettingsForm key={s.updated_at} settings={s} onSaved={reload} />
+            <SettingsForm key={s.updated_at} settings={s} justSaved={justSaved} onSaving={() => setJustSaved(false)}
+              onSaved={() => {
+                setJustSaved(true)
+                reload()
+              }} />
           </div>
         )}
       </Loaded>

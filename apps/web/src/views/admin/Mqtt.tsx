@@ -26,7 +26,16 @@ const Checkbox = ({ label, checked, disabled, onChange }: {
   </label>
 )
 
-const SettingsForm = ({ settings, onSaved }: { readonly settings: MqttSettingsView; readonly onSaved: () => void }) => {
+/**
+ * The form, made afresh from each version of the settings (its fields start from what is saved); the
+ * parent keeps "saved", which would otherwise go with the form it replaces.
+ */
+const SettingsForm = ({ justSaved, onSaved, onSaving, settings }: {
+  readonly settings: MqttSettingsView
+  readonly justSaved: boolean
+  readonly onSaving: () => void
+  readonly onSaved: () => void
+}) => {
   const fixed = (name: MqttSettingName) => settings.from_environment.includes(name)
   const envHint = (name: MqttSettingName) => (fixed(name) ? `Set by the server's ${ENV_NAMES[name]}, which overrides this panel.` : undefined)
   const [url, setUrl] = useState(settings.url ?? "")
@@ -53,6 +62,7 @@ const SettingsForm = ({ settings, onSaved }: { readonly settings: MqttSettingsVi
     <form className="flex flex-col gap-3 rounded-lg bg-white p-3 ring-1 ring-slate-200" aria-label="MQTT settings"
       onSubmit={async (event) => {
         event.preventDefault()
+        onSaving()
         if ((await save()).state === "ready") {
           setPassword("")
           setRemovePassword(false)
@@ -84,7 +94,7 @@ const SettingsForm = ({ settings, onSaved }: { readonly settings: MqttSettingsVi
         disabled={fixed("discovery_prefix")} required maxLength={100} pattern="[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*"
         hint={envHint("discovery_prefix") ?? "Home Assistant's, homeassistant unless it was changed there."} />
       {saved.state === "failed" && <ProblemNote problem={saved.problem} />}
-      {saved.state === "ready" && <Notice tone="success">Saved; the servers reconnect with these settings.</Notice>}
+      {justSaved && saved.state !== "failed" && <Notice tone="success">Saved; the servers reconnect with these settings.</Notice>}
       <Button type="submit" disabled={saved.state === "loading"} className="self-start">Save</Button>
     </form>
   )
@@ -108,6 +118,7 @@ const TestButton = () => {
 /** Admin › MQTT: the broker alerts, reads, health and Home Assistant discovery are published to. */
 export const Mqtt = () => {
   const [settings, reload] = useRpc(() => withRpc((rpc) => rpc.mqtt.get()), [])
+  const [justSaved, setJustSaved] = useState(false)
   return (
     <section className="flex flex-col gap-4" aria-label="MQTT">
       <p className="text-slate-800">
@@ -126,7 +137,11 @@ export const Mqtt = () => {
               {s.last_error !== null && <span className="text-sm text-red-800">{s.last_error}</span>}
               {s.updated_at !== null && <span className="text-sm text-slate-700">changed {formatDateTime(s.updated_at)}</span>}
             </div>
-            <SettingsForm key={s.updated_at ?? "never"} settings={s} onSaved={reload} />
+            <SettingsForm key={s.updated_at ?? "never"} settings={s} justSaved={justSaved} onSaving={() => setJustSaved(false)}
+              onSaved={() => {
+                setJustSaved(true)
+                reload()
+              }} />
             <TestButton />
           </div>
         )}
