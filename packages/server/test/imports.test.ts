@@ -45,7 +45,10 @@ const mayUse: Record<string, ReadonlyArray<string>> = {
   ingest: ["collectors", "images"],
   watchlists: ["audit", "auth"],
   alerts: ["audit", "auth", "images", "watchlists"],
-  live: ["auth", "alerts"],
+  // the fleet's health alerts: the monitor and their listing (before the live feed, which carries them)
+  health: ["audit", "auth"],
+  // the crops it sends are audited as the connection's photo view (audit/PhotoViews.ts)
+  live: ["audit", "auth", "alerts", "health"],
   displays: ["audit", "auth", "alerts"],
   telegram: ["audit", "auth", "images", "alerts"],
   // what the outbound channels beyond Telegram share: their deliveries table, its sender loop, the alert's facts
