@@ -157,7 +157,10 @@ const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.De
         cameras_online: activity.online(),
         config_version: config.config_version,
         edge_version: EDGE_VERSION,
-        disk: { used_bytes: Math.round(stats.usedBytes), quota_bytes: Math.round(stats.quotaBytes), full: stats.full }
+        disk: { used_bytes: Math.round(stats.usedBytes), quota_bytes: Math.round(stats.quotaBytes), full: stats.full },
+        // The server measures this clock against its own, and counts three missed beats as silence.
+        device_time: new Date().toISOString(),
+        heartbeat_seconds: Math.min(3600, Math.max(1, Math.round(config.heartbeat_seconds)))
       })
       for (const command of answer.pending_commands) {
         const result = yield* execute(command, paths.dir, secrets, central).pipe(Effect.either)

@@ -53,9 +53,19 @@ describe("commands through heartbeats", () => {
     // Its route still wants the secret: a push without it stores nothing.
     expect((await fetch(laneRoute, { method: "POST", body: JSON.stringify(read("cams")) })).status).toBe(401)
     await waitFor("the read to arrive", async () => (await stored(event.detection_id)) === 1 || undefined)
-    const { rows } = await database.db.query("SELECT disk_used_bytes, disk_quota_bytes, disk_full FROM collectors WHERE id = $1", [collector.id])
+    const { rows } = await database.db.query(
+      "SELECT disk_used_bytes, disk_quota_bytes, disk_full, clock_skew_ms, heartbeat_seconds FROM collectors WHERE id = $1", [collector.id])
     expect(rows[0]).toMatchObject({ disk_full: false, disk_quota_bytes: String(4096 * 1024 * 1024) })
     expect(Number(rows[0].disk_used_bytes)).toBeGreaterThan(0)
+    // Its heartbeats carry its clock (one machine here: no skew to speak of) and how often it beats.
+    expect(rows[0].clock_skew_ms).not.toBeNull()
+    expect(Math.abs(Number(rows[0].clock_skew_ms))).toBeLessThan(1_000)
+    expect(rows[0].heartbeat_seconds).toBeGreaterThan(0)
+    // Its reads carry when it received them: the camera's clock is measured against that.
+    const { rows: offsets } = await database.db.query(
+      "SELECT raw->>'received_at' AS received_at, camera_offset_ms FROM detections WHERE detection_id = $1", [event.detection_id])
+    expect(offsets[0].received_at).toMatch(/^\d{4}-\d{2}-\d{2}T/)
+    expect(offsets[0].camera_offset_ms).not.toBeNull()
   })
 
   it("config_update: applied and reported; an invalid one is refused and changes nothing", async () => {

@@ -8,6 +8,7 @@ import {
   securityMiddleware,
   MigratedDatabaseLayer,
   ObjectStoreLayer,
+  HealthMonitor,
   LiveFeed,
   LiveFeedRouteLayer,
   MatcherCache,
@@ -41,11 +42,11 @@ export const CoreLayer = ServicesLayer.pipe(
 
 /**
  * What a running server adds to the services: the alert engine's workers, the watchlists held in
- * memory, the live feed and the outbound channels' consumers of the outbox (Telegram's recipients), on
+ * memory, the live feed, the health monitor and the outbound channels' consumers of the outbox (Telegram's recipients), on
  * one LISTEN connection, and the retention job on its schedule. Only `serve` runs it (commands of the
  * CLI do not process alerts). Needs the database, the services and AppConfig.
  */
-export const RuntimeLayer = Layer.mergeAll(AlertEngine.Default, LiveFeed.Default, TelegramRecipientsLayer, WebhooksLayer, EmailLayer, MqttLayer, RetentionScheduleLayer).pipe(
+export const RuntimeLayer = Layer.mergeAll(AlertEngine.Default, LiveFeed.Default, HealthMonitor.Default, TelegramRecipientsLayer, WebhooksLayer, EmailLayer, MqttLayer, RetentionScheduleLayer).pipe(
   Layer.provideMerge(MatcherCache.Default),
   Layer.provideMerge(PgListener.Default)
 )

@@ -11,6 +11,7 @@ import {
   AuditChainBroken,
   AuditLayer,
   Collectors,
+  HealthAlerts,
   exportCorrections,
   Images,
   migrateDatabase,
@@ -98,6 +99,31 @@ const collectorCommand = Command.make(
       yield* printJson({ command_id: commandId, collector_id: id, cmd })
     }).pipe(withCore)
 ).pipe(Command.withDescription("Queue a command for a collector; it is delivered with its next heartbeat"))
+
+const healthList = Command.make(
+  "list",
+  {
+    open: Options.boolean("open").pipe(Options.withDescription("only the health alerts still open")),
+    limit: Options.integer("limit").pipe(
+      Options.withDefault(100),
+      Options.filterMap(
+        (n) => (n >= 1 && n <= 500 ? Option.some(n) : Option.none()),
+        "--limit is a number of alerts, 1 to 500"
+      ),
+      Options.withDescription("at most this many, newest first (1 to 500)")
+    )
+  },
+  ({ limit, open }) =>
+    Effect.flatMap(HealthAlerts, (h) => h.list({ open, limit })).pipe(
+      Effect.flatMap(Effect.forEach(printJson, { discard: true })),
+      withCore
+    )
+).pipe(Command.withDescription("List the fleet's health alerts (silent collectors and cameras, full buffers, clocks off), one JSON line each, newest first"))
+
+const health = Command.make("health").pipe(
+  Command.withSubcommands([healthList]),
+  Command.withDescription("The fleet's health alerts")
+)
 
 const collector = Command.make("collector").pipe(
   Command.withSubcommands([collectorCreate, collectorCode, collectorList, collectorRevoke, collectorCommand]),
@@ -488,7 +514,7 @@ const hold = Command.make("hold").pipe(
 )
 
 const alpr = Command.make("alpr").pipe(
-  Command.withSubcommands([serve, migrateCommand, collector, user, images, corrections, auditCommand, telegram, watchlist, reasonCode, evidence, retention, hold]),
+  Command.withSubcommands([serve, migrateCommand, collector, health, user, images, corrections, auditCommand, telegram, watchlist, reasonCode, evidence, retention, hold]),
   Command.withDescription("Chaverim ALPR central server")
 )
 

@@ -1,4 +1,6 @@
 import type { Browser } from "playwright-core"
+import { HealthMonitor } from "@chaverim/server"
+import * as Effect from "effect/Effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
 import { appErrors, launch, openPage, PHONE, screenshot, WALL } from "./browser"
@@ -265,6 +267,51 @@ describe("the wall", () => {
     await context.setOffline(false)
     await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
     await context.close()
+  })
+
+  it("lists the fleet's open health alerts on an admin's wall as they are raised, and drops them when cleared; the panel keeps them", async () => {
+    const beat = (aheadMs: number) =>
+      fetch(`${server.url}/api/v1/collectors/heartbeat`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({
+          uptime_seconds: 3600, queue_depth: 12, cameras_online: 3, config_version: "1", edge_version: "0.1.0",
+          device_time: new Date(Date.now() + aheadMs).toISOString()
+        })
+      })
+    const check = () => server.runtime.runPromise(Effect.flatMap(HealthMonitor, (m) => m.check))
+    const { page, context, errors } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: WALL })
+    await page.goto(`${server.url}/wall`)
+    await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+    const viewer = await server.signIn("viewer")
+    const viewerWall = await openPage(browser, { url: server.url, cookie: viewer.cookie, viewport: WALL })
+    await viewerWall.page.goto(`${server.url}/wall`)
+    await viewerWall.page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+
+    expect((await beat(6_000)).status).toBe(200)
+    const { raised } = await check()
+    expect(raised.length).toBeGreaterThanOrEqual(1)
+    const problems = page.getByRole("list", { name: "Health alerts" })
+    const clock = problems.getByRole("listitem").filter({ hasText: "Collector clock off" })
+    await clock.getByText(/^Main St: clock ahead by 6\.0 s$/).waitFor()
+    await screenshot(page, "wall-health-alert")
+    // A viewer's wall is not told.
+    expect(await viewerWall.page.getByRole("list", { name: "Health alerts" }).count()).toBe(0)
+
+    // The panel lists it, open, and after it clears, how long it lasted.
+    const panel = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: PHONE })
+    await panel.page.goto(`${server.url}/admin/health`)
+    await panel.page.getByRole("listitem", { name: "Collector clock off: Main St: clock ahead by 6.0 s" }).getByText(/open for \d+ s/).waitFor()
+
+    expect((await beat(0)).status).toBe(200)
+    const { cleared } = await check()
+    expect(cleared).toEqual(expect.arrayContaining([...raised]))
+    await clock.waitFor({ state: "detached" })
+    await panel.page.getByLabel("Show").selectOption("all")
+    await panel.page.getByRole("listitem", { name: "Collector clock off: Main St: clock ahead by 6.0 s" }).getByText(/cleared .*, after \d+ s/).waitFor()
+    await screenshot(panel.page, "phone-admin-health", { fullPage: true })
+    expect(appErrors(errors)).toEqual([])
+    await Promise.all([context.close(), viewerWall.context.close(), panel.context.close()])
   })
 
   it("says it is stale when the server goes away", async () => {

@@ -60,7 +60,11 @@ const batchForm = (reads: ReadonlyArray<PendingRead>) =>
   Effect.tryPromise({
     try: async () => {
       const form = new FormData()
-      const events: Array<Detection> = reads.map((r) => r.detection)
+      // When the collector received each read, by its clock: the server measures the camera's clock by it.
+      const events: Array<Detection> = reads.map((r) => ({
+        ...r.detection,
+        received_at: r.detection.received_at ?? new Date(r.receivedAt).toISOString()
+      }))
       form.append("batch", new Blob([JSON.stringify({ events })], { type: "application/json" }))
       let left = 0
       for (const read of reads) {

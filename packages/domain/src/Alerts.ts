@@ -1,5 +1,6 @@
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Schema from "effect/Schema"
+import { HealthAlert } from "./Health"
 import { CameraRef, ReadFields } from "./Search"
 import { EntryKind, WatchlistCategory } from "./Watchlist"
 
@@ -150,6 +151,13 @@ export const LiveResync = Schema.Struct({
   reason: Schema.Literal("overflow", "too_old", "unknown")
 })
 
+/** A health alert raised or cleared (issue 19): for admins only. */
+export const LiveHealth = Schema.Struct({
+  type: Schema.Literal("health"),
+  event_id: Schema.Number,
+  health: HealthAlert
+})
+
 /**
  * The token this connection's plate crops are fetched with (`?view=<token>&event=<event_id>`): the
  * connection's own audited view covers them, so they are not audited one by one. Sent after `hello`
@@ -160,7 +168,7 @@ export const LiveView = Schema.Struct({
   token: Schema.String
 })
 
-export const LiveMessage = Schema.Union(LiveHello, LiveDetection, LiveAlert, LiveResync, LiveView)
+export const LiveMessage = Schema.Union(LiveHello, LiveDetection, LiveAlert, LiveHealth, LiveResync, LiveView)
 export type LiveMessage = typeof LiveMessage.Type
 
 /** The latest reads a fresh connection (no `after`) is sent before the live ones, unless it asks otherwise. */

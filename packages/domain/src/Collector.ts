@@ -1,4 +1,5 @@
 import * as Schema from "effect/Schema"
+import { IsoTimestamp } from "./Detection"
 
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
 
@@ -32,6 +33,13 @@ export const Heartbeat = Schema.Struct({
   cameras_online: NonNegativeInt,
   config_version: Schema.String.pipe(Schema.maxLength(64)),
   edge_version: Schema.String.pipe(Schema.maxLength(64)),
+  /**
+   * the collector's clock when it sent the heartbeat (ISO 8601 with offset): the server measures the
+   * collector's clock skew from it (additive; older collectors omit it)
+   */
+  device_time: Schema.optional(IsoTimestamp),
+  /** how often the collector beats, in seconds: three missed beats make it silent (60 when omitted) */
+  heartbeat_seconds: Schema.optional(Schema.Int.pipe(Schema.between(1, 3600))),
   /** the buffer's disk: at its quota the collector refuses new reads (additive; older collectors omit it) */
   disk: Schema.optional(Schema.Struct({
     used_bytes: NonNegativeInt,

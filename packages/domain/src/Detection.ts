@@ -70,6 +70,11 @@ export const Source = Schema.Record({ key: Schema.String, value: Schema.Unknown 
 export const Detection = Schema.Struct({
   detection_id: Text(200),
   timestamp: IsoTimestamp,
+  /**
+   * when the collector received the read, by its own clock: the camera clock's offset is measured
+   * against it (additive; older collectors omit it)
+   */
+  received_at: Schema.optional(IsoTimestamp),
   camera: CameraRef,
   plate: PlateRead,
   vehicle: Schema.optional(Vehicle),

@@ -9,6 +9,7 @@ import { CamerasRpcs } from "./rpc/Cameras"
 import { CollectorsRpcs } from "./rpc/Collectors"
 import { DisplaysRpcs } from "./rpc/Displays"
 import { EmailRpcs } from "./rpc/Email"
+import { HealthRpcs } from "./rpc/Health"
 import { KnownPlatesRpcs } from "./rpc/KnownPlates"
 import { MqttRpcs } from "./rpc/Mqtt"
 import { OutputsRpcs } from "./rpc/Outputs"
@@ -37,5 +38,6 @@ export class AlprRpcs extends AdminRpcs.merge(
   OutputsRpcs,
   MqttRpcs,
   EmailRpcs,
-  KnownPlatesRpcs
+  KnownPlatesRpcs,
+  HealthRpcs
 ) {}

@@ -39,6 +39,8 @@ export interface AppSettings {
   readonly reasonRequired: boolean
   /** How often a live feed connection's audit row names the plate crops it sent (audit/PhotoViews.ts). */
   readonly liveViewAuditSeconds: number
+  /** How often the health monitor looks at the fleet (health/Monitor.ts). */
+  readonly healthCheckSeconds: number
   /** Repeated sightings of a plate for one list entry within this many seconds update one open alert. */
   readonly alertCooldownSeconds: number
   /** When an entry is added, reads of this many days before are checked against it (retro-alerts). */
@@ -277,6 +279,10 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
   liveViewAuditSeconds: Config.integer("LIVE_VIEW_AUDIT_SECONDS").pipe(
     Config.validate({ message: "LIVE_VIEW_AUDIT_SECONDS is 1 to 600 seconds", validation: (n) => n >= 1 && n <= 600 }),
     Config.withDefault(60)
+  ),
+  healthCheckSeconds: Config.integer("HEALTH_CHECK_SECONDS").pipe(
+    Config.validate({ message: "HEALTH_CHECK_SECONDS is 1 to 3600 seconds", validation: (n) => n >= 1 && n <= 3600 }),
+    Config.withDefault(30)
   ),
   alertCooldownSeconds: Config.integer("ALERT_COOLDOWN_SECONDS").pipe(Config.withDefault(600)),
   retroAlertDays: Config.integer("RETRO_ALERT_DAYS").pipe(Config.withDefault(7)),

@@ -1,4 +1,5 @@
 import { type Alert, type AlertDetection, LIVE_PATH, LIVE_REPLAY_MAX, LiveMessage } from "@chaverim/domain/Alerts"
+import type { HealthAlert } from "@chaverim/domain/Health"
 import * as Socket from "@effect/platform/Socket"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -104,14 +105,19 @@ const follow = (handlers: Handlers, options: FeedOptions) => {
   )
 }
 
-/** Alerts raised or changed as they happen; `onResync` when some may have been missed (load them again). */
+/**
+ * Alerts raised or changed as they happen; `onResync` when some may have been missed (load them again).
+ * `onHealth`: a health alert raised or cleared (admins' feeds carry them).
+ */
 export interface AlertEvents {
   readonly onAlert: (alert: Alert) => void
   readonly onResync: () => void
+  readonly onHealth?: ((health: HealthAlert) => void) | undefined
 }
 
 const alertHandler = (events: { readonly current: AlertEvents | undefined }) => (message: LiveMessage) => {
   if (message.type === "alert") events.current?.onAlert(message.alert)
+  else if (message.type === "health") events.current?.onHealth?.(message.health)
   else if (message.type === "resync") events.current?.onResync()
 }
 

@@ -27,7 +27,9 @@ export const CollectorSummary = Schema.Struct({
   queue_depth: Schema.NullOr(Schema.Number),
   cameras_online: Schema.NullOr(Schema.Number),
   disk_full: Schema.NullOr(Schema.Boolean),
-  active_keys: Schema.Number
+  active_keys: Schema.Number,
+  /** the collector's clock against the server's at its last heartbeat (positive: ahead); null until measured */
+  clock_skew_s: Schema.NullOr(Schema.Number)
 })
 export type CollectorSummary = typeof CollectorSummary.Type
 

@@ -205,9 +205,14 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
       beat: Heartbeat,
       address: string
     ) {
+      // The collector's clock against ours as the heartbeat arrives (its time in transit is counted as
+      // skew: a few milliseconds, well under what is alerted on).
+      const skewMs = beat.device_time === undefined ? null : Date.parse(beat.device_time) - Date.now()
       yield* sql`
         UPDATE collectors
            SET last_seen_at = now(), last_address = ${address}, uptime_seconds = ${beat.uptime_seconds},
+               clock_skew_ms = coalesce(${skewMs}::bigint, clock_skew_ms),
+               heartbeat_seconds = coalesce(${beat.heartbeat_seconds ?? null}::int, heartbeat_seconds),
                queue_depth = ${beat.queue_depth}, cameras_online = ${beat.cameras_online},
                config_version = ${beat.config_version}, edge_version = ${beat.edge_version},
                disk_used_bytes = ${beat.disk?.used_bytes ?? null}, disk_quota_bytes = ${beat.disk?.quota_bytes ?? null},
@@ -291,7 +296,8 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
                  -- greatest() ignores a NULL: either sign of life counts
                  greatest(c.last_seen_at, c.last_upload_at) AS last_seen_at, c.last_seen_at AS last_heartbeat_at,
                  c.last_upload_at, c.queue_depth, c.cameras_online,
-                 c.disk_full, (SELECT count(*)::int FROM api_keys k WHERE k.collector_id = c.id AND k.revoked_at IS NULL) AS active_keys
+                 c.disk_full, (SELECT count(*)::int FROM api_keys k WHERE k.collector_id = c.id AND k.revoked_at IS NULL) AS active_keys,
+                 round(c.clock_skew_ms / 1000.0, 3)::float8 AS clock_skew_s
             FROM collectors c ORDER BY c.name, c.id`
     })
 

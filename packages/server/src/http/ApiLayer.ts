@@ -37,13 +37,14 @@ import { TelegramDeliveries } from "../telegram/Deliveries"
 import { TelegramHttpLayer } from "../telegram/Http"
 import { TelegramLinks } from "../telegram/Links"
 import { TransparencyHttpLayer } from "../transparency/Http"
+import { HealthAlerts } from "../health/Health"
 import { Transparency } from "../transparency/Transparency"
 import { Webhooks } from "../webhooks/Webhooks"
 import { RequestBodiesLayer } from "./RequestBodies"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
 export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default, Evidence.Default, Holds.Default, Retention.Default, Transparency.Default,
-  OutputDeliveries.Default, Webhooks.Default,
+  OutputDeliveries.Default, Webhooks.Default, HealthAlerts.Default,
   // Displays open and end their screens' sessions through Accounts (one instance: layers are memoised).
   Displays.Default.pipe(Layer.provide(Accounts.Default))).pipe(
   Layer.provideMerge(Images.Default),

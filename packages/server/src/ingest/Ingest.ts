@@ -81,6 +81,8 @@ interface Row {
   readonly duplicate_of: string | null
   /** set when the read joins a run that starts at another read of this batch */
   readonly run_start: string | null
+  /** the camera's time less the collector's receive time, when the collector sent it */
+  readonly camera_offset_ms: number | null
 }
 
 /** The earliest time among rows (ISO strings of one format sort as times): the batch's months begin there. */
@@ -104,7 +106,8 @@ const toRow = (read: NewRead, v: ValidEvent, start: RunStart | undefined): Row =
     lon: e.location?.lon ?? null,
     raw: v.raw,
     duplicate_of: start?._tag === "Stored" ? start.id : null,
-    run_start: start?._tag === "New" ? start.detectionId : null
+    run_start: start?._tag === "New" ? start.detectionId : null,
+    camera_offset_ms: e.received_at === undefined ? null : v.detectedAt.getTime() - Date.parse(e.received_at)
   }
 }
 
@@ -165,21 +168,24 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
             detection_id text, camera_id uuid, detected_at timestamptz, plate_text text, plate text,
             plate_ocr text, confidence real, direction text, vehicle_type text, vehicle_color text,
             vehicle_make text, lat double precision, lon double precision, raw jsonb,
-            duplicate_of bigint, run_start text)
+            duplicate_of bigint, run_start text, camera_offset_ms bigint)
+        ), skew AS (
+          -- a read's clock offset: its camera's against the collector, plus the collector's against ours
+          SELECT coalesce(clock_skew_ms, 0) AS ms FROM collectors WHERE id = ${collectorId}
         ), first AS (
           INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate,
                                   plate_ocr, confidence, direction, vehicle_type, vehicle_color,
-                                  vehicle_make, lat, lon, duplicate_of, raw)
+                                  vehicle_make, lat, lon, duplicate_of, raw, camera_offset_ms, clock_offset_ms)
           SELECT ${collectorId}::uuid, detection_id, camera_id, detected_at, plate_text, plate, plate_ocr,
                  confidence, direction, vehicle_type, vehicle_color, vehicle_make, lat, lon,
-                 duplicate_of, raw
+                 duplicate_of, raw, camera_offset_ms, camera_offset_ms + (SELECT ms FROM skew)
             FROM input WHERE run_start IS NULL ORDER BY detected_at
           ON CONFLICT (collector_id, detection_id, detected_at) DO NOTHING
           RETURNING id, detection_id
         ), second AS (
           INSERT INTO detections (collector_id, detection_id, camera_id, detected_at, plate_text, plate,
                                   plate_ocr, confidence, direction, vehicle_type, vehicle_color,
-                                  vehicle_make, lat, lon, duplicate_of, raw)
+                                  vehicle_make, lat, lon, duplicate_of, raw, camera_offset_ms, clock_offset_ms)
           SELECT ${collectorId}::uuid, i.detection_id, i.camera_id, i.detected_at, i.plate_text, i.plate,
                  i.plate_ocr, i.confidence, i.direction, i.vehicle_type, i.vehicle_color, i.vehicle_make,
                  i.lat, i.lon,
@@ -189,7 +195,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
                                     AND d.detected_at <= i.detected_at
                                     AND d.detected_at >= ${earliestOf(rows)}::timestamptz
                                   ORDER BY d.detected_at DESC LIMIT 1)),
-                 i.raw
+                 i.raw, i.camera_offset_ms, i.camera_offset_ms + (SELECT ms FROM skew)
             FROM input i LEFT JOIN first f ON f.detection_id = i.run_start
            WHERE i.run_start IS NOT NULL ORDER BY i.detected_at
           ON CONFLICT (collector_id, detection_id, detected_at) DO NOTHING

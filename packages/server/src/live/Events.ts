@@ -24,6 +24,8 @@ export interface LiveEventsToAppend {
   readonly detectionTimes?: ReadonlyArray<string> | undefined
   /** one `alert` event each (raised or changed), after the detections */
   readonly alertIds?: ReadonlyArray<string> | undefined
+  /** one `health` event each (a health alert raised or cleared), last */
+  readonly healthIds?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -36,20 +38,24 @@ export const appendLiveEvents = Effect.fn("LiveEvents.append")(function*(events:
   const sql = yield* SqlClient.SqlClient
   const detectionIds = events.detectionIds ?? []
   const alertIds = events.alertIds ?? []
-  if (detectionIds.length === 0 && alertIds.length === 0) return
+  const healthIds = events.healthIds ?? []
+  if (detectionIds.length === 0 && alertIds.length === 0 && healthIds.length === 0) return
   // The notification is queued until the commit; one round trip for both.
   yield* sql`SELECT pg_notify(${LIVE_EVENTS_CHANNEL}, 'appended'), pg_advisory_xact_lock(${LIVE_EVENT_LOCK})`
   // Ids travel as one text parameter each (bigint digits only), whatever their number.
   yield* sql`
-    INSERT INTO live_events (id, kind, detection_id, alert_id, detected_at)
-    SELECT nextval('live_event_id'), e.kind, e.detection_id, e.alert_id, e.detected_at
-      FROM (SELECT 'detection' AS kind, t.id::bigint AS detection_id, NULL::bigint AS alert_id, t.at::timestamptz AS detected_at,
-                   t.n AS n
+    INSERT INTO live_events (id, kind, detection_id, alert_id, health_alert_id, detected_at)
+    SELECT nextval('live_event_id'), e.kind, e.detection_id, e.alert_id, e.health_alert_id, e.detected_at
+      FROM (SELECT 'detection' AS kind, t.id::bigint AS detection_id, NULL::bigint AS alert_id,
+                   NULL::bigint AS health_alert_id, t.at::timestamptz AS detected_at, t.n AS n
               FROM unnest(string_to_array(${detectionIds.join(",")}, ','), string_to_array(${(events.detectionTimes ?? []).join(",")}, ','))
                    WITH ORDINALITY AS t(id, at, n)
              WHERE t.id IS NOT NULL
             UNION ALL
-            SELECT 'alert', NULL, u.id::bigint, NULL, ${detectionIds.length} + u.n
-              FROM unnest(string_to_array(${alertIds.join(",")}, ',')) WITH ORDINALITY AS u(id, n)) e
+            SELECT 'alert', NULL, u.id::bigint, NULL, NULL, ${detectionIds.length} + u.n
+              FROM unnest(string_to_array(${alertIds.join(",")}, ',')) WITH ORDINALITY AS u(id, n)
+            UNION ALL
+            SELECT 'health', NULL, NULL, h.id::bigint, NULL, ${detectionIds.length + alertIds.length} + h.n
+              FROM unnest(string_to_array(${healthIds.join(",")}, ',')) WITH ORDINALITY AS h(id, n)) e
      ORDER BY e.n`
 })

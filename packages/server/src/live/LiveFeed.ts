@@ -1,4 +1,5 @@
 import { LIVE_PATH, LIVE_REPLAY_DEFAULT, type LiveMessage, LiveParams } from "@chaverim/domain/Alerts"
+import type { HealthAlert } from "@chaverim/domain/Health"
 import { SESSION_COOKIE } from "@chaverim/domain/Auth"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -34,6 +35,7 @@ import {
 } from "../alerts/Views"
 import { LIVE_TOKEN_ROTATE_MINUTES, type LiveViewer, makePhotoViews, MAX_VIEW_READS } from "../audit/PhotoViews"
 import { Accounts } from "../auth/Accounts"
+import { decodeHealthRows, healthFrom, healthOf } from "../health/Health"
 import { SESSION_CHANGED_CHANNEL } from "../auth/SessionChanges"
 import { AppConfig } from "../Config"
 import { isFor, PgListener } from "../db/Listener"
@@ -69,20 +71,23 @@ const LIVE_TOKEN_ROTATE_MS = LIVE_TOKEN_ROTATE_MINUTES * 60_000
 /** One event made ready to send: its text is built once for every client. */
 interface Outgoing {
   readonly id: number
-  readonly kind: "detection" | "alert"
+  readonly kind: "detection" | "alert" | "health"
   readonly text: string
   /** for a read with a plate crop: the read's id (its crop is covered by the connection's view) */
   readonly read?: string | undefined
   /** for an alert: whose list it is, to decide who may receive it */
   readonly list?: { readonly shared: boolean; readonly owner_id: string | null } | undefined
+  /** for a health alert: admins only */
+  readonly adminsOnly?: true | undefined
 }
 
 /** A row of `live_events` (its bigints as text): the event's number and the read or alert it tells of. */
 const EventRow = Schema.Struct({
   id: Schema.NumberFromString,
-  kind: Schema.Literal("detection", "alert"),
+  kind: Schema.Literal("detection", "alert", "health"),
   detection_id: Schema.NullOr(Schema.String),
   alert_id: Schema.NullOr(Schema.String),
+  health_alert_id: Schema.NullOr(Schema.String),
   /** the read's time in milliseconds since 1970; null for an alert, or an event from before sql/0021 */
   at_ms: Schema.NullOr(Schema.Number)
 })
@@ -90,15 +95,16 @@ const EventRow = Schema.Struct({
 /** The journal's first and last event numbers (as text), both null when it is empty. */
 const BoundsRow = Schema.Struct({ min: Schema.NullOr(Schema.NumberFromString), max: Schema.NullOr(Schema.NumberFromString) })
 
-/** Reads are for everyone; an alert only for who may see its list. */
-const mayReceive = (viewer: Viewer, event: Outgoing) => event.list === undefined || mayView(viewer, event.list)
+/** Reads are for everyone; an alert only for who may see its list; a health alert for admins. */
+const mayReceive = (viewer: Viewer, event: Outgoing) =>
+  event.adminsOnly === true ? viewer.role === "admin" : event.list === undefined || mayView(viewer, event.list)
 
 /**
  * What one connection is sent: what its user may receive as of now (their role may change while the
- * feed is open), and of that only alerts with `?only=alerts`.
+ * feed is open), and of that no reads with `?only=alerts`.
  */
 const wantedBy = (viewer: () => Viewer, only: LiveParams["only"]) => (event: Outgoing) =>
-  event.text !== "" && mayReceive(viewer(), event) && (only === undefined || event.kind === "alert")
+  event.text !== "" && mayReceive(viewer(), event) && (only === undefined || event.kind !== "detection")
 
 const messageText = (message: LiveMessage) => JSON.stringify(message)
 
@@ -220,7 +226,7 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
       execute: ({ after, upTo }) =>
         sql`
           SELECT id::text AS id, kind, detection_id::text AS detection_id, alert_id::text AS alert_id,
-                 (extract(epoch FROM detected_at) * 1000)::float8 AS at_ms
+                 health_alert_id::text AS health_alert_id, (extract(epoch FROM detected_at) * 1000)::float8 AS at_ms
             FROM live_events
            WHERE ${sql.and([sql`id > ${after}`, ...(upTo === undefined ? [] : [sql`id <= ${upTo}`])])}
            ORDER BY live_events.id
@@ -243,7 +249,7 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
       execute: ({ count, upTo }) =>
         sql`
           SELECT id::text AS id, kind, detection_id::text AS detection_id, alert_id::text AS alert_id,
-                 (extract(epoch FROM detected_at) * 1000)::float8 AS at_ms
+                 health_alert_id::text AS health_alert_id, (extract(epoch FROM detected_at) * 1000)::float8 AS at_ms
             FROM live_events
            WHERE id <= ${upTo} AND kind = 'detection'
            ORDER BY live_events.id DESC
@@ -259,6 +265,7 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
         if (events.length === 0) return []
         const detectionIds = [...new Set(events.flatMap((e) => (e.detection_id === null ? [] : [e.detection_id])))]
         const alertIds = [...new Set(events.flatMap((e) => (e.alert_id === null ? [] : [e.alert_id])))]
+        const healthIds = [...new Set(events.flatMap((e) => (e.health_alert_id === null ? [] : [e.health_alert_id])))]
         const detections = new Map<string, DetectionRow>()
         if (detectionIds.length > 0) {
           // The reads' times bound the lookup to their months (a parameter the planner sees), when
@@ -279,11 +286,18 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
             ${alertFrom(sql)} WHERE a.id = ANY(string_to_array(${alertIds.join(",")}, ',')::bigint[])`
           for (const row of yield* orBug(decodeAlertRows(rows))) alerts.set(row.id, row)
         }
+        const healths = new Map<string, HealthAlert>()
+        if (healthIds.length > 0) {
+          const rows = yield* sql`
+            ${healthFrom(sql)} WHERE h.id = ANY(string_to_array(${healthIds.join(",")}, ',')::bigint[])`
+          for (const row of yield* orBug(decodeHealthRows(rows))) healths.set(row.id, healthOf(row))
+        }
         const out: Array<Outgoing> = []
         for (const event of events) {
           const id = event.id
           const detection = event.detection_id === null ? undefined : detections.get(event.detection_id)
           const alert = event.alert_id === null ? undefined : alerts.get(event.alert_id)
+          const health = event.health_alert_id === null ? undefined : healths.get(event.health_alert_id)
           if (detection !== undefined) {
             const read = detectionOf(detection)
             out.push({
@@ -296,6 +310,8 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
                   : { type: "detection", event_id: id, detection: read }
               )
             })
+          } else if (health !== undefined) {
+            out.push({ id, kind: "health", text: messageText({ type: "health", event_id: id, health }), adminsOnly: true })
           } else if (alert !== undefined) {
             out.push({
               id,

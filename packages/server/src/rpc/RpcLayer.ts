@@ -17,6 +17,7 @@ import { DisplaysRpcsLayer } from "../displays/Rpc"
 import { EmailRpcsLayer } from "../email/Rpc"
 import { MqttRpcsLayer } from "../mqtt/Rpc"
 import { OutputsRpcsLayer } from "../outputs/Rpc"
+import { HealthRpcsLayer } from "../health/Rpc"
 import { KnownPlates } from "../plates/KnownPlates"
 import { KnownPlatesRpcsLayer } from "../plates/Rpc"
 import { WallRpcsLayer } from "../displays/WallRpc"
@@ -60,7 +61,8 @@ const HandlersLayer = Layer.mergeAll(
   EmailRpcsLayer,
   MqttRpcsLayer,
   OutputsRpcsLayer,
-  KnownPlatesRpcsLayer
+  KnownPlatesRpcsLayer,
+  HealthRpcsLayer
 )
 
 /**

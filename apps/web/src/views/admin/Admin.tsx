@@ -8,6 +8,7 @@ import { Deliveries } from "./Deliveries"
 import { Displays } from "./Displays"
 import { Email } from "./Email"
 import { Evidence } from "./Evidence"
+import { Health } from "./Health"
 import { Mqtt } from "./Mqtt"
 import { ReasonCodes } from "./ReasonCodes"
 import { Retention } from "./Retention"
@@ -19,6 +20,7 @@ const AllWatchlists = () => <WatchlistManager path="/admin/watchlists" />
 const SECTIONS = [
   { key: "users", label: "Users", view: Users },
   { key: "collectors", label: "Collectors", view: Collectors },
+  { key: "health", label: "Health", view: Health },
   { key: "displays", label: "Displays", view: Displays },
   { key: "cameras", label: "Cameras", view: Cameras },
   { key: "watchlists", label: "Watchlists", view: AllWatchlists },

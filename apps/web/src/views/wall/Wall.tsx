@@ -1,14 +1,16 @@
 import type { WallStatus } from "@chaverim/domain/rpc/Wall"
-import { useEffect, useRef, useState } from "react"
-import { useLiveFeed } from "../../client/live"
+import { useEffect, useMemo, useRef, useState } from "react"
+import { type AlertEvents, useLiveFeed } from "../../client/live"
 import { valueOf } from "../../client/problem"
 import { useRpc, withRpc } from "../../client/rpc"
+import { useSession } from "../../client/session"
 import { usePolling } from "../../client/usePolling"
 import { AlertBanners } from "./AlertBanners"
 import { Counts } from "./Counts"
 import { HealthBoard } from "./HealthBoard"
 import { LiveArea } from "./LiveArea"
 import { useAlertSound } from "./sound"
+import { useHealthAlerts } from "./useHealthAlerts"
 import { StatusBar } from "./StatusBar"
 import { useWallAlerts } from "./useWallAlerts"
 import { WallMap } from "./WallMap"
@@ -34,13 +36,24 @@ const useReadsToday = (status: WallStatus | undefined, liveCount: number) => {
 /**
  * The control-room wall: dark, large type, nothing to press. Reads and alerts arrive over the live
  * feed; collector health, placed cameras and today's count come from `wall.status` every 15 s (any role may
- * ask, so the screen can be signed in with a viewer account). Everything reconnects by itself, and
+ * ask, so the screen can be signed in with a viewer account); an admin's wall also lists the fleet's open
+ * health alerts (a silent collector or camera, a filling buffer, a clock off). Everything reconnects by itself, and
  * the top bar says when what is shown is no longer current.
  */
 const Wall = () => {
   const sound = useAlertSound()
   const alerts = useWallAlerts((alert) => sound.play(alert.watchlist.priority === 1))
-  const live = useLiveFeed(24, alerts.events)
+  const { session } = useSession()
+  const health = useHealthAlerts(session.state === "signed-in" && session.me.role === "admin")
+  const events = useMemo((): AlertEvents => ({
+    ...alerts.events,
+    onHealth: health.onHealth,
+    onResync: () => {
+      alerts.events.onResync()
+      health.resync()
+    }
+  }), [alerts.events, health.onHealth, health.resync])
+  const live = useLiveFeed(24, events)
   const [status, reload] = useRpc(() => withRpc((rpc) => rpc.wall.status({ since: midnight().toISOString() })), [])
   usePolling(reload, REFRESH_SECONDS)
   const current = valueOf(status)
@@ -59,7 +72,7 @@ const Wall = () => {
         {/* The collectors take the height their rows need (the silent ones come first if they must be cut); the map the rest. */}
         <div className="grid min-h-0 gap-[1em] lg:grid-rows-[minmax(9em,1fr)_minmax(0,auto)]">
           <WallMap cameras={current?.cameras} reads={live.reads} alerts={alerts.alerts} />
-          <HealthBoard status={status} />
+          <HealthBoard status={status} problems={health.alerts} />
         </div>
       </main>
       </div>

@@ -1,0 +1,206 @@
+import type { LiveMessage } from "@chaverim/domain/Alerts"
+import type { HealthAlert } from "@chaverim/domain/Health"
+import { HealthMonitor } from "@chaverim/server"
+import * as Effect from "effect/Effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { LiveClient } from "./alertHarness"
+import { alprAgainst, describeRun, lines } from "./alprCli"
+import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
+import { rpcAs, rpcUrlOf } from "./rpcClient"
+
+const HOUR = 3_600_000
+const WEEK = 7 * 24 * HOUR
+const COLLECTORS = 20
+const CAMERAS_EACH = 5
+
+interface FleetCollector {
+  readonly index: number
+  readonly collectorId: string
+  readonly apiKey: string
+}
+
+const cameraOf = (collector: number, camera: number) => ({
+  id: `cam-${camera}`,
+  mac: `AA:BB:CC:${String(collector).padStart(2, "0")}:00:${String(camera).padStart(2, "0")}`,
+  name: `Site ${collector} camera ${camera}`
+})
+
+const beat = (overrides: Record<string, unknown> = {}) => ({
+  uptime_seconds: 100,
+  queue_depth: 0,
+  cameras_online: CAMERAS_EACH,
+  config_version: "v1",
+  edge_version: "test",
+  device_time: new Date().toISOString(),
+  heartbeat_seconds: 60,
+  disk: { used_bytes: 100, quota_bytes: 1_000, full: false },
+  ...overrides
+})
+
+/**
+ * A simulated fleet: 20 collectors with 5 cameras each, a week of history for every camera in this hour
+ * of the week, then one collector that goes silent, one whose clock is 5 s ahead, one whose buffer fills,
+ * one camera that stops reading and one whose clock is 8 s ahead of its collector. The health monitor
+ * raises exactly those five alerts, to admins only, and clears each when it recovers.
+ */
+describe("the health monitor over a fleet", () => {
+  let server: TestServer
+  let admin: SignedIn
+  let fleet: Array<FleetCollector>
+  const alpr = alprAgainst(() => server.databaseUrl)
+  const check = () => server.runtime.runPromise(Effect.flatMap(HealthMonitor, (m) => m.check))
+  const heartbeat = async (collector: FleetCollector, body: object) => {
+    const response = await fetch(`${server.url}/api/v1/collectors/heartbeat`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${collector.apiKey}` },
+      body: JSON.stringify(body)
+    })
+    expect(response.status, await response.clone().text()).toBe(200)
+  }
+  /** Reads of one camera at the given times, received by the collector `lagMs` later by its clock. */
+  const reads = (collector: number, camera: number, times: ReadonlyArray<number>, cameraAheadMs = 0) =>
+    times.map((t) =>
+      detection({
+        timestamp: new Date(t + cameraAheadMs).toISOString(),
+        received_at: new Date(t + 200).toISOString(),
+        camera: cameraOf(collector, camera),
+        plate: { text: `H${collector}C${camera}T${t % 100_000}`, confidence: 0.9 }
+      })
+    )
+  const upload = async (collector: FleetCollector, events: ReadonlyArray<unknown>) => {
+    for (let i = 0; i < events.length; i += 100) {
+      const response = await postBatch(server, collector.apiKey, events.slice(i, i + 100))
+      expect(response.status).toBe(200)
+      const body = (await response.json()) as { accepted: number; errors: unknown }
+      expect(body.accepted, JSON.stringify(body.errors)).toBe(Math.min(100, events.length - i))
+    }
+  }
+  const openAlerts = async () =>
+    (await server.db.query<{ kind: string; collector_id: string; camera: string | null }>(
+      `SELECT h.kind, h.collector_id::text AS collector_id, k.external_id AS camera
+         FROM health_alerts h LEFT JOIN cameras k ON k.id = h.camera_id
+        WHERE h.cleared_at IS NULL ORDER BY h.kind`
+    )).rows
+
+  beforeAll(async () => {
+    // The monitor's own loop runs once at start, then not within the test: the test calls each check.
+    server = await startServer({ healthCheckSeconds: 3600 })
+    admin = await server.signIn("admin")
+    fleet = []
+    for (let index = 0; index < COLLECTORS; index++) fleet.push({ index, ...(await server.collector(`Fleet site ${index}`)) })
+    const now = Date.now()
+    // Every camera: a first read two hours before this hour last week, 8 reads in this hour last week,
+    // and (but camera 2 of site 4) 4 reads in the last 10 minutes.
+    for (const collector of fleet) {
+      const events = Array.from({ length: CAMERAS_EACH }, (_, c) => {
+        const camera = c + 1
+        const history = [now - WEEK - 2 * HOUR, ...Array.from({ length: 8 }, (_, i) => now - WEEK - (i + 1) * 6 * 60_000)]
+        const silent = collector.index === 4 && camera === 2
+        const recent = silent ? [now - 50 * 60_000] : Array.from({ length: 4 }, (_, i) => now - (i + 1) * 2 * 60_000)
+        // Site 2's camera 3 runs 8 s ahead of its collector.
+        const ahead = collector.index === 2 && camera === 3 ? 8_000 : 0
+        return [...reads(collector.index, camera, history), ...reads(collector.index, camera, recent, ahead)]
+      }).flat()
+      if (collector.index === 1) await heartbeat(collector, beat({ device_time: new Date(Date.now() + 5_000).toISOString() }))
+      await upload(collector, events)
+    }
+    // Site 0 beats every second: it is silent after three missed beats.
+    await heartbeat(fleet[0]!, beat({ heartbeat_seconds: 1 }))
+    for (const collector of fleet.slice(1)) {
+      if (collector.index === 1) await heartbeat(collector, beat({ device_time: new Date(Date.now() + 5_000).toISOString() }))
+      else if (collector.index === 3) await heartbeat(collector, beat({ disk: { used_bytes: 850, quota_bytes: 1_000, full: false } }))
+      else await heartbeat(collector, beat())
+    }
+  }, 120_000)
+  afterAll(() => server?.close())
+
+  it("raises exactly the expected health alerts, once, to admins on the live feed, and clears each when it recovers", async () => {
+    const adminFeed = await LiveClient.open(server, admin.cookie)
+    const viewer = await server.signIn("viewer")
+    const viewerFeed = await LiveClient.open(server, viewer.cookie)
+    await adminFeed.next((m) => m.type === "hello")
+    await viewerFeed.next((m) => m.type === "hello")
+    // Site 0's last sign of life is more than three of its beats ago.
+    await new Promise((resolve) => setTimeout(resolve, 3_500))
+
+    const first = await check()
+    expect(first.ran).toBe(true)
+    const expected = [
+      { kind: "buffer_filling", collector_id: fleet[3]!.collectorId, camera: null },
+      { kind: "camera_clock", collector_id: fleet[2]!.collectorId, camera: "cam-3" },
+      { kind: "camera_silent", collector_id: fleet[4]!.collectorId, camera: "cam-2" },
+      { kind: "collector_clock", collector_id: fleet[1]!.collectorId, camera: null },
+      { kind: "collector_silent", collector_id: fleet[0]!.collectorId, camera: null }
+    ]
+    expect(await openAlerts()).toEqual(expected)
+    expect(first.raised).toHaveLength(5)
+    // Raised once: the next check raises nothing more.
+    expect(await check()).toMatchObject({ raised: [], cleared: [] })
+
+    const healthOf = (feed: LiveClient) =>
+      feed.messages.flatMap((m) => (m.type === "health" ? [(m as Extract<LiveMessage, { type: "health" }>).health] : []))
+    await adminFeed.next((m) => m.type === "health" && m.health.id === first.raised.at(-1))
+    const raised = healthOf(adminFeed)
+    expect(raised.map((h) => h.id).sort()).toEqual([...first.raised].sort())
+    const byKind = Object.fromEntries(raised.map((h) => [h.kind, h])) as Record<string, HealthAlert>
+    expect(byKind["collector_clock"]!.details["clock_skew_s"]).toBeCloseTo(5, 0)
+    expect(byKind["collector_clock"]!.message).toMatch(/^Fleet site 1: clock ahead by 5\.\d s$/)
+    expect(byKind["camera_clock"]!.details["clock_offset_s"]).toBeCloseTo(8, 0)
+    expect(byKind["camera_silent"]).toMatchObject({
+      camera: { name: "Site 4 camera 2" },
+      details: { expected_per_hour: 8, weeks_of_history: 1 },
+      cleared_at: null
+    })
+    expect(byKind["camera_silent"]!.message).toMatch(/^Site 4 camera 2: no read for 5\d min; usually 8 an hour/)
+    expect(byKind["buffer_filling"]!.message).toBe("Fleet site 3: buffer 85 % full")
+    expect(byKind["collector_silent"]!.details).toMatchObject({ heartbeat_seconds: 1 })
+
+    // A read from a skewed clock keeps its raw time and carries the offset measured: site 1's cameras
+    // keep the collector's time, which is 5 s ahead.
+    const { rows: skewed } = await server.db.query<{ detected_at: Date; clock_offset_ms: string; raw_time: string }>(
+      `SELECT d.detected_at, d.clock_offset_ms::text AS clock_offset_ms, d.raw->>'timestamp' AS raw_time
+         FROM detections d WHERE d.collector_id = $1 AND d.detected_at > now() - interval '1 hour'`,
+      [fleet[1]!.collectorId]
+    )
+    expect(skewed.length).toBe(CAMERAS_EACH * 4)
+    for (const row of skewed) {
+      expect(row.detected_at.toISOString()).toBe(row.raw_time)
+      expect(Number(row.clock_offset_ms)).toBeGreaterThan(4_500)
+      expect(Number(row.clock_offset_ms)).toBeLessThan(5_500)
+    }
+
+    // The command line: the collector's skew, and the open alerts, one JSON line each.
+    const collectors = await alpr(["collector", "list"])
+    expect(collectors.code, describeRun(collectors)).toBe(0)
+    const site1 = lines(collectors.stdout).map((line) => JSON.parse(line)).find((c) => c.id === fleet[1]!.collectorId)
+    expect(site1.clock_skew_s).toBeGreaterThan(4.5)
+    const listed = await alpr(["health", "list", "--open"])
+    expect(listed.code, describeRun(listed)).toBe(0)
+    expect(lines(listed.stdout).map((line) => JSON.parse(line).kind).sort()).toEqual(expected.map((e) => e.kind).sort())
+
+    // Recovery: each comes back.
+    const now = Date.now()
+    await heartbeat(fleet[0]!, beat())
+    await heartbeat(fleet[1]!, beat())
+    await heartbeat(fleet[3]!, beat({ disk: { used_bytes: 100, quota_bytes: 1_000, full: false } }))
+    await upload(fleet[4]!, reads(4, 2, [now - 1_000]))
+    await upload(fleet[2]!, reads(2, 3, Array.from({ length: 10 }, (_, i) => now - 1_000 + i)))
+    const second = await check()
+    expect([...second.cleared].sort()).toEqual([...first.raised].sort())
+    expect(second.raised).toEqual([])
+    expect(await openAlerts()).toEqual([])
+    await adminFeed.next((m) => m.type === "health" && m.health.id === second.cleared.at(-1) && m.health.cleared_at !== null)
+    const cleared = healthOf(adminFeed).filter((h) => h.cleared_at !== null)
+    expect(cleared.map((h) => h.id).sort()).toEqual([...first.raised].sort())
+    for (const h of cleared) expect(h.duration_s).toBeGreaterThanOrEqual(0)
+
+    // Over RPC, for admins only; a viewer's feed never carried them.
+    const listedRpc = await rpcAs(rpcUrlOf(server), admin.cookie, (client) => client.health.list({ limit: 10 }))
+    expect(listedRpc.filter((h) => first.raised.includes(h.id)).every((h) => h.cleared_at !== null)).toBe(true)
+    const operator = await server.signIn("operator")
+    const refused = await rpcAs(rpcUrlOf(server), operator.cookie, (client) => Effect.exit(client.health.list({})))
+    expect(refused._tag).toBe("Failure")
+    expect(healthOf(viewerFeed)).toEqual([])
+    await Promise.all([adminFeed.close(), viewerFeed.close()])
+  }, 120_000)
+})
