@@ -9,6 +9,7 @@ import {
   MigratedDatabaseLayer,
   ObjectStoreLayer,
   HealthMonitor,
+  httpMetrics,
   LiveFeed,
   LiveFeedRouteLayer,
   MatcherCache,
@@ -92,7 +93,7 @@ const announce = Layer.effectDiscard(
 )
 
 /** The whole central server: HTTP API, OpenAPI docs, services and resources. Needs AppConfig. */
-export const ServerLayer = HttpApiBuilder.serve(flow(operatorPagesMiddleware, securityMiddleware, backpressureMiddleware, requestLogger)).pipe(
+export const ServerLayer = HttpApiBuilder.serve(flow(operatorPagesMiddleware, securityMiddleware, backpressureMiddleware, requestLogger, httpMetrics)).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/api/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/openapi.json" })),
   Layer.provide(ApiLayer),

@@ -20,6 +20,7 @@ export { DatabaseSetupError, migrateDatabase, MigratedDatabaseLayer } from "./db
 export { migrate } from "./db/Migrator"
 export { ApiLayer, backpressureMiddleware, ServicesLayer } from "./http/ApiLayer"
 export { requestLogger } from "./http/RequestLog"
+export { httpMetrics } from "./http/HttpMetrics"
 export { securityMiddleware } from "./http/Security"
 export { operatorPagesMiddleware } from "./system/Access"
 export { Images } from "./images/Images"

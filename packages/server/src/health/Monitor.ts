@@ -3,6 +3,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -202,6 +203,40 @@ const cameraFindings = (
   return findings
 }
 
+// The fleet as the last check saw it, for Prometheus (deploy/monitoring): set by the server that ran the
+// check (one at a time), per collector and per camera.
+const collectorQuiet = Metric.gauge("alpr_collector_silent_seconds", { description: "Seconds since a collector's last heartbeat or upload" })
+const collectorBeat = Metric.gauge("alpr_collector_heartbeat_seconds", { description: "How often a collector says it beats" })
+const collectorSkew = Metric.gauge("alpr_collector_clock_skew_seconds", { description: "A collector's clock against the server's (positive: ahead)" })
+const collectorFill = Metric.gauge("alpr_collector_buffer_fill_ratio", { description: "A collector's buffer: used share of its quota" })
+const cameraObserved = Metric.gauge("alpr_camera_reads_last_hour", { description: "A camera's reads in the last hour" })
+const cameraUsual = Metric.gauge("alpr_camera_usual_reads_per_hour", {
+  description: "A camera's usual reads in this hour of the week (its last four weeks)"
+})
+const cameraQuiet = Metric.gauge("alpr_camera_silent_seconds", { description: "Seconds since a camera's last read (within a day)" })
+const cameraOffset = Metric.gauge("alpr_camera_clock_offset_seconds", { description: "A camera's clock against its collector's" })
+const openAlertsGauge = Metric.gauge("alpr_health_alerts_open", { description: "Health alerts open, by kind" })
+const checkedAt = Metric.gauge("alpr_health_check_timestamp_seconds", { description: "When this server last checked the fleet's health" })
+
+const byCollector = (metric: Metric.Metric.Gauge<number>, c: { readonly id: string; readonly name: string }) =>
+  metric.pipe(Metric.tagged("collector_id", c.id), Metric.tagged("collector", c.name))
+const byCamera = (metric: Metric.Metric.Gauge<number>, c: typeof CameraFacts.Type, collectorName: string) =>
+  metric.pipe(
+    Metric.tagged("collector_id", c.collector_id),
+    Metric.tagged("collector", collectorName),
+    Metric.tagged("camera_id", c.id),
+    Metric.tagged("camera", c.name)
+  )
+
+const HEALTH_KINDS: ReadonlyArray<HealthKind> = [
+  "collector_silent",
+  "collector_clock",
+  "buffer_filling",
+  "camera_silent",
+  "camera_low_rate",
+  "camera_clock"
+]
+
 export interface HealthCheck {
   /** ids of the alerts raised and cleared by this check */
   readonly raised: ReadonlyArray<string>
@@ -348,6 +383,31 @@ export class HealthMonitor extends Effect.Service<HealthMonitor>()("@chaverim/se
       }
       // Last before the commit (it takes the live feed's lock).
       yield* appendLiveEvents({ healthIds: [...raised, ...cleared] })
+
+      // The gauges (in memory: nothing to undo if the commit fails; the next check sets them again).
+      const names = new Map(collectors.map((c) => [c.id, c.name]))
+      for (const c of collectors) {
+        yield* Metric.set(byCollector(collectorQuiet, c), Math.round(c.quiet_s))
+        yield* Metric.set(byCollector(collectorBeat, c), c.heartbeat_seconds ?? HEARTBEAT_DEFAULT_S)
+        if (c.clock_skew_ms !== null) yield* Metric.set(byCollector(collectorSkew, c), c.clock_skew_ms / 1000)
+        if (c.disk_quota_bytes !== null && c.disk_quota_bytes > 0 && c.disk_used_bytes !== null) {
+          yield* Metric.set(byCollector(collectorFill, c), c.disk_used_bytes / c.disk_quota_bytes)
+        }
+      }
+      for (const camera of cameras) {
+        const collectorName = names.get(camera.collector_id) ?? camera.collector_id
+        yield* Metric.set(byCamera(cameraObserved, camera, collectorName), camera.observed)
+        const usual = findings.get(keyOf("camera_silent", camera.collector_id, camera.id))?.details["expected_per_hour"]
+        if (typeof usual === "number") yield* Metric.set(byCamera(cameraUsual, camera, collectorName), usual)
+        if (camera.last_at_ms !== null) yield* Metric.set(byCamera(cameraQuiet, camera, collectorName), Math.round((now - camera.last_at_ms) / 1000))
+        const clock = clocks.get(camera.id)
+        if (clock !== undefined) yield* Metric.set(byCamera(cameraOffset, camera, collectorName), clock.offset_ms / 1000)
+      }
+      const openNow = new Map<string, number>()
+      for (const row of open) if (!cleared.includes(row.id)) openNow.set(row.kind, (openNow.get(row.kind) ?? 0) + 1)
+      for (const [key, f] of findings) if (f.state === "bad" && !openKeys.has(key)) openNow.set(f.kind, (openNow.get(f.kind) ?? 0) + 1)
+      for (const kind of HEALTH_KINDS) yield* Metric.set(Metric.tagged(openAlertsGauge, "kind", kind), openNow.get(kind) ?? 0)
+      yield* Metric.set(checkedAt, Math.floor(now / 1000))
       return { raised, cleared, ran: true }
     })).pipe(Effect.orDie, Effect.provideService(SqlClient.SqlClient, sql), Effect.withSpan("HealthMonitor.check"))
 
