@@ -22,6 +22,7 @@ const Pair = lazy(() => import("./views/pair/Pair"))
 const Holds = lazy(() => import("./views/holds/Holds"))
 const KnownPlates = lazy(() => import("./views/plates/KnownPlates"))
 const Places = lazy(() => import("./views/places/Places"))
+const Stats = lazy(() => import("./views/stats/Stats"))
 const Transparency = lazy(() => import("./views/transparency/Transparency"))
 
 const NotFound = () => (
@@ -49,6 +50,7 @@ const routeOf = (path: string): { readonly key: string; readonly view: ReactNode
   if (path === "/holds") return { key: "holds", view: <Holds /> }
   if (path === "/known") return { key: "known", view: <KnownPlates /> }
   if (path === "/places") return { key: "places", view: <Places /> }
+  if (path === "/stats") return { key: "stats", view: <Stats /> }
   return { key: "not-found", view: <NotFound /> }
 }
 
@@ -72,7 +74,7 @@ const useFocusHeadingOnNavigation = (key: string) => {
 const redirectOf = (session: SessionState, path: string): string | undefined => {
   if (session.state === "signed-in" && session.me.display) return path === "/wall" ? undefined : "/wall"
   // A volunteer (viewer) lands on the alerts: searching and a plate's pages need the operator role.
-  if (session.state === "signed-in" && session.me.role === "viewer" && (path === "/" || path === "/places" || path === "/known" || path.startsWith("/plate/") || path.startsWith("/read/"))) return "/alerts"
+  if (session.state === "signed-in" && session.me.role === "viewer" && (path === "/" || path === "/places" || path === "/stats" || path === "/known" || path.startsWith("/plate/") || path.startsWith("/read/"))) return "/alerts"
   if (session.state === "signed-out" && path === "/wall" && (session.display === true || wasDisplay())) return "/pair"
   return undefined
 }

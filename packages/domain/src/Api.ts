@@ -26,6 +26,7 @@ import { ReadDetails } from "./ReadDetails"
 import { TelegramApi } from "./Telegram"
 import { EvidenceApi } from "./Evidence"
 import { HoldsApi } from "./Holds"
+import { StatsApi } from "./Stats"
 import { TransparencyApi } from "./Transparency"
 import {
   ConvoyParams,
@@ -455,6 +456,7 @@ export class AlprApi extends HttpApi.make("alpr")
   .add(AlertsApi)
   .add(EvidenceApi)
   .add(HoldsApi)
+  .add(StatsApi)
   .add(TransparencyApi)
   // Any endpoint that takes a body may refuse it before decoding (see packages/server/src/http/RequestBodies.ts).
   .addError(BadRequest)

@@ -67,6 +67,8 @@ const mayUse: Record<string, ReadonlyArray<string>> = {
   plates: ["audit", "auth"],
   // applies the retention periods to everything above: deletes reads and photos through the owner's purge
   retention: ["audit", "auth", "images"],
+  // the numbers: counted from the tables, alerts by list under the alerts' visibility rule
+  stats: ["alerts"],
   // the public report: counts from the tables themselves, nothing imported from the capabilities
   transparency: [],
   system: ["auth", "images"]

@@ -32,6 +32,7 @@ export const Shell = ({ children }: { readonly children: ReactNode }) => {
             <NavLink to="/telegram" current={path === "/telegram"}>Telegram</NavLink>
             <NavLink to="/email" current={path === "/email"}>E-mail</NavLink>
             {me.role !== "viewer" && <NavLink to="/holds" current={path === "/holds"}>Holds</NavLink>}
+            {me.role !== "viewer" && <NavLink to="/stats" current={path === "/stats"}>Stats</NavLink>}
             {me.role === "admin" && <NavLink to="/admin" current={path.startsWith("/admin")}>Admin</NavLink>}
             <NavLink to="/wall" current={false}>Wall</NavLink>
           </div>

@@ -38,13 +38,15 @@ import { TelegramHttpLayer } from "../telegram/Http"
 import { TelegramLinks } from "../telegram/Links"
 import { TransparencyHttpLayer } from "../transparency/Http"
 import { HealthAlerts } from "../health/Health"
+import { StatsHttpLayer } from "../stats/Http"
+import { Stats } from "../stats/Stats"
 import { Transparency } from "../transparency/Transparency"
 import { Webhooks } from "../webhooks/Webhooks"
 import { RequestBodiesLayer } from "./RequestBodies"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
 export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default, Evidence.Default, Holds.Default, Retention.Default, Transparency.Default,
-  OutputDeliveries.Default, Webhooks.Default, HealthAlerts.Default,
+  OutputDeliveries.Default, Webhooks.Default, HealthAlerts.Default, Stats.Default,
   // Displays open and end their screens' sessions through Accounts (one instance: layers are memoised).
   Displays.Default.pipe(Layer.provide(Accounts.Default))).pipe(
   Layer.provideMerge(Images.Default),
@@ -53,7 +55,7 @@ export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Defa
 
 /** The HttpApi with every group implemented. */
 export const ApiLayer = HttpApiBuilder.api(AlprApi).pipe(
-  Layer.provide([SystemHttpLayer, IngestHttpLayer, CollectorsHttpLayer, ImagesHttpLayer, AuthHttpLayer, SearchHttpLayer, CorrectionsHttpLayer, InvestigationHttpLayer, TelegramHttpLayer, AlertsHttpLayer, EvidenceHttpLayer, HoldsHttpLayer, TransparencyHttpLayer]),
+  Layer.provide([SystemHttpLayer, IngestHttpLayer, CollectorsHttpLayer, ImagesHttpLayer, AuthHttpLayer, SearchHttpLayer, CorrectionsHttpLayer, InvestigationHttpLayer, TelegramHttpLayer, AlertsHttpLayer, EvidenceHttpLayer, HoldsHttpLayer, TransparencyHttpLayer, StatsHttpLayer]),
   Layer.provide([CollectorAuthLayer, CollectorApiKeyAuthLayer, UserAuthLayer]),
   // Bodies are checked against the contract's content types, capped and parsed before decoding.
   Layer.provide(RequestBodiesLayer)
