@@ -169,6 +169,15 @@ describe("the health monitor over a fleet", () => {
       expect(Number(row.clock_offset_ms)).toBeLessThan(5_500)
     }
 
+    // The read's own page carries it too.
+    const { rows: [one] } = await server.db.query<{ id: string }>(
+      "SELECT id::text AS id FROM detections WHERE collector_id = $1 AND detected_at > now() - interval '1 hour' LIMIT 1",
+      [fleet[1]!.collectorId])
+    const page = await fetch(`${server.url}/api/v1/detections/${one!.id}?reason_code=audit`, { headers: { cookie: admin.cookie } })
+    expect(page.status, await page.clone().text()).toBe(200)
+    const item = (await page.json()) as { clock_offset_s?: number; detected_at: string }
+    expect(item.clock_offset_s).toBeCloseTo(4.8, 1)
+
     // The command line: the collector's skew, and the open alerts, one JSON line each.
     const collectors = await alpr(["collector", "list"])
     expect(collectors.code, describeRun(collectors)).toBe(0)

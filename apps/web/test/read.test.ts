@@ -36,7 +36,11 @@ beforeAll(async () => {
   await context.close()
   cropSha = createHash("sha256").update(photos.crop).digest("hex")
   // Three reads 10 s apart at one camera: one run.
-  await ingest(server, apiKey, [40, 40 - 10 / 60, 40 - 20 / 60].map((minutes) => readAt(PLATE, CAMERAS[0], minutes)), photos)
+  // The camera's clock runs 4.8 s ahead of the collector that received the reads.
+  await ingest(server, apiKey, [40, 40 - 10 / 60, 40 - 20 / 60].map((minutes) => {
+    const read = readAt(PLATE, CAMERAS[0], minutes)
+    return { ...read, received_at: new Date(Date.parse(read.timestamp as string) - 4_800).toISOString() }
+  }), photos)
   await drained(server.databaseUrl)
   run = (await server.db.query<{ id: string }>("SELECT id::text AS id FROM detections WHERE plate = 'RDP4242' ORDER BY detected_at")).rows.map((r) => r.id)
 })
@@ -87,7 +91,7 @@ describe("a read's page", () => {
     const readAtText = await fields.locator(`time[datetime="${detectedAt.toISOString()}"]`).textContent()
     expect(readAtText).toMatch(new RegExp(`\\b${year}\\b.*\\b${zone}$`))
     expect(text).toContain(ZONE)
-    for (const value of ["RDP-4242", "91%", "Main St northbound", "Main St collector", "Toyota", "blue", cropSha, run[2]!]) {
+    for (const value of ["RDP-4242", "91%", "Main St northbound", "Main St collector", "Toyota", "blue", cropSha, run[2]!, "4.8 s ahead when it arrived"]) {
       expect(text).toContain(value)
     }
     await photoLoaded(page, "Scene photo of the read RDP-4242")

@@ -127,6 +127,12 @@ export const DetectionItem = Schema.Struct({
   duplicate_of: Schema.NullOr(Schema.String),
   /** the newest correction an operator made of the read, if any (the read itself never changes) */
   correction: Schema.NullOr(Correction),
+  /**
+   * what the clock that timed the read was off by when it arrived, in seconds (its camera's against the
+   * collector's receive time, plus the collector's skew): `detected_at` stays as the camera gave it.
+   * Absent when not measured (a collector that sends no `received_at`).
+   */
+  clock_offset_s: Schema.optional(Schema.Number),
   /** fuzzy only: trigram similarity 0..1, edit distance, and what differed */
   score: Schema.optional(Schema.Number),
   distance: Schema.optional(Schema.Number),

@@ -85,6 +85,7 @@ const SearchRow = Schema.Struct({
   lat: Schema.NullOr(Schema.Number),
   lon: Schema.NullOr(Schema.Number),
   duplicate_of: Schema.NullOr(Schema.String),
+  clock_offset_ms: Schema.NullOr(Schema.Number),
   camera_id: Schema.String,
   camera_external_id: Schema.String,
   collector_id: Schema.String,
@@ -201,7 +202,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
       ${sql.literal(CURSOR_TIME)} AS cursor_time,
       d.received_at, d.plate_text, d.plate, d.confidence,
       d.direction, d.vehicle_type, d.vehicle_color, d.vehicle_make, d.lat, d.lon, d.duplicate_of::text AS duplicate_of,
-      c.id AS camera_id, c.external_id AS camera_external_id, c.collector_id, c.name AS camera_name,
+      d.clock_offset_ms::float8 AS clock_offset_ms, c.id AS camera_id, c.external_id AS camera_external_id, c.collector_id, c.name AS camera_name,
       c.site AS camera_site, c.lat AS camera_lat, c.lon AS camera_lon,
       (SELECT array_agg(i.kind ORDER BY i.kind) FROM detection_images i WHERE i.detection_id = d.id) AS image_kinds,
       (SELECT row_to_json(k) FROM (
@@ -245,6 +246,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         duplicate_of: row.duplicate_of,
         correction: row.correction,
         images: imageLinks(row.id, row.image_kinds),
+        ...(row.clock_offset_ms === null ? {} : { clock_offset_s: Math.round(row.clock_offset_ms) / 1000 }),
         ...(searched === undefined ? {} : {
           score: Math.round((row.score ?? 0) * 1000) / 1000,
           distance: row.distance ?? 0,
@@ -369,7 +371,7 @@ export class Search extends Effect.Service<Search>()("@chaverim/server/Search", 
         SELECT ${select}, NULL::real AS score, NULL::int AS distance
           FROM cam CROSS JOIN LATERAL (
             SELECT d.id, d.detection_id, d.camera_id, d.detected_at, d.received_at, d.plate_text, d.plate, d.confidence,
-                   d.direction, d.vehicle_type, d.vehicle_color, d.vehicle_make, d.lat, d.lon, d.duplicate_of
+                   d.direction, d.vehicle_type, d.vehicle_color, d.vehicle_make, d.lat, d.lon, d.duplicate_of, d.clock_offset_ms
               FROM detections d
              WHERE ${
         sql.and([

@@ -43,6 +43,14 @@ export const Fields = ({ details }: { readonly details: ReadDetails }) => {
         <span className="block text-sm text-slate-700">{localZone()} · UTC {read.detected_at}</span>
       </Field>
       <Field label="Received at"><time dateTime={read.received_at}>{formatDateTime(read.received_at)}</time></Field>
+      {read.clock_offset_s !== undefined && (
+        <Field label="Clock">
+          {Math.abs(read.clock_offset_s) < 0.05
+            ? "on time when it arrived"
+            : `${Math.abs(read.clock_offset_s).toFixed(1)} s ${read.clock_offset_s > 0 ? "ahead" : "behind"} when it arrived`}
+          <span className="block text-sm text-slate-700">the time above is as the camera gave it</span>
+        </Field>
+      )}
       <Field label="Camera">{cameraLabel(read.camera)}<span className="block text-sm text-slate-700">id {read.camera.external_id}</span></Field>
       <Field label="Site">{orNone(read.camera.site)}</Field>
       <Field label="Collector">{collector.name}</Field>
