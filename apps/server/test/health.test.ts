@@ -212,4 +212,40 @@ describe("the health monitor over a fleet", () => {
     expect(healthOf(viewerFeed)).toEqual([])
     await Promise.all([adminFeed.close(), viewerFeed.close()])
   }, 120_000)
+
+  it("judges a camera by the reads an hour an admin expects of it, and stops watching it once retired", async () => {
+    const rpc = <A, E>(f: (client: Parameters<Parameters<typeof rpcAs>[2]>[0]) => Effect.Effect<A, E>) =>
+      rpcAs(rpcUrlOf(server), admin.cookie, f)
+    const cameras = await rpc((client) => client.cameras.list({ collector_id: fleet[5]!.collectorId }))
+    const camera = cameras.find((c) => c.external_id === "cam-1")!
+    // Expecting 200 an hour, it read 4: far below (its own history said 8).
+    const zone = { type: "Polygon" as const, coordinates: [[[-74.05, 41.1], [-74.04, 41.1], [-74.04, 41.11], [-74.05, 41.1]] as Array<readonly [number, number]>] as const }
+    const updated = await rpc((client) =>
+      client.cameras.update({ camera_id: camera.camera_id, expected_per_hour: 200, bearing: 270, travel_direction: "westbound", zone: zone as never }))
+    expect(updated).toMatchObject({ expected_per_hour: 200, bearing: 270, travel_direction: "westbound", zone, retired_at: null })
+    const low = await check()
+    expect(low.raised).toHaveLength(1)
+    expect(await openAlerts()).toEqual([{ kind: "camera_low_rate", collector_id: fleet[5]!.collectorId, camera: "cam-1" }])
+    const { rows: [raised] } = await server.db.query("SELECT message, details FROM health_alerts WHERE id = $1", [low.raised[0]])
+    expect(raised).toMatchObject({ details: { expected_per_hour: 200, observed_last_hour: 4, set_by_admin: true } })
+    expect(raised.message).toBe("Site 5 camera 1: 4 reads in the last hour; expected 200 an hour")
+
+    // Retired: no longer watched, its alert cleared; the change is audited.
+    const retired = await rpc((client) => client.cameras.update({ camera_id: camera.camera_id, retired: true }))
+    expect(retired.retired_at).not.toBeNull()
+    expect(await check()).toMatchObject({ cleared: low.raised, raised: [] })
+    const { rows: audited } = await server.db.query(
+      "SELECT details FROM audit_log WHERE action = 'camera.update' AND target = $1 ORDER BY id", [`camera:${camera.camera_id}`])
+    expect(audited.map((r) => Object.keys(r.details.to).sort())).toEqual([
+      ["bearing", "expected_per_hour", "travel_direction", "zone"],
+      ["retired_at"]
+    ])
+
+    // What an admin may not send: an open ring, a bearing past 359.
+    const open = { type: "Polygon", coordinates: [[[-74.05, 41.1], [-74.04, 41.1], [-74.04, 41.11], [-74.03, 41.1]]] }
+    const refused = await rpc((client) => Effect.exit(client.cameras.update({ camera_id: camera.camera_id, zone: open as never })))
+    expect(JSON.stringify(refused)).toContain("ring 1 is not closed")
+    const badBearing = await rpc((client) => Effect.exit(client.cameras.update({ camera_id: camera.camera_id, bearing: 400 })))
+    expect(JSON.stringify(badBearing)).toContain("bearing is whole degrees from north, 0 to 359")
+  }, 60_000)
 })

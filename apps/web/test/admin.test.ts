@@ -140,6 +140,39 @@ describe("the admin panel", () => {
     await context.close()
   })
 
+  it("sets where a camera looks, its usual reads an hour, its zone and trust, and retires it", async () => {
+    const { page, errors, context } = await adminPage(PHONE, "/admin/cameras")
+    await page.getByRole("button", { name: /Route 59 east/ }).click()
+    await page.getByLabel("Bearing (degrees from north)").fill("90")
+    await page.getByLabel("Direction of travel").fill("eastbound")
+    await page.getByLabel("Usual reads an hour").fill("120")
+    await page.getByLabel("Lowest trusted confidence").fill("0.7")
+    // Not JSON: said here, nothing sent.
+    await page.getByLabel("Zone (GeoJSON Polygon)").fill("[[-74.02, 41.11]")
+    await page.getByRole("alert").getByText(/The zone is not JSON/).waitFor()
+    expect(await page.getByRole("button", { name: "Save camera" }).isDisabled()).toBe(true)
+    // JSON, but an open ring: the contract's reason, before anything is sent.
+    await page.getByLabel("Zone (GeoJSON Polygon)").fill(JSON.stringify({ type: "Polygon", coordinates: [[[-74.02, 41.11], [-74.01, 41.11], [-74.01, 41.12], [-74.02, 41.12]]] }))
+    await page.getByRole("alert").getByText(/ring 1 is not closed/).waitFor()
+    const zone = { type: "Polygon", coordinates: [[[-74.02, 41.11], [-74.01, 41.11], [-74.01, 41.12], [-74.02, 41.11]]] }
+    await page.getByLabel("Zone (GeoJSON Polygon)").fill(JSON.stringify(zone))
+    await page.getByRole("button", { name: "Save camera" }).click()
+    await page.getByText("Saved.").waitFor()
+    await expect.poll(async () => (await server.db.query(
+      "SELECT bearing, travel_direction, expected_per_hour, min_confidence::float8 AS min_confidence, zone FROM cameras WHERE external_id = 'cam-route59'"
+    )).rows[0]).toEqual({ bearing: 90, travel_direction: "eastbound", expected_per_hour: 120, min_confidence: expect.closeTo(0.7, 5), zone })
+    await page.getByRole("button", { name: "Retire camera" }).click()
+    await page.getByRole("button", { name: "Bring it back" }).waitFor()
+    await page.getByRole("button", { name: /Route 59 east.*retired/ }).waitFor()
+    await screenshot(page, "phone-admin-camera-settings", { fullPage: true })
+    expect((await server.db.query("SELECT retired_at FROM cameras WHERE external_id = 'cam-route59'")).rows[0].retired_at).not.toBeNull()
+    await page.getByRole("button", { name: "Bring it back" }).click()
+    await page.getByRole("button", { name: "Retire camera" }).waitFor()
+    expect(await unnamedControls(page)).toEqual([])
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
   it("browses the audit log, newest first, filtered by action", async () => {
     const expected = async (where: string) =>
       (await server.db.query<{ id: string; action: string }>(

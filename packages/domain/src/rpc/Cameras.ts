@@ -12,6 +12,34 @@ export const Longitude = Schema.Number.pipe(
   Schema.between(-180, 180, { message: () => "lon must be between -180 and 180" })
 )
 
+const Position = Schema.Tuple(Longitude, Latitude)
+
+/**
+ * The area a camera covers: a GeoJSON Polygon (RFC 7946), one outer ring and any holes, each ring closed
+ * (its last position its first) with at least four positions, [lon, lat] in degrees; 1,000 at most in all.
+ */
+export const Zone = Schema.Struct({
+  type: Schema.Literal("Polygon").annotations({ message: () => "zone is a GeoJSON Polygon: {type: \"Polygon\", coordinates}" }),
+  coordinates: Schema.NonEmptyArray(Schema.Array(Position))
+}).pipe(
+  Schema.filter((zone) => {
+    const open = zone.coordinates.findIndex((ring) => {
+      const first = ring[0]
+      const last = ring.at(-1)
+      return ring.length < 4 || first === undefined || last === undefined || first[0] !== last[0] || first[1] !== last[1]
+    })
+    if (open >= 0) return `zone: ring ${open + 1} is not closed: at least four positions, the last the same as the first`
+    return zone.coordinates.reduce((n, ring) => n + ring.length, 0) <= 1_000 || "zone: at most 1,000 positions"
+  })
+)
+export type Zone = typeof Zone.Type
+
+export const Bearing = Schema.Int.pipe(Schema.between(0, 359, { message: () => "bearing is whole degrees from north, 0 to 359" }))
+export const ExpectedPerHour = Schema.Int.pipe(
+  Schema.between(1, 100_000, { message: () => "expected_per_hour is a whole number of reads, 1 to 100,000" })
+)
+export const MinConfidence = Schema.Number.pipe(Schema.between(0, 1, { message: () => "min_confidence is between 0 and 1" }))
+
 export const Camera = Schema.Struct({
   camera_id: Schema.String,
   collector_id: Schema.String,
@@ -22,6 +50,17 @@ export const Camera = Schema.Struct({
   site: Schema.NullOr(Schema.String),
   lat: Schema.NullOr(Schema.Number),
   lon: Schema.NullOr(Schema.Number),
+  /** where it looks, degrees from north */
+  bearing: Schema.NullOr(Schema.Number),
+  /** the direction of travel it reads, in words ("northbound", "into the car park") */
+  travel_direction: Schema.NullOr(Schema.String),
+  zone: Schema.NullOr(Zone),
+  /** usual reads an hour: the health monitor's figure instead of the camera's learnt history */
+  expected_per_hour: Schema.NullOr(Schema.Number),
+  /** reads below this confidence are not to be trusted (shown as such) */
+  min_confidence: Schema.NullOr(Schema.Number),
+  /** retired: kept with its reads, no longer watched by the health monitor */
+  retired_at: Schema.NullOr(Schema.String),
   updated_at: Schema.String
 })
 export type Camera = typeof Camera.Type
@@ -32,15 +71,22 @@ export const CameraUpdate = Schema.Struct({
   name: Schema.optional(Schema.NullOr(Label("name"))),
   site: Schema.optional(Schema.NullOr(Label("site"))),
   lat: Schema.optional(Schema.NullOr(Latitude)),
-  lon: Schema.optional(Schema.NullOr(Longitude))
+  lon: Schema.optional(Schema.NullOr(Longitude)),
+  bearing: Schema.optional(Schema.NullOr(Bearing)),
+  travel_direction: Schema.optional(Schema.NullOr(Label("travel_direction"))),
+  zone: Schema.optional(Schema.NullOr(Zone)),
+  expected_per_hour: Schema.optional(Schema.NullOr(ExpectedPerHour)),
+  min_confidence: Schema.optional(Schema.NullOr(MinConfidence)),
+  /** true retires the camera, false brings it back */
+  retired: Schema.optional(Schema.Boolean)
 }).pipe(
   Schema.filter((p) =>
     (p.lat === undefined) === (p.lon === undefined) && (p.lat === null) === (p.lon === null) ||
     "lat and lon are set together (both numbers, or both null to clear the position)"
   ),
   Schema.filter((p) =>
-    p.name !== undefined || p.site !== undefined || p.lat !== undefined ||
-    "nothing to change: send at least one of name, site, lat and lon"
+    Object.keys(p).some((key) => key !== "camera_id") ||
+    "nothing to change: send at least one of name, site, lat and lon, bearing, travel_direction, zone, expected_per_hour, min_confidence, retired"
   )
 )
 export type CameraUpdate = typeof CameraUpdate.Type

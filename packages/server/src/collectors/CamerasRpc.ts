@@ -17,7 +17,8 @@ export const CamerasRpcsLayer = CamerasRpcs.toLayer(Effect.gen(function*() {
         const { actor, request } = yield* who(headers)
         return yield* sql.withTransaction(Effect.gen(function*() {
           const { after, before } = yield* cameras.update(change)
-          const changed = (["name", "site", "lat", "lon"] as const).filter((field) => before[field] !== after[field])
+          const fields = ["name", "site", "lat", "lon", "bearing", "travel_direction", "zone", "expected_per_hour", "min_confidence", "retired_at"] as const
+          const changed = fields.filter((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]))
           yield* audit.record({
             actor,
             address: request.address,

@@ -20,14 +20,15 @@ import { appendLiveEvents } from "../live/Events"
  * - a collector's buffer at 80 % of its quota or full (cleared below 70 %);
  * - a camera silent: no read for 5 of its usual intervals between reads (at least 10 minutes), where
  *   "usual" is its reads in the same hour of the week over the last four weeks (its own history; a
- *   camera with fewer than 4 such reads an hour is not watched this way);
+ *   camera with fewer than 4 such reads an hour is not watched this way), or the figure an admin gave
+ *   it (`expected_per_hour`);
  * - a camera far below its usual rate: fewer than a quarter of its usual reads in the last hour (for a
  *   camera of at least 20 an hour; cleared at half);
  * - a camera's clock off by more than CLOCK_SKEW_LIMIT_S against its collector (its latest 10 reads of
  *   the last 15 minutes: the largest of the camera's time less the collector's receive time; the time a
  *   read takes to reach the collector only makes a clock look behind).
  *
- * Clock alerts clear at three quarters of the limit, so a clock hovering at it does not flap. The cameras
+ * A retired camera is not watched (its open alerts clear). Clock alerts clear at three quarters of the limit, so a clock hovering at it does not flap. The cameras
  * of a silent collector are not judged (the collector's alert says it all); their open alerts stay.
  * Each alert raised or cleared goes to admins on the live feed, in the transaction that records it.
  */
@@ -85,7 +86,9 @@ const CameraFacts = Schema.Struct({
   first_at_ms: Schema.NullOr(Schema.Number),
   last_at_ms: Schema.NullOr(Schema.Number),
   observed: Schema.Number,
-  weeks: Schema.Array(Schema.Number)
+  weeks: Schema.Array(Schema.Number),
+  /** an admin's figure for its usual reads an hour, over its history */
+  expected_per_hour: Schema.NullOr(Schema.Number)
 })
 
 const CameraClock = Schema.Struct({ camera_id: Schema.String, offset_ms: Schema.Number, reads: Schema.Number })
@@ -162,14 +165,17 @@ const cameraFindings = (
   const known = camera.first_at_ms === null
     ? []
     : camera.weeks.filter((_, i) => camera.first_at_ms! <= nowMs - (i + 1) * WEEK_MS - HOUR_MS)
-  const expected = known.length === 0 ? undefined : known.reduce((a, b) => a + b, 0) / known.length
+  const expected = camera.expected_per_hour ?? (known.length === 0 ? undefined : known.reduce((a, b) => a + b, 0) / known.length)
+  const basis = camera.expected_per_hour === null ? { weeks_of_history: known.length } : { set_by_admin: true }
   const findings: Array<Finding> = []
   let silent = false
   if (expected !== undefined) {
     const gapS = Math.max(SILENT_MIN_GAP_S, (SILENT_GAPS * 3600) / Math.max(expected, 1))
     const quietS = camera.last_at_ms === null ? Infinity : (nowMs - camera.last_at_ms) / 1000
     silent = expected >= SILENT_MIN_EXPECTED && quietS > gapS
-    const usual = `usually ${round1(expected)} an hour at this time of the week`
+    const usual = camera.expected_per_hour === null
+      ? `usually ${round1(expected)} an hour at this time of the week`
+      : `expected ${camera.expected_per_hour} an hour`
     findings.push({
       ...base,
       kind: "camera_silent",
@@ -178,7 +184,7 @@ const cameraFindings = (
       details: {
         expected_per_hour: round1(expected),
         last_read_at: camera.last_at_ms === null ? null : new Date(camera.last_at_ms).toISOString(),
-        weeks_of_history: known.length
+        ...basis
       }
     })
     const ratio = camera.observed / expected
@@ -187,7 +193,7 @@ const cameraFindings = (
       kind: "camera_low_rate",
       state: silent ? "unknown" : expected < LOW_RATE_MIN_EXPECTED ? "ok" : ratio < LOW_RATE_RAISE ? "bad" : ratio < LOW_RATE_CLEAR ? "holding" : "ok",
       message: `${camera.name}: ${camera.observed} reads in the last hour; ${usual}`,
-      details: { expected_per_hour: round1(expected), observed_last_hour: camera.observed, weeks_of_history: known.length }
+      details: { expected_per_hour: round1(expected), observed_last_hour: camera.observed, ...basis }
     })
   }
   if (clock !== undefined) {
@@ -279,7 +285,7 @@ export class HealthMonitor extends Effect.Service<HealthMonitor>()("@chaverim/se
                  (extract(epoch FROM f.at) * 1000)::float8 AS first_at_ms,
                  (extract(epoch FROM l.at) * 1000)::float8 AS last_at_ms,
                  ${count(now)} AS observed,
-                 ARRAY[${weeks[0]!}, ${weeks[1]!}, ${weeks[2]!}, ${weeks[3]!}] AS weeks
+                 ARRAY[${weeks[0]!}, ${weeks[1]!}, ${weeks[2]!}, ${weeks[3]!}] AS weeks, k.expected_per_hour
             FROM cameras k JOIN collectors c ON c.id = k.collector_id
             LEFT JOIN LATERAL (SELECT d.detected_at AS at FROM detections d WHERE d.camera_id = k.id
                                 ORDER BY d.detected_at LIMIT 1) f ON true
@@ -287,7 +293,7 @@ export class HealthMonitor extends Effect.Service<HealthMonitor>()("@chaverim/se
                                 WHERE d.camera_id = k.id AND d.detected_at <= ${at(now)}::timestamptz
                                   AND d.detected_at > ${at(now - 86_400_000)}::timestamptz
                                 ORDER BY d.detected_at DESC LIMIT 1) l ON true
-           WHERE c.status = 'active'`
+           WHERE c.status = 'active' AND k.retired_at IS NULL`
       }
     })
 
