@@ -1,4 +1,4 @@
-import { CLOCK_SKEW_LIMIT_S, type HealthKind, MISSED_HEARTBEATS } from "@chaverim/domain/Health"
+import { CLOCK_SKEW_LIMIT_S, HealthKind, MISSED_HEARTBEATS } from "@chaverim/domain/Health"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Duration from "effect/Duration"
@@ -234,15 +234,6 @@ const byCamera = (metric: Metric.Metric.Gauge<number>, c: typeof CameraFacts.Typ
     Metric.tagged("camera", c.name)
   )
 
-const HEALTH_KINDS: ReadonlyArray<HealthKind> = [
-  "collector_silent",
-  "collector_clock",
-  "buffer_filling",
-  "camera_silent",
-  "camera_low_rate",
-  "camera_clock"
-]
-
 export interface HealthCheck {
   /** ids of the alerts raised and cleared by this check */
   readonly raised: ReadonlyArray<string>
@@ -412,7 +403,7 @@ export class HealthMonitor extends Effect.Service<HealthMonitor>()("@chaverim/se
       const openNow = new Map<string, number>()
       for (const row of open) if (!cleared.includes(row.id)) openNow.set(row.kind, (openNow.get(row.kind) ?? 0) + 1)
       for (const [key, f] of findings) if (f.state === "bad" && !openKeys.has(key)) openNow.set(f.kind, (openNow.get(f.kind) ?? 0) + 1)
-      for (const kind of HEALTH_KINDS) yield* Metric.set(Metric.tagged(openAlertsGauge, "kind", kind), openNow.get(kind) ?? 0)
+      for (const kind of HealthKind.literals) yield* Metric.set(Metric.tagged(openAlertsGauge, "kind", kind), openNow.get(kind) ?? 0)
       yield* Metric.set(checkedAt, Math.floor(now / 1000))
       return { raised, cleared, ran: true }
     })).pipe(Effect.orDie, Effect.provideService(SqlClient.SqlClient, sql), Effect.withSpan("HealthMonitor.check"))
