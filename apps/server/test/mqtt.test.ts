@@ -4,6 +4,7 @@ import { connect, type MqttClient } from "mqtt"
 import { randomBytes } from "node:crypto"
 import { createServer } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { HealthMonitor } from "@chaverim/server"
 import { createEntry, createList, latestRevision, matcherAt } from "./alertHarness"
 import { detection, postBatch, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
 import { type AlprClient, outcomeOf, rpcAs, rpcUrlOf } from "./rpcClient"
@@ -255,6 +256,41 @@ describe("MQTT and Home Assistant", () => {
       return sub.messages.find((m) => m.payload.includes(loud))
     }, "a read once on again", 30_000)
     expect(sub.messages.filter((m) => m.payload.includes(quiet))).toEqual([])
+  })
+
+  it("publishes each health alert raised and cleared on <prefix>/health", async () => {
+    const { apiKey, collectorId } = await server.collector("MQTT clock site")
+    const beat = (aheadMs: number) =>
+      fetch(`${server.url}/api/v1/collectors/heartbeat`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({
+          uptime_seconds: 1, queue_depth: 0, cameras_online: 0, config_version: "1", edge_version: "t",
+          device_time: new Date(Date.now() + aheadMs).toISOString()
+        })
+      })
+    const check = () => server.runtime.runPromise(Effect.flatMap(HealthMonitor, (m) => m.check))
+    const ofSite = (event: string) => () =>
+      sub.messages.find((m) => {
+        if (m.topic !== `${PREFIX}/health`) return false
+        const health = JSON.parse(m.payload) as { event: string; collector: { id: string } }
+        return health.event === event && health.collector.id === collectorId
+      })
+    expect((await beat(7_000)).status).toBe(200)
+    await check()
+    const raised = JSON.parse((await until(ofSite("raised"), "the health alert raised")).payload)
+    expect(raised).toMatchObject({
+      event: "raised",
+      kind: "collector_clock",
+      collector: { id: collectorId, name: "MQTT clock site" },
+      camera: null,
+      cleared_at: null,
+      message: expect.stringMatching(/^MQTT clock site: clock ahead by 7\.0 s$/)
+    })
+    expect((await beat(0)).status).toBe(200)
+    await check()
+    const cleared = JSON.parse((await until(ofSite("cleared"), "the health alert cleared")).payload)
+    expect(cleared).toMatchObject({ event: "cleared", id: raised.id, cleared_at: expect.any(String), duration_s: expect.any(Number) })
   })
 
   it("keeps Home Assistant discovery configs retained, and clears a list's when it is made private", async () => {

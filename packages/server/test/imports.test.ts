@@ -54,7 +54,7 @@ const mayUse: Record<string, ReadonlyArray<string>> = {
   // what the outbound channels beyond Telegram share: their deliveries table, its sender loop, the alert's facts
   outputs: [],
   webhooks: ["audit", "auth", "alerts", "outputs"],
-  mqtt: ["audit", "auth", "alerts", "collectors", "outputs"],
+  mqtt: ["audit", "auth", "alerts", "collectors", "health", "outputs"],
   email: ["audit", "auth", "images", "alerts", "outputs"],
   corrections: ["audit", "auth", "images"],
   // a read's page lists the alerts it raised, by the alerts' own visibility rule (alerts/Views.ts)

@@ -1,3 +1,4 @@
+import type { HealthAlert } from "@chaverim/domain/Health"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Duration from "effect/Duration"
@@ -11,6 +12,7 @@ import { WATCHLIST_CHANNEL } from "../alerts/MatcherCache"
 import { decodeDetectionRows, detectionColumns, type DetectionRow } from "../alerts/Views"
 import { isFor, PgListener } from "../db/Listener"
 import { IsoTimeOrNull, orBug } from "../db/Rows"
+import { decodeHealthRows, healthFrom, healthOf } from "../health/Health"
 import { LIVE_EVENTS_CHANNEL } from "../live/Events"
 import { MqttBroker, statusTopic } from "./Broker"
 import type { MqttSettings } from "./Settings"
@@ -30,6 +32,8 @@ const READS_PAGE = 500
 const SAFETY_POLL = "5 seconds"
 
 export const readTopic = (prefix: string, cameraId: string) => `${prefix}/read/${cameraId}`
+/** Health alerts raised and cleared (QoS 1, not retained). */
+export const healthTopic = (prefix: string) => `${prefix}/health`
 export const collectorStateTopic = (prefix: string, id: string) => `${prefix}/collector/${id}/state`
 export const cameraStateTopic = (prefix: string, id: string) => `${prefix}/camera/${id}/state`
 export const cameraConfigTopic = (disc: string, cameraId: string) => `${disc}/sensor/alpr_${cameraId.replaceAll("-", "")}/plate/config`
@@ -119,6 +123,13 @@ const CameraRow = Schema.Struct({
 })
 const ListRow = Schema.Struct({ id: Schema.String, name: Schema.String })
 const EventRow = Schema.Struct({ id: Schema.NumberFromString, detection_id: Schema.String })
+const HealthEventRow = Schema.Struct({ id: Schema.NumberFromString, health_alert_id: Schema.String })
+
+/** A health alert as MQTT carries it: raised or cleared, what, where, since when and for how long. */
+const healthMessage = (health: HealthAlert) => ({
+  event: health.cleared_at === null ? "raised" : "cleared",
+  ...health
+})
 
 export const runMqttPublisher: Effect.Effect<void, never, MqttBroker | PgListener | SqlClient.SqlClient | Scope.Scope> = Effect.gen(
   function*() {
@@ -275,6 +286,45 @@ export const runMqttPublisher: Effect.Effect<void, never, MqttBroker | PgListene
         }
       }
     })
+    // Health alerts (health/Monitor.ts): each raised or cleared is published while the broker is there,
+    // followed from the journal like the reads (what came while it was away is skipped), whatever
+    // publish_reads says.
+    let healthHead = head
+    let healthFollowing = true
+    const healthPage = SqlSchema.findAll({
+      Request: Schema.Number,
+      Result: HealthEventRow,
+      execute: (after) =>
+        sql`
+          SELECT id::text AS id, health_alert_id::text AS health_alert_id FROM live_events
+           WHERE id > ${after} AND kind = 'health' ORDER BY id LIMIT ${READS_PAGE}`
+    })
+    const healths = Effect.gen(function*() {
+      while (true) {
+        const now = yield* broker.connected
+        if (now === undefined) {
+          healthFollowing = false
+          return
+        }
+        if (!healthFollowing) {
+          healthHead = yield* newest
+          healthFollowing = true
+        }
+        const events = yield* orBug(healthPage(healthHead))
+        if (events.length === 0) return
+        healthHead = events[events.length - 1]!.id
+        const rows = yield* sql`
+          ${healthFrom(sql)} WHERE h.id = ANY(string_to_array(${events.map((e) => e.health_alert_id).join(",")}, ',')::bigint[])`
+        const byId = new Map((yield* orBug(decodeHealthRows(rows))).map((row) => [row.id, healthOf(row)]))
+        for (const event of events) {
+          const health = byId.get(event.health_alert_id)
+          if (health === undefined) continue
+          yield* broker.publish(healthTopic(now.settings.topicPrefix), JSON.stringify(healthMessage(health)), { qos: 1, retain: false }).pipe(
+            Effect.ignore
+          )
+        }
+      }
+    })
     const journal = yield* listener.subscribe(LIVE_EVENTS_CHANNEL)
     const dirty = yield* Queue.sliding<void>(1)
     yield* Stream.fromQueue(journal).pipe(
@@ -285,6 +335,7 @@ export const runMqttPublisher: Effect.Effect<void, never, MqttBroker | PgListene
     )
     yield* Queue.take(dirty).pipe(
       Effect.zipRight(reads),
+      Effect.zipRight(healths),
       Effect.catchAllCause((cause) => Effect.logWarning("MQTT: publishing reads failed", cause).pipe(Effect.zipRight(Effect.sleep("2 seconds")))),
       Effect.forever,
       Effect.forkScoped
