@@ -1,3 +1,4 @@
+import { HealthMonitor } from "@chaverim/server"
 import { MAX_ATTEMPTS, RETRY_BASE_MS, RETRY_CAP_MS, retryDelayMs } from "@chaverim/server/telegram/Sender"
 import { BUTTON_REFUSED } from "@chaverim/server/telegram/AlertActions"
 import { scrubToken } from "@chaverim/server/telegram/BotErrors"
@@ -353,6 +354,46 @@ describe("Telegram", () => {
         "telegram.subscriptions:denied",
         "telegram.unlink:success"
       ])
+    })
+  })
+
+  describe("health alerts", () => {
+    it("tells the admins with a linked chat of a health alert raised and cleared, and no one else", async () => {
+      const admin = await linked("admin")
+      const operator = await linked("operator")
+      const { apiKey: siteKey } = await server.collector("Clock site")
+      const beat = (aheadMs: number) =>
+        fetch(`${server.url}/api/v1/collectors/heartbeat`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${siteKey}` },
+          body: JSON.stringify({
+            uptime_seconds: 1, queue_depth: 0, cameras_online: 0, config_version: "1", edge_version: "t",
+            device_time: new Date(Date.now() + aheadMs).toISOString()
+          })
+        })
+      const check = () => server.runtime.runPromise(Effect.flatMap(HealthMonitor, (m) => m.check))
+      const since = fake.calls.length
+      expect((await beat(6_000)).status).toBe(200)
+      await check()
+      const raised = await fake.waitFor(
+        (c) => c.method === "sendMessage" && toChat(admin.tg.id)(c) && String(c.params.text).includes("Clock site"),
+        { since }
+      )
+      expect(String(raised.params.text)).toMatch(/^⚠️ <b>Collector clock off<\/b>\nClock site: clock ahead by 6\.0 s\nSince \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/)
+      expect(raised.params.reply_markup).toBeUndefined()
+      expect((await beat(0)).status).toBe(200)
+      await check()
+      const cleared = await fake.waitFor(
+        (c) => c.method === "sendMessage" && toChat(admin.tg.id)(c) && String(c.params.text).includes("cleared"),
+        { since }
+      )
+      expect(String(cleared.params.text)).toMatch(/^✅ <b>Collector clock off: cleared<\/b>\nClock site: clock ahead by 6\.0 s\nLasted 1 min, until /)
+      // The operator's chat heard nothing of it.
+      expect(fake.calls.slice(since).filter((c) => toChat(operator.tg.id)(c) && String(c.params.text ?? "").includes("Clock site"))).toEqual([])
+      // Recorded as sent once Telegram's answer is in.
+      await expect.poll(async () => (await server.db.query(
+        "SELECT health_event, status FROM telegram_deliveries WHERE user_id = $1 AND health_alert_id IS NOT NULL ORDER BY id",
+        [admin.user.userId])).rows).toEqual([{ health_event: "raised", status: "sent" }, { health_event: "cleared", status: "sent" }])
     })
   })
 

@@ -50,7 +50,7 @@ const mayUse: Record<string, ReadonlyArray<string>> = {
   // the crops it sends are audited as the connection's photo view (audit/PhotoViews.ts)
   live: ["audit", "auth", "alerts", "health"],
   displays: ["audit", "auth", "alerts"],
-  telegram: ["audit", "auth", "images", "alerts"],
+  telegram: ["audit", "auth", "images", "alerts", "health"],
   // what the outbound channels beyond Telegram share: their deliveries table, its sender loop, the alert's facts
   outputs: [],
   webhooks: ["audit", "auth", "alerts", "outputs"],

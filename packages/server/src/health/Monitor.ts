@@ -10,6 +10,7 @@ import * as Schema from "effect/Schema"
 import { AppConfig } from "../Config"
 import { orBug } from "../db/Rows"
 import { appendLiveEvents } from "../live/Events"
+import { publishHealth } from "../outbox/Outbox"
 
 /**
  * The health monitor (issue 19): every HEALTH_CHECK_SECONDS one server (under an advisory lock) looks at
@@ -30,7 +31,8 @@ import { appendLiveEvents } from "../live/Events"
  *
  * A retired camera is not watched (its open alerts clear). Clock alerts clear at three quarters of the limit, so a clock hovering at it does not flap. The cameras
  * of a silent collector are not judged (the collector's alert says it all); their open alerts stay.
- * Each alert raised or cleared goes to admins on the live feed, in the transaction that records it.
+ * Each alert raised or cleared goes to admins on the live feed and to the outbound channels that take
+ * health alerts (the outbox: Telegram's admins), in the transaction that records it.
  */
 
 const MONITOR_LOCK = 7_415_020
@@ -378,6 +380,11 @@ export class HealthMonitor extends Effect.Service<HealthMonitor>()("@chaverim/se
         const row = yield* raise({ ...f, details: JSON.stringify(f.details) }).pipe(orBug, Effect.catchTag("NoSuchElementException", Effect.die))
         raised.push(row.id)
       }
+      // To the outbound channels that take health alerts (Telegram's admins), in this transaction.
+      yield* publishHealth([
+        ...raised.map((id) => ({ event: "health_raised" as const, healthAlertId: id })),
+        ...cleared.map((id) => ({ event: "health_cleared" as const, healthAlertId: id }))
+      ])
       // Last before the commit (it takes the live feed's lock).
       yield* appendLiveEvents({ healthIds: [...raised, ...cleared] })
 

@@ -57,6 +57,39 @@ export const publish = Effect.fn("Outbox.publish")(function*(events: ReadonlyArr
 export const OutboxItem = Schema.Struct({ id: Int8Text, event: OutboxEvent, alertId: Int8Text })
 export type OutboxItem = typeof OutboxItem.Type
 
+/** A health alert raised or cleared (health/Monitor.ts), for the channels that take them (sql/0032). */
+export const HealthEvent = Schema.Literal("health_raised", "health_cleared")
+export type HealthEvent = typeof HealthEvent.Type
+
+export interface HealthItem {
+  readonly id: string
+  readonly event: HealthEvent
+  readonly healthAlertId: string
+}
+
+/** An outbox row as claimed: an alert's event or a health alert's. */
+const ClaimedItem = Schema.Struct({
+  id: Int8Text,
+  event: Schema.Union(OutboxEvent, HealthEvent),
+  alertId: Schema.NullOr(Int8Text),
+  healthAlertId: Schema.NullOr(Int8Text)
+})
+
+/** Publishes health alerts' raisings and clearings in the caller's transaction, as `publish` does alerts' events. */
+export const publishHealth = Effect.fn("Outbox.publishHealth")(function*(
+  events: ReadonlyArray<{ readonly event: HealthEvent; readonly healthAlertId: string }>
+) {
+  if (events.length === 0) return
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    INSERT INTO outbox (channel, event, health_alert_id)
+    SELECT c.name, x.event, x.health_alert_id::bigint
+      FROM unnest(string_to_array(${events.map((e) => e.event).join(",")}, ','),
+                  string_to_array(${events.map((e) => e.healthAlertId).join(",")}, ',')) WITH ORDINALITY AS x(event, health_alert_id, n)
+      JOIN outbound_channels c ON x.event = ANY(c.events)
+     ORDER BY x.n, c.name`
+})
+
 /** Items a consumer takes in one transaction. */
 const BATCH = 100
 /** For a notification that never came (the LISTEN connection was down, say). */
@@ -89,10 +122,13 @@ const failedAttempts = Metric.counter("alpr_outbox_failed_total", {
 export const consumeOutbox = <E, R>(options: {
   readonly channel: string
   readonly take: (items: ReadonlyArray<OutboxItem>) => Effect.Effect<void, E, R>
+  /** health alerts' events, for a channel that takes them (without it they are taken and owe nothing) */
+  readonly takeHealth?: ((items: ReadonlyArray<HealthItem>) => Effect.Effect<void, unknown, SqlClient.SqlClient>) | undefined
 }): Effect.Effect<{ readonly wake: Effect.Effect<void> }, never, SqlClient.SqlClient | PgListener | Scope.Scope | R> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const { channel, take } = options
+    const takeHealth = options.takeHealth ?? ((): Effect.Effect<void> => Effect.void)
     const failures = yield* makeItemBackoff(outboxRetry, Duration.times(OUTBOX_RETRY_MAX, 2))
     const takenHere = Metric.tagged(taken, "channel", channel)
     const failedHere = Metric.tagged(failedAttempts, "channel", channel)
@@ -101,7 +137,7 @@ export const consumeOutbox = <E, R>(options: {
 
     const claim = SqlSchema.findAll({
       Request: Schema.Struct({ limit: Schema.Number, waiting: Schema.Array(Schema.String) }),
-      Result: OutboxItem,
+      Result: ClaimedItem,
       execute: ({ limit, waiting }) =>
         sql`
           DELETE FROM outbox
@@ -112,7 +148,7 @@ export const consumeOutbox = <E, R>(options: {
               ORDER BY o.id
               LIMIT ${limit}
                 FOR UPDATE SKIP LOCKED)
-          RETURNING id, event, alert_id AS "alertId"`
+          RETURNING id, event, alert_id AS "alertId", health_alert_id AS "healthAlertId"`
     })
 
     const turn: Effect.Effect<Turn, never, R> = Effect.gen(function*() {
@@ -122,7 +158,15 @@ export const consumeOutbox = <E, R>(options: {
         const items = yield* orBug(claim({ limit: singles > 0 ? 1 : BATCH, waiting: failures.waiting(now) }))
         claimed = items.map((item) => item.id)
         if (items.length === 0) return "empty" as const
-        yield* take([...items].sort((a, b) => Number(BigInt(a.id) - BigInt(b.id))))
+        const sorted = [...items].sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
+        const alerts = sorted.flatMap((item): Array<OutboxItem> =>
+          item.alertId === null || item.event.startsWith("health_") ? [] : [{ id: item.id, event: item.event as OutboxEvent, alertId: item.alertId }]
+        )
+        const healths = sorted.flatMap((item): Array<HealthItem> =>
+          item.healthAlertId === null || !item.event.startsWith("health_") ? [] : [{ id: item.id, event: item.event as HealthEvent, healthAlertId: item.healthAlertId }]
+        )
+        if (alerts.length > 0) yield* take(alerts)
+        if (healths.length > 0) yield* Effect.provideService(takeHealth(healths), SqlClient.SqlClient, sql)
         return "done" as const
       })).pipe(Effect.withSpan("Outbox.take", { attributes: { channel } }), Effect.exit)
       if (singles > 0 && claimed.length === 1) singles--

@@ -31,7 +31,11 @@ const DeliveryRow = Schema.Struct({
 /** A claimed delivery with what is needed to decide whether it may still go out. */
 const ClaimedDelivery = Schema.Struct({
   id: Int8Text,
-  alertId: Int8Text,
+  /** an alert's message; null for a health alert's */
+  alertId: Schema.NullOr(Int8Text),
+  /** a health alert's raising or clearing (sql/0032) */
+  healthAlertId: Schema.NullOr(Int8Text),
+  healthEvent: Schema.NullOr(Schema.Literal("raised", "cleared")),
   userId: Schema.String,
   /** the account's role now, which decides whether the alert may still be shown to it */
   role: Role,
@@ -69,7 +73,8 @@ export class TelegramDeliveries extends Effect.Service<TelegramDeliveries>()("@c
              SET next_attempt_at = now() + make_interval(secs => ${leaseSeconds})
             FROM due
            WHERE d.id = due.id
-          RETURNING d.id, d.alert_id AS "alertId", d.user_id AS "userId",
+          RETURNING d.id, d.alert_id AS "alertId", d.health_alert_id AS "healthAlertId", d.health_event AS "healthEvent",
+                    d.user_id AS "userId",
                     (SELECT u.role FROM users u WHERE u.id = d.user_id) AS role, d.chat_id AS "chatId", d.attempts,
                     EXISTS (SELECT 1 FROM telegram_links l WHERE l.user_id = d.user_id AND l.chat_id = d.chat_id) AS linked,
                     EXISTS (SELECT 1 FROM users u WHERE u.id = d.user_id AND u.disabled_at IS NOT NULL) AS disabled`

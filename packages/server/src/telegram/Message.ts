@@ -1,4 +1,5 @@
 import { AlertStatus } from "@chaverim/domain/Alerts"
+import { type HealthAlert, HEALTH_KIND_TEXT } from "@chaverim/domain/Health"
 import { WatchlistCategory } from "@chaverim/domain/Watchlist"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
@@ -86,6 +87,19 @@ export const mapLink = (lat: number, lon: number) =>
 
 /** Photo captions are limited to 1024 characters; text messages to 4096. */
 export const CAPTION_LIMIT = 1024
+
+/** A health alert raised or cleared, for an admin: what, where, since when, and how long it lasted. */
+export const renderHealth = (health: HealthAlert, event: "raised" | "cleared"): string => {
+  const what = HEALTH_KIND_TEXT[health.kind]
+  const lines = event === "raised"
+    ? [`⚠️ <b>${escapeHtml(what)}</b>`, escapeHtml(health.message), `Since ${readableTime(new Date(health.raised_at))}`]
+    : [
+      `✅ <b>${escapeHtml(what)}: cleared</b>`,
+      escapeHtml(health.message),
+      `Lasted ${Math.max(1, Math.round(health.duration_s / 60))} min, until ${readableTime(new Date(health.cleared_at ?? health.raised_at))}`
+    ]
+  return lines.join("\n")
+}
 
 /** The message (HTML). `publicUrl` adds a link to the alert in the web app. */
 export const renderCard = (card: AlertCard, publicUrl: Option.Option<string>): string => {

@@ -8,14 +8,18 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import { type Api, InputFile } from "grammy"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Either from "effect/Either"
 import { AppConfig } from "../Config"
+import { orBug } from "../db/Rows"
+import { decodeHealthRows, healthFrom, healthOf } from "../health/Health"
 import { isFor, PgListener } from "../db/Listener"
 import { Images } from "../images/Images"
 import { TelegramBot } from "./Bot"
 import { BotApiError, isBadRequest, verdictOf } from "./BotErrors"
 import { TelegramCallbacks } from "./Callbacks"
 import { type ClaimedDelivery, TELEGRAM_DELIVERY_CHANNEL, TelegramDeliveries } from "./Deliveries"
-import { CAPTION_LIMIT, keyboardFor, loadCard, renderCard } from "./Message"
+import { CAPTION_LIMIT, keyboardFor, loadCard, renderCard, renderHealth } from "./Message"
 
 /**
  * Sends the alert messages owed in `telegram_deliveries`: woken by `NOTIFY telegram_delivery` when
@@ -96,6 +100,7 @@ export const makePacer = Effect.sync(() => {
 export const TelegramSenderLayer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const config = yield* AppConfig
+    const sql = yield* SqlClient.SqlClient
     const bot = yield* TelegramBot
     const callbacks = yield* TelegramCallbacks
     const deliveries = yield* TelegramDeliveries
@@ -118,12 +123,12 @@ export const TelegramSenderLayer = Layer.scopedDiscard(
         )
       )
 
-    const send = (chatId: string, text: string, photo: Option.Option<Uint8Array>, markup: ReturnType<typeof keyboardFor>) => {
+    const send = (chatId: string, text: string, photo: Option.Option<Uint8Array>, markup: ReturnType<typeof keyboardFor> | undefined) => {
       const asText = Effect.tryPromise({
         try: (signal) =>
           bot.api.sendMessage(chatId, text, {
             parse_mode: "HTML",
-            reply_markup: markup,
+            ...(markup === undefined ? {} : { reply_markup: markup }),
             link_preview_options: { is_disabled: true }
           }, botSignal(signal)),
         catch: (e) => e
@@ -135,7 +140,7 @@ export const TelegramSenderLayer = Layer.scopedDiscard(
           bot.api.sendPhoto(chatId, new InputFile(photo.value, "plate.jpg"), {
             caption: text,
             parse_mode: "HTML",
-            reply_markup: markup
+            ...(markup === undefined ? {} : { reply_markup: markup })
           }, botSignal(signal)),
         catch: (e) => e
       })
@@ -145,6 +150,28 @@ export const TelegramSenderLayer = Layer.scopedDiscard(
           Effect.logWarning(`telegram refused the photo, sending text: ${bot.describe(e)}`).pipe(Effect.zipRight(asText)))
       )
     }
+
+    /** What a delivery says now: an alert's card with its photo and buttons, or a health alert's text; or why it may not go. */
+    const messageOf = (d: ClaimedDelivery) =>
+      Effect.gen(function*() {
+        if (d.healthAlertId !== null) {
+          // The fleet is the admins': one demoted since is not told.
+          if (d.role !== "admin") return Either.left("the person is no longer an admin")
+          const rows = yield* sql`${healthFrom(sql)} WHERE h.id = ${d.healthAlertId}`
+          const [row] = yield* orBug(decodeHealthRows(rows))
+          if (row === undefined) return Either.left("the health alert no longer exists")
+          return Either.right({ text: renderHealth(healthOf(row), d.healthEvent ?? "raised"), photo: Option.none<Uint8Array>(), keyboard: undefined })
+        }
+        if (d.alertId === null) return Either.left("the message names no alert")
+        // The list may have turned private, or the person been demoted, since the alert was raised.
+        const card = yield* loadCard(d.alertId, { userId: d.userId, role: d.role })
+        if (Option.isNone(card)) return Either.left("the alert no longer exists or is on a list the person may not see")
+        return Either.right({
+          text: renderCard(card.value, config.publicUrl),
+          photo: yield* photoOf(card.value.photoDetectionId),
+          keyboard: keyboardFor(card.value, (press) => callbacks.sign(d.chatId, press))
+        })
+      })
 
     const deliver = (d: ClaimedDelivery) =>
       Effect.gen(function*() {
@@ -156,16 +183,13 @@ export const TelegramSenderLayer = Layer.scopedDiscard(
             false
           )
         }
-        // The list may have turned private, or the person been demoted, since the alert was raised.
-        const card = yield* loadCard(d.alertId, { userId: d.userId, role: d.role })
-        if (Option.isNone(card)) {
+        const message = yield* messageOf(d)
+        if (message._tag === "Left") {
           yield* Metric.increment(failedTotal)
-          return yield* deliveries.failed(d.id, "the alert no longer exists or is on a list the person may not see", false)
+          return yield* deliveries.failed(d.id, message.left, false)
         }
-        const text = renderCard(card.value, config.publicUrl)
-        const photo = yield* photoOf(card.value.photoDetectionId)
+        const { keyboard, photo, text } = message.right
         yield* pace(d.chatId)
-        const keyboard = keyboardFor(card.value, (press) => callbacks.sign(d.chatId, press))
         const result = yield* sending.withPermits(1)(send(d.chatId, text, photo, keyboard)).pipe(
           Effect.timeoutFail({
             duration: SEND_TIMEOUT,
