@@ -4,6 +4,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parse } from "yaml"
+import { LiveClient } from "./alertHarness"
 import { detection, postBatch, startServer, type TestServer } from "./harness"
 
 const ROOT = Path.resolve(import.meta.dirname, "../../..")
@@ -87,6 +88,20 @@ describe("metrics for Prometheus", () => {
     expect(value("alpr_camera_clock_offset_seconds")).toBeCloseTo(3, 0)
     expect(series(text, "alpr_health_alerts_open").some((l) => /kind="collector_clock"/.test(l) && / 1$/.test(l))).toBe(true)
     expect(series(text, "alpr_health_check_timestamp_seconds")).toHaveLength(1)
+  })
+
+  it("times a read from stored to its live message on a screen's socket", async () => {
+    const admin = await server.signIn("admin")
+    const client = await LiveClient.open(server, admin.cookie)
+    await client.next((m) => m.type === "hello")
+    const { apiKey } = await server.collector("Screen site")
+    const event = detection({ plate: { text: "SCR 0001", confidence: 0.9 } })
+    expect((await postBatch(server, apiKey, [event])).status).toBe(200)
+    await client.next((m) => m.type === "detection" && m.detection.plate_text === "SCR 0001")
+    await client.close()
+    const count = series(await server.metrics(), "alpr_live_to_screen_seconds_count")
+    expect(count).toHaveLength(1)
+    expect(Number(count[0]!.split(" ").at(-1))).toBeGreaterThanOrEqual(1)
   })
 
   it("ships Prometheus rules and a Grafana dashboard that name only metrics the server has", () => {

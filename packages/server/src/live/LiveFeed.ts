@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Queue from "effect/Queue"
@@ -75,6 +76,8 @@ interface Outgoing {
   readonly text: string
   /** for a read with a plate crop: the read's id (its crop is covered by the connection's view) */
   readonly read?: string | undefined
+  /** for a read: when it was stored (ms), to time its way to the screens */
+  readonly storedMs?: number | undefined
   /** for an alert: whose list it is, to decide who may receive it */
   readonly list?: { readonly shared: boolean; readonly owner_id: string | null } | undefined
   /** for a health alert: admins only */
@@ -109,6 +112,12 @@ const wantedBy = (viewer: () => Viewer, only: LiveParams["only"]) => (event: Out
 const messageText = (message: LiveMessage) => JSON.stringify(message)
 
 const clientsGauge = Metric.gauge("alpr_live_clients", { description: "Live feed WebSocket clients connected to this server" })
+/** From a read stored to its message written to a screen's socket (the live ones, not replays or resumes). */
+const toScreen = Metric.histogram(
+  "alpr_live_to_screen_seconds",
+  MetricBoundaries.fromIterable([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
+  "Seconds from a read stored to its live message written to a client"
+)
 const overflowsTotal = Metric.counter("alpr_live_overflows_total", {
   description: "Live feed clients that fell too far behind and were told to resync"
 })
@@ -304,6 +313,7 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
               id,
               kind: "detection",
               read: read.images.plate === undefined ? undefined : read.id,
+              storedMs: Date.parse(detection.d_received_at),
               text: messageText(
                 replayed
                   ? { type: "detection", event_id: id, detection: read, replayed: true }
@@ -536,6 +546,7 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
               // Queued before a change of role: sent only if the user may still receive it.
               if (event.id <= last || !wants(event)) continue
               yield* sendEvent(event)
+              if (event.storedMs !== undefined) yield* Metric.update(toScreen, Math.max(0, Date.now() - event.storedMs) / 1000)
               last = event.id
             }
             if (outbox.overflowed) return yield* resync("overflow")
@@ -560,7 +571,8 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
 
         const reader = options.socket.runRaw(() => {}).pipe(Effect.catchAll(() => Effect.void))
         yield* Effect.raceFirst(reader, Effect.raceFirst(writer, sessionWatch)).pipe(
-          Effect.catchAll((error) => Effect.logWarning("live feed: a connection failed", error))
+          // A defect too (an audit row of the view that could not be written): the connection ends, the client reconnects.
+          Effect.catchAllCause((cause) => Effect.logWarning("live feed: a connection failed", cause))
         )
       }))
 
