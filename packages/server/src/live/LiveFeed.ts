@@ -68,6 +68,8 @@ const SESSION_CHECK_TIMEOUT = "4 seconds"
 /** Closes of a feed whose session could not be checked (the database failed): reconnect and try again. */
 export const CLOSE_CHECK_FAILED = 1011
 const LIVE_TOKEN_ROTATE_MS = LIVE_TOKEN_ROTATE_MINUTES * 60_000
+/** The last row of a closing connection's view is given this long. */
+const VIEW_ROW_AT_CLOSE = "3 seconds"
 
 /** One event made ready to send: its text is built once for every client. */
 interface Outgoing {
@@ -507,8 +509,12 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
             Effect.delay(viewRowEvery),
             Effect.forkScoped
           )
+          // Bounded: a server stopping must not wait on a database that is going away.
           yield* Effect.addFinalizer(() =>
-            listUnlisted.pipe(Effect.catchAllCause((cause) => Effect.logWarning("live feed: recording a view failed", cause)))
+            listUnlisted.pipe(
+              Effect.timeoutFail({ duration: VIEW_ROW_AT_CLOSE, onTimeout: () => "timed out" }),
+              Effect.catchAllCause((cause) => Effect.logWarning("live feed: recording a view failed", cause))
+            )
           )
         }
 
