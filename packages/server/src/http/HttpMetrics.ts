@@ -59,6 +59,28 @@ const durations = Metric.histogram(
   "HTTP request durations, by method and route"
 )
 
+// One tagged metric per (method, route[, status]), made once: tagging builds a key the registry hashes.
+const counters = new Map<string, Metric.Metric.Counter<number>>()
+const histograms = new Map<string, Metric.Metric.Histogram<number>>()
+const counterFor = (method: string, route: string, status: number) => {
+  const key = `${method} ${route} ${status}`
+  let counter = counters.get(key)
+  if (counter === undefined) {
+    counter = requests.pipe(Metric.tagged("method", method), Metric.tagged("route", route), Metric.tagged("status", String(status)))
+    counters.set(key, counter)
+  }
+  return counter
+}
+const histogramFor = (method: string, route: string) => {
+  const key = `${method} ${route}`
+  let histogram = histograms.get(key)
+  if (histogram === undefined) {
+    histogram = durations.pipe(Metric.tagged("method", method), Metric.tagged("route", route))
+    histograms.set(key, histogram)
+  }
+  return histogram
+}
+
 /** Counts and times every request (a WebSocket's until it is upgraded). */
 export const httpMetrics = HttpMiddleware.make((app) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
@@ -67,8 +89,8 @@ export const httpMetrics = HttpMiddleware.make((app) =>
     const route = routeOf(method, request.url)
     const record = (status: number) =>
       Effect.zipRight(
-        Metric.increment(Metric.tagged(Metric.tagged(Metric.tagged(requests, "method", method), "route", route), "status", String(status))),
-        Metric.update(Metric.tagged(Metric.tagged(durations, "method", method), "route", route), (performance.now() - started) / 1000)
+        Metric.increment(counterFor(method, route, status)),
+        Metric.update(histogramFor(method, route), (performance.now() - started) / 1000)
       )
     return Effect.onExit(app, (exit) =>
       exit._tag === "Success"
