@@ -221,7 +221,14 @@ describe("the health monitor over a fleet", () => {
     // Expecting 200 an hour, it read 4: far below (its own history said 8).
     const zone = { type: "Polygon" as const, coordinates: [[[-74.05, 41.1], [-74.04, 41.1], [-74.04, 41.11], [-74.05, 41.1]] as Array<readonly [number, number]>] as const }
     const updated = await rpc((client) =>
-      client.cameras.update({ camera_id: camera.camera_id, expected_per_hour: 200, bearing: 270, travel_direction: "westbound", zone: zone as never }))
+      client.cameras.update({
+        camera_id: camera.camera_id, expected_per_hour: 200, bearing: 270, travel_direction: "westbound", zone: zone as never,
+        lat: 41.105, lon: -74.045
+      }))
+    const onTheWall = async () =>
+      (await rpc((client) => client.wall.status({ since: new Date(Date.now() - 3_600_000).toISOString() }))).cameras
+        .some((c) => c.camera_id === camera.camera_id)
+    expect(await onTheWall()).toBe(true)
     expect(updated).toMatchObject({ expected_per_hour: 200, bearing: 270, travel_direction: "westbound", zone, retired_at: null })
     const low = await check()
     expect(low.raised).toHaveLength(1)
@@ -233,11 +240,12 @@ describe("the health monitor over a fleet", () => {
     // Retired: no longer watched, its alert cleared; the change is audited.
     const retired = await rpc((client) => client.cameras.update({ camera_id: camera.camera_id, retired: true }))
     expect(retired.retired_at).not.toBeNull()
+    expect(await onTheWall()).toBe(false)
     expect(await check()).toMatchObject({ cleared: low.raised, raised: [] })
     const { rows: audited } = await server.db.query(
       "SELECT details FROM audit_log WHERE action = 'camera.update' AND target = $1 ORDER BY id", [`camera:${camera.camera_id}`])
     expect(audited.map((r) => Object.keys(r.details.to).sort())).toEqual([
-      ["bearing", "expected_per_hour", "travel_direction", "zone"],
+      ["bearing", "expected_per_hour", "lat", "lon", "travel_direction", "zone"],
       ["retired_at"]
     ])
 

@@ -57,8 +57,11 @@ export const WallRpcsLayer = WallRpcs.toLayer(Effect.gen(function*() {
     }))
     return {
       collectors: collectorsNow,
+      // Placed cameras still in service: a retired one keeps its reads but is off the wall's map.
       cameras: known.flatMap((c) =>
-        c.lat === null || c.lon === null ? [] : [{ camera_id: c.camera_id, name: c.name, site: c.site, lat: c.lat, lon: c.lon }]),
+        c.lat === null || c.lon === null || c.retired_at !== null
+          ? []
+          : [{ camera_id: c.camera_id, name: c.name, site: c.site, lat: c.lat, lon: c.lon }]),
       reads_since: reads,
       as_of: new Date(now).toISOString()
     }
