@@ -5,7 +5,7 @@ import * as Net from "node:net"
 import { SMTPServer } from "smtp-server"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { createEntry, createList, latestRevision, matcherAt } from "./alertHarness"
-import { detection, fakeJpeg, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
+import { checkHealth, detection, fakeJpeg, postHeartbeat, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
 import { outcomeOf, rpcFor } from "./rpcClient"
 
 /**
@@ -378,6 +378,35 @@ describe("e-mail", () => {
     expect(row!.last_error).toContain("may no longer see")
     expect(row!.attempts).toBe(0)
     expect(mailTo(address)).toHaveLength(0)
+  }, 60_000)
+
+  it("tells admins with an address of a health alert raised and cleared, in e-mails of their own, and no one else", async () => {
+    await useSmtp(smtpUp.port)
+    const { address: adminAddress, user: fleetAdmin } = await subscriber("admin", { category: "of_interest" })
+    const { address: operatorAddress } = await subscriber("operator", { category: "of_interest" })
+    const site = `Clock site ${unique()}`
+    const { apiKey: siteKey } = await server.collector(site)
+    const about = (address: string) => mailTo(address).filter((m) => textOf(m, "text/plain")?.includes(site))
+
+    expect((await postHeartbeat(server, siteKey, { device_time: new Date(Date.now() + 6_000).toISOString() })).status).toBe(200)
+    await checkHealth(server)
+    const [raised] = await until(() => (about(adminAddress).length > 0 ? about(adminAddress) : undefined), "the health e-mail")
+    expect(subjectOf(raised!)).toBe(`ALPR health: Collector clock off (${site})`)
+    expect(textOf(raised!, "text/plain")).toContain(`${site}: clock ahead by 6.0 s`)
+    expect(textOf(raised!, "text/html")).toContain("Collector clock off")
+
+    expect((await postHeartbeat(server, siteKey)).status).toBe(200)
+    await checkHealth(server)
+    const cleared = await until(() => (about(adminAddress).length > 1 ? about(adminAddress)[1] : undefined), "the clearing's e-mail")
+    expect(subjectOf(cleared)).toBe(`ALPR health: Collector clock off: cleared (${site})`)
+    expect(textOf(cleared, "text/plain")).toMatch(/Lasted 1 min, from \d{4}-\d\d-\d\d \d\d:\d\d:\d\d to /)
+    await sleep(BATCH_SECONDS * 1000 + 500)
+    expect(about(adminAddress)).toHaveLength(2)
+    expect(about(operatorAddress)).toEqual([])
+    const { rows } = await server.db.query<{ event: string; status: string }>(
+      "SELECT event, status FROM output_deliveries WHERE channel = 'email' AND target = $1 AND health_alert_id IS NOT NULL ORDER BY id",
+      [fleetAdmin.userId])
+    expect(rows).toEqual([{ event: "health_raised", status: "sent" }, { event: "health_cleared", status: "sent" }])
   }, 60_000)
 
   it("SMTP down, then up: the e-mail arrives after all, once", async () => {

@@ -1,4 +1,4 @@
-import { Accounts, AppConfig, Collectors } from "@chaverim/server"
+import { Accounts, AppConfig, Collectors, HealthMonitor } from "@chaverim/server"
 import type { AppSettings } from "@chaverim/server/Config"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Effect from "effect/Effect"
@@ -157,6 +157,29 @@ export const postBatch = (server: TestServer, apiKey: string, events: ReadonlyAr
     headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
     body: JSON.stringify({ events })
   })
+
+/** A collector's heartbeat with the fields every collector sends, and the device's clock as `now`; `overrides` win. */
+export const heartbeatBody = (overrides: Record<string, unknown> = {}) => ({
+  uptime_seconds: 100,
+  queue_depth: 0,
+  cameras_online: 0,
+  config_version: "v1",
+  edge_version: "test",
+  device_time: new Date().toISOString(),
+  heartbeat_seconds: 60,
+  ...overrides
+})
+
+/** Sends a heartbeat for the collector whose key is `apiKey` (a device `aheadMs` ahead of the server's clock, when given). */
+export const postHeartbeat = (server: TestServer, apiKey: string, overrides: Record<string, unknown> = {}) =>
+  fetch(`${server.url}/api/v1/collectors/heartbeat`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify(heartbeatBody(overrides))
+  })
+
+/** Runs the health monitor's check once, now (tests start the server with its own loop far apart). */
+export const checkHealth = (server: TestServer) => server.runtime.runPromise(Effect.flatMap(HealthMonitor, (m) => m.check))
 
 /** A small but real JPEG-shaped payload of the given size. */
 export const fakeJpeg = (size: number, seed = 1): Uint8Array => {

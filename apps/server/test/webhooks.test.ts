@@ -1,4 +1,4 @@
-import type { AlertNotice } from "@chaverim/domain/Outputs"
+import type { AlertNotice, DeliveryEvent, HealthNotice } from "@chaverim/domain/Outputs"
 import { REPLAY_WINDOW_SECONDS, signature, verifySignature } from "@chaverim/server/webhooks/Signature"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -10,7 +10,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createEntry, createList, drained, latestRevision, matcherAt } from "./alertHarness"
-import { detection, postBatch, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
+import { checkHealth, detection, postBatch, postHeartbeat, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
 import { outcomeOf, rpcFor } from "./rpcClient"
 
 /**
@@ -20,6 +20,8 @@ import { outcomeOf, rpcFor } from "./rpcClient"
  */
 
 interface Received {
+  /** the path the receiver was sent to (each webhook of a test has its own) */
+  readonly path: string
   readonly headers: Record<string, string | Array<string> | undefined>
   readonly body: string
   readonly at: number
@@ -74,7 +76,7 @@ const deliveriesOf = async (alertId: string) =>
     [alertId]
   )).rows
 
-const makeWebhook = (fields: { name?: string; url?: string; watchlist_id?: string | null; category?: "stolen" | "bolo" | null; events?: ReadonlyArray<AlertNotice["event"]>; format?: "json" | "ntfy" } = {}) =>
+const makeWebhook = (fields: { name?: string; url?: string; watchlist_id?: string | null; category?: "stolen" | "bolo" | null; events?: ReadonlyArray<DeliveryEvent>; format?: "json" | "ntfy" } = {}) =>
   rpc(admin, (client) =>
     client.webhooks.create({
       name: fields.name ?? "receiver",
@@ -99,7 +101,7 @@ beforeAll(async () => {
     const chunks: Array<Buffer> = []
     req.on("data", (c: Buffer) => chunks.push(c))
     req.on("end", () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() })
+      received.push({ path: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() })
       const answer = answers.shift() ?? { status: 200 }
       res.writeHead(answer.status, answer.headers ?? {})
       res.end(answer.body ?? "ok")
@@ -194,6 +196,59 @@ describe("webhooks", () => {
     const paths = (plate: string) => received.filter((r) => r.body.includes(plate)).map((r) => r.headers["x-chaverim-delivery"])
     expect(paths(privateList.plate)).toHaveLength(1)
     expect(paths(stolen.plate)).toHaveLength(1)
+  })
+
+  it("sends a health alert's raising and clearing, signed, to the webhooks that take them, and to no other", async () => {
+    const fleet = await makeWebhook({ name: "fleet", url: `${receiverUrl}/fleet`, events: ["alert_raised", "health_raised", "health_cleared"] })
+    const phone = await makeWebhook({ name: "on call", url: `${receiverUrl}/ntfy`, format: "ntfy", events: ["health_raised"] })
+    const alertsOnly = await makeWebhook({ name: "alerts only", url: `${receiverUrl}/alerts-only` })
+    await onlyThese([fleet.webhook.id, phone.webhook.id, alertsOnly.webhook.id])
+    const site = `Clock site ${Math.random().toString(36).slice(2, 7)}`
+    const { apiKey: siteKey } = await server.collector(site)
+    const at = (path: string) => received.filter((r) => r.path === path && r.body.includes(site))
+
+    expect((await postHeartbeat(server, siteKey, { device_time: new Date(Date.now() + 6_000).toISOString() })).status).toBe(200)
+    await checkHealth(server)
+    const [raised] = await until(() => (at("/fleet").length > 0 && at("/ntfy").length > 0 ? at("/fleet") : undefined), "the health alert's POSTs")
+    const notice = JSON.parse(raised!.body) as HealthNotice
+    expect(notice).toMatchObject({
+      version: 1,
+      event: "health_raised",
+      health: { kind: "collector_clock", collector: { name: site }, camera: null, cleared_at: null, message: `${site}: clock ahead by 6.0 s` }
+    })
+    expect(raised!.headers["x-chaverim-event"]).toBe("health_raised")
+    expect(verifySignature({
+      secret: fleet.secret,
+      body: raised!.body,
+      timestamp: raised!.headers["x-chaverim-timestamp"] as string,
+      signature: raised!.headers["x-chaverim-signature"] as string,
+      nowSeconds: Math.floor(Date.now() / 1000)
+    })).toEqual({ ok: true })
+    const [pushed] = at("/ntfy")
+    expect(pushed!.body).toBe(`${site}: clock ahead by 6.0 s`)
+    expect(pushed!.headers["title"]).toBe("Collector clock off")
+
+    expect((await postHeartbeat(server, siteKey)).status).toBe(200)
+    await checkHealth(server)
+    const cleared = await until(() => (at("/fleet").length > 1 ? at("/fleet")[1] : undefined), "the clearing's POST")
+    expect(JSON.parse(cleared.body)).toMatchObject({ event: "health_cleared", health: { id: notice.health.id, kind: "collector_clock" } })
+    expect((JSON.parse(cleared.body) as HealthNotice).health.cleared_at).not.toBeNull()
+    await until(async () => {
+      const { rows } = await server.db.query<{ status: string }>(
+        "SELECT status FROM output_deliveries WHERE health_alert_id = $1 AND channel = 'webhook'", [notice.health.id])
+      return rows.length === 3 && rows.every((r) => r.status === "sent") ? true : undefined
+    }, "the health deliveries sent")
+    await sleep(500)
+    // the phone took only raisings; the alerts-only webhook heard nothing of it
+    expect(at("/ntfy")).toHaveLength(1)
+    expect(at("/fleet")).toHaveLength(2)
+    expect(at("/alerts-only")).toEqual([])
+    // the failed deliveries list tells a health alert's delivery by its id
+    const { rows: [row] } = await server.db.query<{ id: string }>(
+      "SELECT id::text AS id FROM output_deliveries WHERE health_alert_id = $1 ORDER BY id LIMIT 1", [notice.health.id])
+    await server.db.query("UPDATE output_deliveries SET status = 'failed', last_error = 'test' WHERE id = $1", [row!.id])
+    const failed = await rpc(admin, (client) => client.outputs.deliveries({ channel: "webhook", status: "failed" }))
+    expect(failed.items.find((d) => d.id === row!.id)).toMatchObject({ alert_id: null, plate: null, health_alert_id: notice.health.id })
   })
 
   it("retries a 503 after the receiver's Retry-After, and delivers once", async () => {

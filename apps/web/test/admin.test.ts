@@ -344,10 +344,12 @@ describe("the admin panel", () => {
     // nothing listens on port 9: the test button must say so
     await page.getByLabel("URL").fill("https://127.0.0.1:9/alpr")
     await page.getByLabel("Which alerts").selectOption({ label: "Shared bolo lists" })
+    await page.getByLabel("Fleet health: raised").check()
     await page.getByRole("button", { name: "Add webhook" }).click()
     const secret = (await page.locator("code").filter({ hasText: /^[0-9a-f]{64}$/ }).first().textContent())!.trim()
-    const { rows } = await server.db.query<{ secret: string; category: string }>("SELECT secret, category FROM webhooks WHERE name = 'Dispatch'")
-    expect(rows).toEqual([{ secret, category: "bolo" }])
+    const { rows } = await server.db.query<{ secret: string; category: string; events: Array<string> }>(
+      "SELECT secret, category, events FROM webhooks WHERE name = 'Dispatch'")
+    expect(rows).toEqual([{ secret, category: "bolo", events: ["alert_raised", "health_raised"] }])
     const row = page.getByRole("listitem", { name: "Webhook Dispatch" })
     await row.getByText("shared bolo lists", { exact: false }).waitFor()
     await row.getByRole("button", { name: "Send a test" }).click()

@@ -4,6 +4,7 @@
  */
 import * as Schema from "effect/Schema"
 import { AlertStatus } from "./Alerts"
+import { HealthAlert } from "./Health"
 import { WatchlistCategory } from "./Watchlist"
 
 export const OutboundEvent = Schema.Literal(
@@ -14,6 +15,16 @@ export const OutboundEvent = Schema.Literal(
   "alert_resolved"
 )
 export type OutboundEvent = typeof OutboundEvent.Type
+
+/** A health alert raised or cleared (issue 19): for webhooks that take them and for admins by e-mail. */
+export const HealthOutboundEvent = Schema.Literal("health_raised", "health_cleared")
+export type HealthOutboundEvent = typeof HealthOutboundEvent.Type
+
+/** Every event a delivery may carry. */
+export const DeliveryEvent = Schema.Union(OutboundEvent, HealthOutboundEvent)
+export type DeliveryEvent = typeof DeliveryEvent.Type
+
+export const isHealthEvent = (event: DeliveryEvent): event is HealthOutboundEvent => event.startsWith("health_")
 
 /** An alert as an outbound channel tells it (the same object in a webhook's body and on MQTT). */
 export const AlertFacts = Schema.Struct({
@@ -45,6 +56,16 @@ export const AlertNotice = Schema.Struct({
 })
 export type AlertNotice = typeof AlertNotice.Type
 
+/** A webhook's JSON body for a health alert, version 1: `health` instead of `alert`. */
+export const HealthNotice = Schema.Struct({
+  version: Schema.Literal(1),
+  id: Schema.String,
+  event: HealthOutboundEvent,
+  sent_at: Schema.String,
+  health: HealthAlert
+})
+export type HealthNotice = typeof HealthNotice.Type
+
 export const OutputDeliveryStatus = Schema.Literal("pending", "sent", "failed")
 export type OutputDeliveryStatus = typeof OutputDeliveryStatus.Type
 
@@ -53,9 +74,12 @@ export const OutputDelivery = Schema.Struct({
   id: Schema.String,
   channel: Schema.String,
   target: Schema.String,
-  alert_id: Schema.String,
-  plate: Schema.String,
-  event: OutboundEvent,
+  /** the alert's id; null for a health alert's delivery */
+  alert_id: Schema.NullOr(Schema.String),
+  plate: Schema.NullOr(Schema.String),
+  /** the health alert's id, for its deliveries */
+  health_alert_id: Schema.NullOr(Schema.String),
+  event: DeliveryEvent,
   status: OutputDeliveryStatus,
   attempts: Schema.Number,
   next_attempt_at: Schema.String,
@@ -108,9 +132,10 @@ export const WebhookUrl = Schema.String.pipe(
     fc.tuple(fc.constantFrom("https", "http"), fc.domain(), fc.webPath()).map(([scheme, host, path]) => `${scheme}://${host}${path}`)
 })
 
-export const WebhookEvents = Schema.Array(OutboundEvent).pipe(
+export const WebhookEvents = Schema.Array(DeliveryEvent).pipe(
   Schema.minItems(1, { message: () => "events needs at least one event" }),
-  Schema.maxItems(5)
+  Schema.maxItems(7),
+  Schema.filter((events) => new Set(events).size === events.length || "events names each event once")
 )
 
 /** A webhook as admins see it; the secret is shown only when it is made (or a new one is drawn). */
@@ -122,7 +147,7 @@ export const Webhook = Schema.Struct({
   /** one list; or, with category, that category's shared lists; with neither, every shared list */
   watchlist_id: Schema.NullOr(Schema.UUID),
   category: Schema.NullOr(WatchlistCategory),
-  events: Schema.Array(OutboundEvent),
+  events: Schema.Array(DeliveryEvent),
   enabled: Schema.Boolean,
   created_at: Schema.String,
   updated_at: Schema.String,

@@ -53,9 +53,9 @@ const mayUse: Record<string, ReadonlyArray<string>> = {
   telegram: ["audit", "auth", "images", "alerts", "health"],
   // what the outbound channels beyond Telegram share: their deliveries table, its sender loop, the alert's facts
   outputs: [],
-  webhooks: ["audit", "auth", "alerts", "outputs"],
+  webhooks: ["audit", "auth", "alerts", "health", "outputs"],
   mqtt: ["audit", "auth", "alerts", "collectors", "health", "outputs"],
-  email: ["audit", "auth", "images", "alerts", "outputs"],
+  email: ["audit", "auth", "images", "alerts", "health", "outputs"],
   corrections: ["audit", "auth", "images"],
   // a read's page lists the alerts it raised, by the alerts' own visibility rule (alerts/Views.ts)
   search: ["audit", "auth", "images", "alerts", "corrections"],

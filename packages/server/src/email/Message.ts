@@ -1,3 +1,4 @@
+import { HEALTH_KIND_TEXT, type HealthAlert } from "@chaverim/domain/Health"
 import type { AlertFacts } from "@chaverim/domain/Outputs"
 import type { Mail } from "./Transport"
 
@@ -94,6 +95,48 @@ export const alertMail = (to: string, alerts: ReadonlyArray<MailAlert>): Mail =>
         cid: cropCid(facts.id)
       }]
     )
+  }
+}
+
+/** A health alert of an admin's e-mail: raised, or cleared (with how long it lasted). */
+export interface MailHealth {
+  readonly health: HealthAlert
+  readonly cleared: boolean
+}
+
+const healthTitle = ({ cleared, health }: MailHealth) => `${HEALTH_KIND_TEXT[health.kind]}${cleared ? ": cleared" : ""}`
+
+const healthLines = ({ cleared, health }: MailHealth): ReadonlyArray<string> => [
+  health.message,
+  cleared
+    ? `Lasted ${Math.max(1, Math.round(health.duration_s / 60))} min, from ${health.raised_at.slice(0, 19).replace("T", " ")} to ` +
+      `${(health.cleared_at ?? health.raised_at).slice(0, 19).replace("T", " ")} UTC`
+    : `Since ${health.raised_at.slice(0, 19).replace("T", " ")} UTC`
+]
+
+/** One e-mail for one admin's health alerts (raised and cleared): what went wrong in the fleet, and when. */
+export const healthMail = (to: string, items: ReadonlyArray<MailHealth>): Mail => {
+  const [first] = items
+  const subject = items.length === 1 && first !== undefined
+    ? `ALPR health: ${healthTitle(first)} (${first.health.camera?.name ?? first.health.collector.name})`
+    : `ALPR health: ${items.length} changes (${items.filter((i) => !i.cleared).length} raised, ${items.filter((i) => i.cleared).length} cleared)`
+  const footer = "You get these because you are an administrator with an e-mail address."
+  return {
+    to,
+    subject: oneLine(subject).slice(0, 200),
+    text: [...items.flatMap((item) => [healthTitle(item), ...healthLines(item).map((l) => `  ${l}`), ""]), footer].join("\n"),
+    html: [
+      `<!doctype html><html><body style="font-family:sans-serif;color:#0f172a">`,
+      ...items.map((item) =>
+        `<div style="border:1px solid #cbd5e1;border-radius:6px;padding:12px;margin:0 0 12px 0">` +
+        `<h2 style="margin:0 0 8px 0;font-size:18px;color:${item.cleared ? "#166534" : "#92400e"}">${escapeHtml(healthTitle(item))}</h2>` +
+        healthLines(item).map((line) => `<p style="margin:0 0 4px 0">${escapeHtml(line)}</p>`).join("") +
+        `</div>`
+      ),
+      `<p style="color:#475569;font-size:12px">${escapeHtml(footer)}</p>`,
+      `</body></html>`
+    ].join(""),
+    attachments: []
   }
 }
 

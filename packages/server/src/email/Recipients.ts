@@ -5,7 +5,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { visibleToEach } from "../alerts/Views"
 import { orBug } from "../db/Rows"
-import { consumeOutbox, type OutboxItem } from "../outbox/Outbox"
+import { consumeOutbox, type HealthItem, type OutboxItem } from "../outbox/Outbox"
 import { oweDeliveries } from "../outputs/Deliveries"
 import { EMAIL_CHANNEL } from "./Settings"
 
@@ -45,5 +45,22 @@ const owe = (items: ReadonlyArray<OutboxItem>) =>
     )
   })
 
+/** A health alert's raising and clearing owe one e-mail each to every enabled admin with an address. */
+const oweHealth = (items: ReadonlyArray<HealthItem>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const admins = yield* orBug(SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: Schema.Struct({ id: Schema.String }),
+      execute: () =>
+        sql`SELECT id::text AS id FROM users
+             WHERE role = 'admin' AND email IS NOT NULL AND disabled_at IS NULL AND NOT display ORDER BY id`
+    })(undefined))
+    yield* oweDeliveries(
+      EMAIL_CHANNEL,
+      items.flatMap((item) => admins.map((admin) => ({ target: admin.id, healthAlertId: item.healthAlertId, event: item.event, outboxId: item.id })))
+    )
+  })
+
 /** Turns e-mail's outbox events into deliveries, on every server. Needs the database and PgListener. */
-export const EmailRecipientsLayer = Layer.scopedDiscard(consumeOutbox({ channel: EMAIL_CHANNEL, take: owe }))
+export const EmailRecipientsLayer = Layer.scopedDiscard(consumeOutbox({ channel: EMAIL_CHANNEL, take: owe, takeHealth: oweHealth }))

@@ -12,13 +12,14 @@ import { visibleToEach } from "../alerts/Views"
 import { AppConfig } from "../Config"
 import { PgListener } from "../db/Listener"
 import { orBug } from "../db/Rows"
+import { loadHealthAlert } from "../health/Health"
 import { Images } from "../images/Images"
 import { type ClaimedOutput, OutputDeliveries } from "../outputs/Deliveries"
 import { loadAlertFacts } from "../outputs/Notice"
 import { OUTPUT_MAX_ATTEMPTS, OUTPUT_RETRY_CAP_MS, outputMetrics, outputRetryDelayMs, wakeOnDeliveries } from "../outputs/Sender"
-import { alertMail, type MailAlert } from "./Message"
+import { alertMail, healthMail, type MailAlert, type MailHealth } from "./Message"
 import { EMAIL_CHANNEL, type SmtpInForce, SmtpSettings } from "./Settings"
-import { sendMail } from "./Transport"
+import { type Mail, sendMail } from "./Transport"
 
 /**
  * E-mail's sender: batched per person, so a burst of alerts is one e-mail. It claims the channel's due
@@ -28,7 +29,8 @@ import { sendMail } from "./Transport"
  * and the list are now), sends one message with every alert left, and records each row's outcome with
  * the outbound channels' retry policy (outputs/Sender.ts): a 5xx answer fails them for good, a 4xx, a
  * connection failure or a timeout retries them, together. With e-mail off nothing is claimed: owed
- * rows wait. Woken by NOTIFY `output_delivery` (payload `email`), by its own timer when rows come due,
+ * rows wait. An admin's health alerts go in an e-mail of their own, checked the same way (still there,
+ * still an admin). Woken by NOTIFY `output_delivery` (payload `email`), by its own timer when rows come due,
  * and every 30 s in any case.
  */
 
@@ -38,6 +40,8 @@ const SEND_TIMEOUT = Duration.seconds(90)
 const IDLE_POLL = Duration.seconds(30)
 
 const { failed: failedTotal, retried: retriedTotal, sent: sentTotal } = outputMetrics(EMAIL_CHANNEL)
+const noLog = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect
+
 const mailsTotal = Metric.counter("alpr_email_messages_total", { description: "E-mails accepted by the SMTP server (each may carry several alerts)" })
 
 export const runEmailSender = Effect.gen(function*() {
@@ -72,9 +76,9 @@ export const runEmailSender = Effect.gen(function*() {
 
   const recipient = SqlSchema.findOne({
     Request: Schema.String,
-    Result: Schema.Struct({ email: Schema.String }),
+    Result: Schema.Struct({ email: Schema.String, role: Schema.String }),
     execute: (userId) =>
-      sql`SELECT email FROM users WHERE id = ${userId}::uuid AND email IS NOT NULL AND disabled_at IS NULL`
+      sql`SELECT email, role FROM users WHERE id = ${userId}::uuid AND email IS NOT NULL AND disabled_at IS NULL`
   })
 
   /** Of `alertIds`, those the person may see now (their role now, the list's sharing now). */
@@ -101,14 +105,47 @@ export const runEmailSender = Effect.gen(function*() {
       Effect.catchAll(() => Effect.succeed(undefined))
     )
 
-  /** One person's rows: checked, sent as one e-mail, and each row's outcome recorded. */
-  const sendTo = (target: string, rows: ReadonlyArray<ClaimedOutput>, smtp: SmtpInForce) =>
+  /** Sends one e-mail for `rows` and records each row's outcome, together. */
+  const deliverMail = (rows: ReadonlyArray<ClaimedOutput>, mail: Mail, smtp: SmtpInForce, log: typeof noLog) =>
     Effect.gen(function*() {
-      const log = Effect.annotateLogs({ channel: EMAIL_CHANNEL, target, deliveries: rows.length })
-      const person = yield* orBug(recipient(target))
-      if (Option.isNone(person)) {
-        return yield* failAll(rows, "the person has no e-mail address now, or their account is disabled", false)
-      }
+      const result = yield* sendMail(smtp, mail).pipe(
+        Effect.timeoutTo({
+          duration: SEND_TIMEOUT,
+          onSuccess: (r) => r,
+          onTimeout: () => ({ _tag: "unavailable", message: `no answer within ${Duration.format(SEND_TIMEOUT)}` } as const)
+        })
+      )
+      // One outcome for every row of the message, in one transaction: the rows stay together on retry.
+      yield* sql.withTransaction(Effect.gen(function*() {
+        switch (result._tag) {
+          case "accepted":
+            for (const row of rows) yield* deliveries.sent(row.id)
+            yield* Metric.incrementBy(sentTotal, rows.length)
+            yield* Metric.increment(mailsTotal)
+            return
+          case "refused":
+            for (const row of rows) yield* deliveries.failed(row.id, result.message)
+            yield* Metric.incrementBy(failedTotal, rows.length)
+            yield* Effect.logWarning(`e-mail refused for good: ${result.message}`).pipe(log)
+            return
+          case "unavailable": {
+            const attempts = Math.max(...rows.map((row) => row.attempts)) + 1
+            const delay = Math.min(OUTPUT_RETRY_CAP_MS, outputRetryDelayMs(attempts))
+            let failed = 0
+            for (const row of rows) {
+              if ((yield* deliveries.retryLater(row.id, result.message, delay, OUTPUT_MAX_ATTEMPTS)) === "failed") failed++
+            }
+            yield* Metric.incrementBy(failedTotal, failed)
+            yield* Metric.incrementBy(retriedTotal, rows.length - failed)
+            yield* Effect.logWarning(`e-mail not sent, retrying in ${Math.round(delay / 1000)} s: ${result.message}`).pipe(log)
+          }
+        }
+      }))
+    })
+
+  /** A person's alerts: each checked again (still there, still theirs to see), then one e-mail for those left. */
+  const sendAlerts = (target: string, email: string, rows: ReadonlyArray<ClaimedOutput & { readonly alertId: string }>, smtp: SmtpInForce, log: typeof noLog) =>
+    Effect.gen(function*() {
       const allowed = new Set((yield* orBug(visible({ userId: target, alertIds: rows.map((d) => d.alertId) }))).map((r) => r.id))
       const going: Array<{ readonly row: ClaimedOutput; readonly alert: MailAlert }> = []
       for (const d of rows) {
@@ -124,40 +161,40 @@ export const runEmailSender = Effect.gen(function*() {
         going.push({ row: d, alert: { facts: facts.value.facts, crop: yield* cropOf(facts.value.photoDetectionId) } })
       }
       if (going.length === 0) return
-      const mail = alertMail(person.value.email, going.map((g) => g.alert))
-      const result = yield* sendMail(smtp, mail).pipe(
-        Effect.timeoutTo({
-          duration: SEND_TIMEOUT,
-          onSuccess: (r) => r,
-          onTimeout: () => ({ _tag: "unavailable", message: `no answer within ${Duration.format(SEND_TIMEOUT)}` } as const)
-        })
-      )
-      // One outcome for every row of the message, in one transaction: the rows stay together on retry.
-      yield* sql.withTransaction(Effect.gen(function*() {
-        switch (result._tag) {
-          case "accepted":
-            for (const g of going) yield* deliveries.sent(g.row.id)
-            yield* Metric.incrementBy(sentTotal, going.length)
-            yield* Metric.increment(mailsTotal)
-            return
-          case "refused":
-            for (const g of going) yield* deliveries.failed(g.row.id, result.message)
-            yield* Metric.incrementBy(failedTotal, going.length)
-            yield* Effect.logWarning(`e-mail refused for good: ${result.message}`).pipe(log)
-            return
-          case "unavailable": {
-            const attempts = Math.max(...going.map((g) => g.row.attempts)) + 1
-            const delay = Math.min(OUTPUT_RETRY_CAP_MS, outputRetryDelayMs(attempts))
-            let failed = 0
-            for (const g of going) {
-              if ((yield* deliveries.retryLater(g.row.id, result.message, delay, OUTPUT_MAX_ATTEMPTS)) === "failed") failed++
-            }
-            yield* Metric.incrementBy(failedTotal, failed)
-            yield* Metric.incrementBy(retriedTotal, going.length - failed)
-            yield* Effect.logWarning(`e-mail not sent, retrying in ${Math.round(delay / 1000)} s: ${result.message}`).pipe(log)
-          }
+      yield* deliverMail(going.map((g) => g.row), alertMail(email, going.map((g) => g.alert)), smtp, log)
+    })
+
+  /** An admin's health alerts, as they are now, in one e-mail; someone no longer an admin is not told. */
+  const sendHealth = (email: string, role: string, rows: ReadonlyArray<ClaimedOutput & { readonly healthAlertId: string }>, smtp: SmtpInForce, log: typeof noLog) =>
+    Effect.gen(function*() {
+      if (role !== "admin") {
+        return yield* Effect.forEach(rows, (d) => deliveries.failed(d.id, "the person is no longer an admin", false), { discard: true })
+      }
+      const going: Array<{ readonly row: ClaimedOutput; readonly item: MailHealth }> = []
+      for (const d of rows) {
+        const health = yield* loadHealthAlert(d.healthAlertId)
+        if (Option.isNone(health)) {
+          yield* deliveries.failed(d.id, "the health alert no longer exists", false)
+          continue
         }
-      }))
+        going.push({ row: d, item: { health: health.value, cleared: d.event === "health_cleared" } })
+      }
+      if (going.length === 0) return
+      yield* deliverMail(going.map((g) => g.row), healthMail(email, going.map((g) => g.item)), smtp, log)
+    })
+
+  /** One person's rows: their alerts in one e-mail, their health alerts in another, each row's outcome recorded. */
+  const sendTo = (target: string, rows: ReadonlyArray<ClaimedOutput>, smtp: SmtpInForce) =>
+    Effect.gen(function*() {
+      const log = Effect.annotateLogs({ channel: EMAIL_CHANNEL, target, deliveries: rows.length })
+      const person = yield* orBug(recipient(target))
+      if (Option.isNone(person)) {
+        return yield* failAll(rows, "the person has no e-mail address now, or their account is disabled", false)
+      }
+      const alerts = rows.flatMap((d) => d.alertId === null ? [] : [{ ...d, alertId: d.alertId }])
+      const healths = rows.flatMap((d) => d.healthAlertId === null ? [] : [{ ...d, healthAlertId: d.healthAlertId }])
+      if (alerts.length > 0) yield* sendAlerts(target, person.value.email, alerts, smtp, log)
+      if (healths.length > 0) yield* sendHealth(person.value.email, person.value.role, healths, smtp, log)
     }).pipe(
       // A bug or a database failure with one person must not stop the others; the lease brings the rows back.
       Effect.catchAllCause((cause) => Effect.logError("e-mail to one person could not be processed", Cause.squash(cause))),

@@ -2,6 +2,7 @@ import { HealthAlert, HealthKind, HealthListRequest } from "@chaverim/domain/Hea
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { IsoTime, IsoTimeOrNull, orBug } from "../db/Rows"
 
@@ -47,6 +48,14 @@ export const healthOf = (row: HealthRow): HealthAlert => ({
   cleared_at: row.cleared_at,
   duration_s: row.duration_s
 })
+
+/** One health alert as the contracts carry it; none when there is no such alert. */
+export const loadHealthAlert = (healthAlertId: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const [row] = yield* orBug(decodeHealthRows(yield* sql`${healthFrom(sql)} WHERE h.id = ${healthAlertId}::bigint`))
+    return row === undefined ? Option.none<HealthAlert>() : Option.some(healthOf(row))
+  })
 
 /** The health alerts, newest first: the open ones, or every one within `limit`. */
 export class HealthAlerts extends Effect.Service<HealthAlerts>()("@chaverim/server/HealthAlerts", {

@@ -1,4 +1,4 @@
-import type { AlertFacts, OutboundEvent } from "@chaverim/domain/Outputs"
+import { type AlertFacts, isHealthEvent, type OutboundEvent } from "@chaverim/domain/Outputs"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { AppConfig } from "../Config"
@@ -36,13 +36,15 @@ export const deliverMqtt = (delivery: ClaimedOutput) =>
   Effect.gen(function*() {
     const config = yield* AppConfig
     const broker = yield* MqttBroker
+    // The channel owes only alerts' events (health goes out on <prefix>/health as the monitor writes it).
+    if (delivery.alertId === null || isHealthEvent(delivery.event)) return Outcome.fatal("MQTT delivers only alerts' events", false)
     const loaded = yield* loadAlertFacts(delivery.alertId, config.publicUrl)
     if (Option.isNone(loaded)) return Outcome.fatal("the alert or its list is gone", false)
     const { facts, listId, shared } = loaded.value
     if (!shared) return Outcome.fatal("the list is no longer shared: a private list is never published", false)
     const settings = yield* broker.settings
     if (settings === undefined) return Outcome.retry("MQTT is not configured")
-    const message: MqttAlertMessage = { event: delivery.event, alert: facts }
+    const message: MqttAlertMessage = { event: delivery.event as OutboundEvent, alert: facts }
     yield* broker.publish(alertTopic(settings.topicPrefix), JSON.stringify(message), { qos: 1 })
     if (delivery.event === "alert_raised") {
       yield* broker.publish(hitTopic(settings.topicPrefix, listId), JSON.stringify(hitEvent(facts)), { qos: 1 })

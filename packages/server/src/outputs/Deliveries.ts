@@ -1,4 +1,4 @@
-import { type OutboundEvent, OutputDeliveriesRequest, OutputDelivery, OutputDeliveryStatus } from "@chaverim/domain/Outputs"
+import { DeliveryEvent, OutputDeliveriesRequest, OutputDelivery, OutputDeliveryStatus } from "@chaverim/domain/Outputs"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
@@ -15,13 +15,16 @@ import { Int8Text, IsoTime, IsoTimeOrNull, orBug } from "../db/Rows"
 /** Wakes a channel's senders when deliveries are owed; the payload is the channel's name. */
 export const OUTPUT_DELIVERY_CHANNEL = "output_delivery"
 
-/** A row owed: the channel's consumer selects these (the target and the outbox event it is owed for). */
-export interface Owed {
-  readonly target: string
-  readonly alertId: string
-  readonly event: OutboundEvent
-  readonly outboxId: string
-}
+/**
+ * A row owed: the channel's consumer selects these (the target and the outbox event it is owed for),
+ * about an alert or, for the health events, a health alert.
+ */
+export type Owed =
+  & { readonly target: string; readonly outboxId: string }
+  & (
+    | { readonly alertId: string; readonly event: Exclude<DeliveryEvent, `health_${string}`>; readonly healthAlertId?: undefined }
+    | { readonly healthAlertId: string; readonly event: Extract<DeliveryEvent, `health_${string}`>; readonly alertId?: undefined }
+  )
 
 /**
  * Owes `rows` for `channel`, in the caller's transaction (the one taking the outbox events), and
@@ -30,28 +33,30 @@ export interface Owed {
 export const oweDeliveries = Effect.fn("OutputDeliveries.owe")(function*(channel: string, rows: ReadonlyArray<Owed>) {
   if (rows.length === 0) return
   const sql = yield* SqlClient.SqlClient
-  // Four text parameters whatever the number of rows.
+  // Five text parameters whatever the number of rows (an empty subject is none).
   yield* sql`
     WITH owed AS (
-      INSERT INTO output_deliveries (channel, target, alert_id, event, outbox_id)
-      SELECT ${channel}, x.target, x.alert_id::bigint, x.event, x.outbox_id::bigint
+      INSERT INTO output_deliveries (channel, target, alert_id, health_alert_id, event, outbox_id)
+      SELECT ${channel}, x.target, nullif(x.alert_id, '')::bigint, nullif(x.health_alert_id, '')::bigint, x.event, x.outbox_id::bigint
         FROM unnest(string_to_array(${rows.map((r) => r.target).join(",")}, ','),
-                    string_to_array(${rows.map((r) => r.alertId).join(",")}, ','),
+                    string_to_array(${rows.map((r) => r.alertId ?? "").join(",")}, ','),
+                    string_to_array(${rows.map((r) => r.healthAlertId ?? "").join(",")}, ','),
                     string_to_array(${rows.map((r) => r.event).join(",")}, ','),
                     string_to_array(${rows.map((r) => r.outboxId).join(",")}, ',')) WITH ORDINALITY
-             AS x(target, alert_id, event, outbox_id, n)
+             AS x(target, alert_id, health_alert_id, event, outbox_id, n)
        ORDER BY x.n
       ON CONFLICT (channel, target, outbox_id) DO NOTHING
       RETURNING 1)
     SELECT pg_notify(${OUTPUT_DELIVERY_CHANNEL}, ${channel}) FROM (SELECT 1 FROM owed LIMIT 1) x`
 })
 
-/** A claimed delivery. */
+/** A claimed delivery: an alert's (alertId) or a health alert's (healthAlertId). */
 export const ClaimedOutput = Schema.Struct({
   id: Int8Text,
   target: Schema.String,
-  alertId: Int8Text,
-  event: Schema.Literal("alert_raised", "alert_updated", "alert_acknowledged", "alert_en_route", "alert_resolved"),
+  alertId: Schema.NullOr(Int8Text),
+  healthAlertId: Schema.NullOr(Int8Text),
+  event: DeliveryEvent,
   /** attempts made before this one */
   attempts: Schema.Number
 })
@@ -60,7 +65,8 @@ export type ClaimedOutput = typeof ClaimedOutput.Type
 const DeliveryRow = Schema.Struct({
   ...OutputDelivery.fields,
   id: Int8Text,
-  alert_id: Int8Text,
+  alert_id: Schema.NullOr(Int8Text),
+  health_alert_id: Schema.NullOr(Int8Text),
   next_attempt_at: IsoTime,
   created_at: IsoTime,
   sent_at: IsoTimeOrNull
@@ -91,7 +97,7 @@ export class OutputDeliveries extends Effect.Service<OutputDeliveries>()("@chave
              SET next_attempt_at = now() + make_interval(secs => ${leaseSeconds})
             FROM due
            WHERE d.id = due.id
-          RETURNING d.id, d.target, d.alert_id AS "alertId", d.event, d.attempts`
+          RETURNING d.id, d.target, d.alert_id AS "alertId", d.health_alert_id AS "healthAlertId", d.event, d.attempts`
     })
 
     const sent = (id: string) =>
@@ -145,10 +151,10 @@ export class OutputDeliveries extends Effect.Service<OutputDeliveries>()("@chave
       Result: DeliveryRow,
       execute: (params) =>
         sql`
-          SELECT d.id, d.channel, d.target, d.alert_id, a.plate, d.event, d.status, d.attempts, d.next_attempt_at,
-                 d.last_error, d.created_at, d.sent_at
+          SELECT d.id, d.channel, d.target, d.alert_id, a.plate, d.health_alert_id, d.event, d.status, d.attempts,
+                 d.next_attempt_at, d.last_error, d.created_at, d.sent_at
             FROM output_deliveries d
-            JOIN alerts a ON a.id = d.alert_id
+            LEFT JOIN alerts a ON a.id = d.alert_id
            WHERE d.status = ${params.status}
              ${params.channel === undefined ? sql`` : sql`AND d.channel = ${params.channel}`}
              ${params.cursor === undefined ? sql`` : sql`AND d.id < ${params.cursor}::bigint`}

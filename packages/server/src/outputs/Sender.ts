@@ -114,7 +114,12 @@ export const runOutputSender = <R>(options: SenderOptions<R>): Effect.Effect<voi
     const deliver = (d: ClaimedOutput) =>
       Effect.gen(function*() {
         const outcome = yield* sending.withPermits(1)(attempt(d))
-        const log = Effect.annotateLogs({ channel, delivery_id: d.id, alert_id: d.alertId, attempt: d.attempts + 1 })
+        const log = Effect.annotateLogs({
+          channel,
+          delivery_id: d.id,
+          ...(d.alertId === null ? { health_alert_id: d.healthAlertId } : { alert_id: d.alertId }),
+          attempt: d.attempts + 1
+        })
         switch (outcome._tag) {
           case "sent":
             yield* Metric.increment(tagged.sent)

@@ -8,11 +8,9 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import { type Api, InputFile } from "grammy"
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as Either from "effect/Either"
 import { AppConfig } from "../Config"
-import { orBug } from "../db/Rows"
-import { decodeHealthRows, healthFrom, healthOf } from "../health/Health"
+import { loadHealthAlert } from "../health/Health"
 import { isFor, PgListener } from "../db/Listener"
 import { Images } from "../images/Images"
 import { TelegramBot } from "./Bot"
@@ -100,7 +98,6 @@ export const makePacer = Effect.sync(() => {
 export const TelegramSenderLayer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const config = yield* AppConfig
-    const sql = yield* SqlClient.SqlClient
     const bot = yield* TelegramBot
     const callbacks = yield* TelegramCallbacks
     const deliveries = yield* TelegramDeliveries
@@ -157,10 +154,9 @@ export const TelegramSenderLayer = Layer.scopedDiscard(
         if (d.healthAlertId !== null) {
           // The fleet is the admins': one demoted since is not told.
           if (d.role !== "admin") return Either.left("the person is no longer an admin")
-          const rows = yield* sql`${healthFrom(sql)} WHERE h.id = ${d.healthAlertId}`
-          const [row] = yield* orBug(decodeHealthRows(rows))
-          if (row === undefined) return Either.left("the health alert no longer exists")
-          return Either.right({ text: renderHealth(healthOf(row), d.healthEvent ?? "raised"), photo: Option.none<Uint8Array>(), keyboard: undefined })
+          const health = yield* loadHealthAlert(d.healthAlertId)
+          if (Option.isNone(health)) return Either.left("the health alert no longer exists")
+          return Either.right({ text: renderHealth(health.value, d.healthEvent ?? "raised"), photo: Option.none<Uint8Array>(), keyboard: undefined })
         }
         if (d.alertId === null) return Either.left("the message names no alert")
         // The list may have turned private, or the person been demoted, since the alert was raised.

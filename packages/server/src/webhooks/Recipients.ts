@@ -3,7 +3,7 @@ import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Int8Text, orBug } from "../db/Rows"
-import { consumeOutbox, type OutboxItem } from "../outbox/Outbox"
+import { consumeOutbox, type HealthItem, type OutboxItem } from "../outbox/Outbox"
 import { oweDeliveries } from "../outputs/Deliveries"
 
 /** Webhooks' row in outbound_channels (sql/0024): every kind of event; each webhook picks its own. */
@@ -43,5 +43,32 @@ const owe = (items: ReadonlyArray<OutboxItem>) =>
     yield* oweDeliveries(WEBHOOK_OUTBOUND, rows)
   })
 
+/**
+ * A health alert's raising or clearing goes to every enabled webhook that takes that event: webhooks
+ * are admins', and so is the fleet's health; no list scopes it.
+ */
+const oweHealth = (items: ReadonlyArray<HealthItem>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const hooks = yield* orBug(SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: Schema.Struct({ id: Schema.String, events: Schema.Array(Schema.String) }),
+      execute: () =>
+        sql`SELECT id::text AS id, events FROM webhooks
+             WHERE enabled AND events && ARRAY['health_raised', 'health_cleared']::text[] ORDER BY id`
+    })(undefined))
+    yield* oweDeliveries(
+      WEBHOOK_OUTBOUND,
+      items.flatMap((item) =>
+        hooks.filter((hook) => hook.events.includes(item.event)).map((hook) => ({
+          target: hook.id,
+          healthAlertId: item.healthAlertId,
+          event: item.event,
+          outboxId: item.id
+        }))
+      )
+    )
+  })
+
 /** Turns the webhook channel's outbox events into deliveries, on every server. */
-export const webhookRecipients = consumeOutbox({ channel: WEBHOOK_OUTBOUND, take: owe })
+export const webhookRecipients = consumeOutbox({ channel: WEBHOOK_OUTBOUND, take: owe, takeHealth: oweHealth })

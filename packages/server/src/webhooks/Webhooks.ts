@@ -1,6 +1,6 @@
 import { BadRequest, NotFound } from "@chaverim/domain/Errors"
 import {
-  type OutboundEvent,
+  type DeliveryEvent,
   Webhook,
   type WebhookFormat,
   type WebhookTestResult,
@@ -32,7 +32,7 @@ export interface WebhookInput {
   readonly format: WebhookFormat
   readonly watchlist_id: string | null
   readonly category: WatchlistCategory | null
-  readonly events: ReadonlyArray<OutboundEvent>
+  readonly events: ReadonlyArray<DeliveryEvent>
 }
 
 export type WebhookChange = { readonly [K in keyof WebhookInput]?: WebhookInput[K] | undefined } & {

@@ -1,15 +1,17 @@
-import type { OutboundEvent, OutputDelivery, Webhook, WebhookWithSecret } from "@chaverim/domain/Outputs"
+import type { DeliveryEvent, OutputDelivery, Webhook, WebhookWithSecret } from "@chaverim/domain/Outputs"
 import { useState } from "react"
 import { useRpc, useRpcAction, withRpc } from "../../client/rpc"
 import { Badge, Button, Loaded, Notice, OnceValue, ProblemNote, SelectField, TextField } from "../../ui/controls"
 import { formatDate } from "../../ui/format"
 
-const EVENTS: ReadonlyArray<{ readonly event: OutboundEvent; readonly label: string }> = [
+const EVENTS: ReadonlyArray<{ readonly event: DeliveryEvent; readonly label: string }> = [
   { event: "alert_raised", label: "Raised" },
   { event: "alert_updated", label: "Seen again" },
   { event: "alert_acknowledged", label: "Acknowledged" },
   { event: "alert_en_route", label: "On the way" },
-  { event: "alert_resolved", label: "Resolved" }
+  { event: "alert_resolved", label: "Resolved" },
+  { event: "health_raised", label: "Fleet health: raised" },
+  { event: "health_cleared", label: "Fleet health: cleared" }
 ]
 const CATEGORIES = ["stolen", "bolo", "missing_person", "of_interest", "allow"] as const
 
@@ -28,7 +30,7 @@ const NewWebhook = ({ lists, onCreated }: {
   const [url, setUrl] = useState("")
   const [format, setFormat] = useState<"json" | "ntfy">("json")
   const [scope, setScope] = useState("all")
-  const [events, setEvents] = useState<ReadonlyArray<OutboundEvent>>(["alert_raised"])
+  const [events, setEvents] = useState<ReadonlyArray<DeliveryEvent>>(["alert_raised"])
   const [created, create] = useRpcAction(() =>
     withRpc((rpc) =>
       rpc.webhooks.create({
@@ -135,7 +137,7 @@ const FailedDelivery = ({ delivery, onRetried }: { readonly delivery: OutputDeli
   return (
     <li className="flex flex-wrap items-center gap-2 rounded bg-white p-2 ring-1 ring-slate-200" aria-label={`Failed delivery ${delivery.id}`}>
       <Badge tone="bad">{delivery.channel}</Badge>
-      <span className="font-mono font-bold">{delivery.plate}</span>
+      <span className="font-mono font-bold">{delivery.plate ?? `health alert ${delivery.health_alert_id}`}</span>
       <span className="text-sm text-slate-700">{delivery.event}, {delivery.attempts} attempts, {formatDate(delivery.created_at)}</span>
       <span className="text-sm text-red-800">{delivery.last_error}</span>
       <Button variant="secondary" disabled={retried.state === "loading"} onClick={async () => {
