@@ -87,9 +87,15 @@ export const confusionsOf = (read: string, actual: string): ReadonlyArray<{ read
   return out.reverse()
 }
 
+/** Statistics requests one server answers at once; more wait. */
+export const STATS_AT_ONCE = 2
+
 export class Stats extends Effect.Service<Stats>()("@chaverim/server/Stats", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    // A month's statistics scan that month's reads: a few at once per server, the rest wait their turn,
+    // so a burst of dashboards cannot take every connection from ingest.
+    const turns = yield* Effect.makeSemaphore(STATS_AT_ONCE)
 
     const rangeOf = (params: StatsParams) =>
       Effect.gen(function*() {
@@ -133,7 +139,7 @@ export class Stats extends Effect.Service<Stats>()("@chaverim/server/Stats", {
         })(undefined).pipe(orBug)
         const cameras = yield* orBug(camerasOf([...new Set(rows.map((r) => r.camera_id))]))
         return { bucket: unit, cameras, buckets: rows } satisfies ReadsStats
-      }).pipe(Effect.withSpan("Stats.reads"))
+      }).pipe(turns.withPermits(1), Effect.withSpan("Stats.reads"))
 
     const summary = (params: StatsParams, viewer: Viewer) =>
       Effect.gen(function*() {
@@ -238,7 +244,7 @@ export class Stats extends Effect.Service<Stats>()("@chaverim/server/Stats", {
           })),
           confusions: [...counted.values()].sort((a, b) => b.count - a.count || a.read.localeCompare(b.read)).slice(0, 50)
         } satisfies SummaryStats
-      }).pipe(Effect.withSpan("Stats.summary"))
+      }).pipe(turns.withPermits(1), Effect.withSpan("Stats.summary"))
 
     return { reads, summary } as const
   })
