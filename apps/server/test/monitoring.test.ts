@@ -1,11 +1,9 @@
-import { HealthMonitor } from "@chaverim/server"
-import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parse } from "yaml"
 import { LiveClient } from "./alertHarness"
-import { detection, postBatch, startServer, type TestServer } from "./harness"
+import { checkHealth, detection, postBatch, postHeartbeat, startServer, type TestServer } from "./harness"
 
 const ROOT = Path.resolve(import.meta.dirname, "../../..")
 const MONITORING = Path.join(ROOT, "deploy/monitoring")
@@ -65,29 +63,37 @@ describe("metrics for Prometheus", () => {
     const { apiKey, collectorId } = await server.collector("Gauge site")
     const response = await postBatch(server, apiKey, [detection({ received_at: new Date(Date.now() - 3_000).toISOString() })])
     expect(response.status).toBe(200)
-    const beat = await fetch(`${server.url}/api/v1/collectors/heartbeat`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
-      body: JSON.stringify({
-        uptime_seconds: 1, queue_depth: 0, cameras_online: 1, config_version: "1", edge_version: "t",
-        device_time: new Date(Date.now() + 3_000).toISOString(), heartbeat_seconds: 30,
-        disk: { used_bytes: 250, quota_bytes: 1_000, full: false }
-      })
+    const beat = await postHeartbeat(server, apiKey, {
+      cameras_online: 1, device_time: new Date(Date.now() + 3_000).toISOString(), heartbeat_seconds: 30,
+      disk: { used_bytes: 250, quota_bytes: 1_000, full: false }
     })
     expect(beat.status).toBe(200)
-    await server.runtime.runPromise(Effect.flatMap(HealthMonitor, (m) => m.check))
+    await checkHealth(server)
     const text = await server.metrics()
     const line = (name: string) => series(text, name).find((l) => l.includes(`collector_id="${collectorId}"`)) ?? ""
     const value = (name: string) => Number(line(name).split(" ").at(-1))
-    expect(line("alpr_collector_clock_skew_seconds")).toContain('collector="Gauge site"')
+    // by id only; the name is the info series'
+    expect(line("alpr_collector_clock_skew_seconds")).not.toContain("Gauge site")
+    expect(line("alpr_collector_info")).toContain('collector="Gauge site"')
+    expect(value("alpr_collector_info")).toBe(1)
     expect(value("alpr_collector_clock_skew_seconds")).toBeCloseTo(3, 0)
     expect(value("alpr_collector_buffer_fill_ratio")).toBe(0.25)
     expect(value("alpr_collector_heartbeat_seconds")).toBe(30)
-    expect(line("alpr_camera_reads_last_hour")).toContain('camera="Main St northbound"')
+    expect(line("alpr_camera_reads_last_hour")).not.toContain("Main St northbound")
+    expect(line("alpr_camera_info")).toContain('camera="Main St northbound"')
     expect(value("alpr_camera_reads_last_hour")).toBe(1)
     expect(value("alpr_camera_clock_offset_seconds")).toBeCloseTo(3, 0)
     expect(series(text, "alpr_health_alerts_open").some((l) => /kind="collector_clock"/.test(l) && / 1$/.test(l))).toBe(true)
     expect(series(text, "alpr_health_check_timestamp_seconds")).toHaveLength(1)
+
+    // Renamed: its figures stay one series; the old name's info drops to 0, the new one's is 1.
+    await server.db.query("UPDATE collectors SET name = 'Gauge site renamed' WHERE id = $1", [collectorId])
+    await checkHealth(server)
+    const after = await server.metrics()
+    const ours = (name: string) => series(after, name).filter((l) => l.includes(`collector_id="${collectorId}"`))
+    expect(ours("alpr_collector_clock_skew_seconds")).toHaveLength(1)
+    expect(ours("alpr_collector_info").map((l) => [l.includes('collector="Gauge site renamed"') ? "new" : "old", l.split(" ").at(-1)]).sort())
+      .toEqual([["new", "1"], ["old", "0"]])
   })
 
   it("times a read from stored to its live message on a screen's socket", async () => {

@@ -226,15 +226,27 @@ const cameraOffset = Metric.gauge("alpr_camera_clock_offset_seconds", { descript
 const openAlertsGauge = Metric.gauge("alpr_health_alerts_open", { description: "Health alerts open, by kind" })
 const checkedAt = Metric.gauge("alpr_health_check_timestamp_seconds", { description: "When this server last checked the fleet's health" })
 
-const byCollector = (metric: Metric.Metric.Gauge<number>, c: { readonly id: string; readonly name: string }) =>
-  metric.pipe(Metric.tagged("collector_id", c.id), Metric.tagged("collector", c.name))
-const byCamera = (metric: Metric.Metric.Gauge<number>, c: typeof CameraFacts.Type, collectorName: string) =>
-  metric.pipe(
-    Metric.tagged("collector_id", c.collector_id),
-    Metric.tagged("collector", collectorName),
-    Metric.tagged("camera_id", c.id),
-    Metric.tagged("camera", c.name)
-  )
+// Labelled by id only: a rename must not start a new series of every figure while the old one stays at
+// its last value. The names go in the info series (1 now, 0 for a name no longer borne), which
+// dashboards and rules join on the id: `* on (collector_id) group_left (collector) (alpr_collector_info == 1)`.
+const collectorInfo = Metric.gauge("alpr_collector_info", { description: "A collector's name: 1 for the name it bears now, 0 for one it bore" })
+const cameraInfo = Metric.gauge("alpr_camera_info", { description: "A camera's name and collector: 1 for the name it bears now, 0 for one it bore" })
+
+const byCollector = (metric: Metric.Metric.Gauge<number>, c: { readonly id: string }) => metric.pipe(Metric.tagged("collector_id", c.id))
+const byCamera = (metric: Metric.Metric.Gauge<number>, c: typeof CameraFacts.Type) =>
+  metric.pipe(Metric.tagged("collector_id", c.collector_id), Metric.tagged("camera_id", c.id))
+
+/** The names each info series last bore on this server, to zero the old one on a rename. */
+const bornNames = new Map<string, ReadonlyArray<readonly [string, string]>>()
+
+const setInfo = (metric: Metric.Metric.Gauge<number>, key: string, labels: ReadonlyArray<readonly [string, string]>) =>
+  Effect.gen(function*() {
+    const tagged = (tags: ReadonlyArray<readonly [string, string]>) => tags.reduce((m, [k, v]) => Metric.tagged(m, k, v), metric)
+    const before = bornNames.get(key)
+    if (before !== undefined && JSON.stringify(before) !== JSON.stringify(labels)) yield* Metric.set(tagged(before), 0)
+    bornNames.set(key, labels)
+    yield* Metric.set(tagged(labels), 1)
+  })
 
 export interface HealthCheck {
   /** ids of the alerts raised and cleared by this check */
@@ -391,6 +403,7 @@ export class HealthMonitor extends Effect.Service<HealthMonitor>()("@chaverim/se
       // The gauges (in memory: nothing to undo if the commit fails; the next check sets them again).
       const names = new Map(collectors.map((c) => [c.id, c.name]))
       for (const c of collectors) {
+        yield* setInfo(collectorInfo, `collector:${c.id}`, [["collector_id", c.id], ["collector", c.name]])
         yield* Metric.set(byCollector(collectorQuiet, c), Math.round(c.quiet_s))
         yield* Metric.set(byCollector(collectorBeat, c), c.heartbeat_seconds ?? HEARTBEAT_DEFAULT_S)
         if (c.clock_skew_ms !== null) yield* Metric.set(byCollector(collectorSkew, c), c.clock_skew_ms / 1000)
@@ -399,13 +412,18 @@ export class HealthMonitor extends Effect.Service<HealthMonitor>()("@chaverim/se
         }
       }
       for (const camera of cameras) {
-        const collectorName = names.get(camera.collector_id) ?? camera.collector_id
-        yield* Metric.set(byCamera(cameraObserved, camera, collectorName), camera.observed)
+        yield* setInfo(cameraInfo, `camera:${camera.id}`, [
+          ["collector_id", camera.collector_id],
+          ["camera_id", camera.id],
+          ["collector", names.get(camera.collector_id) ?? camera.collector_id],
+          ["camera", camera.name]
+        ])
+        yield* Metric.set(byCamera(cameraObserved, camera), camera.observed)
         const usual = findings.get(keyOf("camera_silent", camera.collector_id, camera.id))?.details["expected_per_hour"]
-        if (typeof usual === "number") yield* Metric.set(byCamera(cameraUsual, camera, collectorName), usual)
-        if (camera.last_at_ms !== null) yield* Metric.set(byCamera(cameraQuiet, camera, collectorName), Math.round((now - camera.last_at_ms) / 1000))
+        if (typeof usual === "number") yield* Metric.set(byCamera(cameraUsual, camera), usual)
+        if (camera.last_at_ms !== null) yield* Metric.set(byCamera(cameraQuiet, camera), Math.round((now - camera.last_at_ms) / 1000))
         const clock = clocks.get(camera.id)
-        if (clock !== undefined) yield* Metric.set(byCamera(cameraOffset, camera, collectorName), clock.offset_ms / 1000)
+        if (clock !== undefined) yield* Metric.set(byCamera(cameraOffset, camera), clock.offset_ms / 1000)
       }
       const openNow = new Map<string, number>()
       for (const row of open) if (!cleared.includes(row.id)) openNow.set(row.kind, (openNow.get(row.kind) ?? 0) + 1)
