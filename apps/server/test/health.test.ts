@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { LiveClient } from "./alertHarness"
 import { alprAgainst, describeRun, lines } from "./alprCli"
-import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
+import { detection, postBatch, postHeartbeat, type SignedIn, startServer, type TestServer } from "./harness"
 import { rpcAs, rpcUrlOf } from "./rpcClient"
 
 const HOUR = 3_600_000
@@ -256,4 +256,33 @@ describe("the health monitor over a fleet", () => {
     const badBearing = await rpc((client) => Effect.exit(client.cameras.update({ camera_id: camera.camera_id, bearing: 400 })))
     expect(JSON.stringify(badBearing)).toContain("bearing is whole degrees from north, 0 to 359")
   }, 60_000)
+
+  it("clears a clock only within 1.5 s and a buffer only below 70 %: a figure hovering at the limit raises once", async () => {
+    const { apiKey, collectorId } = await server.collector("Hovering site")
+    const ours = async () =>
+      (await openAlerts()).filter((a) => a.collector_id === collectorId).map((a) => a.kind).sort()
+    const beatAt = async (aheadMs: number, usedOfThousand: number) =>
+      expect((await postHeartbeat(server, apiKey, {
+        device_time: new Date(Date.now() + aheadMs).toISOString(),
+        disk: { used_bytes: usedOfThousand, quota_bytes: 1_000, full: false }
+      })).status).toBe(200)
+
+    await beatAt(2_600, 850)
+    await check()
+    expect(await ours()).toEqual(["buffer_filling", "collector_clock"])
+    // Below the limits that raise them, above those that clear them: both stay open, nothing raised again.
+    await beatAt(1_800, 750)
+    const between = await check()
+    expect(await ours()).toEqual(["buffer_filling", "collector_clock"])
+    const { rows: [{ n }] } = await server.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM health_alerts WHERE collector_id = $1 AND id = ANY($2::bigint[])", [collectorId, between.raised])
+    expect(n).toBe(0)
+    // Past both: cleared.
+    await beatAt(1_200, 650)
+    await check()
+    expect(await ours()).toEqual([])
+    const { rows } = await server.db.query<{ kind: string; cleared: boolean }>(
+      "SELECT kind, cleared_at IS NOT NULL AS cleared FROM health_alerts WHERE collector_id = $1 ORDER BY kind", [collectorId])
+    expect(rows).toEqual([{ kind: "buffer_filling", cleared: true }, { kind: "collector_clock", cleared: true }])
+  })
 })
