@@ -398,3 +398,55 @@ describe("photo views, the audit page's search, export and chain check", () => {
     expect(outcomeOf(await rpc(operator, (client) => Effect.exit(client.audit.verify())))).toMatch(/^Forbidden/)
   })
 })
+
+describe("a live connection's photo view token", () => {
+  let server: TestServer
+  let viewer: SignedIn
+  let apiKey: string
+  beforeAll(async () => {
+    // A new token every second, as every 20 minutes in production.
+    server = await startServer({ liveViewAuditSeconds: 1, liveViewTokenSeconds: 1 })
+    viewer = await server.signIn("viewer")
+    apiKey = (await server.collector("Renewal site")).apiKey
+  }, 60_000)
+  afterAll(() => server?.close())
+
+  const sendRead = async (plate: string, seed: number) => {
+    const event = detection({ plate: { text: plate, confidence: 0.9 } })
+    const form = new FormData()
+    form.append("batch", JSON.stringify({ events: [event] }))
+    form.append(`plate:${event.detection_id}`, new Blob([fakeJpeg(2_000, seed)], { type: "image/jpeg" }))
+    expect((await fetch(`${server.url}/api/v1/detections/batch`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body: form })).status)
+      .toBe(200)
+  }
+
+  it("is replaced once its time is up, by a view message that comes before the read needing it, with a row of its own", async () => {
+    const client = await LiveClient.open(server, viewer.cookie, undefined, undefined, 0)
+    const first = await client.next((m): m is Extract<LiveMessage, { type: "view" }> => m.type === "view")
+    const tokens = [first.token]
+    for (const [i, plate] of ["RNW 0001", "RNW 0002"].entries()) {
+      await new Promise((resolve) => setTimeout(resolve, 1_200))
+      await sendRead(plate, 70 + i)
+      const read = await client.next((m): m is Extract<LiveMessage, { type: "detection" }> =>
+        m.type === "detection" && m.detection.plate_text === plate)
+      // The newest view message before the read is a new token.
+      const at = client.messages.indexOf(read)
+      const view = client.messages.slice(0, at).findLast((m): m is Extract<LiveMessage, { type: "view" }> => m.type === "view")!
+      expect(tokens).not.toContain(view.token)
+      tokens.push(view.token)
+      const crop = await fetch(`${server.url}${read.detection.images.plate}?view=${view.token}&event=${read.event_id}`, { headers: { cookie: viewer.cookie } })
+      expect(crop.status).toBe(200)
+      expect(new Uint8Array(await crop.arrayBuffer())).toEqual(fakeJpeg(2_000, 70 + i))
+    }
+    // Each token is its own audit row, holding a hash of the secret (bound to the session), never the secret.
+    const { rows } = await server.db.query<{ id: string; details: { token_sha256?: string } }>(
+      "SELECT id::text AS id, details FROM audit_log WHERE action = 'image.view' AND actor_id = $1 AND details ? 'token_sha256' ORDER BY id",
+      [viewer.userId])
+    expect(rows.map((r) => r.id)).toEqual(tokens.map((t) => t.split(".")[0]))
+    for (const [i, row] of rows.entries()) {
+      expect(row.details.token_sha256).toMatch(/^[0-9a-f]{64}$/)
+      expect(JSON.stringify(row.details)).not.toContain(tokens[i]!.split(".")[1]!)
+    }
+    await client.close()
+  })
+})

@@ -39,6 +39,8 @@ export interface AppSettings {
   readonly reasonRequired: boolean
   /** How often a live feed connection's audit row names the plate crops it sent (audit/PhotoViews.ts). */
   readonly liveViewAuditSeconds: number
+  /** How often a live feed connection's photo view token is replaced, well before it expires (audit/PhotoViews.ts). */
+  readonly liveViewTokenSeconds: number
   /** How often the health monitor looks at the fleet (health/Monitor.ts). */
   readonly healthCheckSeconds: number
   /** Repeated sightings of a plate for one list entry within this many seconds update one open alert. */
@@ -279,6 +281,14 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
   liveViewAuditSeconds: Config.integer("LIVE_VIEW_AUDIT_SECONDS").pipe(
     Config.validate({ message: "LIVE_VIEW_AUDIT_SECONDS is 1 to 600 seconds", validation: (n) => n >= 1 && n <= 600 }),
     Config.withDefault(60)
+  ),
+  liveViewTokenSeconds: Config.integer("LIVE_VIEW_TOKEN_SECONDS").pipe(
+    // A photo view token lives 30 minutes (audit/PhotoViews.ts): a new one comes at least 5 minutes before.
+    Config.validate({
+      message: "LIVE_VIEW_TOKEN_SECONDS is 1 to 1500 seconds (a photo view token lives 30 minutes)",
+      validation: (n) => n >= 1 && n <= 1500
+    }),
+    Config.withDefault(20 * 60)
   ),
   healthCheckSeconds: Config.integer("HEALTH_CHECK_SECONDS").pipe(
     Config.validate({ message: "HEALTH_CHECK_SECONDS is 1 to 3600 seconds", validation: (n) => n >= 1 && n <= 3600 }),

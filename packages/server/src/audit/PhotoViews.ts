@@ -20,7 +20,7 @@ import { type GivenReason, makeReasonOf, reasonDetails } from "./Reason"
  * connection that carries reads records one `image.view` row when it opens (via `live`, naming the
  * reads it replays and `live_after`, the last event before its live ones) and gives its token in a
  * `{"type": "view"}` message; then one row a minute naming the reads with a crop it sent in that
- * minute (and one when it closes), and a new token every LIVE_TOKEN_ROTATE_MINUTES. A live token also
+ * minute (and one when it closes), and a new token every LIVE_VIEW_TOKEN_SECONDS (20 minutes). A live token also
  * covers a read sent after `live_after`, named by its live event (`&event=`), so a crop shown before
  * the minute's row is written is covered by a row written before it was served.
  *
@@ -30,8 +30,6 @@ import { type GivenReason, makeReasonOf, reasonDetails } from "./Reason"
  */
 export const VIEW_TOKEN_MINUTES = 30
 
-/** A live connection's token is replaced this often, well before it expires. */
-export const LIVE_TOKEN_ROTATE_MINUTES = 20
 
 /** A page links at most this many crops under one token; crops beyond it are audited one by one. */
 export const MAX_VIEW_READS = 500

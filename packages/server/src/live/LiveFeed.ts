@@ -34,7 +34,7 @@ import {
   mayView,
   type Viewer
 } from "../alerts/Views"
-import { LIVE_TOKEN_ROTATE_MINUTES, type LiveViewer, makePhotoViews, MAX_VIEW_READS } from "../audit/PhotoViews"
+import { type LiveViewer, makePhotoViews, MAX_VIEW_READS } from "../audit/PhotoViews"
 import { Accounts } from "../auth/Accounts"
 import { decodeHealthRows, healthFrom, healthOf } from "../health/Health"
 import { SESSION_CHANGED_CHANNEL } from "../auth/SessionChanges"
@@ -67,7 +67,6 @@ const SESSION_RECHECK = "1 minute"
 const SESSION_CHECK_TIMEOUT = "4 seconds"
 /** Closes of a feed whose session could not be checked (the database failed): reconnect and try again. */
 export const CLOSE_CHECK_FAILED = 1011
-const LIVE_TOKEN_ROTATE_MS = LIVE_TOKEN_ROTATE_MINUTES * 60_000
 /** The last row of a closing connection's view is given this long. */
 const VIEW_ROW_AT_CLOSE = "3 seconds"
 
@@ -215,6 +214,8 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
     const photoViews = yield* makePhotoViews
     /** A connection's audit row naming the crops it sent is written this often (while it sends any). */
     const viewRowEvery = Duration.seconds((yield* AppConfig).liveViewAuditSeconds)
+    /** A connection's token is replaced this often. */
+    const tokenEveryMs = (yield* AppConfig).liveViewTokenSeconds * 1000
     const listener = yield* PgListener
     const signals = yield* listener.subscribe(LIVE_EVENTS_CHANNEL)
     const sessionSignals = yield* listener.subscribe(SESSION_CHANGED_CHANNEL)
@@ -495,7 +496,7 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
         const sendEvent = (event: Outgoing) =>
           Effect.gen(function*() {
             if (event.read !== undefined) {
-              if (Date.now() - tokenAt >= LIVE_TOKEN_ROTATE_MS) yield* newView(event.id - 1)
+              if (Date.now() - tokenAt >= tokenEveryMs) yield* newView(event.id - 1)
               unlisted.push(event.read)
             }
             yield* send(event.text)
