@@ -211,6 +211,35 @@ describe("the wall", () => {
     expect(views.map((v) => v.target)).not.toContainEqual(expect.stringMatching(/\/scene$/))
   })
 
+  it("asks for a crop once more without its view token when the token is refused, and draws it, audited by itself", async () => {
+    const viewer = await server.signIn("viewer")
+    const { page, context, errors } = await openPage(browser, { url: server.url, cookie: viewer.cookie, viewport: WALL })
+    // Every link under a view token is refused, as one whose view expired while the wall was away.
+    const refusedTokens: Array<string> = []
+    await page.route(/\/images\/plate\?view=/, (route) => {
+      refusedTokens.push(route.request().url())
+      return route.fulfill({ status: 403, contentType: "application/json", body: JSON.stringify({ message: "this photo link has expired (after 30 minutes): search again" }) })
+    })
+    await page.goto(`${server.url}/wall`)
+    await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
+    const read = readAt("EXP-0001", CAMERAS[0], 0)
+    await ingest(server, apiKey, [read], await drawPhotos(page, "EXP-0001"))
+    const crop = page.getByRole("article", { name: "Latest read EXP-0001" }).getByRole("img", { name: "Plate EXP-0001" })
+    await crop.waitFor()
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll<HTMLImageElement>("article img")).some((img) => img.complete && img.naturalWidth > 0 && !img.src.includes("view=")))
+    expect(refusedTokens.some((url) => url.includes("/images/plate?view="))).toBe(true)
+    const src = (await crop.getAttribute("src"))!
+    expect(src).not.toContain("view=")
+    const readId = /detections\/(\d+)\//.exec(src)![1]!
+    // The photo asked for by itself is a row of its own.
+    await expect.poll(async () => (await server.db.query(
+      "SELECT count(*)::int AS n FROM audit_log WHERE actor_id = $1 AND action = 'image.view' AND target = $2 AND outcome = 'success'",
+      [viewer.userId, `detection:${readId}/plate`])).rows[0].n, { timeout: 10_000 }).toBe(1)
+    expect(appErrors(errors).filter((e) => !e.includes("403"))).toEqual([])
+    await context.close()
+  })
+
   it("keeps drawing frames while 50 reads a second arrive", async () => {
     const { page, context } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: WALL })
     await page.goto(`${server.url}/wall`)
