@@ -1,11 +1,10 @@
 import type { LiveMessage } from "@chaverim/domain/Alerts"
 import type { HealthAlert } from "@chaverim/domain/Health"
-import { HealthMonitor } from "@chaverim/server"
 import * as Effect from "effect/Effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { LiveClient } from "./alertHarness"
 import { alprAgainst, describeRun, lines } from "./alprCli"
-import { detection, postBatch, postHeartbeat, type SignedIn, startServer, type TestServer } from "./harness"
+import { checkHealth, detection, postBatch, postHeartbeat, type SignedIn, startServer, type TestServer } from "./harness"
 import { rpcAs, rpcUrlOf } from "./rpcClient"
 
 const HOUR = 3_600_000
@@ -25,18 +24,6 @@ const cameraOf = (collector: number, camera: number) => ({
   name: `Site ${collector} camera ${camera}`
 })
 
-const beat = (overrides: Record<string, unknown> = {}) => ({
-  uptime_seconds: 100,
-  queue_depth: 0,
-  cameras_online: CAMERAS_EACH,
-  config_version: "v1",
-  edge_version: "test",
-  device_time: new Date().toISOString(),
-  heartbeat_seconds: 60,
-  disk: { used_bytes: 100, quota_bytes: 1_000, full: false },
-  ...overrides
-})
-
 /**
  * A simulated fleet: 20 collectors with 5 cameras each, a week of history for every camera in this hour
  * of the week, then one collector that goes silent, one whose clock is 5 s ahead, one whose buffer fills,
@@ -48,13 +35,9 @@ describe("the health monitor over a fleet", () => {
   let admin: SignedIn
   let fleet: Array<FleetCollector>
   const alpr = alprAgainst(() => server.databaseUrl)
-  const check = () => server.runtime.runPromise(Effect.flatMap(HealthMonitor, (m) => m.check))
-  const heartbeat = async (collector: FleetCollector, body: object) => {
-    const response = await fetch(`${server.url}/api/v1/collectors/heartbeat`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${collector.apiKey}` },
-      body: JSON.stringify(body)
-    })
+  const check = () => checkHealth(server)
+  const heartbeat = async (collector: FleetCollector, overrides: Record<string, unknown> = {}) => {
+    const response = await postHeartbeat(server, collector.apiKey, { cameras_online: CAMERAS_EACH, disk: { used_bytes: 100, quota_bytes: 1_000, full: false }, ...overrides })
     expect(response.status, await response.clone().text()).toBe(200)
   }
   /** Reads of one camera at the given times, received by the collector `lagMs` later by its clock. */
@@ -101,15 +84,15 @@ describe("the health monitor over a fleet", () => {
         const ahead = collector.index === 2 && camera === 3 ? 8_000 : 0
         return [...reads(collector.index, camera, history), ...reads(collector.index, camera, recent, ahead)]
       }).flat()
-      if (collector.index === 1) await heartbeat(collector, beat({ device_time: new Date(Date.now() + 5_000).toISOString() }))
+      if (collector.index === 1) await heartbeat(collector, { device_time: new Date(Date.now() + 5_000).toISOString() })
       await upload(collector, events)
     }
     // Site 0 beats every second: it is silent after three missed beats.
-    await heartbeat(fleet[0]!, beat({ heartbeat_seconds: 1 }))
+    await heartbeat(fleet[0]!, { heartbeat_seconds: 1 })
     for (const collector of fleet.slice(1)) {
-      if (collector.index === 1) await heartbeat(collector, beat({ device_time: new Date(Date.now() + 5_000).toISOString() }))
-      else if (collector.index === 3) await heartbeat(collector, beat({ disk: { used_bytes: 850, quota_bytes: 1_000, full: false } }))
-      else await heartbeat(collector, beat())
+      if (collector.index === 1) await heartbeat(collector, { device_time: new Date(Date.now() + 5_000).toISOString() })
+      else if (collector.index === 3) await heartbeat(collector, { disk: { used_bytes: 850, quota_bytes: 1_000, full: false } })
+      else await heartbeat(collector)
     }
   }, 120_000)
   afterAll(() => server?.close())
@@ -189,9 +172,9 @@ describe("the health monitor over a fleet", () => {
 
     // Recovery: each comes back.
     const now = Date.now()
-    await heartbeat(fleet[0]!, beat())
-    await heartbeat(fleet[1]!, beat())
-    await heartbeat(fleet[3]!, beat({ disk: { used_bytes: 100, quota_bytes: 1_000, full: false } }))
+    await heartbeat(fleet[0]!)
+    await heartbeat(fleet[1]!)
+    await heartbeat(fleet[3]!, { disk: { used_bytes: 100, quota_bytes: 1_000, full: false } })
     await upload(fleet[4]!, reads(4, 2, [now - 1_000]))
     await upload(fleet[2]!, reads(2, 3, Array.from({ length: 10 }, (_, i) => now - 1_000 + i)))
     const second = await check()

@@ -4,9 +4,8 @@ import { connect, type MqttClient } from "mqtt"
 import { randomBytes } from "node:crypto"
 import { createServer } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { HealthMonitor } from "@chaverim/server"
 import { createEntry, createList, latestRevision, matcherAt } from "./alertHarness"
-import { detection, postBatch, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
+import { checkHealth, detection, postBatch, postHeartbeat, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
 import { type AlprClient, outcomeOf, rpcAs, rpcUrlOf } from "./rpcClient"
 
 /**
@@ -260,16 +259,8 @@ describe("MQTT and Home Assistant", () => {
 
   it("publishes each health alert raised and cleared on <prefix>/health", async () => {
     const { apiKey, collectorId } = await server.collector("MQTT clock site")
-    const beat = (aheadMs: number) =>
-      fetch(`${server.url}/api/v1/collectors/heartbeat`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
-        body: JSON.stringify({
-          uptime_seconds: 1, queue_depth: 0, cameras_online: 0, config_version: "1", edge_version: "t",
-          device_time: new Date(Date.now() + aheadMs).toISOString()
-        })
-      })
-    const check = () => server.runtime.runPromise(Effect.flatMap(HealthMonitor, (m) => m.check))
+    const beat = (aheadMs: number) => postHeartbeat(server, apiKey, { device_time: new Date(Date.now() + aheadMs).toISOString() })
+    const check = () => checkHealth(server)
     const ofSite = (event: string) => () =>
       sub.messages.find((m) => {
         if (m.topic !== `${PREFIX}/health`) return false

@@ -1,8 +1,6 @@
 import type { Browser } from "playwright-core"
-import { HealthMonitor } from "@chaverim/server"
-import * as Effect from "effect/Effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type SignedIn, startServer, type TestServer } from "../../server/test/harness"
+import { checkHealth, postHeartbeat, type SignedIn, startServer, type TestServer } from "../../server/test/harness"
 import { appErrors, launch, openPage, PHONE, screenshot, WALL } from "./browser"
 import { CAMERAS, drawPhotos, ingest, readAt } from "./fixtures"
 
@@ -300,15 +298,11 @@ describe("the wall", () => {
 
   it("lists the fleet's open health alerts on an admin's wall as they are raised, and drops them when cleared; the panel keeps them", async () => {
     const beat = (aheadMs: number) =>
-      fetch(`${server.url}/api/v1/collectors/heartbeat`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
-        body: JSON.stringify({
-          uptime_seconds: 3600, queue_depth: 12, cameras_online: 3, config_version: "1", edge_version: "0.1.0",
-          device_time: new Date(Date.now() + aheadMs).toISOString()
-        })
+      postHeartbeat(server, apiKey, {
+        uptime_seconds: 3600, queue_depth: 12, cameras_online: 3, edge_version: "0.1.0",
+        device_time: new Date(Date.now() + aheadMs).toISOString()
       })
-    const check = () => server.runtime.runPromise(Effect.flatMap(HealthMonitor, (m) => m.check))
+    const check = () => checkHealth(server)
     const { page, context, errors } = await openPage(browser, { url: server.url, cookie: admin.cookie, viewport: WALL })
     await page.goto(`${server.url}/wall`)
     await page.getByRole("status").filter({ hasText: "LIVE" }).waitFor()
