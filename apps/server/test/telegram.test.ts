@@ -1,4 +1,3 @@
-import { HealthMonitor } from "@chaverim/server"
 import { MAX_ATTEMPTS, RETRY_BASE_MS, RETRY_CAP_MS, retryDelayMs } from "@chaverim/server/telegram/Sender"
 import { BUTTON_REFUSED } from "@chaverim/server/telegram/AlertActions"
 import { scrubToken } from "@chaverim/server/telegram/BotErrors"
@@ -13,7 +12,7 @@ import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { type BotCall, type FakeBotApi, startFakeBotApi, type TelegramUser } from "../../../test-support/FakeBotApi"
 import { alprAgainst, describeRun, INVOCATION_MS, lastJson } from "./alprCli"
-import { detection, fakeJpeg, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
+import { checkHealth, detection, fakeJpeg, postHeartbeat, type SignedIn, sleep, startServer, type TestServer, until } from "./harness"
 
 /**
  * Telegram end to end: the real server (bot polling, sender, HTTP API, CLI) against a local fake of the
@@ -362,16 +361,8 @@ describe("Telegram", () => {
       const admin = await linked("admin")
       const operator = await linked("operator")
       const { apiKey: siteKey } = await server.collector("Clock site")
-      const beat = (aheadMs: number) =>
-        fetch(`${server.url}/api/v1/collectors/heartbeat`, {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${siteKey}` },
-          body: JSON.stringify({
-            uptime_seconds: 1, queue_depth: 0, cameras_online: 0, config_version: "1", edge_version: "t",
-            device_time: new Date(Date.now() + aheadMs).toISOString()
-          })
-        })
-      const check = () => server.runtime.runPromise(Effect.flatMap(HealthMonitor, (m) => m.check))
+      const beat = (aheadMs: number) => postHeartbeat(server, siteKey, { device_time: new Date(Date.now() + aheadMs).toISOString() })
+      const check = () => checkHealth(server)
       const since = fake.calls.length
       expect((await beat(6_000)).status).toBe(200)
       await check()
@@ -394,6 +385,12 @@ describe("Telegram", () => {
       await expect.poll(async () => (await server.db.query(
         "SELECT health_event, status FROM telegram_deliveries WHERE user_id = $1 AND health_alert_id IS NOT NULL ORDER BY id",
         [admin.user.userId])).rows).toEqual([{ health_event: "raised", status: "sent" }, { health_event: "cleared", status: "sent" }])
+      // Admins see them in the deliveries list too, by their health alert.
+      const listed = (await (await api(admin.user, "/api/v1/telegram/deliveries?status=sent&limit=500")).json()) as {
+        items: Array<{ user_id: string; alert_id: string | null; plate: string | null; health_alert_id: string | null; health_event: string | null }>
+      }
+      const ours = listed.items.filter((d) => d.user_id === admin.user.userId && d.health_alert_id !== null)
+      expect(ours.map((d) => [d.alert_id, d.plate, d.health_event]).sort()).toEqual([[null, null, "cleared"], [null, null, "raised"]])
     })
   })
 

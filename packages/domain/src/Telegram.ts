@@ -65,8 +65,12 @@ export type DeliveriesParams = typeof DeliveriesParams.Type
 /** One alert message owed to one volunteer's chat. */
 export const Delivery = Schema.Struct({
   id: Schema.String,
-  alert_id: Schema.String,
-  plate: Schema.String,
+  /** the alert's message; null for a health alert's */
+  alert_id: Schema.NullOr(Schema.String),
+  plate: Schema.NullOr(Schema.String),
+  /** a health alert's raising or clearing, told to an admin (null for an alert's message) */
+  health_alert_id: Schema.NullOr(Schema.String),
+  health_event: Schema.NullOr(Schema.Literal("raised", "cleared")),
   user_id: Schema.UUID,
   username: Schema.String,
   chat_id: Schema.String,

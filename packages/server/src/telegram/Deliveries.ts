@@ -16,11 +16,12 @@ import { Int8Text, Int8TextOrNull, IsoTime, IsoTimeOrNull, orBug } from "../db/R
 /** Wakes the senders when deliveries are owed; the payload is never empty (PgClient.listen drops empty ones). */
 export const TELEGRAM_DELIVERY_CHANNEL = "telegram_delivery"
 
-/** A row of `telegram_deliveries` (with its alert's plate and the account's name) as the admin API shows it. */
+/** A row of `telegram_deliveries` (with its alert's plate, or its health alert, and the account's name) as the admin API shows it. */
 const DeliveryRow = Schema.Struct({
   ...Delivery.fields,
   id: Int8Text,
-  alert_id: Int8Text,
+  alert_id: Schema.NullOr(Int8Text),
+  health_alert_id: Schema.NullOr(Int8Text),
   chat_id: Int8Text,
   message_id: Int8TextOrNull,
   next_attempt_at: IsoTime,
@@ -128,10 +129,10 @@ export class TelegramDeliveries extends Effect.Service<TelegramDeliveries>()("@c
       Result: DeliveryRow,
       execute: (params) =>
         sql`
-          SELECT d.id, d.alert_id, a.plate, d.user_id, u.username, d.chat_id, d.status, d.attempts,
-                 d.next_attempt_at, d.last_error, d.message_id, d.created_at, d.sent_at
+          SELECT d.id, d.alert_id, a.plate, d.health_alert_id, d.health_event, d.user_id, u.username, d.chat_id,
+                 d.status, d.attempts, d.next_attempt_at, d.last_error, d.message_id, d.created_at, d.sent_at
             FROM telegram_deliveries d
-            JOIN alerts a ON a.id = d.alert_id
+            LEFT JOIN alerts a ON a.id = d.alert_id
             JOIN users u ON u.id = d.user_id
            WHERE d.status = ${params.status}
              ${params.cursor === undefined ? sql`` : sql`AND d.id < ${params.cursor}::bigint`}

@@ -14,9 +14,11 @@ const load = (status: DeliveryStatus, cursor?: string) =>
 const Row = ({ delivery }: { readonly delivery: Delivery }) => (
   <li className="flex flex-col gap-1 rounded-lg bg-white p-3 ring-1 ring-slate-200">
     <p className="flex flex-wrap items-baseline gap-x-3">
-      <span className="font-mono font-bold text-slate-900">{delivery.plate}</span>
+      <span className="font-mono font-bold text-slate-900">{delivery.plate ?? `health alert ${delivery.health_alert_id}`}</span>
       <span className="text-slate-900">to {delivery.username}</span>
-      <span className="text-sm text-slate-700">alert {delivery.alert_id} · {delivery.attempts} attempt{delivery.attempts === 1 ? "" : "s"}</span>
+      <span className="text-sm text-slate-700">
+        {delivery.alert_id === null ? `fleet health, ${delivery.health_event}` : `alert ${delivery.alert_id}`} · {delivery.attempts} attempt{delivery.attempts === 1 ? "" : "s"}
+      </span>
     </p>
     {delivery.last_error && <p className="break-words text-sm text-red-900">{delivery.last_error}</p>}
     <p className="text-sm text-slate-700">
