@@ -7,6 +7,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import { execFile } from "node:child_process"
 import * as Http from "node:http"
 import { CameraStates, runCameraSources } from "./adapters/Sources"
@@ -15,6 +16,7 @@ import { type EdgeConfig, loadConfig, readLayer, writeLayer } from "./config/Edg
 import { CameraActivity, listenerRoutes } from "./listener/Listener"
 import { ensurePushSecrets } from "./listener/PushAuth"
 import type { AddressBackoff } from "./listener/AddressBackoff"
+import { setupRoutes } from "./listener/SetupPage"
 import { newPinGuesses, statusPageRoutes } from "./listener/StatusPage"
 import { makeSecretStore, type Protection, type SecretStore } from "./provisioning/Secrets"
 import { type Central, centralHttpClientLayer, makeCentral } from "./uploader/Central"
@@ -25,6 +27,8 @@ import { EDGE_VERSION } from "./version"
  * The collector at run time: the buffer, the camera listener, the uploader, the heartbeat with its
  * commands, and pruning, all in one scope. A configuration change from the central server ends the
  * scope and starts it again with the new layers; `reboot` ends it and exits, for systemd to restart.
+ * A collector not claimed yet serves only its device page, in setup mode (see runSetup), and starts
+ * its services once it is claimed from there.
  */
 
 export interface CollectorPaths {
@@ -35,8 +39,6 @@ export interface CollectorPaths {
   /** how the secrets are protected at rest (the device identity when not given) */
   readonly protection?: Protection
 }
-
-export class NotClaimed extends Schema.TaggedError<NotClaimed>()("NotClaimed", { message: Schema.String }) {}
 
 type Outcome = "reload" | "exit"
 
@@ -80,14 +82,52 @@ const execute = (
     }
   })
 
+/** A reload once the answer to the request that asked for it has gone out (the reload closes the listener). */
+const reloadSoon = (outcome: Deferred.Deferred<Outcome>, scope: Scope.Scope) =>
+  Deferred.succeed(outcome, "reload").pipe(Effect.delay("250 millis"), Effect.forkIn(scope), Effect.asVoid)
+
+const setupPaths = (paths: CollectorPaths) => ({
+  dir: paths.dir,
+  ...(paths.machineIdFile === undefined ? {} : { machineIdFile: paths.machineIdFile }),
+  ...(paths.protection === undefined ? {} : { protection: paths.protection })
+})
+
+/**
+ * A collector not claimed yet: only the device page, in setup mode, on the configured listener, until
+ * it is claimed from there (or its configuration changes); then the loop of `runCollector` starts the
+ * collector's services. Nothing is read from cameras or uploaded meanwhile.
+ */
+const runSetup = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.Deferred<Outcome>, pinGuesses: AddressBackoff) =>
+  Effect.gen(function*() {
+    const secrets = makeSecretStore(paths.dir, paths.machineIdFile, paths.protection)
+    const scope = yield* Effect.scope
+    const status = {
+      edge_version: EDGE_VERSION,
+      claimed: false,
+      setup: "this collector is not claimed yet: claim it from its page (this address, /) or with `npm run edge -- claim CODE --central URL`",
+      config_version: config.config_version,
+      cameras: config.cameras.map((c) => ({ id: c.id, vendor: c.vendor, mode: c.mode }))
+    }
+    const app = setupRoutes({ ...setupPaths(paths), secrets, pinGuesses, reload: reloadSoon(outcome, scope) }, true).pipe(
+      HttpRouter.get("/health", HttpServerResponse.json({ status: "ok" })),
+      HttpRouter.get("/status", HttpServerResponse.json(status))
+    )
+    yield* Layer.launch(
+      HttpServer.serve(app).pipe(
+        HttpServer.withLogAddress,
+        Layer.provide(NodeHttpServer.layer(() => Http.createServer(), { port: config.listen.port, host: config.listen.host }))
+      )
+    ).pipe(Effect.forkScoped)
+    yield* Effect.logWarning("this collector is not claimed yet: claim it from its page, or with `npm run edge -- claim CODE --central URL`")
+    return yield* Deferred.await(outcome)
+  })
+
 const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.Deferred<Outcome>, pinGuesses: AddressBackoff) =>
   Effect.gen(function*() {
     const secrets = makeSecretStore(paths.dir, paths.machineIdFile, paths.protection)
     const stored = yield* secrets.read
     const centralUrl = config.central_url
-    if (stored["api_key"] === undefined || centralUrl === undefined) {
-      return yield* new NotClaimed({ message: "this collector is not claimed yet: run `npm run edge -- claim CODE --central URL`" })
-    }
+    if (stored["api_key"] === undefined || centralUrl === undefined) return yield* runSetup(paths, config, outcome, pinGuesses)
     let apiKey = stored["api_key"]
     const central = yield* makeCentral(centralUrl, () => apiKey)
     const buffer = yield* ReadBuffer
@@ -130,11 +170,12 @@ const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.De
       secrets,
       pinGuesses,
       status,
-      // After the answer has gone out: the reload closes the listener.
-      reload: Deferred.succeed(outcome, "reload").pipe(Effect.delay("250 millis"), Effect.forkIn(scope), Effect.asVoid)
+      reload: reloadSoon(outcome, scope)
     })
+    const setup = setupRoutes({ ...setupPaths(paths), secrets, pinGuesses, reload: reloadSoon(outcome, scope) }, false)
     const app = routes.pipe(
       HttpRouter.concat(statusPage),
+      HttpRouter.concat(setup),
       HttpRouter.get("/health", HttpServerResponse.json({ status: "ok" })),
       HttpRouter.get("/status", Effect.flatMap(status, (s) => HttpServerResponse.json(s)))
     )

@@ -3,8 +3,11 @@ import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fixturePath, HIKVISION_ANPR_DETECTION } from "./cameras"
+import * as Vm from "node:vm"
+import * as QRCode from "qrcode"
+import { fixturePath, HIKVISION_ANPR_DETECTION, ROOT } from "./cameras"
 import { type EdgeRun, runProcess } from "./edgeCli"
+import { collectorPort, launch, waitFor } from "./processes"
 
 /** tsx start-up is slow on a 2-core machine: one invocation may take this long. */
 const INVOCATION_MS = 30_000
@@ -89,5 +92,43 @@ describe("the production bundle", () => {
     expect(bundled.code, describeRun(bundled)).toBe(0)
     expect(bundled.stdout).toBe(source.stdout)
     expect(bundled.stdout).toContain('"text":"PECT600"')
-  })
+
+    // The setup page's QR decoder is in the bundle itself, and the bundled collector serves one that decodes.
+    expect(Fs.readFileSync(Path.join(ROOT, "edge/dist/main.mjs"), "utf8")).toContain("invertFirst")
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "alpr-cli-bundle-"))
+    Fs.writeFileSync(Path.join(dir, "machine-id"), randomBytes(16).toString("hex"))
+    const port = await collectorPort()
+    Fs.writeFileSync(Path.join(dir, "config.yaml"), JSON.stringify({ listen: { host: "127.0.0.1", port } }))
+    const collector = launch("edge/dist/main.mjs", ["run"], { EDGE_DIR: dir, EDGE_MACHINE_ID_FILE: Path.join(dir, "machine-id") })
+    try {
+      const served = await waitFor("the bundled collector's QR decoder", async () => {
+        if (collector.child.exitCode !== null) throw new Error(`collector exited:\n${collector.output.text}`)
+        const response = await fetch(`http://127.0.0.1:${port}/setup/jsQR.js`)
+        return response.ok ? { type: response.headers.get("content-type"), text: await response.text() } : undefined
+      })
+      expect(served.type).toBe("text/javascript; charset=utf-8")
+      const text = "https://alpr.example.org/claim#code=7KQ2-M9XD-4TPA"
+      expect(decodeWith(served.text, text)).toBe(text)
+    } finally {
+      await collector.kill("SIGKILL")
+    }
+  }, 180_000)
 })
+
+/** Runs a served jsQR as a browser would (a script defining `jsQR` on `self`) on the pixels of a QR code of `text`. */
+const decodeWith = (script: string, text: string): string | undefined => {
+  const { modules } = QRCode.create(text, { errorCorrectionLevel: "M" })
+  const scale = 4
+  const side = (modules.size + 8) * scale
+  const pixels = new Uint8ClampedArray(side * side * 4).fill(255)
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const [mx, my] = [Math.floor(x / scale) - 4, Math.floor(y / scale) - 4]
+      const dark = mx >= 0 && my >= 0 && mx < modules.size && my < modules.size && modules.data[my * modules.size + mx] === 1
+      if (dark) pixels.fill(0, (y * side + x) * 4, (y * side + x) * 4 + 3)
+    }
+  }
+  const browser: { self: { jsQR?: (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null } } = { self: {} }
+  Vm.runInNewContext(script, browser)
+  return browser.self.jsQR?.(pixels, side, side)?.data
+}

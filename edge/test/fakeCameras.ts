@@ -10,7 +10,7 @@ import { fixtureText as fixture } from "./cameras"
  * Fake network cameras for the pull and poll adapters: real HTTP servers on 127.0.0.1 that speak
  * the vendors' protocols, as far as the collector uses them.
  *
- * - a Hikvision ANPR camera: Digest authentication (checked, not just required), the
+ * - a Hikvision ANPR camera: Digest authentication (checked, not just required), its DeviceInfo, the
  *   `/ISAPI/Event/notification/alertStream` multipart stream, the plate list of any channel, and the
  *   pictures of listed plates;
  * - a UniFi Protect console: login or API key, bootstrap, the events list, events, thumbnails and
@@ -153,6 +153,19 @@ export interface FakeHikvision {
   readonly close: () => Promise<void>
 }
 
+/** The fake camera's `GET /ISAPI/System/deviceInfo`, in the shape of ISAPI's DeviceInfo. */
+export const DEVICE_INFO = `<?xml version="1.0" encoding="UTF-8"?>
+<DeviceInfo version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">
+<deviceName>Gate ANPR</deviceName>
+<deviceID>48443030-3637-3534-3835-d4e853bc4c02</deviceID>
+<model>iDS-2CD7A46G0/P-IZHS</model>
+<serialNumber>iDS-2CD7A46G0/P-IZHS20200101AAWRE12345678</serialNumber>
+<macAddress>d4:e8:53:bc:4c:02</macAddress>
+<firmwareVersion>V5.5.800</firmwareVersion>
+<firmwareReleasedDate>build 210628</firmwareReleasedDate>
+<deviceType>IPCamera</deviceType>
+</DeviceInfo>`
+
 /**
  * A Hikvision camera that wants Digest (MD5, qop=auth, a fresh nonce per challenge, the nonce count
  * rising) from user `username`.
@@ -219,6 +232,11 @@ export const startFakeHikvision = async (username: string, password: string): Pr
 
   const server = Http.createServer(async (req, res) => {
     if (!authorized(req)) return challenge(res)
+    if (req.method === "GET" && req.url === "/ISAPI/System/deviceInfo") {
+      res.writeHead(200, { "Content-Type": "application/xml" })
+      res.end(DEVICE_INFO)
+      return
+    }
     if (req.method === "GET" && req.url === "/ISAPI/Event/notification/alertStream") {
       streams++
       open = res

@@ -5,7 +5,10 @@ import * as Http from "node:http"
 import type * as Net from "node:net"
 
 /**
- * A fake central server for the uploader: a real HTTP server on 127.0.0.1 that speaks the ingest
+ * A fake central server for the uploader and the collector's claim: a real HTTP server on 127.0.0.1
+ * that speaks the collectors' contract (`POST /api/v1/collectors/claim`, single use, answered with
+ * `apiKey`, or 404/409 as the real one refuses an unknown or used code; `POST
+ * /api/v1/collectors/heartbeat` with that key, no commands) and the ingest
  * contract, `POST /api/v1/detections/batch` with `{events}` as JSON or as the `batch` part of a
  * multipart body (photos in `plate:<id>` / `scene:<id>` parts), answering
  * `{accepted, duplicates, rejected, errors}` like the real one: a detection_id it already stored is a
@@ -44,6 +47,10 @@ export interface Answered extends BatchSeen {
 export interface FakeCentral {
   readonly url: string
   readonly apiKey: string
+  /** the claim requests that arrived, in order */
+  readonly claims: ReadonlyArray<Record<string, unknown>>
+  /** the heartbeats that arrived with the API key, in order */
+  readonly heartbeats: ReadonlyArray<Record<string, unknown>>
   /** every batch answered, in the order the answers went out */
   readonly answered: ReadonlyArray<Answered>
   /** how many times each detection_id arrived in a batch answered 200, stored or duplicate */
@@ -78,8 +85,13 @@ const decodeDetection = Schema.decodeUnknownEither(Detection)
 
 export const startFakeCentral = async (
   reply: (batch: BatchSeen) => Reply = () => ({}),
-  apiKey = "test-api-key"
+  apiKey = "test-api-key",
+  /** the one claim code it takes (none when not given), as `alpr collector create` makes them */
+  claimCode?: string
 ): Promise<FakeCentral> => {
+  const claims: Array<Record<string, unknown>> = []
+  const heartbeats: Array<Record<string, unknown>> = []
+  let claimed = false
   const stored = new Set<string>()
   const deliveries = new Map<string, number>()
   const answered: Array<Answered> = []
@@ -88,13 +100,30 @@ export const startFakeCentral = async (
 
   const server = Http.createServer(async (req, res) => {
     const at = Date.now()
-    const index = arrivals++
     const send = (status: number, headers: Record<string, string>, body: string, seen?: BatchSeen) => {
       if (seen !== undefined) answered.push({ ...seen, status, answeredAt: Date.now() })
       res.writeHead(status, headers).end(body)
     }
+    const json = (status: number, value: unknown) => send(status, { "content-type": "application/json" }, JSON.stringify(value))
+    if (req.method === "POST" && req.url === "/api/v1/collectors/claim") {
+      const body = JSON.parse((await bodyOf(req)).toString("utf8")) as Record<string, unknown>
+      claims.push(body)
+      // The real server forgives case and spaces in a code; so does this one.
+      const code = String(body["claim_code"] ?? "").toUpperCase().replace(/\s/g, "")
+      if (claimCode === undefined || code !== claimCode) return json(404, { _tag: "ClaimCodeUnknown", message: "unknown claim code" })
+      if (claimed) return json(409, { _tag: "ClaimCodeUsed", message: "this claim code has been used" })
+      claimed = true
+      return json(201, { collector_id: "fake-collector", api_key: apiKey })
+    }
+    const authorized = req.headers.authorization === `Bearer ${apiKey}`
+    if (req.method === "POST" && req.url === "/api/v1/collectors/heartbeat") {
+      if (!authorized) return json(401, { _tag: "Unauthorized", message: "unknown API key" })
+      heartbeats.push(JSON.parse((await bodyOf(req)).toString("utf8")) as Record<string, unknown>)
+      return json(200, { status: "ok", server_time: new Date().toISOString(), pending_commands: [] })
+    }
     if (req.method !== "POST" || req.url !== "/api/v1/detections/batch") return send(404, {}, "")
-    if (req.headers.authorization !== `Bearer ${apiKey}`) {
+    const index = arrivals++
+    if (!authorized) {
       return send(401, { "content-type": "application/json" }, JSON.stringify({ _tag: "Unauthorized" }))
     }
     const parsed = await parseBatch(req.headers["content-type"] ?? "", await bodyOf(req)).catch((e: unknown) => e as Error)
@@ -131,6 +160,8 @@ export const startFakeCentral = async (
   return {
     url: `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}`,
     apiKey,
+    claims,
+    heartbeats,
     answered,
     deliveries,
     duplicates: () => duplicates,

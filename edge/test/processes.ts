@@ -58,7 +58,7 @@ export interface Proc {
 
 const running = new Set<Proc>()
 
-const launch = (script: string, args: ReadonlyArray<string>, env: Record<string, string>): Proc => {
+export const launch = (script: string, args: ReadonlyArray<string>, env: Record<string, string>): Proc => {
   const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "Info", ...env },

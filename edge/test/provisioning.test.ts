@@ -6,7 +6,7 @@ import * as Http from "node:http"
 import type * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { loadConfig, merge, readLayer, writeLayer } from "../src/config/EdgeConfig"
+import { loadConfig, merge, mergeLayer, readLayer, writeLayer } from "../src/config/EdgeConfig"
 import { claim } from "../src/provisioning/Claim"
 import { makeSecretStore } from "../src/provisioning/Secrets"
 
@@ -65,6 +65,41 @@ describe("layered configuration", () => {
       expect(config.heartbeat_seconds).toBe(30)
       expect(config.retention_days).toBe(7)
       expect(config.central_url).toBe("https://central.example")
+    }))
+
+  it("merges cameras by id: a later layer's camera over the earlier one of that id, the others kept, earlier layers' first", () => {
+    const central = { cameras: [{ id: "gate", vendor: "hikvision", mode: "pull", url: "http://10.0.0.5" }, { id: "lot", vendor: "unifi" }] }
+    const local = { cameras: [{ id: "yard", vendor: "generic" }, { id: "gate", url: "http://10.0.0.6", name: "Gate" }] }
+    expect(mergeLayer(central, local)).toEqual({
+      cameras: [
+        { id: "gate", vendor: "hikvision", mode: "pull", url: "http://10.0.0.6", name: "Gate" },
+        { id: "lot", vendor: "unifi" },
+        { id: "yard", vendor: "generic" }
+      ]
+    })
+    // Other lists still replace; a layer without cameras keeps the earlier ones.
+    expect(mergeLayer({ l: [1, 2], cameras: [{ id: "a" }] }, { l: [3] })).toEqual({ l: [3], cameras: [{ id: "a" }] })
+  })
+
+  it.effect("keeps every camera the central server pushed when cameras are added or changed on site", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      yield* writeLayer(dir, "config.yaml", { cameras: [{ id: "base", vendor: "generic" }] })
+      yield* writeLayer(dir, "central.yaml", {
+        cameras: [{ id: "gate", vendor: "hikvision", mode: "pull", url: "http://10.0.0.5", username: "admin" }, { id: "lot", vendor: "axis" }]
+      })
+      yield* writeLayer(dir, "local.yaml", { cameras: [{ id: "gate", url: "http://10.0.0.6" }, { id: "yard", vendor: "survision" }] })
+      const config = yield* loadConfig(dir)
+      expect(config.cameras.map((c) => [c.id, c.vendor, c.mode, c.url])).toEqual([
+        ["base", "generic", "push", undefined],
+        ["gate", "hikvision", "pull", "http://10.0.0.6"],
+        ["lot", "axis", "push", undefined],
+        ["yard", "survision", "push", undefined]
+      ])
+      expect(config.cameras[1]!.username).toBe("admin")
+      // A camera a layer adds must still be whole: merged with nothing, a vendor is missing.
+      yield* writeLayer(dir, "local.yaml", { cameras: [{ id: "new-one", url: "http://10.0.0.7" }] })
+      expect((yield* Effect.flip(loadConfig(dir))).message).toMatch(/vendor/)
     }))
 
   it.effect("says which file and field is wrong", () =>

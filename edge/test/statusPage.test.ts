@@ -10,7 +10,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Yaml from "yaml"
 import { AddressBackoff } from "../src/listener/AddressBackoff"
-import { hashPin, statusPageRoutes } from "../src/listener/StatusPage"
+import { checkPin, hashPin, statusPageRoutes } from "../src/listener/StatusPage"
 import { makeSecretStore } from "../src/provisioning/Secrets"
 import { edge } from "./edgeCli"
 
@@ -161,6 +161,23 @@ describe("edge set-pin", () => {
     expect(ok.code, ok.stderr).toBe(0)
     const stored = await Effect.runPromise(makeSecretStore(dir, env.EDGE_MACHINE_ID_FILE).read)
     expect(stored["status_pin_hash"]).toMatch(/^pin8:/)
+
+    // --if-unset (the install script's): a PIN already set is kept, and standard input is not read.
+    const kept = await edge(["set-pin", "--if-unset"], env, "another-pin-99\n")
+    expect(kept.code, kept.stderr).toBe(0)
+    expect(JSON.parse(kept.stdout)).toEqual({ pin: "kept" })
+    expect((await Effect.runPromise(makeSecretStore(dir, env.EDGE_MACHINE_ID_FILE).read))["status_pin_hash"]).toBe(stored["status_pin_hash"])
+  }, 180_000)
+
+  it("--if-unset sets a PIN where none is set", async () => {
+    const dir = tempDir()
+    const env = { EDGE_DIR: dir, EDGE_MACHINE_ID_FILE: Path.join(dir, "machine-id") }
+    Fs.writeFileSync(env.EDGE_MACHINE_ID_FILE, randomBytes(16).toString("hex"))
+    const set = await edge(["set-pin", "--if-unset"], env, "first-pin-123\n")
+    expect(set.code, set.stderr).toBe(0)
+    expect(JSON.parse(set.stdout)).toEqual({ pin: "set" })
+    const stored = (await Effect.runPromise(makeSecretStore(dir, env.EDGE_MACHINE_ID_FILE).read))["status_pin_hash"]!
+    expect(checkPin("first-pin-123", stored)).toBe(true)
   }, 120_000)
 })
 

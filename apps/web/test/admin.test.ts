@@ -1,4 +1,5 @@
 import { connect as connectMqtt } from "mqtt"
+import * as QRCodeLib from "qrcode"
 import * as Fs from "node:fs/promises"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -105,6 +106,10 @@ describe("the admin panel", () => {
     expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true)
     const code = (await page.getByTestId("claim-code").locator("code").first().textContent())!
     expect(code).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){2,}$/)
+    // The QR holds this server's address and the code, for the collector's device page (edge setup.test.ts
+    // reads this form from a photo): the same encoder with the same settings draws the same image only for it.
+    const expected = await QRCodeLib.toString(`${server.url}/claim#code=${code}`, { type: "svg", margin: 2, errorCorrectionLevel: "M" })
+    expect(decodeURIComponent((await qr.getAttribute("src"))!.replace(/^data:image\/svg\+xml;charset=utf-8,/, ""))).toBe(expected)
     await page.getByRole("list").getByText("North gate", { exact: true }).waitFor()
     await screenshot(page, "phone-admin-collectors", { fullPage: true })
 

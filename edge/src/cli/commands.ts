@@ -99,16 +99,39 @@ const firstLineOfStdin = Effect.async<string>((resume) => {
   process.stdin.on("end", () => resume(Effect.succeed(data.split("\n")[0]!.trim())))
 })
 
-export const setPinCommand = Command.make("set-pin", { dir: dirOption }, ({ dir }) =>
-  Effect.gen(function*() {
-    const pin = yield* firstLineOfStdin
-    if (pin.length < MIN_PIN_LENGTH) {
-      return yield* Effect.fail(new Error(`the PIN (first line of standard input) must have at least ${MIN_PIN_LENGTH} characters`))
-    }
-    const directory = resolveDir(dir)
-    yield* Effect.flatMap(secretStore(directory), (store) => store.update((s) => ({ ...s, status_pin_hash: hashPin(pin) })))
-    yield* Console.log(JSON.stringify({ pin: "set" }))
-  })).pipe(Command.withDescription("Set the PIN the status page asks for before a change (read from standard input)"))
+/** A PIN typed on the terminal, twice and not echoed; else the first line of standard input. */
+const newPin = Effect.gen(function*() {
+  if (process.stdin.isTTY !== true) return yield* firstLineOfStdin
+  const [pin, again] = yield* askLines([`PIN of the device page (at least ${MIN_PIN_LENGTH} characters):`, "The PIN again:"])
+  if (pin !== again) return yield* Effect.fail(new Error("the two PINs differ; nothing changed"))
+  return pin!.trim()
+})
+
+export const setPinCommand = Command.make(
+  "set-pin",
+  {
+    dir: dirOption,
+    ifUnset: Options.boolean("if-unset").pipe(Options.withDescription("keep the PIN when one is set already (for install scripts)"))
+  },
+  ({ dir, ifUnset }) =>
+    Effect.gen(function*() {
+      const store = yield* secretStore(resolveDir(dir))
+      if (ifUnset && (yield* store.read)["status_pin_hash"] !== undefined) {
+        yield* Console.log(JSON.stringify({ pin: "kept" }))
+        return
+      }
+      const pin = yield* newPin
+      if (pin.length < MIN_PIN_LENGTH) {
+        return yield* Effect.fail(new Error(`the PIN (first line of standard input) must have at least ${MIN_PIN_LENGTH} characters`))
+      }
+      yield* store.update((s) => ({ ...s, status_pin_hash: hashPin(pin) }))
+      yield* Console.log(JSON.stringify({ pin: "set" }))
+    })
+).pipe(
+  Command.withDescription(
+    "Set the PIN the device page asks for before a change or a claim (typed twice on a terminal, else the first line of standard input)"
+  )
+)
 
 export const cameraPasswordCommand = Command.make(
   "camera-password",

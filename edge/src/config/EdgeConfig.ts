@@ -13,7 +13,11 @@ import { checkCentralUrl } from "./CentralUrl"
  *   1. `config.yaml`   the base, written at installation
  *   2. `central.yaml`  pushed by the central server (`config_update` / `update_cameras` commands)
  *   3. `local.yaml`    local overrides made on site, which central pushes never overwrite
- * Objects merge key by key; lists and plain values replace. Secrets never live here (see Secrets.ts).
+ * Objects merge key by key; lists and plain values replace, except `cameras`, which merge by camera
+ * `id`: a later layer's camera with the id of an earlier one is merged over it (key by key), the others
+ * are kept, the earlier layers' first, in their order, then the new ones in theirs. So a camera added
+ * or changed on site (local.yaml) leaves every camera the central server pushed in place; a layer
+ * cannot remove an earlier layer's camera. Secrets never live here (see Secrets.ts).
  */
 
 export const CameraConfig = Schema.Struct({
@@ -113,6 +117,28 @@ export const merge = (base: unknown, over: unknown): unknown => {
   return out
 }
 
+const cameraId = (camera: unknown) => isPlain(camera) && typeof camera["id"] === "string" ? camera["id"] : undefined
+
+/** Two layers' camera lists, merged by camera id; anything but two lists is merged as any other value. */
+const mergeCameras = (base: unknown, over: unknown): unknown => {
+  if (!Array.isArray(base) || !Array.isArray(over)) return merge(base, over)
+  const out: Array<unknown> = [...base]
+  for (const camera of over) {
+    const id = cameraId(camera)
+    const at = id === undefined ? -1 : out.findIndex((c) => cameraId(c) === id)
+    if (at === -1) out.push(camera)
+    else out[at] = merge(out[at], camera)
+  }
+  return out
+}
+
+/** Merges a configuration layer over the ones before it: `merge`, with `cameras` merged by id. */
+export const mergeLayer = (base: unknown, over: unknown): unknown => {
+  const merged = merge(base, over)
+  if (!isPlain(merged) || !isPlain(base) || !isPlain(over) || !("cameras" in over)) return merged
+  return { ...merged, cameras: mergeCameras(base["cameras"], over["cameras"]) }
+}
+
 /** One layer's mapping as written (empty when the file does not exist). */
 export const readLayer = (dir: string, name: typeof LAYERS[number]) =>
   Effect.try({
@@ -137,7 +163,7 @@ export const loadConfig = (dir: string, replace: Partial<Record<typeof LAYERS[nu
     for (const name of LAYERS) {
       const layer = replace[name] ?? (yield* readLayer(dir, name))
       if (name === "local.yaml") yield* checkLocalLayer(layer)
-      merged = merge(merged, layer)
+      merged = mergeLayer(merged, layer)
     }
     const config = yield* Schema.decodeUnknown(EdgeConfig)(merged).pipe(
       Effect.mapError((e) =>

@@ -13,7 +13,8 @@ import { AddressBackoff } from "./AddressBackoff"
 /**
  * The collector's local status page, for a volunteer on site with a phone: what the collector is
  * doing, readable by anyone on the site network (it shows no secrets), and one change, the local
- * configuration layer (`local.yaml`), which needs the PIN. The PIN (at least 8 characters) is kept as
+ * configuration layer (`local.yaml`), which needs the PIN. The claim and the cameras are set up from
+ * `/setup` (SetupPage.ts), behind the same PIN check (`requirePin`). The PIN (at least 8 characters) is kept as
  * a scrypt hash in the encrypted secrets (`npm run edge -- set-pin`). Wrong PINs are counted per
  * source address (see AddressBackoff): four are free, then that address waits 30 s, doubling up to
  * an hour, while every other address can still make changes. The local layer cannot change where
@@ -43,7 +44,7 @@ export const checkPin = (pin: string, stored: string) => {
   return candidate.length === expected.length && timingSafeEqual(candidate, expected)
 }
 
-const escape = (text: string) =>
+export const escape = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]!)
 
 const page = (status: Record<string, unknown>) => {
@@ -70,9 +71,52 @@ td,th{padding:.3rem 0;border-bottom:1px solid #ddd}.full{color:#b00020;font-weig
 <table><tr><th>Camera</th><th>Last heard</th><th>Reads</th><th>Errors</th></tr>
 ${cameras.map(([id, c]) => `<tr><td>${escape(id)}</td><td>${escape(String(c["last_seen"]))}</td><td>${escape(String(c["reads"]))}</td><td>${escape(String(c["errors"]))}${c["lastError"] ? ` (${escape(String(c["lastError"]))})` : ""}</td></tr>`).join("")}
 </table>
+<p><a href="/setup">Cameras: add, change, test their connection</a> (needs the PIN)</p>
 <p>Changing the local configuration needs the PIN: <code>PUT /local-config</code> with the YAML as the body and the PIN in the <code>X-PIN</code> header.</p>
 </body></html>`
 }
+
+/**
+ * The PIN check every change from the device page goes through: the PIN in `X-PIN`, wrong ones
+ * counted in `pinGuesses` by source address. Undefined when the PIN is right; else the answer that
+ * refuses the change (403 no PIN set or a PIN from before the 8-character rule, 429 waiting, 401 wrong).
+ */
+export const requirePin = (secrets: SecretStore, pinGuesses: AddressBackoff) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    // No proxy stands in front of the collector: the socket's peer is the client.
+    const address = Option.getOrElse(request.remoteAddress, () => "unknown")
+    const now = yield* Clock.currentTimeMillis
+    const wait = pinGuesses.waitMs(address, now)
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000)
+      return yield* HttpServerResponse.json(
+        { error: `too many wrong PINs from this address; try again in ${seconds} s` },
+        { status: 429, headers: { "retry-after": String(seconds) } }
+      )
+    }
+    const stored = (yield* secrets.read)["status_pin_hash"]
+    const pin = request.headers["x-pin"] ?? ""
+    if (stored === undefined) {
+      return yield* HttpServerResponse.json({ error: NO_PIN }, { status: 403 })
+    }
+    if (isLegacyPin(stored)) {
+      return yield* HttpServerResponse.json({ error: LEGACY_PIN }, { status: 403 })
+    }
+    if (pin.length >= MIN_PIN_LENGTH && checkPin(pin, stored)) {
+      pinGuesses.succeeded(address)
+      return undefined
+    }
+    const earned = pinGuesses.failed(address, now)
+    yield* Effect.logWarning("wrong status page PIN").pipe(Effect.annotateLogs({ address, wait_seconds: earned / 1000 }))
+    return yield* HttpServerResponse.json({ error: "wrong PIN" }, { status: 401 })
+  })
+
+export const NO_PIN = "no PIN is set on this collector: set one on the collector with `npm run edge -- set-pin` " +
+  "(at least 8 characters, on standard input; deploy/edge/install.sh asks for it)"
+
+export const LEGACY_PIN = `the PIN on this collector was set before PINs needed ${MIN_PIN_LENGTH} characters; ` +
+  "no change is accepted until a new one is set: npm run edge -- set-pin"
 
 export const statusPageRoutes = (options: {
   readonly dir: string
@@ -85,48 +129,13 @@ export const statusPageRoutes = (options: {
 }) => {
   const backoff = options.pinGuesses ?? newPinGuesses()
 
-  const authorised = Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    // No proxy stands in front of the collector: the socket's peer is the client.
-    const address = Option.getOrElse(request.remoteAddress, () => "unknown")
-    const now = yield* Clock.currentTimeMillis
-    const wait = backoff.waitMs(address, now)
-    if (wait > 0) return { verdict: "wait" as const, seconds: Math.ceil(wait / 1000) }
-    const stored = (yield* options.secrets.read)["status_pin_hash"]
-    const pin = request.headers["x-pin"] ?? ""
-    if (stored === undefined) return { verdict: "no-pin" as const }
-    if (isLegacyPin(stored)) return { verdict: "legacy-pin" as const }
-    if (pin.length >= MIN_PIN_LENGTH && checkPin(pin, stored)) {
-      backoff.succeeded(address)
-      return { verdict: "ok" as const }
-    }
-    const earned = backoff.failed(address, now)
-    yield* Effect.logWarning("wrong status page PIN").pipe(Effect.annotateLogs({ address, wait_seconds: earned / 1000 }))
-    return { verdict: "wrong" as const }
-  })
-
   return HttpRouter.empty.pipe(
     HttpRouter.get("/", Effect.flatMap(options.status, (s) => HttpServerResponse.html(page(s)))),
     HttpRouter.put(
       "/local-config",
       Effect.gen(function*() {
-        const auth = yield* authorised
-        if (auth.verdict === "no-pin") {
-          return yield* HttpServerResponse.json({ error: "no PIN is set on this collector: npm run edge -- set-pin" }, { status: 403 })
-        }
-        if (auth.verdict === "legacy-pin") {
-          return yield* HttpServerResponse.json({
-            error: `the PIN on this collector was set before PINs needed ${MIN_PIN_LENGTH} characters; ` +
-              "no change is accepted until a new one is set: npm run edge -- set-pin"
-          }, { status: 403 })
-        }
-        if (auth.verdict === "wait") {
-          return yield* HttpServerResponse.json(
-            { error: `too many wrong PINs from this address; try again in ${auth.seconds} s` },
-            { status: 429, headers: { "retry-after": String(auth.seconds) } }
-          )
-        }
-        if (auth.verdict === "wrong") return yield* HttpServerResponse.json({ error: "wrong PIN" }, { status: 401 })
+        const refused = yield* requirePin(options.secrets, backoff)
+        if (refused !== undefined) return refused
         const request = yield* HttpServerRequest.HttpServerRequest
         const text = yield* request.text
         const parsed = yield* Effect.try(() => Yaml.parse(text) as unknown).pipe(Effect.either)
