@@ -10,6 +10,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { execFile } from "node:child_process"
 import * as Http from "node:http"
+import { cameraReport, testCameras } from "./adapters/CameraReport"
 import { CameraStates, runCameraSources } from "./adapters/Sources"
 import { ReadBuffer } from "./buffer/Buffer"
 import { type EdgeConfig, loadConfig, readLayer, writeLayer } from "./config/EdgeConfig"
@@ -69,8 +70,12 @@ const execute = (
         const current = yield* readLayer(dir, "central.yaml")
         const layer = { ...current, cameras, config_version: command.id }
         const config = yield* loadConfig(dir, { "central.yaml": layer })
+        // Each pushed camera's login is tried before the change applies; a failure is told, not refused
+        // (its password may be set on the device only later).
+        const pushed = new Set(cameras.map((c) => (c as { readonly id?: unknown }).id))
+        const tested = yield* testCameras(config.cameras.filter((c) => pushed.has(c.id)), secrets)
         yield* writeLayer(dir, "central.yaml", layer)
-        return { message: `${config.cameras.length} cameras configured`, then: "reload" as const }
+        return { message: `${config.cameras.length} cameras configured${tested === "" ? "" : `; ${tested}`}`, then: "reload" as const }
       }
       case "rotate_key": {
         const rotation = yield* central.rotateKey
@@ -201,6 +206,7 @@ const runOnce = (paths: CollectorPaths, config: EdgeConfig, outcome: Deferred.De
         disk: { used_bytes: Math.round(stats.usedBytes), quota_bytes: Math.round(stats.quotaBytes), full: stats.full },
         // The server measures this clock against its own, and counts three missed beats as silence.
         device_time: new Date().toISOString(),
+        cameras: cameraReport(config.cameras, yield* secrets.read, cameraStates.snapshot()),
         heartbeat_seconds: Math.min(3600, Math.max(1, Math.round(config.heartbeat_seconds)))
       })
       for (const command of answer.pending_commands) {

@@ -1,3 +1,4 @@
+import { CAMERA_VENDORS, type CameraVendor } from "@chaverim/domain/CameraConnection"
 import type { Detection } from "@chaverim/domain/Detection"
 import * as Schema from "effect/Schema"
 
@@ -44,5 +45,6 @@ export class PayloadError extends Schema.TaggedError<PayloadError>()("PayloadErr
   message: Schema.String
 }) {}
 
-export const VENDORS = ["hikvision", "unifi", "axis", "genetec", "survision", "platerecognizer", "blueiris", "frigate", "generic"] as const
-export type Vendor = typeof VENDORS[number]
+/** The vendors the collector reads: the domain's list, which the central server checks a camera's connection against. */
+export const VENDORS = CAMERA_VENDORS
+export type Vendor = CameraVendor

@@ -1,4 +1,5 @@
 import * as Schema from "effect/Schema"
+import { DeviceCamera } from "./CameraConnection"
 import { IsoTimestamp } from "./Detection"
 
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
@@ -40,6 +41,11 @@ export const Heartbeat = Schema.Struct({
   device_time: Schema.optional(IsoTimestamp),
   /** how often the collector beats, in seconds: three missed beats make it silent (60 when omitted) */
   heartbeat_seconds: Schema.optional(Schema.Int.pipe(Schema.between(1, 3600))),
+  /**
+   * the cameras the collector runs, as its layers merge them, and how each connection goes: the admin
+   * panel compares them with what it set (additive; older collectors omit it)
+   */
+  cameras: Schema.optional(Schema.Array(DeviceCamera).pipe(Schema.maxItems(100))),
   /** the buffer's disk: at its quota the collector refuses new reads (additive; older collectors omit it) */
   disk: Schema.optional(Schema.Struct({
     used_bytes: NonNegativeInt,

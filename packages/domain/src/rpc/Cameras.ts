@@ -2,7 +2,8 @@
 import * as Rpc from "@effect/rpc/Rpc"
 import * as RpcGroup from "@effect/rpc/RpcGroup"
 import * as Schema from "effect/Schema"
-import { NotFound } from "../Errors"
+import { CameraConnection, DeviceCamera, ExternalCameraId } from "../CameraConnection"
+import { BadRequest, NotFound } from "../Errors"
 import { Label, RequiredRole, RpcSession, uuid } from "./Common"
 
 export const Latitude = Schema.Number.pipe(
@@ -61,6 +62,12 @@ export const Camera = Schema.Struct({
   min_confidence: Schema.NullOr(Schema.Number),
   /** retired: kept with its reads, no longer watched by the health monitor */
   retired_at: Schema.NullOr(Schema.String),
+  /** how its collector reaches it, set here and pushed to the collector (null: the device's own configuration rules) */
+  connection: Schema.NullOr(CameraConnection),
+  /** the camera as its collector last reported running it; null when it reports no such camera */
+  device: Schema.NullOr(DeviceCamera),
+  /** what differs between `connection` and `device`, in phrases; empty when they agree */
+  drift: Schema.Array(Schema.String),
   updated_at: Schema.String
 })
 export type Camera = typeof Camera.Type
@@ -78,7 +85,9 @@ export const CameraUpdate = Schema.Struct({
   expected_per_hour: Schema.optional(Schema.NullOr(ExpectedPerHour)),
   min_confidence: Schema.optional(Schema.NullOr(MinConfidence)),
   /** true retires the camera, false brings it back */
-  retired: Schema.optional(Schema.Boolean)
+  retired: Schema.optional(Schema.Boolean),
+  /** how the collector reaches it; null: no longer set centrally (the next push leaves it out) */
+  connection: Schema.optional(Schema.NullOr(CameraConnection))
 }).pipe(
   Schema.filter((p) =>
     (p.lat === undefined) === (p.lon === undefined) && (p.lat === null) === (p.lon === null) ||
@@ -86,15 +95,62 @@ export const CameraUpdate = Schema.Struct({
   ),
   Schema.filter((p) =>
     Object.keys(p).some((key) => key !== "camera_id") ||
-    "nothing to change: send at least one of name, site, lat and lon, bearing, travel_direction, zone, expected_per_hour, min_confidence, retired"
+    "nothing to change: send at least one of name, site, lat and lon, bearing, travel_direction, zone, expected_per_hour, min_confidence, retired, connection"
   )
 )
 export type CameraUpdate = typeof CameraUpdate.Type
+
+/** A camera made in the panel before it has sent a read: its id on the collector and how the collector reaches it. */
+export const CameraCreate = Schema.Struct({
+  collector_id: uuid("collector_id"),
+  external_id: ExternalCameraId,
+  name: Schema.optional(Label("name")),
+  site: Schema.optional(Label("site")),
+  lat: Schema.optional(Latitude),
+  lon: Schema.optional(Longitude),
+  connection: CameraConnection
+}).pipe(
+  Schema.filter((p) => (p.lat === undefined) === (p.lon === undefined) || "lat and lon are set together")
+)
+export type CameraCreate = typeof CameraCreate.Type
+
+/** What a push queued: the `update_cameras` command and the cameras it carries. */
+export const CamerasPushed = Schema.Struct({
+  command_id: Schema.String,
+  collector_id: Schema.String,
+  cameras: Schema.Array(Schema.String)
+})
+
+/** A collector's side of its cameras: what it reports running that no camera here sets, and how the last push went. */
+export const CollectorCameras = Schema.Struct({
+  collector_id: Schema.String,
+  /** its last heartbeat with a camera report; null when none came yet */
+  reported_at: Schema.NullOr(Schema.String),
+  /** cameras the collector runs that no camera here sets the connection of (its own configuration's) */
+  device_only: Schema.Array(DeviceCamera),
+  /** the last `update_cameras` sent to it: pending until it answers, then done or failed with each camera's login test */
+  last_push: Schema.NullOr(Schema.Struct({
+    command_id: Schema.String,
+    status: Schema.Literal("pending", "done", "failed"),
+    message: Schema.NullOr(Schema.String),
+    created_at: Schema.String,
+    acked_at: Schema.NullOr(Schema.String)
+  }))
+})
+export type CollectorCameras = typeof CollectorCameras.Type
 
 export class CamerasRpcs extends RpcGroup.make(
   Rpc.make("cameras.list", {
     payload: { collector_id: Schema.optional(uuid("collector_id")) },
     success: Schema.Array(Camera)
   }),
-  Rpc.make("cameras.update", { payload: CameraUpdate, success: Camera, error: NotFound })
+  Rpc.make("cameras.update", { payload: CameraUpdate, success: Camera, error: NotFound }),
+  Rpc.make("cameras.create", { payload: CameraCreate, success: Camera, error: Schema.Union(NotFound, BadRequest) }),
+  /**
+   * Queues `update_cameras` for the collector with every camera in service that has a connection set:
+   * the collector checks the list, tests each camera's login and applies it, and says how it went in its
+   * answer to the command and in its heartbeats
+   */
+  Rpc.make("cameras.push", { payload: { collector_id: uuid("collector_id") }, success: CamerasPushed, error: Schema.Union(NotFound, BadRequest) }),
+  Rpc.make("cameras.collector", { payload: { collector_id: uuid("collector_id") }, success: CollectorCameras, error: NotFound })
 ).annotateRpcs(RequiredRole, "admin").middleware(RpcSession) {}

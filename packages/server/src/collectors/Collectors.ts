@@ -216,7 +216,9 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
                queue_depth = ${beat.queue_depth}, cameras_online = ${beat.cameras_online},
                config_version = ${beat.config_version}, edge_version = ${beat.edge_version},
                disk_used_bytes = ${beat.disk?.used_bytes ?? null}, disk_quota_bytes = ${beat.disk?.quota_bytes ?? null},
-               disk_full = ${beat.disk?.full ?? null}
+               disk_full = ${beat.disk?.full ?? null},
+               reported_cameras = coalesce(${beat.cameras === undefined ? null : JSON.stringify(beat.cameras)}::jsonb, reported_cameras),
+               cameras_reported_at = CASE WHEN ${beat.cameras !== undefined} THEN now() ELSE cameras_reported_at END
          WHERE id = ${collectorId}`
       // A command is offered until acknowledged, but not again while the collector may still be
       // carrying it out (a reboot takes longer than one heartbeat).

@@ -9,6 +9,7 @@ import { Button, Loading, Notice, ProblemNote, TextField } from "../../ui/contro
 import { cameraLabel } from "../../ui/format"
 import type { MapPoint } from "../map/CameraMap"
 import { LazyMap } from "../map/LazyMap"
+import { CollectorCameras, type ConnectionDraft, connectionDraftOf, ConnectionFields, connectionOf, NewCamera, OnTheDevice } from "./CameraConnection"
 
 interface Draft {
   readonly name: string
@@ -21,6 +22,7 @@ interface Draft {
   readonly minConfidence: string
   /** the zone as GeoJSON text */
   readonly zone: string
+  readonly connection: ConnectionDraft
 }
 
 const draftOf = (camera: Camera): Draft => ({
@@ -32,7 +34,8 @@ const draftOf = (camera: Camera): Draft => ({
   travel: camera.travel_direction ?? "",
   expected: camera.expected_per_hour === null ? "" : String(camera.expected_per_hour),
   minConfidence: camera.min_confidence === null ? "" : String(Math.round(camera.min_confidence * 100) / 100),
-  zone: camera.zone === null ? "" : JSON.stringify(camera.zone)
+  zone: camera.zone === null ? "" : JSON.stringify(camera.zone),
+  connection: connectionDraftOf(camera.connection)
 })
 
 const decodeZone = Schema.decodeUnknownEither(Zone)
@@ -59,8 +62,12 @@ const changesOf = (camera: Camera, draft: Draft) => {
   const lat = number(draft.lat)
   const lon = number(draft.lon)
   const zone = zoneOf(draft.zone)
+  const connection = connectionOf(draft.connection, camera.connection)
   return {
     camera_id: camera.camera_id,
+    ...("connection" in connection && JSON.stringify(connection.connection) !== JSON.stringify(camera.connection)
+      ? { connection: connection.connection }
+      : {}),
     ...(text(draft.name) !== camera.name ? { name: text(draft.name) } : {}),
     ...(text(draft.site) !== camera.site ? { site: text(draft.site) } : {}),
     ...(lat !== camera.lat || lon !== camera.lon ? { lat, lon } : {}),
@@ -84,11 +91,13 @@ const CameraEditor = ({ camera, draft, setDraft, onSaved }: {
   const [retiring, retire] = useRpcAction(() => withRpc((rpc) => rpc.cameras.update({ camera_id: camera.camera_id, retired: camera.retired_at === null })))
   const set = (change: Partial<Draft>) => setDraft({ ...draft, ...change })
   const zone = zoneOf(draft.zone)
+  const connection = connectionOf(draft.connection, camera.connection)
+  const problem = "problem" in zone || "problem" in connection
   return (
     <form className="flex flex-col gap-3 rounded-lg bg-white p-3 ring-1 ring-slate-200"
       onSubmit={async (event) => {
         event.preventDefault()
-        if ("problem" in zone) return
+        if (problem) return
         if ((await save()).state === "ready") onSaved()
       }}>
       <h2 className="font-semibold text-slate-900">
@@ -120,11 +129,14 @@ const CameraEditor = ({ camera, draft, setDraft, onSaved }: {
         </span>
       </label>
       {"problem" in zone && <p role="alert" className="text-red-800">{zone.problem}</p>}
+      <ConnectionFields draft={draft.connection} set={(change) => set({ connection: { ...draft.connection, ...change } })} />
+      {"problem" in connection && <p role="alert" className="text-red-800">{connection.problem}</p>}
+      <OnTheDevice camera={camera} />
       {saved.state === "failed" && <ProblemNote problem={saved.problem} />}
       {saved.state === "ready" && <Notice tone="success">Saved.</Notice>}
       {retiring.state === "failed" && <ProblemNote problem={retiring.problem} />}
       <div className="flex flex-wrap gap-2">
-        <Button type="submit" disabled={saved.state === "loading" || "problem" in zone}>Save camera</Button>
+        <Button type="submit" disabled={saved.state === "loading" || problem}>Save camera</Button>
         <Button variant="secondary" disabled={retiring.state === "loading"} onClick={async () => {
           if ((await retire()).state === "ready") onSaved()
         }}>{camera.retired_at === null ? "Retire camera" : "Bring it back"}</Button>
@@ -148,6 +160,7 @@ export const Cameras = () => {
   const [cameras, reload] = useRpc(() => withRpc((rpc) => rpc.cameras.list({})), [])
   const [selectedId, setSelectedId] = useState<string>()
   const [draft, setDraft] = useState<Draft>()
+  const [adding, setAdding] = useState(false)
   const list = valueOf(cameras) ?? []
   const selected = list.find((c) => c.camera_id === selectedId)
   const select = (camera: Camera) => {
@@ -159,7 +172,19 @@ export const Cameras = () => {
       <div className="flex flex-col gap-3">
         {cameras.state === "failed" && <ProblemNote problem={cameras.problem} />}
         {cameras.state === "loading" && list.length === 0 && <Loading />}
-        {cameras.state === "ready" && list.length === 0 && <p className="text-slate-700">No cameras yet: they appear when a collector first uploads their reads.</p>}
+        {cameras.state === "ready" && list.length === 0 && (
+          <p className="text-slate-700">No cameras yet: they appear when a collector first uploads their reads, or add one here.</p>
+        )}
+        <Button variant="secondary" className="self-start" aria-expanded={adding} onClick={() => setAdding(!adding)}>
+          {adding ? "Close the new camera" : "Add a camera"}
+        </Button>
+        {adding && (
+          <NewCamera onCreated={(camera) => {
+            setAdding(false)
+            reload()
+            select(camera)
+          }} />
+        )}
         <ul className="flex flex-col gap-1">
           {list.map((camera) => (
             <li key={camera.camera_id}>
@@ -177,6 +202,7 @@ export const Cameras = () => {
         {selected && draft && (
           <CameraEditor key={selected.camera_id} camera={selected} draft={draft} setDraft={setDraft} onSaved={reload} />
         )}
+        {selected && <CollectorCameras key={selected.collector_id} collectorId={selected.collector_id} collectorName={selected.collector_name} onPushed={reload} />}
       </div>
       <LazyMap points={pointsOf(list, selected, draft)} label="Map of the cameras; click to place the selected camera"
         className="h-[60vh] min-h-72 lg:sticky lg:top-4"
