@@ -245,6 +245,16 @@ describe("admin RPC over WebSocket at /rpc", () => {
           client.cameras.update({ camera_id: cameras[0]!.camera_id, name: "Main St north", site: "North gate", lat: 41.2, lon: -74.1 })
         )
         const unknownCamera = yield* Effect.exit(client.cameras.update({ camera_id: randomUUID(), site: "x" }))
+        const madeCamera = yield* call(
+          "cameras.create",
+          client.cameras.create({
+            collector_id: code.collector_id,
+            external_id: "hik-gate",
+            connection: { vendor: "hikvision", mode: "pull", url: "http://192.168.1.64", username: "admin" }
+          })
+        )
+        const pushedCameras = yield* call("cameras.push", client.cameras.push({ collector_id: code.collector_id }))
+        const collectorCameras = yield* call("cameras.collector", client.cameras.collector({ collector_id: code.collector_id }))
 
         // wall displays (pairing and sessions: displays.test.ts)
         const display = yield* call("displays.create", client.displays.create({ name: `Wall ${username}` }))
@@ -288,7 +298,7 @@ describe("admin RPC over WebSocket at /rpc", () => {
 
         return {
           exported, verified, future, window, created, listed, whileDisabled, reset, taken, code, claimed, batch, collectors, second, rotate, reboot, config,
-          heartbeat, cameras, updated, unknownCamera, revoked, afterRevoke, unknownCollector, mine, firstPage, secondPage,
+          heartbeat, cameras, updated, unknownCamera, madeCamera, pushedCameras, collectorCameras, revoked, afterRevoke, unknownCollector, mine, firstPage, secondPage,
           display, displayCode, displayRevoked, displays, linkCode
         }
       }))
@@ -337,7 +347,8 @@ describe("admin RPC over WebSocket at /rpc", () => {
     expect(commands.map((c) => [c.id, c.cmd, c.created_by])).toEqual([
       [result.rotate.command_id, "rotate_key", admin.username],
       [result.reboot.command_id, "reboot", admin.username],
-      [result.config.command_id, "config_update", admin.username]
+      [result.config.command_id, "config_update", admin.username],
+      [result.pushedCameras.command_id, "update_cameras", admin.username]
     ])
     expect(commands[2]!.payload).toEqual({ upload: { window_seconds: 5 } })
     // queued commands reach the collector with its next heartbeat
@@ -377,6 +388,8 @@ describe("admin RPC over WebSocket at /rpc", () => {
       ["collector.command", collectorTarget],
       ["collector.command", collectorTarget],
       ["camera.update", `camera:${result.updated.camera_id}`],
+      ["camera.create", `camera:${result.madeCamera.camera_id}`],
+      ["camera.push", collectorTarget],
       ["display.create", `display:${result.display.display_id}`],
       ["display.pairing_code", `display:${result.display.display_id}`],
       ["display.revoke", `display:${result.display.display_id}`],
@@ -388,6 +401,10 @@ describe("admin RPC over WebSocket at /rpc", () => {
       expect(row.actor_username).toBe(admin.username)
       expect(row.address).toMatch(/127\.0\.0\.1/)
     }
+    // a camera made with its connection, pushed as update_cameras, the push pending until the collector answers
+    expect(result.madeCamera).toMatchObject({ external_id: "hik-gate", connection: { vendor: "hikvision", mode: "pull" }, device: null })
+    expect(result.pushedCameras.cameras).toEqual(["hik-gate"])
+    expect(result.collectorCameras.last_push).toMatchObject({ command_id: result.pushedCameras.command_id, status: "pending" })
     const { rows: [cameraAudit] } = await server.db.query("SELECT details FROM audit_log WHERE action = 'camera.update'")
     expect(cameraAudit.details).toEqual({
       from: { name: "Main St northbound", site: null, lat: 41.1, lon: -74.05 },

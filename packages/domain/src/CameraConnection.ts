@@ -21,6 +21,7 @@ export const ExternalCameraId = Schema.String.pipe(
   })
 )
 
+// Random text is almost never a URL or a time zone: property tests (and sample payloads) draw from real-looking ones.
 const HttpUrl = (field: string) =>
   Schema.String.pipe(
     Schema.maxLength(500, { message: () => `${field} is at most 500 characters` }),
@@ -33,7 +34,10 @@ const HttpUrl = (field: string) =>
         return `${field} is not a URL`
       }
     })
-  )
+  ).annotations({
+    arbitrary: () => (fc) =>
+      fc.tuple(fc.constantFrom("http", "https"), fc.ipV4(), fc.constantFrom("", "/", "/ISAPI")).map(([scheme, host, path]) => `${scheme}://${host}${path}`)
+  })
 
 const MqttUrl = Schema.String.pipe(
   Schema.maxLength(500, { message: () => "mqtt_url is at most 500 characters" }),
@@ -46,7 +50,7 @@ const MqttUrl = Schema.String.pipe(
       return "mqtt_url is not a URL"
     }
   })
-)
+).annotations({ arbitrary: () => (fc) => fc.ipV4().map((host) => `mqtt://${host}:1883`) })
 
 const Short = (field: string, max = 100) =>
   Schema.String.pipe(
@@ -98,7 +102,11 @@ export const CameraConnection = Schema.Struct({
   /** push: the address or range the camera's pushes must come from */
   push_from: Schema.optional(AddressRange),
   /** the camera clock's IANA time zone, for payloads whose times carry no offset */
-  time_zone: Schema.optional(Short("time_zone", 64).pipe(Schema.filter((zone) => isTimeZone(zone) || `time_zone ${zone} is not an IANA time zone`)))
+  time_zone: Schema.optional(
+    Short("time_zone", 64).pipe(Schema.filter((zone) => isTimeZone(zone) || `time_zone ${zone} is not an IANA time zone`)).annotations({
+      arbitrary: () => (fc) => fc.constantFrom("UTC", "America/New_York", "Europe/London", "Asia/Jerusalem")
+    })
+  )
 }).pipe(
   Schema.filter((c) => {
     if (c.mode === "push") return true
