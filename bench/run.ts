@@ -35,6 +35,10 @@ const BENCHMARKS: Readonly<Record<string, { readonly summary: string; readonly l
     summary: "the retention job purging old reads with their photos: reads deleted per second, dry run, steady state",
     load: () => import("./retention")
   },
+  health: {
+    summary: "the fleet's health check and the statistics endpoints on a search data set (--reuse-db): check time, stats p50/p95",
+    load: () => import("./health")
+  },
   wall: {
     summary: "the wall view in Chromium while 50 reads/s arrive: fps, long tasks, ingest-to-screen latency, page memory",
     load: () => import("./wall")

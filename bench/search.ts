@@ -27,7 +27,7 @@ import { AlprApi } from "@chaverim/domain/Api"
 import { normalizePlate, ocrKey } from "@chaverim/domain/Plate"
 import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
-import { createHash, randomBytes, randomInt } from "node:crypto"
+import { randomInt } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -38,6 +38,7 @@ import { adminUrl, connect, freshDatabase, makeReadMonths } from "./lib/database
 import { emit, progress, quantile } from "./lib/report"
 import { runScope } from "./lib/run"
 import { type ServerProcess, type ServerSnapshot, startServer } from "./lib/server"
+import { benchCookie } from "./lib/session"
 import { spanTable } from "./lib/spanStats"
 import type { CapturedStatement, CapturingServer } from "./lib/sqlCapture"
 
@@ -957,19 +958,6 @@ const explainSlowest = async (capture: CapturingServer, client: Client, db: pg.C
 // ---------------------------------------------------------------------------------------------
 
 /** An operator and a session of theirs, inserted directly (sign-in with TOTP is not what is measured). */
-const operatorCookie = async (db: pg.Client) => {
-  await db.query(
-    "INSERT INTO users (username, role, must_change_password) VALUES ('bench-search', 'operator', false) ON CONFLICT DO NOTHING"
-  )
-  const token = randomBytes(32).toString("base64url")
-  await db.query(
-    `INSERT INTO sessions (token_hash, user_id, expires_at, csrf_token)
-     SELECT $1, id, now() + interval '1 day', $2 FROM users WHERE username = 'bench-search'`,
-    [createHash("sha256").update(token).digest("hex"), randomBytes(16).toString("base64url")]
-  )
-  return `alpr_session=${token}`
-}
-
 /** Cluster settings that decide how much of the table stays in memory and what plans cost. */
 const describeServer = async (db: pg.Client) => {
   const { rows } = await db.query<{ name: string; setting: string; unit: string | null }>(
@@ -1127,7 +1115,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 
     const { server, stopServer } = await start()
     progress(`server ${server.url} (pid ${server.pid})${trace ? ", timing its spans" : ""}`)
-    const client: Client = { url: server.url, cookie: await operatorCookie(db), stop }
+    const client: Client = { url: server.url, cookie: await benchCookie(db, "bench-search", "operator"), stop }
     const ctx: Context = { server, db, stop, client, trace, budget }
 
     const sources = await pickSources(db, data, (queries + warmup) * 2)

@@ -85,6 +85,8 @@ describe("metrics for Prometheus", () => {
     expect(value("alpr_camera_clock_offset_seconds")).toBeCloseTo(3, 0)
     expect(series(text, "alpr_health_alerts_open").some((l) => /kind="collector_clock"/.test(l) && / 1$/.test(l))).toBe(true)
     expect(series(text, "alpr_health_check_timestamp_seconds")).toHaveLength(1)
+    // each check that ran is timed
+    expect(Number(series(text, "alpr_health_check_seconds_count")[0]?.split(" ").at(-1))).toBeGreaterThanOrEqual(1)
 
     // Renamed: its figures stay one series; the old name's info drops to 0, the new one's is 1.
     await server.db.query("UPDATE collectors SET name = 'Gauge site renamed' WHERE id = $1", [collectorId])

@@ -4,6 +4,7 @@ import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -225,6 +226,11 @@ const cameraQuiet = Metric.gauge("alpr_camera_silent_seconds", { description: "S
 const cameraOffset = Metric.gauge("alpr_camera_clock_offset_seconds", { description: "A camera's clock against its collector's" })
 const openAlertsGauge = Metric.gauge("alpr_health_alerts_open", { description: "Health alerts open, by kind" })
 const checkedAt = Metric.gauge("alpr_health_check_timestamp_seconds", { description: "When this server last checked the fleet's health" })
+const checkSeconds = Metric.histogram(
+  "alpr_health_check_seconds",
+  MetricBoundaries.fromIterable([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
+  "How long a health check of the whole fleet took (on the server that ran it)"
+)
 
 // Labelled by id only: a rename must not start a new series of every figure while the old one stays at
 // its last value. The names go in the info series (1 now, 0 for a name no longer borne), which
@@ -431,7 +437,15 @@ export class HealthMonitor extends Effect.Service<HealthMonitor>()("@chaverim/se
       for (const kind of HealthKind.literals) yield* Metric.set(Metric.tagged(openAlertsGauge, "kind", kind), openNow.get(kind) ?? 0)
       yield* Metric.set(checkedAt, Math.floor(now / 1000))
       return { raised, cleared, ran: true }
-    })).pipe(Effect.orDie, Effect.provideService(SqlClient.SqlClient, sql), Effect.withSpan("HealthMonitor.check"))
+    })).pipe(
+      Effect.orDie,
+      Effect.provideService(SqlClient.SqlClient, sql),
+      Effect.timed,
+      Effect.flatMap(([took, result]) =>
+        result.ran ? Effect.as(Metric.update(checkSeconds, Duration.toSeconds(took)), result) : Effect.succeed(result)
+      ),
+      Effect.withSpan("HealthMonitor.check")
+    )
 
     yield* check.pipe(
       Effect.tap(({ cleared, raised }) =>
