@@ -135,4 +135,28 @@ describe("cameras managed centrally", () => {
       "SELECT action FROM audit_log WHERE action IN ('camera.create', 'camera.push', 'camera.update') ORDER BY id")
     expect(audit.map((r) => r.action)).toEqual(["camera.create", "camera.push", "camera.update", "camera.push"])
   }, 180_000)
+
+  it("pushes a Protect camera with the MAC address that picks it on the console; a malformed one is refused", async () => {
+    const base = { collector_id: collector.id, external_id: "protect-drive" }
+    expect(outcomeOf(await rpcExit(admin, (client) =>
+      client.cameras.create({ ...base, connection: { vendor: "unifi", mode: "poll", url: "http://127.0.0.1:9", mac: "AA:BB:CC" } }))))
+      .toContain("mac is a MAC address")
+    await rpc(admin, (client) =>
+      client.cameras.create({ ...base, connection: { vendor: "unifi", mode: "poll", url: "http://127.0.0.1:9", username: "alpr", mac: "AA:BB:CC:DD:EE:01" } }))
+    const pushed = await rpc(admin, (client) => client.cameras.push({ collector_id: collector.id }))
+    expect(pushed.cameras).toEqual(["hik-gate", "protect-drive"])
+    const { rows: [command] } = await server.db.query<{ payload: { cameras: Array<Record<string, unknown>> } }>(
+      "SELECT payload FROM collector_commands WHERE id = $1", [pushed.command_id])
+    expect(command!.payload.cameras.find((c) => c.id === "protect-drive")).toEqual({
+      id: "protect-drive", vendor: "unifi", mode: "poll", url: "http://127.0.0.1:9", username: "alpr", mac: "AA:BB:CC:DD:EE:01"
+    })
+    // the collector takes it (its login fails: no password on the device) and runs it
+    const done = await until(async () => {
+      const side = await collectorSide()
+      return side.last_push?.command_id === pushed.command_id && side.last_push.status === "done" ? side.last_push : undefined
+    }, "the push carried out", 60_000)
+    expect(done.message).toMatch(/protect-drive: FAILED/)
+    const running = await cameraWhen("protect-drive", "the Protect camera reported", (c) => c.device !== null)
+    expect(running.device).toMatchObject({ id: "protect-drive", vendor: "unifi", mode: "poll", password_set: false })
+  }, 120_000)
 })

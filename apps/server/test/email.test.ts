@@ -409,6 +409,28 @@ describe("e-mail", () => {
     expect(rows).toEqual([{ event: "health_raised", status: "sent" }, { event: "health_cleared", status: "sent" }])
   }, 60_000)
 
+  it("re-checks the role when sending: an admin demoted before the health e-mail goes is not told", async () => {
+    await useSmtp(smtpUp.port)
+    const { address, user } = await subscriber("admin", { category: "of_interest" })
+    const site = `Demoted site ${unique()}`
+    const { apiKey: siteKey } = await server.collector(site)
+    expect((await postHeartbeat(server, siteKey, { device_time: new Date(Date.now() + 6_000).toISOString() })).status).toBe(200)
+    await checkHealth(server)
+    const owed = () => server.db.query<{ status: string; last_error: string | null; attempts: number }>(
+      "SELECT status, last_error, attempts FROM output_deliveries WHERE channel = 'email' AND target = $1 AND health_alert_id IS NOT NULL",
+      [user.userId])
+    await until(async () => ((await owed()).rows.length === 1 ? true : undefined), "the health delivery owed")
+    // within the batch window: the admin becomes an operator
+    await server.db.query("UPDATE users SET role = 'operator' WHERE id = $1", [user.userId])
+    const [row] = await until(async () => {
+      const { rows } = await owed()
+      return rows[0]?.status === "failed" ? rows : undefined
+    }, "the delivery given up")
+    expect(row!.last_error).toBe("the person is no longer an admin")
+    expect(row!.attempts).toBe(0)
+    expect(mailTo(address).filter((m) => textOf(m, "text/plain")?.includes(site))).toEqual([])
+  }, 60_000)
+
   it("SMTP down, then up: the e-mail arrives after all, once", async () => {
     const port = await freePort()
     await useSmtp(port)

@@ -13,6 +13,12 @@ import { type CameraConnection, cameraSecretKey } from "./Sources"
 
 /** The heartbeat carries at most this many (the server's limit); a site has far fewer. */
 export const REPORTED_CAMERAS = 100
+/**
+ * ...and at most this many bytes of them as JSON: the server refuses a body over 64 KiB, and a
+ * refused heartbeat would make the collector look silent. 100 cameras with the longest URLs the
+ * report allows would be some 200 KB; the cameras past the limit are left out of that beat's report.
+ */
+export const REPORTED_BYTES = 48 * 1024
 
 const cut = (text: string | undefined, max: number) => (text === undefined ? {} : { value: text.slice(0, max) })
 
@@ -20,30 +26,45 @@ export const cameraReport = (
   cameras: ReadonlyArray<CameraConfig>,
   secrets: Readonly<Record<string, string>>,
   connections: Readonly<Record<string, CameraConnection>>
-): Array<DeviceCamera> =>
-  cameras.slice(0, REPORTED_CAMERAS).map((camera) => {
-    const connection = connections[camera.id]
-    const field = (name: "name" | "url" | "username" | "mqtt_url", max: number) => {
-      const value = cut(camera[name], max)
-      return "value" in value ? { [name]: value.value } : {}
-    }
-    return {
-      id: camera.id.slice(0, 200),
-      vendor: camera.vendor,
-      mode: camera.mode,
-      ...field("name", 200),
-      ...field("url", 500),
-      ...field("username", 100),
-      ...field("mqtt_url", 500),
-      password_set: secrets[cameraSecretKey(camera.id)] !== undefined,
-      ...(connection === undefined ? {} : {
-        connection: {
-          state: connection.state,
-          ...(connection.message === undefined ? {} : { message: connection.message.slice(0, 500) })
-        }
-      })
-    }
-  })
+): Array<DeviceCamera> => {
+  const out: Array<DeviceCamera> = []
+  let bytes = 2
+  for (const camera of cameras.slice(0, REPORTED_CAMERAS)) {
+    const entry = reportOf(camera, secrets, connections)
+    bytes += Buffer.byteLength(JSON.stringify(entry)) + 1
+    if (bytes > REPORTED_BYTES) break
+    out.push(entry)
+  }
+  return out
+}
+
+const reportOf = (
+  camera: CameraConfig,
+  secrets: Readonly<Record<string, string>>,
+  connections: Readonly<Record<string, CameraConnection>>
+): DeviceCamera => {
+  const connection = connections[camera.id]
+  const field = (name: "name" | "url" | "username" | "mqtt_url", max: number) => {
+    const value = cut(camera[name], max)
+    return "value" in value ? { [name]: value.value } : {}
+  }
+  return {
+    id: camera.id.slice(0, 200),
+    vendor: camera.vendor,
+    mode: camera.mode,
+    ...field("name", 200),
+    ...field("url", 500),
+    ...field("username", 100),
+    ...field("mqtt_url", 500),
+    password_set: secrets[cameraSecretKey(camera.id)] !== undefined,
+    ...(connection === undefined ? {} : {
+      connection: {
+        state: connection.state,
+        ...(connection.message === undefined ? {} : { message: connection.message.slice(0, 500) })
+      }
+    })
+  }
+}
 
 /**
  * Tests the login of each camera (with the password held here), a few at a time, and says how each

@@ -72,7 +72,7 @@ export class Cameras extends Effect.Service<Cameras>()("@chaverim/server/Cameras
       )
     const get = (cameraId: string) => Effect.map(getRow(cameraId), withDrift)
 
-    const collectorExists = (collectorId: string) =>
+    const collectorRow = (collectorId: string) =>
       Effect.flatMap(
         orBug(SqlSchema.findOne({
           Request: Schema.String,
@@ -87,7 +87,7 @@ export class Cameras extends Effect.Service<Cameras>()("@chaverim/server/Cameras
 
     /** A camera made before it has sent a read: its reads then join it by its id on the collector. */
     const create = Effect.fn("Cameras.create")(function*(made: CameraCreate) {
-      yield* collectorExists(made.collector_id)
+      yield* collectorRow(made.collector_id)
       const rows = yield* sql<{ id: string }>`
         INSERT INTO cameras (collector_id, external_id, mac, name, site, lat, lon, connection)
         VALUES (${made.collector_id}, ${made.external_id}, 'unknown', ${made.name?.trim() ?? null}, ${made.site?.trim() ?? null},
@@ -103,7 +103,7 @@ export class Cameras extends Effect.Service<Cameras>()("@chaverim/server/Cameras
 
     /** What `update_cameras` carries for the collector: every camera in service with a connection set. */
     const pushable = Effect.fn("Cameras.pushable")(function*(collectorId: string) {
-      yield* collectorExists(collectorId)
+      yield* collectorRow(collectorId)
       const rows = yield* orBug(listRows(collectorId))
       return rows.flatMap((row) => row.connection === null || row.retired_at !== null ? [] : [deviceConfigOf({ ...row, connection: row.connection })])
     })
@@ -124,7 +124,7 @@ export class Cameras extends Effect.Service<Cameras>()("@chaverim/server/Cameras
 
     /** The collector's side: the cameras it reports that no camera here sets the connection of, and its last push. */
     const collectorSide = Effect.fn("Cameras.collector")(function*(collectorId: string) {
-      const reported = yield* collectorExists(collectorId)
+      const reported = yield* collectorRow(collectorId)
       const managed = new Set((yield* orBug(listRows(collectorId))).filter((row) => row.connection !== null).map((row) => row.external_id))
       return {
         collector_id: collectorId,

@@ -40,7 +40,8 @@ const SEND_TIMEOUT = Duration.seconds(90)
 const IDLE_POLL = Duration.seconds(30)
 
 const { failed: failedTotal, retried: retriedTotal, sent: sentTotal } = outputMetrics(EMAIL_CHANNEL)
-const noLog = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect
+/** Annotates what a sender logs with the person and channel it is sending to. */
+type Annotated = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
 const mailsTotal = Metric.counter("alpr_email_messages_total", { description: "E-mails accepted by the SMTP server (each may carry several alerts)" })
 
@@ -106,7 +107,7 @@ export const runEmailSender = Effect.gen(function*() {
     )
 
   /** Sends one e-mail for `rows` and records each row's outcome, together. */
-  const deliverMail = (rows: ReadonlyArray<ClaimedOutput>, mail: Mail, smtp: SmtpInForce, log: typeof noLog) =>
+  const deliverMail = (rows: ReadonlyArray<ClaimedOutput>, mail: Mail, smtp: SmtpInForce, log: Annotated) =>
     Effect.gen(function*() {
       const result = yield* sendMail(smtp, mail).pipe(
         Effect.timeoutTo({
@@ -144,7 +145,7 @@ export const runEmailSender = Effect.gen(function*() {
     })
 
   /** A person's alerts: each checked again (still there, still theirs to see), then one e-mail for those left. */
-  const sendAlerts = (target: string, email: string, rows: ReadonlyArray<ClaimedOutput & { readonly alertId: string }>, smtp: SmtpInForce, log: typeof noLog) =>
+  const sendAlerts = (target: string, email: string, rows: ReadonlyArray<ClaimedOutput & { readonly alertId: string }>, smtp: SmtpInForce, log: Annotated) =>
     Effect.gen(function*() {
       const allowed = new Set((yield* orBug(visible({ userId: target, alertIds: rows.map((d) => d.alertId) }))).map((r) => r.id))
       const going: Array<{ readonly row: ClaimedOutput; readonly alert: MailAlert }> = []
@@ -165,7 +166,7 @@ export const runEmailSender = Effect.gen(function*() {
     })
 
   /** An admin's health alerts, as they are now, in one e-mail; someone no longer an admin is not told. */
-  const sendHealth = (email: string, role: string, rows: ReadonlyArray<ClaimedOutput & { readonly healthAlertId: string }>, smtp: SmtpInForce, log: typeof noLog) =>
+  const sendHealth = (email: string, role: string, rows: ReadonlyArray<ClaimedOutput & { readonly healthAlertId: string }>, smtp: SmtpInForce, log: Annotated) =>
     Effect.gen(function*() {
       if (role !== "admin") {
         return yield* Effect.forEach(rows, (d) => deliveries.failed(d.id, "the person is no longer an admin", false), { discard: true })
