@@ -2,6 +2,7 @@ import {
   AlertEngine,
   ApiLayer,
   AppConfig,
+  FootageJobsLayer,
   backpressureMiddleware,
   operatorPagesMiddleware,
   requestLogger,
@@ -44,10 +45,10 @@ export const CoreLayer = ServicesLayer.pipe(
 /**
  * What a running server adds to the services: the alert engine's workers, the watchlists held in
  * memory, the live feed, the health monitor and the outbound channels' consumers of the outbox (Telegram's recipients), on
- * one LISTEN connection, and the retention job on its schedule. Only `serve` runs it (commands of the
+ * one LISTEN connection, the retention job on its schedule, and the job workers (footage). Only `serve` runs it (commands of the
  * CLI do not process alerts). Needs the database, the services and AppConfig.
  */
-export const RuntimeLayer = Layer.mergeAll(AlertEngine.Default, LiveFeed.Default, HealthMonitor.Default, TelegramRecipientsLayer, WebhooksLayer, EmailLayer, MqttLayer, RetentionScheduleLayer).pipe(
+export const RuntimeLayer = Layer.mergeAll(AlertEngine.Default, LiveFeed.Default, HealthMonitor.Default, TelegramRecipientsLayer, WebhooksLayer, EmailLayer, MqttLayer, RetentionScheduleLayer, FootageJobsLayer).pipe(
   Layer.provideMerge(MatcherCache.Default),
   Layer.provideMerge(PgListener.Default)
 )

@@ -34,7 +34,7 @@ import * as Stream from "effect/Stream"
 import { LoggingLayer } from "@chaverim/domain/Logging"
 import { WatchlistCategory } from "@chaverim/domain/Watchlist"
 import { exportWatchlistFile, importWatchlistFile, WatchlistCliLayer } from "@chaverim/server"
-import { decideExport, exportEvidenceFile, fetchExport, verifyEvidenceFile } from "@chaverim/server"
+import { decideExport, exportEvidenceFile, fetchExport, importFootageFile, verifyEvidenceFile } from "@chaverim/server"
 import { CoreLayer, ServerLayer } from "./Server"
 
 const printJson = (value: unknown) => Console.log(JSON.stringify(value))
@@ -513,8 +513,41 @@ const hold = Command.make("hold").pipe(
   Command.withDescription("Legal holds: reads kept past the retention periods for a case")
 )
 
+const footageImport = Command.make(
+  "import",
+  {
+    file: Args.file({ name: "FILE", exists: "yes" }),
+    cameraName: Options.text("camera-name").pipe(Options.withDescription("the camera (or phone, or place) the footage is from")),
+    lat: Options.float("lat").pipe(Options.optional, Options.withDescription("where the camera is: latitude (with --lon)")),
+    lon: Options.float("lon").pipe(Options.optional, Options.withDescription("where the camera is: longitude (with --lat)")),
+    at: Options.text("at").pipe(Options.optional, Options.withDescription("when the footage starts (ISO 8601 with offset), when its file does not say")),
+    reason: Options.text("reason").pipe(Options.withDescription("why it is imported (audited)")),
+    fps: Options.float("fps").pipe(Options.optional, Options.withDescription("frames sampled per second of video (FOOTAGE_FPS, 2)")),
+    queue: Options.boolean("queue").pipe(Options.withDescription("store it and queue its job for the servers; do not wait"))
+  },
+  (o) =>
+    importFootageFile({
+      file: o.file,
+      cameraName: o.cameraName,
+      lat: Option.getOrUndefined(o.lat),
+      lon: Option.getOrUndefined(o.lon),
+      at: Option.getOrUndefined(o.at),
+      reason: o.reason,
+      fps: Option.getOrUndefined(o.fps),
+      queue: o.queue
+    }).pipe(withCore)
+).pipe(Command.withDescription(
+  "Take in a photo or video as evidence and find its plates with the recogniser (RECOGNISER); audited. " +
+    "Last line: {job_id, frames, reads: [{plate, confidence, at}]}"
+))
+
+const footage = Command.make("footage").pipe(
+  Command.withSubcommands([footageImport]),
+  Command.withDescription("Footage: photos and video whose plates become reads")
+)
+
 const alpr = Command.make("alpr").pipe(
-  Command.withSubcommands([serve, migrateCommand, collector, health, user, images, corrections, auditCommand, telegram, watchlist, reasonCode, evidence, retention, hold]),
+  Command.withSubcommands([serve, migrateCommand, collector, health, user, images, corrections, auditCommand, telegram, watchlist, reasonCode, evidence, retention, hold, footage]),
   Command.withDescription("Chaverim ALPR central server")
 )
 

@@ -85,6 +85,29 @@ export interface AppSettings {
   readonly mqtt: MqttEnvSettings
   /** E-mail (email/): each one set here overrides the admin panel's (email_settings); SMTP_URL unset in both: e-mail off. */
   readonly email: EmailEnvSettings
+  /** Footage (footage/, recognise/, jobs/): the recogniser, frame sampling and the job workers. */
+  readonly footage: FootageSettings
+}
+
+export const RECOGNISERS = ["builtin", "codeproject", "platerecognizer"] as const
+export type RecogniserName = typeof RECOGNISERS[number]
+
+/** How plates are found in footage, and how the jobs that do it run. */
+export interface FootageSettings {
+  /** RECOGNISER: builtin (the default, needs nothing else), codeproject (CodeProject.AI's ALPR module) or platerecognizer */
+  readonly recogniser: RecogniserName
+  /** RECOGNISER_URL: the HTTP recogniser's base URL (http://host:32168 for CodeProject.AI; Plate Recognizer's cloud by default) */
+  readonly recogniserUrl: Option.Option<string>
+  /** RECOGNISER_TOKEN: Plate Recognizer's API token (sent as `Authorization: Token ...`) */
+  readonly recogniserToken: Option.Option<Redacted.Redacted>
+  /** RECOGNISER_REGIONS: comma-separated region codes the recogniser's plate formats follow (us, gb, de, ...) */
+  readonly recogniserRegions: ReadonlyArray<string>
+  /** FOOTAGE_FPS: frames sampled per second of video unless a job says otherwise (2) */
+  readonly fps: number
+  /** JOB_WORKERS: jobs one server runs at once (1) */
+  readonly jobWorkers: number
+  /** JOB_LEASE_SECONDS: how long a claimed job is held without word from its worker before another takes it (60) */
+  readonly jobLeaseSeconds: number
 }
 
 /** The e-mail settings from the environment; none: the admin panel's value (or the default) holds. */
@@ -264,6 +287,43 @@ const retentionConfig: Config.Config<RetentionSettings> = Config.all({
   )
 )
 
+const footageConfig: Config.Config<FootageSettings> = Config.all({
+  recogniser: Config.literal(...RECOGNISERS)("RECOGNISER").pipe(Config.withDefault("builtin" as const)),
+  recogniserUrl: Config.option(Config.string("RECOGNISER_URL").pipe(
+    Config.validate({
+      message: "RECOGNISER_URL is an http(s) URL, e.g. http://127.0.0.1:32168",
+      validation: (text) => {
+        try {
+          return ["http:", "https:"].includes(new URL(text).protocol)
+        } catch {
+          return false
+        }
+      }
+    })
+  )),
+  recogniserToken: Config.option(Config.redacted("RECOGNISER_TOKEN")),
+  recogniserRegions: Config.string("RECOGNISER_REGIONS").pipe(
+    Config.withDefault(""),
+    Config.map((text) => text.split(",").map((r) => r.trim().toLowerCase()).filter((r) => r !== "")),
+    Config.validate({
+      message: "RECOGNISER_REGIONS is a comma-separated list of region codes, e.g. us,gb",
+      validation: (regions) => regions.every((r) => /^[a-z]{2}(-[a-z0-9]{1,3})?$/.test(r))
+    })
+  ),
+  fps: Config.number("FOOTAGE_FPS").pipe(
+    Config.withDefault(2),
+    Config.validate({ message: "FOOTAGE_FPS is 0.1 to 30 frames a second", validation: (n) => n >= 0.1 && n <= 30 })
+  ),
+  jobWorkers: Config.integer("JOB_WORKERS").pipe(
+    Config.withDefault(1),
+    Config.validate({ message: "JOB_WORKERS is 0 to 16 (0: this server runs no jobs)", validation: (n) => n >= 0 && n <= 16 })
+  ),
+  jobLeaseSeconds: Config.integer("JOB_LEASE_SECONDS").pipe(
+    Config.withDefault(60),
+    Config.validate({ message: "JOB_LEASE_SECONDS is 3 to 3600", validation: (n) => n >= 3 && n <= 3600 })
+  )
+})
+
 export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Effect.all({
   port: Config.port("PORT").pipe(Config.withDefault(8080)),
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
@@ -355,7 +415,8 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
         : Either.left(ConfigError.InvalidData(["EXPORT_APPROVAL"], `EXPORT_APPROVAL is off or required, not "${text}"`))
     })
   ),
-  email: emailConfig
+  email: emailConfig,
+  footage: footageConfig
 })
 
 /** The server's settings, read once from the environment (see the README's configuration table). */

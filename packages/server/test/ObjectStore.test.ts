@@ -76,6 +76,23 @@ const behaviours = (it: Vitest.MethodsNonLive<ObjectStore>) => {
       expect(Buffer.from(back).equals(Buffer.from(photo))).toBe(true)
     }))
 
+  it.effect("putFile stores a file streamed, and getFile writes it back to a file, byte for byte", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* ObjectStore
+      const dir = yield* tempDir("files")
+      // larger than one S3 part (minio's client streams 64 MiB parts; this crosses a chunk boundary of the stream)
+      const body = randomBytes(9 * 1024 * 1024 + 17)
+      yield* Effect.promise(() => Fs.writeFile(Path.join(dir, "clip.mp4"), body))
+      yield* store.putFile("footage/2026/12/07/f1/original.mp4", Path.join(dir, "clip.mp4"), "video/mp4")
+      yield* store.getFile("footage/2026/12/07/f1/original.mp4", Path.join(dir, "back.mp4"))
+      const back = yield* Effect.promise(() => Fs.readFile(Path.join(dir, "back.mp4")))
+      expect(back.equals(body)).toBe(true)
+      const missing = yield* Effect.flip(store.getFile("footage/2026/12/07/none/original.mp4", Path.join(dir, "none.mp4")))
+      expect(missing._tag).toBe("ObjectNotFound")
+      const refused = yield* Effect.flip(store.putFile("../escape.mp4", Path.join(dir, "clip.mp4"), "video/mp4"))
+      expect(refused._tag).toBe("ObjectStoreError")
+    })))
+
   it.effect("a second put replaces the object", () =>
     Effect.gen(function*() {
       const store = yield* ObjectStore

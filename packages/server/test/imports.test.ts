@@ -71,7 +71,13 @@ const mayUse: Record<string, ReadonlyArray<string>> = {
   stats: ["alerts"],
   // the public report: counts from the tables themselves, nothing imported from the capabilities
   transparency: [],
-  system: ["auth", "images"]
+  system: ["auth", "images"],
+  // the durable job queue: long work in PostgreSQL, claimed with SKIP LOCKED (issue 20)
+  jobs: [],
+  // finding plates in an image: the built-in recogniser and the HTTP ones
+  recognise: [],
+  // footage as evidence: stored, sampled, recognised in a job, its reads stored by ingest
+  footage: ["audit", "auth", "images", "ingest", "jobs", "recognise"]
 }
 
 const capabilityOf = (file: string) => file.split("/")[0]!

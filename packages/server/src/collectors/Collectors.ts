@@ -300,7 +300,7 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
                  c.last_upload_at, c.queue_depth, c.cameras_online,
                  c.disk_full, (SELECT count(*)::int FROM api_keys k WHERE k.collector_id = c.id AND k.revoked_at IS NULL) AS active_keys,
                  round(c.clock_skew_ms / 1000.0, 3)::float8 AS clock_skew_s
-            FROM collectors c ORDER BY c.name, c.id`
+            FROM collectors c WHERE c.kind = 'site' ORDER BY c.name, c.id`
     })
 
     const list = Effect.fn("Collectors.list")(function*() {

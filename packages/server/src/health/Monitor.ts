@@ -277,7 +277,7 @@ export class HealthMonitor extends Effect.Service<HealthMonitor>()("@chaverim/se
                  c.heartbeat_seconds, c.clock_skew_ms::float8 AS clock_skew_ms,
                  c.disk_used_bytes::float8 AS disk_used_bytes, c.disk_quota_bytes::float8 AS disk_quota_bytes, c.disk_full
             FROM collectors c
-           WHERE c.status = 'active' AND c.claimed_at IS NOT NULL`
+           WHERE c.status = 'active' AND c.kind = 'site' AND c.claimed_at IS NOT NULL`
     })
 
     // Each count reads the camera's (camera_id, detected_at) index over one hour, in that hour's month.
@@ -304,7 +304,7 @@ export class HealthMonitor extends Effect.Service<HealthMonitor>()("@chaverim/se
                                 WHERE d.camera_id = k.id AND d.detected_at <= ${at(now)}::timestamptz
                                   AND d.detected_at > ${at(now - 86_400_000)}::timestamptz
                                 ORDER BY d.detected_at DESC LIMIT 1) l ON true
-           WHERE c.status = 'active' AND k.retired_at IS NULL`
+           WHERE c.status = 'active' AND c.kind = 'site' AND k.retired_at IS NULL`
       }
     })
 

@@ -1,3 +1,6 @@
+import { Footage } from "../footage/Footage"
+import { Jobs } from "../jobs/Jobs"
+import { RecogniserLayer } from "../recognise/RecogniserLayer"
 import { AlprApi } from "@chaverim/domain/Api"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApp from "@effect/platform/HttpApp"
@@ -47,6 +50,8 @@ import { RequestBodiesLayer } from "./RequestBodies"
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
 export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default, Evidence.Default, Holds.Default, Retention.Default, Transparency.Default,
   OutputDeliveries.Default, Webhooks.Default, HealthAlerts.Default, Stats.Default,
+  // footage queues its jobs; the recogniser reads their frames (issue 20)
+  Footage.Default.pipe(Layer.provideMerge(Jobs.Default)), RecogniserLayer,
   // Displays open and end their screens' sessions through Accounts (one instance: layers are memoised).
   Displays.Default.pipe(Layer.provide(Accounts.Default))).pipe(
   Layer.provideMerge(Images.Default),

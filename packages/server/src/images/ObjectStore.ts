@@ -23,6 +23,10 @@ export interface ObjectStoreShape {
   readonly kind: "s3" | "filesystem"
   readonly put: (key: string, body: Uint8Array, contentType: string) => Effect.Effect<void, ObjectStoreError>
   readonly get: (key: string) => Effect.Effect<Uint8Array, ObjectStoreError | ObjectNotFound>
+  /** Stores the file at `path` under `key`, streamed (footage may be gigabytes): durable when it succeeds. */
+  readonly putFile: (key: string, path: string, contentType: string) => Effect.Effect<void, ObjectStoreError>
+  /** Writes the object to the file at `path`, streamed. */
+  readonly getFile: (key: string, path: string) => Effect.Effect<void, ObjectStoreError | ObjectNotFound>
   /**
    * Removes the object; one that is not there is not an error (a removal repeated after a crash). On
    * disk the folders it leaves empty go too, up to the store's root.
@@ -81,6 +85,41 @@ export const makeFileSystemStore = (root: string): Effect.Effect<ObjectStoreShap
               : new ObjectStoreError({ message: `cannot read object ${k}`, cause })
         }).pipe(Effect.map((buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength))))
 
+    const putFile: ObjectStoreShape["putFile"] = (key, path) =>
+      Effect.flatMap(validateKey(key), (k) =>
+        Effect.tryPromise({
+          try: async () => {
+            const target = Path.join(base, k)
+            await Fs.mkdir(Path.dirname(target), { recursive: true })
+            const temp = `${target}.${randomBytes(6).toString("hex")}.tmp`
+            try {
+              await Fs.copyFile(path, temp, Fs.constants.COPYFILE_EXCL)
+              await Fs.chmod(temp, 0o640)
+              const handle = await Fs.open(temp, "r+")
+              try {
+                await handle.sync()
+              } finally {
+                await handle.close()
+              }
+              await Fs.rename(temp, target)
+            } catch (e) {
+              await Fs.rm(temp, { force: true })
+              throw e
+            }
+          },
+          catch: (cause) => new ObjectStoreError({ message: `cannot write object ${k}`, cause })
+        }))
+
+    const getFile: ObjectStoreShape["getFile"] = (key, path) =>
+      Effect.flatMap(validateKey(key), (k) =>
+        Effect.tryPromise({
+          try: () => Fs.copyFile(Path.join(base, k), path),
+          catch: (cause) =>
+            (cause as NodeJS.ErrnoException)?.code === "ENOENT"
+              ? new ObjectNotFound({ key: k })
+              : new ObjectStoreError({ message: `cannot read object ${k}`, cause })
+        }))
+
     const remove: ObjectStoreShape["remove"] = (key) =>
       Effect.flatMap(validateKey(key), (k) =>
         Effect.tryPromise({
@@ -128,7 +167,7 @@ export const makeFileSystemStore = (root: string): Effect.Effect<ObjectStoreShap
       catch: (cause) => new ObjectStoreError({ message: `object folder ${base} is not writable`, cause })
     })
 
-    return { kind: "filesystem", put, get, remove, list, ping } satisfies ObjectStoreShape
+    return { kind: "filesystem", put, get, putFile, getFile, remove, list, ping } satisfies ObjectStoreShape
   })
 
 export const fileSystemLayer = (root: string) => Layer.effect(ObjectStore, makeFileSystemStore(root))

@@ -79,6 +79,30 @@ export const makeS3Store = (settings: S3Settings): Effect.Effect<ObjectStoreShap
       }
     )
 
+    const putFile: ObjectStoreShape["putFile"] = Effect.fn("S3ObjectStore.putFile")(
+      function*(key: string, path: string, contentType: string) {
+        const k = yield* validateKey(key)
+        // fPutObject streams the file, in parts when it is large
+        yield* Effect.tryPromise({
+          try: () => client.fPutObject(bucket, k, path, { "Content-Type": contentType }),
+          catch: (cause) => new ObjectStoreError({ message: `cannot write object ${k}`, cause })
+        })
+      }
+    )
+
+    const getFile: ObjectStoreShape["getFile"] = Effect.fn("S3ObjectStore.getFile")(function*(key: string, path: string) {
+      const k = yield* validateKey(key)
+      yield* Effect.tryPromise({
+        try: () => client.fGetObject(bucket, k, path),
+        catch: (cause) => {
+          const code = s3Code(cause)
+          return code === "NoSuchKey" || code === "NotFound"
+            ? new ObjectNotFound({ key: k })
+            : new ObjectStoreError({ message: `cannot read object ${k}`, cause })
+        }
+      })
+    })
+
     const get: ObjectStoreShape["get"] = Effect.fn("S3ObjectStore.get")(function*(key: string) {
       const k = yield* validateKey(key)
       const buffer = yield* Effect.tryPromise({
@@ -135,7 +159,7 @@ export const makeS3Store = (settings: S3Settings): Effect.Effect<ObjectStoreShap
       Effect.withSpan("S3ObjectStore.ping")
     )
 
-    return { kind: "s3", put, get, remove, list, ping } satisfies ObjectStoreShape
+    return { kind: "s3", put, get, putFile, getFile, remove, list, ping } satisfies ObjectStoreShape
   })
 
 export const s3Layer = (settings: S3Settings) => Layer.effect(ObjectStore, makeS3Store(settings))

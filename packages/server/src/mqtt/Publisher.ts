@@ -144,7 +144,7 @@ export const runMqttPublisher: Effect.Effect<void, never, MqttBroker | PgListene
         sql`
           SELECT id, name, status = 'active' AND coalesce(greatest(last_seen_at, last_upload_at) > now() - ${SILENT_AFTER}::interval, false) AS online,
                  last_seen_at AS last_heartbeat
-            FROM collectors WHERE status <> 'pending' ORDER BY id`
+            FROM collectors WHERE status <> 'pending' AND kind = 'site' ORDER BY id`
     })
     // The newest read of each camera: one step down its (camera_id, detected_at) index per partition.
     const cameras = SqlSchema.findAll({

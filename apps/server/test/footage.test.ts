@@ -1,0 +1,236 @@
+import type { FootageSettings } from "@chaverim/server/Config"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Option from "effect/Option"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { type FakeRecogniser, startFakeCodeProject, startFakePlateRecognizer } from "../../../test-support/FakeRecognisers"
+import { makeColourPhoto, makeColourVideo } from "../../../test-support/Footage"
+import { freePort } from "../../../test-support/Net"
+import { alprAgainst, describeRun, INVOCATION_MS, lastJson } from "./alprCli"
+import { startServer, type TestServer, until } from "./harness"
+
+/**
+ * Footage from the command line to stored reads (issue 20): `alpr footage import` stores the original
+ * as evidence, runs its job (frames sampled by ffmpeg, read by an HTTP recogniser: a local server
+ * speaking CodeProject.AI's or Plate Recognizer's protocol) and prints the reads; and a job survives
+ * the server running it being killed: another server takes it when its lease runs out.
+ */
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url))
+
+const SCENES = {
+  red: { plate: "FTG1234", confidence: 0.91, box: [100, 120, 160, 40] as const },
+  blue: { plate: "FTG987", confidence: 0.85, box: [300, 200, 140, 36] as const, candidates: [{ plate: "FTG9B7", confidence: 0.3 }] }
+}
+
+const footageSettings = (recogniser: FakeRecogniser, overrides: Partial<FootageSettings> = {}): FootageSettings => ({
+  recogniser: "codeproject",
+  recogniserUrl: Option.some(recogniser.url),
+  recogniserToken: Option.none(),
+  recogniserRegions: [],
+  fps: 2,
+  jobWorkers: 1,
+  jobLeaseSeconds: 3,
+  ...overrides
+})
+
+let server: TestServer
+let codeProject: FakeRecogniser
+let plateRecognizer: FakeRecogniser
+let dir: string
+let dataDir: string
+
+beforeAll(async () => {
+  dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-footage-e2e-"))
+  dataDir = Path.join(dir, "data")
+  codeProject = await startFakeCodeProject(SCENES)
+  plateRecognizer = await startFakePlateRecognizer(SCENES, "pr-secret-token")
+  // The CLI runs its own job: this server runs none, so what the CLI prints is its own work.
+  server = await startServer({ dataDir, footage: footageSettings(codeProject, { jobWorkers: 0 }) })
+  await makeColourVideo(Path.join(dir, "clip.mp4"), [
+    { colour: "red", seconds: 2 },
+    { colour: "black", seconds: 2 },
+    { colour: "blue", seconds: 2 }
+  ], { creationTime: "2026-12-01T10:00:00Z" })
+  await makeColourPhoto(Path.join(dir, "photo.jpg"), "blue")
+}, 120_000)
+
+afterAll(async () => {
+  await server?.close()
+  await codeProject?.close()
+  await plateRecognizer?.close()
+  if (dir !== undefined) await Fs.rm(dir, { recursive: true, force: true })
+})
+
+const alpr = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  alprAgainst(() => server.databaseUrl, "Warning")(args, {
+    DATA_DIR: dataDir,
+    RECOGNISER: "codeproject",
+    RECOGNISER_URL: codeProject.url,
+    JOB_LEASE_SECONDS: "3",
+    ...env
+  })
+
+describe("alpr footage import", () => {
+  it("stores a video as evidence and its plates as reads at the footage's start plus the frame's offset", async () => {
+    const run = await alpr(["footage", "import", Path.join(dir, "clip.mp4"), "--camera-name", "Elm St doorbell", "--lat", "40.71", "--lon", "-74.01", "--reason", "hit and run, case 2026-118"])
+    expect(run.code, describeRun(run)).toBe(0)
+    const result = lastJson(run)
+    expect(result).toMatchObject({ frames: 12, reads: [
+      { plate: "FTG1234", confidence: 0.91, at: "2026-12-01T10:00:00.000Z" },
+      { plate: "FTG987", confidence: 0.85, at: "2026-12-01T10:00:04.000Z" }
+    ] })
+    expect(Object.keys(result)).toEqual(["job_id", "footage_id", "recogniser", "frames", "reads"])
+
+    // the original: hashed, stored, never changed
+    const { rows: [footage] } = await server.db.query(
+      "SELECT f.sha256, f.size_bytes::int AS size, f.media, f.starts_from, f.uploaded_via, f.object_key, c.name AS camera, c.lat, c.lon FROM footage f JOIN cameras c ON c.id = f.camera_id WHERE f.id = $1",
+      [result.footage_id]
+    )
+    const original = await Fs.readFile(Path.join(dir, "clip.mp4"))
+    const { createHash } = await import("node:crypto")
+    expect(footage).toMatchObject({
+      sha256: createHash("sha256").update(original).digest("hex"),
+      size: original.length,
+      media: "video",
+      starts_from: "container",
+      uploaded_via: "cli",
+      camera: "Elm St doorbell",
+      lat: 40.71,
+      lon: -74.01
+    })
+    expect((await Fs.readFile(Path.join(dataDir, "objects", footage.object_key))).equals(original)).toBe(true)
+    await expect(server.db.query("UPDATE footage SET reason = 'changed' WHERE id = $1", [result.footage_id])).rejects.toThrow()
+    await expect(server.db.query("DELETE FROM footage WHERE id = $1", [result.footage_id])).rejects.toThrow()
+
+    // each read: the footage collector's, its photos, and where in the footage it came from
+    const { rows: reads } = await server.db.query(
+      `SELECT d.plate, d.raw->'source' AS source, (SELECT array_agg(kind ORDER BY kind) FROM detection_images i WHERE i.detection_id = d.id) AS images
+         FROM detections d WHERE d.raw->'source'->>'footage_id' = $1 ORDER BY d.detected_at`,
+      [result.footage_id]
+    )
+    expect(reads.map((r) => [r.plate, r.images])).toEqual([["FTG1234", ["plate", "scene"]], ["FTG987", ["plate", "scene"]]])
+    expect(reads[1].source).toMatchObject({ kind: "footage", footage_sha256: footage.sha256, offset_s: 4, frames: 4, recogniser: "codeproject", candidates: [] })
+
+    // audited with its reason, as the command line
+    const { rows: audit } = await server.db.query("SELECT actor_id, reason, details FROM audit_log WHERE action = 'footage.upload' AND target = $1", [`footage:${result.footage_id}`])
+    expect(audit).toEqual([expect.objectContaining({ actor_id: null, reason: "hit and run, case 2026-118" })])
+    expect(audit[0].details).toMatchObject({ via: "cli", sha256: footage.sha256, job_id: result.job_id, starts_from: "container" })
+  }, INVOCATION_MS * 2)
+
+  it("reads a photo with Plate Recognizer at the time the uploader gives, with the reading's candidates", async () => {
+    const run = await alpr(
+      ["footage", "import", Path.join(dir, "photo.jpg"), "--camera-name", "Patrol phone", "--at", "2026-12-02T09:30:00+02:00", "--reason", "patrol photo of a parked car"],
+      { RECOGNISER: "platerecognizer", RECOGNISER_URL: plateRecognizer.url, RECOGNISER_TOKEN: "pr-secret-token", RECOGNISER_REGIONS: "us-ny" }
+    )
+    expect(run.code, describeRun(run)).toBe(0)
+    expect(lastJson(run)).toMatchObject({ recogniser: "platerecognizer", frames: 1, reads: [{ plate: "FTG987", confidence: 0.85, at: "2026-12-02T07:30:00.000Z" }] })
+    expect(plateRecognizer.requests.at(-1)).toMatchObject({ authorization: "Token pr-secret-token", fields: { regions: ["us-ny"] } })
+    const { rows } = await server.db.query("SELECT raw->'source'->'candidates' AS candidates FROM detections WHERE plate = 'FTG987' AND detected_at = '2026-12-02T07:30:00Z'")
+    expect(rows).toEqual([{ candidates: [{ plate: "FTG9B7", confidence: 0.3 }] }])
+    // the token is never printed
+    expect(run.stdout + run.stderr).not.toContain("pr-secret-token")
+  }, INVOCATION_MS * 2)
+
+  it("refuses what is not footage, and input that does not hold, saying why and storing nothing", async () => {
+    await Fs.writeFile(Path.join(dir, "notes.mp4"), "#!/bin/sh\necho not a video\n")
+    const before = (await server.db.query("SELECT count(*)::int AS n FROM footage")).rows[0].n
+    const script = await alpr(["footage", "import", Path.join(dir, "notes.mp4"), "--camera-name", "x", "--reason", "testing refusals"])
+    expect(script.code).not.toBe(0)
+    expect(script.stderr).toContain("this file is none of them (UnsupportedMediaType)")
+    const noReason = await alpr(["footage", "import", Path.join(dir, "photo.jpg"), "--camera-name", "x", "--reason", "  "])
+    expect(noReason.code).not.toBe(0)
+    expect(noReason.stderr).toContain("reason: say why the footage is uploaded")
+    const badTime = await alpr(["footage", "import", Path.join(dir, "photo.jpg"), "--camera-name", "x", "--reason", "testing", "--at", "yesterday"])
+    expect(badTime.stderr).toContain("expected an ISO 8601 time with an offset")
+    // a photo says nothing of when it was taken: the file's own time stands in (the CLI only)
+    expect((await server.db.query("SELECT count(*)::int AS n FROM footage")).rows[0].n).toBe(before)
+    // a recogniser refusing its token fails the job at once, with its answer
+    const refused = await alpr(["footage", "import", Path.join(dir, "photo.jpg"), "--camera-name", "x", "--reason", "testing a bad token"],
+      { RECOGNISER: "platerecognizer", RECOGNISER_URL: plateRecognizer.url, RECOGNISER_TOKEN: "wrong" })
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toMatch(/failed: platerecognizer: Plate Recognizer answered 403/)
+  }, INVOCATION_MS * 4)
+})
+
+/** `alpr serve` as a process of its own (in its own process group, to be killed whole). */
+const serveProcess = async (databaseUrl: string, env: Record<string, string>) => {
+  const port = await freePort()
+  const child = spawn("npx", ["tsx", "apps/server/src/main.ts", "serve"], {
+    cwd: ROOT,
+    detached: true,
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "Warning", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
+  await until(() => (output.includes("listening on http://") ? true : undefined), "alpr serve listening", 90_000)
+  return { child, output: () => output }
+}
+
+const killGroup = (child: ChildProcess) => {
+  try {
+    process.kill(-child.pid!, "SIGKILL")
+  } catch {
+    // gone already
+  }
+}
+
+describe("the job queue across a server's death", () => {
+  let serving: ChildProcess | undefined
+  afterAll(() => {
+    if (serving !== undefined) killGroup(serving)
+  })
+
+  it("a job whose server is killed mid-job is finished by another server, its reads stored once", async () => {
+    const slow = await startFakeCodeProject(SCENES, { delayMs: 400 })
+    await makeColourVideo(Path.join(dir, "long.mp4"), [
+      { colour: "red", seconds: 3 },
+      { colour: "black", seconds: 3 },
+      { colour: "blue", seconds: 3 }
+    ], { creationTime: "2026-12-03T18:00:00Z" })
+    const env = { DATA_DIR: dataDir, RECOGNISER: "codeproject", RECOGNISER_URL: slow.url, JOB_LEASE_SECONDS: "3", JOB_WORKERS: "1", FOOTAGE_FPS: "2" }
+    const first = await serveProcess(server.databaseUrl, env)
+    serving = first.child
+    const queued = await alpr(["footage", "import", Path.join(dir, "long.mp4"), "--camera-name", "Depot gate", "--reason", "night of the break-in", "--queue"], env)
+    expect(queued.code, describeRun(queued)).toBe(0)
+    const { job_id: jobId } = lastJson(queued)
+    // the first server has it, part done
+    const job = () => server.db.query("SELECT status, attempts, progress, worker, error, result FROM jobs WHERE id = $1", [jobId]).then((r) => r.rows[0])
+    const midway = await until(async () => {
+      const row = await job()
+      return row.status === "running" && row.progress > 0.1 ? row : undefined
+    }, "the first server part way through the job", 60_000)
+    expect(midway.attempts).toBe(1)
+    killGroup(first.child)
+    await new Promise((resolve) => first.child.once("close", resolve))
+    serving = undefined
+    expect((await job()).status).toBe("running")
+
+    // another server: it takes the job once the dead one's lease runs out, and finishes it
+    const second = await startServer({ dataDir, footage: footageSettings(slow) }, { databaseUrl: server.databaseUrl })
+    try {
+      const done = await until(async () => {
+        const row = await job()
+        return row.status === "done" ? row : undefined
+      }, "the job finished by the second server", 90_000)
+      expect(done.attempts).toBe(2)
+      expect(done.worker).not.toBe(midway.worker)
+      expect(done.result.frames).toBe(18)
+      expect(done.result.reads.map((r: { plate: string; at: string }) => [r.plate, r.at])).toEqual([
+        ["FTG1234", "2026-12-03T18:00:00.000Z"],
+        ["FTG987", "2026-12-03T18:00:06.000Z"]
+      ])
+      const { rows } = await server.db.query(
+        "SELECT plate FROM detections WHERE raw->'source'->>'footage_id' = $1 ORDER BY detected_at", [done.result.footage_id])
+      expect(rows.map((r) => r.plate)).toEqual(["FTG1234", "FTG987"])
+    } finally {
+      await second.close()
+      await slow.close()
+    }
+  }, 240_000)
+})
