@@ -7,7 +7,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type FakeRecogniser, startFakeCodeProject, startFakePlateRecognizer } from "../../../test-support/FakeRecognisers"
-import { makeColourPhoto, makeColourVideo } from "../../../test-support/Footage"
+import { makeColourPhoto, makeColourVideo, makeSlideshow, platePicture } from "../../../test-support/Footage"
 import { freePort } from "../../../test-support/Net"
 import { alprAgainst, describeRun, INVOCATION_MS, lastJson } from "./alprCli"
 import { startServer, type TestServer, until } from "./harness"
@@ -133,6 +133,23 @@ describe("alpr footage import", () => {
     expect(rows).toEqual([{ candidates: [{ plate: "FTG9B7", confidence: 0.3 }] }])
     // the token is never printed
     expect(run.stdout + run.stderr).not.toContain("pr-secret-token")
+  }, INVOCATION_MS * 2)
+
+  it("reads plates with the built-in recogniser, the default, needing nothing else", async () => {
+    await makeSlideshow(Path.join(dir, "street.mp4"), [
+      { jpeg: await platePicture("KDX 4821", { x: 480, y: 470, plateWidth: 320 }), seconds: 2 },
+      { jpeg: await platePicture("", { x: 480, y: 470, plateWidth: 0 }), seconds: 2 },
+      { jpeg: await platePicture("MRT 5067", { x: 700, y: 420, plateWidth: 300 }), seconds: 2 }
+    ], { creationTime: "2026-12-04T07:45:00Z" })
+    const run = await alpr(["footage", "import", Path.join(dir, "street.mp4"), "--camera-name", "School gate", "--reason", "built-in recogniser check"],
+      { RECOGNISER: "builtin" })
+    expect(run.code, describeRun(run)).toBe(0)
+    const result = lastJson(run)
+    expect(result.recogniser).toBe("builtin")
+    // each read at the time of the frame that read it best: within the seconds its plate was in view
+    const start = Date.parse("2026-12-04T07:45:00Z")
+    expect(result.reads.map((r: { plate: string; at: string }) => [r.plate.replace(/ /g, ""), Math.floor((Date.parse(r.at) - start) / 2000)]))
+      .toEqual([["KDX4821", 0], ["MRT5067", 2]])
   }, INVOCATION_MS * 2)
 
   it("refuses what is not footage, and input that does not hold, saying why and storing nothing", async () => {

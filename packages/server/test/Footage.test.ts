@@ -8,10 +8,12 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { type FakeRecogniser, startFakeCodeProject, startFakePlateRecognizer } from "../../../test-support/FakeRecognisers"
-import { makeColourPhoto, makeColourVideo } from "../../../test-support/Footage"
+import { makeColourPhoto, makeColourVideo, platePicture } from "../../../test-support/Footage"
 import { probe, sampleFrames } from "../src/footage/Frames"
 import { makeTracker, readOf } from "../src/footage/Tracks"
+import { makeBuiltInRecogniser } from "../src/recognise/BuiltIn"
 import { codeProjectRecogniser, plateRecognizerRecogniser } from "../src/recognise/HttpRecognisers"
+import { correctToFormats } from "../src/recognise/PlateFormats"
 import type { PlateFind } from "../src/recognise/Recogniser"
 
 /**
@@ -172,4 +174,43 @@ describe("HTTP recognisers", () => {
       expect(unreachable).toMatchObject({ retry: true })
       expect(unreachable.message).toMatch(/did not answer/)
     }))
+})
+
+describe("plate formats", () => {
+  it("fits a reading to its region's layout, letters and digits in their places, two changes at most", () => {
+    expect(correctToFormats("AB12CDE", ["gb"])).toEqual({ plate: "AB12 CDE", matched: true })
+    expect(correctToFormats("A812CDE", ["gb"])).toEqual({ plate: "AB12 CDE", matched: true })
+    expect(correctToFormats("ABI2CDE", ["gb"])).toEqual({ plate: "AB12 CDE", matched: true })
+    // three changes is another plate, not a misreading
+    expect(correctToFormats("8812CD3", ["gb"])).toEqual({ plate: "8812CD3", matched: false })
+    expect(correctToFormats("ABC1Z34", ["us-ny"])).toEqual({ plate: "ABC 1234", matched: true })
+    expect(correctToFormats("BAB1234", ["de"])).toEqual({ plate: "B AB 1234", matched: true })
+    // no region: as read
+    expect(correctToFormats("ABC1Z34", [])).toEqual({ plate: "ABC1Z34", matched: false })
+  })
+})
+
+describe("the built-in recogniser", () => {
+  it.scoped("reads a clear plate with its box, and finds no plate in a picture without one", () =>
+    Effect.gen(function*() {
+      const recogniser = yield* makeBuiltInRecogniser({ regions: ["us"] })
+      const picture = yield* Effect.promise(() => platePicture("KDX 4821", { x: 480, y: 470, plateWidth: 320 }))
+      const [found, ...others] = yield* recogniser.recognise({ bytes: picture, contentType: "image/jpeg" })
+      expect(others).toEqual([])
+      expect(found!.plate).toBe("KDX 4821")
+      expect(found!.confidence).toBeGreaterThan(0.5)
+      // the box is where the plate was drawn, give or take its border
+      expect(found!.box!.x).toBeGreaterThanOrEqual(470)
+      expect(found!.box!.x).toBeLessThanOrEqual(490)
+      expect(found!.box!.width).toBeGreaterThan(290)
+      expect(found!.box!.width).toBeLessThan(340)
+      const dir = yield* Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-builtin-")))
+      yield* Effect.promise(() => makeColourPhoto(Path.join(dir, "grey.jpg"), "gray", "1280x720"))
+      const empty = new Uint8Array(yield* Effect.promise(() => Fs.readFile(Path.join(dir, "grey.jpg"))))
+      expect(yield* recogniser.recognise({ bytes: empty, contentType: "image/jpeg" })).toEqual([])
+      yield* Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+      // what is not a picture is refused, not a crash
+      const broken = yield* Effect.flip(recogniser.recognise({ bytes: new Uint8Array([1, 2, 3]), contentType: "image/jpeg" }))
+      expect(broken).toMatchObject({ retry: false, message: "the picture could not be decoded" })
+    }), 60_000)
 })
