@@ -251,3 +251,107 @@ describe("the job queue across a server's death", () => {
     }
   }, 240_000)
 })
+
+describe("uploads over HTTP, resumable", () => {
+  let web: TestServer
+  let webData: string
+  beforeAll(async () => {
+    webData = Path.join(dir, "web-data")
+    web = await startServer({ dataDir: webData, footage: footageSettings(codeProject) })
+  }, 120_000)
+  afterAll(async () => {
+    await web?.close()
+  })
+
+  const json = (response: Response): Promise<any> => response.json()
+  const headers = (who: { cookie: string; csrf: string }, extra: Record<string, string> = {}) => ({
+    cookie: who.cookie,
+    "x-csrf-token": who.csrf,
+    ...extra
+  })
+  const start = (who: { cookie: string; csrf: string }, body: Record<string, unknown>) =>
+    fetch(`${web.url}/api/v1/footage/uploads`, { method: "POST", headers: headers(who, { "content-type": "application/json" }), body: JSON.stringify(body) })
+  const send = (who: { cookie: string; csrf: string }, id: string, offset: number, bytes: Uint8Array, type = "application/offset+octet-stream") =>
+    fetch(`${web.url}/api/v1/footage/uploads/${id}`, {
+      method: "PATCH",
+      headers: headers(who, { "content-type": type, "upload-offset": String(offset) }),
+      body: bytes
+    })
+
+  it("takes a video in chunks, resumes after a lost chunk, and runs its job to reads", async () => {
+    const operator = await web.signIn("operator")
+    const video = new Uint8Array(await Fs.readFile(Path.join(dir, "clip.mp4")))
+    const begun = await start(operator, { camera_name: "Bus 14 dashcam", reason: "uploaded from the web", file_name: "clip.mp4", size_bytes: video.length })
+    expect(begun.status).toBe(201)
+    const upload = await json(begun)
+    expect(upload).toMatchObject({ offset: 0, size_bytes: video.length, footage_id: null, job_id: null })
+
+    const third = Math.ceil(video.length / 3)
+    expect((await send(operator, upload.upload_id, 0, video.subarray(0, third))).status).toBe(200)
+    // the connection drops: the client asks where the upload stands, and a chunk from the wrong place is refused
+    const status = await json(await fetch(`${web.url}/api/v1/footage/uploads/${upload.upload_id}`, { headers: headers(operator) }))
+    expect(status.offset).toBe(third)
+    const wrong = await send(operator, upload.upload_id, 0, video.subarray(0, third))
+    expect(wrong.status).toBe(409)
+    expect(await json(wrong)).toMatchObject({ _tag: "UploadOffsetConflict", offset: third })
+    // someone else cannot see it nor add to it
+    const other = await web.signIn("operator")
+    expect((await send(other, upload.upload_id, third, video.subarray(third, 2 * third))).status).toBe(404)
+
+    expect((await send(operator, upload.upload_id, third, video.subarray(third, 2 * third))).status).toBe(200)
+    const last = await send(operator, upload.upload_id, 2 * third, video.subarray(2 * third))
+    expect(last.status).toBe(200)
+    const done = await json(last)
+    expect(done.offset).toBe(video.length)
+    expect(done.footage_id).toMatch(/^[0-9a-f-]{36}$/)
+
+    // the footage is the file as sent, the upload audited as the operator's
+    const { rows: [footage] } = await web.db.query("SELECT sha256, uploaded_by::text AS uploaded_by, uploaded_via, starts_from FROM footage WHERE id = $1", [done.footage_id])
+    const { createHash } = await import("node:crypto")
+    expect(footage).toEqual({ sha256: createHash("sha256").update(video).digest("hex"), uploaded_by: operator.userId, uploaded_via: "web", starts_from: "container" })
+    const { rows: audit } = await web.db.query("SELECT actor_id::text AS actor, reason FROM audit_log WHERE action = 'footage.upload' AND target = $1", [`footage:${done.footage_id}`])
+    expect(audit).toEqual([{ actor: operator.userId, reason: "uploaded from the web" }])
+    // no chunk is left behind
+    expect((await web.db.query("SELECT count(*)::int AS n FROM footage_upload_chunks")).rows[0].n).toBe(0)
+    await expect(Fs.readdir(Path.join(webData, "objects", "uploads", upload.upload_id))).rejects.toThrow()
+
+    // the server's worker runs the job; its progress and reads are the uploader's to see
+    const job = await until(async () => {
+      const response = await fetch(`${web.url}/api/v1/jobs/${done.job_id}`, { headers: headers(operator) })
+      const body = await json(response)
+      return body.status === "done" ? body : undefined
+    }, "the job done", 60_000)
+    expect(job.result.reads.map((r: { plate: string; at: string }) => [r.plate, r.at])).toEqual([
+      ["FTG1234", "2026-12-01T10:00:00.000Z"],
+      ["FTG987", "2026-12-01T10:00:04.000Z"]
+    ])
+    expect((await fetch(`${web.url}/api/v1/jobs/${done.job_id}`, { headers: headers(other) })).status).toBe(404)
+    const admin = await web.signIn("admin")
+    expect((await fetch(`${web.url}/api/v1/jobs/${done.job_id}`, { headers: headers(admin) })).status).toBe(200)
+  }, 120_000)
+
+  it("refuses what is not footage at its first chunk, chunks that are too large or badly typed, and viewers", async () => {
+    const operator = await web.signIn("operator")
+    const begun = await json(await start(operator, { camera_name: "x", reason: "a script, not a video", file_name: "evil.mp4", size_bytes: 100 }))
+    const script = await send(operator, begun.upload_id, 0, new TextEncoder().encode("#!/bin/sh\n".padEnd(100, "x")))
+    expect(script.status).toBe(415)
+    expect((await send(operator, begun.upload_id, 0, new Uint8Array(10), "application/json")).status).toBe(415)
+    const big = await json(await start(operator, { camera_name: "x", reason: "too big a chunk", file_name: "big.mp4", size_bytes: 20 * 1024 * 1024 }))
+    const tooLarge = await send(operator, big.upload_id, 0, new Uint8Array(9 * 1024 * 1024))
+    expect(tooLarge.status).toBe(413)
+    const tooMuch = await start(operator, { camera_name: "x", reason: "too large a file", file_name: "huge.mp4", size_bytes: 5 * 1024 * 1024 * 1024 })
+    expect(tooMuch.status).toBe(400)
+    expect((await json(tooMuch)).message).toContain("size_bytes is 1 to")
+    const noReason = await start(operator, { camera_name: "x", reason: "", file_name: "a.mp4", size_bytes: 10 })
+    expect(noReason.status).toBe(400)
+    const viewer = await web.signIn("viewer")
+    expect((await start(viewer, { camera_name: "x", reason: "viewers may not upload", file_name: "a.mp4", size_bytes: 10 })).status).toBe(403)
+    expect((await fetch(`${web.url}/api/v1/footage/uploads`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(401)
+    // a photo without a time it was taken: the upload is refused at its end, saying what to give
+    const photo = new Uint8Array(await Fs.readFile(Path.join(dir, "photo.jpg")))
+    const untimed = await json(await start(operator, { camera_name: "x", reason: "a photo with no time", file_name: "photo.jpg", size_bytes: photo.length }))
+    const refused = await send(operator, untimed.upload_id, 0, photo)
+    expect(refused.status).toBe(400)
+    expect((await json(refused)).message).toContain("give the time it starts (at)")
+  }, 60_000)
+})

@@ -26,6 +26,7 @@ import { ReadDetails } from "./ReadDetails"
 import { TelegramApi } from "./Telegram"
 import { EvidenceApi } from "./Evidence"
 import { HoldsApi } from "./Holds"
+import { FootageApi } from "./Footage"
 import { StatsApi } from "./Stats"
 import { TransparencyApi } from "./Transparency"
 import {
@@ -458,6 +459,7 @@ export class AlprApi extends HttpApi.make("alpr")
   .add(HoldsApi)
   .add(StatsApi)
   .add(TransparencyApi)
+  .add(FootageApi)
   // Any endpoint that takes a body may refuse it before decoding (see packages/server/src/http/RequestBodies.ts).
   .addError(BadRequest)
   .addError(PayloadTooLarge)

@@ -1,5 +1,11 @@
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
+import { OperatorAuth } from "./Auth"
 import { IsoTimestamp } from "./Detection"
+import { BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType } from "./Errors"
 
 /**
  * Footage in (issue 20): photos and video that people upload, whose plates a recogniser finds. The
@@ -94,3 +100,124 @@ export const FootageResult = Schema.Struct({
   reads: Schema.Array(FootageRead)
 })
 export type FootageResult = typeof FootageResult.Type
+
+/** The most a footage file may be: 2 GB and then some (a phone's long clip, an NVR's export). */
+export const FOOTAGE_MAX_BYTES = 4 * 1024 * 1024 * 1024
+/** The most one chunk of an upload may carry. */
+export const FOOTAGE_CHUNK_BYTES = 8 * 1024 * 1024
+
+/** Starting an upload: the footage's facts, its file's name and size. The bytes follow in chunks. */
+export const FootageUploadStart = Schema.extend(
+  FootageFacts,
+  Schema.Struct({
+    file_name: Schema.String.pipe(
+      Schema.minLength(1, { message: () => "file_name must not be empty" }),
+      Schema.maxLength(255, { message: () => "file_name is at most 255 characters" })
+    ),
+    size_bytes: Schema.Number.pipe(
+      Schema.int(),
+      Schema.between(1, FOOTAGE_MAX_BYTES, { message: () => `size_bytes is 1 to ${FOOTAGE_MAX_BYTES} (4 GiB)` })
+    )
+  })
+)
+export type FootageUploadStart = typeof FootageUploadStart.Type
+
+/** An upload as it stands: how much has arrived, and once all has, the footage and its job. */
+export const FootageUploadState = Schema.Struct({
+  upload_id: Schema.String,
+  size_bytes: Schema.Number,
+  /** bytes received: the next chunk starts here (send it with `Upload-Offset`) */
+  offset: Schema.Number,
+  chunk_bytes: Schema.Number,
+  expires_at: Schema.String,
+  footage_id: Schema.NullOr(Schema.String),
+  job_id: Schema.NullOr(Schema.String)
+})
+export type FootageUploadState = typeof FootageUploadState.Type
+
+export const UploadPath = Schema.Struct({ id: Schema.UUID })
+export const JobPath = Schema.Struct({ id: Schema.UUID })
+
+/** A chunk that does not start where the upload stands: nothing of it is kept; resume from `offset`. */
+export class UploadOffsetConflict extends Schema.TaggedError<UploadOffsetConflict>()(
+  "UploadOffsetConflict",
+  { message: Schema.String, offset: Schema.Number },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+
+/** A job as people see it: what it is for, how far it is, how it ended. */
+export const JobView = Schema.Struct({
+  id: Schema.String,
+  kind: Schema.String,
+  status: Schema.Literal("queued", "running", "done", "failed", "cancelled"),
+  progress: Schema.Number,
+  progress_note: Schema.NullOr(Schema.String),
+  attempts: Schema.Number,
+  error: Schema.NullOr(Schema.String),
+  result: Schema.NullOr(FootageResult),
+  created_at: Schema.String,
+  finished_at: Schema.NullOr(Schema.String)
+})
+export type JobView = typeof JobView.Type
+
+/**
+ * Footage uploads over HTTP, resumable: start one with its facts and size, send its bytes in chunks
+ * (`PATCH` with `Upload-Offset`, at most 8 MiB each) and, after a dropped connection, ask where it stands
+ * and go on from there. The last chunk stores the footage and queues its job. Operators and admins; an
+ * upload and its job are their uploader's (and admins').
+ */
+export class FootageApi extends HttpApiGroup.make("footage")
+  .add(
+    HttpApiEndpoint.post("start", "/api/v1/footage/uploads")
+      .setPayload(FootageUploadStart)
+      .addSuccess(FootageUploadState, { status: 201 })
+      .addError(BadRequest)
+      .addError(PayloadTooLarge)
+      .middleware(OperatorAuth)
+      .annotate(OpenApi.Description, "Start an upload of footage (a photo or a video of up to 4 GiB): its camera, time, reason and size.")
+  )
+  .add(
+    HttpApiEndpoint.patch("chunk", "/api/v1/footage/uploads/:id")
+      .setPath(UploadPath)
+      .setHeaders(Schema.Struct({ "upload-offset": Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative()) }))
+      .setPayload(HttpApiSchema.Uint8Array({ contentType: "application/offset+octet-stream" }))
+      .addSuccess(FootageUploadState)
+      .addError(BadRequest)
+      .addError(NotFound)
+      .addError(PayloadTooLarge)
+      .addError(UnsupportedMediaType)
+      .addError(UploadOffsetConflict)
+      .addError(ServiceUnavailable)
+      .middleware(OperatorAuth)
+      .annotate(
+        OpenApi.Description,
+        "The next chunk of an upload (application/offset+octet-stream, at most 8 MiB), starting at Upload-Offset. " +
+          "409 with the offset to resume from when it does not start where the upload stands. The last chunk " +
+          "stores the footage (its type checked, hashed, audited) and queues its job: footage_id and job_id."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("status", "/api/v1/footage/uploads/:id")
+      .setPath(UploadPath)
+      .addSuccess(FootageUploadState)
+      .addError(NotFound)
+      .middleware(OperatorAuth)
+      .annotate(OpenApi.Description, "Where an upload stands: resume from its offset.")
+  )
+  .add(
+    HttpApiEndpoint.get("job", "/api/v1/jobs/:id")
+      .setPath(JobPath)
+      .addSuccess(JobView)
+      .addError(NotFound)
+      .middleware(OperatorAuth)
+      .annotate(OpenApi.Description, "A footage job: its progress, and its reads once done.")
+  )
+  .add(
+    HttpApiEndpoint.post("cancel", "/api/v1/jobs/:id/cancel")
+      .setPath(JobPath)
+      .addSuccess(JobView)
+      .addError(NotFound)
+      .middleware(OperatorAuth)
+      .annotate(OpenApi.Description, "Cancel a job: a queued one at once, a running one within a third of its lease.")
+  )
+{}

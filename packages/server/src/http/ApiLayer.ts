@@ -1,4 +1,6 @@
 import { Footage } from "../footage/Footage"
+import { FootageHttpLayer } from "../footage/Http"
+import { FootageUploads } from "../footage/Uploads"
 import { Jobs } from "../jobs/Jobs"
 import { RecogniserLayer } from "../recognise/RecogniserLayer"
 import { AlprApi } from "@chaverim/domain/Api"
@@ -51,7 +53,7 @@ import { RequestBodiesLayer } from "./RequestBodies"
 export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default, Evidence.Default, Holds.Default, Retention.Default, Transparency.Default,
   OutputDeliveries.Default, Webhooks.Default, HealthAlerts.Default, Stats.Default,
   // footage queues its jobs; the recogniser reads their frames (issue 20)
-  Footage.Default.pipe(Layer.provideMerge(Jobs.Default)), RecogniserLayer,
+  FootageUploads.Default.pipe(Layer.provideMerge(Footage.Default), Layer.provideMerge(Jobs.Default)), RecogniserLayer,
   // Displays open and end their screens' sessions through Accounts (one instance: layers are memoised).
   Displays.Default.pipe(Layer.provide(Accounts.Default))).pipe(
   Layer.provideMerge(Images.Default),
@@ -60,7 +62,7 @@ export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Defa
 
 /** The HttpApi with every group implemented. */
 export const ApiLayer = HttpApiBuilder.api(AlprApi).pipe(
-  Layer.provide([SystemHttpLayer, IngestHttpLayer, CollectorsHttpLayer, ImagesHttpLayer, AuthHttpLayer, SearchHttpLayer, CorrectionsHttpLayer, InvestigationHttpLayer, TelegramHttpLayer, AlertsHttpLayer, EvidenceHttpLayer, HoldsHttpLayer, TransparencyHttpLayer, StatsHttpLayer]),
+  Layer.provide([SystemHttpLayer, IngestHttpLayer, CollectorsHttpLayer, ImagesHttpLayer, AuthHttpLayer, SearchHttpLayer, CorrectionsHttpLayer, InvestigationHttpLayer, TelegramHttpLayer, AlertsHttpLayer, EvidenceHttpLayer, HoldsHttpLayer, TransparencyHttpLayer, StatsHttpLayer, FootageHttpLayer]),
   Layer.provide([CollectorAuthLayer, CollectorApiKeyAuthLayer, UserAuthLayer]),
   // Bodies are checked against the contract's content types, capped and parsed before decoding.
   Layer.provide(RequestBodiesLayer)

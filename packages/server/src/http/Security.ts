@@ -10,11 +10,13 @@ import { AppConfig } from "../Config"
 import { mapTileSource } from "./WebApp"
 
 /**
- * JSON bodies of people's requests are small; only a collector's batch, and ALPR-Database's ingest
- * with its base64 photo, are large (and check their own limit, the batch's).
+ * JSON bodies of people's requests are small; only a collector's batch, ALPR-Database's ingest
+ * with its base64 photo, and a footage upload's chunks are large (and check their own limits).
  */
 export const MAX_REQUEST_BYTES = 64 * 1024
 const OWN_LIMIT = ["/api/v1/detections/batch", "/api/plate-reads"]
+/** A footage upload's chunks (PATCH), at most 8 MiB each: the route reads its own body. */
+const UPLOAD_CHUNK = /^\/api\/v1\/footage\/uploads\/[0-9a-fA-F-]{36}$/
 
 /**
  * Same origin only (WebSockets to the server itself included); no framing; images from the server
@@ -62,7 +64,7 @@ export const securityMiddleware = HttpMiddleware.make((app) =>
         ...(path.startsWith("/api/") ? { "cache-control": "no-store" } : {}),
         ...(tls ? { "strict-transport-security": "max-age=31536000; includeSubDomains" } : {})
       })))
-    if (OWN_LIMIT.includes(path)) return yield* app
+    if (OWN_LIMIT.includes(path) || (request.method === "PATCH" && UPLOAD_CHUNK.test(path))) return yield* app
     const declared = Number(request.headers["content-length"] ?? 0)
     if (declared > MAX_REQUEST_BYTES) return tooLarge
     return yield* Effect.provideService(app, HttpIncomingMessage.MaxBodySize, Option.some(FileSystem.Size(MAX_REQUEST_BYTES)))
