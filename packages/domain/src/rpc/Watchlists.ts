@@ -77,6 +77,8 @@ export const Watchlist = Schema.Struct({
   camera_ids: Schema.Array(Schema.String),
   /** an inactive list raises no alerts */
   active: Schema.Boolean,
+  /** alerts on reads still waiting for review (footage's, a doubtful camera's) at once, not after the review */
+  alert_unreviewed: Schema.Boolean,
   /** live entries (not removed; expired ones included) */
   entries: Schema.Number,
   created_at: Schema.String,
@@ -102,7 +104,9 @@ export const WatchlistCreate = Schema.Struct({
   shared: Schema.optional(Schema.Boolean),
   camera_ids: Schema.optional(Schema.Array(CameraId).pipe(Schema.maxItems(500))),
   /** default true */
-  active: Schema.optional(Schema.Boolean)
+  active: Schema.optional(Schema.Boolean),
+  /** default false */
+  alert_unreviewed: Schema.optional(Schema.Boolean)
 }).pipe(Schema.filter(gateCameras))
 export type WatchlistCreate = typeof WatchlistCreate.Type
 
@@ -115,12 +119,13 @@ export const WatchlistUpdate = Schema.Struct({
   colour: Schema.optional(WatchlistColour),
   shared: Schema.optional(Schema.Boolean),
   camera_ids: Schema.optional(Schema.Array(CameraId).pipe(Schema.maxItems(500))),
-  active: Schema.optional(Schema.Boolean)
+  active: Schema.optional(Schema.Boolean),
+  alert_unreviewed: Schema.optional(Schema.Boolean)
 }).pipe(
   Schema.filter(gateCameras),
   Schema.filter(({ watchlist_id: _, ...change }) =>
     Object.values(change).some((v) => v !== undefined) ||
-    "nothing to change: send at least one of name, category, priority, colour, shared, camera_ids, active"
+    "nothing to change: send at least one of name, category, priority, colour, shared, camera_ids, active, alert_unreviewed"
   )
 )
 export type WatchlistUpdate = typeof WatchlistUpdate.Type

@@ -97,6 +97,17 @@ const ReadRow = Schema.Struct({
 })
 type ReadRow = typeof ReadRow.Type
 
+/**
+ * A read of a detection item, with its latest review: matched by the plate as reviewed (a correction's),
+ * and, not yet reviewed, whether it must wait for one (footage's reads; a camera's below its
+ * min_confidence).
+ */
+const ItemReadRow = Schema.Struct({
+  ...ReadRow.fields,
+  reviewed: Schema.NullOr(Schema.Literal("confirm", "correct", "reject")),
+  review: Schema.NullOr(Schema.Literal("footage", "low_confidence"))
+})
+
 interface Hit {
   readonly read: ReadRow
   readonly match: Match
@@ -284,6 +295,18 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
         ...[...touched].filter((id) => !created.includes(id)).map((alertId) => ({ event: "alert_updated" as const, alertId }))
       ]).pipe(Effect.provideService(SqlClient.SqlClient, sql))
 
+    /** Hits of reads waiting for review are kept only for lists that alert on unreviewed reads. */
+    const gateUnreviewed = (hits: ReadonlyArray<Hit>, waiting: ReadonlySet<string>) =>
+      Effect.gen(function*() {
+        const held = hits.filter((hit) => waiting.has(hit.read.id))
+        if (held.length === 0) return hits
+        const lists = [...new Set(held.map((hit) => hit.match.watchlistId))]
+        const eager = new Set((yield* rowsOf(Schema.Struct({ id: Schema.String }), sql`
+          SELECT id::text AS id FROM watchlists WHERE alert_unreviewed AND id = ANY(string_to_array(${lists.join(",")}, ',')::uuid[])`))
+          .map((row) => row.id))
+        return hits.filter((hit) => !waiting.has(hit.read.id) || eager.has(hit.match.watchlistId))
+      })
+
     /** A detection item: its reads against the lists held in memory; one live event per read. */
     const detectionItem = (ids: ReadonlyArray<string>, from: string | null, to: string | null) =>
       Effect.gen(function*() {
@@ -292,11 +315,30 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
         const within = from === null || to === null
           ? sql``
           : sql`AND detected_at BETWEEN ${from}::timestamptz AND ${to}::timestamptz`
-        const reads = yield* readsOf(sql`
-          SELECT id, plate, camera_id, detected_at FROM detections
-           WHERE id = ANY(string_to_array(${ids.join(",")}, ',')::bigint[]) ${within}
-           ORDER BY detected_at, detections.id`)
-        const hits = yield* hitsOf(yield* cache.current, reads)
+        const rows = yield* rowsOf(ItemReadRow, sql`
+          SELECT d.id, coalesce(r.plate, d.plate) AS plate, d.camera_id, d.detected_at, r.action AS reviewed,
+                 CASE WHEN r.action IS NOT NULL THEN NULL
+                      WHEN k.kind = 'footage' THEN 'footage'
+                      WHEN c.min_confidence IS NOT NULL AND d.confidence < c.min_confidence THEN 'low_confidence'
+                 END AS review
+            FROM detections d
+            JOIN cameras c ON c.id = d.camera_id
+            JOIN collectors k ON k.id = d.collector_id
+            LEFT JOIN LATERAL (SELECT action, plate FROM corrections WHERE detection_id = d.id ORDER BY id DESC LIMIT 1) r ON true
+           WHERE d.id = ANY(string_to_array(${ids.join(",")}, ',')::bigint[]) ${within}
+           ORDER BY d.detected_at, d.id`)
+        // A rejected read alerts no one; one waiting for review alerts only the lists that say so.
+        const reads = rows.filter((r) => r.reviewed !== "reject")
+        const waiting = rows.filter((r) => r.review !== null)
+        if (waiting.length > 0) {
+          yield* sql`
+            INSERT INTO pending_reviews (detection_id, detected_at, reason)
+            SELECT id, at, reason FROM json_to_recordset(${
+            JSON.stringify(waiting.map((r) => ({ id: r.id, at: r.detected_at.toISOString(), reason: r.review })))
+          }::json) AS x(id bigint, at timestamptz, reason text)
+            ON CONFLICT (detection_id) DO NOTHING`
+        }
+        const hits = yield* gateUnreviewed(yield* hitsOf(yield* cache.current, reads), new Set(waiting.map((r) => r.id)))
         const { added, created, touched } = yield* raise(hits, false)
         yield* published(created, touched)
         yield* live({
@@ -360,7 +402,12 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
               JOIN detections d ON ${sql(`d.${column}`)} = p.k AND d.detected_at >= ${since}`)
         const reads = new Map<string, ReadRow>()
         for (const read of [...yield* readsBy("plate", plates), ...yield* readsBy("plate_ocr", ocrKeys)]) reads.set(read.id, read)
-        const hits = yield* hitsOf(matcher, [...reads.values()].sort(byTime))
+        // reads still waiting for review alert only the lists that say so, as new ones do
+        const readIds = [...reads.keys()]
+        const waiting = readIds.length === 0 ? new Set<string>() : new Set((yield* rowsOf(Schema.Struct({ id: Int8Text }), sql`
+          SELECT detection_id AS id FROM pending_reviews WHERE detection_id = ANY(string_to_array(${readIds.join(",")}, ',')::bigint[])`))
+          .map((row) => row.id))
+        const hits = yield* gateUnreviewed(yield* hitsOf(matcher, [...reads.values()].sort(byTime)), waiting)
         const { added, created, touched } = yield* raise(hits, true)
         yield* published(created, touched)
         yield* live({ alertIds: [...touched] })

@@ -37,12 +37,12 @@ const toWatchlist = (caller: Caller) => (row: ListRow): Watchlist => ({
  */
 export type Lock = "none" | "share" | "update"
 
-const LIST_FIELDS = ["name", "category", "priority", "colour", "shared", "camera_ids", "active"] as const
+const LIST_FIELDS = ["name", "category", "priority", "colour", "shared", "camera_ids", "active", "alert_unreviewed"] as const
 
 export const makeLists = (sql: SqlClient.SqlClient, { deniedAudited, record }: WatchlistAudit) => {
   const selectLists = sql`
     SELECT w.id AS watchlist_id, w.name, w.category, w.priority, w.colour, w.owner_id,
-           u.username AS owner_username, w.shared, w.camera_ids, w.active, w.created_at, w.updated_at,
+           u.username AS owner_username, w.shared, w.camera_ids, w.active, w.alert_unreviewed, w.created_at, w.updated_at,
            w.deleted_at AS retired_at,
            (SELECT count(*) FROM watchlist_entries e WHERE e.watchlist_id = w.id AND e.removed_at IS NULL) AS entries
       FROM watchlists w LEFT JOIN users u ON u.id = w.owner_id`
@@ -119,10 +119,10 @@ export const makeLists = (sql: SqlClient.SqlClient, { deniedAudited, record }: W
       Result: Schema.Struct({ id: Schema.String }),
       execute: () =>
         sql`
-          INSERT INTO watchlists (name, category, priority, colour, owner_id, shared, camera_ids, active)
+          INSERT INTO watchlists (name, category, priority, colour, owner_id, shared, camera_ids, active, alert_unreviewed)
           VALUES (${name}, ${input.category}, ${input.priority ?? 3}, ${(input.colour ?? "#d32f2f").toLowerCase()},
                   ${caller._tag === "User" ? caller.userId : null}, ${input.shared ?? true}, ${uuidArray(cameraIds)},
-                  ${input.active ?? true})
+                  ${input.active ?? true}, ${input.alert_unreviewed ?? false})
           RETURNING id`
     })(undefined).pipe(
       orBug,
@@ -149,7 +149,8 @@ export const makeLists = (sql: SqlClient.SqlClient, { deniedAudited, record }: W
         colour: created.colour,
         shared: created.shared,
         camera_ids: created.camera_ids,
-        active: created.active
+        active: created.active,
+        alert_unreviewed: created.alert_unreviewed
       })
       return { created, audit }
     })
@@ -186,7 +187,7 @@ export const makeLists = (sql: SqlClient.SqlClient, { deniedAudited, record }: W
                  ${set("name", name)} ${set("category", change.category)} ${set("priority", change.priority)}
                  ${set("colour", change.colour?.toLowerCase())} ${set("shared", change.shared)}
                  ${set("camera_ids", change.camera_ids === undefined ? undefined : uuidArray(cameraIds))}
-                 ${set("active", change.active)}
+                 ${set("active", change.active)} ${set("alert_unreviewed", change.alert_unreviewed)}
            WHERE id = ${change.watchlist_id}`.pipe(
           Effect.catchIf(isUniqueViolation, () => Effect.fail(nameTaken(name ?? before.name)))
         )

@@ -15,17 +15,19 @@ export interface ListDraft {
   readonly colour: string
   readonly shared: boolean
   readonly active: boolean
+  /** alerts on reads waiting for review at once */
+  readonly alertUnreviewed: boolean
   /** an allow list's gate */
   readonly cameraIds: ReadonlyArray<string>
 }
 
 export const NEW_LIST: ListDraft = {
-  name: "", category: "stolen", priority: 3, colour: "#d32f2f", shared: true, active: true, cameraIds: []
+  name: "", category: "stolen", priority: 3, colour: "#d32f2f", shared: true, active: true, alertUnreviewed: false, cameraIds: []
 }
 
 export const draftOf = (list: Watchlist): ListDraft => ({
   name: list.name, category: list.category, priority: list.priority, colour: list.colour, shared: list.shared, active: list.active,
-  cameraIds: list.camera_ids
+  alertUnreviewed: list.alert_unreviewed, cameraIds: list.camera_ids
 })
 
 /** The gate's cameras as the contract wants them: only on an allow list. */
@@ -45,6 +47,7 @@ export const changesOf = (list: Watchlist, draft: ListDraft) => {
     ...(draft.colour !== before.colour ? { colour: draft.colour } : {}),
     ...(draft.shared !== before.shared ? { shared: draft.shared } : {}),
     ...(draft.active !== before.active ? { active: draft.active } : {}),
+    ...(draft.alertUnreviewed !== before.alertUnreviewed ? { alert_unreviewed: draft.alertUnreviewed } : {}),
     ...(!sameSet(gateOf(draft), before.cameraIds) ? { camera_ids: gateOf(draft) } : {})
   }
 }
@@ -113,6 +116,9 @@ export const ListForm = ({ initial, submitLabel, result, onSubmit, editing = fal
       {draft.category === "allow" && <GateCameras selected={draft.cameraIds} onChange={(cameraIds) => set({ cameraIds })} />}
       <Check label="Shared" hint="Everybody signed in sees the list and its alerts; otherwise only you and admins."
         checked={draft.shared} onChange={(shared) => set({ shared })} />
+      <Check label="Alert before review"
+        hint="Reads from footage, and a camera's reads below its confidence threshold, alert this list at once instead of after a person reviews them."
+        checked={draft.alertUnreviewed} onChange={(alertUnreviewed) => set({ alertUnreviewed })} />
       {editing && (
         <Check label="Active" hint="An inactive list raises no alerts." checked={draft.active} onChange={(active) => set({ active })} />
       )}

@@ -14,6 +14,7 @@ const NewList = ({ onCreated }: { readonly onCreated: (list: Watchlist) => void 
   const [created, create] = useRpcAction((draft: ListDraft) =>
     withRpc((rpc) => rpc.watchlists.create({
       name: draft.name.trim(), category: draft.category, priority: draft.priority, colour: draft.colour, shared: draft.shared,
+      ...(draft.alertUnreviewed ? { alert_unreviewed: true } : {}),
       ...(gateOf(draft).length > 0 ? { camera_ids: gateOf(draft) } : {})
     })))
   if (!open) return <Button variant="secondary" className="self-start" onClick={() => setOpen(true)}>New list</Button>
