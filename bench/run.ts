@@ -3,7 +3,7 @@
  * lines `{"metric": ..., "value": ..., "unit": ...}`; progress and logs go to stderr.
  *
  * A benchmark is a module in bench/ exporting `description`, `options` (see lib/args.ts) and
- * `main(argv)`; add it to BENCHMARKS below (edge, search, alerts, ...).
+ * `main(argv)`; add it to BENCHMARKS below (edge, search, alerts, recognise, ...).
  */
 import { Interrupted, optionsHelp, type OptionSpecs, UsageError } from "./lib/args"
 
@@ -42,6 +42,10 @@ const BENCHMARKS: Readonly<Record<string, { readonly summary: string; readonly l
   wall: {
     summary: "the wall view in Chromium while 50 reads/s arrive: fps, long tasks, ingest-to-screen latency, page memory",
     load: () => import("./wall")
+  },
+  recognise: {
+    summary: "plate recognisers on generated scenes with known plates: plates and characters read, false plates, ms per frame",
+    load: () => import("./recognise")
   }
 }
 
