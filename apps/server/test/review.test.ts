@@ -97,6 +97,19 @@ describe("the review queue before alerting", () => {
     expect(await alertsOf(server.db, stolen.id)).toEqual([])
     expect((await alertsOf(server.db, eager.id)).map((a) => a.plate)).toEqual(["RVW987"])
 
+    // the queue as the web app reads it: oldest first, with the recogniser's readings and the photos there are
+    const queue = await rpc(operator, (client) => client.review.queue({}))
+    expect(queue.total).toBe(2)
+    expect(queue.items.map((i) => [i.read_id, i.plate, i.reason, i.camera_name, i.has_plate_photo, i.has_scene_photo])).toEqual([
+      [first!.id, "RVW1234", "footage", "Corner shop", true, true],
+      [second!.id, "RVW987", "footage", "Corner shop", true, true]
+    ])
+    expect(queue.items[0]!.footage_id).toBe(lastJson(run).footage_id)
+    // the command line's job is an admin's to follow, not an operator's
+    expect((await rpc(admin, (client) => client.footage.jobs({}))).map((j) => [j.id, j.status, j.camera_name, j.file_name]))
+      .toContainEqual([lastJson(run).job_id, "done", "Corner shop", "clip.mp4"])
+    expect((await rpc(operator, (client) => client.footage.jobs({}))).map((j) => j.id)).not.toContain(lastJson(run).job_id)
+
     // confirmed: it alerts now; rejected: it never does
     await review(first!.id, { action: "confirm" })
     await review(second!.id, { action: "reject", note: "a sign, not a plate" })

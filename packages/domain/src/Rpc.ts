@@ -9,6 +9,7 @@ import { CamerasRpcs } from "./rpc/Cameras"
 import { CollectorsRpcs } from "./rpc/Collectors"
 import { DisplaysRpcs } from "./rpc/Displays"
 import { EmailRpcs } from "./rpc/Email"
+import { FootageRpcs } from "./rpc/Footage"
 import { HealthRpcs } from "./rpc/Health"
 import { KnownPlatesRpcs } from "./rpc/KnownPlates"
 import { MqttRpcs } from "./rpc/Mqtt"
@@ -39,5 +40,6 @@ export class AlprRpcs extends AdminRpcs.merge(
   MqttRpcs,
   EmailRpcs,
   KnownPlatesRpcs,
-  HealthRpcs
+  HealthRpcs,
+  FootageRpcs
 ) {}

@@ -18,6 +18,7 @@ import { EmailRpcsLayer } from "../email/Rpc"
 import { MqttRpcsLayer } from "../mqtt/Rpc"
 import { OutputsRpcsLayer } from "../outputs/Rpc"
 import { HealthRpcsLayer } from "../health/Rpc"
+import { FootageRpcsLayer } from "../footage/Rpc"
 import { KnownPlates } from "../plates/KnownPlates"
 import { KnownPlatesRpcsLayer } from "../plates/Rpc"
 import { WallRpcsLayer } from "../displays/WallRpc"
@@ -62,7 +63,8 @@ const HandlersLayer = Layer.mergeAll(
   MqttRpcsLayer,
   OutputsRpcsLayer,
   KnownPlatesRpcsLayer,
-  HealthRpcsLayer
+  HealthRpcsLayer,
+  FootageRpcsLayer
 )
 
 /**
