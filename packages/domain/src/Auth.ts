@@ -2,7 +2,7 @@ import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as Context from "effect/Context"
 import * as Schema from "effect/Schema"
-import { Forbidden, Unauthorized } from "./Errors"
+import { Forbidden, QuotaExceeded, Unauthorized } from "./Errors"
 
 /** The collector a request's Bearer API key belongs to. */
 export class CurrentCollector extends Context.Tag("@chaverim/domain/CurrentCollector")<
@@ -67,22 +67,24 @@ export const sessionSecurity = session
 
 /**
  * Human endpoints declare the least role they need by the middleware they carry: one of these three.
- * A state-changing request must also carry the session's CSRF token in `X-CSRF-Token`.
+ * A state-changing request must also carry the session's CSRF token in `X-CSRF-Token`. Without a
+ * session cookie, a partner organisation's token (`Authorization: Bearer alpr_pt_...`) is taken on the
+ * routes of its scopes, within its quotas (429 past them).
  */
 export class ViewerAuth extends HttpApiMiddleware.Tag<ViewerAuth>()("ViewerAuth", {
-  failure: Schema.Union(Unauthorized, Forbidden),
+  failure: Schema.Union(Unauthorized, Forbidden, QuotaExceeded),
   provides: CurrentUser,
   security: { session }
 }) {}
 
 export class OperatorAuth extends HttpApiMiddleware.Tag<OperatorAuth>()("OperatorAuth", {
-  failure: Schema.Union(Unauthorized, Forbidden),
+  failure: Schema.Union(Unauthorized, Forbidden, QuotaExceeded),
   provides: CurrentUser,
   security: { session }
 }) {}
 
 export class AdminAuth extends HttpApiMiddleware.Tag<AdminAuth>()("AdminAuth", {
-  failure: Schema.Union(Unauthorized, Forbidden),
+  failure: Schema.Union(Unauthorized, Forbidden, QuotaExceeded),
   provides: CurrentUser,
   security: { session }
 }) {}

@@ -42,6 +42,13 @@ export class Overloaded extends Schema.TaggedError<Overloaded>()(
   HttpApiSchema.annotations({ status: 503 })
 ) {}
 
+/** A partner token's quota is used up until `resets_at` (the next UTC day, or month). */
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()(
+  "QuotaExceeded",
+  { ...fields, resets_at: Schema.String, retry_after_s: Schema.Number },
+  HttpApiSchema.annotations({ status: 429 })
+) {}
+
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
   "ServiceUnavailable",
   fields,

@@ -10,6 +10,7 @@ import { CollectorsRpcs } from "./rpc/Collectors"
 import { DisplaysRpcs } from "./rpc/Displays"
 import { EmailRpcs } from "./rpc/Email"
 import { FootageRpcs } from "./rpc/Footage"
+import { PartnersRpcs } from "./rpc/Partners"
 import { HealthRpcs } from "./rpc/Health"
 import { KnownPlatesRpcs } from "./rpc/KnownPlates"
 import { MqttRpcs } from "./rpc/Mqtt"
@@ -41,5 +42,6 @@ export class AlprRpcs extends AdminRpcs.merge(
   EmailRpcs,
   KnownPlatesRpcs,
   HealthRpcs,
-  FootageRpcs
+  FootageRpcs,
+  PartnersRpcs
 ) {}

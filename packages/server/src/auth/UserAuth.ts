@@ -13,7 +13,9 @@ import {
 } from "@chaverim/domain/Auth"
 import { Forbidden, Unauthorized } from "@chaverim/domain/Errors"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -22,6 +24,7 @@ import * as Redacted from "effect/Redacted"
 import { AppConfig } from "../Config"
 import { requestInfo } from "../http/ClientAddress"
 import { Accounts, type Actor, safeEqual } from "./Accounts"
+import { PARTNER_TOKEN_PREFIX, Partners } from "./Partners"
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"])
 
@@ -67,9 +70,13 @@ const requireDisplayAllowed = (accounts: Accounts, current: Actor & { readonly d
  * below the one required, or a wall display on an endpoint without DisplayAllowed, is 403 (and
  * audited); a state-changing request without the session's CSRF token in `X-CSRF-Token` is 403.
  */
-const sessionFor = (accounts: Accounts, required: Role) => (token: Redacted.Redacted) =>
+const sessionFor = (accounts: Accounts, partners: Partners, required: Role) => (token: Redacted.Redacted) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
+    const bearer = (request.headers.authorization ?? "").match(/^Bearer (\S+)$/)?.[1]
+    if (Redacted.value(token) === "" && bearer !== undefined && bearer.startsWith(PARTNER_TOKEN_PREFIX)) {
+      return yield* partnerFor(accounts, partners, required, bearer)
+    }
     const user = yield* accounts.sessionUser(Redacted.value(token)).pipe(
       Effect.orDie
     )
@@ -86,10 +93,28 @@ const sessionFor = (accounts: Accounts, required: Role) => (token: Redacted.Reda
     return CurrentUser.of(current)
   })
 
+/**
+ * A partner organisation's token (no session cookie, `Authorization: Bearer alpr_pt_...`): the route
+ * within its scopes and quotas (auth/Partners.ts), and the least role (its account is an operator). No
+ * CSRF token: nothing a browser sends by itself carries it. Past a quota, 429 with Retry-After.
+ */
+const partnerFor = (accounts: Accounts, partners: Partners, required: Role, bearer: string) =>
+  Effect.gen(function*() {
+    const { route } = yield* HttpRouter.RouteContext
+    const current = yield* partners.authenticate(bearer, `${route.method} ${route.path}`, yield* requestInfo).pipe(
+      Effect.tapErrorTag("QuotaExceeded", (e) =>
+        HttpApp.appendPreResponseHandler((_request, response) =>
+          Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(e.retry_after_s))))),
+      Effect.catchTag("SqlError", Effect.die)
+    )
+    yield* requireRole(accounts, current, required)
+    return CurrentUser.of(current)
+  })
+
 /** A role middleware's check; a refusal's audit row needs the client's address, hence AppConfig. */
 const sessionCheck = (required: Role) =>
   Effect.gen(function*() {
-    const check = sessionFor(yield* Accounts, required)
+    const check = sessionFor(yield* Accounts, yield* Partners, required)
     const config = yield* AppConfig
     return { session: (token: Redacted.Redacted) => Effect.provideService(check(token), AppConfig, config) }
   })

@@ -1,3 +1,4 @@
+import { Partners } from "../auth/Partners"
 import { Footage } from "../footage/Footage"
 import { FootageHttpLayer } from "../footage/Http"
 import { FootageUploads } from "../footage/Uploads"
@@ -54,7 +55,7 @@ import { RequestBodiesLayer } from "./RequestBodies"
 export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default, Evidence.Default, Holds.Default, Retention.Default, Transparency.Default,
   OutputDeliveries.Default, Webhooks.Default, HealthAlerts.Default, Stats.Default,
   // footage queues its jobs; the recogniser reads their frames (issue 20)
-  FootageUploads.Default.pipe(Layer.provideMerge(Footage.Default), Layer.provideMerge(Jobs.Default)), FootageViews.Default, RecogniserLayer,
+  FootageUploads.Default.pipe(Layer.provideMerge(Footage.Default), Layer.provideMerge(Jobs.Default)), FootageViews.Default, RecogniserLayer, Partners.Default,
   // Displays open and end their screens' sessions through Accounts (one instance: layers are memoised).
   Displays.Default.pipe(Layer.provide(Accounts.Default))).pipe(
   Layer.provideMerge(Images.Default),

@@ -19,6 +19,7 @@ import { MqttRpcsLayer } from "../mqtt/Rpc"
 import { OutputsRpcsLayer } from "../outputs/Rpc"
 import { HealthRpcsLayer } from "../health/Rpc"
 import { FootageRpcsLayer } from "../footage/Rpc"
+import { PartnersRpcsLayer } from "../auth/PartnersRpc"
 import { KnownPlates } from "../plates/KnownPlates"
 import { KnownPlatesRpcsLayer } from "../plates/Rpc"
 import { WallRpcsLayer } from "../displays/WallRpc"
@@ -64,7 +65,8 @@ const HandlersLayer = Layer.mergeAll(
   OutputsRpcsLayer,
   KnownPlatesRpcsLayer,
   HealthRpcsLayer,
-  FootageRpcsLayer
+  FootageRpcsLayer,
+  PartnersRpcsLayer
 )
 
 /**
