@@ -1,6 +1,8 @@
 import type { FootageSettings } from "@chaverim/server/Config"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { FootageUploads } from "@chaverim/server/footage/Uploads"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
@@ -158,6 +160,12 @@ describe("alpr footage import", () => {
     const script = await alpr(["footage", "import", Path.join(dir, "notes.mp4"), "--camera-name", "x", "--reason", "testing refusals"])
     expect(script.code).not.toBe(0)
     expect(script.stderr).toContain("this file is none of them (UnsupportedMediaType)")
+    // a HEIC photo is told apart and refused with what to do instead
+    const heic = new Uint8Array(64)
+    heic.set([0, 0, 0, 24, ...new TextEncoder().encode("ftypheic")])
+    await Fs.writeFile(Path.join(dir, "IMG_0001.heic"), heic)
+    const refusedHeic = await alpr(["footage", "import", Path.join(dir, "IMG_0001.heic"), "--camera-name", "x", "--reason", "testing refusals"])
+    expect(refusedHeic.stderr).toContain("HEIC photos are not read yet: save the photo as JPEG")
     const noReason = await alpr(["footage", "import", Path.join(dir, "photo.jpg"), "--camera-name", "x", "--reason", "  "])
     expect(noReason.code).not.toBe(0)
     expect(noReason.stderr).toContain("reason: say why the footage is uploaded")
@@ -329,6 +337,25 @@ describe("uploads over HTTP, resumable", () => {
     const admin = await web.signIn("admin")
     expect((await fetch(`${web.url}/api/v1/jobs/${done.job_id}`, { headers: headers(admin) })).status).toBe(200)
   }, 120_000)
+
+  it("gives an unfinished upload's space back once it has expired", async () => {
+    const operator = await web.signIn("operator")
+    const video = new Uint8Array(await Fs.readFile(Path.join(dir, "clip.mp4")))
+    const begun = await json(await start(operator, { camera_name: "x", reason: "left half way", file_name: "clip.mp4", size_bytes: video.length }))
+    expect((await send(operator, begun.upload_id, 0, video.subarray(0, 1000))).status).toBe(200)
+    const chunkDir = Path.join(webData, "objects", "uploads", begun.upload_id)
+    expect((await Fs.readdir(chunkDir)).length).toBe(1)
+    // still within its 24 hours: the sweep leaves it
+    const sweep = () => web.runtime.runPromise(Effect.flatMap(FootageUploads, (u) => u.sweep()))
+    await sweep()
+    expect((await send(operator, begun.upload_id, 1000, video.subarray(1000, 2000))).status).toBe(200)
+    await web.db.query("UPDATE footage_uploads SET expires_at = now() - interval '1 minute' WHERE id = $1", [begun.upload_id])
+    expect(await sweep()).toBeGreaterThanOrEqual(1)
+    await expect(Fs.readdir(chunkDir)).rejects.toThrow()
+    expect((await web.db.query("SELECT count(*)::int AS n FROM footage_uploads WHERE id = $1", [begun.upload_id])).rows[0].n).toBe(0)
+    // and it is no longer taken
+    expect((await send(operator, begun.upload_id, 2000, video.subarray(2000, 3000))).status).toBe(404)
+  }, 60_000)
 
   it("refuses what is not footage at its first chunk, chunks that are too large or badly typed, and viewers", async () => {
     const operator = await web.signIn("operator")

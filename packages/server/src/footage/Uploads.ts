@@ -154,7 +154,7 @@ export class FootageUploads extends Effect.Service<FootageUploads>()("@chaverim/
       }
       if (offset === 0 && sniffFootageType(bytes.subarray(0, 64)) === undefined) {
         return yield* new UnsupportedMediaType({
-          message: "footage is a photo (JPEG, PNG, WebP, HEIC) or a video (MP4, MOV, MKV, WebM, AVI); this file is none of them"
+          message: "footage is a photo (JPEG, PNG, WebP) or a video (MP4, MOV, MKV, WebM, AVI); this file is none of them"
         })
       }
       const key = `uploads/${row.id}/${offset}-${randomBytes(4).toString("hex")}`
@@ -221,6 +221,30 @@ export class FootageUploads extends Effect.Service<FootageUploads>()("@chaverim/
       return jobView(yield* jobs.cancel(id))
     })
 
-    return { start, status, chunk, getJob, cancelJob } as const
+    /**
+     * Uploads left unfinished past their time: their chunks' objects removed, then their rows. A few at
+     * a time under SKIP LOCKED, so that servers sweeping at once share the work.
+     */
+    const sweep = Effect.fn("FootageUploads.sweep")(function*() {
+      let swept = 0
+      while (true) {
+        const done = yield* sql.withTransaction(Effect.gen(function*() {
+          const stale = yield* sql<{ id: string }>`
+            SELECT id::text AS id FROM footage_uploads WHERE footage_id IS NULL AND expires_at < now()
+             ORDER BY expires_at LIMIT 20 FOR UPDATE SKIP LOCKED`
+          if (stale.length === 0) return 0
+          const ids = stale.map((r) => r.id)
+          const chunks = yield* sql<{ object_key: string }>`
+            SELECT object_key FROM footage_upload_chunks WHERE upload_id IN ${sql.in(ids)}`
+          yield* Effect.forEach(chunks, (c) => store.remove(c.object_key), { discard: true, concurrency: 4 })
+          yield* sql`DELETE FROM footage_uploads WHERE id IN ${sql.in(ids)}`
+          return ids.length
+        }))
+        swept += done
+        if (done === 0) return swept
+      }
+    })
+
+    return { start, status, chunk, getJob, cancelJob, sweep } as const
   })
 }) {}
