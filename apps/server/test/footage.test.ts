@@ -1,7 +1,5 @@
-import type { FootageSettings } from "@chaverim/server/Config"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { FootageUploads } from "@chaverim/server/footage/Uploads"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
@@ -12,6 +10,7 @@ import { type FakeRecogniser, startFakeCodeProject, startFakePlateRecognizer } f
 import { makeColourPhoto, makeColourVideo, makeSlideshow, platePicture } from "../../../test-support/Footage"
 import { freePort } from "../../../test-support/Net"
 import { alprAgainst, describeRun, INVOCATION_MS, lastJson } from "./alprCli"
+import { footageWith } from "./footageHarness"
 import { startServer, type TestServer, until } from "./harness"
 
 /**
@@ -28,17 +27,6 @@ const SCENES = {
   blue: { plate: "FTG987", confidence: 0.85, box: [300, 200, 140, 36] as const, candidates: [{ plate: "FTG9B7", confidence: 0.3 }] }
 }
 
-const footageSettings = (recogniser: FakeRecogniser, overrides: Partial<FootageSettings> = {}): FootageSettings => ({
-  recogniser: "codeproject",
-  recogniserUrl: Option.some(recogniser.url),
-  recogniserToken: Option.none(),
-  recogniserRegions: [],
-  fps: 2,
-  jobWorkers: 1,
-  jobLeaseSeconds: 3,
-  ...overrides
-})
-
 let server: TestServer
 let codeProject: FakeRecogniser
 let plateRecognizer: FakeRecogniser
@@ -51,7 +39,7 @@ beforeAll(async () => {
   codeProject = await startFakeCodeProject(SCENES)
   plateRecognizer = await startFakePlateRecognizer(SCENES, "pr-secret-token")
   // The CLI runs its own job: this server runs none, so what the CLI prints is its own work.
-  server = await startServer({ dataDir, footage: footageSettings(codeProject, { jobWorkers: 0 }) })
+  server = await startServer({ dataDir, footage: footageWith(codeProject, { jobWorkers: 0 }) })
   await makeColourVideo(Path.join(dir, "clip.mp4"), [
     { colour: "red", seconds: 2 },
     { colour: "black", seconds: 2 },
@@ -237,7 +225,7 @@ describe("the job queue across a server's death", () => {
     expect((await job()).status).toBe("running")
 
     // another server: it takes the job once the dead one's lease runs out, and finishes it
-    const second = await startServer({ dataDir, footage: footageSettings(slow) }, { databaseUrl: server.databaseUrl })
+    const second = await startServer({ dataDir, footage: footageWith(slow) }, { databaseUrl: server.databaseUrl })
     try {
       const done = await until(async () => {
         const row = await job()
@@ -265,7 +253,7 @@ describe("uploads over HTTP, resumable", () => {
   let webData: string
   beforeAll(async () => {
     webData = Path.join(dir, "web-data")
-    web = await startServer({ dataDir: webData, footage: footageSettings(codeProject) })
+    web = await startServer({ dataDir: webData, footage: footageWith(codeProject) })
   }, 120_000)
   afterAll(async () => {
     await web?.close()

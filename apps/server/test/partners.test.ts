@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import * as Option from "effect/Option"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { type FakeRecogniser, startFakeCodeProject } from "../../../test-support/FakeRecognisers"
+import { footageWith } from "./footageHarness"
 import { makeColourPhoto } from "../../../test-support/Footage"
 import { type SignedIn, startServer, type TestServer } from "./harness"
 import { outcomeOf, rpcFor } from "./rpcClient"
@@ -25,15 +25,7 @@ beforeAll(async () => {
   recogniser = await startFakeCodeProject({ blue: { plate: "PTR123", confidence: 0.9, box: [100, 100, 120, 40] } })
   server = await startServer({
     dataDir: Path.join(dir, "data"),
-    footage: {
-      recogniser: "codeproject",
-      recogniserUrl: Option.some(recogniser.url),
-      recogniserToken: Option.none(),
-      recogniserRegions: [],
-      fps: 2,
-      jobWorkers: 1,
-      jobLeaseSeconds: 3
-    }
+    footage: footageWith(recogniser)
   })
   admin = await server.signIn("admin")
   await makeColourPhoto(Path.join(dir, "photo.jpg"), "blue")

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import * as Option from "effect/Option"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { type FakeRecogniser, startFakeCodeProject } from "../../../test-support/FakeRecognisers"
+import { footageWith } from "./footageHarness"
 import { makeColourVideo } from "../../../test-support/Footage"
 import { alertsOf, createEntry, createList, drained } from "./alertHarness"
 import { alprAgainst, describeRun, INVOCATION_MS, lastJson } from "./alprCli"
@@ -30,15 +30,7 @@ beforeAll(async () => {
   })
   server = await startServer({
     dataDir: Path.join(dir, "data"),
-    footage: {
-      recogniser: "codeproject",
-      recogniserUrl: Option.some(recogniser.url),
-      recogniserToken: Option.none(),
-      recogniserRegions: [],
-      fps: 2,
-      jobWorkers: 0,
-      jobLeaseSeconds: 3
-    }
+    footage: footageWith(recogniser, { jobWorkers: 0 })
   })
   operator = await server.signIn("operator")
 }, 120_000)

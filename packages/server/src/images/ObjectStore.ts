@@ -56,7 +56,11 @@ export const makeFileSystemStore = (root: string): Effect.Effect<ObjectStoreShap
       catch: (cause) => new ObjectStoreError({ message: `cannot create ${base}`, cause })
     })
 
-    const put: ObjectStoreShape["put"] = (key, body) =>
+    /**
+     * Writes an object durably: `fill` writes a temporary file beside it (its handle open for writing),
+     * which is synced and renamed into place; a failed write leaves no temporary file behind.
+     */
+    const writeDurably = (key: string, fill: (temp: string, handle: Fs.FileHandle) => Promise<void>) =>
       Effect.flatMap(validateKey(key), (k) =>
         Effect.tryPromise({
           try: async () => {
@@ -65,38 +69,8 @@ export const makeFileSystemStore = (root: string): Effect.Effect<ObjectStoreShap
             const temp = `${target}.${randomBytes(6).toString("hex")}.tmp`
             const handle = await Fs.open(temp, "wx", 0o640)
             try {
-              await handle.writeFile(body)
-              await handle.sync()
-            } finally {
-              await handle.close()
-            }
-            await Fs.rename(temp, target)
-          },
-          catch: (cause) => new ObjectStoreError({ message: `cannot write object ${k}`, cause })
-        }))
-
-    const get: ObjectStoreShape["get"] = (key) =>
-      Effect.flatMap(validateKey(key), (k) =>
-        Effect.tryPromise({
-          try: () => Fs.readFile(Path.join(base, k)),
-          catch: (cause) =>
-            (cause as NodeJS.ErrnoException)?.code === "ENOENT"
-              ? new ObjectNotFound({ key: k })
-              : new ObjectStoreError({ message: `cannot read object ${k}`, cause })
-        }).pipe(Effect.map((buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength))))
-
-    const putFile: ObjectStoreShape["putFile"] = (key, path) =>
-      Effect.flatMap(validateKey(key), (k) =>
-        Effect.tryPromise({
-          try: async () => {
-            const target = Path.join(base, k)
-            await Fs.mkdir(Path.dirname(target), { recursive: true })
-            const temp = `${target}.${randomBytes(6).toString("hex")}.tmp`
-            try {
-              await Fs.copyFile(path, temp, Fs.constants.COPYFILE_EXCL)
-              await Fs.chmod(temp, 0o640)
-              const handle = await Fs.open(temp, "r+")
               try {
+                await fill(temp, handle)
                 await handle.sync()
               } finally {
                 await handle.close()
@@ -109,6 +83,21 @@ export const makeFileSystemStore = (root: string): Effect.Effect<ObjectStoreShap
           },
           catch: (cause) => new ObjectStoreError({ message: `cannot write object ${k}`, cause })
         }))
+
+    const put: ObjectStoreShape["put"] = (key, body) => writeDurably(key, (_temp, handle) => handle.writeFile(body))
+
+    const get: ObjectStoreShape["get"] = (key) =>
+      Effect.flatMap(validateKey(key), (k) =>
+        Effect.tryPromise({
+          try: () => Fs.readFile(Path.join(base, k)),
+          catch: (cause) =>
+            (cause as NodeJS.ErrnoException)?.code === "ENOENT"
+              ? new ObjectNotFound({ key: k })
+              : new ObjectStoreError({ message: `cannot read object ${k}`, cause })
+        }).pipe(Effect.map((buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength))))
+
+    // copied onto the open temporary file, so that it is synced before it takes the object's name
+    const putFile: ObjectStoreShape["putFile"] = (key, path) => writeDurably(key, (temp) => Fs.copyFile(path, temp))
 
     const getFile: ObjectStoreShape["getFile"] = (key, path) =>
       Effect.flatMap(validateKey(key), (k) =>
