@@ -233,7 +233,7 @@ const rowOf = (cv: OpenCv, grey: Cv.Mat, candidate: Candidate): Row | undefined 
         const c = track(contours.get(i))
         const r = cv.boundingRect(c)
         const tall = r.height / big.rows
-        if (tall >= 0.35 && tall <= 0.92 && r.width <= r.height * 1.2 && r.width >= 2 && r.y > 0 && r.y + r.height < big.rows) {
+        if (tall >= 0.2 && tall <= 0.92 && r.width <= r.height * 1.2 && r.width >= 2 && r.y > 0 && r.y + r.height < big.rows) {
           glyphs.push({ x: r.x, y: r.y, width: r.width, height: r.height })
         }
       }
