@@ -369,6 +369,33 @@ describe("the admin panel", () => {
     await context.close()
   })
 
+  it("issues a partner token shown once, shows its use against its quota, and revokes it", async () => {
+    const { page, errors, context } = await adminPage(PHONE, "/admin/partners")
+    await page.getByRole("heading", { name: "Admin: Partners" }).waitFor()
+    await page.getByLabel("Organisation").fill("Riverside Watch")
+    await page.getByLabel("Calls a day").fill("50")
+    await page.getByLabel("Search (with a reason)").check()
+    await page.getByRole("button", { name: "Issue token" }).click()
+    const token = (await page.locator("code").filter({ hasText: /^alpr_pt_/ }).first().textContent())!.trim()
+    // the token works for its scopes, and its use shows in the panel
+    const used = await fetch(`${server.url}/api/v1/detections/suggestions`, { headers: { authorization: `Bearer ${token}` } })
+    expect(used.status).toBe(200)
+    const outside = await fetch(`${server.url}/api/v1/evidence/exports`, { headers: { authorization: `Bearer ${token}` } })
+    expect(outside.status).toBe(403)
+    await page.reload()
+    const row = page.getByRole("listitem", { name: "Partner Riverside Watch" })
+    await row.getByText(/Calls today 1 of 50, this month 1, 1 refused this month/).waitFor()
+    expect(await page.content()).not.toContain(token)
+    await screenshot(page, "phone-admin-partners", { fullPage: true })
+    expect(await unnamedControls(page)).toEqual([])
+    page.once("dialog", (dialog) => void dialog.accept())
+    await row.getByRole("button", { name: "Revoke" }).click()
+    await row.getByText(/^revoked /).waitFor()
+    expect((await fetch(`${server.url}/api/v1/detections/suggestions`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401)
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  })
+
   it("lets a person set their e-mail address and choose what e-mails them", async () => {
     const { page, errors, context } = await adminPage(PHONE, "/email")
     await page.getByRole("heading", { name: "E-mail alerts" }).waitFor()

@@ -11,6 +11,7 @@ import { Evidence } from "./Evidence"
 import { Health } from "./Health"
 import { Mqtt } from "./Mqtt"
 import { ReasonCodes } from "./ReasonCodes"
+import { Partners } from "./Partners"
 import { Retention } from "./Retention"
 import { Users } from "./Users"
 import { Webhooks } from "./Webhooks"
@@ -30,6 +31,7 @@ const SECTIONS = [
   { key: "email", label: "E-mail", view: Email },
   { key: "reasons", label: "Reason codes", view: ReasonCodes },
   { key: "evidence", label: "Evidence exports", view: Evidence },
+  { key: "partners", label: "Partners", view: Partners },
   { key: "retention", label: "Retention", view: Retention },
   { key: "audit", label: "Audit log", view: Audit }
 ] as const
