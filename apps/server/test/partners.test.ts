@@ -127,6 +127,13 @@ describe("partner tokens", () => {
     expect(rows.map((r) => r.action)).toEqual(["partner.create", "partner.revoke"])
   }, 60_000)
 
+  it("lets no more calls through than its quota when they come all at once", async () => {
+    const { token } = await rpc(admin, (client) => client.partners.create({ organisation: "Parallel Org", scopes: ["search"], daily_quota: 5 }))
+    const statuses = await Promise.all(Array.from({ length: 12 }, () => call(token, "GET", "/api/v1/detections/suggestions").then((r) => r.status)))
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7)
+  }, 60_000)
+
   it("is an admin's to issue: operators are refused, and bad input says why", async () => {
     const operator = await server.signIn("operator")
     expect(outcomeOf(await rpcExit(operator, (client) => client.partners.create({ organisation: "x", scopes: ["search"] })))).toMatch(/^Forbidden/)

@@ -170,19 +170,24 @@ export class Partners extends Effect.Service<Partners>()("@chaverim/server/Partn
       if (!token.startsWith(PARTNER_TOKEN_PREFIX) || token.length > 100) return yield* unknown
       const now = new Date()
       const outcome = yield* sql.withTransaction(Effect.gen(function*() {
-        // The token's row locked: two calls at once cannot both take its last allowed call.
-        const found = yield* orBug(SqlSchema.findOne({
+        // The token's row locked first, its use read after, in a statement of its own: a statement that
+        // waited for the lock still reads other tables as they were when it began (READ COMMITTED), so
+        // counting in the locking statement would let calls that came together all pass the quota.
+        const locked = yield* sql<{ id: string }>`
+          SELECT t.id::text AS id FROM partner_tokens t JOIN users u ON u.id = t.user_id
+           WHERE t.token_hash = ${sha256Hex(token)} AND t.revoked_at IS NULL AND u.disabled_at IS NULL
+             FOR UPDATE OF t`
+        const found = locked.length === 0 ? Option.none() : yield* orBug(SqlSchema.findOne({
           Request: Schema.String,
           Result: TokenRow,
-          execute: (hash) =>
+          execute: (id) =>
             sql`SELECT t.id::text AS id, t.user_id::text AS user_id, u.username, t.organisation, t.scopes, t.daily_quota, t.monthly_quota,
                        coalesce((SELECT calls FROM partner_usage p WHERE p.token_id = t.id AND p.day = (now() AT TIME ZONE 'UTC')::date), 0) AS calls_today,
                        coalesce((SELECT sum(calls)::int FROM partner_usage p WHERE p.token_id = t.id
                                   AND p.day >= date_trunc('month', now() AT TIME ZONE 'UTC')::date), 0) AS calls_this_month
                   FROM partner_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.token_hash = ${hash} AND t.revoked_at IS NULL AND u.disabled_at IS NULL
-                   FOR UPDATE OF t`
-        })(sha256Hex(token)))
+                 WHERE t.id = ${id}::uuid`
+        })(locked[0]!.id))
         if (Option.isNone(found)) return { _tag: "unknown" } as const
         const row = found.value
         const allowed = row.scopes.some((scope) => SCOPE_ROUTES[scope as PartnerScope]?.includes(route))
