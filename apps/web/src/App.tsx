@@ -24,6 +24,8 @@ const KnownPlates = lazy(() => import("./views/plates/KnownPlates"))
 const Places = lazy(() => import("./views/places/Places"))
 const Stats = lazy(() => import("./views/stats/Stats"))
 const Transparency = lazy(() => import("./views/transparency/Transparency"))
+const Footage = lazy(() => import("./views/footage/Footage"))
+const Review = lazy(() => import("./views/review/Review"))
 
 const NotFound = () => (
   <div className="py-8">
@@ -51,6 +53,8 @@ const routeOf = (path: string): { readonly key: string; readonly view: ReactNode
   if (path === "/known") return { key: "known", view: <KnownPlates /> }
   if (path === "/places") return { key: "places", view: <Places /> }
   if (path === "/stats") return { key: "stats", view: <Stats /> }
+  if (path === "/footage") return { key: "footage", view: <Footage /> }
+  if (path === "/review") return { key: "review", view: <Review /> }
   return { key: "not-found", view: <NotFound /> }
 }
 
@@ -74,7 +78,7 @@ const useFocusHeadingOnNavigation = (key: string) => {
 const redirectOf = (session: SessionState, path: string): string | undefined => {
   if (session.state === "signed-in" && session.me.display) return path === "/wall" ? undefined : "/wall"
   // A volunteer (viewer) lands on the alerts: searching and a plate's pages need the operator role.
-  if (session.state === "signed-in" && session.me.role === "viewer" && (path === "/" || path === "/places" || path === "/stats" || path === "/known" || path.startsWith("/plate/") || path.startsWith("/read/"))) return "/alerts"
+  if (session.state === "signed-in" && session.me.role === "viewer" && (path === "/" || path === "/places" || path === "/stats" || path === "/known" || path === "/footage" || path === "/review" || path.startsWith("/plate/") || path.startsWith("/read/"))) return "/alerts"
   if (session.state === "signed-out" && path === "/wall" && (session.display === true || wasDisplay())) return "/pair"
   return undefined
 }

@@ -40,7 +40,7 @@ beforeAll(async () => {
 
   // A plate read over three days at three cameras with photos, and a car that drives with it (a convoy).
   const { page, context } = await openPage(browser, { url: server.url })
-  const [photos, companion] = [await drawPhotos(page, "TST-4242"), await drawPhotos(page, "FLW-777")]
+  const [photos, companion, doubtful] = [await drawPhotos(page, "TST-4242"), await drawPhotos(page, "FLW-777"), await drawPhotos(page, "RVW-0042")]
   await context.close()
   await ingest(server, apiKey, [0, 1, 2].flatMap((day) => [
     readAt("TST-4242", CAMERAS[0], day * 1440 + 30),
@@ -86,6 +86,17 @@ beforeAll(async () => {
      VALUES ($1, $2, 424242, 'failed', 10, 'Forbidden: bot was blocked by the user')`,
     [alert!.id, someone!.id]
   )
+
+  // A read below its camera's confidence threshold, waiting for review (the last read of the setup: the
+  // threshold stays).
+  await server.db.query("UPDATE cameras SET min_confidence = 0.95 WHERE external_id = $1", [CAMERAS[2].id])
+  await ingest(server, apiKey, [readAt("RVW-0042", CAMERAS[2], 5)], doubtful)
+  for (let i = 0; ; i++) {
+    const { rows } = await server.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pending_reviews")
+    if (rows[0]!.n >= 1) break
+    if (i > 100) throw new Error("the read did not reach the review queue")
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 })
 
 afterAll(async () => {
@@ -304,6 +315,20 @@ const everyView = async (size: Size, viewport: typeof PHONE | typeof WALL) => {
   await page.getByText("No holds.").waitFor()
   await check("holds")
   await tabs("holds")
+
+  // Footage: the upload form and the (empty) list of jobs; the review queue with a read waiting, its
+  // scene photo shown with the reason the search gave.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Footage" }).click()
+  await page.getByRole("heading", { name: "Footage", level: 1 }).waitFor()
+  await page.getByText("No footage uploaded yet.").waitFor()
+  await check("footage")
+  await tabs("footage")
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Review (1 waiting)" }).click()
+  await page.getByRole("heading", { name: /^Review/, level: 1 }).waitFor()
+  await page.getByRole("img", { name: /^Scene photo of the read RVW0042/ }).waitFor()
+  await imagesLoaded(page)
+  await check("review")
+  await tabs("review")
 
   // Every admin tab.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).click()

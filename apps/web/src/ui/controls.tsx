@@ -139,3 +139,19 @@ export const Loaded = <A,>({ remote, children }: { readonly remote: Remote<A>; r
     </>
   )
 }
+
+/** How far something is (an upload, a job): a bar with its label and value for screen readers. */
+export const ProgressBar = ({ label, fraction, className = "" }: {
+  readonly label: string
+  /** 0 to 1 */
+  readonly fraction: number
+  readonly className?: string
+}) => {
+  const percent = Math.round(Math.min(1, Math.max(0, fraction)) * 100)
+  return (
+    <div role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent}
+      className={`h-3 w-full overflow-hidden rounded-full bg-slate-200 ring-1 ring-slate-300 ${className}`}>
+      <div className="h-full rounded-full bg-blue-700 transition-[width]" style={{ width: `${percent}%` }} />
+    </div>
+  )
+}

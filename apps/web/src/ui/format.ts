@@ -73,3 +73,11 @@ export const formatAgo = (iso: string | null, now = Date.now()) => {
 
 export const cameraLabel = (camera: { readonly name: string | null; readonly site?: string | null; readonly external_id?: string }) =>
   camera.name ?? camera.external_id ?? "unnamed camera"
+
+/** "840 KiB", "12.3 MiB", "1.25 GiB": a file's size. */
+export const formatBytes = (bytes: number) =>
+  bytes < 1024 * 1024
+    ? `${bytes === 0 ? 0 : Math.max(1, Math.round(bytes / 1024))} KiB`
+    : bytes < 1024 * 1024 * 1024
+    ? `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+    : `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GiB`
