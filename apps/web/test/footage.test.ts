@@ -99,7 +99,7 @@ describe("footage in the web app", () => {
 
     // At a desk: the review queue, by the keyboard.
     const desk = await openPage(browser, { url: server.url, cookie: operator.cookie, viewport: DESKTOP })
-    await desk.page.goto(server.url)
+    await desk.page.goto(`${server.url}/footage`)
     const menuLink = desk.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Review (1 waiting)" })
     await menuLink.click()
     await desk.page.getByRole("heading", { name: /^Review/, level: 1 }).waitFor()

@@ -50,3 +50,10 @@ export const callRpc = <A, E>(f: (rpc: Rpc) => Effect.Effect<A, E>) =>
     if (remote.state === "failed" && remote.problem.kind === "signed-out") notifySignedOut()
     return remote
   })
+
+/**
+ * A best-effort call whose failure says nothing about the session (the menu's count): it never signs
+ * the app out. An answer to a call made before a sign-in can arrive after it, refused for the session
+ * that was; taken as "signed out", it would end the new one.
+ */
+export const peekRpc = <A, E>(f: (rpc: Rpc) => Effect.Effect<A, E>) => run(withRpc(f)).then(fromExit)
