@@ -66,8 +66,9 @@ describe("partner tokens", () => {
     const sent = await call(token, "PATCH", `/api/v1/footage/uploads/${upload.upload_id}`, photo, "application/offset+octet-stream", { "upload-offset": "0" })
     expect(sent.status).toBe(200)
     const done = await json(sent)
-    const { rows: [footage] } = await server.db.query("SELECT u.username, u.partner FROM footage f JOIN users u ON u.id = f.uploaded_by WHERE f.id = $1", [done.footage_id])
-    expect(footage).toEqual({ username: partner.username, partner: true })
+    const { rows: [footage] } = await server.db.query(
+      "SELECT u.username, u.partner, f.uploaded_via FROM footage f JOIN users u ON u.id = f.uploaded_by WHERE f.id = $1", [done.footage_id])
+    expect(footage).toEqual({ username: partner.username, partner: true, uploaded_via: "api" })
     let job: any
     for (let i = 0; i < 100 && job?.status !== "done"; i++) {
       job = await json(await call(token, "GET", `/api/v1/jobs/${done.job_id}`))

@@ -39,7 +39,9 @@ export const FootageHttpLayer = HttpApiBuilder.group(AlprApi, "footage", (handle
     const uploader = Effect.gen(function*() {
       const user = yield* CurrentUser
       const { address } = yield* requestInfo
-      return { userId: user.userId, username: user.username, role: user.role, address } satisfies Uploader
+      // a partner's token stands in for a session as "partner:<token id>" (auth/Partners.ts)
+      const via = user.sessionHash.startsWith("partner:") ? "api" as const : "web" as const
+      return { userId: user.userId, username: user.username, role: user.role, address, via } satisfies Uploader
     })
     // The object store or the database failing is the server's trouble, said as such.
     const unavailable = {

@@ -30,6 +30,8 @@ export interface Uploader {
   readonly role: string
   /** where the request came from, for the audit log */
   readonly address?: string | undefined
+  /** the web app (a session) or the API (a partner's token) */
+  readonly via?: "web" | "api" | undefined
 }
 
 const UploadRow = Schema.Struct({
@@ -190,7 +192,7 @@ export class FootageUploads extends Effect.Service<FootageUploads>()("@chaverim/
           facts,
           actor: { userId: who.userId, username: who.username },
           address: who.address,
-          via: "web"
+          via: who.via ?? "web"
         }).pipe(
           // refused (not footage after all, no time to give it): the upload ends with it
           Effect.tapError(() =>
