@@ -5,7 +5,7 @@ import * as Path from "node:path"
 import { type FakeRecogniser, startFakeCodeProject } from "../../../test-support/FakeRecognisers"
 import { footageWith } from "./footageHarness"
 import { makeColourVideo } from "../../../test-support/Footage"
-import { alertsOf, createEntry, createList, drained } from "./alertHarness"
+import { alertsOf, createEntry, createList, drained, queueRetro } from "./alertHarness"
 import { alprAgainst, describeRun, INVOCATION_MS, lastJson } from "./alprCli"
 import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
 import { rpcFor } from "./rpcClient"
@@ -125,6 +125,13 @@ describe("the review queue before alerting", () => {
     await drained(server.databaseUrl)
     const { rows: [read] } = await server.db.query<{ id: string }>("SELECT id::text AS id FROM detections WHERE detection_id = $1", [doubtful.detection_id])
     expect(await pending()).toEqual([{ detection_id: read!.id, reason: "low_confidence" }])
+
+    // an entry added while it waits finds it by the retro check, under the same rule: no alert yet
+    const late = await createList(server, { category: "bolo" })
+    const entry = await createEntry(server, late.id, "exact", "L0W4321")
+    await queueRetro(server.db, [entry.id])
+    await drained(server.databaseUrl)
+    expect(await alertsOf(server.db, late.id)).toEqual([])
 
     await review(read!.id, { action: "correct", plate: "LOW4321" })
     await drained(server.databaseUrl)

@@ -194,9 +194,12 @@ export class FootageUploads extends Effect.Service<FootageUploads>()("@chaverim/
           address: who.address,
           via: who.via ?? "web"
         }).pipe(
-          // refused (not footage after all, no time to give it): the upload ends with it
-          Effect.tapError(() =>
-            Effect.zipRight(removeChunks, sql`DELETE FROM footage_uploads WHERE id = ${row.id}::uuid`.pipe(Effect.ignore))
+          // Refused (not footage after all, no time to give it): the upload ends with it. A failure of the
+          // store or the database is not a refusal: the chunks stay, nothing sent is lost.
+          Effect.tapError((error) =>
+            error._tag === "BadRequest" || error._tag === "UnsupportedMediaType"
+              ? Effect.zipRight(removeChunks, sql`DELETE FROM footage_uploads WHERE id = ${row.id}::uuid`.pipe(Effect.ignore))
+              : Effect.void
           )
         )
         yield* sql`UPDATE footage_uploads SET footage_id = ${taken.footage.id}, job_id = ${taken.job.id} WHERE id = ${row.id}::uuid`

@@ -105,22 +105,6 @@ export class Jobs extends Effect.Service<Jobs>()("@chaverim/server/Jobs", {
       return job.value
     })
 
-    const list = Effect.fn("Jobs.list")(function*(filter: {
-      readonly kind?: string | undefined
-      readonly createdBy?: string | undefined
-      readonly limit?: number | undefined
-    }) {
-      return yield* SqlSchema.findAll({
-        Request: Schema.Void,
-        Result: Job,
-        execute: () =>
-          sql`SELECT ${columns} FROM jobs
-               WHERE ${filter.kind === undefined ? sql`true` : sql`kind = ${filter.kind}`}
-                 AND ${filter.createdBy === undefined ? sql`true` : sql`created_by = ${filter.createdBy}::uuid`}
-               ORDER BY created_at DESC, id DESC LIMIT ${Math.min(Math.max(filter.limit ?? 50, 1), 200)}`
-      })(undefined).pipe(orBug)
-    })
-
     /** A queued job ends at once; a running one is told at its worker's next renewal and stops there. */
     const cancel = Effect.fn("Jobs.cancel")(function*(id: string) {
       yield* get(id)
@@ -268,6 +252,6 @@ export class Jobs extends Effect.Service<Jobs>()("@chaverim/server/Jobs", {
         })
       })
 
-    return { enqueue, get, list, cancel, runHere, forkWorkers, worker } as const
+    return { enqueue, get, cancel, runHere, forkWorkers, worker } as const
   })
 }) {}
