@@ -329,6 +329,63 @@ describe("uploads over HTTP, resumable", () => {
     expect((await fetch(`${web.url}/api/v1/jobs/${done.job_id}`, { headers: headers(admin) })).status).toBe(200)
   }, 120_000)
 
+  it("takes in again an upload whose last step failed, once, however often it is asked", async () => {
+    const operator = await web.signIn("operator")
+    const video = new Uint8Array(await Fs.readFile(Path.join(dir, "clip.mp4")))
+    const begun = await json(await start(operator, { camera_name: "Bus 15 dashcam", reason: "store down at the end", file_name: "clip.mp4", size_bytes: video.length }))
+    const half = Math.ceil(video.length / 2)
+    expect((await send(operator, begun.upload_id, 0, video.subarray(0, half))).status).toBe(200)
+    const complete = (who = operator) => fetch(`${web.url}/api/v1/footage/uploads/${begun.upload_id}/complete`, { method: "POST", headers: headers(who) })
+    // asked too early: the bytes still missing are said
+    const early = await complete()
+    expect(early.status).toBe(409)
+    expect(await json(early)).toMatchObject({ _tag: "UploadOffsetConflict", offset: half })
+
+    // the object store fails while the last chunk is taken in (its footage folder made a file)
+    const footageDir = Path.join(webData, "objects", "footage")
+    await Fs.rename(footageDir, `${footageDir}.away`)
+    await Fs.writeFile(footageDir, "not a folder")
+    const failed = await send(operator, begun.upload_id, half, video.subarray(half))
+    expect(failed.status).toBe(503)
+    // nothing sent is lost and no footage is recorded; the upload is not left claimed
+    const after = await json(await fetch(`${web.url}/api/v1/footage/uploads/${begun.upload_id}`, { headers: headers(operator) }))
+    expect(after).toMatchObject({ offset: video.length, footage_id: null, job_id: null, completing: false })
+    expect((await web.db.query("SELECT count(*)::int AS n FROM footage_upload_chunks WHERE upload_id = $1", [begun.upload_id])).rows[0].n).toBe(2)
+    expect((await web.db.query("SELECT count(*)::int AS n FROM footage WHERE reason = 'store down at the end'")).rows[0].n).toBe(0)
+    // sending the last chunk again is no way round: the upload says where it stands
+    expect((await send(operator, begun.upload_id, half, video.subarray(half))).status).toBe(409)
+
+    // a take-in claimed by a server that is at it (or died at it): the upload says so and waits
+    await web.db.query("UPDATE footage_uploads SET completing_until = now() + interval '1 minute' WHERE id = $1", [begun.upload_id])
+    const busy = await complete()
+    expect(busy.status).toBe(200)
+    expect(await json(busy)).toMatchObject({ completing: true, footage_id: null })
+    // its claim lapses; someone else cannot ask for it
+    await web.db.query("UPDATE footage_uploads SET completing_until = now() - interval '1 second' WHERE id = $1", [begun.upload_id])
+    const other = await web.signIn("operator")
+    expect((await complete(other)).status).toBe(404)
+
+    // the store is back: asked three times at once, the footage is recorded once, the file as sent
+    await Fs.rm(footageDir)
+    await Fs.rename(`${footageDir}.away`, footageDir)
+    const answers = await Promise.all([0, 1, 2].map(() => complete()))
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200])
+    const states = await Promise.all(answers.map(json))
+    const done = await until(async () => {
+      const s = await json(await fetch(`${web.url}/api/v1/footage/uploads/${begun.upload_id}`, { headers: headers(operator) }))
+      return s.footage_id !== null ? s : undefined
+    }, "the upload taken in", 30_000)
+    for (const s of states) expect([null, done.footage_id]).toContain(s.footage_id)
+    const { rows } = await web.db.query("SELECT id::text AS id, sha256 FROM footage WHERE reason = 'store down at the end'")
+    const { createHash } = await import("node:crypto")
+    expect(rows).toEqual([{ id: done.footage_id, sha256: createHash("sha256").update(video).digest("hex") }])
+    expect((await web.db.query("SELECT count(*)::int AS n FROM jobs WHERE payload->>'footage_id' = $1", [done.footage_id])).rows[0].n).toBe(1)
+    expect((await web.db.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'footage.upload' AND target = $1", [`footage:${done.footage_id}`])).rows[0].n).toBe(1)
+    expect((await web.db.query("SELECT count(*)::int AS n FROM footage_upload_chunks WHERE upload_id = $1", [begun.upload_id])).rows[0].n).toBe(0)
+    // asked again once done: the same footage
+    expect(await json(await complete())).toMatchObject({ footage_id: done.footage_id, job_id: done.job_id, completing: false })
+  }, 120_000)
+
   it("gives an unfinished upload's space back once it has expired", async () => {
     const operator = await web.signIn("operator")
     const video = new Uint8Array(await Fs.readFile(Path.join(dir, "clip.mp4")))

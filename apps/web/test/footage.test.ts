@@ -183,6 +183,46 @@ describe("footage in the web app", () => {
     await context.close()
   }, 120_000)
 
+  it("asks the server again to take the file in when its take-in was held up, and gets one footage", async () => {
+    const { page, errors, context } = await openPage(browser, {
+      url: server.url,
+      cookie: operator.cookie,
+      viewport: PHONE,
+      context: { serviceWorkers: "block" }
+    })
+    let completeAsked = 0
+    let held: string | undefined
+    await page.route(/\/api\/v1\/footage\/uploads\/[0-9a-f-]+(\/complete)?$/, async (route) => {
+      const url = new URL(route.request().url())
+      if (url.pathname.endsWith("/complete")) completeAsked++
+      if (route.request().method() === "PATCH") {
+        // another server has claimed the take-in (or died at it): the last chunk's answer says so
+        held = url.pathname.split("/").at(-1)!
+        await server.db.query("UPDATE footage_uploads SET completing_until = now() + interval '1 minute' WHERE id = $1", [held])
+      }
+      return route.continue()
+    })
+    await page.goto(`${server.url}/footage`)
+    await page.getByLabel("Photo or video").setInputFiles(Path.join(dir, "parked.jpg"))
+    await page.getByLabel("Camera").fill("Patrol phone 2")
+    await page.getByLabel("Why it is uploaded").fill("a take-in held up, case 2026-120")
+    await page.getByLabel("When it starts (optional)").fill("2026-12-01T10:00:05")
+    await page.getByRole("button", { name: "Upload" }).click()
+    await until(async () => held, "the last chunk sent", 30_000)
+    await page.getByText(/the server is taking the file in/).waitFor({ timeout: 30_000 })
+    expect(await page.getByText(/Reconnecting/).count()).toBe(0)
+    // the claim lapses: the page asks for the take-in itself
+    await server.db.query("UPDATE footage_uploads SET completing_until = now() - interval '1 second' WHERE id = $1", [held])
+    const job = page.getByRole("region", { name: "Reading parked.jpg" })
+    await job.getByText("No plate found in 1 frame.").waitFor({ timeout: 60_000 })
+    expect(completeAsked).toBe(1)
+    const { rows } = await server.db.query(
+      "SELECT count(*)::int AS n FROM footage f JOIN cameras c ON c.id = f.camera_id WHERE c.name = 'Patrol phone 2'")
+    expect(rows).toEqual([{ n: 1 }])
+    expect(appErrors(errors)).toEqual([])
+    await context.close()
+  }, 120_000)
+
   it("is not a viewer's: the pages lead a volunteer to the alerts, and the menu does not offer them", async () => {
     const viewer = await server.signIn("viewer")
     const { page, context } = await openPage(browser, { url: server.url, cookie: viewer.cookie, viewport: PHONE })

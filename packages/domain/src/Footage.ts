@@ -131,7 +131,9 @@ export const FootageUploadState = Schema.Struct({
   chunk_bytes: Schema.Number,
   expires_at: Schema.String,
   footage_id: Schema.NullOr(Schema.String),
-  job_id: Schema.NullOr(Schema.String)
+  job_id: Schema.NullOr(Schema.String),
+  /** every byte is in and a server is taking the file in now: ask again shortly */
+  completing: Schema.Boolean
 })
 export type FootageUploadState = typeof FootageUploadState.Type
 
@@ -194,6 +196,23 @@ export class FootageApi extends HttpApiGroup.make("footage")
         "The next chunk of an upload (application/offset+octet-stream, at most 8 MiB), starting at Upload-Offset. " +
           "409 with the offset to resume from when it does not start where the upload stands. The last chunk " +
           "stores the footage (its type checked, hashed, audited) and queues its job: footage_id and job_id."
+      )
+  )
+  .add(
+    HttpApiEndpoint.post("complete", "/api/v1/footage/uploads/:id/complete")
+      .setPath(UploadPath)
+      .addSuccess(FootageUploadState)
+      .addError(BadRequest)
+      .addError(NotFound)
+      .addError(UnsupportedMediaType)
+      .addError(UploadOffsetConflict)
+      .addError(ServiceUnavailable)
+      .middleware(OperatorAuth)
+      .annotate(
+        OpenApi.Description,
+        "Take in an upload whose bytes have all arrived, when the last chunk's take-in failed (503) or its " +
+          "answer was lost: footage_id and job_id once done; completing while another request is at it; " +
+          "409 with the offset when bytes are still missing. Asking again never makes a second footage record."
       )
   )
   .add(

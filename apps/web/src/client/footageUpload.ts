@@ -68,7 +68,9 @@ const upload = (
         }
         if (state.job_id !== null) return state
         if (state.offset >= state.size_bytes) {
-          return yield* new StillTakingIn({ message: "the server is still taking the file in" })
+          // Every byte is in: a server is taking the file in, or its take-in failed and is asked again.
+          if (state.completing) return yield* new StillTakingIn({ message: "the server is still taking the file in" })
+          return yield* api.footage.complete({ path: { id: state.upload_id } })
         }
         const end = Math.min(state.offset + state.chunk_bytes, state.size_bytes)
         const bytes = new Uint8Array(yield* Effect.promise(() => file.slice(state.offset, end).arrayBuffer()))

@@ -1,7 +1,9 @@
 import { BadRequest, NotFound, UnsupportedMediaType } from "@chaverim/domain/Errors"
 import { FOOTAGE_TYPES, type FootageFacts, type FootageType, sniffFootageType } from "@chaverim/domain/Footage"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as SqlSchema from "@effect/sql/SqlSchema"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -51,7 +53,15 @@ export interface FootageUpload {
   readonly address?: string | undefined
   /** the file's own time (the CLI's: when it was last written); a start time when nothing better says */
   readonly fileTime?: Date | undefined
+  /**
+   * Run in the transaction that records the footage: false rolls it back with `UploadTakenIn` (an
+   * HTTP upload says here that it is now this footage's, unless another take-in got there first).
+   */
+  readonly recorded?: ((ids: { readonly footageId: string; readonly jobId: string }) => Effect.Effect<boolean, SqlError>) | undefined
 }
+
+/** The upload this footage came from was taken in by another request meanwhile: this one recorded nothing. */
+export class UploadTakenIn extends Data.TaggedError("UploadTakenIn")<{ readonly message: string }> {}
 
 const hashFile = (path: string) =>
   Effect.tryPromise({
@@ -191,6 +201,9 @@ export class Footage extends Effect.Service<Footage>()("@chaverim/server/Footage
                   ${camera.id}, ${start.at.toISOString()}, ${start.from}, ${facts.durationS}, ${upload.facts.reason},
                   ${actor?.userId ?? null}, ${upload.via})`
         const job = yield* jobs.enqueue({ kind: FOOTAGE_JOB, payload: { footage_id: id, fps }, createdBy: actor?.userId })
+        if (upload.recorded !== undefined && !(yield* upload.recorded({ footageId: id, jobId: job.id }))) {
+          return yield* new UploadTakenIn({ message: "the upload was taken in by another request" })
+        }
         yield* audit.record({
           actor,
           address: upload.address,

@@ -60,6 +60,9 @@ export const FootageHttpLayer = HttpApiBuilder.group(AlprApi, "footage", (handle
           const state = yield* uploads.chunk(path.id, headers["upload-offset"], bytes, who)
           return yield* HttpServerResponse.json(state).pipe(Effect.orDie)
         }).pipe(Effect.catchTags(unavailable)), { uninterruptible: true })
+      .handle("complete", ({ path }) =>
+        // as the last chunk's: once begun, a take-in finishes or releases its claim even if the caller leaves
+        Effect.flatMap(uploader, (who) => uploads.complete(path.id, who)).pipe(Effect.catchTags(unavailable), Effect.uninterruptible))
       .handle("status", ({ path }) => Effect.flatMap(uploader, (who) => uploads.status(path.id, who)).pipe(Effect.catchTags({ SqlError: Effect.die })))
       .handle("job", ({ path }) => Effect.flatMap(uploader, (who) => uploads.getJob(path.id, who)).pipe(Effect.catchTags({ SqlError: Effect.die })))
       .handle("cancel", ({ path }) => Effect.flatMap(uploader, (who) => uploads.cancelJob(path.id, who)).pipe(Effect.catchTags({ SqlError: Effect.die })))

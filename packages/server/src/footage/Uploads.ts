@@ -43,7 +43,9 @@ const UploadRow = Schema.Struct({
   received_bytes: Schema.Number,
   footage_id: Schema.NullOr(Schema.String),
   job_id: Schema.NullOr(Schema.String),
-  expires_at: IsoTime
+  expires_at: IsoTime,
+  /** a take-in under way: its claim holds */
+  completing: Schema.Boolean
 })
 type UploadRow = typeof UploadRow.Type
 
@@ -54,10 +56,17 @@ const stateOf = (row: UploadRow): FootageUploadState => ({
   chunk_bytes: FOOTAGE_CHUNK_BYTES,
   expires_at: row.expires_at,
   footage_id: row.footage_id,
-  job_id: row.job_id
+  job_id: row.job_id,
+  completing: row.footage_id === null && row.completing
 })
 
 const decodeResult = Schema.decodeUnknownOption(FootageResult)
+
+/**
+ * How long a take-in's claim on an upload holds (assembling, hashing and storing 4 GiB takes about a
+ * minute here): another request may take it in after that, and only one of them records it.
+ */
+const TAKE_IN_LEASE_S = 600
 
 export const jobView = (job: Job): JobView => ({
   id: job.id,
@@ -84,13 +93,17 @@ export class FootageUploads extends Effect.Service<FootageUploads>()("@chaverim/
     const footage = yield* Footage
     const jobs = yield* Jobs
 
+    const columns = sql.literal(
+      `id::text AS id, user_id::text AS user_id, facts, file_name, size_bytes::float8 AS size_bytes,
+       received_bytes::float8 AS received_bytes, footage_id::text AS footage_id, job_id::text AS job_id, expires_at,
+       coalesce(completing_until > now(), false) AS completing`
+    )
+
     const find = SqlSchema.findOne({
       Request: Schema.String,
       Result: UploadRow,
       execute: (id) =>
-        sql`SELECT id::text AS id, user_id::text AS user_id, facts, file_name, size_bytes::float8 AS size_bytes,
-                   received_bytes::float8 AS received_bytes, footage_id::text AS footage_id, job_id::text AS job_id, expires_at
-              FROM footage_uploads WHERE id = ${id}::uuid`
+        sql`SELECT ${columns} FROM footage_uploads WHERE id = ${id}::uuid`
     })
 
     /** The upload, if it is this person's (or they are an admin) and has not expired; else not found. */
@@ -109,8 +122,7 @@ export class FootageUploads extends Effect.Service<FootageUploads>()("@chaverim/
         execute: () =>
           sql`INSERT INTO footage_uploads (user_id, facts, file_name, size_bytes)
               VALUES (${who.userId}, ${JSON.stringify(Schema.encodeSync(FootageFacts)(facts))}::jsonb, ${file_name}, ${size_bytes})
-              RETURNING id::text AS id, user_id::text AS user_id, facts, file_name, size_bytes::float8 AS size_bytes,
-                        received_bytes::float8 AS received_bytes, footage_id::text AS footage_id, job_id::text AS job_id, expires_at`
+              RETURNING ${columns}`
       })(undefined).pipe(orBug)
       return stateOf(row)
     })
@@ -180,10 +192,21 @@ export class FootageUploads extends Effect.Service<FootageUploads>()("@chaverim/
       return yield* complete(row, who)
     })
 
-    /** All bytes are in: the file assembled and taken in as footage (or refused, and the upload with it). */
+    /**
+     * All bytes are in: the file assembled and taken in as footage (or refused, and the upload with it).
+     * Claimed first (one take-in at a time; a claim lapses after TAKE_IN_LEASE_S so that a server that
+     * died at it does not hold the upload), and recorded only if no other take-in recorded it meanwhile.
+     */
     const complete = (row: UploadRow, who: Uploader) =>
       Effect.scoped(Effect.gen(function*() {
-        const { file, keys } = yield* assemble(row)
+        const claimed = yield* sql`
+          UPDATE footage_uploads SET completing_until = now() + make_interval(secs => ${TAKE_IN_LEASE_S})
+           WHERE id = ${row.id}::uuid AND footage_id IS NULL AND received_bytes = size_bytes
+             AND (completing_until IS NULL OR completing_until <= now())
+          RETURNING id`
+        if (claimed.length === 0) return stateOf(yield* mine(row.id, who))
+        const release = sql`UPDATE footage_uploads SET completing_until = NULL WHERE id = ${row.id}::uuid AND footage_id IS NULL`
+        const { file, keys } = yield* assemble(row).pipe(Effect.tapError(() => release.pipe(Effect.ignore)))
         const facts = yield* Schema.decodeUnknown(FootageFacts)(row.facts).pipe(Effect.orDie)
         const removeChunks = Effect.forEach(keys, (key) => store.remove(key).pipe(Effect.ignore), { discard: true, concurrency: 4 })
         const taken = yield* footage.upload({
@@ -192,21 +215,46 @@ export class FootageUploads extends Effect.Service<FootageUploads>()("@chaverim/
           facts,
           actor: { userId: who.userId, username: who.username },
           address: who.address,
-          via: who.via ?? "web"
+          via: who.via ?? "web",
+          recorded: ({ footageId, jobId }) =>
+            Effect.map(
+              sql`UPDATE footage_uploads SET footage_id = ${footageId}, job_id = ${jobId}, completing_until = NULL
+                   WHERE id = ${row.id}::uuid AND footage_id IS NULL RETURNING id`,
+              (rows) => rows.length === 1
+            )
         }).pipe(
           // Refused (not footage after all, no time to give it): the upload ends with it. A failure of the
-          // store or the database is not a refusal: the chunks stay, nothing sent is lost.
+          // store or the database is not a refusal: the chunks stay and the take-in may be asked again.
           Effect.tapError((error) =>
             error._tag === "BadRequest" || error._tag === "UnsupportedMediaType"
               ? Effect.zipRight(removeChunks, sql`DELETE FROM footage_uploads WHERE id = ${row.id}::uuid`.pipe(Effect.ignore))
-              : Effect.void
-          )
+              : release.pipe(Effect.ignore)
+          ),
+          // another take-in recorded it first: the upload stands as that one left it
+          Effect.catchTag("UploadTakenIn", () => Effect.succeed(undefined))
         )
-        yield* sql`UPDATE footage_uploads SET footage_id = ${taken.footage.id}, job_id = ${taken.job.id} WHERE id = ${row.id}::uuid`
-        yield* sql`DELETE FROM footage_upload_chunks WHERE upload_id = ${row.id}::uuid`
-        yield* removeChunks
+        if (taken !== undefined) {
+          yield* sql`DELETE FROM footage_upload_chunks WHERE upload_id = ${row.id}::uuid`
+          yield* removeChunks
+        }
         return stateOf(yield* mine(row.id, who))
       }))
+
+    /**
+     * Asks again for the take-in of an upload whose bytes have all arrived (the last chunk's failed, or
+     * its answer was lost). 409 with the offset while bytes are missing.
+     */
+    const retake = Effect.fn("FootageUploads.complete")(function*(id: string, who: Uploader) {
+      const row = yield* mine(id, who)
+      if (row.footage_id !== null || row.completing) return stateOf(row)
+      if (row.received_bytes < row.size_bytes) {
+        return yield* new UploadOffsetConflict({
+          message: `the upload stands at ${row.received_bytes} of ${row.size_bytes} bytes: send the rest first`,
+          offset: row.received_bytes
+        })
+      }
+      return yield* complete(row, who)
+    })
 
     /** A job of this person's (or any, for an admin). */
     const job = Effect.fn("FootageUploads.job")(function*(id: string, who: Uploader) {
@@ -250,6 +298,6 @@ export class FootageUploads extends Effect.Service<FootageUploads>()("@chaverim/
       }
     })
 
-    return { start, status, chunk, getJob, cancelJob, sweep } as const
+    return { start, status, chunk, complete: retake, getJob, cancelJob, sweep } as const
   })
 }) {}

@@ -73,7 +73,7 @@ const UploadStatus = ({ sending, onCancel }: { readonly sending: Sending; readon
         {sending.progress !== undefined && sent >= sending.size && " · the server is taking the file in…"}
       </p>
       <ProgressBar label="Upload" fraction={fraction} />
-      {sending.progress?.reconnecting === true && <Notice tone="warning">Reconnecting… the upload goes on from where the server has it.</Notice>}
+      {sending.progress?.reconnecting === true && sent < sending.size && <Notice tone="warning">Reconnecting… the upload goes on from where the server has it.</Notice>}
       <Button variant="danger" className="self-start" onClick={onCancel}>Cancel the upload</Button>
     </div>
   )
