@@ -17,6 +17,7 @@ import type { Actor } from "../auth/Sessions"
 import { ObjectStore } from "../images/ObjectStore"
 import { type Job, Jobs } from "../jobs/Jobs"
 import { probe } from "./Frames"
+import { probeHeic } from "./Heic"
 
 /** The collector footage's reads are stored under (sql/0035): never claimed, never beating. */
 export const FOOTAGE_COLLECTOR_ID = "00000000-0000-4000-8000-00000000f007"
@@ -161,11 +162,8 @@ export class Footage extends Effect.Service<Footage>()("@chaverim/server/Footage
           message: "footage is a photo (JPEG, PNG, WebP) or a video (MP4, MOV, MKV, WebM, AVI); this file is none of them"
         })
       }
-      if (type === "image/heic") {
-        // Debian's ffmpeg reads no HEIC, and no decoder here could be tested against a real phone's file.
-        return yield* new UnsupportedMediaType({ message: "HEIC photos are not read yet: save the photo as JPEG (most phones can) and upload that" })
-      }
-      const facts = yield* probe(upload.path).pipe(
+      // Debian's ffmpeg reads no HEIC: libheif (WebAssembly) does, here and in the job.
+      const facts = yield* (type === "image/heic" ? probeHeic(upload.path) : probe(upload.path)).pipe(
         Effect.mapError((e) => new UnsupportedMediaType({ message: e.message }))
       )
       const { sha256, size } = yield* hashFile(upload.path)

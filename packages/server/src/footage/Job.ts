@@ -15,6 +15,7 @@ import { JobFailed, type JobHandler } from "../jobs/Jobs"
 import { type PlateBox, Recogniser } from "../recognise/Recogniser"
 import { FOOTAGE_COLLECTOR_ID, FOOTAGE_JOB, Footage, footageCameraId, type FootageRow } from "./Footage"
 import { type Frame, probe, sampleFrames } from "./Frames"
+import { heicFrames, probeHeic } from "./Heic"
 import { makeTracker, readOf, type Track } from "./Tracks"
 
 const Payload = Schema.Struct({ footage_id: Schema.UUID, fps: Schema.Number.pipe(Schema.between(0.1, 30)) })
@@ -75,7 +76,8 @@ export const footageJob: JobHandler<Footage | Recogniser | ObjectStore | Ingest 
       yield* store.getFile(footage.object_key, file).pipe(
         Effect.mapError((e) => new JobFailed({ message: `the footage could not be read from the object store: ${e._tag}`, retry: true }))
       )
-      const facts = yield* probe(file).pipe(Effect.mapError((e) => new JobFailed({ message: e.message, retry: false })))
+      const heic = footage.content_type === "image/heic"
+      const facts = yield* (heic ? probeHeic(file) : probe(file)).pipe(Effect.mapError((e) => new JobFailed({ message: e.message, retry: false })))
       const photo = footage.media === "photo"
       const expected = photo ? 1 : Math.max(1, Math.ceil((facts.durationS ?? 0) * payload.fps))
 
@@ -83,7 +85,7 @@ export const footageJob: JobHandler<Footage | Recogniser | ObjectStore | Ingest 
       const pictures = new Map<number, Uint8Array>()
       let frames = 0
       let reported = 0
-      yield* sampleFrames(file, { fps: payload.fps, photo, startS: facts.startS }).pipe(
+      yield* (heic ? heicFrames(file) : sampleFrames(file, { fps: payload.fps, photo, startS: facts.startS })).pipe(
         Stream.mapError((e) => new JobFailed({ message: e.message, retry: false })),
         Stream.runForEach((frame: Frame) =>
           Effect.gen(function*() {

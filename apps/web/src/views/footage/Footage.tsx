@@ -39,11 +39,6 @@ const factsOf = (file: File, draft: Draft): FootageUploadStart => ({
   })
 })
 
-const HEIC: Problem = {
-  kind: "failed",
-  message: "HEIC photos are not read yet: save the photo as JPEG (most phones can) and upload that."
-}
-
 type Sending =
   | { readonly phase: "idle" }
   | { readonly phase: "sending"; readonly size: number; readonly progress?: UploadProgress }
@@ -128,14 +123,11 @@ const UploadForm = ({ onUploaded }: { readonly onUploaded: (job: { readonly id: 
         if (file !== undefined && !busy) void start(file)
       }}>
       <TextField key={fileField} label="Photo or video" type="file" accept="image/*,video/*" required disabled={busy}
-        hint="JPEG, PNG or WebP photos; MP4, MOV, MKV, WebM or AVI video, up to 4 GiB."
+        hint="JPEG, PNG, WebP or HEIC photos; MP4, MOV, MKV, WebM or AVI video, up to 4 GiB."
         className="[&_input]:h-auto [&_input]:py-2"
         onChange={(e) => {
-          const chosen = e.target.files?.[0]
-          // The server refuses HEIC (after the whole upload): said at once instead.
-          const heic = chosen !== undefined && (/\.hei[cf]$/i.test(chosen.name) || /^image\/hei[cf]/.test(chosen.type))
-          setFile(heic ? undefined : chosen)
-          setSending(heic ? { phase: "failed", problem: HEIC } : { phase: "idle" })
+          setFile(e.target.files?.[0])
+          setSending({ phase: "idle" })
         }} />
       <div className="grid gap-3 sm:grid-cols-2">
         <TextField label="Camera" value={draft.camera} onChange={(e) => set({ camera: e.target.value })} required maxLength={200}
