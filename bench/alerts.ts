@@ -48,7 +48,8 @@ export const options: OptionSpecs = {
   batch: { description: "reads per batch", default: "25" },
   "no-outputs": { description: "leave MQTT and the webhook off", flag: true },
   keep: { description: "keep the database afterwards", flag: true },
-  trace: { description: "time the server's spans (engine, SQL, HTTP) during the load and print them", flag: true }
+  trace: { description: "time the server's spans (engine, SQL, HTTP) during the load and print them", flag: true },
+  profile: { description: "write the server's CPU profile (node --cpu-prof) into this folder" }
 }
 
 const LISTS = 20
@@ -104,7 +105,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     batch: numberOption(values, "batch", { min: 1 }),
     outputs: !values.has("no-outputs"),
     keep: values.has("keep"),
-    trace: values.has("trace")
+    trace: values.has("trace"),
+    profile: values.get("profile")
   }
   const database = await freshDatabase()
   const dataDir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "alpr-bench-alerts-"))
@@ -117,6 +119,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     dataDir,
     collectors: settings.collectors,
     trace: settings.trace,
+    ...(settings.profile === undefined ? {} : { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", Path.resolve(settings.profile)] }),
     env: { TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: bot.url, LOG_LEVEL: "Warning", ...outputs?.env }
   })
   const db = new pg.Client({ connectionString: database.url })
@@ -298,7 +301,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       `server during the load: event loop ${(100 * figures.event_loop_utilization).toFixed(0)}% busy, ` +
         `delay p99 ${figures.event_loop_delay_p99_ms.toFixed(1)} ms, GC ${figures.gc_ms.toFixed(0)} ms`
     )
-    const table = spanTable(figures.spans, settings.seconds, "per second", 25)
+    const table = spanTable(figures.spans, settings.seconds, "per second", 60)
     if (table !== undefined) progress(`server spans during the load (ms)\n${table}`)
     progress(`load done: ${settings.rate * settings.seconds} reads in ${loadSeconds.toFixed(1)} s; waiting for the last alerts`)
 

@@ -1,6 +1,7 @@
 import type { Alert, AlertPage } from "@chaverim/domain/Alerts"
 import { Alerts } from "@chaverim/server"
 import * as Effect from "effect/Effect"
+import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   alertsOf,
@@ -606,6 +607,56 @@ describe("alerts are never lost or doubled", () => {
     } finally {
       await b.close()
       await a.close()
+    }
+  })
+
+  it("items queued behind a busy engine are taken together, and one that fails does not hold back the rest", async () => {
+    const server = await startServer({ alertWorkers: 1 })
+    const locker = new pg.Client({ connectionString: server.databaseUrl })
+    await locker.connect()
+    try {
+      const { apiKey } = await server.collector("Queue site")
+      const list = await createList(server)
+      await createEntry(server, list.id, "wildcard", "QBT*")
+      await matcherAt(server, await latestRevision(server.db))
+      await server.db.query(`
+        CREATE FUNCTION test_refuse_qbt3() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.plate = 'QBT003' THEN RAISE EXCEPTION 'refused for the test'; END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER test_refuse_qbt3 BEFORE INSERT ON alerts FOR EACH ROW EXECUTE FUNCTION test_refuse_qbt3();`)
+      // The engine's one worker is held inside its first item (raising its alert waits on the table)...
+      await locker.query("BEGIN")
+      await locker.query("LOCK TABLE alerts IN EXCLUSIVE MODE")
+      await ingestTo(server, apiKey, [read("QBT001")])
+      const waitingOnAlerts = async () =>
+        (await server.db.query("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'alerts'::regclass")).rows[0].n > 0
+      for (const deadline = Date.now() + 20_000; !(await waitingOnAlerts());) {
+        if (Date.now() > deadline) throw new Error("the engine never reached the alerts table")
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      // ... while three more batches queue up behind it, one of them with a read whose alert will fail
+      for (const plate of ["QBT002", "QBT003", "QBT004"]) await ingestTo(server, apiKey, [read(plate)])
+      // (the held item's claim is not yet committed: it is still counted)
+      expect((await server.db.query("SELECT count(*)::int AS n FROM alert_work")).rows[0].n).toBe(4)
+      await locker.query("COMMIT")
+      // Taken together, the three fail as one; taken again one at a time, only QBT003 stays queued.
+      const alerted = async () => (await alertsOf(server.db, list.id)).map((a) => a.plate).sort()
+      for (const deadline = Date.now() + 20_000; (await alerted()).length < 3;) {
+        if (Date.now() > deadline) throw new Error(`the others were held back: ${(await alerted()).join(", ")}`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      expect(await alerted()).toEqual(["QBT001", "QBT002", "QBT004"])
+      expect((await server.db.query("SELECT count(*)::int AS n FROM alert_work")).rows[0].n).toBe(1)
+      await server.db.query("DROP TRIGGER test_refuse_qbt3 ON alerts; DROP FUNCTION test_refuse_qbt3()")
+      await drained(server.databaseUrl)
+      expect((await alertsOf(server.db, list.id)).map((a) => [a.plate, a.sightings])).toEqual([
+        ["QBT001", 1], ["QBT002", 1], ["QBT004", 1], ["QBT003", 1]
+      ])
+    } finally {
+      await locker.end()
+      await server.close()
     }
   })
 })

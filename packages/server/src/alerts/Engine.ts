@@ -28,6 +28,11 @@ export const ALERT_WORK_CHANNEL = "alert_work"
 
 /** For a notification that never came (the LISTEN connection was down, say). */
 const SAFETY_POLL = Duration.seconds(5)
+/**
+ * Work items one turn takes at most: with a backlog (a burst of batches, a server catching up) their
+ * reads are read and matched together, so the round trips of a turn are paid once for them all.
+ */
+const ITEM_BATCH = 16
 
 const alertsCreated = Metric.counter("alpr_alerts_created_total", { description: "Alerts raised (retro ones included)" })
 const sightingsAdded = Metric.counter("alpr_alert_sightings_total", { description: "Reads added to an alert" })
@@ -108,6 +113,21 @@ const ItemReadRow = Schema.Struct({
   review: Schema.NullOr(Schema.Literal("footage", "low_confidence"))
 })
 
+/** A time as PostgreSQL writes it ("2026-12-07 10:00:00.123456+00"), in milliseconds; NaN when not so written. */
+const pgMillis = (text: string) => Date.parse(text.replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"))
+
+/**
+ * The span of several items' reads, for the months it names: each item's own when there is one,
+ * else a millisecond wider than theirs at both ends; none (every month looked at) when any is unknown.
+ */
+const spanOf = (items: ReadonlyArray<typeof WorkItem.Type>): [string | null, string | null] => {
+  if (items.length === 1) return [items[0]!.detected_from, items[0]!.detected_to]
+  const froms = items.map((item) => (item.detected_from === null ? Number.NaN : pgMillis(item.detected_from)))
+  const tos = items.map((item) => (item.detected_to === null ? Number.NaN : pgMillis(item.detected_to)))
+  if ([...froms, ...tos].some(Number.isNaN)) return [null, null]
+  return [new Date(Math.min(...froms) - 1).toISOString(), new Date(Math.max(...tos) + 1).toISOString()]
+}
+
 interface Hit {
   readonly read: ReadRow
   readonly match: Match
@@ -184,17 +204,17 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
      * Takes the oldest item, skipping those another worker holds or that are backing off: deleted
      * here, it is gone only if the transaction that stores its results commits.
      */
-    const claim = SqlSchema.findOne({
-      Request: Schema.Array(Schema.String),
+    const claim = SqlSchema.findAll({
+      Request: Schema.Struct({ waiting: Schema.Array(Schema.String), limit: Schema.Number }),
       Result: WorkItem,
-      execute: (waiting) =>
+      execute: ({ limit, waiting }) =>
         sql`
           DELETE FROM alert_work
-           WHERE id = (
+           WHERE id IN (
              SELECT w.id FROM alert_work w
               WHERE ${waiting.length === 0 ? sql`true` : sql`w.id <> ALL(string_to_array(${waiting.join(",")}, ',')::bigint[])`}
               ORDER BY w.id
-              LIMIT 1
+              LIMIT ${limit}
                 FOR UPDATE SKIP LOCKED)
           RETURNING id, detection_ids::text[] AS detection_ids, entry_ids::text[] AS entry_ids,
                     detected_from::text AS detected_from, detected_to::text AS detected_to`
@@ -414,37 +434,57 @@ export class AlertEngine extends Effect.Service<AlertEngine>()("@chaverim/server
         return { created: created.length, sightings: added }
       })
 
+    // After a batch of items failed: how many of its items are still to be taken one at a time, so that
+    // only the item that fails backs off.
+    let singles = 0
+
     const processNext: Effect.Effect<Turn> = Effect.gen(function*() {
-      let claimed: string | undefined
+      let claimed: ReadonlyArray<string> = []
+      const limit = singles > 0 ? 1 : ITEM_BATCH
       const exit = yield* sql.withTransaction(Effect.gen(function*() {
-        const claimedItem = yield* orBug(claim(failures.waiting(yield* Clock.currentTimeMillis)))
-        if (Option.isNone(claimedItem)) return "empty" as const
-        const item = claimedItem.value
-        claimed = item.id
-        const result = item.detection_ids !== null
-          ? yield* detectionItem(item.detection_ids, item.detected_from, item.detected_to)
-          : yield* retroItem(item.entry_ids ?? [])
-        yield* Metric.incrementBy(alertsCreated, result.created)
-        yield* Metric.incrementBy(sightingsAdded, result.sightings)
-        return "done" as const
-      }).pipe(Effect.withSpan("AlertEngine.item"))).pipe(Effect.exit)
-      if (Exit.isSuccess(exit)) {
-        if (claimed !== undefined) {
-          yield* failures.succeeded(claimed)
-          yield* Metric.increment(itemsDone)
+        const items = yield* orBug(claim({ waiting: failures.waiting(yield* Clock.currentTimeMillis), limit }))
+        claimed = items.map((item) => item.id)
+        if (items.length === 0) return "empty" as const
+        // The items' reads together (their times' span names the months), then each retro item.
+        const detections = items.filter((item) => item.detection_ids !== null)
+        const results = detections.length === 0 ? [] : [
+          yield* detectionItem(
+            detections.flatMap((item) => item.detection_ids ?? []),
+            ...spanOf(detections)
+          )
+        ]
+        for (const item of items) if (item.detection_ids === null) results.push(yield* retroItem(item.entry_ids ?? []))
+        for (const result of results) {
+          yield* Metric.incrementBy(alertsCreated, result.created)
+          yield* Metric.incrementBy(sightingsAdded, result.sightings)
         }
+        // fewer than asked for: the queue is empty but for these (new items ring the bell by NOTIFY)
+        return items.length < limit ? "drained" as const : "done" as const
+      }).pipe(Effect.withSpan("AlertEngine.item"))).pipe(Effect.exit)
+      if (singles > 0 && claimed.length === 1) singles--
+      if (Exit.isSuccess(exit)) {
+        for (const id of claimed) yield* failures.succeeded(id)
+        yield* Metric.incrementBy(itemsDone, claimed.length)
         return exit.value
       }
-      // Shutting down: the transaction rolled back and the item waits for the next server.
+      // Shutting down: the transaction rolled back and the items wait for the next server.
       if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
       yield* Metric.increment(itemsFailed)
-      if (claimed === undefined) {
+      const [only] = claimed
+      if (only === undefined) {
         yield* Effect.logWarning("alert work could not be claimed; retrying", exit.cause)
         return "failed"
       }
-      const { attempts, delay } = yield* failures.failed(claimed)
+      if (claimed.length > 1) {
+        singles = claimed.length
+        yield* Effect.logWarning("a batch of alert work items failed; taking them one at a time", exit.cause).pipe(
+          Effect.annotateLogs({ items: claimed.length })
+        )
+        return "done"
+      }
+      const { attempts, delay } = yield* failures.failed(only)
       yield* Effect.logWarning("alert work item failed; it stays queued and is retried", exit.cause).pipe(
-        Effect.annotateLogs({ alert_work_id: claimed, attempts, retry_in_ms: Math.round(Duration.toMillis(delay)) })
+        Effect.annotateLogs({ alert_work_id: only, attempts, retry_in_ms: Math.round(Duration.toMillis(delay)) })
       )
       // the other items go on while it backs off
       return "done"

@@ -311,14 +311,23 @@ export class Collectors extends Effect.Service<Collectors>()("@chaverim/server/C
      * An upload is a sign of life as much as a heartbeat: noted at most every UPLOAD_NOTE_SECONDS per
      * collector, so a busy site does not write its row for every batch.
      */
+    const notedAt = new Map<string, number>()
     const uploaded = (collectorId: string) =>
-      sql`
-        UPDATE collectors SET last_upload_at = now()
-         WHERE id = ${collectorId}
-           AND (last_upload_at IS NULL OR last_upload_at < now() - make_interval(secs => ${UPLOAD_NOTE_SECONDS}))`.pipe(
-        Effect.asVoid,
-        orBug
-      )
+      Effect.suspend(() => {
+        // this server noted it within the period: not even a round trip to find that out
+        const now = Date.now()
+        if (now - (notedAt.get(collectorId) ?? 0) < UPLOAD_NOTE_SECONDS * 1000) return Effect.void
+        if (notedAt.size > 10_000) notedAt.clear()
+        notedAt.set(collectorId, now)
+        return sql`
+          UPDATE collectors SET last_upload_at = now()
+           WHERE id = ${collectorId}
+             AND (last_upload_at IS NULL OR last_upload_at < now() - make_interval(secs => ${UPLOAD_NOTE_SECONDS}))`.pipe(
+          Effect.asVoid,
+          orBug,
+          Effect.tapErrorCause(() => Effect.sync(() => notedAt.delete(collectorId)))
+        )
+      })
 
     return { create, newCode, claim, authenticate, heartbeat, enqueueCommand, ack, rotateKey, revokeKeys, list, uploaded }
   })

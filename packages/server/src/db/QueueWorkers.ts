@@ -10,10 +10,11 @@ import { PgListener } from "./Listener"
 
 /**
  * What one turn of a worker on a queue held in a table found: work done, or an item that failed (it
- * now backs off, skipped by the claims: look again at once); nothing to do; or no claim at all (the
- * database itself is failing: pause).
+ * now backs off, skipped by the claims: look again at once); work done that emptied the queue (as
+ * nothing to do: wait for the bell); nothing to do; or no claim at all (the database itself is
+ * failing: pause).
  */
-export type Turn = "done" | "empty" | "failed"
+export type Turn = "done" | "drained" | "empty" | "failed"
 
 /**
  * Workers on a queue held in a table (alert_work, outbox): each takes turns while there is work, then

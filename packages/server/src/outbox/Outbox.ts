@@ -155,7 +155,8 @@ export const consumeOutbox = <E, R>(options: {
       let claimed: ReadonlyArray<string> = []
       const now = yield* Clock.currentTimeMillis
       const exit = yield* sql.withTransaction(Effect.gen(function*() {
-        const items = yield* orBug(claim({ limit: singles > 0 ? 1 : BATCH, waiting: failures.waiting(now) }))
+        const limit = singles > 0 ? 1 : BATCH
+        const items = yield* orBug(claim({ limit, waiting: failures.waiting(now) }))
         claimed = items.map((item) => item.id)
         if (items.length === 0) return "empty" as const
         const sorted = [...items].sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
@@ -167,7 +168,9 @@ export const consumeOutbox = <E, R>(options: {
         )
         if (alerts.length > 0) yield* take(alerts)
         if (healths.length > 0) yield* Effect.provideService(takeHealth(healths), SqlClient.SqlClient, sql)
-        return "done" as const
+        // Fewer than asked for: the channel's outbox was empty but for these, so no turn looks again at
+        // once (one published meanwhile rings the workers' bell by NOTIFY).
+        return items.length < limit ? "drained" as const : "done" as const
       })).pipe(Effect.withSpan("Outbox.take", { attributes: { channel } }), Effect.exit)
       if (singles > 0 && claimed.length === 1) singles--
       if (Exit.isSuccess(exit)) {

@@ -131,6 +131,8 @@ export const runOutputSender = <R>(options: SenderOptions<R>): Effect.Effect<voi
           case "retry": {
             const delay = Math.min(OUTPUT_RETRY_CAP_MS, outcome.afterMs ?? outputRetryDelayMs(d.attempts + 1))
             const status = yield* deliveries.retryLater(d.id, outcome.error, delay, OUTPUT_MAX_ATTEMPTS)
+            // due again sooner, maybe, than the wait the round set: it is looked at again
+            yield* Queue.offer(wake, undefined)
             if (status === "failed") {
               yield* Metric.increment(tagged.failed)
               yield* Effect.logError(`${channel} delivery failed after ${OUTPUT_MAX_ATTEMPTS} attempts: ${outcome.error}`).pipe(log)
@@ -150,7 +152,9 @@ export const runOutputSender = <R>(options: SenderOptions<R>): Effect.Effect<voi
       while (true) {
         const batch = yield* deliveries.claim(channel, BATCH, options.leaseSeconds ?? 120)
         if (batch.length === 0) break
-        for (const d of batch) yield* FiberSet.run(underWay, Effect.ensuring(deliver(d), Queue.offer(wake, undefined)))
+        for (const d of batch) yield* FiberSet.run(underWay, deliver(d))
+        // fewer than asked for: none other is due now (a row owed later rings `wake` by NOTIFY)
+        if (batch.length < BATCH) break
       }
       const due = yield* deliveries.nextDueInMs(channel)
       const wait = due === undefined ? IDLE_POLL : Duration.min(IDLE_POLL, Duration.millis(due))

@@ -207,6 +207,8 @@ export const TelegramSenderLayer = Layer.scopedDiscard(
         }
         const delay = verdict.afterMs ?? retryDelayMs(d.attempts + 1)
         const status = yield* deliveries.retryLater(d.id, error, delay, MAX_ATTEMPTS)
+        // due again sooner, maybe, than the wait the round set: it is looked at again
+        yield* Queue.offer(wake, undefined)
         if (status === "failed") {
           yield* Metric.increment(failedTotal)
           yield* Effect.logError(`telegram message failed after ${MAX_ATTEMPTS} attempts: ${error}`).pipe(log)
@@ -231,8 +233,9 @@ export const TelegramSenderLayer = Layer.scopedDiscard(
       while (true) {
         const batch = yield* deliveries.claim(BATCH, LEASE_SECONDS)
         if (batch.length === 0) break
-        // When one ends (sent, or a retry set for later), the wait below is looked at again.
-        for (const d of batch) yield* FiberSet.run(underWay, Effect.ensuring(deliver(d), Queue.offer(wake, undefined)))
+        for (const d of batch) yield* FiberSet.run(underWay, deliver(d))
+        // fewer than asked for: none other is due now (a row owed later rings `wake` by NOTIFY)
+        if (batch.length < BATCH) break
       }
       const due = yield* deliveries.nextDueInMs
       const wait = due === undefined ? IDLE_POLL : Duration.min(IDLE_POLL, Duration.millis(due))
