@@ -142,18 +142,34 @@ describe("alpr footage import", () => {
       .toEqual([["KDX4821", 0], ["MRT5067", 2]])
   }, INVOCATION_MS * 2)
 
+  it("reads a phone's HEIC photo: decoded without ffmpeg, taken at the time its EXIF gives", async () => {
+    const photo = Path.join(ROOT, "packages/server/test/fixtures/heic/car-plate-720x960.heic")
+    const run = await alpr(["footage", "import", photo, "--camera-name", "Resident's phone", "--reason", "a photo from a resident's phone"],
+      { RECOGNISER: "builtin" })
+    expect(run.code, describeRun(run)).toBe(0)
+    const result = lastJson(run)
+    expect(result).toMatchObject({ recogniser: "builtin", frames: 1 })
+    expect(result.reads.map((r: { plate: string; at: string }) => [r.plate.replace(/ /g, ""), r.at])).toEqual([["CHV2024", "2024-05-12T11:30:05.000Z"]])
+    // the original is kept as it came, as HEIC
+    const { rows } = await server.db.query(
+      "SELECT content_type, media, starts_from, sha256 FROM footage WHERE reason = 'a photo from a resident''s phone'")
+    const { createHash } = await import("node:crypto")
+    expect(rows).toEqual([{ content_type: "image/heic", media: "photo", starts_from: "container", sha256: createHash("sha256").update(await Fs.readFile(photo)).digest("hex") }])
+  }, INVOCATION_MS * 2)
+
   it("refuses what is not footage, and input that does not hold, saying why and storing nothing", async () => {
     await Fs.writeFile(Path.join(dir, "notes.mp4"), "#!/bin/sh\necho not a video\n")
     const before = (await server.db.query("SELECT count(*)::int AS n FROM footage")).rows[0].n
     const script = await alpr(["footage", "import", Path.join(dir, "notes.mp4"), "--camera-name", "x", "--reason", "testing refusals"])
     expect(script.code).not.toBe(0)
     expect(script.stderr).toContain("this file is none of them (UnsupportedMediaType)")
-    // a HEIC photo is told apart and refused with what to do instead
+    // a HEIC header with nothing a decoder can read behind it is refused, saying so
     const heic = new Uint8Array(64)
     heic.set([0, 0, 0, 24, ...new TextEncoder().encode("ftypheic")])
     await Fs.writeFile(Path.join(dir, "IMG_0001.heic"), heic)
     const refusedHeic = await alpr(["footage", "import", Path.join(dir, "IMG_0001.heic"), "--camera-name", "x", "--reason", "testing refusals"])
-    expect(refusedHeic.stderr).toContain("HEIC photos are not read yet: save the photo as JPEG")
+    expect(refusedHeic.code).not.toBe(0)
+    expect(refusedHeic.stderr).toContain("not a HEIC photo that can be read")
     const noReason = await alpr(["footage", "import", Path.join(dir, "photo.jpg"), "--camera-name", "x", "--reason", "  "])
     expect(noReason.code).not.toBe(0)
     expect(noReason.stderr).toContain("reason: say why the footage is uploaded")
@@ -429,4 +445,80 @@ describe("uploads over HTTP, resumable", () => {
     expect(refused.status).toBe(400)
     expect((await json(refused)).message).toContain("give the time it starts (at)")
   }, 60_000)
+
+  it("cancels a queued job over HTTP at once, its reads never stored: the uploader's or an admin's to cancel; a finished job stays as it was", async () => {
+    // The file's first server runs no job workers: what is uploaded to it stays queued until a worker comes.
+    const operator = await server.signIn("operator")
+    const photo = new Uint8Array(await Fs.readFile(Path.join(dir, "photo.jpg")))
+    const upload = async (reason: string) => {
+      const begun = await fetch(`${server.url}/api/v1/footage/uploads`, {
+        method: "POST",
+        headers: headers(operator, { "content-type": "application/json" }),
+        body: JSON.stringify({ camera_name: "Cancel desk", reason, file_name: "photo.jpg", size_bytes: photo.length, at: "2026-12-05T08:00:00Z" })
+      })
+      expect(begun.status).toBe(201)
+      const sent = await fetch(`${server.url}/api/v1/footage/uploads/${(await json(begun)).upload_id}`, {
+        method: "PATCH",
+        headers: headers(operator, { "content-type": "application/offset+octet-stream", "upload-offset": "0" }),
+        body: photo
+      })
+      expect(sent.status).toBe(200)
+      return (await json(sent)) as { job_id: string; footage_id: string }
+    }
+    const cancel = (who: { cookie: string; csrf: string } | undefined, id: string) =>
+      fetch(`${server.url}/api/v1/jobs/${id}/cancel`, { method: "POST", headers: who === undefined ? {} : headers(who) })
+    const row = async (id: string) =>
+      (await server.db.query("SELECT status, cancel_requested, attempts, started_at, finished_at, lease_until, result FROM jobs WHERE id = $1", [id])).rows[0]
+    const readsOf = async (footageId: string) =>
+      (await server.db.query("SELECT plate FROM detections WHERE raw->'source'->>'footage_id' = $1", [footageId])).rows.map((r) => r.plate)
+
+    const mine = await upload("cancelled by its uploader")
+    const theirs = await upload("cancelled by an admin")
+    const kept = await upload("left to run")
+    expect((await json(await fetch(`${server.url}/api/v1/jobs/${mine.job_id}`, { headers: headers(operator) }))).status).toBe("queued")
+
+    // not a viewer's, nor another operator's (theirs is not even there to them), nor anyone's unsigned
+    const viewer = await server.signIn("viewer")
+    expect((await cancel(viewer, mine.job_id)).status).toBe(403)
+    expect((await cancel(await server.signIn("operator"), mine.job_id)).status).toBe(404)
+    expect((await cancel(undefined, mine.job_id)).status).toBe(401)
+    expect((await cancel(operator, "00000000-0000-4000-8000-000000000000")).status).toBe(404)
+    expect(await row(mine.job_id)).toMatchObject({ status: "queued", cancel_requested: false })
+
+    // its uploader cancels it: cancelled at once, in the answer and in the queue
+    const cancelled = await cancel(operator, mine.job_id)
+    expect(cancelled.status).toBe(200)
+    expect(await json(cancelled)).toMatchObject({ id: mine.job_id, status: "cancelled", attempts: 0, result: null, finished_at: expect.any(String) })
+    expect(await row(mine.job_id)).toMatchObject({ status: "cancelled", cancel_requested: true, started_at: null, lease_until: null, finished_at: expect.any(Date) })
+    // an admin cancels anyone's; asked again, it stays cancelled
+    const admin = await server.signIn("admin")
+    expect(await json(await cancel(admin, theirs.job_id))).toMatchObject({ status: "cancelled" })
+    const again = await cancel(operator, mine.job_id)
+    expect(again.status).toBe(200)
+    expect(await json(again)).toMatchObject({ status: "cancelled" })
+
+    // A server with a worker comes: it takes the jobs oldest first, so once the last one is done the
+    // cancelled ones, older, have been passed over for good.
+    const working = await startServer({ dataDir, footage: footageWith(codeProject) }, { databaseUrl: server.databaseUrl })
+    try {
+      const done = await until(async () => {
+        const job = await row(kept.job_id)
+        return job.status === "done" || job.status === "failed" ? job : undefined
+      }, "the job left to run done", 60_000)
+      expect(done.status).toBe("done")
+      expect(await readsOf(kept.footage_id)).toEqual(["FTG987"])
+      for (const job of [mine, theirs]) {
+        expect(await row(job.job_id)).toMatchObject({ status: "cancelled", attempts: 0, started_at: null, result: null })
+        expect(await readsOf(job.footage_id)).toEqual([])
+      }
+
+      // a finished job cannot be cancelled: the answer is the job as it was, and it stays so
+      const late = await cancel(operator, kept.job_id)
+      expect(late.status).toBe(200)
+      expect(await json(late)).toMatchObject({ status: "done", result: { footage_id: kept.footage_id, reads: [{ plate: "FTG987" }] } })
+      expect(await row(kept.job_id)).toEqual(done)
+    } finally {
+      await working.close()
+    }
+  }, 120_000)
 })

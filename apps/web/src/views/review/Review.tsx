@@ -156,10 +156,10 @@ const Item = ({ item, position, count, busy, editing, sceneShown, onShowScene, o
         <ul className="flex flex-wrap gap-2" aria-label="Other readings">
           {item.candidates.map((candidate, i) => (
             <li key={`${candidate.plate}-${i}`}>
-              <Button variant="secondary" disabled={busy} onClick={() => onDecide({ action: "correct", plate: candidate.plate })}
-                aria-label={`Correct to ${candidate.plate} (${formatPercent(candidate.confidence)}), key ${i + 1}`}>
-                <Key>{i + 1}</Key>
-                <PlateText plate={candidate.plate} />
+              {/* named by what it shows ("1 HXR4871 55%"), so that voice control finds it by what is seen */}
+              <Button variant="secondary" disabled={busy} onClick={() => onDecide({ action: "correct", plate: candidate.plate })}>
+                <Key>{i + 1}</Key>{" "}
+                <PlateText plate={candidate.plate} />{" "}
                 <span className="text-sm font-normal text-slate-700">{formatPercent(candidate.confidence)}</span>
               </Button>
             </li>
@@ -235,7 +235,7 @@ const Review = () => {
     if (result.state !== "ready") return
     setDecided((before) => new Set(before).add(item.read_id))
     setEditing(false)
-    setDone(decision.action === "correct" ? `${DONE.correct} ${decision.plate}: the read ${item.plate} of ${formatShort(item.detected_at)}.` : `${DONE[decision.action]} ${item.plate}.`)
+    setDone(decision.action === "correct" ? `${DONE.correct} ${result.value.plate ?? decision.plate}: the read ${item.plate} of ${formatShort(item.detected_at)}.` : `${DONE[decision.action]} ${item.plate}.`)
     // The next one takes the decided one's place; the keys go on working from the page.
     if (document.activeElement === null || document.activeElement === document.body) region.current?.focus({ preventScroll: true })
     reload()
