@@ -58,7 +58,8 @@ const BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789abcdef"
  * with its URL. Its stderr (logs) is passed through to ours.
  */
 export const startServer = async (options: StartOptions): Promise<ServerProcess> => {
-  const args = [...(options.nodeArgs ?? []), "--import", "tsx", Path.join(repoRoot, "bench", "server.ts")]
+  // as `npm start` runs the server (package.json)
+  const args = ["--max-semi-space-size=64", ...(options.nodeArgs ?? []), "--import", "tsx", Path.join(repoRoot, "bench", "server.ts")]
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: {
