@@ -1,6 +1,7 @@
 import type { Me } from "@chaverim/domain/Accounts"
 import * as Exit from "effect/Exit"
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from "react"
+import { flushSync } from "react-dom"
 import { setCsrfToken, withApi } from "./api"
 import { onSignedOut } from "./hooks"
 import { type Problem, problemOf } from "./problem"
@@ -104,10 +105,13 @@ export const SessionProvider = ({ children }: { readonly children: ReactNode }) 
   }, [])
 
   const signOut = useCallback(async () => {
+    // The pages go first, and their live connections with them, while the session still holds: a
+    // connection that reconnected across the sign-out would be refused (401) and end the next session's
+    // first moments with an error. flushSync: unmounted now, not after the request has gone.
+    flushSync(() => setSession({ state: "signed-out" }))
     await runApi(withApi((api) => api.auth.logout()))
     setCsrfToken(undefined)
     sessionChanged()
-    setSession({ state: "signed-out" })
   }, [])
 
   const value = useMemo(() => ({ session, signedIn, signOut, recheck }), [session, signedIn, signOut, recheck])
