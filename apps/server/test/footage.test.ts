@@ -413,7 +413,12 @@ describe("uploads over HTTP, resumable", () => {
     const sweep = () => web.runtime.runPromise(Effect.flatMap(FootageUploads, (u) => u.sweep()))
     await sweep()
     expect((await send(operator, begun.upload_id, 1000, video.subarray(1000, 2000))).status).toBe(200)
-    await web.db.query("UPDATE footage_uploads SET expires_at = now() - interval '1 minute' WHERE id = $1", [begun.upload_id])
+    // expired, but a server is taking it in at this moment: left to it
+    await web.db.query("UPDATE footage_uploads SET expires_at = now() - interval '1 minute', completing_until = now() + interval '1 minute' WHERE id = $1", [begun.upload_id])
+    await sweep()
+    expect((await web.db.query("SELECT count(*)::int AS n FROM footage_uploads WHERE id = $1", [begun.upload_id])).rows[0].n).toBe(1)
+    // its claim lapsed: swept
+    await web.db.query("UPDATE footage_uploads SET completing_until = now() - interval '1 second' WHERE id = $1", [begun.upload_id])
     expect(await sweep()).toBeGreaterThanOrEqual(1)
     await expect(Fs.readdir(chunkDir)).rejects.toThrow()
     expect((await web.db.query("SELECT count(*)::int AS n FROM footage_uploads WHERE id = $1", [begun.upload_id])).rows[0].n).toBe(0)

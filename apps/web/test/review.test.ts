@@ -1,3 +1,4 @@
+import type { FootageSettings } from "@chaverim/server/Config"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Fs from "node:fs/promises"
@@ -43,17 +44,7 @@ beforeAll(async () => {
     white: { plate: "YRV7070", confidence: 0.66, box: [160, 180, 160, 40] }
   }, TOKEN)
   ;[server, browser] = await Promise.all([
-    startServer({
-      footage: {
-        recogniser: "platerecognizer",
-        recogniserUrl: Option.some(recogniser.url),
-        recogniserToken: Option.some(Redacted.make(TOKEN)),
-        recogniserRegions: [],
-        fps: 2,
-        jobWorkers: 1,
-        jobLeaseSeconds: 3
-      }
-    }),
+    startServer({ footage: footageSettings(1) }),
     launch(),
     makeColourVideo(Path.join(dir, "clip.mp4"), [
       { colour: "red", seconds: 2 },
@@ -80,6 +71,17 @@ afterAll(async () => {
   await recogniser?.close()
   if (dir !== undefined) await Fs.rm(dir, { recursive: true, force: true })
   delete process.env.MAP_TILE_URL
+})
+
+/** Footage read by the fake Plate Recognizer (its candidates offered), with this many job workers. */
+const footageSettings = (jobWorkers: number): FootageSettings => ({
+  recogniser: "platerecognizer",
+  recogniserUrl: Option.some(recogniser.url),
+  recogniserToken: Option.some(Redacted.make(TOKEN)),
+  recogniserRegions: [],
+  fps: 2,
+  jobWorkers,
+  jobLeaseSeconds: 3
 })
 
 const alertsFor = async (plate: string) =>
@@ -216,17 +218,7 @@ describe("a footage job cancelled from the web app", () => {
   let idle: TestServer
   beforeAll(async () => {
     ;[idle] = await Promise.all([
-      startServer({
-        footage: {
-          recogniser: "platerecognizer",
-          recogniserUrl: Option.some(recogniser.url),
-          recogniserToken: Option.some(Redacted.make(TOKEN)),
-          recogniserRegions: [],
-          fps: 2,
-          jobWorkers: 0,
-          jobLeaseSeconds: 3
-        }
-      }),
+      startServer({ footage: footageSettings(0) }),
       makeColourPhoto(Path.join(dir, "parked.jpg"), "red")
     ])
   }, 120_000)

@@ -283,7 +283,10 @@ export class FootageUploads extends Effect.Service<FootageUploads>()("@chaverim/
       while (true) {
         const done = yield* sql.withTransaction(Effect.gen(function*() {
           const stale = yield* sql<{ id: string }>`
-            SELECT id::text AS id FROM footage_uploads WHERE footage_id IS NULL AND expires_at < now()
+            SELECT id::text AS id FROM footage_uploads
+             WHERE footage_id IS NULL AND expires_at < now()
+               -- not one being taken in at this moment (its claim lapses, and the next sweep takes it)
+               AND (completing_until IS NULL OR completing_until <= now())
              ORDER BY expires_at LIMIT 20 FOR UPDATE SKIP LOCKED`
           if (stale.length === 0) return 0
           const ids = stale.map((r) => r.id)
