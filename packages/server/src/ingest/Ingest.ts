@@ -311,8 +311,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
       const readTimes = new Map(fresh.map(({ v }) => [v.event.detection_id, v.detectedAt]))
       if (rows.length > 0) yield* months.ensure(fresh.map(({ v }) => v.detectedAt))
 
-      // Reads without photos are one statement, atomic by itself: no BEGIN and COMMIT round trips.
-      const inserted = rows.length === 0 ? [] : stored.size === 0 ? yield* insertDetections(collectorId, rows) : yield* sql.withTransaction(Effect.gen(function*() {
+      const inserted = rows.length === 0 ? [] : yield* sql.withTransaction(Effect.gen(function*() {
         const ids = yield* insertDetections(collectorId, rows)
         const imageRows = ids.flatMap(({ id, detection_id }) =>
           (stored.get(detection_id) ?? []).map((image) => ({ detection_id: id, detected_at: readTimes.get(detection_id)!, ...image })))
