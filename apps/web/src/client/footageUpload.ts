@@ -1,5 +1,4 @@
 import type { FootageUploadStart, FootageUploadState } from "@chaverim/domain/Footage"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
@@ -7,9 +6,6 @@ import { Api } from "./api"
 import { notifySignedOut } from "./hooks"
 import { fromExit, type Remote } from "./problem"
 import { runApi } from "./useApi"
-
-/** The server has every byte and is taking the file in: asked again shortly. */
-class StillTakingIn extends Data.TaggedError("StillTakingIn")<{ readonly message: string }> {}
 
 /**
  * Failures worth going on after: the connection (dropped, timed out, the server restarting behind
@@ -20,7 +16,6 @@ const passing = (error: { readonly _tag: string }) => {
     case "RequestError":
     case "UploadOffsetConflict":
     case "ServiceUnavailable":
-    case "StillTakingIn":
       return true
     case "ResponseError":
       return "response" in error && (error.response as { readonly status: number }).status >= 500
@@ -69,7 +64,11 @@ const upload = (
         if (state.job_id !== null) return state
         if (state.offset >= state.size_bytes) {
           // Every byte is in: a server is taking the file in, or its take-in failed and is asked again.
-          if (state.completing) return yield* new StillTakingIn({ message: "the server is still taking the file in" })
+          // (a 4 GiB file takes a minute or so: asked again every two seconds, never counted as a failure)
+          if (state.completing) {
+            yield* Effect.sleep(Duration.seconds(2))
+            return yield* api.footage.status({ path: { id: state.upload_id } })
+          }
           return yield* api.footage.complete({ path: { id: state.upload_id } })
         }
         const end = Math.min(state.offset + state.chunk_bytes, state.size_bytes)
