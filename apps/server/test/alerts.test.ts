@@ -29,6 +29,21 @@ const ingestTo = async (server: TestServer, apiKey: string, events: ReadonlyArra
   return built
 }
 
+/**
+ * A real failure inside an alert work item's transaction (as a full disk or a bug in a trigger would
+ * be): raising an alert for `plate` fails until the returned function takes the trigger away.
+ */
+const refuseAlertsFor = async (db: TestServer["db"], plate: string) => {
+  await db.query(`
+    CREATE FUNCTION test_refuse_alert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.plate = '${plate}' THEN RAISE EXCEPTION 'refused for the test'; END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER test_refuse_alert BEFORE INSERT ON alerts FOR EACH ROW EXECUTE FUNCTION test_refuse_alert();`)
+  return () => db.query("DROP TRIGGER test_refuse_alert ON alerts; DROP FUNCTION test_refuse_alert()").then(() => undefined)
+}
+
 describe("alert engine and alerts API", () => {
   let server: TestServer
   let apiKey: string
@@ -464,14 +479,7 @@ describe("alert engine and alerts API", () => {
     const list = await createList(server)
     await createEntry(server, list.id, "wildcard", "FLK*")
     await upToDate()
-    // A real failure inside the item's transaction, as a full disk or a bug in a trigger would be.
-    await server.db.query(`
-      CREATE FUNCTION test_refuse_alert() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.plate = 'FLK002' THEN RAISE EXCEPTION 'refused for the test'; END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER test_refuse_alert BEFORE INSERT ON alerts FOR EACH ROW EXECUTE FUNCTION test_refuse_alert();`)
+    const allow = await refuseAlertsFor(server.db, "FLK002")
     const before = await failures()
     try {
       await ingest([read("FLK001"), read("FLK002")])
@@ -485,7 +493,7 @@ describe("alert engine and alerts API", () => {
       expect(Number(queued!.n)).toBeGreaterThan(0)
       expect(await alertsOf(server.db, list.id)).toEqual([])
     } finally {
-      await server.db.query("DROP TRIGGER test_refuse_alert ON alerts; DROP FUNCTION test_refuse_alert()")
+      await allow()
     }
     await settle()
     expect((await alertsOf(server.db, list.id)).map((a) => [a.plate, a.sightings])).toEqual([["FLK001", 1], ["FLK002", 1]])
@@ -619,13 +627,7 @@ describe("alerts are never lost or doubled", () => {
       const list = await createList(server)
       await createEntry(server, list.id, "wildcard", "QBT*")
       await matcherAt(server, await latestRevision(server.db))
-      await server.db.query(`
-        CREATE FUNCTION test_refuse_qbt3() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF NEW.plate = 'QBT003' THEN RAISE EXCEPTION 'refused for the test'; END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER test_refuse_qbt3 BEFORE INSERT ON alerts FOR EACH ROW EXECUTE FUNCTION test_refuse_qbt3();`)
+      const allow = await refuseAlertsFor(server.db, "QBT003")
       // The engine's one worker is held inside its first item (raising its alert waits on the table)...
       await locker.query("BEGIN")
       await locker.query("LOCK TABLE alerts IN EXCLUSIVE MODE")
@@ -649,7 +651,7 @@ describe("alerts are never lost or doubled", () => {
       }
       expect(await alerted()).toEqual(["QBT001", "QBT002", "QBT004"])
       expect((await server.db.query("SELECT count(*)::int AS n FROM alert_work")).rows[0].n).toBe(1)
-      await server.db.query("DROP TRIGGER test_refuse_qbt3 ON alerts; DROP FUNCTION test_refuse_qbt3()")
+      await allow()
       await drained(server.databaseUrl)
       expect((await alertsOf(server.db, list.id)).map((a) => [a.plate, a.sightings])).toEqual([
         ["QBT001", 1], ["QBT002", 1], ["QBT004", 1], ["QBT003", 1]
