@@ -7,11 +7,16 @@
  *   metadata  closed loop, JSON batches, as fast as the server answers
  *   images    closed loop, multipart batches with one plate image per detection
  *   fixed     open loop at a fixed rate (default 1,000 detections/s), latency under a steady load
+ *   single    closed loop, one read per request (the shape of `/api/plate-reads`, webhooks and direct
+ *             integrations), at each of --single-concurrency requests in flight
  *
  * Each scenario warms up first (unrecorded), then measures; at the end rows in `detections` are
- * counted to check that every accepted detection was stored exactly once.
+ * counted to check that every accepted detection was stored exactly once. After metadata and single
+ * the same kind of rows are written straight into the same PostgreSQL through the same driver, at the
+ * same batch size and concurrency (bench/lib/bare.ts): a multi-row INSERT and COPY per batch, and for
+ * single a transaction per row. Those rates are the machine's limit our figure is measured against.
  */
-import { randomBytes, randomInt } from "node:crypto"
+import { randomBytes, randomInt, randomUUID } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -19,19 +24,20 @@ import type pg from "pg"
 import { Interrupted, numberOption, type OptionSpecs, parseArgs, UsageError } from "./lib/args"
 import { coresBetween, cpuSnapshot, type CpuSnapshot } from "./lib/cpu"
 import { monotonicMicros, summariseProfile, type Window } from "./lib/cpuprofile"
+import { type BareMethod, type BareRow, dropBareTable, measureBare, prepareBareTable } from "./lib/bare"
 import { adminUrl, connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
 import { runScope } from "./lib/run"
 import { type ServerProcess, type ServerSnapshot, startServer, storeHistogram } from "./lib/server"
 import { spanTable } from "./lib/spanStats"
 
-export const description = "detections through the HTTP batch API (scenarios: metadata, images, fixed)"
+export const description = "detections through the HTTP batch API (scenarios: metadata, images, fixed, single)"
 
-const SCENARIOS = ["metadata", "images", "fixed"] as const
+const SCENARIOS = ["metadata", "images", "fixed", "single"] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 export const options: OptionSpecs = {
-  scenario: { description: "metadata | images | fixed | all", default: "all" },
+  scenario: { description: "metadata | images | fixed | single | all, or several joined by commas", default: "all" },
   seconds: { description: "measured duration of each scenario, in seconds", default: "20" },
   warmup: { description: "unrecorded warm-up before each scenario, in seconds", default: "3" },
   collectors: { description: "simulated collectors, each with its own API key", default: "4" },
@@ -40,6 +46,8 @@ export const options: OptionSpecs = {
   rate: { description: "detections per second in the fixed scenario", default: "1000" },
   "image-bytes": { description: "size of each plate image in the images scenario", default: "20480" },
   cameras: { description: "cameras per collector", default: "20" },
+  "single-concurrency": { description: "requests in flight in the single scenario, one measurement each", default: "1,8" },
+  "bare-seconds": { description: "duration of each bare INSERT/COPY/transaction comparison (0: none)", default: "10" },
   profile: { description: "write a V8 CPU profile of the server process into this directory, and summarise it" },
   trace: { description: "time the server's spans (HTTP, auth, store, each SQL statement) and print them", flag: true },
   "keep-db": { description: "keep the database (and image directory) afterwards, for inspection", flag: true }
@@ -73,6 +81,8 @@ const STREETS = ["Main St", "Route 59", "College Rd", "Maple Ave", "Grandview Av
 
 interface Camera {
   readonly id: string
+  /** its row's id, for the bare comparison (which has no cameras table) */
+  readonly uuid: string
   readonly mac: string
   readonly name: string
   readonly lat: number
@@ -92,6 +102,7 @@ const makeCameras = (collector: number, count: number): Array<Camera> => {
   const siteLon = -74.15 + Math.random() * 0.2
   return Array.from({ length: count }, (_, i) => ({
     id: `cam-${collector}-${i + 1}`,
+    uuid: randomUUID(),
     mac: Array.from({ length: 6 }, (_, b) => (b === 0 ? 0x02 : randomInt(256)).toString(16).padStart(2, "0"))
       .join(":").toUpperCase(),
     name: `${pick(STREETS)} ${pick(["northbound", "southbound", "eastbound", "westbound"])}`,
@@ -100,8 +111,8 @@ const makeCameras = (collector: number, count: number): Array<Camera> => {
   }))
 }
 
-/** Unique across the run: `<run>-<scenario>-<phase>-c<collector>-<seq>`. */
-const detectionIdPrefix = (run: string, scenario: Scenario, phase: "w" | "m") => `${run}-${scenario}-${phase}-`
+/** Unique across the run: `<run>-<measurement>-<phase>-c<collector>-<seq>`. */
+const detectionIdPrefix = (run: string, label: string, phase: "w" | "m") => `${run}-${label}-${phase}-`
 
 const makeBatch = (collector: SimCollector, size: number, idPrefix: string) => {
   const now = Date.now()
@@ -228,11 +239,11 @@ const send = async (
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
 
-/** Closed loop: every collector keeps `concurrency` requests in flight, each sent when the last returns. */
+/** Closed loop: one request in flight per slot (a collector may have several), each sent when the last returns. */
 const closedLoop = async (
   target: Target,
-  collectors: ReadonlyArray<SimCollector>,
-  settings: { concurrency: number; batch: number; warmupMs: number; measureMs: number; run: string; scenario: Scenario },
+  slots: ReadonlyArray<SimCollector>,
+  settings: { batch: number; warmupMs: number; measureMs: number; run: string; label: string },
   onMeasureStart: () => void
 ) => {
   const t0 = performance.now()
@@ -252,7 +263,7 @@ const closedLoop = async (
       const events = makeBatch(
         collector,
         settings.batch,
-        detectionIdPrefix(settings.run, settings.scenario, measured ? "m" : "w")
+        detectionIdPrefix(settings.run, settings.label, measured ? "m" : "w")
       )
       const sample = await send(target, collector, events)
       if (measured) samples.push(sample)
@@ -267,10 +278,10 @@ const closedLoop = async (
     const t = performance.now()
     const phase = t < measureStart ? "warm-up" : "measuring"
     const accepted = samples.reduce((n, s) => n + s.accepted, 0)
-    progress(`  ${settings.scenario}: ${phase}, ${samples.length} batches measured, ${accepted} accepted`)
+    progress(`  ${settings.label}: ${phase}, ${samples.length} batches measured, ${accepted} accepted`)
   }, 5_000)
   try {
-    await Promise.all(collectors.flatMap((c) => Array.from({ length: settings.concurrency }, () => worker(c))))
+    await Promise.all(slots.map(worker))
   } finally {
     clearInterval(ticker)
   }
@@ -281,7 +292,7 @@ const closedLoop = async (
 const openLoop = async (
   target: Target,
   collectors: ReadonlyArray<SimCollector>,
-  settings: { rate: number; batch: number; warmupMs: number; measureMs: number; run: string; scenario: Scenario },
+  settings: { rate: number; batch: number; warmupMs: number; measureMs: number; run: string; label: string },
   onMeasureStart: () => void
 ) => {
   const intervalMs = (1000 * settings.batch) / settings.rate
@@ -308,7 +319,7 @@ const openLoop = async (
     const events = makeBatch(
       collector,
       settings.batch,
-      detectionIdPrefix(settings.run, settings.scenario, measured ? "m" : "w")
+      detectionIdPrefix(settings.run, settings.label, measured ? "m" : "w")
     )
     concurrent++
     maxConcurrent = Math.max(maxConcurrent, concurrent)
@@ -318,11 +329,11 @@ const openLoop = async (
       if (sample.status !== 200 && sample.error) progress(`  batch answer ${sample.error}`)
     }))
     if (k > 0 && k % Math.round(5_000 / intervalMs) === 0) {
-      progress(`  ${settings.scenario}: ${measured ? "measuring" : "warm-up"}, ${k}/${total} batches sent, ${concurrent} in flight`)
+      progress(`  ${settings.label}: ${measured ? "measuring" : "warm-up"}, ${k}/${total} batches sent, ${concurrent} in flight`)
     }
   }
   await Promise.all(inFlight)
-  progress(`  ${settings.scenario}: schedule lag max ${maxLagMs.toFixed(1)} ms, at most ${maxConcurrent} requests in flight`)
+  progress(`  ${settings.label}: schedule lag max ${maxLagMs.toFixed(1)} ms, at most ${maxConcurrent} requests in flight`)
   return { samples, measureStart }
 }
 
@@ -335,6 +346,7 @@ const openLoop = async (
 
 interface Context {
   readonly url: string
+  readonly databaseUrl: string
   readonly stop: AbortSignal
   readonly server: ServerProcess
   readonly db: pg.Client
@@ -347,18 +359,28 @@ interface Context {
     readonly batch: number
     readonly rate: number
     readonly imageBytes: number
+    readonly bareSeconds: number
   }
 }
 
 const METRIC_PREFIX: Record<Scenario, string> = {
   metadata: "ingest.metadata",
   images: "ingest.images",
-  fixed: "ingest.fixed_rate"
+  fixed: "ingest.fixed_rate",
+  single: "ingest.single"
 }
 
-const runScenario = async (ctx: Context, scenario: Scenario) => {
-  const { settings } = ctx
-  const prefix = METRIC_PREFIX[scenario]
+/**
+ * One measured run of a scenario; the single scenario runs once per concurrency, its requests spread
+ * over the collectors.
+ */
+const runScenario = async (ctx: Context, scenario: Scenario, singleConcurrency = 1) => {
+  const settings = scenario === "single" ? { ...ctx.settings, batch: 1, concurrency: singleConcurrency } : ctx.settings
+  const label = scenario === "single" ? `single-c${singleConcurrency}` : scenario
+  const prefix = scenario === "single" ? `${METRIC_PREFIX[scenario]}.c${singleConcurrency}` : METRIC_PREFIX[scenario]
+  const slots = scenario === "single"
+    ? Array.from({ length: singleConcurrency }, (_, i) => ctx.collectors[i % ctx.collectors.length]!)
+    : ctx.collectors.flatMap((c) => Array.from({ length: settings.concurrency }, () => c))
   const target: Target = {
     url: ctx.url,
     stop: ctx.stop,
@@ -369,6 +391,9 @@ const runScenario = async (ctx: Context, scenario: Scenario) => {
   progress(
     scenario === "fixed"
       ? `scenario fixed: ${settings.rate} detections/s open loop over ${ctx.collectors.length} collectors, ` +
+        `${settings.warmupMs / 1000} s warm-up + ${settings.measureMs / 1000} s`
+      : scenario === "single"
+      ? `scenario single: one read per request, ${singleConcurrency} in flight over ${ctx.collectors.length} collectors, ` +
         `${settings.warmupMs / 1000} s warm-up + ${settings.measureMs / 1000} s`
       : `scenario ${scenario}: ${ctx.collectors.length} collectors x ${settings.concurrency} in flight, ` +
         `batches of ${settings.batch}${scenario === "images" ? ` with ${settings.imageBytes} B images` : ""}, ` +
@@ -399,8 +424,8 @@ const runScenario = async (ctx: Context, scenario: Scenario) => {
     serverReset = ctx.server.snapshot().catch(() => undefined)
   }
   const { samples, measureStart } = scenario === "fixed"
-    ? await openLoop(target, ctx.collectors, { ...settings, run: ctx.run, scenario }, onMeasureStart)
-    : await closedLoop(target, ctx.collectors, { ...settings, run: ctx.run, scenario }, onMeasureStart)
+    ? await openLoop(target, ctx.collectors, { ...settings, run: ctx.run, label }, onMeasureStart)
+    : await closedLoop(target, slots, { ...settings, run: ctx.run, label }, onMeasureStart)
   if (ctx.stop.aborted) throw new Interrupted("interrupted")
   await cpuStarted
   const cpuEnd = cpuSnapshot(ctx.server.pid, postgresPids)
@@ -425,7 +450,7 @@ const runScenario = async (ctx: Context, scenario: Scenario) => {
   const throughput = windowSeconds > 0 ? accepted / windowSeconds : 0
 
   // Every accepted detection stored exactly once: rows of the measured phase == sum of accepted.
-  const idPattern = `${detectionIdPrefix(ctx.run, scenario, "m")}%`
+  const idPattern = `${detectionIdPrefix(ctx.run, label, "m")}%`
   const { rows } = await ctx.db.query<{ rows: string; distinct_ids: string; images: string }>(
     `SELECT count(*) AS rows,
             count(DISTINCT (collector_id, detection_id)) AS distinct_ids,
@@ -445,9 +470,9 @@ const runScenario = async (ctx: Context, scenario: Scenario) => {
     [scenario !== "images" || images === stored, `${stored} detections but ${images} images`]
   ] as const
   const failures = checks.filter(([good]) => !good).map(([, why]) => why)
-  for (const why of failures) progress(`  VERIFY FAILED (${scenario}): ${why}`)
+  for (const why of failures) progress(`  VERIFY FAILED (${label}): ${why}`)
   progress(
-    `  ${scenario}: ${samples.length} batches in ${windowSeconds.toFixed(1)} s, ${accepted} accepted, ` +
+    `  ${label}: ${samples.length} batches in ${windowSeconds.toFixed(1)} s, ${accepted} accepted, ` +
       `${stored} rows${scenario === "images" ? `, ${images} images` : ""}, ${non200} non-200`
   )
 
@@ -484,13 +509,81 @@ const runScenario = async (ctx: Context, scenario: Scenario) => {
     emit(`${prefix}.server_event_loop_utilization`, serverFigures.event_loop_utilization, "ratio")
     emit(`${prefix}.server_event_loop_delay_p99_ms`, serverFigures.event_loop_delay_p99_ms, "ms")
     emit(`${prefix}.server_gc_share`, serverFigures.gc_ms / serverFigures.wall_ms, "ratio")
-    printSpans(scenario, serverFigures, samples.length)
+    printSpans(label, serverFigures, samples.length)
   }
-  return { scenario, window }
+  if (scenario === "metadata" || scenario === "single") {
+    await compareWithBare(ctx, prefix, throughput, {
+      methods: scenario === "single" ? ["transaction", "insert"] : ["insert", "copy"],
+      batch: settings.batch,
+      concurrency: slots.length,
+      collectors: ctx.collectors
+    })
+  }
+  return { label, window }
+}
+
+/** The bare comparison's rows: the same generator as the batches', in the columns the server fills. */
+const bareRows = (collector: SimCollector, size: number, label: string): ReadonlyArray<BareRow> =>
+  makeBatch(collector, size, detectionIdPrefix("bare", label, "m")).map((event) => {
+    const camera = collector.cameras.find((c) => c.id === event.camera.id)!
+    const plate = event.plate.text.toUpperCase().replace(/[^A-Z0-9]/g, "")
+    return {
+      collector_id: collector.collectorId,
+      detection_id: event.detection_id,
+      camera_id: camera.uuid,
+      detected_at: event.timestamp,
+      plate_text: event.plate.text,
+      plate,
+      confidence: event.plate.confidence,
+      direction: event.vehicle.direction,
+      vehicle_type: event.vehicle.type,
+      vehicle_color: event.vehicle.color,
+      vehicle_make: event.vehicle.make,
+      lat: event.location.lat,
+      lon: event.location.lon,
+      raw: JSON.stringify(event)
+    }
+  })
+
+/**
+ * Writes the same kind of rows straight into PostgreSQL at the same batch size and concurrency, and
+ * prints each method's rate beside ours and the ratio between them.
+ */
+const compareWithBare = async (
+  ctx: Context,
+  prefix: string,
+  ours: number,
+  options: {
+    readonly methods: ReadonlyArray<BareMethod>
+    readonly batch: number
+    readonly concurrency: number
+    readonly collectors: ReadonlyArray<SimCollector>
+  }
+) => {
+  if (ctx.settings.bareSeconds <= 0) return
+  await prepareBareTable(ctx.db)
+  try {
+    let turn = 0
+    for (const method of options.methods) {
+      if (ctx.stop.aborted) throw new Interrupted("interrupted")
+      progress(`  ${prefix}: bare ${method}, batches of ${options.batch}, ${options.concurrency} connections, ${ctx.settings.bareSeconds} s`)
+      const result = await measureBare(ctx.databaseUrl, method, {
+        concurrency: options.concurrency,
+        seconds: ctx.settings.bareSeconds,
+        stop: ctx.stop,
+        nextBatch: () => bareRows(options.collectors[turn++ % options.collectors.length]!, options.batch, `${prefix}-${method}`)
+      })
+      emit(`${prefix}.bare_${method}.throughput`, result.rowsPerSecond, "detections/s")
+      emit(`${prefix}.bare_${method}.p50_ms`, quantile(result.latenciesMs, 0.5), "ms")
+      emit(`${prefix}.bare_${method}.ratio`, ours / result.rowsPerSecond, "ratio")
+    }
+  } finally {
+    await dropBareTable(ctx.db)
+  }
 }
 
 /** The server's span timings for one scenario, on stderr: where a batch's time goes. */
-const printSpans = (scenario: Scenario, figures: ServerSnapshot, batches: number) => {
+const printSpans = (scenario: string, figures: ServerSnapshot, batches: number) => {
   const table = spanTable(figures.spans, batches, "per batch", 25)
   if (table === undefined) return
   progress(
@@ -505,19 +598,19 @@ const printSpans = (scenario: Scenario, figures: ServerSnapshot, batches: number
 const printProfile = async (
   dir: string,
   pid: number,
-  windows: ReadonlyArray<{ scenario: Scenario; window: Window }>
+  windows: ReadonlyArray<{ label: string; window: Window }>
 ) => {
   // The main thread's profile is CPU.<date>.<time>.<pid>.0.<seq>.cpuprofile (others are workers).
   const files = (await Fs.readdir(dir)).filter((f) => f.includes(`.${pid}.0.`) && f.endsWith(".cpuprofile"))
   if (files.length === 0) return progress(`no CPU profile of pid ${pid} in ${dir}`)
   const file = Path.join(dir, files.sort().at(-1)!)
   progress(`CPU profile ${file}`)
-  for (const { scenario, window } of windows) {
+  for (const { label, window } of windows) {
     const { totalMs, byKind } = await summariseProfile(file, [window])
     const lines = byKind
       .filter(([, ms]) => ms >= totalMs * 0.002)
       .map(([kind, ms]) => `    ${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / totalMs).toFixed(1).padStart(5)}%  ${kind}`)
-    progress(`  ${scenario}: server CPU profile over the measured ${(totalMs / 1000).toFixed(1)} s\n${lines.join("\n")}`)
+    progress(`  ${label}: server CPU profile over the measured ${(totalMs / 1000).toFixed(1)} s\n${lines.join("\n")}`)
   }
 }
 
@@ -554,8 +647,14 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     concurrency: numberOption(values, "concurrency", { min: 1, integer: true }),
     batch: numberOption(values, "batch", { min: 1, integer: true }),
     rate: numberOption(values, "rate", { min: 1 }),
-    imageBytes: numberOption(values, "image-bytes", { min: 4, integer: true })
+    imageBytes: numberOption(values, "image-bytes", { min: 4, integer: true }),
+    bareSeconds: numberOption(values, "bare-seconds", { min: 0 })
   }
+  const singleLevels = values.get("single-concurrency")!.split(",").map((level) => {
+    const n = Number(level)
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--single-concurrency takes whole numbers above 0 (got "${level}")`)
+    return n
+  })
   const collectorCount = numberOption(values, "collectors", { min: 1, integer: true })
   const cameras = numberOption(values, "cameras", { min: 1, integer: true })
   const profileDir = values.get("profile")
@@ -602,14 +701,16 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 
     const collectors = await Promise.all(server.claimCodes.map((code, i) => claim(server.url, code, i + 1, cameras)))
     const run = `b${randomBytes(3).toString("hex")}`
-    const ctx: Context = { url: server.url, stop: stopLoadSignal, server, db, collectors, run, settings }
+    const ctx: Context = { url: server.url, databaseUrl: database.url, stop: stopLoadSignal, server, db, collectors, run, settings }
     progress(`node ${process.version}, ${Os.cpus().length} CPUs; server settings from the environment ` +
       `(DB_POOL_SIZE=${process.env.DB_POOL_SIZE ?? "default"}, INGEST_CONCURRENCY=${process.env.INGEST_CONCURRENCY ?? "default"})`)
 
-    const windows: Array<{ scenario: Scenario; window: Window }> = []
+    const windows: Array<{ label: string; window: Window }> = []
     for (const scenario of scenarios) {
-      if (stopLoadSignal.aborted) throw new Interrupted("interrupted")
-      windows.push(await runScenario(ctx, scenario))
+      for (const level of scenario === "single" ? singleLevels : [1]) {
+        if (stopLoadSignal.aborted) throw new Interrupted("interrupted")
+        windows.push(await runScenario(ctx, scenario, level))
+      }
     }
 
     if (profileDir !== undefined) {
