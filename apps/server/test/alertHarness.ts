@@ -150,7 +150,7 @@ export const alertsOf = async (db: pg.Client, watchlistId?: string) =>
 
 /**
  * Queues a retro check of entries as the watchlist service does when entries are added: the item
- * and a NOTIFY alert_work (only inserts into detections notify by themselves).
+ * and a NOTIFY alert_work (the ingest service rings after its commits; the database sends none).
  */
 export const queueRetro = async (db: pg.Client, entryIds: ReadonlyArray<string>) => {
   await db.query("BEGIN")

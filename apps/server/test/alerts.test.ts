@@ -72,6 +72,27 @@ describe("alert engine and alerts API", () => {
   })
   afterAll(() => server?.close())
 
+  it("wakes the engines after the commit that stored the reads, not at their safety poll", async () => {
+    const list = await createList(server)
+    await createEntry(server, list.id, "exact", "BELL01")
+    await upToDate()
+    const listener = new pg.Client({ connectionString: server.databaseUrl })
+    await listener.connect()
+    try {
+      await listener.query("LISTEN alert_work")
+      const woken = new Promise<void>((resolve, reject) => {
+        listener.once("notification", () => resolve())
+        setTimeout(() => reject(new Error("no NOTIFY alert_work within 2 s of the batch")), 2_000)
+      })
+      await ingest([read("BELL01")])
+      await woken
+      // The engine's safety poll is 5 s: raised well before it.
+      await expect.poll(async () => (await alertsOf(server.db, list.id)).length, { timeout: 2_000, interval: 50 }).toBe(1)
+    } finally {
+      await listener.end()
+    }
+  })
+
   it("matches every entry kind through real ingest, and nothing else", async () => {
     const list = await createList(server, { category: "stolen" })
     const exact = await createEntry(server, list.id, "exact", "KND100", { note: "blue Civic" })

@@ -7,6 +7,8 @@ import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { ALERT_WORK_CHANNEL } from "../alerts/Engine"
+import { makeBell } from "../db/Bell"
 import { orBug } from "../db/Rows"
 import { Images, type StoredImage } from "../images/Images"
 import { makeReadMonths } from "../db/ReadMonths"
@@ -117,10 +119,13 @@ const toRow = (read: NewRead, v: ValidEvent, start: RunStart | undefined): Row =
  * transaction that records them, so no committed row can point at a missing object.
  */
 export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", {
-  effect: Effect.gen(function*() {
+  scoped: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const images = yield* Images
     const months = yield* makeReadMonths
+    // The reads' insert queues their alert work (a trigger, sql/0009); the engines are woken after the
+    // commit, not by a NOTIFY inside it (sql/0040, Bell.ts).
+    const alertWork = yield* makeBell(ALERT_WORK_CHANNEL)
     // Camera rows by collector + camera id, with the mac and name they were stored with, and whether
     // the row has a position.
     const cameraCache = new Map<string, { id: string; mac: string; name: string | undefined; placed: boolean }>()
@@ -318,6 +323,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
         if (imageRows.length > 0) yield* sql`INSERT INTO detection_images ${sql.insert(imageRows)}`
         return ids
       }))
+      if (inserted.length > 0) yield* alertWork.ring
 
       const accepted = inserted.length
       const duplicates = repeats + (valid.length - accepted)
