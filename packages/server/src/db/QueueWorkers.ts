@@ -2,7 +2,7 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Ref from "effect/Ref"
+import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { ItemBackoff } from "./ItemBackoff"
@@ -19,7 +19,8 @@ export type Turn = "done" | "drained" | "empty" | "failed"
 /**
  * Workers on a queue held in a table (alert_work, outbox): each takes turns while there is work, then
  * sleeps until NOTIFY `channel` (carrying `payload`, when given) or a reconnection of the LISTEN
- * connection, the end of the soonest backoff, or the safety poll, for a notification that never came.
+ * connection wakes it (one sleeping worker per notification), the end of the soonest backoff, or the
+ * safety poll, for a notification that never came.
  */
 export const forkQueueWorkers = (options: {
   readonly channel: string
@@ -34,27 +35,52 @@ export const forkQueueWorkers = (options: {
 }): Effect.Effect<{ readonly wake: Effect.Effect<void> }, never, PgListener | Scope.Scope> =>
   Effect.gen(function*() {
     const listener = yield* PgListener
-    // A wake-up is a Deferred swapped for a fresh one: a worker holding the old one before it looked
-    // for work cannot miss a notification that came while it looked.
-    const bell = yield* Ref.make(yield* Deferred.make<void>())
-    const ring = Effect.flatMap(Deferred.make<void>(), (fresh) => Ref.getAndSet(bell, fresh)).pipe(
-      Effect.flatMap((rung) => Deferred.succeed(rung, undefined)),
-      Effect.asVoid
-    )
+    // A NOTIFY wakes one worker, not all: each would claim at once and all but one find nothing (three
+    // round trips each, per NOTIFY). A worker is armed from before it looks for work until it has
+    // slept, so a NOTIFY that comes while it looks makes it look once more; with no worker armed, the
+    // next one to arm looks again at once. A worker whose turn left work behind wakes another to help.
+    const armed: Array<Deferred.Deferred<void>> = []
+    let missed = false
+    const arm = Effect.map(Deferred.make<void>(), (wake) => {
+      if (missed) {
+        missed = false
+        Deferred.unsafeDone(wake, Exit.void)
+      } else {
+        armed.push(wake)
+      }
+      return wake
+    })
+    const disarm = (wake: Deferred.Deferred<void>) =>
+      Effect.sync(() => {
+        const at = armed.indexOf(wake)
+        if (at >= 0) armed.splice(at, 1)
+      })
+    const ring = Effect.suspend(() => {
+      const wake = armed.shift()
+      if (wake !== undefined) return Deferred.succeed(wake, undefined)
+      missed = true
+      return Effect.void
+    }).pipe(Effect.asVoid)
 
     /** How long an idle worker may sleep: the safety poll, or until the first backoff ends. */
     const idleFor = Effect.map(Clock.currentTimeMillis, (now) => options.backoff.soonest(now, options.safetyPoll))
 
     const worker = Effect.gen(function*() {
       while (true) {
-        const wake = yield* Ref.get(bell)
+        const wake = yield* arm
         const turn = yield* options.turn
-        if (turn === "done") continue
+        if (turn === "done") {
+          yield* disarm(wake)
+          yield* ring
+          continue
+        }
         if (turn === "failed") {
+          yield* disarm(wake)
           yield* Effect.sleep(options.pause)
           continue
         }
         yield* Deferred.await(wake).pipe(Effect.timeoutOption(yield* idleFor))
+        yield* disarm(wake)
       }
     })
 

@@ -10,7 +10,8 @@ export const LIVE_EVENTS_KEPT_HOURS = 24
 /**
  * Held from taking the event numbers to the commit, by every writer of live events (7415001 is the
  * migrator's, 7415009 the watchlist revisions'): so numbers become visible in the order they were
- * taken, and a reader that has seen event N misses nothing by reading `id > N` next.
+ * taken, and a reader that has seen event N misses nothing by reading `id > N` next. Taken by
+ * `live_events_append` (sql/0041), which every append goes through.
  */
 export const LIVE_EVENT_LOCK = 7_415_010
 
@@ -40,22 +41,7 @@ export const appendLiveEvents = Effect.fn("LiveEvents.append")(function*(events:
   const alertIds = events.alertIds ?? []
   const healthIds = events.healthIds ?? []
   if (detectionIds.length === 0 && alertIds.length === 0 && healthIds.length === 0) return
-  // The notification is queued until the commit; one round trip for both.
-  yield* sql`SELECT pg_notify(${LIVE_EVENTS_CHANNEL}, 'appended'), pg_advisory_xact_lock(${LIVE_EVENT_LOCK})`
-  // Ids travel as one text parameter each (bigint digits only), whatever their number.
-  yield* sql`
-    INSERT INTO live_events (id, kind, detection_id, alert_id, health_alert_id, detected_at)
-    SELECT nextval('live_event_id'), e.kind, e.detection_id, e.alert_id, e.health_alert_id, e.detected_at
-      FROM (SELECT 'detection' AS kind, t.id::bigint AS detection_id, NULL::bigint AS alert_id,
-                   NULL::bigint AS health_alert_id, t.at::timestamptz AS detected_at, t.n AS n
-              FROM unnest(string_to_array(${detectionIds.join(",")}, ','), string_to_array(${(events.detectionTimes ?? []).join(",")}, ','))
-                   WITH ORDINALITY AS t(id, at, n)
-             WHERE t.id IS NOT NULL
-            UNION ALL
-            SELECT 'alert', NULL, u.id::bigint, NULL, NULL, ${detectionIds.length} + u.n
-              FROM unnest(string_to_array(${alertIds.join(",")}, ',')) WITH ORDINALITY AS u(id, n)
-            UNION ALL
-            SELECT 'health', NULL, NULL, h.id::bigint, NULL, ${detectionIds.length + alertIds.length} + h.n
-              FROM unnest(string_to_array(${healthIds.join(",")}, ',')) WITH ORDINALITY AS h(id, n)) e
-     ORDER BY e.n`
+  // One round trip: the NOTIFY (queued until the commit), the lock and the insert (sql/0041).
+  yield* sql`SELECT live_events_append(${detectionIds.join(",")}, ${(events.detectionTimes ?? []).join(",")},
+                                       ${alertIds.join(",")}, ${healthIds.join(",")})`
 })

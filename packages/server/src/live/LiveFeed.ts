@@ -352,13 +352,17 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("@chaverim/server/LiveF
 
     const broadcast = Effect.gen(function*() {
       while (true) {
-        const events = yield* eventsAfter(head, undefined)
+        const page = yield* orBug(eventPage({ after: head, upTo: undefined }))
+        const full = page.length >= PAGE
+        const events = yield* outgoingOf(page)
         if (!Arr.isNonEmptyReadonlyArray(events)) return
         // No wait between reading and handing over: a client registering sees `head` move with it.
         let overflowed = 0
         for (const client of clients) if (client.offer(events)) overflowed++
         head = Arr.lastNonEmpty(events).id
         if (overflowed > 0) yield* Metric.incrementBy(overflowsTotal, overflowed)
+        // A page short of full held every event there was: what comes next comes with a NOTIFY of its own.
+        if (!full) return
       }
     })
 
