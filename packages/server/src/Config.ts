@@ -25,6 +25,11 @@ export interface AppSettings {
   readonly databaseUrl: Option.Option<Redacted.Redacted>
   /** The owner of the schema, for migrations and the serving role's grants; DATABASE_URL then only serves. */
   readonly databaseOwnerUrl: Option.Option<Redacted.Redacted>
+  /**
+   * A replica kept in sync with DATABASE_URL's database (streaming or logical replication) for the
+   * read-only queries: search, investigation, statistics. Unset: they read the primary.
+   */
+  readonly databaseReadUrl: Option.Option<Redacted.Redacted>
   readonly dbPoolSize: number
   readonly s3: Option.Option<S3Settings>
   readonly publicUrl: Option.Option<string>
@@ -330,6 +335,7 @@ export const appConfig: Effect.Effect<AppSettings, ConfigError.ConfigError> = Ef
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data"), Config.map((d) => Path.resolve(d))),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
   databaseOwnerUrl: Config.option(Config.redacted("DATABASE_OWNER_URL")),
+  databaseReadUrl: Config.option(Config.redacted("DATABASE_READ_URL")),
   dbPoolSize: Config.integer("DB_POOL_SIZE").pipe(Config.withDefault(12)),
   s3: s3Config,
   publicUrl: Config.option(Config.string("PUBLIC_URL")),

@@ -1,4 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -138,6 +139,27 @@ export const migrateDatabase = Effect.gen(function*() {
   const urls = yield* databaseUrls
   return yield* setUp(urls).pipe(Effect.provide(pool(urls.admin, 2, "chaverim-alpr-setup")))
 })
+
+/**
+ * The connections of the read-only queries (search, investigation, statistics): a pool of their own on
+ * DATABASE_READ_URL, a replica, when it is set; otherwise the primary's pool as it is. A replica is
+ * behind its primary by its replication lag: a read stored a moment ago may not be found yet. Writes
+ * these services make (the audit rows of what was searched) go through the Audit service, on the
+ * primary.
+ */
+export const ReadDatabaseLayer: Layer.Layer<SqlClient.SqlClient, unknown, AppConfig | SqlClient.SqlClient> = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    if (Option.isNone(config.databaseReadUrl)) return Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
+    const url = Redacted.value(config.databaseReadUrl.value)
+    yield* Effect.logInfo("read-only queries go to the replica").pipe(
+      Effect.annotateLogs({ host: new URL(url).host, role: roleOf(url) })
+    )
+    // The replica takes the same number of connections again: what it serves is what the primary no
+    // longer has to.
+    return pool(url, config.dbPoolSize, "chaverim-alpr-read")
+  })
+)
 
 /** The database, migrated, served as the least-privileged role (see setUp); closed with the layer. */
 export const MigratedDatabaseLayer = Layer.unwrapScoped(

@@ -49,11 +49,14 @@ import { StatsHttpLayer } from "../stats/Http"
 import { Stats } from "../stats/Stats"
 import { Transparency } from "../transparency/Transparency"
 import { Webhooks } from "../webhooks/Webhooks"
+import { ReadDatabaseLayer } from "../db/Database"
 import { RequestBodiesLayer } from "./RequestBodies"
 
 /** The central services; they need a migrated database, an ObjectStore and AppConfig. */
-export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Search.Default, Corrections.Default, Investigation.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default, Evidence.Default, Holds.Default, Retention.Default, Transparency.Default,
-  OutputDeliveries.Default, Webhooks.Default, HealthAlerts.Default, Stats.Default,
+export const ServicesLayer = Layer.mergeAll(Collectors.Default, ReasonCodes.Default, Ingest.Default, IngestGate.Default, Accounts.Default, Corrections.Default, TelegramLinks.Default, TelegramDeliveries.Default, Alerts.Default, Evidence.Default, Holds.Default, Retention.Default, Transparency.Default,
+  OutputDeliveries.Default, Webhooks.Default, HealthAlerts.Default,
+  // the read-only queries, on DATABASE_READ_URL's replica when there is one
+  Layer.mergeAll(Search.Default, Investigation.Default, Stats.Default).pipe(Layer.provide(ReadDatabaseLayer)),
   // footage queues its jobs; the recogniser reads their frames (issue 20)
   FootageUploads.Default.pipe(Layer.provideMerge(Footage.Default), Layer.provideMerge(Jobs.Default)), FootageViews.Default, RecogniserLayer, Partners.Default,
   // Displays open and end their screens' sessions through Accounts (one instance: layers are memoised).
