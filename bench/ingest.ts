@@ -24,6 +24,7 @@ import type pg from "pg"
 import { Interrupted, numberOption, type OptionSpecs, parseArgs, UsageError } from "./lib/args"
 import { coresBetween, cpuSnapshot, type CpuSnapshot } from "./lib/cpu"
 import { monotonicMicros, summariseProfile, type Window } from "./lib/cpuprofile"
+import { startBalancer } from "./lib/balancer"
 import { type BareMethod, type BareRow, dropBareTable, measureBare, prepareBareTable } from "./lib/bare"
 import { adminUrl, connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
@@ -47,6 +48,11 @@ export const options: OptionSpecs = {
   "image-bytes": { description: "size of each plate image in the images scenario", default: "20480" },
   cameras: { description: "cameras per collector", default: "20" },
   "single-concurrency": { description: "requests in flight in the single scenario, one measurement each", default: "1,8" },
+  servers: {
+    description: "server processes on the one database, behind a round-robin TCP balancer when more than one " +
+      "(span, event-loop and store-time figures are the first server's; CPU is all of theirs)",
+    default: "1"
+  },
   "bare-seconds": { description: "duration of each bare INSERT/COPY/transaction comparison (0: none)", default: "10" },
   profile: { description: "write a V8 CPU profile of the server process into this directory, and summarise it" },
   trace: { description: "time the server's spans (HTTP, auth, store, each SQL statement) and print them", flag: true },
@@ -348,7 +354,10 @@ interface Context {
   readonly url: string
   readonly databaseUrl: string
   readonly stop: AbortSignal
+  /** the first server: its span and event-loop figures are the ones printed */
   readonly server: ServerProcess
+  /** every server's pid (--servers), for their CPU together */
+  readonly serverPids: ReadonlyArray<number>
   readonly db: pg.Client
   readonly collectors: ReadonlyArray<SimCollector>
   readonly run: string
@@ -417,10 +426,10 @@ const runScenario = async (ctx: Context, scenario: Scenario, singleConcurrency =
   const onMeasureStart = () => {
     cpuStarted = postgresPidsNow().then((pids) => {
       postgresPids = pids
-      cpuStart = cpuSnapshot(ctx.server.pid, postgresPids)
+      cpuStart = cpuSnapshot(ctx.serverPids, postgresPids)
     })
     windowStart = monotonicMicros()
-    histogramStart = storeHistogram(ctx.url)
+    histogramStart = storeHistogram(ctx.server.url)
     serverReset = ctx.server.snapshot().catch(() => undefined)
   }
   const { samples, measureStart } = scenario === "fixed"
@@ -428,14 +437,14 @@ const runScenario = async (ctx: Context, scenario: Scenario, singleConcurrency =
     : await closedLoop(target, slots, { ...settings, run: ctx.run, label }, onMeasureStart)
   if (ctx.stop.aborted) throw new Interrupted("interrupted")
   await cpuStarted
-  const cpuEnd = cpuSnapshot(ctx.server.pid, postgresPids)
+  const cpuEnd = cpuSnapshot(ctx.serverPids, postgresPids)
   const window: Window = { from: windowStart, to: monotonicMicros() }
   await serverReset
   const serverFigures = await ctx.server.snapshot().catch((e) => {
     progress(`  no snapshot from the server: ${String(e)}`)
     return undefined
   })
-  const [h0, h1] = [await histogramStart, await storeHistogram(ctx.url)]
+  const [h0, h1] = [await histogramStart, await storeHistogram(ctx.server.url)]
 
   const lastEnd = samples.reduce((t, s) => Math.max(t, s.end), measureStart)
   const windowSeconds = (lastEnd - measureStart) / 1000
@@ -656,6 +665,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     return n
   })
   const collectorCount = numberOption(values, "collectors", { min: 1, integer: true })
+  const serverCount = numberOption(values, "servers", { min: 1, integer: true })
   const cameras = numberOption(values, "cameras", { min: 1, integer: true })
   const profileDir = values.get("profile")
   const keep = values.has("keep-db")
@@ -695,13 +705,28 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     }
     cleanups.push(stopServer)
     progress(`server ${server.url} (pid ${server.pid}); claiming ${collectorCount} collectors`)
+    // More servers on the same database and data folder, behind a balancer, as a scaled-out install.
+    const servers = [server]
+    for (let i = 1; i < serverCount; i++) {
+      const more = await startServer({ databaseUrl: database.url, dataDir, collectors: 0, trace: values.has("trace") })
+      cleanups.push(() => more.stop())
+      servers.push(more)
+      progress(`server ${more.url} (pid ${more.pid})`)
+    }
+    const balancer = serverCount > 1 ? await startBalancer(servers.map((s) => new URL(s.url))) : undefined
+    if (balancer) {
+      cleanups.push(balancer.close)
+      progress(`balancer ${balancer.url} in front of ${serverCount} servers`)
+    }
+    const url = balancer?.url ?? server.url
+    emit("ingest.servers", serverCount, "count")
 
     const db = await connect(database.url)
     cleanups.push(() => db.end())
 
-    const collectors = await Promise.all(server.claimCodes.map((code, i) => claim(server.url, code, i + 1, cameras)))
+    const collectors = await Promise.all(server.claimCodes.map((code, i) => claim(url, code, i + 1, cameras)))
     const run = `b${randomBytes(3).toString("hex")}`
-    const ctx: Context = { url: server.url, databaseUrl: database.url, stop: stopLoadSignal, server, db, collectors, run, settings }
+    const ctx: Context = { url, databaseUrl: database.url, serverPids: servers.map((s) => s.pid), stop: stopLoadSignal, server, db, collectors, run, settings }
     progress(`node ${process.version}, ${Os.cpus().length} CPUs; server settings from the environment ` +
       `(DB_POOL_SIZE=${process.env.DB_POOL_SIZE ?? "default"}, INGEST_CONCURRENCY=${process.env.INGEST_CONCURRENCY ?? "default"})`)
 

@@ -61,11 +61,11 @@ export interface CpuSnapshot {
  * `postgresPids`: the PostgreSQL processes that work for this benchmark (its database's backends
  * and the cluster's background processes), so that other users of the same cluster do not count.
  */
-export const cpuSnapshot = (serverPid: number, postgresPids: Iterable<number>): CpuSnapshot => {
+export const cpuSnapshot = (serverPid: number | ReadonlyArray<number>, postgresPids: Iterable<number>): CpuSnapshot => {
   const usage = process.cpuUsage()
   return {
     at: performance.now(),
-    server: processCpuSeconds(serverPid),
+    server: (typeof serverPid === "number" ? [serverPid] : serverPid).reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
     self: (usage.user + usage.system) / 1e6,
     postgres: cpuOf(postgresPids, "postgres"),
     machine: machineBusySeconds()
