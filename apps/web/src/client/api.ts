@@ -1,26 +1,16 @@
-import { CSRF_HEADER } from "@chaverim/domain/Accounts"
 import { AlprApi } from "@chaverim/domain/Api"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpApiClient from "@effect/platform/HttpApiClient"
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import { clientOptions } from "./operatorApi"
 
-// The session's CSRF token (from sign-in or /auth/me), sent with every request: the server checks it
-// on state-changing ones. The session cookie itself is HttpOnly and travels on its own.
-let csrfToken: string | undefined
-export const setCsrfToken = (token: string | undefined) => {
-  csrfToken = token
-}
-
-/** The HTTP API, as a client derived from the contract in packages/domain. */
+/**
+ * The HTTP API, as a client derived from the contract in packages/domain. Signing in and the
+ * operator's search page use the smaller client of their groups (client/operatorApi.ts).
+ */
 export class Api extends Effect.Service<Api>()("@chaverim/web/Api", {
-  effect: HttpApiClient.make(AlprApi, {
-    baseUrl: window.location.origin,
-    transformClient: HttpClient.mapRequest((request) =>
-      csrfToken === undefined ? request : HttpClientRequest.setHeader(request, CSRF_HEADER, csrfToken))
-  }),
+  effect: HttpApiClient.make(AlprApi, clientOptions),
   dependencies: [FetchHttpClient.layer]
 }) {}
 

@@ -2,11 +2,10 @@ import type { Me } from "@chaverim/domain/Accounts"
 import * as Exit from "effect/Exit"
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from "react"
 import { flushSync } from "react-dom"
-import { setCsrfToken, withApi } from "./api"
 import { onSignedOut } from "./hooks"
+import { runOperatorApi, setCsrfToken, withOperatorApi } from "./operatorApi"
 import { type Problem, problemOf } from "./problem"
 import { sessionChanged } from "./sessionEvents"
-import { runApi } from "./useApi"
 
 export type SessionState =
   | { readonly state: "checking" }
@@ -72,7 +71,7 @@ export const SessionProvider = ({ children }: { readonly children: ReactNode }) 
 
   const recheck = useCallback(() => {
     setSession({ state: "checking" })
-    void runApi(withApi((api) => api.auth.me())).then((exit) => {
+    void runOperatorApi(withOperatorApi((api) => api.auth.me())).then((exit) => {
       if (Exit.isSuccess(exit)) {
         setCsrfToken(exit.value.csrf_token)
         remember(exit.value)
@@ -109,7 +108,7 @@ export const SessionProvider = ({ children }: { readonly children: ReactNode }) 
     // connection that reconnected across the sign-out would be refused (401) and end the next session's
     // first moments with an error. flushSync: unmounted now, not after the request has gone.
     flushSync(() => setSession({ state: "signed-out" }))
-    await runApi(withApi((api) => api.auth.logout()))
+    await runOperatorApi(withOperatorApi((api) => api.auth.logout()))
     setCsrfToken(undefined)
     sessionChanged()
   }, [])

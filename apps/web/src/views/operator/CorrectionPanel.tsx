@@ -1,9 +1,8 @@
 import type { Correction, CorrectionAction } from "@chaverim/domain/Corrections"
 import type { DetectionItem } from "@chaverim/domain/Search"
 import { useState } from "react"
-import { withApi } from "../../client/api"
+import { useOperatorApi, useOperatorApiAction, withOperatorApi } from "../../client/operatorApi"
 import { photoWithReason, type SessionReason } from "../../client/reason"
-import { useApi, useApiAction } from "../../client/useApi"
 import { Button, Notice, ProblemNote, TextField } from "../../ui/controls"
 import { formatDateTime } from "../../ui/format"
 import { PlatePhoto } from "../../ui/PlatePhoto"
@@ -15,7 +14,7 @@ const ACTIONS: ReadonlyArray<{ readonly action: CorrectionAction; readonly label
 ]
 
 const History = ({ id }: { readonly id: number }) => {
-  const [history] = useApi(() => withApi((api) => api.corrections.list({ path: { id } })), [id])
+  const [history] = useOperatorApi(() => withOperatorApi((api) => api.corrections.list({ path: { id } })), [id])
   if (history.state !== "ready" || history.value.length === 0) return null
   return (
     <div>
@@ -45,8 +44,8 @@ export const CorrectionPanel = ({ item, onCorrected, reason, compact = false }: 
   const [action, setAction] = useState<CorrectionAction | undefined>(undefined)
   const [plate, setPlate] = useState(item.plate_text)
   const [note, setNote] = useState("")
-  const [sent, send] = useApiAction((payload: { action: CorrectionAction; plate?: string; note?: string }) =>
-    withApi((api) => api.corrections.create({ path: { id }, payload })))
+  const [sent, send] = useOperatorApiAction((payload: { action: CorrectionAction; plate?: string; note?: string }) =>
+    withOperatorApi((api) => api.corrections.create({ path: { id }, payload })))
 
   return (
     <form

@@ -1,8 +1,7 @@
 import type { PlateGroup } from "@chaverim/domain/Search"
 import { useEffect, useRef } from "react"
-import { withApi } from "../../client/api"
+import { useOperatorApi, withOperatorApi } from "../../client/operatorApi"
 import type { SessionReason } from "../../client/reason"
-import { useApi } from "../../client/useApi"
 import { Link } from "../../router"
 import { Loading, ProblemNote } from "../../ui/controls"
 import { cameraLabel, formatWhen } from "../../ui/format"
@@ -20,7 +19,7 @@ export const PlateGroups = ({ query, reason, focusWhenDone }: {
   readonly reason: SessionReason | undefined
   readonly focusWhenDone: boolean
 }) => {
-  const [groups] = useApi(() => withApi((api) => api.search.plates({ urlParams: wholeSearchParams(query, reason) })), [])
+  const [groups] = useOperatorApi(() => withOperatorApi((api) => api.search.plates({ urlParams: wholeSearchParams(query, reason) })), [])
   const summary = useRef<HTMLDivElement>(null)
   useEffect(() => {
     if (focusWhenDone && groups.state !== "loading" && groups.state !== "idle") summary.current?.focus()

@@ -1,8 +1,7 @@
 import { EXPORT_MAX_READS, type DetectionItem } from "@chaverim/domain/Search"
 import { useEffect, useRef, useState } from "react"
-import { withApi } from "../../client/api"
+import { useOperatorApi, useOperatorApiAction, withOperatorApi } from "../../client/operatorApi"
 import { savedReason, type SessionReason } from "../../client/reason"
-import { useApi, useApiAction } from "../../client/useApi"
 import { usePages } from "../../client/usePages"
 import { Button, Loading, ProblemNote } from "../../ui/controls"
 import { DetectionCard } from "./DetectionCard"
@@ -11,7 +10,7 @@ import { exportUrl, type SearchQuery, searchParams } from "./query"
 import { ResultsTable } from "./ResultsTable"
 
 const search = (query: SearchQuery, reason: SessionReason | undefined, cursor?: string) =>
-  withApi((api) => api.search.detections({ urlParams: searchParams(query, reason, cursor) }))
+  withOperatorApi((api) => api.search.detections({ urlParams: searchParams(query, reason, cursor) }))
 
 type Layout = "table" | "cards"
 type Grouping = "reads" | "plates"
@@ -92,8 +91,8 @@ const Reads = ({ query, reason, layout, focusWhenDone }: {
   readonly layout: Layout
   readonly focusWhenDone: boolean
 }) => {
-  const [first] = useApi(() => search(query, reason), [])
-  const [more, loadMore] = useApiAction((cursor: string) => search(query, reason, cursor))
+  const [first] = useOperatorApi(() => search(query, reason), [])
+  const [more, loadMore] = useOperatorApiAction((cursor: string) => search(query, reason, cursor))
   const { items, next, add } = usePages(first)
   // After a search the summary takes the focus: on a phone that scrolls the results into view below
   // the form, and a screen reader reads how many were found.

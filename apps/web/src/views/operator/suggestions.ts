@@ -1,8 +1,7 @@
 import type { SearchSuggestions } from "@chaverim/domain/Search"
 import { useEffect, useState } from "react"
-import { withApi } from "../../client/api"
+import { runOperatorApi, withOperatorApi } from "../../client/operatorApi"
 import { fromExit } from "../../client/problem"
-import { runApi } from "../../client/useApi"
 
 const none: SearchSuggestions = { sites: [], directions: [], vehicle_types: [], vehicle_colors: [] }
 
@@ -10,7 +9,7 @@ const none: SearchSuggestions = { sites: [], directions: [], vehicle_types: [], 
 let loading: Promise<SearchSuggestions> | undefined
 
 const load = () =>
-  (loading ??= runApi(withApi((api) => api.search.suggestions())).then((exit) => {
+  (loading ??= runOperatorApi(withOperatorApi((api) => api.search.suggestions())).then((exit) => {
     const remote = fromExit(exit)
     if (remote.state === "ready") return remote.value
     loading = undefined // asked again next time; the fields work without suggestions

@@ -1,7 +1,6 @@
 import type { LoginResponse, TotpResponse } from "@chaverim/domain/Accounts"
 import { useState } from "react"
-import { withApi } from "../../client/api"
-import { useApiAction } from "../../client/useApi"
+import { useOperatorApiAction, withOperatorApi } from "../../client/operatorApi"
 import { Button, ProblemNote, TextField } from "../../ui/controls"
 import { QrCode } from "../../ui/QrCode"
 
@@ -26,7 +25,7 @@ export const SecondStep = ({ username, login, onBack, onDone }: {
   const [password, setPassword] = useState("")
   const [repeat, setRepeat] = useState("")
   const [mismatch, setMismatch] = useState<string>()
-  const [totp, submit] = useApiAction((answer: Answer) => withApi((api) => api.auth.totp({ payload: answer })))
+  const [totp, submit] = useOperatorApiAction((answer: Answer) => withOperatorApi((api) => api.auth.totp({ payload: answer })))
 
   return (
     <form

@@ -1,8 +1,7 @@
 import type { LoginResponse, Me } from "@chaverim/domain/Accounts"
 import { useEffect, useRef, useState } from "react"
-import { withApi } from "../../client/api"
+import { useOperatorApiAction, withOperatorApi } from "../../client/operatorApi"
 import { useSession } from "../../client/session"
-import { useApiAction } from "../../client/useApi"
 import { Link } from "../../router"
 import { Notice } from "../../ui/controls"
 import { Credentials } from "./Credentials"
@@ -25,8 +24,8 @@ export const SignIn = ({ notice, onWall = false }: {
 }) => {
   const { signedIn } = useSession()
   const [step, setStep] = useState<Step>({ step: "credentials" })
-  const [login, submitLogin] = useApiAction((username: string, password: string) =>
-    withApi((api) => api.auth.login({ payload: { username, password } })))
+  const [login, submitLogin] = useOperatorApiAction((username: string, password: string) =>
+    withOperatorApi((api) => api.auth.login({ payload: { username, password } })))
   // Each step replaces the form that had the focus: unless a field of the new step took it, the
   // heading does, so that the keyboard and screen readers go on from the top of the step.
   const heading = useRef<HTMLHeadingElement>(null)
