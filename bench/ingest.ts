@@ -56,7 +56,8 @@ export const options: OptionSpecs = {
   "bare-seconds": { description: "duration of each bare INSERT/COPY/transaction comparison (0: none)", default: "10" },
   profile: { description: "write a V8 CPU profile of the server process into this directory, and summarise it" },
   trace: { description: "time the server's spans (HTTP, auth, store, each SQL statement) and print them", flag: true },
-  "keep-db": { description: "keep the database (and image directory) afterwards, for inspection", flag: true }
+  "keep-db": { description: "keep the database (and image directory) afterwards, for inspection", flag: true },
+  "reuse-db": { description: "ingest into this existing database (a search data set kept with --keep, say) instead of a fresh one; it is left in place" }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -623,6 +624,12 @@ const printProfile = async (
   }
 }
 
+const reusedUrl = (admin: string, name: string) => {
+  const url = new URL(admin)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
 const claim = async (url: string, code: string, index: number, cameras: number): Promise<SimCollector> => {
   const response = await fetch(`${url}/api/v1/collectors/claim`, {
     method: "POST",
@@ -674,10 +681,12 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 
   try {
     const admin = adminUrl()
-    const database = await freshDatabase(admin)
-    progress(`database ${database.name} on ${new URL(admin).host}`)
+    const reuse = values.get("reuse-db")
+    if (reuse !== undefined && !/^[a-z_][a-z0-9_]*$/.test(reuse)) throw new UsageError("--reuse-db takes a database name")
+    const database = reuse === undefined ? await freshDatabase(admin) : { name: reuse, url: reusedUrl(admin, reuse), drop: async () => {} }
+    progress(`database ${database.name} on ${new URL(admin).host}${reuse === undefined ? "" : " (reused, left in place)"}`)
     cleanups.push(async () => {
-      if (keep) return progress(`kept database ${database.url}`)
+      if (keep || reuse !== undefined) return progress(`kept database ${database.url}`)
       await database.drop()
       progress(`dropped database ${database.name}`)
     })

@@ -35,6 +35,10 @@ const BENCHMARKS: Readonly<Record<string, { readonly summary: string; readonly l
     summary: "the retention job purging old reads with their photos: reads deleted per second, dry run, steady state",
     load: () => import("./retention")
   },
+  growth: {
+    summary: "ingest rate, search p95 and a month's purge at 1, 10 and 50 million reads stored, with a chart (SVG)",
+    load: () => import("./growth")
+  },
   health: {
     summary: "the fleet's health check and the statistics endpoints on a search data set (--reuse-db): check time, stats p50/p95",
     load: () => import("./health")
