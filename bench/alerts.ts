@@ -33,6 +33,7 @@ import { type OptionSpecs, numberOption, parseArgs } from "./lib/args"
 import { coresBetween, cpuSnapshot } from "./lib/cpu"
 import { freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
+import { startBalancer } from "./lib/balancer"
 import { startServer } from "./lib/server"
 import { spanTable } from "./lib/spanStats"
 
@@ -45,6 +46,11 @@ export const options: OptionSpecs = {
   seconds: { description: "how long the load runs", default: "30" },
   "match-every": { description: "one read in this many is on a list (each raises a new alert)", default: "100" },
   collectors: { description: "collectors sending", default: "4" },
+  servers: {
+    description: "server processes on the one database, the batches through a round-robin TCP balancer when more than one " +
+      "(the control room's WebSocket on the first)",
+    default: "1"
+  },
   batch: { description: "reads per batch", default: "25" },
   "no-outputs": { description: "leave MQTT and the webhook off", flag: true },
   keep: { description: "keep the database afterwards", flag: true },
@@ -102,6 +108,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     seconds: numberOption(values, "seconds", { min: 1 }),
     matchEvery: numberOption(values, "match-every", { min: 1 }),
     collectors: numberOption(values, "collectors", { min: 1 }),
+    servers: numberOption(values, "servers", { min: 1, integer: true }),
     batch: numberOption(values, "batch", { min: 1 }),
     outputs: !values.has("no-outputs"),
     keep: values.has("keep"),
@@ -114,18 +121,32 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const bot = await startFakeBotApi(token)
   progress(`database ${database.name}; fake Bot API at ${bot.url}`)
   const outputs = settings.outputs ? await startOutputReceivers(/\bWK[0-9A-Z]{6}\b/) : undefined
+  const serverEnv = { TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: bot.url, LOG_LEVEL: "Warning", ...outputs?.env }
   const server = await startServer({
     databaseUrl: database.url,
     dataDir,
     collectors: settings.collectors,
     trace: settings.trace,
     ...(settings.profile === undefined ? {} : { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", Path.resolve(settings.profile)] }),
-    env: { TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: bot.url, LOG_LEVEL: "Warning", ...outputs?.env }
+    env: serverEnv
   })
+  // More servers on the same database, each with its own alert engine and senders: every alert must
+  // still be raised and delivered once.
+  const others: Array<Awaited<ReturnType<typeof startServer>>> = []
+  let balancer: Awaited<ReturnType<typeof startBalancer>> | undefined
   const db = new pg.Client({ connectionString: database.url })
   await db.connect()
   let socket: WebSocket | undefined
   try {
+    for (let i = 1; i < settings.servers; i++) {
+      others.push(await startServer({ databaseUrl: database.url, dataDir, collectors: 0, env: serverEnv }))
+    }
+    if (others.length > 0) {
+      balancer = await startBalancer([server, ...others].map((s) => new URL(s.url)))
+      progress(`${settings.servers} servers behind the balancer at ${balancer.url}`)
+    }
+    const ingestUrl = balancer?.url ?? server.url
+    const serverPids = [server.pid, ...others.map((s) => s.pid)]
     // ---- Lists, entries, people (set up in SQL: what is measured is matching and delivery)
     const { rows: [admin] } = await db.query<{ id: string }>(
       "INSERT INTO users (username, role, totp_enrolled_at) VALUES ('bench-admin', 'admin', now()) RETURNING id"
@@ -191,7 +212,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 
     // ---- Collectors
     const collectors = await Promise.all(server.claimCodes.map(async (code, index) => {
-      const response = await fetch(`${server.url}/api/v1/collectors/claim`, {
+      const response = await fetch(`${ingestUrl}/api/v1/collectors/claim`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ claim_code: code, hardware_id: `bench-alerts-${index}`, hostname: `bench-${index}` })
@@ -242,7 +263,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         headers["content-type"] = "application/json"
       }
       const started = performance.now()
-      const response = await fetch(`${server.url}/api/v1/detections/batch`, { method: "POST", headers, body })
+      const response = await fetch(`${ingestUrl}/api/v1/detections/batch`, { method: "POST", headers, body })
       const text = await response.text()
       batchLatencies.push(performance.now() - started)
       if (response.status !== 200) {
@@ -273,7 +294,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     const { rows: pgPids } = await db.query<{ pid: number }>(
       "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     )
-    const cpuStart = cpuSnapshot(server.pid, pgPids.map((r) => r.pid))
+    const cpuStart = cpuSnapshot(serverPids, pgPids.map((r) => r.pid))
     if (settings.trace) await server.snapshot()
     // This process sends, receives the feed and plays Telegram: its own stalls would count as latency.
     const ownDelay = monitorEventLoopDelay({ resolution: 10 })
@@ -295,7 +316,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     const loadSeconds = (performance.now() - started) / 1000
     ownDelay.disable()
     progress(`this process's event loop delay during the load: p99 ${(ownDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(ownDelay.max / 1e6).toFixed(1)} ms`)
-    const cpuEnd = cpuSnapshot(server.pid, pgPids.map((r) => r.pid))
+    const cpuEnd = cpuSnapshot(serverPids, pgPids.map((r) => r.pid))
     const figures = await server.snapshot()
     progress(
       `server during the load: event loop ${(100 * figures.event_loop_utilization).toFixed(0)}% busy, ` +
@@ -305,12 +326,16 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     if (table !== undefined) progress(`server spans during the load (ms)\n${table}`)
     progress(`load done: ${settings.rate * settings.seconds} reads in ${loadSeconds.toFixed(1)} s; waiting for the last alerts`)
 
+    let telegramRepeats = 0
     const telegramAt = () => {
       const at = new Map<string, number>()
+      telegramRepeats = 0
       for (const call of bot.calls.slice(callsBefore)) {
         if (call.method !== "sendPhoto" || call.status !== 200) continue
         const plate = /\bWK[0-9A-Z]{6}\b/.exec(String(call.params.caption ?? ""))?.[0]
-        if (plate !== undefined && !at.has(plate)) at.set(plate, call.at)
+        if (plate === undefined) continue
+        if (at.has(plate)) telegramRepeats++
+        else at.set(plate, call.at)
       }
       return at
     }
@@ -354,11 +379,13 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       emit(`alerts.${name}.target_met`, quantile(sorted, 0.99) < target ? 1 : 0, "bool")
       progress(`${name}: p50 ${quantile(sorted, 0.5)} ms, p95 ${quantile(sorted, 0.95)} ms, p99 ${quantile(sorted, 0.99)} ms, max ${sorted.at(-1)} ms (target p99 < ${target} ms)`)
     }
+    emit("alerts.servers", settings.servers, "count")
     emit("alerts.entries", settings.entries, "count")
     emit("alerts.reads_per_s", (settings.rate * settings.seconds) / loadSeconds, "reads/s")
     emit("alerts.planted", planted.length, "count")
     report("websocket", wsLatency, TARGETS.ws)
     report("telegram", tgLatency, TARGETS.telegram)
+    emit("alerts.telegram.duplicates", telegramRepeats, "count")
     if (outputs !== undefined) {
       report("mqtt", mqttLatency, TARGETS.mqtt)
       report("webhook", webhookLatency, TARGETS.webhook)
@@ -373,17 +400,24 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     const missing = (n: number) => (outputs === undefined ? 0 : planted.length - n)
     const lost = planted.length - wsLatency.length + (planted.length - tgLatency.length) + missing(mqttLatency.length) +
       missing(webhookLatency.length)
-    if (lost > 0 || stored!.alerts !== planted.length || refused > 0 || (outputs !== undefined && outputs.badSignatures() > 0)) {
+    const repeated = telegramRepeats + (outputs === undefined ? 0 : outputs.duplicates.mqtt + outputs.duplicates.webhook)
+    if (
+      lost > 0 || repeated > 0 || stored!.alerts !== planted.length || refused > 0 ||
+      (outputs !== undefined && outputs.badSignatures() > 0)
+    ) {
       throw new Error(
         `${planted.length - wsLatency.length} planted reads never reached the WebSocket, ${planted.length - tgLatency.length} never reached Telegram, ` +
           `${missing(mqttLatency.length)} never reached MQTT, ${missing(webhookLatency.length)} never reached the webhook, ` +
-          `${stored!.alerts} alerts stored for ${planted.length} planted reads, ${refused} batches refused` +
+          `${stored!.alerts} alerts stored for ${planted.length} planted reads, ${refused} batches refused, ` +
+          `${repeated} alerts delivered more than once` +
           (outputs === undefined ? "" : `, ${outputs.badSignatures()} webhook signatures wrong`)
       )
     }
   } finally {
     socket?.close()
     await db.end()
+    await balancer?.close()
+    for (const other of others) await other.stop()
     await server.stop()
     await bot.close()
     await outputs?.close()
