@@ -467,6 +467,76 @@ describe("batch limits and malformed requests", () => {
   })
 })
 
+describe("concurrent batches of one collector", () => {
+  const post = (key: string, events: ReadonlyArray<unknown>) =>
+    postBatch(server, key, events).then(async (response) => {
+      const text = await response.text()
+      return { status: response.status, body: (text === "" ? {} : JSON.parse(text)) as Record<string, unknown> }
+    })
+  const batchesStored = async () =>
+    Number(/^alpr_ingest_batch_duration_seconds_count(?:\{[^}]*\})? (\d+)/m.exec(await server.metrics())?.[1] ?? Number.NaN)
+  const rowsOf = async (collector: string, ids: ReadonlyArray<string>) =>
+    Number((await server.db.query(
+      "SELECT count(*) FROM detections WHERE collector_id = $1 AND detection_id = ANY($2)",
+      [collector, ids]
+    )).rows[0].count)
+
+  it("are stored together while a group of them is being stored, each answered for its own reads", async () => {
+    const { apiKey: key, collectorId: id } = await server.collector("one read per request")
+    const before = await batchesStored()
+    const events = Array.from({ length: 30 }, (_, i) => detection({ plate: { text: `GRP${100 + i}`, confidence: 0.9 } }))
+    const answers = await Promise.all(events.map((event) => post(key, [event])))
+    for (const answer of answers) expect(answer).toEqual({ status: 200, body: { accepted: 1, duplicates: 0, rejected: 0, errors: [] } })
+    expect(await rowsOf(id, events.map((e) => e.detection_id))).toBe(30)
+    // 30 requests, fewer stores: the ones that came while a group was stored went in together
+    expect(await batchesStored() - before).toBeLessThan(30)
+  })
+
+  it("keep the same read sent twice at once to one stored row: one answer accepts it, the other counts a duplicate", async () => {
+    const { apiKey: key, collectorId: id } = await server.collector("a retry racing its original")
+    const twice = detection({ plate: { text: "TWICE1", confidence: 0.9 } })
+    const others = Array.from({ length: 8 }, (_, i) => detection({ plate: { text: `ONCE${i}`, confidence: 0.9 } }))
+    const answers = await Promise.all([[twice], [twice], ...others.map((e) => [e])].map((events) => post(key, events)))
+    const [first, second] = answers.map((a) => a.body as { accepted: number; duplicates: number })
+    expect([first!.accepted + second!.accepted, first!.duplicates + second!.duplicates]).toEqual([1, 1])
+    expect(answers.slice(2).every((a) => a.status === 200 && a.body.accepted === 1)).toBe(true)
+    expect(await rowsOf(id, [twice.detection_id])).toBe(1)
+    expect(await rowsOf(id, others.map((e) => e.detection_id))).toBe(8)
+  })
+
+  it("answer an invalid event in its own request, at its own index", async () => {
+    const { apiKey: key } = await server.collector("one bad event among many requests")
+    const good = Array.from({ length: 6 }, (_, i) => detection({ plate: { text: `GOOD${i}`, confidence: 0.9 } }))
+    const bad = { ...detection(), plate: { text: "", confidence: 0.9 } }
+    const [mixed, ...rest] = await Promise.all([post(key, [good[0], bad]), ...good.slice(1).map((e) => post(key, [e]))])
+    expect(mixed!.status).toBe(200)
+    expect(mixed!.body).toMatchObject({ accepted: 1, duplicates: 0, rejected: 1, errors: [{ index: 1, detection_id: bad.detection_id }] })
+    for (const answer of rest) expect(answer.body).toEqual({ accepted: 1, duplicates: 0, rejected: 0, errors: [] })
+  })
+
+  it("store the others when the database refuses one of them", async () => {
+    const { apiKey: key, collectorId: id } = await server.collector("a batch the database refuses")
+    await server.db.query(`
+      CREATE FUNCTION test_refuse_read() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.plate = 'POISON1' THEN RAISE EXCEPTION 'refused for the test'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_refuse_read BEFORE INSERT ON detections FOR EACH ROW EXECUTE FUNCTION test_refuse_read();`)
+    try {
+      const good = Array.from({ length: 7 }, (_, i) => detection({ plate: { text: `FINE${i}`, confidence: 0.9 } }))
+      const poison = detection({ plate: { text: "POISON1", confidence: 0.9 } })
+      const answers = await Promise.all([poison, ...good].map((e) => post(key, [e])))
+      expect(answers[0]!.status).toBe(500)
+      for (const answer of answers.slice(1)) expect(answer).toEqual({ status: 200, body: { accepted: 1, duplicates: 0, rejected: 0, errors: [] } })
+      expect(await rowsOf(id, good.map((e) => e.detection_id))).toBe(7)
+      expect(await rowsOf(id, [poison.detection_id])).toBe(0)
+    } finally {
+      await server.db.query("DROP TRIGGER test_refuse_read ON detections; DROP FUNCTION test_refuse_read()")
+    }
+  })
+})
+
 describe("operations", () => {
   it("reports health, readiness and ingest metrics", async () => {
     expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: "ok" })

@@ -1,4 +1,4 @@
-import { type BatchError, type BatchResult, Detection } from "@chaverim/domain/Detection"
+import { type BatchError, type BatchResult, Detection, MAX_BATCH_EVENTS } from "@chaverim/domain/Detection"
 import { normalizePlate, ocrKey } from "@chaverim/domain/Plate"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
@@ -13,8 +13,43 @@ import { orBug } from "../db/Rows"
 import { Images, type StoredImage } from "../images/Images"
 import { makeReadMonths } from "../db/ReadMonths"
 import type { ReceivedBatch } from "./BatchBody"
+import { makeCoalescer } from "./Coalesce"
 import { linkRuns, type NewRead, type RunStart, type StoredPredecessor } from "./Runs"
 import { ingestBatchSeconds, ingestDetections, ingestImageBytes } from "./Metrics"
+
+/** A raw event's detection id, when it has one. */
+const idOf = (event: unknown): string | undefined => {
+  const id = (event as { detection_id?: unknown } | null)?.detection_id
+  return typeof id === "string" ? id : undefined
+}
+
+/** Batches whose events carry distinct detection ids, as one. */
+const mergeBatches = (batches: ReadonlyArray<ReceivedBatch>): ReceivedBatch => ({
+  events: batches.flatMap((b) => b.events),
+  images: new Map(batches.flatMap((b) => [...b.images])),
+  badImages: new Map(batches.flatMap((b) => [...b.badImages]))
+})
+
+/**
+ * Each batch's answer from the merged batch's: its events' errors (at its own indices) and, of its
+ * other events, those stored now (accepted) and the rest (already stored, or sent twice within it).
+ */
+const splitResult = (batches: ReadonlyArray<ReceivedBatch>, merged: BatchResult, stored: ReadonlySet<string>): ReadonlyArray<BatchResult> => {
+  let offset = 0
+  return batches.map((batch) => {
+    const from = offset
+    offset += batch.events.length
+    const errors = merged.errors
+      .filter((e) => e.index >= from && e.index < offset)
+      .map((e) => ({ ...e, index: e.index - from }))
+    const failed = new Set(errors.map((e) => e.index))
+    const accepted = new Set(batch.events.flatMap((e, i) => {
+      const id = idOf(e)
+      return !failed.has(i) && id !== undefined && stored.has(id) ? [id] : []
+    })).size
+    return { accepted, duplicates: batch.events.length - errors.length - accepted, rejected: errors.length, errors }
+  })
+}
 
 const decodeDetection = Schema.decodeUnknownEither(Detection, { errors: "all", onExcessProperty: "ignore" })
 
@@ -240,7 +275,7 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
       return { valid, errors, repeats }
     }
 
-    const store = Effect.fn("Ingest.store")(function*(collectorId: string, batch: ReceivedBatch) {
+    const storeNow = Effect.fn("Ingest.store")(function*(collectorId: string, batch: ReceivedBatch) {
       const started = performance.now()
       const { valid, errors, repeats } = validate(batch.events, batch.badImages, Date.now())
 
@@ -340,7 +375,24 @@ export class Ingest extends Effect.Service<Ingest>()("@chaverim/server/Ingest", 
           Effect.annotateLogs({ collector_id: collectorId, rejected: errors.length, first: errors[0]!.message })
         )
       }
-      return { accepted, duplicates, rejected: errors.length, errors } satisfies BatchResult
+      const result = { accepted, duplicates, rejected: errors.length, errors } satisfies BatchResult
+      return { result, stored: new Set(inserted.map((row) => row.detection_id)) }
+    })
+
+    // Batches of one collector that arrive while one of its groups is being stored go in together
+    // (Coalesce.ts): one lookup, one transaction and one alert work item for all of them, which is what
+    // many requests of one read each (webhooks, integrations, /api/plate-reads) otherwise pay per read.
+    const store = makeCoalescer<ReceivedBatch, BatchResult, Effect.Effect.Error<ReturnType<typeof storeNow>>>({
+      fits: (group, next) => {
+        const events = group.reduce((n, b) => n + b.events.length, 0)
+        if (events + next.events.length > MAX_BATCH_EVENTS) return false
+        // the same read sent twice at once stays two answers: one stored, one a duplicate
+        const ids = new Set(group.flatMap((b) => b.events.map(idOf)))
+        return next.events.every((e) => { const id = idOf(e); return id === undefined || !ids.has(id) })
+      },
+      storeOne: (collectorId, batch) => Effect.map(storeNow(collectorId, batch), ({ result }) => result),
+      storeMany: (collectorId, batches) =>
+        Effect.map(storeNow(collectorId, mergeBatches(batches)), ({ result, stored }) => splitResult(batches, result, stored))
     })
 
     return { store }
