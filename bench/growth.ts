@@ -5,8 +5,9 @@
  *
  *   ingest   metadata batches through the HTTP API into that database (bench/ingest.ts --reuse-db)
  *   search   exact and OCR-aware plate search p95 (bench/search.ts --reuse-db --only exact,ocr)
- *   purge    a month of retention, dropped whole, with the other eleven twelfths of the size kept
- *            (bench/retention.ts --month --no-files, its own database)
+ *   purge    a month of retention (a twelfth of the size), dropped whole: bench/retention.ts --month
+ *            --no-files in a database of its own (the other months are other partitions, which a
+ *            month's drop does not read, so they are not generated)
  *
  * Each step is the benchmark itself run as a child process; its figures are re-emitted with the size
  * in their name (`growth.10m.ingest.throughput`). At the end the chart is written as SVG (--chart).
@@ -27,6 +28,7 @@ export const options: OptionSpecs = {
   "ingest-seconds": { description: "measured seconds of ingest at each size", default: "15" },
   queries: { description: "measured searches per kind at each size", default: "100" },
   "no-purge": { description: "skip the month's purge", flag: true },
+  with: { description: "figures of an earlier run (its stdout, JSON lines): the steps they cover are not measured again" },
   chart: { description: "where to write the SVG chart", default: "docs/perf/growth.svg" }
 }
 
@@ -162,44 +164,63 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const interrupt = () => stop.abort()
   process.once("SIGINT", interrupt)
 
+  const earlier = new Map<string, number>()
+  const withFile = values.get("with")
+  if (withFile !== undefined) {
+    for (const line of (await Fs.readFile(withFile, "utf8")).split("\n")) {
+      if (line.trim().startsWith("{")) {
+        const figure = JSON.parse(line) as { metric: string; value: number }
+        earlier.set(figure.metric, figure.value)
+      }
+    }
+  }
   const points: Array<Point> = []
   try {
     for (const size of sizes) {
       const tag = `growth.${label(size)}`
-      progress(`${label(size)} reads: generating the search data set`)
-      const generated = await runBench("search", ["--rows", String(size), "--keep", "--generate-only"], stop.signal)
-      const name = /kept database (alpr_bench_[0-9a-f]+)/.exec(generated.stderr)?.[1]
-      if (name === undefined) throw new Error("the search benchmark did not say which database it kept")
-      try {
-        emit(`${tag}.generate_seconds`, generated.values.get("search.generate.seconds") ?? Number.NaN, "s")
-        progress(`${label(size)} reads: ingest`)
-        const ingest = await runBench("ingest", [
-          "--reuse-db", name, "--scenario", "metadata", "--seconds", String(ingestSeconds), "--bare-seconds", "0"
-        ], stop.signal)
-        progress(`${label(size)} reads: search`)
-        const search = await runBench("search", ["--reuse-db", name, "--only", "exact,ocr", "--queries", String(queries)], stop.signal)
-        const point = {
-          size,
-          ingest: ingest.values.get("ingest.metadata.throughput"),
-          exact: search.values.get("search.exact.p95_ms"),
-          ocr: search.values.get("search.ocr.p95_ms")
+      const before = (name: string) => earlier.get(`${tag}.${name}`)
+      if (before("ingest.throughput") !== undefined && before("search.exact.p95_ms") !== undefined) {
+        progress(`${label(size)} reads: ingest and search from ${withFile}`)
+        points.push({ size, ingest: before("ingest.throughput"), exact: before("search.exact.p95_ms"), ocr: before("search.ocr.p95_ms") })
+        for (const name of ["ingest.throughput", "ingest.p99_ms", "search.exact.p95_ms", "search.ocr.p95_ms"]) {
+          emit(`${tag}.${name}`, before(name) ?? Number.NaN, name.endsWith("throughput") ? "detections/s" : "ms")
         }
-        emit(`${tag}.ingest.throughput`, point.ingest ?? Number.NaN, "detections/s")
-        emit(`${tag}.ingest.p99_ms`, ingest.values.get("ingest.metadata.p99_ms") ?? Number.NaN, "ms")
-        emit(`${tag}.search.exact.p95_ms`, point.exact ?? Number.NaN, "ms")
-        emit(`${tag}.search.ocr.p95_ms`, point.ocr ?? Number.NaN, "ms")
-        points.push(point)
-      } finally {
-        const admin = new pg.Client({ connectionString: adminUrl() })
-        await admin.connect()
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-        await admin.end()
-        progress(`dropped ${name}`)
+      } else {
+        progress(`${label(size)} reads: generating the search data set`)
+        const generated = await runBench("search", ["--rows", String(size), "--keep", "--generate-only"], stop.signal)
+        const name = /kept database (alpr_bench_[0-9a-f]+)/.exec(generated.stderr)?.[1]
+        if (name === undefined) throw new Error("the search benchmark did not say which database it kept")
+        try {
+          emit(`${tag}.generate_seconds`, generated.values.get("search.generate.seconds") ?? Number.NaN, "s")
+          progress(`${label(size)} reads: ingest`)
+          const ingest = await runBench("ingest", [
+            "--reuse-db", name, "--scenario", "metadata", "--seconds", String(ingestSeconds), "--bare-seconds", "0"
+          ], stop.signal)
+          progress(`${label(size)} reads: search`)
+          const search = await runBench("search", ["--reuse-db", name, "--only", "exact,ocr", "--queries", String(queries)], stop.signal)
+          const point = {
+            size,
+            ingest: ingest.values.get("ingest.metadata.throughput"),
+            exact: search.values.get("search.exact.p95_ms"),
+            ocr: search.values.get("search.ocr.p95_ms")
+          }
+          emit(`${tag}.ingest.throughput`, point.ingest ?? Number.NaN, "detections/s")
+          emit(`${tag}.ingest.p99_ms`, ingest.values.get("ingest.metadata.p99_ms") ?? Number.NaN, "ms")
+          emit(`${tag}.search.exact.p95_ms`, point.exact ?? Number.NaN, "ms")
+          emit(`${tag}.search.ocr.p95_ms`, point.ocr ?? Number.NaN, "ms")
+          points.push(point)
+        } finally {
+          const admin = new pg.Client({ connectionString: adminUrl() })
+          await admin.connect()
+          await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+          await admin.end()
+          progress(`dropped ${name}`)
+        }
       }
       if (!values.has("no-purge")) {
         const month = Math.round(size / 12)
-        progress(`${label(size)} reads: a month (${month} reads) purged, ${size - month} kept`)
-        const purge = await runBench("retention", ["--month", "--reads", String(month), "--young", String(size - month), "--no-files"], stop.signal)
+        progress(`${label(size)} reads: a month (${month} reads) purged`)
+        const purge = await runBench("retention", ["--month", "--reads", String(month), "--young", "0", "--no-files"], stop.signal)
         const seconds = purge.values.get("retention_purge_seconds")
         emit(`${tag}.purge_month_seconds`, seconds ?? Number.NaN, "s")
         points[points.length - 1] = { ...points[points.length - 1]!, purge: seconds }
