@@ -16,7 +16,7 @@ import {
   minutesAgo,
   queueRetro
 } from "./alertHarness"
-import { detection, postBatch, type SignedIn, startServer, type TestServer } from "./harness"
+import { detection, postBatch, refuseInserts, type SignedIn, startServer, type TestServer } from "./harness"
 
 const read = (plate: string, extra: Record<string, unknown> = {}) => ({ plate: { text: plate, confidence: 0.9 }, ...extra })
 
@@ -27,21 +27,6 @@ const ingestTo = async (server: TestServer, apiKey: string, events: ReadonlyArra
   expect(response.status, JSON.stringify(body)).toBe(200)
   expect(body.accepted).toBe(events.length)
   return built
-}
-
-/**
- * A real failure inside an alert work item's transaction (as a full disk or a bug in a trigger would
- * be): raising an alert for `plate` fails until the returned function takes the trigger away.
- */
-const refuseAlertsFor = async (db: TestServer["db"], plate: string) => {
-  await db.query(`
-    CREATE FUNCTION test_refuse_alert() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF NEW.plate = '${plate}' THEN RAISE EXCEPTION 'refused for the test'; END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER test_refuse_alert BEFORE INSERT ON alerts FOR EACH ROW EXECUTE FUNCTION test_refuse_alert();`)
-  return () => db.query("DROP TRIGGER test_refuse_alert ON alerts; DROP FUNCTION test_refuse_alert()").then(() => undefined)
 }
 
 describe("alert engine and alerts API", () => {
@@ -500,7 +485,7 @@ describe("alert engine and alerts API", () => {
     const list = await createList(server)
     await createEntry(server, list.id, "wildcard", "FLK*")
     await upToDate()
-    const allow = await refuseAlertsFor(server.db, "FLK002")
+    const allow = await refuseInserts(server.db, "alerts", "FLK002")
     const before = await failures()
     try {
       await ingest([read("FLK001"), read("FLK002")])
@@ -648,7 +633,7 @@ describe("alerts are never lost or doubled", () => {
       const list = await createList(server)
       await createEntry(server, list.id, "wildcard", "QBT*")
       await matcherAt(server, await latestRevision(server.db))
-      const allow = await refuseAlertsFor(server.db, "QBT003")
+      const allow = await refuseInserts(server.db, "alerts", "QBT003")
       // The engine's one worker is held inside its first item (raising its alert waits on the table)...
       await locker.query("BEGIN")
       await locker.query("LOCK TABLE alerts IN EXCLUSIVE MODE")

@@ -151,6 +151,23 @@ export const detection = (overrides: Record<string, unknown> = {}) => ({
   ...overrides
 })
 
+/**
+ * A real failure inside the database (as a full disk or a bug in a trigger would be): inserting a row
+ * of `table` with `plate` raises, until the returned function takes the trigger away.
+ */
+export const refuseInserts = async (db: pg.Client, table: "alerts" | "detections", plate: string) => {
+  if (!/^[A-Z0-9]+$/.test(plate)) throw new Error(`refuseInserts takes a normalised plate, not ${plate}`)
+  const name = `test_refuse_${table}`
+  await db.query(`
+    CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.plate = '${plate}' THEN RAISE EXCEPTION 'refused for the test'; END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}();`)
+  return () => db.query(`DROP TRIGGER ${name} ON ${table}; DROP FUNCTION ${name}()`).then(() => undefined)
+}
+
 export const postBatch = (server: TestServer, apiKey: string, events: ReadonlyArray<unknown>) =>
   fetch(`${server.url}/api/v1/detections/batch`, {
     method: "POST",

@@ -4,7 +4,7 @@ import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { loggedUrl } from "@chaverim/server/http/RequestLog"
 import * as Option from "effect/Option"
-import { detection, fakeJpeg, METRICS_TOKEN, postBatch, startServer, type TestServer } from "./harness"
+import { detection, fakeJpeg, METRICS_TOKEN, postBatch, refuseInserts, startServer, type TestServer } from "./harness"
 
 let server: TestServer
 let apiKey: string
@@ -516,13 +516,7 @@ describe("concurrent batches of one collector", () => {
 
   it("store the others when the database refuses one of them", async () => {
     const { apiKey: key, collectorId: id } = await server.collector("a batch the database refuses")
-    await server.db.query(`
-      CREATE FUNCTION test_refuse_read() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.plate = 'POISON1' THEN RAISE EXCEPTION 'refused for the test'; END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER test_refuse_read BEFORE INSERT ON detections FOR EACH ROW EXECUTE FUNCTION test_refuse_read();`)
+    const allow = await refuseInserts(server.db, "detections", "POISON1")
     try {
       const good = Array.from({ length: 7 }, (_, i) => detection({ plate: { text: `FINE${i}`, confidence: 0.9 } }))
       const poison = detection({ plate: { text: "POISON1", confidence: 0.9 } })
@@ -532,7 +526,7 @@ describe("concurrent batches of one collector", () => {
       expect(await rowsOf(id, good.map((e) => e.detection_id))).toBe(7)
       expect(await rowsOf(id, [poison.detection_id])).toBe(0)
     } finally {
-      await server.db.query("DROP TRIGGER test_refuse_read ON detections; DROP FUNCTION test_refuse_read()")
+      await allow()
     }
   })
 })
