@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { AppConfig } from "../Config"
+import { ALERT_WORK_CHANNEL } from "../db/Bell"
 import { makeItemBackoff } from "../db/ItemBackoff"
 import { Int8Text, orBug } from "../db/Rows"
 import { forkQueueWorkers, type Turn } from "../db/QueueWorkers"
@@ -24,7 +25,6 @@ import { ALERT_RETRY_FIRST, ALERT_RETRY_MAX, alertRetry } from "./Backoff"
 import { indexKeys, type Match, Matcher, type MatchRead, PATTERN_TESTS_PER_READ } from "./Matcher"
 import { MatcherCache } from "./MatcherCache"
 
-export const ALERT_WORK_CHANNEL = "alert_work"
 
 /** For a notification that never came (the LISTEN connection was down, say). */
 const SAFETY_POLL = Duration.seconds(5)

@@ -3,6 +3,12 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 
 /**
+ * The alert engine's queue (`alert_work`, sql/0009): its workers listen on it (alerts/Engine.ts), and
+ * ingest rings it after the commit that stored reads. Here, below both, as ingest may not import alerts.
+ */
+export const ALERT_WORK_CHANNEL = "alert_work"
+
+/**
  * Rings a NOTIFY channel after commits that queued work, from outside their transactions.
  *
  * A NOTIFY inside a transaction takes PostgreSQL's notify lock, one for the whole cluster, when the
