@@ -1,4 +1,6 @@
-// Builds the collector for production: one ES module bundle, edge/dist/main.mjs, run by plain node.
+// Builds the collector for production: an ES module bundle, edge/dist/main.mjs, run by plain node, with
+// the parts loaded only when needed (a Protect or Frigate camera's client, the setup page's QR decoder,
+// the commands other than `run`) in chunks beside it, edge/dist/chunks/, loaded by main.mjs's import().
 // Run from source (node --import tsx) the collector needs about 115 MB more memory for compiling
 // TypeScript and loading thousands of modules at start; a Raspberry Pi has better use for it.
 // better-sqlite3 stays outside: it is a native module, loaded from node_modules.
@@ -13,7 +15,8 @@ const require = createRequire(import.meta.url)
 /**
  * The setup page's QR decoder (jsQR's browser build), served by the collector, goes into the bundle
  * as text: edge/src/listener/QrDecoder.ts, which reads it from node_modules when run from source, is
- * replaced by a module returning it, minified like the rest.
+ * replaced by a module returning it, minified like the rest (a chunk of its own, loaded when the
+ * setup page first asks for it).
  */
 const qrDecoderText = {
   name: "qr-decoder-text",
@@ -26,10 +29,36 @@ const qrDecoderText = {
   }
 }
 
+/**
+ * The npm package undici, which @effect/platform-node's HttpClient module imports for its fetch-based
+ * clients, is left out: the collector uses the node:http client (see edge/src/uploader/Central.ts).
+ * Bundled, undici ran at start and touched `globalThis.Headers`, which loads Node's own copy of
+ * undici and compiles its WebAssembly HTTP parser: two HTTP stacks the collector never used, some
+ * 20 MB of memory. Anything that reaches for it now fails at once, loudly.
+ */
+const withoutUndici = {
+  name: "without-undici",
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: "undici", namespace: "without-undici" }))
+    b.onLoad({ filter: /.*/, namespace: "without-undici" }, () => ({
+      contents: `export default new Proxy({}, { get() { throw new Error("undici is not in the collector's bundle: use the node:http client") } })`,
+      loader: "js"
+    }))
+  }
+}
+
+// No chunk of an earlier build left behind.
+await Fs.rm(`${root}edge/dist`, { recursive: true, force: true })
+
 await build({
   absWorkingDir: root,
   entryPoints: ["edge/src/main.ts"],
-  outfile: "edge/dist/main.mjs",
+  outdir: "edge/dist",
+  entryNames: "[name]",
+  chunkNames: "chunks/[name]-[hash]",
+  outExtension: { ".js": ".mjs" },
+  // Each import() of the source a file of its own, compiled and held in memory only once loaded.
+  splitting: true,
   bundle: true,
   platform: "node",
   target: "node20",
@@ -41,5 +70,5 @@ await build({
   // Node keeps every script's source text in its heap: minified, the bundle costs less than half.
   minify: true,
   logLevel: "warning",
-  plugins: [qrDecoderText]
+  plugins: [qrDecoderText, withoutUndici]
 })

@@ -5,6 +5,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Vm from "node:vm"
 import * as QRCode from "qrcode"
+import { productionLaunch } from "../src/ProductionLaunch"
 import { fixturePath, HIKVISION_ANPR_DETECTION, ROOT } from "./cameras"
 import { type EdgeRun, runProcess } from "./edgeCli"
 import { collectorPort, launch, waitFor } from "./processes"
@@ -93,13 +94,25 @@ describe("the production bundle", () => {
     expect(bundled.stdout).toBe(source.stdout)
     expect(bundled.stdout).toContain('"text":"PECT600"')
 
-    // The setup page's QR decoder is in the bundle itself, and the bundled collector serves one that decodes.
-    expect(Fs.readFileSync(Path.join(ROOT, "edge/dist/main.mjs"), "utf8")).toContain("invertFirst")
+    // The setup page's QR decoder is in the bundle itself (a file of its own, loaded when first asked
+    // for), and the bundled collector, started as systemd starts it, serves one that decodes.
+    const filesOf = (dir: string): Array<string> =>
+      Fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? filesOf(Path.join(dir, e.name)) : [Path.join(dir, e.name)]
+      )
+    expect(filesOf(Path.join(ROOT, "edge/dist")).filter((f) => Fs.readFileSync(f, "utf8").includes("invertFirst"))).toHaveLength(1)
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "alpr-cli-bundle-"))
     Fs.writeFileSync(Path.join(dir, "machine-id"), randomBytes(16).toString("hex"))
     const port = await collectorPort()
     Fs.writeFileSync(Path.join(dir, "config.yaml"), JSON.stringify({ listen: { host: "127.0.0.1", port } }))
-    const collector = launch("edge/dist/main.mjs", ["run"], { EDGE_DIR: dir, EDGE_MACHINE_ID_FILE: Path.join(dir, "machine-id") })
+    const production = productionLaunch(ROOT)
+    expect(production.args).toEqual(["edge/dist/main.mjs", "run"])
+    const collector = launch(
+      production.args[0]!,
+      production.args.slice(1),
+      { ...production.env, LOG_LEVEL: "Info", EDGE_DIR: dir, EDGE_MACHINE_ID_FILE: Path.join(dir, "machine-id") },
+      production.nodeOptions
+    )
     try {
       const served = await waitFor("the bundled collector's QR decoder", async () => {
         if (collector.child.exitCode !== null) throw new Error(`collector exited:\n${collector.output.text}`)

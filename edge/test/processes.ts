@@ -58,8 +58,14 @@ export interface Proc {
 
 const running = new Set<Proc>()
 
-export const launch = (script: string, args: ReadonlyArray<string>, env: Record<string, string>): Proc => {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+export const launch = (
+  script: string,
+  args: ReadonlyArray<string>,
+  env: Record<string, string>,
+  /** node's options: tsx by default, to run TypeScript */
+  nodeOptions: ReadonlyArray<string> = ["--import", "tsx"]
+): Proc => {
+  const child = spawn(process.execPath, [...nodeOptions, script, ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "Info", ...env },
     detached: true,

@@ -8,6 +8,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { loadConfig, merge, mergeLayer, readLayer, writeLayer } from "../src/config/EdgeConfig"
 import { claim } from "../src/provisioning/Claim"
+import { deriveMachineKeyEarly } from "../src/provisioning/DeviceKey"
 import { makeSecretStore } from "../src/provisioning/Secrets"
 
 const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "alpr-prov-"))
@@ -33,6 +34,18 @@ describe("secrets at rest", () => {
       for (const f of ["secrets.enc", "secrets.salt"]) Fs.copyFileSync(Path.join(dir, f), Path.join(copied, f))
       const error = yield* Effect.flip(makeSecretStore(copied, identity(copied, "device-b")).read)
       expect(error.message).toMatch(/another device, or it was altered/)
+    }))
+
+  it.effect("open with the device key derived before the collector loads, as `edge run` derives it", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const device = identity(dir, "device-early")
+      yield* makeSecretStore(dir, device).update(() => ({ api_key: "alpr_early" }))
+      deriveMachineKeyEarly(dir, device)
+      expect(yield* makeSecretStore(dir, device).read).toEqual({ api_key: "alpr_early" })
+      // Another device's identity derives another key, which opens nothing.
+      deriveMachineKeyEarly(dir, identity(dir, "device-other"))
+      expect((yield* Effect.flip(makeSecretStore(dir, identity(dir, "device-other")).read)).message).toMatch(/another device/)
     }))
 
   it.effect("refuses a tampered file", () =>

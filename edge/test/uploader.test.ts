@@ -9,7 +9,10 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import type { CameraRead } from "../src/adapters/CameraRead"
 import { makeBuffer, ReadBuffer } from "../src/buffer/Buffer"
-import { centralHttpClientLayer, CentralUnavailable, makeCentral } from "../src/uploader/Central"
+import { AlprApi } from "@chaverim/domain/Api"
+import { ClaimRequest, CommandAck, Heartbeat } from "@chaverim/domain/Collector"
+import * as HttpApi from "@effect/platform/HttpApi"
+import { centralHttpClientLayer, CentralUnavailable, COLLECTOR_ENDPOINTS, eventJson, makeCentral } from "../src/uploader/Central"
 import { makeUploader, pauseForBackpressure, type UploaderOptions } from "../src/uploader/Uploader"
 import { fakeJpeg } from "./cameras"
 import { type BatchSeen, type FakeCentral, type Reply, startFakeCentral } from "./fakeCentral"
@@ -275,4 +278,55 @@ describe("the uploader's backoff, on the TestClock", () => {
       const { retries } = yield* onTestClock(3, cameraRead())
       expect(yield* retries(1, 4)).toEqual([1_998, 2_997, 2_997, 2_997])
     }).pipe(Effect.withRandomFixed([0.999])))
+})
+
+describe("the collector's client of the central server", () => {
+  it("calls the collectors' endpoints as the shared contract defines them", () => {
+    const contract: Record<string, { method: string; path: string; statuses: Array<number>; payload: unknown }> = {}
+    HttpApi.reflect(AlprApi, {
+      predicate: ({ group }) => group.identifier === "collectors",
+      onGroup: () => {},
+      onEndpoint: ({ endpoint, successes }) => {
+        contract[endpoint.name] = {
+          method: endpoint.method,
+          path: endpoint.path,
+          statuses: [...successes.keys()],
+          payload: endpoint.payloadSchema._tag === "Some" ? endpoint.payloadSchema.value : undefined
+        }
+      }
+    })
+    const payloads: Record<string, unknown> = { claim: ClaimRequest, heartbeat: Heartbeat, ack: CommandAck, rotateKey: undefined }
+    expect(Object.keys(contract).sort()).toEqual(Object.keys(COLLECTOR_ENDPOINTS).sort())
+    for (const [name, endpoint] of Object.entries(COLLECTOR_ENDPOINTS)) {
+      expect({ name, ...contract[name] }).toEqual({
+        name,
+        method: "POST",
+        path: endpoint.path,
+        statuses: [endpoint.status],
+        payload: payloads[name]
+      })
+    }
+  })
+})
+
+describe("a read's event as it is uploaded", () => {
+  it.scoped("is the stored JSON, with the time the collector received it unless the camera gave one", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "alpr-uploader-"))
+      const buffer = yield* makeBuffer({ dir, retentionDays: 7, quotaBytes: 1e9 })
+      const plain = cameraRead(100)
+      const stamped = cameraRead(100)
+      const given = "2026-03-01T10:00:00.000Z"
+      const withTime = { ...stamped, detection: { ...stamped.detection, received_at: given } }
+      yield* buffer.add([plain, withTime])
+      const [first, second] = yield* buffer.pending(10)
+      expect([first!.detectionId, first!.hasReceivedAt, second!.detectionId, second!.hasReceivedAt])
+        .toEqual([idOf(plain), false, idOf(withTime), true])
+      // What JSON.stringify({ ...detection, received_at: detection.received_at ?? receivedAt }) sent before.
+      expect(JSON.parse(eventJson(first!))).toEqual({ ...plain.detection, received_at: new Date(first!.receivedAt).toISOString() })
+      expect(JSON.parse(eventJson(second!))).toEqual(withTime.detection)
+      expect(eventJson(second!)).toBe(second!.event)
+      expect(first!.detection).toEqual(plain.detection)
+      expect(JSON.parse(eventJson({ event: "{}", hasReceivedAt: false, receivedAt: 0 }))).toEqual({ received_at: "1970-01-01T00:00:00.000Z" })
+    }))
 })

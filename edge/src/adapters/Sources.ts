@@ -12,9 +12,9 @@ import { type CameraConfig, cameraContext } from "../config/EdgeConfig"
 import type { CameraActivity } from "../listener/Listener"
 import type { SecretStore } from "../provisioning/Secrets"
 import type { Parsed, PayloadError } from "./CameraRead"
-import { type FrigateMqttOptions, makeFrigateMqtt } from "./pull/frigateMqtt"
-import { type HikvisionPullOptions, makeHikvisionPull } from "./pull/hikvisionPull"
-import { makeProtectPoll, type ProtectPollOptions } from "./pull/unifiPoll"
+import type { FrigateMqttOptions } from "./pull/frigateMqtt"
+import type { HikvisionPullOptions } from "./pull/hikvisionPull"
+import type { ProtectPollOptions } from "./pull/unifiPoll"
 
 /**
  * The cameras the collector goes to, rather than waits for: `mode: pull` (a Hikvision camera's event
@@ -219,44 +219,53 @@ export const runCameraSources = (
         })
       )
 
-    /** One session of a camera, reading its secret afresh so that a changed password applies at the next attempt. */
-    const sessionOf = (camera: CameraConfig): Session | undefined => {
-      const ctx = cameraContext(camera)
-      const url = camera.url
-      if (url === undefined) return undefined
-      if (camera.mode === "pull" && camera.vendor === "hikvision") {
-        const puller = makeHikvisionPull(url, ctx, {
-          ...options.hikvision,
-          ...(camera.channel === undefined ? {} : { channel: camera.channel }),
-          ...(camera.backfill_max_hours === undefined ? {} : { maxLookbackMs: camera.backfill_max_hours * 3_600_000 })
-        })
-        const hooks = hooksFor(camera, "pull")
-        return Effect.flatMap(secret(camera), (password) =>
-          puller.session({ username: camera.username ?? "admin", password }, hooks))
-      }
-      if (camera.mode === "poll" && camera.vendor === "unifi") {
-        const poller = makeProtectPoll(url, ctx, options.unifi)
-        const hooks = hooksFor(camera, "poll")
-        // A username means a local account of the console; without one the secret is an API key.
-        const username = camera.username
-        return Effect.flatMap(secret(camera), (secretValue) =>
-          poller.session(username === undefined ? { apiKey: secretValue } : { username, password: secretValue }, hooks))
-      }
-      if (camera.mode === "mqtt" && camera.vendor === "frigate" && camera.mqtt_url !== undefined) {
-        const source = makeFrigateMqtt(
-          { url, mqttUrl: camera.mqtt_url, topicPrefix: camera.topic_prefix, frigateCamera: camera.frigate_camera },
-          ctx,
-          { ...options.frigate, ...(camera.hold_seconds === undefined ? {} : { holdMs: camera.hold_seconds * 1000 }) }
-        )
-        const hooks = hooksFor(camera, "mqtt")
-        // A broker without accounts takes no password; with a username, the password is the camera's secret.
-        const username = camera.username
-        return username === undefined
-          ? source.session({}, hooks)
-          : Effect.flatMap(secret(camera), (password) => source.session({ username, password }, hooks))
-      }
-      return undefined
-    }
+    /**
+     * One session of a camera, reading its secret afresh so that a changed password applies at the
+     * next attempt. Each kind of source is loaded when a camera of its kind is configured, not before:
+     * Protect's brings a WebSocket client, Frigate's an MQTT client, which a collector of push cameras
+     * would otherwise carry in memory for nothing (the production bundle puts each in a file of its own).
+     */
+    const sessionOf = (camera: CameraConfig) =>
+      Effect.gen(function*(): Effect.fn.Return<Session | undefined> {
+        const ctx = cameraContext(camera)
+        const url = camera.url
+        if (url === undefined) return undefined
+        if (camera.mode === "pull" && camera.vendor === "hikvision") {
+          const { makeHikvisionPull } = yield* Effect.promise(() => import("./pull/hikvisionPull"))
+          const puller = makeHikvisionPull(url, ctx, {
+            ...options.hikvision,
+            ...(camera.channel === undefined ? {} : { channel: camera.channel }),
+            ...(camera.backfill_max_hours === undefined ? {} : { maxLookbackMs: camera.backfill_max_hours * 3_600_000 })
+          })
+          const hooks = hooksFor(camera, "pull")
+          return Effect.flatMap(secret(camera), (password) =>
+            puller.session({ username: camera.username ?? "admin", password }, hooks))
+        }
+        if (camera.mode === "poll" && camera.vendor === "unifi") {
+          const { makeProtectPoll } = yield* Effect.promise(() => import("./pull/unifiPoll"))
+          const poller = makeProtectPoll(url, ctx, options.unifi)
+          const hooks = hooksFor(camera, "poll")
+          // A username means a local account of the console; without one the secret is an API key.
+          const username = camera.username
+          return Effect.flatMap(secret(camera), (secretValue) =>
+            poller.session(username === undefined ? { apiKey: secretValue } : { username, password: secretValue }, hooks))
+        }
+        if (camera.mode === "mqtt" && camera.vendor === "frigate" && camera.mqtt_url !== undefined) {
+          const { makeFrigateMqtt } = yield* Effect.promise(() => import("./pull/frigateMqtt"))
+          const source = makeFrigateMqtt(
+            { url, mqttUrl: camera.mqtt_url, topicPrefix: camera.topic_prefix, frigateCamera: camera.frigate_camera },
+            ctx,
+            { ...options.frigate, ...(camera.hold_seconds === undefined ? {} : { holdMs: camera.hold_seconds * 1000 }) }
+          )
+          const hooks = hooksFor(camera, "mqtt")
+          // A broker without accounts takes no password; with a username, the password is the camera's secret.
+          const username = camera.username
+          return username === undefined
+            ? source.session({}, hooks)
+            : Effect.flatMap(secret(camera), (password) => source.session({ username, password }, hooks))
+        }
+        return undefined
+      })
 
     /** Runs sessions of one camera one after another, waiting between them. */
     const supervise = (camera: CameraConfig, mode: CameraConnection["mode"], session: Session) =>
@@ -286,7 +295,7 @@ export const runCameraSources = (
     const run = (camera: CameraConfig) =>
       Effect.gen(function*() {
         const mode = camera.mode === "pull" ? "pull" as const : camera.mode === "mqtt" ? "mqtt" as const : "poll" as const
-        const session = sessionOf(camera)
+        const session = yield* sessionOf(camera)
         if (session !== undefined) return yield* supervise(camera, mode, session)
         const message = camera.url === undefined
           ? `a ${mode} camera needs a url`

@@ -5,15 +5,14 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
-import * as Path from "node:path"
 import { makeBuffer } from "../buffer/Buffer"
-import { runCollector } from "../Collector"
 import { loadConfig } from "../config/EdgeConfig"
 import { newPushSecret, pushCameras, pushSecretKey } from "../listener/PushAuth"
 import { hashPin, MIN_PIN_LENGTH } from "../listener/StatusPage"
 import { claim } from "../provisioning/Claim"
 import { askLines, configuredProtection, passphraseGiven } from "../provisioning/Protection"
 import { createKeyFile, makeSecretStore, type Protection, rekey, SecretsError } from "../provisioning/Secrets"
+import { collectorDir, machineIdFile, runCollectorIn, withMachineId } from "./run"
 
 /**
  * The collector's own commands: `claim`, `run`, `status`. The collector's directory (configuration
@@ -26,14 +25,7 @@ const dirOption = Options.directory("dir").pipe(
   Options.withDescription("the collector's directory (default: $EDGE_DIR or ./edge-data)"),
   Options.optional
 )
-const resolveDir = (dir: Option.Option<string>) =>
-  Path.resolve(Option.getOrElse(dir, () => process.env["EDGE_DIR"] ?? "./edge-data"))
-const machineIdFile = () => process.env["EDGE_MACHINE_ID_FILE"]
-
-const withMachineId = <A extends object>(value: A): A & { machineIdFile?: string } => {
-  const file = machineIdFile()
-  return file === undefined ? value : { ...value, machineIdFile: file }
-}
+const resolveDir = (dir: Option.Option<string>) => collectorDir(Option.getOrUndefined(dir))
 
 const secretStore = (dir: string) =>
   Effect.map(configuredProtection(machineIdFile()), (protection) => makeSecretStore(dir, machineIdFile(), protection))
@@ -52,13 +44,10 @@ export const claimCommand = Command.make(
     )
 ).pipe(Command.withDescription("Claim this collector with a code from the central server's admin"))
 
-export const runCommand = Command.make("run", { dir: dirOption }, ({ dir }) =>
-  Effect.flatMap(
-    configuredProtection(machineIdFile()),
-    (protection) => runCollector(withMachineId({ dir: resolveDir(dir), protection }))
-  )).pipe(
-    Command.withDescription("Run the collector: camera listener, buffer, uploader and heartbeat")
-  )
+// `run` alone, as systemd gives it, does not come here: main.ts starts the collector without the parser.
+export const runCommand = Command.make("run", { dir: dirOption }, ({ dir }) => runCollectorIn(resolveDir(dir))).pipe(
+  Command.withDescription("Run the collector: camera listener, buffer, uploader and heartbeat")
+)
 
 /**
  * Status: from the running collector's own status endpoint when it answers, else from the buffer on

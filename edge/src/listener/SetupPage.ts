@@ -12,7 +12,6 @@ import { CameraConfig, type EdgeConfig, loadConfig, readLayer, writeLayer } from
 import { claim } from "../provisioning/Claim"
 import type { Protection, SecretStore } from "../provisioning/Secrets"
 import type { AddressBackoff } from "./AddressBackoff"
-import { qrDecoderScript } from "./QrDecoder"
 import { SETUP_SCRIPT } from "./SetupScript"
 import { escape, isLegacyPin, LEGACY_PIN, requirePin } from "./StatusPage"
 
@@ -332,12 +331,12 @@ export const setupRoutes = (options: SetupOptions, atRoot: boolean) => {
     ),
     HttpRouter.get(
       "/setup/jsQR.js",
-      Effect.suspend(() =>
+      // Loaded when the page first asks for it: some 130 kB a collector holds only once set up from a phone.
+      Effect.flatMap(Effect.promise(() => import("./QrDecoder")), ({ qrDecoderScript }) =>
         HttpServerResponse.text(qrDecoderScript(), {
           contentType: "text/javascript; charset=utf-8",
           headers: { "cache-control": "public, max-age=86400" }
-        })
-      )
+        }))
     ),
     HttpRouter.post("/setup/claim", claimRoute),
     HttpRouter.post("/setup/cameras/test", testRoute),

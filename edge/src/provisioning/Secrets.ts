@@ -4,6 +4,7 @@ import * as Schema from "effect/Schema"
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scryptSync } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { machineKey, readMachineIdentity } from "./DeviceKey"
 
 /**
  * Secrets of the collector (its API key, camera passwords, the status page PIN's hash), encrypted at
@@ -37,20 +38,10 @@ export type Protection =
   | { readonly mode: "passphrase"; readonly passphrase: Effect.Effect<Redacted.Redacted<string>, SecretsError> }
   | { readonly mode: "key-file"; readonly file: string }
 
-const MACHINE_ID_FILES = ["/etc/machine-id", "/var/lib/dbus/machine-id"]
-
 /** The device identity: the first machine-id file that exists, unless a file is named. */
 export const machineIdentity = (file?: string) =>
   Effect.try({
-    try: () => {
-      for (const candidate of file === undefined ? MACHINE_ID_FILES : [file]) {
-        if (Fs.existsSync(candidate)) {
-          const id = Fs.readFileSync(candidate, "utf8").trim()
-          if (id.length > 0) return id
-        }
-      }
-      throw new Error(`no device identity: none of ${(file === undefined ? MACHINE_ID_FILES : [file]).join(", ")} has one`)
-    },
+    try: () => readMachineIdentity(file),
     catch: (cause) => new SecretsError({ message: cause instanceof Error ? cause.message : String(cause) })
   })
 
@@ -98,7 +89,7 @@ const deriveKey = (protection: Protection, salt: Buffer) =>
     switch (protection.mode) {
       case "machine-id": {
         const identity = yield* machineIdentity(protection.machineIdFile)
-        return scryptSync(identity, salt, 32)
+        return machineKey(identity, salt)
       }
       case "passphrase": {
         const passphrase = Redacted.value(yield* protection.passphrase)

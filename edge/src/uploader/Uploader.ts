@@ -63,7 +63,7 @@ export const makeUploader = (central: Pick<Central, "upload">, options: Uploader
 
     /** The next batch, or how long to wait before one is due. */
     const nextBatch = Effect.gen(function*() {
-      const candidates = (yield* buffer.pending(maxEvents + inFlight.size)).filter((r) => !inFlight.has(r.seq))
+      const candidates = yield* buffer.pending(maxEvents, inFlight)
       const batch: Array<PendingRead> = []
       let bytes = 0
       for (const read of candidates) {
@@ -89,15 +89,15 @@ export const makeUploader = (central: Pick<Central, "upload">, options: Uploader
         const rejected = new Map<string, string>()
         for (const error of answer.result.errors) {
           const read = error.detection_id !== undefined
-            ? batch.find((r) => r.detection.detection_id === error.detection_id)
+            ? batch.find((r) => r.detectionId === error.detection_id)
             : batch[error.index]
-          if (read !== undefined) rejected.set(read.detection.detection_id, error.message)
+          if (read !== undefined) rejected.set(read.detectionId, error.message)
         }
-        yield* buffer.uploaded(batch.filter((r) => !rejected.has(r.detection.detection_id)).map((r) => r.seq))
+        yield* buffer.uploaded(batch.filter((r) => !rejected.has(r.detectionId)).map((r) => r.seq))
         if (rejected.size > 0) {
-          yield* buffer.quarantine(batch.filter((r) => rejected.has(r.detection.detection_id)).map((r) => ({
+          yield* buffer.quarantine(batch.filter((r) => rejected.has(r.detectionId)).map((r) => ({
             seq: r.seq,
-            reason: rejected.get(r.detection.detection_id)!
+            reason: rejected.get(r.detectionId)!
           })))
           yield* Effect.logWarning("reads rejected by the central server, quarantined").pipe(
             Effect.annotateLogs({ rejected: rejected.size, first: [...rejected.values()][0] })
