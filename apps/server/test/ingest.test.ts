@@ -418,7 +418,20 @@ describe("batch limits and malformed requests", () => {
       })
     const truncated = await raw(`--XyZ\r\nContent-Disposition: form-data; name="batch"\r\n\r\n{"events": []}`)
     expect(truncated.status).toBe(400)
-    expect(((await truncated.json()) as { message: string }).message).toMatch(/multipart/)
+    expect(((await truncated.json()) as { message: string }).message)
+      .toBe("the multipart body is malformed: it ends before its closing boundary")
+    const noBoundary = await fetch(`${server.url}/api/v1/detections/batch`, {
+      method: "POST",
+      headers: { "content-type": "multipart/form-data", authorization: `Bearer ${apiKey}` },
+      body: "--XyZ--\r\n"
+    })
+    expect(noBoundary.status).toBe(400)
+    expect(((await noBoundary.json()) as { message: string }).message).toBe("the multipart body is malformed: the content type names no boundary")
+    // Two photos per event and the batch itself are the most parts a batch can need.
+    const parts = Array.from({ length: 202 }, (_, i) => `--XyZ\r\nContent-Disposition: form-data; name="plate:${i}"\r\n\r\nx\r\n`).join("")
+    const tooMany = await raw(`${parts}--XyZ--\r\n`)
+    expect(tooMany.status).toBe(413)
+    expect(((await tooMany.json()) as { message: string }).message).toMatch(/^the body has too many parts/)
 
     // An empty body, or one that stops after a boundary, leaves the platform's parser waiting for
     // ever; the batch route runs uninterruptibly and must answer all the same.

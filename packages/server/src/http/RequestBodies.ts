@@ -87,10 +87,10 @@ const PARSE_PROBLEMS: Record<string, string> = {
   InvalidDisposition: "a part has no valid Content-Disposition",
   BadHeaders: "a part's headers cannot be read"
 }
-const parseProblem = (cause: unknown) => {
-  const tag = typeof cause === "object" && cause !== null && "_tag" in cause ? String(cause._tag) : ""
-  return PARSE_PROBLEMS[tag] ?? "it cannot be parsed"
-}
+/** What is wrong with a multipart body, in words, from the parser's (multipasta's) error tag. */
+export const multipartProblem = (tag: string) => PARSE_PROBLEMS[tag] ?? "it cannot be parsed"
+const parseProblem = (cause: unknown) =>
+  multipartProblem(typeof cause === "object" && cause !== null && "_tag" in cause ? String(cause._tag) : "")
 
 // multipasta reports a content type without a boundary by emitting "error" from its constructor,
 // before anyone listens, so it reaches the platform as a thrown ERR_UNHANDLED_ERROR: a defect.
