@@ -16,6 +16,7 @@ import { spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { Interrupted, numberOption, type OptionSpecs, parseArgs, UsageError } from "./lib/args"
+import { lineChartsSvg, type Series } from "./lib/chart"
 import { adminUrl } from "./lib/database"
 import { emit, progress } from "./lib/report"
 import { repoRoot } from "./lib/server"
@@ -85,73 +86,29 @@ interface Point {
 
 /** Three small line charts side by side: x is reads stored (log scale), y each figure from 0. */
 const chartSvg = (points: ReadonlyArray<Point>, measuredOn: string): string => {
-  const panels: ReadonlyArray<{ title: string; unit: string; series: ReadonlyArray<{ name: string; colour: string; of: (p: Point) => number | undefined }> }> = [
-    { title: "Ingest, metadata only", unit: "reads/s", series: [{ name: "reads/s", colour: "#1565c0", of: (p) => p.ingest }] },
-    {
-      title: "Plate search p95",
-      unit: "ms",
-      series: [
-        { name: "exact", colour: "#2e7d32", of: (p) => p.exact },
-        { name: "OCR-aware", colour: "#ef6c00", of: (p) => p.ocr }
-      ]
-    },
-    { title: "A month's purge", unit: "s", series: [{ name: "seconds", colour: "#6a1b9a", of: (p) => p.purge }] }
-  ]
-  const W = 300
-  const H = 220
-  const pad = { l: 56, r: 14, t: 30, b: 44 }
-  const sizes = points.map((p) => p.size)
-  const lx = (n: number) => Math.log10(n)
-  const [x0, x1] = [lx(Math.min(...sizes)), lx(Math.max(...sizes))]
-  const xOf = (n: number) => pad.l + (x1 === x0 ? 0.5 : (lx(n) - x0) / (x1 - x0)) * (W - pad.l - pad.r)
-  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")
-  const body = panels.map((panel, i) => {
-    const all = panel.series.flatMap((s) => points.map(s.of)).filter((v): v is number => v !== undefined && Number.isFinite(v))
-    const top = all.length === 0 ? 1 : niceCeil(Math.max(...all))
-    const yOf = (v: number) => H - pad.b - (v / top) * (H - pad.t - pad.b)
-    const ticks = [0, top / 2, top]
-    const lines = panel.series.map((s, k) => {
-      const pts = points.flatMap((p) => {
-        const v = s.of(p)
-        return v === undefined || !Number.isFinite(v) ? [] : [[xOf(p.size), yOf(v), v] as const]
-      })
-      return [
-        `<polyline fill="none" stroke="${s.colour}" stroke-width="2" points="${pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ")}"/>`,
-        ...pts.map(([x, y, v]) => {
-          // labels of the points near the right edge go to their left
-          const left = x > W - pad.r - 40
-          return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="3" fill="${s.colour}"/>` +
-            `<text x="${(left ? x - 5 : x + 5).toFixed(1)}" y="${(y - 6).toFixed(1)}" font-size="10" fill="${s.colour}"` +
-            `${left ? ' text-anchor="end"' : ""}>${formatValue(v)}</text>`
-        }),
-        panel.series.length > 1
-          ? `<text x="${W - pad.r - 70}" y="${pad.t + 12 + 12 * k}" font-size="10" fill="${s.colour}">${esc(s.name)}</text>`
-          : ""
-      ].join("")
-    }).join("")
-    return `<g transform="translate(${i * W},0)">
-<text x="${pad.l}" y="18" font-size="12" font-weight="bold">${esc(panel.title)}</text>
-${ticks.map((t) => `<line x1="${pad.l}" x2="${W - pad.r}" y1="${yOf(t).toFixed(1)}" y2="${yOf(t).toFixed(1)}" stroke="#ddd"/><text x="${pad.l - 6}" y="${(yOf(t) + 3).toFixed(1)}" font-size="10" text-anchor="end">${formatValue(t)}</text>`).join("")}
-<text x="12" y="${(H - pad.b + pad.t) / 2}" font-size="10" transform="rotate(-90 12 ${(H - pad.b + pad.t) / 2})" text-anchor="middle">${esc(panel.unit)}</text>
-${sizes.map((n) => `<text x="${xOf(n).toFixed(1)}" y="${H - pad.b + 14}" font-size="10" text-anchor="middle">${label(n)}</text>`).join("")}
-<text x="${(pad.l + W - pad.r) / 2}" y="${H - 10}" font-size="10" text-anchor="middle">reads stored</text>
-${lines}
-</g>`
-  }).join("\n")
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W * panels.length}" height="${H + 16}" font-family="sans-serif" viewBox="0 0 ${W * panels.length} ${H + 16}">
-<rect width="100%" height="100%" fill="#fff"/>
-${body}
-<text x="8" y="${H + 10}" font-size="9" fill="#555">${esc(measuredOn)}</text>
-</svg>
-`
+  const series = (name: string, colour: string, of: (p: Point) => number | undefined): Series => ({
+    name,
+    colour,
+    labels: "each",
+    points: points.flatMap((p) => {
+      const v = of(p)
+      return v === undefined || !Number.isFinite(v) ? [] : [[p.size, v] as const]
+    })
+  })
+  return lineChartsSvg(
+    [
+      { title: "Ingest, metadata only", unit: "reads/s", series: [series("reads/s", "#1565c0", (p) => p.ingest)] },
+      {
+        title: "Plate search p95",
+        unit: "ms",
+        series: [series("exact", "#2e7d32", (p) => p.exact), series("OCR-aware", "#ef6c00", (p) => p.ocr)]
+      },
+      { title: "A month's purge", unit: "s", series: [series("seconds", "#6a1b9a", (p) => p.purge)] }
+    ],
+    { label: "reads stored", log: true, ticks: points.map((p) => [p.size, label(p.size)] as const) },
+    measuredOn
+  )
 }
-
-const niceCeil = (v: number) => {
-  if (v <= 0) return 1
-  const p = 10 ** Math.floor(Math.log10(v))
-  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((c) => c >= v)!
-}
-const formatValue = (v: number) => (v === 0 ? "0" : v >= 100 ? Math.round(v).toLocaleString("en-US") : v >= 10 ? v.toFixed(1) : v.toFixed(2))
 
 export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const values = parseArgs(argv, options)
@@ -217,7 +174,11 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
           progress(`dropped ${name}`)
         }
       }
-      if (!values.has("no-purge")) {
+      if (!values.has("no-purge") && before("purge_month_seconds") !== undefined) {
+        progress(`${label(size)} reads: a month's purge from ${withFile}`)
+        emit(`${tag}.purge_month_seconds`, before("purge_month_seconds")!, "s")
+        points[points.length - 1] = { ...points[points.length - 1]!, purge: before("purge_month_seconds") }
+      } else if (!values.has("no-purge")) {
         const month = Math.round(size / 12)
         progress(`${label(size)} reads: a month (${month} reads) purged`)
         const purge = await runBench("retention", ["--month", "--reads", String(month), "--young", "0", "--no-files"], stop.signal)

@@ -39,6 +39,10 @@ const BENCHMARKS: Readonly<Record<string, { readonly summary: string; readonly l
     summary: "ingest rate, search p95 and a month's purge at 1, 10 and 50 million reads stored, with a chart (SVG)",
     load: () => import("./growth")
   },
+  day: {
+    summary: "the server's memory through a replayed day of reads, heartbeats, live feed, alerts and searches, with a chart (SVG)",
+    load: () => import("./day")
+  },
   health: {
     summary: "the fleet's health check and the statistics endpoints on a search data set (--reuse-db): check time, stats p50/p95",
     load: () => import("./health")

@@ -85,6 +85,8 @@ let lastElu = performance.eventLoopUtilization()
 let lastCpu = process.cpuUsage()
 let lastAt = performance.now()
 
+const gc = (globalThis as { gc?: () => void }).gc
+
 const snapshot = () => {
   const now = performance.now()
   const elu = performance.eventLoopUtilization(lastElu)
@@ -99,6 +101,8 @@ const snapshot = () => {
     cpu_user_ms: cpu.user / 1000,
     cpu_system_ms: cpu.system / 1000,
     heap_used_mb: process.memoryUsage().heapUsed / 1024 / 1024,
+    // What the heap holds that is still reachable: only when started with --expose-gc (bench/day.ts).
+    heap_live_mb: gc === undefined ? Number.NaN : (gc(), process.memoryUsage().heapUsed / 1024 / 1024),
     spans: spans?.takeSnapshot() ?? {}
   }
   lastElu = performance.eventLoopUtilization()

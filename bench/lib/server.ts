@@ -19,6 +19,8 @@ export interface ServerSnapshot {
   readonly cpu_user_ms: number
   readonly cpu_system_ms: number
   readonly heap_used_mb: number
+  /** the heap in use after a full collection; NaN unless the server was started with --expose-gc */
+  readonly heap_live_mb: number
   readonly spans: Readonly<Record<string, SpanFigures>>
 }
 
