@@ -5,7 +5,10 @@
  *
  * Scenarios:
  *   metadata  closed loop, JSON batches, as fast as the server answers
- *   images    closed loop, multipart batches with one plate image per detection
+ *   images    closed loop, multipart batches with a plate photo (50 KB) and a scene photo (200 KB) per
+ *             detection, into the server's filesystem store; after it the same photos are written
+ *             straight to the same disk the way the store writes them (bench/lib/bareDisk.ts), to
+ *             show whether photos are bound by the disk or by the server
  *   fixed     open loop at a fixed rate (default 1,000 detections/s), latency under a steady load
  *   single    closed loop, one read per request (the shape of `/api/plate-reads`, webhooks and direct
  *             integrations), at each of --single-concurrency requests in flight
@@ -16,6 +19,7 @@
  * same batch size and concurrency (bench/lib/bare.ts): a multi-row INSERT and COPY per batch, and for
  * single a transaction per row. Those rates are the machine's limit our figure is measured against.
  */
+import { MAX_BATCH_BYTES } from "@chaverim/domain/Detection"
 import { randomBytes, randomInt, randomUUID } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
@@ -25,6 +29,8 @@ import { Interrupted, numberOption, type OptionSpecs, parseArgs, UsageError } fr
 import { coresBetween, cpuSnapshot, type CpuSnapshot } from "./lib/cpu"
 import { monotonicMicros, summariseProfile, type Window } from "./lib/cpuprofile"
 import { startBalancer } from "./lib/balancer"
+import { claimCollector } from "./lib/collectors"
+import { measureBareDisk } from "./lib/bareDisk"
 import { type BareMethod, type BareRow, dropBareTable, measureBare, prepareBareTable } from "./lib/bare"
 import { adminUrl, connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
@@ -45,7 +51,8 @@ export const options: OptionSpecs = {
   concurrency: { description: "requests in flight per collector (closed-loop scenarios)", default: "2" },
   batch: { description: "detections per batch", default: "50" },
   rate: { description: "detections per second in the fixed scenario", default: "1000" },
-  "image-bytes": { description: "size of each plate image in the images scenario", default: "20480" },
+  "image-bytes": { description: "size of each plate photo in the images scenario", default: "51200" },
+  "scene-bytes": { description: "size of each scene photo in the images scenario (0: none)", default: "204800" },
   cameras: { description: "cameras per collector", default: "20" },
   "single-concurrency": { description: "requests in flight in the single scenario, one measurement each", default: "1,8" },
   servers: {
@@ -168,7 +175,8 @@ interface Sample {
 
 interface Target {
   readonly url: string
-  readonly images: ReadonlyArray<Blob> | undefined
+  /** the photos a read carries (images scenario), each kind a few different files to pick from */
+  readonly photos: { readonly plate: ReadonlyArray<Blob>; readonly scene: ReadonlyArray<Blob> } | undefined
   /** Aborted when the benchmark is interrupted: no new requests, in-flight ones cancelled. */
   readonly stop: AbortSignal
 }
@@ -183,10 +191,13 @@ const send = async (
   let body: string | FormData
   const headers: Record<string, string> = { authorization: `Bearer ${collector.apiKey}` }
   const batchJson = JSON.stringify({ events })
-  if (target.images) {
+  if (target.photos) {
     const form = new FormData()
     form.append("batch", batchJson)
-    for (const event of events) form.append(`plate:${event.detection_id}`, pick(target.images), "plate.jpg")
+    for (const event of events) {
+      form.append(`plate:${event.detection_id}`, pick(target.photos.plate), "plate.jpg")
+      if (target.photos.scene.length > 0) form.append(`scene:${event.detection_id}`, pick(target.photos.scene), "scene.jpg")
+    }
     body = form
   } else {
     body = batchJson
@@ -353,6 +364,8 @@ const openLoop = async (
 
 interface Context {
   readonly url: string
+  /** the server's DATA_DIR, where its filesystem store keeps photos */
+  readonly dataDir: string
   readonly databaseUrl: string
   readonly stop: AbortSignal
   /** the first server: its span and event-loop figures are the ones printed */
@@ -369,6 +382,7 @@ interface Context {
     readonly batch: number
     readonly rate: number
     readonly imageBytes: number
+    readonly sceneBytes: number
     readonly bareSeconds: number
   }
 }
@@ -385,7 +399,11 @@ const METRIC_PREFIX: Record<Scenario, string> = {
  * over the collectors.
  */
 const runScenario = async (ctx: Context, scenario: Scenario, singleConcurrency = 1) => {
-  const settings = scenario === "single" ? { ...ctx.settings, batch: 1, concurrency: singleConcurrency } : ctx.settings
+  const settings = scenario === "single"
+    ? { ...ctx.settings, batch: 1, concurrency: singleConcurrency }
+    : scenario === "images"
+    ? { ...ctx.settings, batch: Math.min(ctx.settings.batch, photoBatch(ctx.settings)) }
+    : ctx.settings
   const label = scenario === "single" ? `single-c${singleConcurrency}` : scenario
   const prefix = scenario === "single" ? `${METRIC_PREFIX[scenario]}.c${singleConcurrency}` : METRIC_PREFIX[scenario]
   const slots = scenario === "single"
@@ -394,8 +412,11 @@ const runScenario = async (ctx: Context, scenario: Scenario, singleConcurrency =
   const target: Target = {
     url: ctx.url,
     stop: ctx.stop,
-    images: scenario === "images"
-      ? Array.from({ length: 16 }, () => new Blob([fakeJpeg(settings.imageBytes)], { type: "image/jpeg" }))
+    photos: scenario === "images"
+      ? {
+        plate: Array.from({ length: 16 }, () => new Blob([fakeJpeg(settings.imageBytes)], { type: "image/jpeg" })),
+        scene: settings.sceneBytes === 0 ? [] : Array.from({ length: 16 }, () => new Blob([fakeJpeg(settings.sceneBytes)], { type: "image/jpeg" }))
+      }
       : undefined
   }
   progress(
@@ -406,7 +427,7 @@ const runScenario = async (ctx: Context, scenario: Scenario, singleConcurrency =
       ? `scenario single: one read per request, ${singleConcurrency} in flight over ${ctx.collectors.length} collectors, ` +
         `${settings.warmupMs / 1000} s warm-up + ${settings.measureMs / 1000} s`
       : `scenario ${scenario}: ${ctx.collectors.length} collectors x ${settings.concurrency} in flight, ` +
-        `batches of ${settings.batch}${scenario === "images" ? ` with ${settings.imageBytes} B images` : ""}, ` +
+        `batches of ${settings.batch}${scenario === "images" ? ` with ${photoSizes(settings).join(" + ")} B photos a read` : ""}, ` +
         `${settings.warmupMs / 1000} s warm-up + ${settings.measureMs / 1000} s`
   )
 
@@ -477,9 +498,11 @@ const runScenario = async (ctx: Context, scenario: Scenario, singleConcurrency =
     [distinct === stored, `rows ${stored} but only ${distinct} distinct detection ids`],
     [duplicates === 0 && rejected === 0 && accepted === sentOk,
       `of ${sentOk} detections in 200 answers, ${accepted} accepted, ${duplicates} duplicates, ${rejected} rejected`],
-    [scenario !== "images" || images === stored, `${stored} detections but ${images} images`]
+    [scenario !== "images" || images === stored * photoSizes(settings).length, `${stored} detections but ${images} photos`]
   ] as const
   const failures = checks.filter(([good]) => !good).map(([, why]) => why)
+  const firstError = samples.find((s) => s.error !== undefined)?.error
+  if (firstError !== undefined) progress(`  ${label}: first failed batch: ${firstError}`)
   for (const why of failures) progress(`  VERIFY FAILED (${label}): ${why}`)
   progress(
     `  ${label}: ${samples.length} batches in ${windowSeconds.toFixed(1)} s, ${accepted} accepted, ` +
@@ -496,7 +519,8 @@ const runScenario = async (ctx: Context, scenario: Scenario, singleConcurrency =
     emit(`${prefix}.p50_ms`, quantile(latencies, 0.5), "ms")
     emit(`${prefix}.p99_ms`, quantile(latencies, 0.99), "ms")
     if (scenario === "images") {
-      emit(`${prefix}.image_throughput`, (images * settings.imageBytes) / 1024 / 1024 / windowSeconds, "MiB/s")
+      const perRead = photoSizes(settings).reduce((n, b) => n + b, 0)
+      emit(`${prefix}.image_throughput`, (stored * perRead) / 1024 / 1024 / windowSeconds, "MiB/s")
     }
   }
   emit(`${prefix}.batches`, samples.length, "count")
@@ -513,6 +537,7 @@ const runScenario = async (ctx: Context, scenario: Scenario, singleConcurrency =
     emit(`${prefix}.cpu.postgres`, cores.postgres, "cores")
     emit(`${prefix}.cpu.bench`, cores.bench, "cores")
     emit(`${prefix}.cpu.other`, cores.other, "cores")
+    emit(`${prefix}.cpu.machine`, cores.machine, "cores")
     progress(`  load average after: ${load()}; machine busy ${cores.machine.toFixed(2)} of ${Os.cpus().length} cores`)
   }
   if (serverFigures) {
@@ -521,6 +546,7 @@ const runScenario = async (ctx: Context, scenario: Scenario, singleConcurrency =
     emit(`${prefix}.server_gc_share`, serverFigures.gc_ms / serverFigures.wall_ms, "ratio")
     printSpans(label, serverFigures, samples.length)
   }
+  if (scenario === "images") await compareWithBareDisk(ctx, prefix, throughput, slots.length)
   if (scenario === "metadata" || scenario === "single") {
     await compareWithBare(ctx, prefix, throughput, {
       methods: scenario === "single" ? ["transaction", "insert"] : ["insert", "copy"],
@@ -530,6 +556,45 @@ const runScenario = async (ctx: Context, scenario: Scenario, singleConcurrency =
     })
   }
   return { label, window }
+}
+
+/**
+ * Reads a batch of the images scenario may hold: a batch is at most MAX_BATCH_BYTES in all (the
+ * collector splits its uploads by it too), with room left for the JSON and the multipart framing.
+ */
+const photoBatch = (settings: { readonly imageBytes: number; readonly sceneBytes: number }) =>
+  Math.max(1, Math.floor((MAX_BATCH_BYTES * 0.9) / photoSizes(settings).reduce((n, b) => n + b + 2_048, 0)))
+
+/** The photo sizes each read of the images scenario carries: a plate photo, and a scene photo unless 0. */
+const photoSizes = (settings: { readonly imageBytes: number; readonly sceneBytes: number }) =>
+  settings.sceneBytes === 0 ? [settings.imageBytes] : [settings.imageBytes, settings.sceneBytes]
+
+/**
+ * Writes the same photos straight to the disk the server's store wrote them to, the way it writes
+ * them, with as many reads in flight as the server could have had (batches in flight, 8 photos of a
+ * batch at once): the disk's limit beside the server's photo rate.
+ */
+const compareWithBareDisk = async (ctx: Context, prefix: string, throughput: number, batchesInFlight: number) => {
+  if (ctx.settings.bareSeconds <= 0) return
+  const sizes = photoSizes(ctx.settings)
+  const inFlight = batchesInFlight * 8
+  progress(`  ${prefix}: bare disk, ${sizes.join(" + ")} B photos a read, written and synced, ${inFlight} reads in flight, ${ctx.settings.bareSeconds} s`)
+  const before = Os.cpus().reduce((n, c) => n + c.times.idle, 0)
+  const started = performance.now()
+  const bare = await measureBareDisk(Path.join(ctx.dataDir, "bare-disk"), {
+    photoBytes: sizes,
+    inFlight,
+    seconds: ctx.settings.bareSeconds,
+    stop: ctx.stop
+  })
+  const idleShare = (Os.cpus().reduce((n, c) => n + c.times.idle, 0) - before) / (Os.cpus().length * (performance.now() - started))
+  const rate = bare.reads / bare.seconds
+  emit(`${prefix}.bare_disk.throughput`, rate, "detections/s")
+  emit(`${prefix}.bare_disk.mib_per_s`, bare.bytes / 1024 / 1024 / bare.seconds, "MiB/s")
+  emit(`${prefix}.bare_disk.machine_idle`, idleShare, "ratio")
+  emit(`${prefix}.ratio_to_bare_disk`, throughput / rate, "ratio")
+  progress(`  ${prefix}: bare disk ${rate.toFixed(0)} reads/s (${(bare.bytes / 1024 / 1024 / bare.seconds).toFixed(1)} MiB/s, ` +
+    `machine ${(100 * idleShare).toFixed(0)}% idle); the server ${throughput.toFixed(0)} reads/s, ${(100 * throughput / rate).toFixed(0)}% of it`)
 }
 
 /** The bare comparison's rows: the same generator as the batches', in the columns the server fills. */
@@ -630,21 +695,12 @@ const reusedUrl = (admin: string, name: string) => {
   return url.toString()
 }
 
-const claim = async (url: string, code: string, index: number, cameras: number): Promise<SimCollector> => {
-  const response = await fetch(`${url}/api/v1/collectors/claim`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      claim_code: code,
-      hardware_id: `bench-hw-${randomBytes(4).toString("hex")}`,
-      hostname: `bench-collector-${index}`,
-      edge_version: "bench"
-    })
-  })
-  if (response.status !== 201) throw new Error(`claim failed: ${response.status} ${await response.text()}`)
-  const body = (await response.json()) as { collector_id: string; api_key: string }
-  return { index, collectorId: body.collector_id, apiKey: body.api_key, cameras: makeCameras(index, cameras), seq: 0 }
-}
+const claim = async (url: string, code: string, index: number, cameras: number): Promise<SimCollector> => ({
+  index,
+  ...(await claimCollector(url, code, `bench-collector-${index}`)),
+  cameras: makeCameras(index, cameras),
+  seq: 0
+})
 
 export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const values = parseArgs(argv, options)
@@ -664,6 +720,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     batch: numberOption(values, "batch", { min: 1, integer: true }),
     rate: numberOption(values, "rate", { min: 1 }),
     imageBytes: numberOption(values, "image-bytes", { min: 4, integer: true }),
+    sceneBytes: values.get("scene-bytes") === "0" ? 0 : numberOption(values, "scene-bytes", { min: 4, integer: true }),
     bareSeconds: numberOption(values, "bare-seconds", { min: 0 })
   }
   const singleLevels = values.get("single-concurrency")!.split(",").map((level) => {
@@ -735,7 +792,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 
     const collectors = await Promise.all(server.claimCodes.map((code, i) => claim(url, code, i + 1, cameras)))
     const run = `b${randomBytes(3).toString("hex")}`
-    const ctx: Context = { url, databaseUrl: database.url, serverPids: servers.map((s) => s.pid), stop: stopLoadSignal, server, db, collectors, run, settings }
+    const ctx: Context = { url, dataDir, databaseUrl: database.url, serverPids: servers.map((s) => s.pid), stop: stopLoadSignal, server, db, collectors, run, settings }
     progress(`node ${process.version}, ${Os.cpus().length} CPUs; server settings from the environment ` +
       `(DB_POOL_SIZE=${process.env.DB_POOL_SIZE ?? "default"}, INGEST_CONCURRENCY=${process.env.INGEST_CONCURRENCY ?? "default"})`)
 
