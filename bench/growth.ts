@@ -99,8 +99,9 @@ const chartSvg = (points: ReadonlyArray<Point>, measuredOn: string): string => {
     [
       { title: "Ingest, metadata only", unit: "reads/s", series: [series("reads/s", "#1565c0", (p) => p.ingest)] },
       {
-        title: "Plate search p95",
+        title: "Search p95",
         unit: "ms",
+        legend: "title",
         series: [series("exact", "#2e7d32", (p) => p.exact), series("OCR-aware", "#ef6c00", (p) => p.ocr)]
       },
       { title: "A month's purge", unit: "s", series: [series("seconds", "#6a1b9a", (p) => p.purge)] }
