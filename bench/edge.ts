@@ -11,7 +11,7 @@
  *          with makeBuffer into its directory, as the collector would have), then the real central
  *          server (bench/server.ts on a fresh PostgreSQL database) and a claimed collector process,
  *          started as systemd starts it in production (the node options, bundle and environment of
- *          deploy/edge/chaverim-edge.service, read by edge/src/ProductionLaunch.ts; --source runs
+ *          deploy/edge/chaverim-edge.service, read by edge/test/ProductionLaunch.ts; --source runs
  *          `node --import tsx edge/src/main.ts run` instead), and reads/s are measured from the
  *          first accepted read to the last; every read must then be in the central database exactly
  *          once. Targets: 3,000 reads/s; the collector's peak RSS (VmHWM, its whole life) at most 80 MB.
@@ -19,7 +19,7 @@
 import type { Detection } from "@chaverim/domain/Detection"
 import type { CameraRead } from "@chaverim/edge/adapters/CameraRead"
 import { makeBuffer } from "@chaverim/edge/buffer/Buffer"
-import { productionLaunch } from "@chaverim/edge/ProductionLaunch"
+import { productionLaunch } from "../edge/test/ProductionLaunch"
 import * as Effect from "effect/Effect"
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
 import { randomBytes, randomInt } from "node:crypto"

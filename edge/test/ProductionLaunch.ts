@@ -4,9 +4,9 @@ import * as Path from "node:path"
 /**
  * How systemd starts the collector in production, read from its unit, deploy/edge/chaverim-edge.service:
  * node's options and the bundle of `ExecStart`, and the `Environment=` settings. The benchmark
- * (bench/edge.ts) and the test of the production bundle (test/cli.test.ts) start it from here, so that
+ * (bench/edge.ts) and the test of the production bundle (cli.test.ts) start it from here, so that
  * what they measure and check is what runs on a Pi, and a change to the unit is measured as it is.
- * Not part of the collector: nothing it runs imports this.
+ * Test support, not part of the collector.
  */
 
 export const PRODUCTION_UNIT = "deploy/edge/chaverim-edge.service"
