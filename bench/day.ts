@@ -31,6 +31,7 @@ import * as Path from "node:path"
 import WebSocket from "ws"
 import { Interrupted, numberOption, type OptionSpecs, parseArgs } from "./lib/args"
 import { lineChartsSvg } from "./lib/chart"
+import { mibToMb, processMemory } from "./lib/memory"
 import { claimCollector } from "./lib/collectors"
 import { connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
@@ -79,11 +80,11 @@ interface MemorySample {
 }
 
 /** VmRSS, RssAnon and VmHWM of a process, in MB (10^6 bytes). */
-const memoryOf = (pid: number): Promise<{ rssMb: number; anonMb: number; hwmMb: number }> =>
-  Fs.readFile(`/proc/${pid}/status`, "utf8").then((status) => {
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN)
-    return { rssMb: (kb("VmRSS") * 1024) / 1e6, anonMb: (kb("RssAnon") * 1024) / 1e6, hwmMb: (kb("VmHWM") * 1024) / 1e6 }
-  })
+/** The server's memory now, in MB. */
+const memoryOf = (pid: number) => {
+  const memory = processMemory(pid)
+  return { rssMb: mibToMb(memory.rssMiB), anonMb: mibToMb(memory.anonMiB), hwmMb: mibToMb(memory.hwmMiB) }
+}
 
 /** Least-squares slope of y over x. */
 const slope = (points: ReadonlyArray<readonly [number, number]>) => {
@@ -289,11 +290,11 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 
     const samples: Array<MemorySample> = []
     const heap: Array<{ readonly reads: number; readonly usedMb: number; readonly liveMb: number }> = []
-    const sample = async () => samples.push({ reads: sentReads, ...(await memoryOf(server.pid)) })
+    const sample = async () => samples.push({ reads: sentReads, ...memoryOf(server.pid) })
     const heapNow = async () => {
       const reads = sentReads
       const figures = await server.snapshot()
-      heap.push({ reads, usedMb: figures.heap_used_mb * 1.048576, liveMb: figures.heap_live_mb * 1.048576 })
+      heap.push({ reads, usedMb: mibToMb(figures.heap_used_mb), liveMb: mibToMb(figures.heap_live_mb) })
     }
     await sample()
     await heapNow()
@@ -358,9 +359,9 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     // ---- Quiet, then memory again, and what was stored
     const waitUntil = performance.now() + settings.idleS * 1000
     while (performance.now() < waitUntil && !signal.aborted) await sleep(200)
-    const quiet = await memoryOf(server.pid)
+    const quiet = memoryOf(server.pid)
     const quietFigures = await server.snapshot()
-    const quietHeap = { usedMb: quietFigures.heap_used_mb * 1.048576, liveMb: quietFigures.heap_live_mb * 1.048576 }
+    const quietHeap = { usedMb: mibToMb(quietFigures.heap_used_mb), liveMb: mibToMb(quietFigures.heap_live_mb) }
     const { rows: [stored] } = await db.query<{ reads: string; distinct_ids: string }>(
       "SELECT count(*) AS reads, count(DISTINCT detection_id) AS distinct_ids FROM detections"
     )

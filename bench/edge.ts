@@ -31,6 +31,7 @@ import type pg from "pg"
 import { Interrupted, numberOption, type OptionSpecs, parseArgs, UsageError } from "./lib/args"
 import { coresBetween, cpuSnapshot, type CpuSnapshot, processCpuSeconds } from "./lib/cpu"
 import { monotonicMicros, summariseProfile, type Window } from "./lib/cpuprofile"
+import { mibToMb, processMemory } from "./lib/memory"
 import { adminUrl, connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
 import { runScope } from "./lib/run"
@@ -319,21 +320,6 @@ const startCollector = (
   }
 }
 
-/**
- * VmRSS, VmHWM (its peak) and the part of RSS that is the process's own memory rather than mapped
- * files (node's binary and libraries), in MiB; NaN when they cannot be read.
- */
-const memoryOf = (pid: number): { rss: number; hwm: number; anon: number } => {
-  try {
-    const status = Fs.readFileSync(`/proc/${pid}/status`, "utf8")
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN)
-    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024, anon: kb("RssAnon") / 1024 }
-  } catch {
-    return { rss: Number.NaN, hwm: Number.NaN, anon: Number.NaN }
-  }
-}
-
-
 interface DrainSettings {
   readonly reads: number
   readonly photoBytes: number | undefined
@@ -454,7 +440,7 @@ const runDrain = async (settings: DrainSettings, stop: AbortSignal, cleanups: Ar
   progress(`collector started (pid ${collector.pid})`)
   let peakSampledRss = 0
   const rssTimer = setInterval(() => {
-    const { rss } = memoryOf(collector.pid)
+    const rss = processMemory(collector.pid).rssMiB
     if (rss > peakSampledRss) peakSampledRss = rss
   }, 200)
   cleanups.push(async () => clearInterval(rssTimer))
@@ -513,10 +499,10 @@ const runDrain = async (settings: DrainSettings, stop: AbortSignal, cleanups: Ar
     if (rows >= total) break
     if (now - lastProgress >= 5_000) {
       const status = await collectorStatus(port)
-      const mem = memoryOf(collector.pid)
+      const mem = processMemory(collector.pid)
       progress(`  ${rows} of ${total} stored, ${((rows - lastProgressRows) / ((now - lastProgress) / 1000)).toFixed(0)} reads/s; ` +
         `collector queue ${status?.queue_depth ?? "?"} (${status?.uploader._tag ?? "no answer"}), ` +
-        `RSS ${mem.rss.toFixed(0)} MiB (${mem.anon.toFixed(0)} anonymous)`)
+        `RSS ${mem.rssMiB.toFixed(0)} MiB (${mem.anonMiB.toFixed(0)} anonymous)`)
       lastProgress = now
       lastProgressRows = rows
     }
@@ -526,7 +512,7 @@ const runDrain = async (settings: DrainSettings, stop: AbortSignal, cleanups: Ar
   const pidsEnd = await postgresPidsNow()
   const cpuEnd = cpuSnapshot(server.pid, new Set([...cpuStart!.pids, ...pidsEnd]))
   const collectorCpuEnd = processCpuSeconds(collector.pid)
-  const memory = memoryOf(collector.pid)
+  const memory = processMemory(collector.pid)
   await serverReset
   const serverFigures = await server.snapshot().catch(() => undefined)
   const histogramEnd = await storeHistogram(server.url)
@@ -573,8 +559,8 @@ const runDrain = async (settings: DrainSettings, stop: AbortSignal, cleanups: Ar
     `(${wallSeconds.toFixed(1)} s by polling), ${rate.toFixed(0)} reads/s in ${batches} batches ` +
     `(${(total / batches).toFixed(1)} reads each); target ${TARGET_DRAIN} reads/s ` +
     (settings.photoBytes === undefined ? (rate >= TARGET_DRAIN ? "met" : "MISSED") : "(set for reads without photos)"))
-  progress(`  collector peak RSS ${memory.hwm.toFixed(1)} MiB (VmHWM, whole life), ${peakSampledRss.toFixed(1)} MiB sampled; ` +
-    `target ${TARGET_RSS_MB} MB ${memory.hwm * 1.048576 <= TARGET_RSS_MB ? "met" : "MISSED"}`)
+  progress(`  collector peak RSS ${memory.hwmMiB.toFixed(1)} MiB (VmHWM, whole life), ${peakSampledRss.toFixed(1)} MiB sampled; ` +
+    `target ${TARGET_RSS_MB} MB ${mibToMb(memory.hwmMiB) <= TARGET_RSS_MB ? "met" : "MISSED"}`)
 
   const prefix = settings.photoBytes === undefined ? "edge.drain" : "edge.drain_photos"
   emit(`${prefix}.throughput`, rate, "reads/s")
@@ -585,9 +571,9 @@ const runDrain = async (settings: DrainSettings, stop: AbortSignal, cleanups: Ar
   emit(`${prefix}.verified`, failures.length === 0 ? 1 : 0, "bool")
   if (settings.photoBytes === undefined) emit(`${prefix}.meets_target`, rate >= TARGET_DRAIN ? 1 : 0, "bool")
   // MB as in the target (10^6 bytes); /proc reports KiB.
-  emit("edge.collector.peak_rss_mb", memory.hwm * 1.048576, "MB")
-  emit("edge.collector.peak_rss_sampled_mb", peakSampledRss * 1.048576, "MB")
-  emit("edge.collector.meets_rss_target", memory.hwm * 1.048576 <= TARGET_RSS_MB ? 1 : 0, "bool")
+  emit("edge.collector.peak_rss_mb", mibToMb(memory.hwmMiB), "MB")
+  emit("edge.collector.peak_rss_sampled_mb", mibToMb(peakSampledRss), "MB")
+  emit("edge.collector.meets_rss_target", mibToMb(memory.hwmMiB) <= TARGET_RSS_MB ? 1 : 0, "bool")
   if (histogramStart && histogramEnd && histogramEnd.count > histogramStart.count) {
     emit(`${prefix}.server_store_mean_ms`,
       ((histogramEnd.sum - histogramStart.sum) / (histogramEnd.count - histogramStart.count)) * 1000, "ms")
