@@ -30,6 +30,7 @@ import WebSocket from "ws"
 import { startFakeBotApi } from "../test-support/FakeBotApi"
 import { startOutputReceivers } from "./lib/outputs"
 import { type OptionSpecs, numberOption, parseArgs } from "./lib/args"
+import { claimCollector } from "./lib/collectors"
 import { coresBetween, cpuSnapshot } from "./lib/cpu"
 import { freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
@@ -212,14 +213,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 
     // ---- Collectors
     const collectors = await Promise.all(server.claimCodes.map(async (code, index) => {
-      const response = await fetch(`${ingestUrl}/api/v1/collectors/claim`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ claim_code: code, hardware_id: `bench-alerts-${index}`, hostname: `bench-${index}` })
-      })
-      if (response.status !== 201) throw new Error(`claim: ${response.status} ${await response.text()}`)
-      const body = (await response.json()) as { api_key: string }
-      return { apiKey: body.api_key, index, seq: 0 }
+      const { apiKey } = await claimCollector(ingestUrl, code, `bench-alerts-${index}`)
+      return { apiKey, index, seq: 0 }
     }))
     const photo = new Uint8Array(randomBytes(4_000))
     photo.set([0xff, 0xd8, 0xff, 0xe0], 0)

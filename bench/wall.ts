@@ -39,6 +39,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { type Browser, type CDPSession, chromium, type Page } from "playwright-core"
 import { Interrupted, type OptionSpecs, numberOption, parseArgs, UsageError } from "./lib/args"
+import { claimCollector } from "./lib/collectors"
 import { coresBetween, cpuSnapshot } from "./lib/cpu"
 import { connect, freshDatabase } from "./lib/database"
 import { cpuByPid, cpuUsedBetween, descendants } from "./lib/processTree"
@@ -946,20 +947,14 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 
     // ---- Collectors, each with three cameras placed around a town
     const collectors = await Promise.all(server.claimCodes.map(async (code, index): Promise<Collector> => {
-      const response = await fetch(`${server.url}/api/v1/collectors/claim`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ claim_code: code, hardware_id: `bench-wall-${index}`, hostname: `bench-wall-${index}` })
-      })
-      if (response.status !== 201) throw new Error(`claim: ${response.status} ${await response.text()}`)
-      const { api_key } = (await response.json()) as { api_key: string }
+      const { apiKey } = await claimCollector(server.url, code, `bench-wall-${index}`)
       const cameras = Array.from({ length: 3 }, (_, k): Camera => ({
         id: `cam-${index}-${k}`,
         mac: `AA:BB:CC:00:${String(index).padStart(2, "0").slice(-2)}:${String(k).padStart(2, "0")}`,
         name: `Site ${index + 1} camera ${k + 1}`,
         location: { lat: 41.10 + 0.012 * index + 0.004 * k, lon: -74.06 + 0.015 * k + 0.006 * index }
       }))
-      return { apiKey: api_key, index, cameras, seq: 0 }
+      return { apiKey, index, cameras, seq: 0 }
     }))
     const heartbeat = async () => {
       await Promise.all(collectors.map(async (c) => {
