@@ -216,12 +216,12 @@ describe("the operator's phone view", () => {
     await context.close()
   })
 
-  it("keeps the operator's first JavaScript within 250 KB gzipped", async () => {
+  it("keeps the operator's first JavaScript within 160 KiB gzipped (158.9 measured; 250 KB promised)", async () => {
     const report = JSON.parse(await Fs.readFile(new URL("../dist/bundle-report.json", import.meta.url), "utf8")) as {
       initial_js_gzip_bytes: number
       initial_files: ReadonlyArray<string>
     }
-    expect(report.initial_js_gzip_bytes).toBeLessThanOrEqual(250 * 1024)
+    expect(report.initial_js_gzip_bytes).toBeLessThanOrEqual(160 * 1024)
     // The map, the admin panel, the wall and the search results (fetched when the form is first used) come later.
     expect(report.initial_files.some((f) => /CameraMap|Admin|Wall|Results/.test(f))).toBe(false)
   })

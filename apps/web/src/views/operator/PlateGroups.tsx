@@ -5,7 +5,8 @@ import type { SessionReason } from "../../client/reason"
 import { Link } from "../../router"
 import { Loading, ProblemNote } from "../../ui/controls"
 import { cameraLabel, formatWhen } from "../../ui/format"
-import { type SearchQuery, wholeSearchParams } from "./query"
+import type { SearchQuery } from "./query"
+import { wholeSearchParams } from "./searchParams"
 import { PlateTags } from "../plates/PlateTags"
 
 const places = (group: PlateGroup) => {

@@ -6,7 +6,8 @@ import { usePages } from "../../client/usePages"
 import { Button, Loading, ProblemNote } from "../../ui/controls"
 import { DetectionCard } from "./DetectionCard"
 import { PlateGroups } from "./PlateGroups"
-import { exportUrl, type SearchQuery, searchParams } from "./query"
+import type { SearchQuery } from "./query"
+import { exportUrl, searchParams } from "./searchParams"
 import { ResultsTable } from "./ResultsTable"
 
 const search = (query: SearchQuery, reason: SessionReason | undefined, cursor?: string) =>
