@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { linkRuns, type NewRead, type StoredPredecessor } from "../src/ingest/Runs"
 
+// one collector's reads: each named by its detection id alone
 const read = (detectionId: string, s: number, plate = "AB123", cameraId = "cam-1"): NewRead => ({
+  key: detectionId,
   detectionId,
   cameraId,
   plate,

@@ -12,6 +12,8 @@ export const RUN_GAP_MS = 30_000
 
 /** A read of the batch, not yet stored. */
 export interface NewRead {
+  /** names the read among the batch's: its collector's id and its detection id */
+  readonly key: string
   readonly detectionId: string
   readonly cameraId: string
   readonly plate: string
@@ -34,7 +36,7 @@ export type RunStart =
 const FIRST: RunStart = { _tag: "First" }
 
 /**
- * For each new read (by detection id): where its run starts. A read joins the run of the latest read,
+ * For each new read (by its key, as `predecessors` are): where its run starts. A read joins the run of the latest read,
  * stored or new, of the same plate at the same camera at or before its time, if that read is at most
  * 30 s older. At the same instant a new read counts as later than a stored one, and new reads count in
  * the order given, as they are inserted in that order.
@@ -57,11 +59,11 @@ export const linkRuns = (
     let previous: { at: number; start: RunStart } | undefined
     for (const { read } of group) {
       const recent = previous !== undefined && read.at - previous.at <= RUN_GAP_MS ? previous : undefined
-      const stored = predecessors.get(read.detectionId)
+      const stored = predecessors.get(read.key)
       const start: RunStart = stored !== undefined && (recent === undefined || stored.at > recent.at)
         ? { _tag: "Stored", id: stored.root }
         : recent?.start ?? FIRST
-      starts.set(read.detectionId, start)
+      starts.set(read.key, start)
       previous = { at: read.at, start: start._tag === "First" ? { _tag: "New", detectionId: read.detectionId } : start }
     }
   }
