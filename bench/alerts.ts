@@ -26,11 +26,12 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import pg from "pg"
-import WebSocket from "ws"
+import type WebSocket from "ws"
 import { startFakeBotApi } from "../test-support/FakeBotApi"
 import { startOutputReceivers } from "./lib/outputs"
 import { type OptionSpecs, numberOption, parseArgs } from "./lib/args"
 import { claimCollector } from "./lib/collectors"
+import { openLiveFeed } from "./lib/live"
 import { coresBetween, cpuSnapshot } from "./lib/cpu"
 import { freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
@@ -194,21 +195,12 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     const wsSeen = new Map<string, number>()
     let wsAlerts = 0
     let resyncs = 0
-    socket = await new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/v1/live`, undefined, {
-        headers: { cookie: `alpr_session=${sessionToken}`, origin: server.url }
-      })
-      ws.on("open", () => resolve(ws))
-      ws.on("error", reject)
-      ws.on("unexpected-response", (_request, response) => reject(new Error(`live feed refused: ${response.statusCode}`)))
-      ws.on("message", (data) => {
-        const message = JSON.parse(data.toString("utf8")) as { type: string; alert?: { plate: string; sightings: number } }
-        if (message.type === "resync") resyncs++
-        if (message.type === "alert" && message.alert !== undefined && !wsSeen.has(message.alert.plate)) {
-          wsAlerts++
-          wsSeen.set(message.alert.plate, Date.now())
-        }
-      })
+    socket = await openLiveFeed(server.url, `alpr_session=${sessionToken}`, (message) => {
+      if (message.type === "resync") resyncs++
+      if (message.type === "alert" && message.alert !== undefined && !wsSeen.has(message.alert.plate)) {
+        wsAlerts++
+        wsSeen.set(message.alert.plate, Date.now())
+      }
     })
 
     // ---- Collectors

@@ -24,15 +24,15 @@
  * raise exactly one alert that reached the WebSocket: memory measured on a server that dropped
  * work would flatter it.
  */
-import { createHash, randomBytes, randomInt } from "node:crypto"
+import { randomInt } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import WebSocket from "ws"
 import { Interrupted, numberOption, type OptionSpecs, parseArgs } from "./lib/args"
 import { lineChartsSvg } from "./lib/chart"
 import { mibToMb, processMemory } from "./lib/memory"
 import { claimCollector } from "./lib/collectors"
+import { openLiveFeed } from "./lib/live"
 import { connect, freshDatabase } from "./lib/database"
 import { emit, progress, quantile } from "./lib/report"
 import { runScope } from "./lib/run"
@@ -79,8 +79,7 @@ interface MemorySample {
   readonly hwmMb: number
 }
 
-/** VmRSS, RssAnon and VmHWM of a process, in MB (10^6 bytes). */
-/** The server's memory now, in MB. */
+/** The server's memory now: VmRSS, RssAnon and VmHWM in MB (10^6 bytes). */
 const memoryOf = (pid: number) => {
   const memory = processMemory(pid)
   return { rssMb: mibToMb(memory.rssMiB), anonMb: mibToMb(memory.anonMiB), hwmMb: mibToMb(memory.hwmMiB) }
@@ -131,14 +130,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       `${planted} of them watched`)
 
     // ---- People and lists (in SQL: what is measured is the server's day, not the setup)
-    const { rows: [admin] } = await db.query<{ id: string }>(
-      "INSERT INTO users (username, role, totp_enrolled_at) VALUES ('bench-day-admin', 'admin', now()) RETURNING id"
-    )
-    const adminToken = randomBytes(32).toString("base64url")
-    await db.query(
-      "INSERT INTO sessions (token_hash, user_id, expires_at, csrf_token) VALUES ($1, $2, now() + interval '2 hours', $3)",
-      [createHash("sha256").update(adminToken).digest("hex"), admin!.id, randomBytes(16).toString("hex")]
-    )
+    const adminCookie = await benchCookie(db, "bench-day-admin", "admin")
+    const { rows: [admin] } = await db.query<{ id: string }>("SELECT id FROM users WHERE username = 'bench-day-admin'")
     const { rows: [list] } = await db.query<{ id: string }>(
       "INSERT INTO watchlists (name, category, priority, owner_id, shared) VALUES ('bench day', 'stolen', 1, $1, true) RETURNING id",
       [admin!.id]
@@ -154,19 +147,10 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     let feedReads = 0
     const feedAlerts = new Set<string>()
     let resyncs = 0
-    const socket = await new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/v1/live`, undefined, {
-        headers: { cookie: `alpr_session=${adminToken}`, origin: server.url }
-      })
-      ws.on("open", () => resolve(ws))
-      ws.on("error", reject)
-      ws.on("unexpected-response", (_request, response) => reject(new Error(`live feed refused: ${response.statusCode}`)))
-      ws.on("message", (data) => {
-        const message = JSON.parse(data.toString("utf8")) as { type: string; alert?: { plate: string } }
-        if (message.type === "detection") feedReads++
-        else if (message.type === "resync") resyncs++
-        else if (message.type === "alert" && message.alert !== undefined) feedAlerts.add(message.alert.plate)
-      })
+    const socket = await openLiveFeed(server.url, adminCookie, (message) => {
+      if (message.type === "detection") feedReads++
+      else if (message.type === "resync") resyncs++
+      else if (message.type === "alert" && message.alert !== undefined) feedAlerts.add(message.alert.plate)
     })
     cleanups.push(async () => socket.close())
 
@@ -290,18 +274,20 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
 
     const samples: Array<MemorySample> = []
     const heap: Array<{ readonly reads: number; readonly usedMb: number; readonly liveMb: number }> = []
-    const sample = async () => samples.push({ reads: sentReads, ...memoryOf(server.pid) })
+    const sample = () => {
+      samples.push({ reads: sentReads, ...memoryOf(server.pid) })
+    }
     const heapNow = async () => {
       const reads = sentReads
       const figures = await server.snapshot()
       heap.push({ reads, usedMb: mibToMb(figures.heap_used_mb), liveMb: mibToMb(figures.heap_live_mb) })
     }
-    await sample()
+    sample()
     await heapNow()
     const before = samples[0]!
     progress(`before the day: RSS ${before.rssMb.toFixed(1)} MB, heap ${heap[0]!.usedMb.toFixed(1)} MB (${heap[0]!.liveMb.toFixed(1)} live)`)
 
-    const sampler = setInterval(() => void sample().catch(() => undefined), 1_000)
+    const sampler = setInterval(sample, 1_000)
     cleanups.push(async () => clearInterval(sampler))
     const inFlight = new Set<Promise<unknown>>()
     const track = (p: Promise<unknown>) => {
@@ -348,7 +334,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     while (inFlight.size > 0) await Promise.all([...inFlight])
     const dayMs = performance.now() - started
     clearInterval(sampler)
-    await sample()
+    sample()
     await heapNow()
     if (signal.aborted) throw new Interrupted("interrupted")
     const end = samples[samples.length - 1]!
