@@ -27,13 +27,13 @@ export interface XAxis {
 }
 
 /** The round number at or above `v` that a y axis ends at: 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten. */
-export const niceCeil = (v: number) => {
+const niceCeil = (v: number) => {
   if (v <= 0) return 1
   const p = 10 ** Math.floor(Math.log10(v))
   return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * p).find((c) => c >= v)!
 }
 
-export const formatValue = (v: number) =>
+const formatValue = (v: number) =>
   v === 0 ? "0" : v >= 100 ? Math.round(v).toLocaleString("en-US") : v >= 10 ? v.toFixed(1) : v.toFixed(2)
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")

@@ -79,7 +79,7 @@ const partsOf = (headers: Readonly<Record<string, string>>, body: Uint8Array) =>
   let failure: BadRequest | PayloadTooLarge | undefined
   let done = false
   const parser = Multipasta.make({
-    headers: headers as Record<string, string>,
+    headers,
     maxParts: 2 * MAX_BATCH_EVENTS + 1,
     maxTotalSize: MAX_BATCH_BYTES,
     maxFieldSize: MAX_BATCH_BYTES,
